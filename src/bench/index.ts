@@ -1,0 +1,3 @@
+export * from './report.js';
+export * from './suite.js';
+export * from './suites.js';

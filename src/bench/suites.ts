@@ -1,0 +1,4 @@
+import type { BenchSuite } from './suite.js';
+
+/** Every `aae bench <suite>`; each suite lives in a file of its own. */
+export const BENCH_SUITES: readonly BenchSuite[] = [];

@@ -1,0 +1,100 @@
+/**
+ * One error type for everything the toolkit reports to its callers.
+ *
+ * `code` is stable: scripts and the CLI depend on it, so a code is never renamed or reused. The
+ * message is for people and may change. Programmer mistakes (calling a method with the wrong types
+ * from TypeScript) stay `TypeError`s; an `AaeError` is for input a user can get wrong, data that can
+ * be corrupt, and conditions that arise while running.
+ *
+ * Every code is classified as `input` (the CLI exits 2: bad usage, bad input, incompatible
+ * arguments) or `failure` (exit 3: something went wrong while running). The record below makes
+ * the classification total: adding a code without classifying it does not compile.
+ */
+
+export const ERROR_CODES = {
+  // Generic
+  INVALID_ARGUMENT: 'input', // a public function was given a value outside its domain
+  USAGE: 'input', // the CLI was called with bad or missing arguments
+  ABORTED: 'failure', // the caller's AbortSignal fired
+  TIMEOUT: 'failure', // the operation ran past its deadline
+  INTERNAL: 'failure', // an invariant broke: a bug, reported rather than hidden
+
+  // src/hash
+  HASH_NOT_READY: 'failure', // hashing used before initHash() resolved
+  HASH_METHOD_UNKNOWN: 'input',
+
+  // src/tictac
+  TREE_SIZE_UNKNOWN: 'input',
+  TREE_SIZE_MISMATCH: 'input', // merge/compare of trees of different sizes
+  TREE_ROOT_INVALID: 'input', // a root or branch of the wrong length
+  TREE_SEGMENT_INVALID: 'input', // a segment or branch id out of range
+  TREE_EXPORT_CORRUPT: 'input', // an exported tree that does not decode or fails its checksum
+
+  // src/cluster
+  KEY_INVALID: 'input', // empty bucket, NUL in bucket, ...
+  CLOCK_INVALID: 'input',
+  RING_INVALID: 'input', // ring size not a power of two in 8..1024, bad nVal, no nodes
+  CLUSTER_SPEC_INVALID: 'input', // cluster.json fails validation
+  CLUSTER_NOT_FOUND: 'input', // no cluster.json at the given directory
+  CLUSTER_EXISTS: 'input', // create over an existing cluster
+  CLUSTERS_INCOMPATIBLE: 'input', // different hash method, seed or tree size: trees never compared
+
+  // src/store
+  STORE_CLOSED: 'failure',
+  STORE_IO: 'failure', // LevelDB reported an error
+  STORE_LOCKED: 'failure', // another process holds the node's LevelDB
+  LOAD_INVALID: 'input', // a JSONL file with malformed lines: nothing was written
+  NOT_FOUND: 'input',
+
+  // src/plan
+  PLAN_INVALID: 'input', // bad plan options (offset, pvc, sample)
+  PLAN_INCOMPLETE: 'failure', // selector 'all' and some keyspaces cannot be covered
+
+  // src/fold
+  FOLD_MODULE_UNKNOWN: 'input',
+  FOLD_MODULE_INVALID: 'input', // a loaded module lacks part of the contract
+  FOLD_API_MISMATCH: 'input', // a loaded module declares an unsupported apiVersion
+  FOLD_QUERY_INVALID: 'input',
+  FOLD_ACC_OVERFLOW: 'failure', // an accumulator exceeded its declared bound
+  BACKLOG: 'failure', // a node's fold queue is full
+
+  // src/exchange and src/repair
+  EXCHANGE_FAILED: 'failure',
+  REPAIR_FAILED: 'failure',
+  CONFLICT_LOG_IO: 'failure',
+} as const satisfies Record<string, 'input' | 'failure'>;
+
+export type AaeErrorCode = keyof typeof ERROR_CODES;
+
+export class AaeError extends Error {
+  override readonly name = 'AaeError';
+  readonly code: AaeErrorCode;
+  /** Structured facts for the caller (bad line numbers, the missing keyspaces, ...). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: AaeErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+  }
+
+  /** `input` errors are the caller's to fix (exit 2); `failure`s happened while running (exit 3). */
+  get kind(): 'input' | 'failure' {
+    return ERROR_CODES[this.code];
+  }
+}
+
+export function isAaeError(e: unknown, code?: AaeErrorCode): e is AaeError {
+  return e instanceof AaeError && (code === undefined || e.code === code);
+}
+
+/** Throws ABORTED if the signal has fired; call at the top of every batch of long work. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new AaeError('ABORTED', 'operation aborted', { cause: signal.reason });
+  }
+}
