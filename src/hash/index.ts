@@ -1,0 +1,25 @@
+export { initHash, hashReady } from './xxhash.js';
+export {
+  canonicalKey,
+  canonicalClock,
+  compareBytes,
+  utf8,
+  validateBucket,
+  writeVarint,
+  varintLength,
+  type ClockEntry,
+} from './canonical.js';
+export {
+  keyHash,
+  objectHash,
+  objectHashOfClock,
+  objectHashOfValue,
+  partitionHash,
+  contribution,
+  parseHashMethod,
+  validateSeed,
+  HASH_METHODS,
+  PARTITION_SEED,
+  type HashMethod,
+  type KeyHash,
+} from './hashes.js';
