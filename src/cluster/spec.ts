@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { AaeError, isAaeError } from '../errors.js';
+import { HASH_METHODS, type HashMethod } from '../hash/index.js';
+import { MAX_N_VAL, MAX_RING_SIZE, MIN_RING_SIZE, validateRing } from './ring.js';
+
+/**
+ * The cluster spec: `cluster.json` at the root of an embedded cluster's directory.
+ *
+ * It fixes everything two replicas must agree on to build comparable trees (tree size, hash method,
+ * seed) and everything placement depends on (ring size, nVal, the node list, whose order feeds the
+ * claim). Decoding validates every field and names each bad one in the error; writing is atomic
+ * (a temp file, fsync, rename), so a crash leaves the old spec or the new one, never half of one.
+ */
+
+export const CLUSTER_SPEC_FILE = 'cluster.json';
+export const CLUSTER_SPEC_VERSION = 1;
+
+/**
+ * Tree size names, kept here rather than imported because cluster may import only hash (see
+ * DESIGN.md, layers). test/cluster/spec.test.ts checks that it equals src/tictac's TREE_SIZES.
+ */
+export const TREE_SIZE_NAMES = ['xxsmall', 'xsmall', 'small', 'medium', 'large', 'xlarge'] as const;
+export type TreeSizeName = (typeof TREE_SIZE_NAMES)[number];
+
+/** More nodes than this is not an embedded cluster any more; 256 also keeps claim's search cheap. */
+export const MAX_NODES = 256;
+/** A node name becomes a directory name: keep it short and portable. */
+export const MAX_NODE_NAME_LENGTH = 64;
+const NODE_NAME = /^[A-Za-z0-9_.-]+$/;
+
+export interface ClusterSpec {
+  version: 1;
+  name: string;
+  ringSize: number;
+  nVal: number;
+  treeSize: TreeSizeName;
+  hashMethod: HashMethod;
+  seed: number;
+  /** Node names, in claim order. Each is also the name of the node's LevelDB folder. */
+  nodes: string[];
+}
+
+/** A message for a field that also says "is required" when the field is absent. */
+function must(text: string): { error: (issue: { input?: unknown }) => string } {
+  return { error: (issue) => (issue.input === undefined ? 'is required' : text) };
+}
+
+const RING_MSG = `must be a power of two in ${MIN_RING_SIZE}..${MAX_RING_SIZE}`;
+const NODE_MSG = `must be 1..${MAX_NODE_NAME_LENGTH} characters of [A-Za-z0-9_.-], not '.' or '..'`;
+
+const nodeName = z
+  .string(must(NODE_MSG))
+  .refine((s) => NODE_NAME.test(s) && s.length <= MAX_NODE_NAME_LENGTH && s !== '.' && s !== '..', {
+    error: NODE_MSG,
+  });
+
+const specSchema = z.strictObject({
+  version: z.literal(CLUSTER_SPEC_VERSION, must(`must be ${CLUSTER_SPEC_VERSION}`)),
+  name: z
+    .string(must('must be a non-empty string'))
+    .refine((s) => s.length > 0 && s.isWellFormed() && !s.includes('\0'), { error: 'must be a non-empty string' }),
+  ringSize: z
+    .number(must(RING_MSG))
+    .refine((n) => Number.isInteger(n) && n >= MIN_RING_SIZE && n <= MAX_RING_SIZE && (n & (n - 1)) === 0, {
+      error: RING_MSG,
+    }),
+  nVal: z
+    .number(must(`must be an integer in 1..${MAX_N_VAL}`))
+    .refine((n) => Number.isInteger(n) && n >= 1 && n <= MAX_N_VAL, { error: `must be an integer in 1..${MAX_N_VAL}` }),
+  treeSize: z.enum(TREE_SIZE_NAMES, must(`must be one of ${TREE_SIZE_NAMES.join(', ')}`)),
+  hashMethod: z.enum(HASH_METHODS as [HashMethod, ...HashMethod[]], must(`must be one of ${HASH_METHODS.join(', ')}`)),
+  seed: z
+    .number(must('must be an integer in 0..4294967295'))
+    .refine((n) => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff, { error: 'must be an integer in 0..4294967295' }),
+  nodes: z
+    .array(nodeName, must(`must be a list of 1..${MAX_NODES} node names`))
+    .min(1, { error: `must be a list of 1..${MAX_NODES} node names` })
+    .max(MAX_NODES, { error: `must be a list of 1..${MAX_NODES} node names` })
+    .superRefine((names, ctx) => {
+      const seen = new Set<string>();
+      for (const n of names) {
+        if (seen.has(n)) ctx.addIssue({ code: 'custom', message: `names node '${n}' twice` });
+        seen.add(n);
+      }
+    }),
+});
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `${issue.keys.join(', ')}: unknown field`;
+  const path = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+  return `${path}: ${issue.message}`;
+}
+
+/**
+ * Validates a decoded cluster.json. Throws CLUSTER_SPEC_INVALID naming every bad field, e.g.
+ * "cluster.json: ringSize: must be a power of two in 8..1024"; `details.fields` lists them.
+ */
+export function parseClusterSpec(json: unknown, source = CLUSTER_SPEC_FILE): ClusterSpec {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new AaeError('CLUSTER_SPEC_INVALID', `${source}: must be a JSON object`, { details: { fields: [] } });
+  }
+  const r = specSchema.safeParse(json);
+  if (!r.success) {
+    const fields = r.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys : [String(i.path[0] ?? '')]));
+    throw new AaeError('CLUSTER_SPEC_INVALID', `${source}: ${r.error.issues.map(describeIssue).join('; ')}`, {
+      details: { fields: [...new Set(fields)] },
+    });
+  }
+  const spec: ClusterSpec = { ...r.data, nodes: [...r.data.nodes] };
+  try {
+    validateRing(spec); // the ring's own rules, should they ever become stricter than the schema
+  } catch (e) {
+    if (!isAaeError(e, 'RING_INVALID')) throw e;
+    throw new AaeError('CLUSTER_SPEC_INVALID', `${source}: ${e.message}`, { cause: e, details: { fields: ['ringSize', 'nVal'] } });
+  }
+  return spec;
+}
+
+/** n1, n2, …, nK: the default node names. */
+export function nodeNames(count: number): string[] {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_NODES) {
+    throw new AaeError('INVALID_ARGUMENT', `node count must be an integer in 1..${MAX_NODES}, got ${count}`);
+  }
+  return Array.from({ length: count }, (_, i) => `n${i + 1}`);
+}
+
+export interface SpecOverrides {
+  /** Number of nodes named n1…nK (ignored when `nodes` is given). Default 3. */
+  nodeCount?: number;
+  nodes?: string[];
+  ringSize?: number;
+  nVal?: number;
+  treeSize?: TreeSizeName;
+  hashMethod?: HashMethod;
+  seed?: number;
+}
+
+/**
+ * A validated spec with the defaults: nodes n1..n3, ring size 64, nVal 3, tree size large,
+ * hash method clock, seed 0. Note that 3 nodes cannot hold a safe claim on a ring of 64 with nVal 3
+ * (see claim.ts); `claim()` reports it.
+ */
+export function defaultSpec(name: string, overrides: SpecOverrides = {}): ClusterSpec {
+  return parseClusterSpec(
+    {
+      version: CLUSTER_SPEC_VERSION,
+      name,
+      ringSize: overrides.ringSize ?? 64,
+      nVal: overrides.nVal ?? 3,
+      treeSize: overrides.treeSize ?? 'large',
+      hashMethod: overrides.hashMethod ?? 'clock',
+      seed: overrides.seed ?? 0,
+      nodes: overrides.nodes ?? nodeNames(overrides.nodeCount ?? 3),
+    },
+    'cluster spec',
+  );
+}
+
+function errnoCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
+}
+
+/** Reads and validates `<dir>/cluster.json`. Missing → CLUSTER_NOT_FOUND; bad JSON or fields → CLUSTER_SPEC_INVALID. */
+export async function readClusterSpec(dir: string): Promise<ClusterSpec> {
+  const file = join(dir, CLUSTER_SPEC_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new AaeError('CLUSTER_NOT_FOUND', `no cluster at ${dir} (${CLUSTER_SPEC_FILE} is missing)`, { cause: e });
+    }
+    throw new AaeError('STORE_IO', `cannot read ${file}`, { cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new AaeError('CLUSTER_SPEC_INVALID', `${CLUSTER_SPEC_FILE}: not valid JSON (${(e as Error).message})`, {
+      cause: e,
+      details: { fields: [] },
+    });
+  }
+  return parseClusterSpec(json);
+}
+
+/**
+ * Writes `<dir>/cluster.json` atomically: validate, write a temp file in the same directory, fsync
+ * it, rename it over the old file, fsync the directory. On failure the temp file is removed.
+ */
+export async function writeClusterSpec(dir: string, spec: ClusterSpec): Promise<void> {
+  const valid = parseClusterSpec(spec, 'cluster spec');
+  const file = join(dir, CLUSTER_SPEC_FILE);
+  const tmp = join(dir, `.${CLUSTER_SPEC_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const body = `${JSON.stringify(valid, null, 2)}\n`;
+  try {
+    const fh = await open(tmp, 'wx');
+    try {
+      await fh.writeFile(body, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw new AaeError('STORE_IO', `cannot write ${file}`, { cause: e });
+  }
+  await syncDir(dir);
+}
+
+/** Makes the rename durable. Some platforms cannot open a directory for fsync; that is not an error. */
+async function syncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // best effort: Windows and some filesystems refuse fsync on a directory
+  } finally {
+    await fh?.close();
+  }
+}
