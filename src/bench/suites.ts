@@ -1,4 +1,5 @@
+import { planBench } from './plan.js';
 import type { BenchSuite } from './suite.js';
 
 /** Every `aae bench <suite>`; each suite lives in a file of its own. */
-export const BENCH_SUITES: readonly BenchSuite[] = [];
+export const BENCH_SUITES: readonly BenchSuite[] = [planBench];
