@@ -24,8 +24,8 @@ import { validateRing } from './ring.js';
  * vnodes within nVal of wrapping; and it stays within the balance quota — every node ends with
  * ⌊ringSize/N⌋ or ⌈ringSize/N⌉ vnodes. A node that could no longer reach its quota in the vnodes
  * left prunes the branch, so the search backtracks only near the tail. The search has a step budget;
- * if it runs out (no case in the tested domain does), a block construction that is always safe but
- * only nearly balanced takes over.
+ * if it runs out (no case in the tested domain does), a block construction that is always safe, but
+ * not always balanced, takes over.
  *
  * Guarantee, checked exhaustively by test/cluster/claim.test.ts for ring sizes 8…1024, 1…16 nodes
  * and nVal 1…5: when N ≥ minNodesForSafeClaim the claim is safe and every node owns ⌊R/N⌋ or ⌈R/N⌉
@@ -66,7 +66,7 @@ export function claim(ringSize: number, nodes: readonly string[], nVal: number):
   let dealt: number[];
   let reason: string | undefined;
   if (n >= needed) {
-    dealt = searchBalanced(ringSize, n, nVal) ?? blockDeal(ringSize, n, nVal);
+    dealt = balancedDeal(ringSize, n, nVal) ?? blockDeal(ringSize, n, nVal);
   } else {
     dealt = roundRobin(ringSize, n);
     reason =
@@ -118,9 +118,9 @@ function roundRobin(r: number, n: number): number[] {
 
 /**
  * Depth-first search for a safe, balanced deal (see the essay above). Returns node indexes, or
- * undefined when the budget runs out.
+ * undefined when the budget runs out. Exported for its test; callers use `claim`.
  */
-function searchBalanced(r: number, n: number, nVal: number): number[] | undefined {
+export function balancedDeal(r: number, n: number, nVal: number): number[] | undefined {
   const lo = Math.floor(r / n);
   const hi = Math.ceil(r / n);
   const extra = r - lo * n; // how many nodes own hi vnodes
@@ -191,8 +191,9 @@ function searchBalanced(r: number, n: number, nVal: number): number[] | undefine
 /**
  * The always-safe construction (needs n ≥ minNodesForSafeClaim): c = ⌈r/n⌉ runs of between nVal and
  * n vnodes, dealt round-robin; between runs the deal skips ahead by at most n − nVal nodes, so the
- * total advance is a multiple of n and the ring closes without a node repeating within nVal. Node
- * counts may be off the ⌊r/n⌋…⌈r/n⌉ band by one. Exported for its own test; callers use `claim`.
+ * total advance is a multiple of n and the ring closes without a node repeating within nVal. Balance
+ * is not guaranteed: the skips can fall on the same node run after run, leaving it short. Exported
+ * for its own test; callers use `claim`.
  */
 export function blockDeal(r: number, n: number, nVal: number): number[] {
   const c = Math.ceil(r / n);
