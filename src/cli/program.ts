@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { AaeError } from '../errors.js';
 import { EXIT, type CliIo, type CommandContext, type ExitCode } from './io.js';
 import { registerBench } from './commands/bench.js';
+import { registerPlan } from './commands/plan.js';
 
 /**
  * Builds the `aae` program. Nothing here touches `process`: tests call `runCli` in-process with
@@ -18,6 +19,7 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
     .exitOverride();
 
   registerBench(program, ctx);
+  registerPlan(program, ctx);
 
   program.addHelpText(
     'after',

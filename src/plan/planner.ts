@@ -47,8 +47,9 @@ export function plan(input: PlanInput): CoveragePlan {
     const shown = result.missing.slice(0, 8).join(', ') + (result.missing.length > 8 ? ', …' : '');
     throw new AaeError(
       'PLAN_INCOMPLETE',
-      `cannot cover ${result.missing.length} of ${req.wantedCount} keyspaces ${req.pvc} time(s) from available primaries ` +
-        `(keyspaces ${shown}); use selector 'allup' for a partial plan`,
+      `cannot cover ${result.missing.length} of ${req.wantedCount} keyspaces` +
+        (req.pvc > 1 ? ` ${req.pvc} times` : '') +
+        ` from available primaries (keyspaces ${shown}); selector 'allup' gives a partial plan`,
       {
         details: {
           missing: result.missing,
