@@ -62,3 +62,4 @@ export {
   type TreeSizeName,
   type SpecOverrides,
 } from './spec.js';
+export { parseLoadRecord, type LoadRecord } from './load-record.js';
