@@ -1,5 +1,6 @@
 import { planBench } from './plan.js';
 import type { BenchSuite } from './suite.js';
+import { tictacBench } from './tictac.js';
 
 /** Every `aae bench <suite>`; each suite lives in a file of its own. */
-export const BENCH_SUITES: readonly BenchSuite[] = [planBench];
+export const BENCH_SUITES: readonly BenchSuite[] = [planBench, tictacBench];
