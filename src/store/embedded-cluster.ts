@@ -1,0 +1,332 @@
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { claim, type Claim } from '../cluster/claim.js';
+import { compareClocks, increment, makeClock, mergeClocks, type Clock } from '../cluster/clock.js';
+import { keyToBytes, normaliseIndexes, validateObjectKey, type AaeObject, type IndexEntry } from '../cluster/object.js';
+import { preflist } from '../cluster/ring.js';
+import { CLUSTER_SPEC_FILE, parseClusterSpec, readClusterSpec, writeClusterSpec, type ClusterSpec } from '../cluster/spec.js';
+import { AaeError, throwIfAborted } from '../errors.js';
+import { initHash, utf8 } from '../hash/index.js';
+import { LocalVnode } from './local-vnode.js';
+import { locateKey, type StoreParams } from './locate.js';
+import { NodeDb } from './node-db.js';
+import type { VnodeWrite } from './vnode.js';
+import { WriteQueue } from './write-queue.js';
+
+/**
+ * An embedded cluster: a directory holding `cluster.json` and one LevelDB folder per node (named
+ * after the node), all opened in this process. Vnodes are dealt to nodes by `claim`; every vnode is
+ * a LocalVnode over its owner's LevelDB.
+ *
+ * A write goes to every vnode of the key's preflist (or the first `replicas` of them, to make
+ * replica drift on purpose). A write with a clock stores that clock exactly (repair copies objects
+ * this way); a write without one makes a new version: the clocks all replicas hold are merged and
+ * incremented by the cluster's actor (its name). Cluster writes pass through one batching queue,
+ * so two concurrent clockless writes to one key never mint the same clock; each vnode then applies
+ * its share through its own queue, which keeps its trees current.
+ */
+
+export interface PutItem {
+  bucket: string;
+  key: string | Uint8Array;
+  /** UTF-8 text or bytes; empty when absent (and always for a tombstone). */
+  value?: string | Uint8Array;
+  /** Store exactly this clock (normalised). Absent: a new version by the cluster's actor. */
+  clock?: Clock;
+  /** Write a tombstone. */
+  deleted?: boolean;
+  indexes?: readonly IndexEntry[];
+  /** The time of a new version (ms); default Date.now(). Ignored when `clock` is given. */
+  lastModified?: number;
+  /** Write only the first K replicas of the preflist (1 ≤ K ≤ nVal). Default nVal. */
+  replicas?: number;
+}
+
+export interface ReplicaVersion {
+  vnode: number;
+  node: string;
+  object: AaeObject | null;
+}
+
+export interface PutManyOptions {
+  signal?: AbortSignal;
+  /** Called after every batch with the running count. */
+  onProgress?: (p: { written: number }) => void;
+  /** Items per cluster batch. */
+  batchSize?: number;
+}
+
+export interface CloseOptions {
+  /** Save the cached trees for the next open (default true). false: the next open rebuilds them, as after a crash. */
+  saveTrees?: boolean;
+}
+
+/**
+ * Items per putMany batch: each becomes one cluster flush and, per vnode, one getMany and one
+ * LevelDB batch; 5000 amortises those calls while a batch's records stay a few MiB.
+ */
+const DEFAULT_PUT_BATCH = 5000;
+/** A single flush of the cluster queue takes at most this many items. */
+const MAX_CLUSTER_FLUSH = 20_000;
+
+interface PreparedPut {
+  bucket: string;
+  key: Uint8Array;
+  value: Uint8Array;
+  clock: Clock | null;
+  deleted: boolean;
+  indexes: IndexEntry[];
+  now: number;
+  replicas: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class EmbeddedCluster {
+  private readonly queue: WriteQueue<PreparedPut, AaeObject>;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly spec: ClusterSpec,
+    readonly claim: Claim,
+    private readonly dbs: ReadonlyMap<string, NodeDb>,
+    private readonly vnodeList: readonly LocalVnode[],
+  ) {
+    this.queue = new WriteQueue((items) => this.flush(items), MAX_CLUSTER_FLUSH);
+  }
+
+  /** Creates the directory (if needed), cluster.json and every node's LevelDB; returns the open cluster. */
+  static async create(dir: string, spec: ClusterSpec): Promise<EmbeddedCluster> {
+    const valid = parseClusterSpec(spec, 'cluster spec');
+    if (await exists(join(dir, CLUSTER_SPEC_FILE))) {
+      throw new AaeError('CLUSTER_EXISTS', `a cluster already exists at ${dir}`);
+    }
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw new AaeError('STORE_IO', `cannot create ${dir}`, { cause: e });
+    }
+    await writeClusterSpec(dir, valid);
+    return EmbeddedCluster.openWith(dir, valid, true);
+  }
+
+  /** Opens an existing cluster: CLUSTER_NOT_FOUND without cluster.json, STORE_LOCKED if another process has it open. */
+  static async open(dir: string): Promise<EmbeddedCluster> {
+    const spec = await readClusterSpec(dir);
+    return EmbeddedCluster.openWith(dir, spec, false);
+  }
+
+  private static async openWith(dir: string, spec: ClusterSpec, create: boolean): Promise<EmbeddedCluster> {
+    await initHash();
+    const c = claim(spec.ringSize, spec.nodes, spec.nVal);
+    const dbs = new Map<string, NodeDb>();
+    try {
+      for (const node of spec.nodes) {
+        const location = join(dir, node);
+        if (!create && !(await exists(location))) {
+          throw new AaeError('STORE_IO', `cluster at ${dir}: node ${node} has no store (${location} is missing)`);
+        }
+        dbs.set(node, await NodeDb.open(node, location, { createIfMissing: create }));
+      }
+      const params: StoreParams = spec;
+      const vnodes: LocalVnode[] = [];
+      for (let v = 0; v < spec.ringSize; v++) {
+        vnodes.push(await LocalVnode.open(dbs.get(c.owners[v]!)!, v, params));
+      }
+      return new EmbeddedCluster(dir, spec, c, dbs, vnodes);
+    } catch (e) {
+      for (const db of dbs.values()) await db.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** vnode → owning node. */
+  get owners(): readonly string[] {
+    return this.claim.owners;
+  }
+
+  vnodes(): readonly LocalVnode[] {
+    return this.vnodeList;
+  }
+
+  vnode(id: number): LocalVnode {
+    const v = this.vnodeList[id];
+    if (v === undefined) throw new AaeError('INVALID_ARGUMENT', `no vnode ${id} in a ring of ${this.spec.ringSize}`);
+    return v;
+  }
+
+  /** The raw LevelDB of a node (benchmarks and tools; writes must go through vnodes). */
+  nodeDb(node: string): NodeDb {
+    const db = this.dbs.get(node);
+    if (db === undefined) throw new AaeError('INVALID_ARGUMENT', `no node '${node}' in cluster ${this.spec.name}`);
+    return db;
+  }
+
+  /** The vnodes holding (bucket, key), in preflist order. */
+  preflistOf(bucket: string, key: string | Uint8Array): LocalVnode[] {
+    const k = keyToBytes(key);
+    validateObjectKey({ bucket, key: k });
+    const loc = locateKey(bucket, k, this.spec);
+    return preflist(loc.keyspace, this.spec).map((v) => this.vnodeList[v]!);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new AaeError('STORE_CLOSED', `cluster ${this.spec.name} is closed`);
+  }
+
+  private prepare(item: PutItem): PreparedPut {
+    const key = keyToBytes(item.key);
+    validateObjectKey({ bucket: item.bucket, key });
+    const deleted = item.deleted ?? false;
+    const value = deleted || item.value === undefined ? EMPTY : typeof item.value === 'string' ? utf8(item.value) : item.value;
+    if (!(value instanceof Uint8Array)) throw new AaeError('INVALID_ARGUMENT', 'value must be a string or bytes');
+    const replicas = item.replicas ?? this.spec.nVal;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > this.spec.nVal) {
+      throw new AaeError('INVALID_ARGUMENT', `replicas must be an integer in 1..${this.spec.nVal}, got ${replicas}`);
+    }
+    const clock = item.clock === undefined ? null : makeClock(item.clock.entries, item.clock.lastModified);
+    const now = item.lastModified ?? Date.now();
+    if (!Number.isSafeInteger(now) || now < 0) throw new AaeError('INVALID_ARGUMENT', `lastModified must be a non-negative integer (ms), got ${now}`);
+    const indexes = deleted ? [] : normaliseIndexes(item.indexes ?? []);
+    return { bucket: item.bucket, key, value, clock, deleted, indexes, now, replicas };
+  }
+
+  /** Writes one object (see PutItem); returns what was stored, with its clock. */
+  async put(item: PutItem): Promise<AaeObject> {
+    this.checkOpen();
+    const [obj] = await this.queue.push([this.prepare(item)]);
+    return obj!;
+  }
+
+  /** Writes a tombstone: a new version (or the given clock) marked deleted. */
+  async delete(bucket: string, key: string | Uint8Array, options: { clock?: Clock; replicas?: number; lastModified?: number } = {}): Promise<AaeObject> {
+    return this.put({ bucket, key, deleted: true, ...options });
+  }
+
+  /**
+   * Writes many objects in batches (each one cluster flush). Items are validated batch by batch:
+   * a bad item fails its batch and the call; earlier batches stay written.
+   */
+  async putMany(items: Iterable<PutItem> | AsyncIterable<PutItem>, options: PutManyOptions = {}): Promise<{ written: number }> {
+    this.checkOpen();
+    const size = options.batchSize ?? DEFAULT_PUT_BATCH;
+    let written = 0;
+    let batch: PreparedPut[] = [];
+    const send = async (): Promise<void> => {
+      throwIfAborted(options.signal);
+      await this.queue.push(batch);
+      written += batch.length;
+      batch = [];
+      options.onProgress?.({ written });
+    };
+    for await (const item of items) {
+      batch.push(this.prepare(item));
+      if (batch.length >= size) await send();
+    }
+    if (batch.length > 0) await send();
+    return { written };
+  }
+
+  /** Each preflist replica's version (null where it has none), in preflist order. */
+  async getReplicas(bucket: string, key: string | Uint8Array): Promise<ReplicaVersion[]> {
+    this.checkOpen();
+    const k = keyToBytes(key);
+    const vnodes = this.preflistOf(bucket, k);
+    const objects = await Promise.all(vnodes.map((v) => v.get(bucket, k)));
+    return vnodes.map((v, i) => ({ vnode: v.id, node: v.node, object: objects[i]! }));
+  }
+
+  /**
+   * The replicas' dominant version (a tombstone comes back with deleted: true), or null when no
+   * replica has the key. Concurrent versions (none dominates): the latest lastModified wins, as
+   * repair's lww policy decides; getReplicas shows them all.
+   */
+  async get(bucket: string, key: string | Uint8Array): Promise<AaeObject | null> {
+    const replicas = await this.getReplicas(bucket, key);
+    let best: AaeObject | null = null;
+    for (const { object } of replicas) {
+      if (object === null) continue;
+      if (best === null) {
+        best = object;
+        continue;
+      }
+      const order = compareClocks(object.clock, best.clock);
+      if (order === 'left' || (order === 'concurrent' && object.clock.lastModified > best.clock.lastModified)) best = object;
+    }
+    return best;
+  }
+
+  /** One cluster flush: mint clocks for clockless items (reading every replica's head), then write each vnode's share. */
+  private async flush(items: PreparedPut[]): Promise<AaeObject[]> {
+    const locs = items.map((it) => locateKey(it.bucket, it.key, this.spec));
+    const pref = locs.map((l) => preflist(l.keyspace, this.spec));
+
+    // Current clocks of the clockless items' keys, merged over all replicas.
+    const merged = new Map<string, Clock | null>();
+    const idOf = (i: number): string => Buffer.from(locs[i]!.ckey).toString('latin1');
+    const reads = new Map<number, number[]>(); // vnode → item indexes
+    items.forEach((it, i) => {
+      if (it.clock !== null) return;
+      const id = idOf(i);
+      if (merged.has(id)) return;
+      merged.set(id, null);
+      for (const v of pref[i]!) {
+        let list = reads.get(v);
+        if (list === undefined) reads.set(v, (list = []));
+        list.push(i);
+      }
+    });
+    await Promise.all(
+      [...reads].map(async ([v, idx]) => {
+        const heads = await this.vnodeList[v]!.getHeads(idx.map((i) => items[i]!));
+        heads.forEach((h, j) => {
+          if (h === null) return;
+          const id = idOf(idx[j]!);
+          const cur = merged.get(id) ?? null;
+          merged.set(id, cur === null ? h.clock : mergeClocks(cur, h.clock));
+        });
+      }),
+    );
+
+    const out: AaeObject[] = [];
+    const perVnode = new Map<number, VnodeWrite[]>();
+    items.forEach((it, i) => {
+      let clock = it.clock;
+      if (clock === null) {
+        const id = idOf(i);
+        clock = increment(merged.get(id) ?? null, this.spec.name, it.now);
+        merged.set(id, clock); // a later item on the same key in this flush builds on this one
+      }
+      const object: AaeObject = { bucket: it.bucket, key: it.key, clock, value: it.value, deleted: it.deleted, indexes: it.indexes };
+      out.push(object);
+      for (const v of pref[i]!.slice(0, it.replicas)) {
+        let list = perVnode.get(v);
+        if (list === undefined) perVnode.set(v, (list = []));
+        list.push({ kind: 'put', object });
+      }
+    });
+    await Promise.all([...perVnode].map(([v, writes]) => this.vnodeList[v]!.write(writes)));
+    return out;
+  }
+
+  /** Closes every vnode (after its queued writes; saving trees unless told not to), then every node's LevelDB. */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true; // refuse new writes; those already queued still land
+    await this.queue.idle();
+    const errors: unknown[] = [];
+    for (const v of this.vnodeList) await v.close(options).catch((e: unknown) => errors.push(e));
+    for (const db of this.dbs.values()) await db.close().catch((e: unknown) => errors.push(e));
+    if (errors.length > 0) throw errors[0];
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,272 @@
+import { AaeError, throwIfAborted } from '../errors.js';
+import { compareBytes } from '../hash/index.js';
+import { segmentCountOf } from '../tictac/index.js';
+import { CanonicalKeyReader, decodeHead, plainView, type HeadValue } from './codec.js';
+import {
+  HEAD_SUFFIX_START,
+  KIND_HEAD,
+  KIND_VALUE,
+  indexKey,
+  keyspacePrefix,
+  prefixEnd,
+  segmentBits,
+  segmentRange,
+  withKind,
+  bitReverse32,
+} from './layout.js';
+import type { NodeDb } from './node-db.js';
+import type { FoldFilter, FoldOptions, IndexEntryRecord, IndexFoldFilter, StoredHead, StoredObject } from './vnode.js';
+
+/**
+ * Vnode folds: streams of heads, objects or index entries, read with nextv batches.
+ *
+ * A head fold reads head records only (values live under another prefix, layout.ts), so it never
+ * touches a value. Keyspaces narrow the fold to key ranges; segments narrow each keyspace to one
+ * short range per segment (bit-reversed segment order makes a segment of any tree size contiguous),
+ * read with one iterator per keyspace that seeks from range to range. Buckets, key ranges and
+ * modified ranges are filters applied to each head as it passes (heads are in segment order, not
+ * key order). Every iterator is closed in a finally; an AbortSignal is checked before each nextv.
+ */
+
+/** Entries per nextv on a full scan: big enough to amortise the native call (~1 µs), small enough to keep a batch's memory a few hundred KiB. */
+export const DEFAULT_FOLD_BATCH = 1000;
+/**
+ * Entries per first nextv inside one segment's range. At 1M keys per vnode a segment of a large tree
+ * holds about one key per keyspace, so reading a full batch would overshoot the range many times
+ * over; the read size doubles while a range goes on.
+ */
+const SEGMENT_FIRST_READ = 8;
+
+interface ScanRange {
+  keyspace: number;
+  /** Reversed-segment bounds [lo, hi) within the keyspace; hi may be 2^32. */
+  lo: number;
+  hi: number;
+}
+
+/** The keyspaces a fold visits: the filter's (all held by the vnode) or all the vnode holds. */
+export function foldKeyspaces(held: readonly number[], wanted: readonly number[] | undefined): number[] {
+  if (wanted === undefined) return [...held].sort((a, b) => a - b);
+  const set = new Set(held);
+  for (const k of wanted) {
+    if (!set.has(k)) throw new AaeError('INVALID_ARGUMENT', `keyspace ${k} is not held by this vnode (it holds ${held.join(', ')})`);
+  }
+  return [...new Set(wanted)].sort((a, b) => a - b);
+}
+
+function scanRanges(keyspaces: readonly number[], filter: FoldFilter): ScanRange[] {
+  const out: ScanRange[] = [];
+  const segs = filter.segments;
+  if (segs === undefined) {
+    for (const keyspace of keyspaces) out.push({ keyspace, lo: 0, hi: 2 ** 32 });
+    return out;
+  }
+  const bits = segmentBits(segs.treeSize);
+  const count = segmentCountOf(segs.treeSize);
+  const ranges: Array<{ lo: number; hi: number }> = [];
+  for (const id of new Set(segs.ids)) {
+    if (!Number.isInteger(id) || id < 0 || id >= count) {
+      throw new AaeError('TREE_SEGMENT_INVALID', `segment ${id} is outside a ${segs.treeSize} tree (0..${count - 1})`);
+    }
+    ranges.push(segmentRange(id, bits));
+  }
+  ranges.sort((a, b) => a.lo - b.lo);
+  const merged: Array<{ lo: number; hi: number }> = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && last.hi === r.lo) last.hi = r.hi;
+    else merged.push({ ...r });
+  }
+  for (const keyspace of keyspaces) for (const r of merged) out.push({ keyspace, ...r });
+  return out;
+}
+
+function revOf(key: Uint8Array): number {
+  return ((key[6]! << 24) | (key[7]! << 16) | (key[8]! << 8) | key[9]!) >>> 0;
+}
+
+function seekKey(vnode: number, keyspace: number, rev: number): Uint8Array {
+  const p = keyspacePrefix(vnode, KIND_HEAD, keyspace);
+  const out = new Uint8Array(p.length + 4);
+  out.set(p);
+  new DataView(out.buffer).setUint32(p.length, rev);
+  return out;
+}
+
+/** A compiled per-entry test for the cheap filters (bucket, key range) and the head filter (time). */
+class EntryFilter {
+  private readonly buckets: Set<string> | undefined;
+  private readonly keyStart: Uint8Array | undefined;
+  private readonly keyEnd: Uint8Array | undefined;
+  private readonly modStart: number;
+  private readonly modEnd: number;
+
+  constructor(filter: FoldFilter) {
+    this.buckets = filter.buckets === undefined ? undefined : new Set(filter.buckets);
+    this.keyStart = filter.keyRange?.start;
+    this.keyEnd = filter.keyRange?.end;
+    this.modStart = filter.modifiedRange?.start ?? -Infinity;
+    this.modEnd = filter.modifiedRange?.end ?? Infinity;
+  }
+
+  keyOk(bucket: string, key: Uint8Array): boolean {
+    if (this.buckets !== undefined && !this.buckets.has(bucket)) return false;
+    if (this.keyStart !== undefined && compareBytes(key, this.keyStart) < 0) return false;
+    if (this.keyEnd !== undefined && compareBytes(key, this.keyEnd) > 0) return false;
+    return true;
+  }
+
+  headOk(h: HeadValue): boolean {
+    const t = h.clock.lastModified;
+    return t >= this.modStart && t <= this.modEnd;
+  }
+}
+
+export interface FoldSource {
+  db: NodeDb;
+  vnode: number;
+  held: readonly number[];
+}
+
+/**
+ * Heads matching the filter, in (keyspace, reversed segment, canonical key) order, in batches of at
+ * most `batchSize`.
+ */
+export async function* foldHeads(src: FoldSource, filter: FoldFilter, options: FoldOptions = {}): AsyncGenerator<StoredHead[]> {
+  for await (const batch of scanHeads(src, filter, options, false)) yield batch.heads;
+}
+
+interface HeadBatch {
+  heads: StoredHead[];
+  /** The head keys, parallel to heads, when asked for (an object fold derives value keys from them). */
+  keys: Uint8Array[];
+}
+
+async function* scanHeads(src: FoldSource, filter: FoldFilter, options: FoldOptions, keepKeys: boolean): AsyncGenerator<HeadBatch> {
+  const batchSize = options.batchSize ?? DEFAULT_FOLD_BATCH;
+  const keyspaces = foldKeyspaces(src.held, filter.keyspaces);
+  const ranges = scanRanges(keyspaces, filter);
+  const test = new EntryFilter(filter);
+  const reader = new CanonicalKeyReader();
+  const segmented = filter.segments !== undefined;
+  let out: StoredHead[] = [];
+  let keys: Uint8Array[] = [];
+  for (const keyspace of keyspaces) {
+    const prefix = keyspacePrefix(src.vnode, KIND_HEAD, keyspace);
+    const it = src.db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
+    try {
+      for (const r of ranges) {
+        if (r.keyspace !== keyspace) continue;
+        if (segmented) it.seek(seekKey(src.vnode, keyspace, r.lo));
+        let size = segmented ? SEGMENT_FIRST_READ : batchSize;
+        for (;;) {
+          throwIfAborted(options.signal);
+          const entries = await it.nextv(size);
+          if (entries.length === 0) break;
+          let past = false;
+          for (const [k, v] of entries) {
+            const rev = revOf(k);
+            if (rev >= r.hi) {
+              past = true;
+              break;
+            }
+            const { bucket, key } = reader.read(k.subarray(HEAD_SUFFIX_START));
+            if (!test.keyOk(bucket, key)) continue;
+            const h = decodeHead(v);
+            if (!test.headOk(h)) continue;
+            out.push({
+              bucket,
+              key,
+              clock: h.clock,
+              deleted: h.deleted,
+              size: h.size,
+              hash: h.hash,
+              indexes: h.indexes,
+              keyspace,
+              segment32: bitReverse32(rev),
+              alt: h.alt,
+            });
+            if (keepKeys) keys.push(k);
+          }
+          if (out.length >= batchSize) {
+            yield { heads: out, keys };
+            out = [];
+            keys = [];
+          }
+          // nextv may return fewer entries than asked for before the end; only an empty read ends a range.
+          if (past) break;
+          if (segmented) size = Math.min(size * 2, batchSize);
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+  if (out.length > 0) yield { heads: out, keys };
+}
+
+/** Objects (head and value) matching the filter: a head fold plus one getMany of values per batch. */
+export async function* foldObjects(src: FoldSource, filter: FoldFilter, options: FoldOptions = {}): AsyncGenerator<StoredObject[]> {
+  const EMPTY = new Uint8Array(0);
+  for await (const { heads, keys } of scanHeads(src, filter, options, true)) {
+    const liveKeys: Uint8Array[] = [];
+    for (let i = 0; i < heads.length; i++) if (!heads[i]!.deleted) liveKeys.push(valueKeyOfHeadKey(keys[i]!));
+    const values = await src.db.getMany(liveKeys);
+    throwIfAborted(options.signal);
+    let j = 0;
+    const out: StoredObject[] = heads.map((h) => {
+      if (h.deleted) return { ...h, value: EMPTY };
+      const value = values[j++];
+      if (value === undefined) throw new AaeError('STORE_IO', `vnode ${src.vnode}: the value of a live head is missing`);
+      return { ...h, value: plainView(value) };
+    });
+    yield out;
+  }
+}
+
+/** The value key of a head key (they share their suffix). */
+export function valueKeyOfHeadKey(headKey: Uint8Array): Uint8Array {
+  return withKind(headKey, KIND_VALUE);
+}
+
+const termDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Index entries of one bucket's index, in (keyspace, term, key) order. */
+export async function* foldIndex(src: FoldSource, filter: IndexFoldFilter, options: FoldOptions = {}): AsyncGenerator<IndexEntryRecord[]> {
+  const batchSize = options.batchSize ?? DEFAULT_FOLD_BATCH;
+  const keyspaces = foldKeyspaces(src.held, filter.keyspaces);
+  const keyStart = filter.keyRange?.start;
+  const keyEnd = filter.keyRange?.end;
+  for (const keyspace of keyspaces) {
+    const base = indexKey(src.vnode, keyspace, filter.bucket, filter.index);
+    const gte = filter.termRange === undefined ? base : indexKey(src.vnode, keyspace, filter.bucket, filter.index, filter.termRange.start);
+    const lt = filter.termRange === undefined ? prefixEnd(base) : prefixEnd(indexKey(src.vnode, keyspace, filter.bucket, filter.index, filter.termRange.end));
+    if (compareBytes(gte, lt) >= 0) continue;
+    const it = src.db.iterator({ gte, lt });
+    try {
+      for (;;) {
+        throwIfAborted(options.signal);
+        const entries = await it.nextv(batchSize);
+        if (entries.length === 0) break;
+        const out: IndexEntryRecord[] = [];
+        for (const [k] of entries) {
+          const z = k.indexOf(0, base.length);
+          if (z < 0) throw new AaeError('STORE_IO', 'malformed index key in the store');
+          const key = plainView(k, z + 1);
+          if (keyStart !== undefined && compareBytes(key, keyStart) < 0) continue;
+          if (keyEnd !== undefined && compareBytes(key, keyEnd) > 0) continue;
+          let term: string;
+          try {
+            term = termDecoder.decode(k.subarray(base.length, z));
+          } catch (e) {
+            throw new AaeError('STORE_IO', 'malformed index term in the store', { cause: e });
+          }
+          out.push({ keyspace, bucket: filter.bucket, index: filter.index, term, key });
+        }
+        if (out.length > 0) yield out;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+}

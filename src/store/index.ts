@@ -1,0 +1,26 @@
+/**
+ * src/store: a node's LevelDB (vnodes as key ranges; heads, values and index entries under separate
+ * prefixes), cached TicTac trees kept current on every write and saved safely, vnode folds, and the
+ * embedded cluster. Imports src/tictac, src/cluster, src/hash and src/errors only.
+ */
+export { EmbeddedCluster, type PutItem, type PutManyOptions, type ReplicaVersion, type CloseOptions } from './embedded-cluster.js';
+export { LocalVnode, type TreeState } from './local-vnode.js';
+export { NodeDb, type BatchOp, type RawDb } from './node-db.js';
+export { locateKey, type LocatedKey, type StoreParams } from './locate.js';
+export { DEFAULT_FOLD_BATCH } from './fold.js';
+export type {
+  Vnode,
+  VnodeCapabilities,
+  VnodeWrite,
+  WriteResult,
+  StoredHead,
+  StoredObject,
+  IndexEntryRecord,
+  KeyClock,
+  Range,
+  SegmentFilter,
+  FoldFilter,
+  IndexFoldFilter,
+  FoldOptions,
+  ClockScope,
+} from './vnode.js';

@@ -1,0 +1,378 @@
+import type { IndexN } from '../cluster/ring.js';
+import { indexNsOfVnode } from '../cluster/ring.js';
+import { validateIndexEntry, validateObjectKey, type AaeObject, type IndexEntry, type ObjectHead } from '../cluster/object.js';
+import { AaeError } from '../errors.js';
+import { contribution, objectHash } from '../hash/index.js';
+import { TicTacTree, type TreeSize } from '../tictac/index.js';
+import { decodeHead, encodeHead, plainView, type HeadValue } from './codec.js';
+import { DEFAULT_FOLD_BATCH, foldHeads, foldIndex, foldKeyspaces, foldObjects, type FoldSource } from './fold.js';
+import { KIND_HEAD, KIND_TREE, KIND_VALUE, indexKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, bitReverse32 } from './layout.js';
+import { locateKey, type LocatedKey, type StoreParams } from './locate.js';
+import type { BatchOp, NodeDb } from './node-db.js';
+import { TreeCache } from './tree-cache.js';
+import { decodeTreeRecord, encodeTreeRecord } from './tree-persist.js';
+import type {
+  ClockScope,
+  FoldFilter,
+  FoldOptions,
+  IndexEntryRecord,
+  IndexFoldFilter,
+  KeyClock,
+  StoredHead,
+  StoredObject,
+  Vnode,
+  VnodeCapabilities,
+  VnodeWrite,
+  WriteResult,
+} from './vnode.js';
+import { WriteQueue } from './write-queue.js';
+
+/**
+ * A vnode in this process, over its node's LevelDB.
+ *
+ * Every write goes through one WriteQueue: a flush reads the old heads of its keys (one getMany),
+ * writes heads, values and index entries in one LevelDB batch, and only then alters the cached
+ * trees, synchronously, before the next flush starts. So a tree always describes exactly the data
+ * of the flushes that completed, whatever the concurrency of the callers.
+ *
+ * Trees live in a TreeCache. On open the saved trees (if the last close was clean) are restored and
+ * deleted from the store before any write; a keyspace without a restorable tree is rebuilt from its
+ * heads, inside the queue, before the first tree query that needs it.
+ */
+
+/** Ops per flush: one LevelDB batch of up to ~4 records per op stays a few MiB at most. */
+const MAX_FLUSH_OPS = 10_000;
+const EMPTY = new Uint8Array(0);
+
+export type TreeState = { keyspace: number; state: 'current' | 'missing'; restored: boolean; reason?: string };
+
+export class LocalVnode implements Vnode {
+  readonly indexNs: readonly IndexN[];
+  readonly treeSize: TreeSize;
+  readonly capabilities: VnodeCapabilities = { treeCache: true, headFold: true, objectFold: true, indexFold: true, writes: true };
+  private readonly cache: TreeCache;
+  private readonly queue: WriteQueue<VnodeWrite, WriteResult>;
+  private readonly held: number[];
+  private readonly restoreNotes = new Map<number, { restored: boolean; reason?: string }>();
+  private closed = false;
+
+  private constructor(
+    private readonly db: NodeDb,
+    readonly id: number,
+    private readonly params: StoreParams,
+  ) {
+    this.indexNs = indexNsOfVnode(id, params);
+    this.held = this.indexNs.map((n) => n.keyspace);
+    this.treeSize = params.treeSize;
+    this.cache = new TreeCache(params.treeSize, this.held);
+    this.queue = new WriteQueue((ops) => this.flush(ops), MAX_FLUSH_OPS);
+  }
+
+  get node(): string {
+    return this.db.node;
+  }
+
+  /** Opens a vnode: restores the trees saved by a clean close, then deletes them from the store. */
+  static async open(db: NodeDb, id: number, params: StoreParams): Promise<LocalVnode> {
+    const v = new LocalVnode(db, id, params);
+    await v.restoreTrees();
+    return v;
+  }
+
+  private async restoreTrees(): Promise<void> {
+    const prefix = kindPrefix(this.id, KIND_TREE);
+    const found = new Map<number, Uint8Array>();
+    const it = this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
+    try {
+      for (;;) {
+        const entries = await it.nextv(64);
+        if (entries.length === 0) break;
+        for (const [k, v] of entries) found.set((k[4]! << 8) | k[5]!, v);
+      }
+    } finally {
+      await it.close();
+    }
+    for (const keyspace of this.held) {
+      const bytes = found.get(keyspace);
+      if (bytes === undefined) {
+        this.restoreNotes.set(keyspace, { restored: false, reason: 'no saved tree (no clean close)' });
+        continue;
+      }
+      const r = decodeTreeRecord(bytes, this.treeSize);
+      if (r.ok) {
+        this.cache.set(keyspace, r.tree);
+        this.restoreNotes.set(keyspace, { restored: true });
+      } else {
+        this.restoreNotes.set(keyspace, { restored: false, reason: r.reason });
+      }
+    }
+    // Delete before any write (sync, so it is durable): a crash from here on must rebuild.
+    await this.db.batch([...found.keys()].map((k) => ({ type: 'del' as const, key: treeKey(this.id, k) })), { sync: true });
+  }
+
+  /** Where each keyspace's tree stands (for diagnostics and tests). */
+  treeStates(): TreeState[] {
+    return this.held.map((keyspace) => {
+      const note = this.restoreNotes.get(keyspace);
+      const s: TreeState = { keyspace, state: this.cache.get(keyspace) ? 'current' : 'missing', restored: note?.restored ?? false };
+      if (note?.reason !== undefined) s.reason = note.reason;
+      return s;
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new AaeError('STORE_CLOSED', `vnode ${this.id} is closed`);
+  }
+
+  // ---- writes ----
+
+  write(writes: readonly VnodeWrite[]): Promise<WriteResult[]> {
+    this.checkOpen();
+    for (const w of writes) validateWrite(w);
+    return this.queue.push(writes);
+  }
+
+  /** Resolves when every queued write is applied. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private locate(bucket: string, key: Uint8Array): LocatedKey {
+    const loc = locateKey(bucket, key, this.params);
+    if (!this.cache.holds(loc.keyspace)) {
+      throw new AaeError('INVALID_ARGUMENT', `vnode ${this.id} does not hold keyspace ${loc.keyspace} (it holds ${this.held.join(', ')})`);
+    }
+    return loc;
+  }
+
+  private async flush(ops: VnodeWrite[]): Promise<WriteResult[]> {
+    if (this.closed) throw new AaeError('STORE_CLOSED', `vnode ${this.id} is closed`);
+    const located = ops.map((op) => (op.kind === 'put' ? this.locate(op.object.bucket, op.object.key) : this.locate(op.bucket, op.key)));
+    const headKeys = located.map((l) => objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey));
+    // One read of every distinct key's old head; repeats within the flush see the earlier op's head.
+    const slot = new Map<string, number>();
+    const uniqueKeys: Uint8Array[] = [];
+    const slotOf = headKeys.map((k) => {
+      const id = Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
+      let s = slot.get(id);
+      if (s === undefined) {
+        s = uniqueKeys.length;
+        slot.set(id, s);
+        uniqueKeys.push(k);
+      }
+      return s;
+    });
+    const raw = await this.db.getMany(uniqueKeys);
+    const current: Array<HeadValue | null> = raw.map((b) => (b === undefined ? null : decodeHead(b)));
+
+    const batch: BatchOp[] = [];
+    const alters: Array<[keyspace: number, segment32: number, oldC: number | null, newC: number | null]> = [];
+    const results: WriteResult[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      const loc = located[i]!;
+      const headKey = headKeys[i]!;
+      const s = slotOf[i]!;
+      const old = current[s]!;
+      results.push(old === null ? null : headOf(loc, old));
+      const oldC = old === null ? null : contribution(old.alt, old.hash);
+      if (op.kind === 'erase') {
+        if (old === null) continue;
+        batch.push({ type: 'del', key: headKey }, { type: 'del', key: withKind(headKey, KIND_VALUE) });
+        for (const e of old.indexes) batch.push({ type: 'del', key: this.indexKeyOf(loc, e) });
+        alters.push([loc.keyspace, loc.segment32, oldC, null]);
+        current[s] = null;
+        continue;
+      }
+      const obj = op.object;
+      const value = obj.deleted ? EMPTY : obj.value;
+      const head: HeadValue = {
+        clock: obj.clock,
+        deleted: obj.deleted,
+        size: value.byteLength,
+        hash: objectHash(this.params.hashMethod, this.params.seed, obj.clock.entries, value),
+        alt: loc.alt,
+        indexes: obj.deleted ? [] : obj.indexes,
+      };
+      batch.push({ type: 'put', key: headKey, value: encodeHead(head) });
+      const valueKey = withKind(headKey, KIND_VALUE);
+      batch.push(obj.deleted ? { type: 'del', key: valueKey } : { type: 'put', key: valueKey, value });
+      this.indexChanges(loc, old?.indexes ?? [], head.indexes, batch);
+      alters.push([loc.keyspace, loc.segment32, oldC, contribution(head.alt, head.hash)]);
+      current[s] = head;
+    }
+    await this.db.batch(batch);
+    // No await between the batch landing and the trees changing: no reader sees one without the other.
+    for (const [k, seg, o, n] of alters) this.cache.apply(k, seg, o, n);
+    return results;
+  }
+
+  private indexKeyOf(loc: LocatedKey, [name, term]: IndexEntry): Uint8Array {
+    return indexKey(this.id, loc.keyspace, loc.bucket, name, term, loc.key);
+  }
+
+  private indexChanges(loc: LocatedKey, before: readonly IndexEntry[], after: readonly IndexEntry[], batch: BatchOp[]): void {
+    if (before.length === 0 && after.length === 0) return;
+    const id = (e: IndexEntry): string => `${e[0]}\0${e[1]}`;
+    const keep = new Set(after.map(id));
+    const had = new Set(before.map(id));
+    for (const e of before) if (!keep.has(id(e))) batch.push({ type: 'del', key: this.indexKeyOf(loc, e) });
+    for (const e of after) if (!had.has(id(e))) batch.push({ type: 'put', key: this.indexKeyOf(loc, e), value: EMPTY });
+  }
+
+  // ---- reads ----
+
+  async getHead(bucket: string, key: Uint8Array): Promise<ObjectHead | null> {
+    this.checkOpen();
+    validateObjectKey({ bucket, key });
+    const loc = this.locate(bucket, key);
+    const b = await this.db.get(objectKey(this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey));
+    return b === undefined ? null : headOf(loc, decodeHead(b));
+  }
+
+  /** Reads several heads in one getMany (null where absent). Keys must belong to this vnode. */
+  async getHeads(keys: ReadonlyArray<{ bucket: string; key: Uint8Array }>): Promise<Array<ObjectHead | null>> {
+    this.checkOpen();
+    const locs = keys.map((k) => this.locate(k.bucket, k.key));
+    const raw = await this.db.getMany(locs.map((l) => objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey)));
+    return raw.map((b, i) => (b === undefined ? null : headOf(locs[i]!, decodeHead(b))));
+  }
+
+  async get(bucket: string, key: Uint8Array): Promise<AaeObject | null> {
+    this.checkOpen();
+    validateObjectKey({ bucket, key });
+    const loc = this.locate(bucket, key);
+    const hk = objectKey(this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);
+    const [hb, vb] = await this.db.getMany([hk, withKind(hk, KIND_VALUE)]);
+    if (hb === undefined) return null;
+    const h = decodeHead(hb);
+    if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `vnode ${this.id}: the value of a live head is missing`);
+    return { bucket, key, clock: h.clock, value: h.deleted ? EMPTY : plainView(vb!), deleted: h.deleted, indexes: h.indexes };
+  }
+
+  // ---- folds ----
+
+  private source(): FoldSource {
+    this.checkOpen();
+    return { db: this.db, vnode: this.id, held: this.held };
+  }
+
+  foldHeads(filter: FoldFilter, options: FoldOptions = {}): AsyncIterable<readonly StoredHead[]> {
+    return foldHeads(this.source(), filter, options);
+  }
+
+  foldObjects(filter: FoldFilter, options: FoldOptions = {}): AsyncIterable<readonly StoredObject[]> {
+    return foldObjects(this.source(), filter, options);
+  }
+
+  foldIndex(filter: IndexFoldFilter, options: FoldOptions = {}): AsyncIterable<readonly IndexEntryRecord[]> {
+    return foldIndex(this.source(), filter, options);
+  }
+
+  async fetchClocks(scope: ClockScope, segments: readonly number[], treeSize: TreeSize, options: FoldOptions = {}): Promise<KeyClock[]> {
+    const keyspaces = 'indexN' in scope ? [this.keyspaceOfIndexN(scope.indexN)] : [...scope.keyspaces];
+    const out: KeyClock[] = [];
+    if (segments.length === 0) return out;
+    for await (const batch of this.foldHeads({ keyspaces, segments: { ids: segments, treeSize } }, options)) {
+      for (const h of batch) out.push({ bucket: h.bucket, key: h.key, clock: h.clock, deleted: h.deleted });
+    }
+    return out;
+  }
+
+  // ---- trees ----
+
+  private keyspaceOfIndexN(indexN: IndexN): number {
+    if (indexN.nVal !== this.params.nVal || !this.cache.holds(indexN.keyspace)) {
+      throw new AaeError('INVALID_ARGUMENT', `vnode ${this.id} holds no IndexN (${indexN.keyspace}, ${indexN.nVal})`);
+    }
+    return indexN.keyspace;
+  }
+
+  /** The current tree of an IndexN, rebuilding every missing tree of the vnode first (in queue order). */
+  private async currentTree(indexN: IndexN): Promise<TicTacTree> {
+    this.checkOpen();
+    const keyspace = this.keyspaceOfIndexN(indexN);
+    let tree = this.cache.get(keyspace);
+    if (tree === null) {
+      await this.queue.exclusive(() => this.rebuildMissing());
+      tree = this.cache.get(keyspace);
+    }
+    if (tree === null) throw new AaeError('INTERNAL', `vnode ${this.id}: tree of keyspace ${keyspace} missing after rebuild`);
+    return tree;
+  }
+
+  async fetchRoot(indexN: IndexN): Promise<Uint32Array> {
+    return (await this.currentTree(indexN)).root();
+  }
+
+  async fetchBranches(indexN: IndexN, ids: readonly number[]): Promise<Map<number, Uint32Array>> {
+    return (await this.currentTree(indexN)).branches(ids);
+  }
+
+  async fetchTree(indexN: IndexN): Promise<TicTacTree> {
+    return (await this.currentTree(indexN)).clone();
+  }
+
+  /** Rebuilds every missing tree from the heads. Runs inside the queue: no write interleaves. */
+  private async rebuildMissing(): Promise<void> {
+    for (const keyspace of this.cache.missing()) {
+      this.cache.set(keyspace, await this.treeFromHeads(keyspace));
+    }
+  }
+
+  /** A tree built from scratch from one keyspace's heads (reads no values). */
+  async treeFromHeads(keyspace: number, options: FoldOptions = {}): Promise<TicTacTree> {
+    foldKeyspaces(this.held, [keyspace]);
+    const tree = TicTacTree.create(this.treeSize);
+    const prefix = keyspacePrefix(this.id, KIND_HEAD, keyspace);
+    const it = this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
+    try {
+      for (;;) {
+        if (options.signal?.aborted) throw new AaeError('ABORTED', 'tree rebuild aborted', { cause: options.signal.reason });
+        const entries = await it.nextv(options.batchSize ?? DEFAULT_FOLD_BATCH);
+        if (entries.length === 0) break;
+        for (const [k, v] of entries) {
+          const h = decodeHead(v);
+          const rev = ((k[6]! << 24) | (k[7]! << 16) | (k[8]! << 8) | k[9]!) >>> 0;
+          tree.add(bitReverse32(rev), contribution(h.alt, h.hash));
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    return tree;
+  }
+
+  /**
+   * Closes the vnode after every queued write. With saveTrees (the default), its current trees are
+   * saved (sync) for the next open; without, the next open rebuilds them (as after a crash).
+   */
+  async close(options: { saveTrees?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    await this.queue.exclusive(async () => {
+      this.closed = true;
+      if (options.saveTrees === false) return;
+      const batch: BatchOp[] = [];
+      for (const keyspace of this.held) {
+        const tree = this.cache.get(keyspace);
+        if (tree !== null) batch.push({ type: 'put', key: treeKey(this.id, keyspace), value: encodeTreeRecord(tree) });
+      }
+      await this.db.batch(batch, { sync: true });
+    });
+  }
+}
+
+function headOf(loc: LocatedKey, h: HeadValue): ObjectHead {
+  return { bucket: loc.bucket, key: loc.key, clock: h.clock, deleted: h.deleted, size: h.size, hash: h.hash, indexes: h.indexes };
+}
+
+function validateWrite(w: VnodeWrite): void {
+  if (w.kind === 'erase') {
+    validateObjectKey(w);
+    return;
+  }
+  const o = w.object;
+  validateObjectKey(o);
+  if (!(o.value instanceof Uint8Array)) throw new AaeError('INVALID_ARGUMENT', 'value must be bytes');
+  for (const e of o.indexes) validateIndexEntry(e);
+}

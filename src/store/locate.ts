@@ -1,0 +1,23 @@
+import type { ClusterSpec } from '../cluster/spec.js';
+import { keyspaceOfHash } from '../cluster/ring.js';
+import { canonicalKey, keyHash, partitionHash } from '../hash/index.js';
+
+/** Where a key lives: computed once per write from (bucket, key) alone (see layout.ts). */
+export interface LocatedKey {
+  bucket: string;
+  key: Uint8Array;
+  ckey: Uint8Array;
+  keyspace: number;
+  segment32: number;
+  alt: number;
+}
+
+/** The ring and hash parameters a store needs (a subset of the cluster spec). */
+export type StoreParams = Pick<ClusterSpec, 'ringSize' | 'nVal' | 'treeSize' | 'hashMethod' | 'seed'>;
+
+/** Needs initHash(). The caller has validated bucket and key. */
+export function locateKey(bucket: string, key: Uint8Array, params: Pick<StoreParams, 'ringSize' | 'seed'>): LocatedKey {
+  const ckey = canonicalKey(bucket, key);
+  const { segment32, alt } = keyHash(ckey, params.seed);
+  return { bucket, key, ckey, keyspace: keyspaceOfHash(partitionHash(ckey), params.ringSize), segment32, alt };
+}

@@ -1,0 +1,129 @@
+import type { Clock } from '../cluster/clock.js';
+import type { IndexN } from '../cluster/ring.js';
+import type { AaeObject, IndexEntry, ObjectHead } from '../cluster/object.js';
+import type { TicTacTree, TreeSize } from '../tictac/index.js';
+
+/**
+ * The vnode contract: what the exchange, the fold runner and repair need from one vnode, whether it
+ * lives in this process (LocalVnode, over a node's LevelDB) or, later, across a socket. Everything
+ * is asynchronous and answers in copies, never in views of the vnode's own state.
+ */
+
+/** A head as a fold yields it: the head plus where it lives (for trees built by folds). */
+export interface StoredHead extends ObjectHead {
+  keyspace: number;
+  /** Low 32 bits of the key hash: the key's segment in a tree of any size is its low bits. */
+  segment32: number;
+  /** High 32 bits of the key hash: the key's contribution is `alt XOR hash`. */
+  alt: number;
+}
+
+export interface StoredObject extends StoredHead {
+  value: Uint8Array;
+}
+
+export interface IndexEntryRecord {
+  keyspace: number;
+  bucket: string;
+  key: Uint8Array;
+  index: string;
+  term: string;
+}
+
+export interface KeyClock {
+  bucket: string;
+  key: Uint8Array;
+  clock: Clock;
+  deleted: boolean;
+}
+
+/** Inclusive range. */
+export interface Range<T> {
+  start: T;
+  end: T;
+}
+
+/** Segment ids of a tree of `treeSize` (ids below its segment count). */
+export interface SegmentFilter {
+  ids: readonly number[];
+  treeSize: TreeSize;
+}
+
+/**
+ * What a head or object fold visits. Every field narrows; absent fields do not. Key ranges compare
+ * key bytes (within the listed buckets); times are lastModified in ms; keyspaces restrict a vnode to
+ * some of the keyspaces it holds (a coverage plan's filter).
+ */
+export interface FoldFilter {
+  buckets?: readonly string[];
+  keyRange?: Range<Uint8Array>;
+  segments?: SegmentFilter;
+  modifiedRange?: Range<number>;
+  keyspaces?: readonly number[];
+}
+
+/** What an index fold visits: one index of one bucket, optionally a term range (UTF-8 byte order). */
+export interface IndexFoldFilter {
+  bucket: string;
+  index: string;
+  termRange?: Range<string>;
+  keyRange?: Range<Uint8Array>;
+  keyspaces?: readonly number[];
+}
+
+export interface FoldOptions {
+  signal?: AbortSignal;
+  /** Entries read from LevelDB per nextv call (and per yielded batch at most). */
+  batchSize?: number;
+}
+
+/** Where fetchClocks looks: one IndexN, or some keyspaces of the vnode. */
+export type ClockScope = { indexN: IndexN } | { keyspaces: readonly number[] };
+
+/** Declared, never probed: what a vnode can answer. */
+export interface VnodeCapabilities {
+  /** Cached trees, current after every write (fetchRoot/fetchBranches/fetchTree answer without scanning). */
+  treeCache: boolean;
+  /** foldHeads reads no values. */
+  headFold: boolean;
+  objectFold: boolean;
+  indexFold: boolean;
+  /** write() accepts local writes (false for a read-only replica). */
+  writes: boolean;
+}
+
+/** One write into one vnode: an object version (a tombstone is one) or an erase (the key is gone). */
+export type VnodeWrite =
+  | { kind: 'put'; object: AaeObject }
+  | { kind: 'erase'; bucket: string; key: Uint8Array };
+
+/** What a write replaced: the previous head, or null when the key was absent. */
+export type WriteResult = ObjectHead | null;
+
+export interface Vnode {
+  readonly id: number;
+  readonly node: string;
+  readonly indexNs: readonly IndexN[];
+  readonly treeSize: TreeSize;
+  readonly capabilities: VnodeCapabilities;
+
+  /** A copy of the IndexN's root (branchCount words). Rebuilds a missing tree first. */
+  fetchRoot(indexN: IndexN): Promise<Uint32Array>;
+  /** Copies of the IndexN's branches `ids` (256 leaves each). */
+  fetchBranches(indexN: IndexN, ids: readonly number[]): Promise<Map<number, Uint32Array>>;
+  /** A copy of the IndexN's whole tree (for merge_root_nval and friends, or to export). */
+  fetchTree(indexN: IndexN): Promise<TicTacTree>;
+  /** Keys and clocks of the given segments (of a tree of `treeSize`): one seek per segment and keyspace. */
+  fetchClocks(scope: ClockScope, segments: readonly number[], treeSize: TreeSize, options?: FoldOptions): Promise<KeyClock[]>;
+
+  foldHeads(filter: FoldFilter, options?: FoldOptions): AsyncIterable<readonly StoredHead[]>;
+  foldObjects(filter: FoldFilter, options?: FoldOptions): AsyncIterable<readonly StoredObject[]>;
+  foldIndex(filter: IndexFoldFilter, options?: FoldOptions): AsyncIterable<readonly IndexEntryRecord[]>;
+
+  getHead(bucket: string, key: Uint8Array): Promise<ObjectHead | null>;
+  get(bucket: string, key: Uint8Array): Promise<AaeObject | null>;
+  /** Applies writes in order, keeping the cached trees current in the same step. */
+  write(writes: readonly VnodeWrite[]): Promise<WriteResult[]>;
+}
+
+export type { IndexEntry };
