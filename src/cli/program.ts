@@ -3,6 +3,9 @@ import { AaeError } from '../errors.js';
 import { EXIT, type CliIo, type CommandContext, type ExitCode } from './io.js';
 import { registerBench } from './commands/bench.js';
 import { registerPlan } from './commands/plan.js';
+import { registerCluster } from './commands/cluster.js';
+import { registerLoad } from './commands/load.js';
+import { registerObjectCommands } from './commands/object.js';
 
 /**
  * Builds the `aae` program. Nothing here touches `process`: tests call `runCli` in-process with
@@ -18,6 +21,9 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
     })
     .exitOverride();
 
+  registerCluster(program, ctx);
+  registerLoad(program, ctx);
+  registerObjectCommands(program, ctx);
   registerBench(program, ctx);
   registerPlan(program, ctx);
 

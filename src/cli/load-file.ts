@@ -1,0 +1,110 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { parseLoadRecord, type LoadRecord } from '../cluster/index.js';
+import { AaeError, isAaeError } from '../errors.js';
+import type { EmbeddedCluster, PutItem } from '../store/index.js';
+
+/**
+ * Loading a JSONL file in two passes, so that a malformed file writes nothing: the first pass
+ * parses every line and collects the bad line numbers; only a clean file gets a second pass, which
+ * streams the records into the cluster in batches. Both passes stream: memory stays bounded by
+ * one batch, whatever the file's size.
+ */
+
+/** Bad lines named in the error message; the full count is always given. */
+const MAX_REPORTED_LINES = 20;
+
+export interface LoadFileOptions {
+  replicas?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { phase: 'validate' | 'write'; lines: number }) => void;
+}
+
+export interface LoadFileResult {
+  lines: number;
+  written: number;
+  tombstones: number;
+}
+
+async function* records(path: string, signal: AbortSignal | undefined): AsyncGenerator<{ line: number; text: string }> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const text of rl) {
+      n++;
+      if (signal?.aborted) throw new AaeError('ABORTED', 'load aborted', { cause: signal.reason });
+      if (text.trim() === '') continue;
+      yield { line: n, text };
+    }
+  } finally {
+    rl.close();
+    stream.destroy();
+  }
+}
+
+export async function validateLoadFile(path: string, options: LoadFileOptions = {}): Promise<number> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new AaeError('USAGE', `${path} is not a file`);
+  } catch (e) {
+    if (e instanceof AaeError) throw e;
+    throw new AaeError('USAGE', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  const bad: Array<{ line: number; message: string }> = [];
+  let badCount = 0;
+  let count = 0;
+  for await (const { line, text } of records(path, options.signal)) {
+    count++;
+    try {
+      parseLoadRecord(text);
+    } catch (e) {
+      if (!isAaeError(e, 'LOAD_INVALID')) throw e;
+      badCount++;
+      if (bad.length < MAX_REPORTED_LINES) bad.push({ line, message: e.message });
+    }
+    if (count % 10_000 === 0) options.onProgress?.({ phase: 'validate', lines: count });
+  }
+  options.onProgress?.({ phase: 'validate', lines: count });
+  if (badCount > 0) {
+    const listed = bad.map((b) => `  line ${b.line}: ${b.message}`).join('\n');
+    const more = badCount > bad.length ? `\n  … and ${badCount - bad.length} more` : '';
+    throw new AaeError('LOAD_INVALID', `${path}: ${badCount} malformed line(s); nothing was written\n${listed}${more}`, {
+      details: { badLines: bad.map((b) => b.line), badCount },
+    });
+  }
+  return count;
+}
+
+function toPutItem(r: LoadRecord, replicas: number | undefined): PutItem {
+  const item: PutItem = { bucket: r.bucket, key: r.key, value: r.value, deleted: r.deleted, indexes: r.indexes };
+  if (r.clock !== undefined) item.clock = r.clock;
+  if (r.lastModified !== undefined) item.lastModified = r.lastModified;
+  if (replicas !== undefined) item.replicas = replicas;
+  return item;
+}
+
+export async function loadFile(cluster: EmbeddedCluster, path: string, options: LoadFileOptions = {}): Promise<LoadFileResult> {
+  const lines = await validateLoadFile(path, options);
+  let tombstones = 0;
+  async function* items(): AsyncGenerator<PutItem> {
+    for await (const { line, text } of records(path, options.signal)) {
+      let r: LoadRecord;
+      try {
+        r = parseLoadRecord(text);
+      } catch (e) {
+        // The file changed between the passes: stop rather than write half of something else.
+        throw new AaeError('LOAD_INVALID', `${path} changed while loading (line ${line}): ${(e as Error).message}`, { cause: e });
+      }
+      if (r.deleted) tombstones++;
+      yield toPutItem(r, options.replicas);
+    }
+  }
+  const putOptions: Parameters<EmbeddedCluster['putMany']>[1] = {
+    onProgress: ({ written }) => options.onProgress?.({ phase: 'write', lines: written }),
+  };
+  if (options.signal !== undefined) putOptions.signal = options.signal;
+  const { written } = await cluster.putMany(items(), putOptions);
+  return { lines, written, tombstones };
+}
