@@ -1,0 +1,128 @@
+/**
+ * Deciding a repair: given the versions several places hold of one key (two clusters, or the
+ * replicas of a preflist), which version every place should end up with.
+ *
+ * Vector clocks settle most cases without a policy. The *maximal* versions are those no other
+ * version dominates. One maximal version (several places may hold it): it wins, with its own
+ * clock, and is copied to every place that lacks it or holds something older — a tombstone like
+ * any version, so a delete wins over the value it deleted. Several maximal versions are concurrent
+ * (each saw a write the others did not), and only then does the conflict policy speak:
+ *
+ * - `lww`: the later lastModified wins; on a tie the later clock in entry order (actor by actor,
+ *   then counter), so every place picks the same winner.
+ * - `source` / `sink`: the version of the preferred place wins (blue is the source, pink the sink).
+ * - `report`: nothing is written; the conflict is reported.
+ *
+ * A resolved conflict writes the winner's value with the *merged* clock, which dominates every
+ * version seen: a replica still holding a loser can then never look concurrent again, and the
+ * result is idempotent. Each loser is handed to the conflict log, so nothing is lost.
+ *
+ * Everything here is pure; the repair loop fetches, writes and logs.
+ */
+import { compareActors, compareClocks, equalClocks, mergeClocks, type Clock } from '../cluster/clock.js';
+
+export type ConflictPolicy = 'lww' | 'source' | 'sink' | 'report';
+export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ['lww', 'source', 'sink', 'report'];
+
+/** What a place holds of a key: enough to decide (the repair loop keeps the values alongside). */
+export interface Version {
+  clock: Clock;
+  deleted: boolean;
+}
+
+export type Resolution =
+  /** Every place holds the same version (or none holds the key). */
+  | { kind: 'in_sync' }
+  /**
+   * Write the version held at `winner`, with `clock`, to `targets` (positions). `losers` are the
+   * positions of concurrent versions the winner replaces (empty when clocks decided alone).
+   */
+  | { kind: 'write'; winner: number; clock: Clock; targets: number[]; losers: number[] }
+  /** Concurrent versions at `concurrent`, and the policy is `report`. */
+  | { kind: 'report'; concurrent: number[] };
+
+/**
+ * `preferred`: the position whose version wins a conflict under `source`/`sink` (the caller maps
+ * the policy to a position); ignored by `lww` and `report`.
+ */
+export function resolveVersions(versions: ReadonlyArray<Version | null>, policy: ConflictPolicy, preferred?: number): Resolution {
+  const present: number[] = [];
+  for (let i = 0; i < versions.length; i++) if (versions[i] !== null) present.push(i);
+  if (present.length === 0) return { kind: 'in_sync' };
+
+  // Maximal versions, one position per distinct version.
+  const maximal: number[] = [];
+  for (const i of present) {
+    const v = versions[i]!;
+    let dominated = false;
+    for (const j of present) {
+      if (j === i) continue;
+      if (compareClocks(versions[j]!.clock, v.clock) === 'left') {
+        dominated = true;
+        break;
+      }
+    }
+    if (!dominated && !maximal.some((m) => sameVersion(versions[m]!, v))) maximal.push(i);
+  }
+
+  if (maximal.length === 1) {
+    const winner = maximal[0]!;
+    const w = versions[winner]!;
+    const targets = versions.flatMap((v, i) => (v === null || !sameVersion(v, w) ? [i] : []));
+    return targets.length === 0 ? { kind: 'in_sync' } : { kind: 'write', winner, clock: w.clock, targets, losers: [] };
+  }
+
+  if (policy === 'report') return { kind: 'report', concurrent: maximal };
+  const winner =
+    (policy === 'source' || policy === 'sink') && preferred !== undefined && maximal.includes(preferred)
+      ? preferred
+      : maximal.reduce((best, i) => (lwwLater(versions[i]!, versions[best]!) ? i : best));
+  let clock = versions[maximal[0]!]!.clock;
+  for (const m of maximal.slice(1)) clock = mergeClocks(clock, versions[m]!.clock);
+  // The merged clock differs from every maximal version's, so every place is written.
+  const targets = versions.map((_v, i) => i);
+  return { kind: 'write', winner, clock, targets, losers: maximal.filter((m) => m !== winner) };
+}
+
+function sameVersion(a: Version, b: Version): boolean {
+  return a.deleted === b.deleted && equalClocks(a.clock, b.clock);
+}
+
+/**
+ * lww: is `a` later than `b`? Later lastModified; then the later clock in entry order; then a live
+ * value over a tombstone (equal clocks that disagree on deletion cannot come from one writer — keep
+ * the data, the tombstone goes to the conflict log).
+ */
+export function lwwLater(a: Version, b: Version): boolean {
+  if (a.clock.lastModified !== b.clock.lastModified) return a.clock.lastModified > b.clock.lastModified;
+  const byEntries = compareEntries(a.clock, b.clock);
+  if (byEntries !== 0) return byEntries > 0;
+  return !a.deleted && b.deleted;
+}
+
+/** A total order on clock entries: actor by actor (code-point order), then counter; longer wins a tie. */
+function compareEntries(a: Clock, b: Clock): number {
+  const n = Math.min(a.entries.length, b.entries.length);
+  for (let i = 0; i < n; i++) {
+    const [aa, ac] = a.entries[i]!;
+    const [ba, bc] = b.entries[i]!;
+    const byActor = compareActors(aa, ba);
+    if (byActor !== 0) return byActor;
+    if (ac !== bc) return ac - bc;
+  }
+  return a.entries.length - b.entries.length;
+}
+
+/** Which side of a two-sided difference is ahead: the one whose version dominates, or both. */
+export type Ahead = 'blue' | 'pink' | 'concurrent' | 'equal';
+
+export function aheadOf(blue: Version | null, pink: Version | null): Ahead {
+  if (blue === null && pink === null) return 'equal';
+  if (pink === null) return 'blue';
+  if (blue === null) return 'pink';
+  const order = compareClocks(blue.clock, pink.clock);
+  if (order === 'left') return 'blue';
+  if (order === 'right') return 'pink';
+  if (order === 'equal') return blue.deleted === pink.deleted ? 'equal' : 'concurrent';
+  return 'concurrent';
+}
