@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import type { Clock } from '../cluster/clock.js';
+import type { Clock } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 
 /**

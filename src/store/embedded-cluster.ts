@@ -1,10 +1,25 @@
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { claim, type Claim } from '../cluster/claim.js';
-import { compareClocks, increment, makeClock, mergeClocks, type Clock } from '../cluster/clock.js';
-import { keyToBytes, normaliseIndexes, validateObjectKey, type AaeObject, type IndexEntry } from '../cluster/object.js';
-import { preflist } from '../cluster/ring.js';
-import { CLUSTER_SPEC_FILE, parseClusterSpec, readClusterSpec, writeClusterSpec, type ClusterSpec } from '../cluster/spec.js';
+import {
+  CLUSTER_SPEC_FILE,
+  claim,
+  compareClocks,
+  increment,
+  keyToBytes,
+  makeClock,
+  mergeClocks,
+  normaliseIndexes,
+  parseClusterSpec,
+  preflist,
+  readClusterSpec,
+  validateObjectKey,
+  writeClusterSpec,
+  type AaeObject,
+  type Claim,
+  type Clock,
+  type ClusterSpec,
+  type IndexEntry,
+} from '../cluster/index.js';
 import { AaeError, throwIfAborted } from '../errors.js';
 import { initHash, utf8 } from '../hash/index.js';
 import { LocalVnode } from './local-vnode.js';
@@ -121,18 +136,23 @@ export class EmbeddedCluster {
     await initHash();
     const c = claim(spec.ringSize, spec.nodes, spec.nVal);
     const dbs = new Map<string, NodeDb>();
+    /** Nodes whose store this call created: their vnodes start with empty, current trees. */
+    const fresh = new Set<string>();
     try {
       for (const node of spec.nodes) {
         const location = join(dir, node);
-        if (!create && !(await exists(location))) {
+        const existed = await exists(location);
+        if (!create && !existed) {
           throw new AaeError('STORE_IO', `cluster at ${dir}: node ${node} has no store (${location} is missing)`);
         }
+        if (!existed) fresh.add(node);
         dbs.set(node, await NodeDb.open(node, location, { createIfMissing: create }));
       }
       const params: StoreParams = spec;
       const vnodes: LocalVnode[] = [];
       for (let v = 0; v < spec.ringSize; v++) {
-        vnodes.push(await LocalVnode.open(dbs.get(c.owners[v]!)!, v, params));
+        const owner = c.owners[v]!;
+        vnodes.push(await LocalVnode.open(dbs.get(owner)!, v, params, { fresh: fresh.has(owner) }));
       }
       return new EmbeddedCluster(dir, spec, c, dbs, vnodes);
     } catch (e) {

@@ -187,11 +187,11 @@ async function* scanHeads(src: FoldSource, filter: FoldFilter, options: FoldOpti
               alt: h.alt,
             });
             if (keepKeys) keys.push(k);
-          }
-          if (out.length >= batchSize) {
-            yield { heads: out, keys };
-            out = [];
-            keys = [];
+            if (out.length >= batchSize) {
+              yield { heads: out, keys };
+              out = [];
+              keys = [];
+            }
           }
           // nextv may return fewer entries than asked for before the end; only an empty read ends a range.
           if (past) break;

@@ -4,7 +4,7 @@
  * embedded cluster. Imports src/tictac, src/cluster, src/hash and src/errors only.
  */
 export { EmbeddedCluster, type PutItem, type PutManyOptions, type ReplicaVersion, type CloseOptions } from './embedded-cluster.js';
-export { LocalVnode, type TreeState } from './local-vnode.js';
+export { LocalVnode, type TreeOrigin, type TreeState } from './local-vnode.js';
 export { NodeDb, type BatchOp, type RawDb } from './node-db.js';
 export { locateKey, type LocatedKey, type StoreParams } from './locate.js';
 export { DEFAULT_FOLD_BATCH } from './fold.js';

@@ -1,5 +1,5 @@
 import { AaeError } from '../errors.js';
-import { segmentCountOf, type TreeSize } from '../tictac/sizes.js';
+import { segmentCountOf, type TreeSize } from '../tictac/index.js';
 
 /**
  * The byte layout of a node's LevelDB (docs/STORE.md has the grammar).

@@ -1,6 +1,12 @@
-import type { IndexN } from '../cluster/ring.js';
-import { indexNsOfVnode } from '../cluster/ring.js';
-import { validateIndexEntry, validateObjectKey, type AaeObject, type IndexEntry, type ObjectHead } from '../cluster/object.js';
+import {
+  indexNsOfVnode,
+  validateIndexEntry,
+  validateObjectKey,
+  type AaeObject,
+  type IndexEntry,
+  type IndexN,
+  type ObjectHead,
+} from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { contribution, objectHash } from '../hash/index.js';
 import { TicTacTree, type TreeSize } from '../tictac/index.js';
@@ -44,7 +50,17 @@ import { WriteQueue } from './write-queue.js';
 const MAX_FLUSH_OPS = 10_000;
 const EMPTY = new Uint8Array(0);
 
-export type TreeState = { keyspace: number; state: 'current' | 'missing'; restored: boolean; reason?: string };
+/**
+ * Where a keyspace's tree came from: `empty` (a new store), `restored` (saved by a clean close),
+ * `rebuilt` (from the heads, after it was missing), or `missing` (not yet rebuilt; `reason` says why).
+ */
+export type TreeOrigin = 'empty' | 'restored' | 'rebuilt' | 'missing';
+export interface TreeState {
+  keyspace: number;
+  origin: TreeOrigin;
+  /** Why the saved tree could not be used (absent for a new store or a restored tree). */
+  reason?: string;
+}
 
 export class LocalVnode implements Vnode {
   readonly indexNs: readonly IndexN[];
@@ -53,7 +69,7 @@ export class LocalVnode implements Vnode {
   private readonly cache: TreeCache;
   private readonly queue: WriteQueue<VnodeWrite, WriteResult>;
   private readonly held: number[];
-  private readonly restoreNotes = new Map<number, { restored: boolean; reason?: string }>();
+  private readonly origins = new Map<number, { origin: TreeOrigin; reason?: string }>();
   private closed = false;
 
   private constructor(
@@ -72,10 +88,20 @@ export class LocalVnode implements Vnode {
     return this.db.node;
   }
 
-  /** Opens a vnode: restores the trees saved by a clean close, then deletes them from the store. */
-  static async open(db: NodeDb, id: number, params: StoreParams): Promise<LocalVnode> {
+  /**
+   * Opens a vnode: restores the trees saved by a clean close, then deletes them from the store.
+   * `fresh`: the store was just created, so every tree is empty and current.
+   */
+  static async open(db: NodeDb, id: number, params: StoreParams, options: { fresh?: boolean } = {}): Promise<LocalVnode> {
     const v = new LocalVnode(db, id, params);
-    await v.restoreTrees();
+    if (options.fresh === true) {
+      for (const k of v.held) {
+        v.cache.set(k, TicTacTree.create(v.treeSize));
+        v.origins.set(k, { origin: 'empty' });
+      }
+    } else {
+      await v.restoreTrees();
+    }
     return v;
   }
 
@@ -95,15 +121,15 @@ export class LocalVnode implements Vnode {
     for (const keyspace of this.held) {
       const bytes = found.get(keyspace);
       if (bytes === undefined) {
-        this.restoreNotes.set(keyspace, { restored: false, reason: 'no saved tree (no clean close)' });
+        this.origins.set(keyspace, { origin: 'missing', reason: 'no saved tree (no clean close)' });
         continue;
       }
       const r = decodeTreeRecord(bytes, this.treeSize);
       if (r.ok) {
         this.cache.set(keyspace, r.tree);
-        this.restoreNotes.set(keyspace, { restored: true });
+        this.origins.set(keyspace, { origin: 'restored' });
       } else {
-        this.restoreNotes.set(keyspace, { restored: false, reason: r.reason });
+        this.origins.set(keyspace, { origin: 'missing', reason: r.reason });
       }
     }
     // Delete before any write (sync, so it is durable): a crash from here on must rebuild.
@@ -113,10 +139,8 @@ export class LocalVnode implements Vnode {
   /** Where each keyspace's tree stands (for diagnostics and tests). */
   treeStates(): TreeState[] {
     return this.held.map((keyspace) => {
-      const note = this.restoreNotes.get(keyspace);
-      const s: TreeState = { keyspace, state: this.cache.get(keyspace) ? 'current' : 'missing', restored: note?.restored ?? false };
-      if (note?.reason !== undefined) s.reason = note.reason;
-      return s;
+      const o = this.origins.get(keyspace) ?? { origin: 'missing' };
+      return o.reason === undefined ? { keyspace, origin: o.origin } : { keyspace, origin: o.origin, reason: o.reason };
     });
   }
 
@@ -317,6 +341,8 @@ export class LocalVnode implements Vnode {
   private async rebuildMissing(): Promise<void> {
     for (const keyspace of this.cache.missing()) {
       this.cache.set(keyspace, await this.treeFromHeads(keyspace));
+      const reason = this.origins.get(keyspace)?.reason;
+      this.origins.set(keyspace, reason === undefined ? { origin: 'rebuilt' } : { origin: 'rebuilt', reason });
     }
   }
 

@@ -1,5 +1,4 @@
-import type { ClusterSpec } from '../cluster/spec.js';
-import { keyspaceOfHash } from '../cluster/ring.js';
+import { keyspaceOfHash, type ClusterSpec } from '../cluster/index.js';
 import { canonicalKey, keyHash, partitionHash } from '../hash/index.js';
 
 /** Where a key lives: computed once per write from (bucket, key) alone (see layout.ts). */

@@ -1,6 +1,4 @@
-import type { Clock } from '../cluster/clock.js';
-import type { IndexN } from '../cluster/ring.js';
-import type { AaeObject, IndexEntry, ObjectHead } from '../cluster/object.js';
+import type { AaeObject, Clock, IndexEntry, IndexN, ObjectHead } from '../cluster/index.js';
 import type { TicTacTree, TreeSize } from '../tictac/index.js';
 
 /**
