@@ -193,6 +193,16 @@ describe('maxResults and large deltas', () => {
     expect(r).toMatchObject({ largeDelta: true, truncated: false, state: 'clock_compare' });
     expect(r.deltas).toHaveLength(500);
   });
+  it('a classic walk with a large delta skips the branches and fetches the clocks of every dirty branch', async () => {
+    const blue = new MemorySource({ treeSize: 'xxsmall', hashes: false });
+    const pink = new MemorySource({ treeSize: 'xxsmall', hashes: false });
+    for (let i = 0; i < 500; i++) blue.put('b', `key${i}`, clock('a', 1));
+    const r = await runExchange([blue], [pink], fastOptions({ maxResults: 8 }));
+    expect(r).toMatchObject({ largeDelta: true, truncated: false, state: 'clock_compare', walk: 'classic', rounds: 3 });
+    expect(r.deltas).toHaveLength(500);
+    expect(blue.calls.fetchBranches).toBe(0);
+    expect(r.bytes.pink).toBe(2 * 16 * 4);
+  });
   it("largeDelta 'report' stops at the branch level so the caller can switch to range replication", async () => {
     const blue = new MemorySource({ treeSize: 'xxsmall' });
     const pink = new MemorySource({ treeSize: 'xxsmall' });
