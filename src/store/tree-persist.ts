@@ -38,7 +38,9 @@ export function decodeTreeRecord(bytes: Uint8Array, expected: TreeSize): Restore
   if (crc32(bytes, HEADER) !== stored) return { ok: false, reason: 'checksum mismatch' };
   let tree: TicTacTree;
   try {
-    tree = TicTacTree.import(bytes.subarray(HEADER));
+    // A fresh copy: LevelDB hands out Buffers, whose slice() is a view into a shared pool, and the
+    // import reads the export as whole words of its own buffer.
+    tree = TicTacTree.import(new Uint8Array(bytes.subarray(HEADER)));
   } catch (e) {
     if (e instanceof AaeError) return { ok: false, reason: e.message };
     throw e;
