@@ -28,7 +28,7 @@
  * millions of adds a second; hashing the key costs far more.
  */
 import { AaeError } from '../errors.js';
-import { decodeTree, encodeTree } from './export.js';
+import { countNonZero, decodeTree, encodeTree } from './export.js';
 import {
   DEFAULT_TREE_SIZE,
   LEAF_BITS,
@@ -256,8 +256,7 @@ export class TicTacTree {
     for (let b = 0; b < this.branchCount; b++) {
       const at = this.slot[b]!;
       if (at < 0) continue;
-      let n = 0;
-      for (let i = at; i < at + LEAVES_PER_BRANCH; i++) if (this.pool[i] !== 0) n++;
+      const n = countNonZero(this.pool.subarray(at, at + LEAVES_PER_BRANCH));
       if (n > 0) nonEmptyBranches++;
       nonEmptySegments += n;
     }
