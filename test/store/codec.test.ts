@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { expect, test } from 'vitest';
+import { makeClock } from '../../src/cluster/index.js';
+import { isAaeError } from '../../src/errors.js';
+import { canonicalKey } from '../../src/hash/index.js';
+import { CanonicalKeyReader, decodeHead, encodeHead, type HeadValue } from '../../src/store/codec.js';
+
+const text = fc.string({ maxLength: 8 }).filter((s) => !s.includes('\0') && s.isWellFormed());
+const headArb: fc.Arbitrary<HeadValue> = fc.record({
+  clock: fc
+    .uniqueArray(fc.tuple(text.filter((s) => s.length > 0), fc.integer({ min: 1, max: 2 ** 40 })), { selector: (e) => e[0], maxLength: 4 })
+    .chain((entries) => fc.nat({ max: 2 ** 45 }).map((t) => makeClock(entries, t))),
+  deleted: fc.boolean(),
+  size: fc.nat({ max: 2 ** 31 }),
+  hash: fc.nat({ max: 0xffff_ffff }),
+  alt: fc.nat({ max: 0xffff_ffff }),
+  indexes: fc.array(fc.tuple(text, text), { maxLength: 3 }),
+});
+
+test('law: decodeHead ∘ encodeHead = id', () => {
+  fc.assert(
+    fc.property(headArb, (h) => {
+      expect(decodeHead(encodeHead(h))).toEqual(h);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('an example head encodes to the documented msgpack array', () => {
+  const h: HeadValue = { clock: { entries: [['a', 2]], lastModified: 5 }, deleted: false, size: 3, hash: 7, alt: 9, indexes: [['i', 't']] };
+  // [1, ["a", 2], 5, false, 3, 7, 9, ["i", "t"]]
+  expect(Buffer.from(encodeHead(h)).toString('hex')).toBe('9801' + '92a16102' + '05' + 'c2' + '03' + '07' + '09' + '92a169a174');
+});
+
+test('corrupt heads are STORE_IO, never half-typed objects', () => {
+  const bad = [Uint8Array.of(0xc1), Uint8Array.of(0x93, 1, 2, 3), Uint8Array.of(0x98, 2, 0x90, 0, 0xc2, 0, 0, 0, 0x90), Uint8Array.of(0x98, 1, 0x91, 1, 0, 0xc2, 0, 0, 0, 0x90)];
+  for (const b of bad) {
+    let err: unknown;
+    try {
+      decodeHead(b);
+    } catch (e) {
+      err = e;
+    }
+    expect(isAaeError(err, 'STORE_IO'), Buffer.from(b).toString('hex')).toBe(true);
+  }
+});
+
+test('CanonicalKeyReader inverts canonicalKey, whatever order buckets come in', () => {
+  const reader = new CanonicalKeyReader();
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'ünï', 'x'.repeat(200)), fc.uint8Array({ maxLength: 6 })), { maxLength: 20 }), (keys) => {
+      for (const [bucket, key] of keys) {
+        const r = reader.read(canonicalKey(bucket, key));
+        expect(r.bucket).toBe(bucket);
+        expect(Array.from(r.key)).toEqual(Array.from(key));
+      }
+    }),
+  );
+});
