@@ -16,6 +16,7 @@ export {
   objectHashOfValue,
   partitionHash,
   contribution,
+  fmix32,
   parseHashMethod,
   validateSeed,
   HASH_METHODS,

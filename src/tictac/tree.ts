@@ -2,7 +2,7 @@
  * The TicTac tree: a two-level XOR Merkle tree over a fixed number of hash segments.
  *
  * What. Every key maps to one segment (the low bits of its 32-bit segment hash). A segment's leaf
- * is the XOR of the contributions of the keys in it, a contribution being `alt XOR objectHash`
+ * is the XOR of the contributions of the keys in it, a contribution being `fmix32(alt XOR objectHash)`
  * (see src/hash). Segments are grouped 256 to a branch, and the root holds one word per branch: the
  * XOR of that branch's 256 leaves. Two replicas that hold the same keys at the same versions have
  * equal trees, whatever order the keys arrived in, however the trees were split and merged.

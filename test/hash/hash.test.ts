@@ -5,6 +5,7 @@ import {
   canonicalClock,
   canonicalKey,
   contribution,
+  fmix32,
   initHash,
   keyHash,
   objectHash,
@@ -113,6 +114,35 @@ describe('hashes', () => {
         expect(c1 ^ c2).not.toBe(0);
       }),
     );
+  });
+
+  test('the same version change on two keys never cancels (the bulk-update law)', () => {
+    // With a linear contribution the change would be objectHash(old) ^ objectHash(new) for every
+    // key, and two keys of one branch taking the same step would leave the root word unchanged.
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 12 }), fc.uint8Array({ minLength: 1, maxLength: 12 }), entries, entries, (k1, k2, c1, c2) => {
+        fc.pre(!Buffer.from(k1).equals(Buffer.from(k2)));
+        fc.pre(!Buffer.from(canonicalClock(c1)).equals(Buffer.from(canonicalClock(c2))));
+        const change = (k: Uint8Array) => {
+          const { alt } = keyHash(canonicalKey('b', k), 0);
+          return contribution(alt, objectHash('clock', 0, c1, new Uint8Array())) ^ contribution(alt, objectHash('clock', 0, c2, new Uint8Array()));
+        };
+        expect(change(k1)).not.toBe(change(k2));
+      }),
+    );
+    // The concrete case: 256 keys all stepping [a,1] → [a,2] leave a non-zero XOR of changes.
+    let total = 0;
+    for (let i = 0; i < 256; i++) {
+      const { alt } = keyHash(canonicalKey('b', enc(`key-${i}`)), 0);
+      total ^= contribution(alt, objectHash('clock', 0, [['a', 1]], new Uint8Array())) ^ contribution(alt, objectHash('clock', 0, [['a', 2]], new Uint8Array()));
+    }
+    expect(total).not.toBe(0);
+  });
+
+  test('fmix32 matches MurmurHash3 reference values', () => {
+    expect(fmix32(0)).toBe(0);
+    expect(fmix32(1)).toBe(0x514e28b7);
+    expect(fmix32(0xffffffff)).toBe(0x81f16f39);
   });
 
   test('method value hashes the value and ignores the clock; method clock the reverse', () => {
