@@ -1,0 +1,356 @@
+/**
+ * The fold runner: plan → fold each planned vnode over the keyspaces it answers for → merge.
+ *
+ * 1. The query is validated by the module (`parseQuery`), the coverage plan drawn (forced offset and
+ *    sample passed through; pvc 1, since every fold here merges disjoint slices).
+ * 2. Each planned vnode folds its slice where the data is: the runner reads exactly what the
+ *    module's `stateNeeds` names (heads, hash and size only, objects, index entries, or cached
+ *    trees) through the Vnode interface, in batches of MAX_INPUT_BATCH, into an accumulator of the
+ *    vnode's own. A run keeps at most `concurrency` vnode folds in flight, and each one waits for a
+ *    slot in its node's FoldQueue (a full queue fails the run with BACKLOG).
+ * 3. Each vnode's accumulator is merged into the run's as the vnode finishes — in whatever order
+ *    they finish, which is why a module's merge must be commutative and associative.
+ *
+ * The accumulator's bound is checked after every batch and every merge (FOLD_ACC_OVERFLOW). An
+ * AbortSignal, a timeout (TIMEOUT) or a failing vnode stops every other vnode's fold at its next
+ * batch; the run settles every fold (so every iterator is closed) before it rejects.
+ */
+import { AaeError } from '../errors.js';
+import { initHash } from '../hash/index.js';
+import { plan, type CoveragePlan, type PlanInput, type PlanSample, type PlanSelector, type PlanUnavailable, type VnodeCoverage } from '../plan/index.js';
+import type { FoldFilter, IndexFoldFilter, Vnode } from '../store/vnode.js';
+import {
+  MAX_INPUT_BATCH,
+  type AnyFoldModule,
+  type CoverageSummary,
+  type FoldInput,
+  type FoldModule,
+  type FoldSummary,
+  type FoldTarget,
+  type KeySink,
+  type ModuleFilter,
+  type StateNeeds,
+} from './contract.js';
+import { parseFoldQuery } from './parse-query.js';
+import { abortError, defaultScheduler, type FoldScheduler } from './queue.js';
+
+/** Vnode folds one run keeps in flight: enough to keep each of 3 nodes' 2 fold slots busy, few enough to leave room for other runs. */
+export const DEFAULT_RUN_CONCURRENCY = 6;
+
+export interface FoldProgress {
+  vnodesDone: number;
+  vnodesTotal: number;
+  /** Items folded so far (heads, objects, index entries, or trees read). */
+  items: number;
+  elapsedMs: number;
+}
+
+export interface RunFoldOptions {
+  /** Fix the coverage plan (0 … ringSize·nVal − 1); random without it. */
+  offset?: number;
+  /** Cover only part of the ring; the result says what it covered. */
+  sample?: PlanSample;
+  /** 'allup' folds what is available and reports what it missed; 'all' (default) fails instead. */
+  selector?: PlanSelector;
+  unavailable?: PlanUnavailable;
+  signal?: AbortSignal;
+  /** Fails the run with TIMEOUT after this many ms. */
+  timeoutMs?: number;
+  onProgress?: (p: FoldProgress) => void;
+  /** The node queues to run in (default: the process-wide scheduler). */
+  scheduler?: FoldScheduler;
+  /** Vnode folds of this run in flight at once. */
+  concurrency?: number;
+  /** Where repl_keys_range (and modules like it) hand their keys. */
+  sink?: KeySink;
+  /** Random source for the offset when none is given. */
+  random?: () => number;
+}
+
+export interface FoldCoverage extends CoverageSummary {
+  nVal: number;
+  offset: number;
+  /** Keyspaces asked for but not covered (only with selector 'allup'). */
+  missing: number[];
+  complete: boolean;
+  vnodes: Array<{ vnode: number; node: string; keyspaces: number[] }>;
+}
+
+export interface FoldTimings {
+  planMs: number;
+  /** From the first vnode fold starting to the last one merged. */
+  foldMs: number;
+  /** Time spent merging accumulators (inside foldMs). */
+  mergeMs: number;
+  totalMs: number;
+}
+
+export interface FoldRunResult<Query, Acc> {
+  module: string;
+  query: Query;
+  acc: Acc;
+  coverage: FoldCoverage;
+  timings: FoldTimings;
+  /** Items folded over every vnode. */
+  items: number;
+}
+
+/** Validates `query` with the module, plans, folds and merges. */
+export async function runFold<Query, Acc>(
+  target: FoldTarget,
+  module: FoldModule<Query, Acc>,
+  query: unknown,
+  options: RunFoldOptions = {},
+): Promise<FoldRunResult<Query, Acc>> {
+  const t0 = performance.now();
+  const q = parseFoldQuery(module, query);
+  const needs = module.stateNeeds(q);
+  const filter = module.generateFilter(q);
+  checkFilter(module.name, needs, filter);
+  await initHash();
+
+  const { spec } = target;
+  const planInput: PlanInput = { ringSize: spec.ringSize, nVal: spec.nVal, owners: target.owners, selector: options.selector ?? 'all' };
+  if (options.offset !== undefined) planInput.offset = options.offset;
+  if (options.sample !== undefined) planInput.sample = options.sample;
+  if (options.unavailable !== undefined) planInput.unavailable = options.unavailable;
+  if (options.random !== undefined) planInput.random = options.random;
+  const coveragePlan = plan(planInput);
+  const t1 = performance.now();
+
+  const concurrency = options.concurrency ?? DEFAULT_RUN_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new AaeError('INVALID_ARGUMENT', `concurrency must be a positive integer, got ${concurrency}`);
+  const scheduler = options.scheduler ?? defaultScheduler;
+  const stop = new AbortController();
+  let failure: unknown;
+  const fail = (e: unknown): void => {
+    if (failure === undefined) failure = e;
+    if (!stop.signal.aborted) stop.abort(e);
+  };
+  const onCallerAbort = (): void => fail(abortError(options.signal!));
+  if (options.signal?.aborted) throw abortError(options.signal);
+  options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  const timer =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => fail(new AaeError('TIMEOUT', `fold ${module.name} ran past its ${options.timeoutMs} ms timeout`)), options.timeoutMs);
+
+  const bound = module.accBound(q);
+  const merge = module.generateMergeFun(q);
+  let total = module.generateAcc(q);
+  let items = 0;
+  let done = 0;
+  let mergeMs = 0;
+  const progress = (): void => {
+    options.onProgress?.({ vnodesDone: done, vnodesTotal: coveragePlan.vnodes.length, items, elapsedMs: performance.now() - t0 });
+  };
+  const ctx: VnodeFoldContext<Query, Acc> = {
+    target,
+    module,
+    q,
+    needs,
+    filter,
+    bound,
+    signal: stop.signal,
+    sink: options.sink,
+    counted: (n) => {
+      items += n;
+      progress();
+    },
+  };
+
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined) {
+      const cov = coveragePlan.vnodes[next++];
+      if (cov === undefined) return;
+      try {
+        const acc = await scheduler.queue(cov.node).run(() => foldVnode(ctx, cov), stop.signal);
+        const m0 = performance.now();
+        total = merge(total, acc);
+        checkBound(module.name, module.accSize(total), bound);
+        mergeMs += performance.now() - m0;
+        done++;
+        progress();
+      } catch (e) {
+        fail(e);
+      }
+    }
+  };
+  try {
+    const workers: Array<Promise<void>> = [];
+    for (let i = 0; i < Math.min(concurrency, coveragePlan.vnodes.length); i++) workers.push(worker());
+    await Promise.all(workers);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onCallerAbort);
+  }
+  if (failure !== undefined) throw normalise(failure, stop.signal);
+  const t2 = performance.now();
+  return {
+    module: module.name,
+    query: q,
+    acc: total,
+    coverage: coverageOf(coveragePlan, spec.ringSize, spec.nVal),
+    timings: { planMs: t1 - t0, foldMs: t2 - t1, mergeMs, totalMs: t2 - t0 },
+    items,
+  };
+}
+
+/** runFold for a module whose types are opaque (the registry, a loaded file): the acc comes back as unknown. */
+export function runAnyFold(target: FoldTarget, module: AnyFoldModule, query: unknown, options: RunFoldOptions = {}): Promise<FoldRunResult<unknown, unknown>> {
+  return runFold<unknown, unknown>(target, module, query, options);
+}
+
+/** A run's result as JSON and a table, by the module's summarize (or the raw accumulator). */
+export function summarizeRun<Query, Acc>(module: FoldModule<Query, Acc>, result: FoldRunResult<Query, Acc>): FoldSummary {
+  if (module.summarize !== undefined) return module.summarize(result.acc, result.query, result.coverage);
+  return { json: result.acc, table: { head: ['result'], rows: [[JSON.stringify(result.acc) ?? 'undefined']] } };
+}
+
+interface VnodeFoldContext<Query, Acc> {
+  target: FoldTarget;
+  module: FoldModule<Query, Acc>;
+  q: Query;
+  needs: StateNeeds;
+  filter: ModuleFilter;
+  bound: number;
+  signal: AbortSignal;
+  sink: KeySink | undefined;
+  counted: (n: number) => void;
+}
+
+/** One vnode's fold over the keyspaces the plan gives it, into an accumulator of its own. */
+async function foldVnode<Query, Acc>(ctx: VnodeFoldContext<Query, Acc>, cov: VnodeCoverage): Promise<Acc> {
+  const { module, q, signal } = ctx;
+  const vnode = ctx.target.vnode(cov.vnode);
+  const fold = module.generateObjectFoldFun(q);
+  const flush = module.generateFlushFun?.(q);
+  let acc = module.generateAcc(q);
+  const after = async (n: number): Promise<void> => {
+    if (flush !== undefined) acc = await flush(acc, { final: false, vnode, target: ctx.target, signal, sink: ctx.sink });
+    checkBound(module.name, module.accSize(acc), ctx.bound);
+    ctx.counted(n);
+  };
+  const opts = { signal, batchSize: MAX_INPUT_BATCH };
+  switch (ctx.needs) {
+    case 'heads':
+      requireCapability(vnode, vnode.capabilities.headFold, 'head folds');
+      for await (const batch of vnode.foldHeads(headFilter(ctx.filter, cov.keyspaces), opts)) {
+        for (const head of batch) acc = fold(acc, { kind: 'head', head });
+        await after(batch.length);
+      }
+      break;
+    case 'hash_size_only':
+      requireCapability(vnode, vnode.capabilities.headFold, 'head folds');
+      for await (const batch of vnode.foldHeads(headFilter(ctx.filter, cov.keyspaces), opts)) {
+        for (const entry of batch) acc = fold(acc, { kind: 'hash_size', entry });
+        await after(batch.length);
+      }
+      break;
+    case 'objects':
+      requireCapability(vnode, vnode.capabilities.objectFold, 'object folds');
+      for await (const batch of vnode.foldObjects(headFilter(ctx.filter, cov.keyspaces), opts)) {
+        for (const object of batch) acc = fold(acc, { kind: 'object', object });
+        await after(batch.length);
+      }
+      break;
+    case 'index': {
+      requireCapability(vnode, vnode.capabilities.indexFold, 'index folds');
+      const ix = ctx.filter.index!;
+      const f: IndexFoldFilter = { bucket: ix.bucket, index: ix.index, keyspaces: cov.keyspaces };
+      if (ix.termRange !== undefined) f.termRange = ix.termRange;
+      if (ix.keyRange !== undefined) f.keyRange = ix.keyRange;
+      for await (const batch of vnode.foldIndex(f, opts)) {
+        for (const entry of batch) acc = fold(acc, { kind: 'index', entry });
+        await after(batch.length);
+      }
+      break;
+    }
+    case 'tree_cache':
+      requireCapability(vnode, vnode.capabilities.treeCache, 'cached trees');
+      acc = await foldCache(ctx, vnode, cov.keyspaces, acc, fold, after);
+      break;
+  }
+  if (flush !== undefined) {
+    acc = await flush(acc, { final: true, vnode, target: ctx.target, signal, sink: ctx.sink });
+    checkBound(module.name, module.accSize(acc), ctx.bound);
+  }
+  return acc;
+}
+
+async function foldCache<Query, Acc>(
+  ctx: VnodeFoldContext<Query, Acc>,
+  vnode: Vnode,
+  keyspaces: readonly number[],
+  acc: Acc,
+  fold: (acc: Acc, input: FoldInput) => Acc,
+  after: (n: number) => Promise<void>,
+): Promise<Acc> {
+  const read = ctx.filter.cache!;
+  const nVal = ctx.target.spec.nVal;
+  if (read.read === 'clocks') {
+    if (ctx.signal.aborted) throw abortError(ctx.signal);
+    const clocks = await vnode.fetchClocks({ keyspaces }, read.segments, read.treeSize ?? vnode.treeSize, { signal: ctx.signal });
+    acc = fold(acc, { kind: 'clocks', keyspaces, clocks });
+    await after(clocks.length);
+    return acc;
+  }
+  for (const keyspace of keyspaces) {
+    if (ctx.signal.aborted) throw abortError(ctx.signal);
+    const indexN = { keyspace, nVal };
+    if (read.read === 'root') acc = fold(acc, { kind: 'root', indexN, root: await vnode.fetchRoot(indexN) });
+    else acc = fold(acc, { kind: 'branches', indexN, branches: await vnode.fetchBranches(indexN, read.ids) });
+    await after(1);
+  }
+  return acc;
+}
+
+function headFilter(f: ModuleFilter, keyspaces: readonly number[]): FoldFilter {
+  const out: FoldFilter = { keyspaces };
+  if (f.buckets !== undefined) out.buckets = f.buckets;
+  if (f.keyRange !== undefined) out.keyRange = f.keyRange;
+  if (f.segments !== undefined) out.segments = f.segments;
+  if (f.modifiedRange !== undefined) out.modifiedRange = f.modifiedRange;
+  return out;
+}
+
+function checkFilter(name: string, needs: StateNeeds, filter: ModuleFilter): void {
+  if (needs === 'index' && filter.index === undefined) {
+    throw new AaeError('FOLD_MODULE_INVALID', `fold module ${name} needs 'index' but its filter names no index`);
+  }
+  if (needs === 'tree_cache' && filter.cache === undefined) {
+    throw new AaeError('FOLD_MODULE_INVALID', `fold module ${name} needs 'tree_cache' but its filter says nothing to read`);
+  }
+}
+
+function requireCapability(vnode: Vnode, has: boolean, what: string): void {
+  if (!has) throw new AaeError('INVALID_ARGUMENT', `vnode ${vnode.id} on ${vnode.node} does not offer ${what}`);
+}
+
+export function checkBound(name: string, size: number, bound: number): void {
+  if (size > bound) {
+    throw new AaeError('FOLD_ACC_OVERFLOW', `fold ${name}: its accumulator reached ${size}, over its bound of ${bound}; narrow the query or raise its limit`, {
+      details: { size, bound },
+    });
+  }
+}
+
+/** A failure as the caller should see it: the abort's own error (TIMEOUT, ABORTED) rather than a store's wrapper of it. */
+function normalise(failure: unknown, signal: AbortSignal): unknown {
+  if (failure instanceof AaeError && failure.code === 'ABORTED' && signal.aborted && signal.reason instanceof AaeError) return signal.reason;
+  return failure;
+}
+
+function coverageOf(p: CoveragePlan, ringSize: number, nVal: number): FoldCoverage {
+  return {
+    fraction: p.fraction,
+    keyspaces: p.covered,
+    ringSize,
+    nVal,
+    offset: p.offset,
+    missing: p.missing,
+    complete: p.complete,
+    vnodes: p.vnodes.map((v) => ({ vnode: v.vnode, node: v.node, keyspaces: v.keyspaces })),
+  };
+}
