@@ -14,7 +14,9 @@ function fixtureTree(): TicTacTree {
   t.add(0x0000_0001, 0x1111_1111); // segment 1: branch 0, leaf 1
   t.add(0x0001_0001, 0x2222_2222); // also segment 1 in an xsmall tree
   t.add(9, 0x8000_0000); // branch 0, leaf 9
-  t.add(2814356908, 1156042863); // ('b', 'k') with clock a:1, seed 0 → segment 11692: branch 45, leaf 172
+  // ('b', 'k')'s segment32 → segment 11692: branch 45, leaf 172. The contribution is a literal (it was
+  // this key's under the first, unmixed contribution formula): the fixture freezes the tree format, not hashes.
+  t.add(2814356908, 1156042863);
   t.add(0x0000_0102, 0x0000_0001); // segment 258: branch 1, leaf 2
   t.add(300, 0x0bad_f00d); // branch 1, leaf 44 ...
   t.remove(300, 0x0bad_f00d); // ... and out again: a zero leaf, not written
