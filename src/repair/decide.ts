@@ -19,7 +19,10 @@
  *
  * Everything here is pure; the repair loop fetches, writes and logs.
  */
-import { compareActors, compareClocks, equalClocks, mergeClocks, type Clock } from '../cluster/clock.js';
+import { compareActors, compareClocks, equalClocks, increment, mergeClocks, type Clock } from '../cluster/clock.js';
+
+/** The actor of the only version a repair ever mints (see resolveVersions). */
+export const REPAIR_ACTOR = 'aae-repair';
 
 export type ConflictPolicy = 'lww' | 'source' | 'sink' | 'report';
 export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ['lww', 'source', 'sink', 'report'];
@@ -79,7 +82,11 @@ export function resolveVersions(versions: ReadonlyArray<Version | null>, policy:
       : maximal.reduce((best, i) => (lwwLater(versions[i]!, versions[best]!) ? i : best));
   let clock = versions[maximal[0]!]!.clock;
   for (const m of maximal.slice(1)) clock = mergeClocks(clock, versions[m]!.clock);
-  // The merged clock differs from every maximal version's, so every place is written.
+  // Concurrent clocks merge to a clock above all of them. Equal clocks that disagree on deletion
+  // merge to that same clock, which would dominate nothing, and a conditional write would never
+  // land: the repair then mints one step of its own actor, at the same time, so it does.
+  if (maximal.some((m) => equalClocks(versions[m]!.clock, clock))) clock = increment(clock, REPAIR_ACTOR, clock.lastModified);
+  // The resulting clock differs from every maximal version's, so every place is written.
   const targets = versions.map((_v, i) => i);
   return { kind: 'write', winner, clock, targets, losers: maximal.filter((m) => m !== winner) };
 }

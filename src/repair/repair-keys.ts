@@ -1,0 +1,186 @@
+/**
+ * Repairing a list of keys: read what every place holds, decide (decide.ts), log the losers of
+ * conflicts, write. The places are behind a `RepairBackend`: two clusters (blue and pink), or the
+ * replicas of each key's preflist inside one cluster — the loop is the same.
+ *
+ * Safety against live writes: the exchange only nominates keys; the decision is made on the
+ * versions read now, and every write is conditional (`write` must store an object at a place only
+ * if it dominates what that place holds at that moment, atomically with respect to other writes
+ * there). A write that lands between our read and our write is therefore never overwritten: the
+ * conditional write skips, and the next exchange round sees the key again if it still differs.
+ *
+ * Throttle: at most `maxKeysPerSecond` keys a second (a pause after each batch), so a repair does
+ * not starve the clusters' own traffic. Batches bound memory: `batchSize` keys' objects at a time.
+ */
+import type { AaeObject, ObjectKey } from '../cluster/index.js';
+import { throwIfAborted } from '../errors.js';
+import type { ConflictEntry, ConflictSink } from './conflict-log.js';
+import { resolveVersions, type ConflictPolicy } from './decide.js';
+
+export interface PlaceVersion {
+  /** A label for logs and reports: "blue", "pink", "vnode 12@n2". */
+  place: string;
+  object: AaeObject | null;
+}
+
+export interface PlaceWrite {
+  /** Index into the key's list of places, as `read` returned them. */
+  place: number;
+  object: AaeObject;
+}
+
+/** 'skipped': the place held a version the object does not dominate (a write raced ours). */
+export type WriteOutcome = 'written' | 'skipped';
+
+export interface RepairBackend {
+  /** For each key, what each of its places holds (the same order of places on every call). */
+  read(keys: readonly ObjectKey[], options: { signal?: AbortSignal }): Promise<PlaceVersion[][]>;
+  /** Conditional writes (see the file comment); one outcome per write, in order. */
+  write(key: ObjectKey, writes: readonly PlaceWrite[], options: { signal?: AbortSignal }): Promise<WriteOutcome[]>;
+  /** The place whose version wins a conflict under `source` / `sink` (index into the places). */
+  preferredPlace(policy: 'source' | 'sink'): number | undefined;
+}
+
+export interface RepairOptions {
+  policy: ConflictPolicy;
+  dryRun?: boolean;
+  conflictLog?: ConflictSink;
+  /** Keys read and decided together. */
+  batchSize?: number;
+  maxKeysPerSecond?: number;
+  /** Actions kept in the result for reporting (the counts are always complete). */
+  maxActionsReported?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { keys: number; total: number }) => void;
+  /** Injected for tests. */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export type RepairActionKind = 'in_sync' | 'copy' | 'resolve' | 'report';
+
+export interface RepairAction {
+  bucket: string;
+  key: Uint8Array;
+  kind: RepairActionKind;
+  /** The place whose version won (copy / resolve). */
+  from?: string;
+  /** Places written (or, in a dry run, that would be). */
+  to: string[];
+  /** Places whose writes were skipped because a newer or concurrent version arrived meanwhile. */
+  skipped: string[];
+}
+
+export interface RepairStats {
+  keys: number;
+  inSync: number;
+  copied: number;
+  resolved: number;
+  reported: number;
+  placesWritten: number;
+  placesSkipped: number;
+  conflictsLogged: number;
+  dryRun: boolean;
+  actions: RepairAction[];
+  actionsTruncated: boolean;
+}
+
+/** 500 keys a batch: one read round per batch, objects of a few hundred KiB at typical sizes. */
+const DEFAULT_BATCH = 500;
+/** Enough to show what happened; counts stay complete beyond it. */
+const DEFAULT_MAX_ACTIONS = 1000;
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKey[], options: RepairOptions): Promise<RepairStats> {
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const maxActions = options.maxActionsReported ?? DEFAULT_MAX_ACTIONS;
+  const sleep = options.sleep ?? defaultSleep;
+  const now = options.now ?? Date.now;
+  const signalOpt = options.signal === undefined ? {} : { signal: options.signal };
+  const stats: RepairStats = {
+    keys: 0,
+    inSync: 0,
+    copied: 0,
+    resolved: 0,
+    reported: 0,
+    placesWritten: 0,
+    placesSkipped: 0,
+    conflictsLogged: 0,
+    dryRun: options.dryRun ?? false,
+    actions: [],
+    actionsTruncated: false,
+  };
+  const preferred =
+    options.policy === 'source' || options.policy === 'sink' ? backend.preferredPlace(options.policy) : undefined;
+  const started = now();
+
+  for (let start = 0; start < keys.length; start += batchSize) {
+    throwIfAborted(options.signal);
+    const batch = keys.slice(start, start + batchSize);
+    const read = await backend.read(batch, signalOpt);
+    for (let k = 0; k < batch.length; k++) {
+      const places = read[k]!;
+      const versions = places.map((p) => (p.object === null ? null : { clock: p.object.clock, deleted: p.object.deleted }));
+      const r = resolveVersions(versions, options.policy, preferred);
+      const key = batch[k]!;
+      stats.keys++;
+      if (r.kind === 'in_sync') {
+        stats.inSync++;
+        record(stats, maxActions, { bucket: key.bucket, key: key.key, kind: 'in_sync', to: [], skipped: [] });
+        continue;
+      }
+      if (r.kind === 'report') {
+        stats.reported++;
+        record(stats, maxActions, { bucket: key.bucket, key: key.key, kind: 'report', to: r.concurrent.map((i) => places[i]!.place), skipped: [] });
+        continue;
+      }
+      const winner = places[r.winner]!.object!;
+      const object: AaeObject = { ...winner, clock: r.clock };
+      const kind: RepairActionKind = r.losers.length > 0 ? 'resolve' : 'copy';
+      if (kind === 'resolve') stats.resolved++;
+      else stats.copied++;
+      const action: RepairAction = { bucket: key.bucket, key: key.key, kind, from: places[r.winner]!.place, to: [], skipped: [] };
+      if (stats.dryRun) {
+        action.to = r.targets.map((i) => places[i]!.place);
+      } else {
+        if (r.losers.length > 0 && options.conflictLog !== undefined) {
+          const entries: ConflictEntry[] = r.losers.map((l) => ({
+            loser: places[l]!.object!,
+            replacedBy: r.clock,
+            policy: options.policy,
+            where: places[l]!.place,
+          }));
+          // Logged (and synced) before anything is written over the losers.
+          await options.conflictLog.append(entries);
+          stats.conflictsLogged += entries.length;
+        }
+        const writes = r.targets.map((place) => ({ place, object }));
+        const outcomes = await backend.write(key, writes, signalOpt);
+        outcomes.forEach((o, i) => {
+          const label = places[writes[i]!.place]!.place;
+          if (o === 'written') {
+            stats.placesWritten++;
+            action.to.push(label);
+          } else {
+            stats.placesSkipped++;
+            action.skipped.push(label);
+          }
+        });
+      }
+      record(stats, maxActions, action);
+    }
+    options.onProgress?.({ keys: stats.keys, total: keys.length });
+    if (options.maxKeysPerSecond !== undefined && options.maxKeysPerSecond > 0) {
+      const due = started + (stats.keys / options.maxKeysPerSecond) * 1000;
+      const wait = due - now();
+      if (wait > 0) await sleep(wait);
+    }
+  }
+  return stats;
+}
+
+function record(stats: RepairStats, max: number, action: RepairAction): void {
+  if (stats.actions.length < max) stats.actions.push(action);
+  else stats.actionsTruncated = true;
+}
