@@ -45,7 +45,7 @@ export const mergeBranchNval: FoldModule<MergeBranchQuery, BranchAcc> = {
     const out = acc as Map<number, Uint32Array>; // the fold owns its accumulator
     for (const [id, leaves] of input.branches) {
       const mine = out.get(id);
-      if (mine === undefined) out.set(id, leaves);
+      if (mine === undefined) out.set(id, leaves.slice());
       else for (let i = 0; i < LEAVES_PER_BRANCH; i++) mine[i]! ^= leaves[i]!;
     }
     return out;

@@ -51,8 +51,8 @@ export const mergeRootNval: FoldModule<MergeRootQuery, RootAcc> = {
   generateMergeFun: () => (a, b) => (a === null ? (b === null ? null : b.slice()) : b === null ? a.slice() : xorWords(a, b)),
   generateObjectFoldFun: () => (acc: RootAcc, input: FoldInput) => {
     if (input.kind !== 'root') return acc;
-    // The root handed over is a copy (Vnode.fetchRoot): the first one can become the accumulator.
-    return acc === null ? input.root : xorInto(acc, input.root);
+    // Inputs are read-only: the first root is copied before later ones are XORed into it.
+    return acc === null ? input.root.slice() : xorInto(acc, input.root);
   },
   accBound: () => MAX_BRANCH_COUNT,
   accSize: (acc) => acc?.length ?? 0,
