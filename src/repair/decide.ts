@@ -65,7 +65,12 @@ export function resolveVersions(versions: ReadonlyArray<Version | null>, policy:
         break;
       }
     }
-    if (!dominated && !maximal.some((m) => sameVersion(versions[m]!, v))) maximal.push(i);
+    if (dominated) continue;
+    // One position per distinct version; of equal versions, the one with the latest time stands
+    // for them all, so the choice does not depend on the order of the places.
+    const same = maximal.findIndex((m) => sameVersion(versions[m]!, v));
+    if (same < 0) maximal.push(i);
+    else if (v.clock.lastModified > versions[maximal[same]!]!.clock.lastModified) maximal[same] = i;
   }
 
   if (maximal.length === 1) {
