@@ -26,7 +26,7 @@ export {
   runFold,
   runAnyFold,
   summarizeRun,
-  DEFAULT_RUN_CONCURRENCY,
+  DEFAULT_PER_NODE,
   type FoldCoverage,
   type FoldProgress,
   type FoldRunResult,

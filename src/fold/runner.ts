@@ -6,8 +6,9 @@
  * 2. Each planned vnode folds its slice where the data is: the runner reads exactly what the
  *    module's `stateNeeds` names (heads, hash and size only, objects, index entries, or cached
  *    trees) through the Vnode interface, in batches of MAX_INPUT_BATCH, into an accumulator of the
- *    vnode's own. A run keeps at most `concurrency` vnode folds in flight, and each one waits for a
- *    slot in its node's FoldQueue (a full queue fails the run with BACKLOG).
+ *    vnode's own. A run folds each node's vnodes one after another (`perNode` at a time), in parallel
+ *    across nodes, and each vnode fold waits for a slot in its node's FoldQueue (a full queue fails
+ *    the run with BACKLOG).
  * 3. Each vnode's accumulator is merged into the run's as the vnode finishes — in whatever order
  *    they finish, which is why a module's merge must be commutative and associative.
  *
@@ -34,8 +35,12 @@ import {
 import { parseFoldQuery } from './parse-query.js';
 import { abortError, defaultScheduler, type FoldScheduler } from './queue.js';
 
-/** Vnode folds one run keeps in flight: enough to keep each of 3 nodes' 2 fold slots busy, few enough to leave room for other runs. */
-export const DEFAULT_RUN_CONCURRENCY = 6;
+/**
+ * Vnode folds one run keeps in flight per node: one keeps every node of the plan reading (a vnode
+ * fold is LevelDB-bound, and a 3-node embedded cluster on 2 cores is saturated by 3), and leaves
+ * the node's other fold slots to other runs.
+ */
+export const DEFAULT_PER_NODE = 1;
 
 export interface FoldProgress {
   vnodesDone: number;
@@ -59,8 +64,8 @@ export interface RunFoldOptions {
   onProgress?: (p: FoldProgress) => void;
   /** The node queues to run in (default: the process-wide scheduler). */
   scheduler?: FoldScheduler;
-  /** Vnode folds of this run in flight at once. */
-  concurrency?: number;
+  /** Vnode folds of this run in flight at once on each node (default 1). */
+  perNode?: number;
   /** Where repl_keys_range (and modules like it) hand their keys. */
   sink?: KeySink;
   /** Random source for the offset when none is given. */
@@ -118,8 +123,8 @@ export async function runFold<Query, Acc>(
   const coveragePlan = plan(planInput);
   const t1 = performance.now();
 
-  const concurrency = options.concurrency ?? DEFAULT_RUN_CONCURRENCY;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new AaeError('INVALID_ARGUMENT', `concurrency must be a positive integer, got ${concurrency}`);
+  const perNode = options.perNode ?? DEFAULT_PER_NODE;
+  if (!Number.isInteger(perNode) || perNode < 1) throw new AaeError('INVALID_ARGUMENT', `perNode must be a positive integer, got ${perNode}`);
   const scheduler = options.scheduler ?? defaultScheduler;
   const stop = new AbortController();
   let failure: unknown;
@@ -159,13 +164,21 @@ export async function runFold<Query, Acc>(
     },
   };
 
-  let next = 0;
-  const worker = async (): Promise<void> => {
+  // One lane per node, each folding that node's planned vnodes `perNode` at a time: the run uses at
+  // most `perNode` of a node's fold slots, so a run never queues behind (or BACKLOGs) itself.
+  const byNode = new Map<string, VnodeCoverage[]>();
+  for (const cov of coveragePlan.vnodes) {
+    let list = byNode.get(cov.node);
+    if (list === undefined) byNode.set(cov.node, (list = []));
+    list.push(cov);
+  }
+  const lane = async (node: string, vnodes: VnodeCoverage[]): Promise<void> => {
+    const queue = scheduler.queue(node);
     while (failure === undefined) {
-      const cov = coveragePlan.vnodes[next++];
+      const cov = vnodes.shift();
       if (cov === undefined) return;
       try {
-        const acc = await scheduler.queue(cov.node).run(() => foldVnode(ctx, cov), stop.signal);
+        const acc = await queue.run(() => foldVnode(ctx, cov), stop.signal);
         const m0 = performance.now();
         total = merge(total, acc);
         checkBound(module.name, module.accSize(total), bound);
@@ -178,9 +191,9 @@ export async function runFold<Query, Acc>(
     }
   };
   try {
-    const workers: Array<Promise<void>> = [];
-    for (let i = 0; i < Math.min(concurrency, coveragePlan.vnodes.length); i++) workers.push(worker());
-    await Promise.all(workers);
+    const lanes: Array<Promise<void>> = [];
+    for (const [node, vnodes] of byNode) for (let i = 0; i < perNode; i++) lanes.push(lane(node, vnodes));
+    await Promise.all(lanes);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onCallerAbort);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FOLD_API_VERSION, MAX_INPUT_BATCH, type FlushContext, type FoldInput, type FoldModule, type KeyClock } from '../contract.js';
 import { parseWith } from '../parse-query.js';
+import { abortError } from '../queue.js';
 import { clockTie, mergeKeyed } from './key-list.js';
 import { rangeFilter, rangeWithSegmentsFields, type RangeQuery } from './query-parts.js';
 
@@ -36,6 +37,7 @@ async function flush(q: ReplKeysQuery, acc: ReplAcc, ctx: FlushContext): Promise
     return acc;
   }
   while (acc.pending.length >= q.batchSize || (ctx.final && acc.pending.length > 0)) {
+    if (ctx.signal.aborted) throw abortError(ctx.signal);
     const batch = acc.pending.slice(0, q.batchSize);
     await ctx.sink(batch, { signal: ctx.signal });
     acc.pending = acc.pending.slice(batch.length);
