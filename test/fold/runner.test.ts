@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { keyspaceOf } from '../../src/cluster/index.js';
+import { isAaeError } from '../../src/errors.js';
+import {
+  FoldScheduler,
+  fetchClocksNval,
+  fetchClocksRange,
+  findTombs,
+  indexTree,
+  listBuckets,
+  mergeBranchNval,
+  mergeRootNval,
+  mergeTreeRange,
+  objectStats,
+  reapTombs,
+  eraseKeys,
+  replKeysRange,
+  runFold,
+  summarizeRun,
+  type AnyFoldModule,
+  type KeyClock,
+} from '../../src/fold/index.js';
+import { initHash, keyHash, canonicalKey } from '../../src/hash/index.js';
+import type { EmbeddedCluster } from '../../src/store/index.js';
+import { clusters, sampleItems } from './cluster-fixture.js';
+
+const items = sampleItems(300);
+const env = clusters();
+let single: EmbeddedCluster;
+
+beforeAll(async () => {
+  await initHash();
+  // All the data in one place: one node, one replica.
+  single = await env.make('single', { ringSize: 8, nVal: 1, nodeCount: 1 }, items);
+});
+afterAll(() => env.cleanup());
+
+/** The folds compared, with queries that touch every kind of state. */
+const segmentsOfSome = (): number[] => items.slice(0, 5).map((it) => keyHash(canonicalKey(it.bucket, typeof it.key === 'string' ? Buffer.from(it.key) : it.key), 0).segment32 & (65536 - 1));
+const cases: Array<[AnyFoldModule, unknown]> = [
+  [objectStats, {}],
+  [objectStats, { bucket: 'users', modifiedRange: { start: 1_050, end: 1_200 } }],
+  [mergeTreeRange, { treeSize: 'small' }],
+  [mergeTreeRange, { treeSize: 'xsmall', bucket: 'orders', keyRange: { start: 'k0100', end: 'k0200' } }],
+  [mergeRootNval, {}],
+  [mergeBranchNval, { branches: [0, 7, 200] }],
+  [fetchClocksRange, { bucket: 'logs' }],
+  [listBuckets, {}],
+  [findTombs, {}],
+  [indexTree, { bucket: 'users', index: 'age_int', treeSize: 'xsmall' }],
+  [indexTree, { bucket: 'users', index: 'name_bin', termRange: { start: 'n1', end: 'n3' }, treeSize: 'xxsmall' }],
+  [replKeysRange, {}],
+  [reapTombs, {}],
+];
+
+describe.each([
+  { ringSize: 8, nVal: 3, offset: 0 },
+  { ringSize: 16, nVal: 2, offset: 5 },
+  { ringSize: 32, nVal: 3, offset: 77 },
+])('a 3-node cluster (ring $ringSize, nVal $nVal, offset $offset) folds as all the data in one place', ({ ringSize, nVal, offset }) => {
+  let cluster: EmbeddedCluster;
+  beforeAll(async () => {
+    cluster = await env.make(`c${ringSize}n${nVal}`, { ringSize, nVal, nodeCount: 3 }, items);
+  });
+
+  test.each(cases.map(([m, q]) => [m.name, JSON.stringify(q), m, q] as const))('%s %s', async (_name, _q, module, query) => {
+    const here = await runFold(cluster, module, query, { offset });
+    const there = await runFold(single, module, query, { offset: 0 });
+    expect(summarizeRun(module, here).json).toEqual(summarizeRun(module, there).json);
+    expect(here.coverage.fraction).toBe(1);
+    expect(here.coverage.keyspaces).toHaveLength(ringSize);
+    const covered = here.coverage.vnodes.flatMap((v) => v.keyspaces).sort((a, b) => a - b);
+    expect(covered).toEqual(Array.from({ length: ringSize }, (_, k) => k));
+  });
+
+  test('fetch_clocks_nval over some segments equals fetch_clocks_range filtered to them', async () => {
+    const segments = segmentsOfSome();
+    const nval = await runFold(cluster, fetchClocksNval, { segments }, { offset });
+    const range = await runFold(single, fetchClocksRange, { segments: { ids: segments, treeSize: 'small' } });
+    expect(summarizeRun(fetchClocksNval, nval).json).toEqual(summarizeRun(fetchClocksRange, range).json);
+    expect(nval.acc.length).toBeGreaterThanOrEqual(5);
+  });
+
+  test("merge_root_nval (cached trees) equals the root of merge_tree_range at the cluster's tree size (a scan)", async () => {
+    const root = await runFold(cluster, mergeRootNval, {}, { offset });
+    const tree = await runFold(cluster, mergeTreeRange, { treeSize: 'small' }, { offset: offset + 1 });
+    expect(root.acc).toEqual(tree.acc.root());
+  });
+});
+
+test('a sampled run covers what it says, and object_stats scales its estimate by the fraction', async () => {
+  const cluster = await env.make('sampled', { ringSize: 16, nVal: 3, nodeCount: 3 }, items);
+  const r = await runFold(cluster, objectStats, {}, { sample: { fraction: 0.25 }, offset: 3 });
+  expect(r.coverage.fraction).toBe(0.25);
+  expect(r.coverage.keyspaces).toHaveLength(4);
+  const inSample = items.filter((it) => r.coverage.keyspaces.includes(keyspaceOf(it.bucket, typeof it.key === 'string' ? Buffer.from(it.key) : it.key, 16)));
+  expect(r.acc.count + r.acc.tombstones).toBe(inSample.length);
+  const json = summarizeRun(objectStats, r).json as { estimate: { count: number } };
+  expect(json.estimate.count).toBe(Math.round(r.acc.count / 0.25));
+});
+
+describe('stopping', () => {
+  let cluster: EmbeddedCluster;
+  beforeAll(async () => {
+    cluster = await env.make('stopping', { ringSize: 16, nVal: 3, nodeCount: 3 }, items);
+  });
+
+  test('an abort stops every vnode fold, rejects ABORTED and leaves no fold running', async () => {
+    const scheduler = new FoldScheduler();
+    const ac = new AbortController();
+    let calls = 0;
+    const sink = async (): Promise<void> => {
+      calls++;
+      ac.abort();
+    };
+    const err = await runFold(cluster, replKeysRange, { batchSize: 1 }, { signal: ac.signal, sink, scheduler }).catch((e: unknown) => e);
+    expect(isAaeError(err, 'ABORTED')).toBe(true);
+    expect(calls).toBeLessThan(10);
+    for (const node of cluster.spec.nodes) expect(scheduler.queue(node).load).toEqual({ running: 0, waiting: 0 });
+  });
+
+  test('a timeout rejects TIMEOUT and leaves no fold running', async () => {
+    const scheduler = new FoldScheduler();
+    const sink = (_b: readonly KeyClock[], { signal }: { signal: AbortSignal }): Promise<void> =>
+      new Promise((resolve) => {
+        const t = setTimeout(resolve, 100);
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+    const t0 = Date.now();
+    const err = await runFold(cluster, replKeysRange, { batchSize: 1 }, { timeoutMs: 60, sink, scheduler }).catch((e: unknown) => e);
+    expect(isAaeError(err, 'TIMEOUT')).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    for (const node of cluster.spec.nodes) expect(scheduler.queue(node).load).toEqual({ running: 0, waiting: 0 });
+  });
+
+  test('an already aborted signal folds nothing', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const err = await runFold(cluster, objectStats, {}, { signal: ac.signal }).catch((e: unknown) => e);
+    expect(isAaeError(err, 'ABORTED')).toBe(true);
+  });
+
+  test('a full node queue answers BACKLOG instead of piling up; the queue drains after', async () => {
+    const scheduler = new FoldScheduler({ maxRunning: 1, maxWaiting: 0 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inSink = new Promise<void>((r) => (entered = r));
+    const sink = async (): Promise<void> => {
+      entered();
+      await gate;
+    };
+    const first = runFold(cluster, replKeysRange, { batchSize: 1000 }, { scheduler, sink });
+    await inSink;
+    const err = await runFold(cluster, objectStats, {}, { scheduler }).catch((e: unknown) => e);
+    expect(isAaeError(err, 'BACKLOG')).toBe(true);
+    release();
+    const r = await first;
+    expect(r.acc.dispatched).toBe(items.length);
+    expect(r.acc.found).toBe(items.length);
+    const after = await runFold(cluster, objectStats, {}, { scheduler });
+    expect(after.acc.count).toBeGreaterThan(0);
+  });
+
+  test('a bad query is refused before any fold (FOLD_QUERY_INVALID)', async () => {
+    const err = await runFold(cluster, objectStats, { bucket: 42 }).catch((e: unknown) => e);
+    expect(isAaeError(err, 'FOLD_QUERY_INVALID')).toBe(true);
+  });
+});
+
+describe('mutating folds', () => {
+  test('reap_tombs counts by default, reaps every replica when told, and the cached trees stay current', async () => {
+    const cluster = await env.make('reap', { ringSize: 8, nVal: 3, nodeCount: 3 }, items);
+    const tombs = items.filter((i) => i.deleted).length;
+    const counted = await runFold(cluster, reapTombs, {});
+    expect(counted.acc).toMatchObject({ found: tombs, removed: 0 });
+    const reaped = await runFold(cluster, reapTombs, { change: 'reap', batchSize: 7, pauseMs: 1 }, { offset: 1 });
+    expect(reaped.acc).toMatchObject({ found: tombs, removed: tombs * 3, skipped: 0 });
+    expect((await runFold(cluster, findTombs, {}, { offset: 2 })).acc).toHaveLength(0);
+    const root = await runFold(cluster, mergeRootNval, {});
+    const scan = await runFold(cluster, mergeTreeRange, { treeSize: 'small' });
+    expect(root.acc).toEqual(scan.acc.root());
+    const stats = await runFold(cluster, objectStats, {});
+    expect(stats.acc.count).toBe(items.length - tombs);
+  });
+
+  test('erase_keys erases a modified range on every replica', async () => {
+    const cluster = await env.make('erase', { ringSize: 8, nVal: 3, nodeCount: 3 }, items);
+    const range = { start: 1_000, end: 1_099 };
+    const r = await runFold(cluster, eraseKeys, { modifiedRange: range, change: 'erase', pauseMs: 0 });
+    expect(r.acc.found).toBe(100);
+    expect(r.acc.removed).toBe(300);
+    const left = await runFold(cluster, objectStats, {}, { offset: 2 });
+    expect(left.acc.count + left.acc.tombstones).toBe(items.length - 100);
+  });
+});
