@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { beforeAll, expect, test } from 'vitest';
 import { isAaeError } from '../../src/errors.js';
-import { MAX_INPUT_BATCH, type CoverageSummary, type FlushContext, type FoldInput, type FoldModule, type FoldTarget } from '../../src/fold/index.js';
+import { MAX_INPUT_BATCH, parseFoldQuery, type CoverageSummary, type FlushContext, type FoldInput, type FoldModule, type FoldTarget } from '../../src/fold/index.js';
 import { initHash } from '../../src/hash/index.js';
 
 /**
@@ -76,7 +76,7 @@ export function foldModuleSuite<Q, A>(module: FoldModule<Q, A>, fixtures: FoldMo
     for (const bad of fixtures.badQueries) {
       let caught: unknown;
       try {
-        module.parseQuery(bad);
+        parseFoldQuery(module, bad);
       } catch (e) {
         caught = e;
       }
