@@ -3,6 +3,7 @@ import { AaeError } from '../errors.js';
 import { EXIT, type CliIo, type CommandContext, type ExitCode } from './io.js';
 import { registerBench } from './commands/bench.js';
 import { registerPlan } from './commands/plan.js';
+import { registerFold } from './commands/fold.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerLoad } from './commands/load.js';
 import { registerObjectCommands } from './commands/object.js';
@@ -26,6 +27,7 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
   registerObjectCommands(program, ctx);
   registerBench(program, ctx);
   registerPlan(program, ctx);
+  registerFold(program, ctx);
 
   program.addHelpText(
     'after',

@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import { MAX_N_VAL, MAX_RING_SIZE } from '../../cluster/index.js';
+import { AaeError } from '../../errors.js';
+import { BUILTIN_FOLD_MODULES, resolveFoldModule, runAnyFold, summarizeRun, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
+import { EmbeddedCluster } from '../../store/index.js';
+import type { CommandContext } from '../io.js';
+import { printJson, printTable } from '../output.js';
+import { parseIntOption } from '../parse.js';
+
+interface FoldOptions {
+  query?: string;
+  sample?: number;
+  offset?: number;
+  timeout?: number;
+  json?: boolean;
+}
+
+export function registerFold(program: Command, ctx: CommandContext): void {
+  program
+    .command('fold')
+    .description('run a fold module across a cluster: plan, fold each vnode where the data is, merge')
+    .argument('<cluster>', 'cluster directory (holds cluster.json)')
+    .argument('<module>', `a built-in module (${BUILTIN_FOLD_MODULES.map((m) => m.name).join(', ')}) or a path to a .js module file`)
+    .option('--query <json>', 'the query as a JSON object (each module documents its fields in docs/FOLDS.md)')
+    .option('--sample <fraction>', 'fold only this fraction of the keyspaces, in (0, 1]; object_stats then also estimates the whole', parseFraction)
+    .option('--offset <k>', 'fix the coverage plan (0..ringSize·nVal−1); default random', parseIntOption('--offset', 0, MAX_RING_SIZE * MAX_N_VAL - 1))
+    .option('--timeout <ms>', 'fail (exit 3, TIMEOUT) if the fold runs longer', parseIntOption('--timeout', 1, 24 * 3600 * 1000))
+    .option('--json', 'print the result, coverage and timings as JSON only')
+    .addHelpText(
+      'after',
+      `
+Mutating modules (reap_tombs, erase_keys) only count unless the query says "change": "reap" / "erase".
+
+Examples:
+  $ aae fold ./c1 object_stats
+  $ aae fold ./c1 object_stats --sample 0.1 --json          # estimates scaled to the whole cluster
+  $ aae fold ./c1 merge_root_nval --offset 0 --json
+  $ aae fold ./c1 merge_tree_range --query '{"bucket": "users", "treeSize": "small"}'
+  $ aae fold ./c1 find_keys --query '{"objectSize": 100000}'
+  $ aae fold ./c1 reap_tombs --query '{"modifiedRange": {"start": 0, "end": 1700000000000}, "change": "reap"}'
+  $ aae fold ./c1 index_tree --query '{"bucket": "users", "index": "age_int"}'
+  $ aae fold ./c1 ./examples/bucket-sizes.js`,
+    )
+    .action(async (dir: string, moduleArg: string, opts: FoldOptions) => {
+      const query = parseQueryOption(opts.query);
+      const module = await resolveFoldModule(moduleArg);
+      const runOptions: RunFoldOptions = {};
+      if (opts.sample !== undefined) runOptions.sample = { fraction: opts.sample };
+      if (opts.offset !== undefined) runOptions.offset = opts.offset;
+      if (opts.timeout !== undefined) runOptions.timeoutMs = opts.timeout;
+      const cluster = await EmbeddedCluster.open(dir);
+      try {
+        const result = await runAnyFold(cluster, module, query, runOptions);
+        const summary = summarizeRun(module, result);
+        const { coverage, timings } = result;
+        if (opts.json) {
+          printJson(ctx.io.stdout, {
+            cluster: cluster.spec.name,
+            module: module.name,
+            result: summary.json,
+            coverage: { fraction: coverage.fraction, offset: coverage.offset, keyspaces: coverage.keyspaces, vnodes: coverage.vnodes.length },
+            items: result.items,
+            timings: roundTimings(timings),
+          });
+          return;
+        }
+        printTable(ctx.io.stdout, summary.table.head, summary.table.rows);
+        const pct = Math.round(coverage.fraction * 1000) / 10;
+        ctx.io.stdout.write(
+          `${module.name} over ${cluster.spec.name}: ${coverage.keyspaces.length} of ${coverage.ringSize} keyspaces (${pct}%) from ` +
+            `${coverage.vnodes.length} vnodes, offset ${coverage.offset}; ${result.items} items in ${Math.round(timings.totalMs)} ms\n`,
+        );
+      } finally {
+        await cluster.close();
+      }
+    });
+}
+
+function parseQueryOption(raw: string | undefined): unknown {
+  if (raw === undefined) return {};
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (e) {
+    throw new AaeError('FOLD_QUERY_INVALID', `--query is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+function parseFraction(raw: string): number {
+  const f = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(f) || f <= 0 || f > 1) throw new AaeError('USAGE', `--sample must be a fraction in (0, 1] such as 0.25, got '${raw}'`);
+  return f;
+}
+
+function roundTimings(t: FoldTimings): Record<string, number> {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 100) / 100]));
+}
