@@ -1,0 +1,132 @@
+/**
+ * A cluster as an exchange source, through its coverage folds — the fold runs where the data is,
+ * and only roots, branches, words and key clocks come back:
+ *
+ * - full scope: merge_root_nval and merge_branch_nval over the cached trees (no scan, cost
+ *   independent of the data), fetch_clocks_nval for the keys of dirty segments (one seek per
+ *   segment and keyspace);
+ * - range scope: merge_tree_range builds a tree of the scope's size over the bucket / key range /
+ *   modified range; branches and words of that round are answered from the tree built at its root
+ *   fetch (so one round costs one fold), and fetch_clocks_range lists the keys.
+ *
+ * The coverage offset is fixed for the source's lifetime: a root from one set of replicas and
+ * branches from another would not describe one tree. Offsets 0…nVal−1 ask different replicas.
+ */
+import { AaeError } from '../errors.js';
+import type { ExchangeScope, ExchangeSource, FetchOptions, HashesRequest, KeyClock, RangeScope, SourceDescription } from '../exchange/index.js';
+import {
+  fetchClocksNval,
+  fetchClocksRange,
+  mergeBranchNval,
+  mergeRootNval,
+  mergeTreeRange,
+  runFold,
+  type FoldTarget,
+  type RunFoldOptions,
+} from '../fold/index.js';
+import { segmentCountOf, type TicTacTree } from '../tictac/index.js';
+import { wordsFromParts } from './tree-words.js';
+
+/** fetch_clocks folds may return this many keys at most (the fold's own ceiling). */
+const MAX_CLOCKS = 1_000_000;
+
+export interface ClusterSourceOptions {
+  /** Coverage offset (0 … ringSize·nVal − 1); random once per source when absent. */
+  offset?: number;
+  /** Passed to every fold (scheduler, selector, unavailable nodes, timeouts). */
+  fold?: Omit<RunFoldOptions, 'offset' | 'signal'>;
+  /** Describes this source in logs and reports. */
+  label?: string;
+}
+
+export class ClusterSource implements ExchangeSource {
+  readonly offset: number;
+  readonly label: string;
+  private rangeTree: { key: string; tree: TicTacTree } | undefined;
+
+  constructor(
+    readonly target: FoldTarget,
+    private readonly options: ClusterSourceOptions = {},
+  ) {
+    const { ringSize, nVal } = target.spec;
+    this.offset = options.offset ?? Math.floor(Math.random() * ringSize * nVal);
+    this.label = options.label ?? 'cluster';
+  }
+
+  describe(): SourceDescription {
+    const { treeSize, hashMethod, seed } = this.target.spec;
+    return { treeSize, hashMethod, seed, capabilities: { hashes: true } };
+  }
+
+  private run(signal: AbortSignal | undefined): RunFoldOptions {
+    return { ...this.options.fold, offset: this.offset, ...(signal === undefined ? {} : { signal }) };
+  }
+
+  async fetchRoot(scope: ExchangeScope, options: FetchOptions): Promise<Uint32Array> {
+    if (scope.kind === 'range') return (await this.buildRange(scope, options.signal)).root();
+    const { acc } = await runFold(this.target, mergeRootNval, {}, this.run(options.signal));
+    if (acc === null) throw new AaeError('EXCHANGE_FAILED', `${this.label}: the coverage plan asked no vnode`);
+    return acc;
+  }
+
+  async fetchBranches(scope: ExchangeScope, ids: readonly number[], options: FetchOptions): Promise<Map<number, Uint32Array>> {
+    if (ids.length === 0) return new Map();
+    if (scope.kind === 'range') return (await this.rangeTreeFor(scope, options.signal)).branches(ids);
+    const { acc } = await runFold(this.target, mergeBranchNval, { branches: [...ids] }, this.run(options.signal));
+    return new Map(acc);
+  }
+
+  async fetchHashes(scope: ExchangeScope, request: HashesRequest, options: FetchOptions): Promise<Uint32Array> {
+    const size = scope.kind === 'range' ? scope.treeSize : this.target.spec.treeSize;
+    return wordsFromParts(
+      {
+        segmentCount: segmentCountOf(size),
+        root: () => this.fetchRoot(scope, options),
+        branches: (ids) => this.fetchBranches(scope, ids, options),
+      },
+      request,
+    );
+  }
+
+  async fetchClocks(scope: ExchangeScope, segments: readonly number[], options: FetchOptions): Promise<KeyClock[]> {
+    if (segments.length === 0) return [];
+    if (scope.kind === 'full') {
+      const { acc } = await runFold(this.target, fetchClocksNval, { segments: [...segments], maxResults: MAX_CLOCKS }, this.run(options.signal));
+      return acc;
+    }
+    const query = { ...rangeQuery(scope), segments: { ids: [...segments], treeSize: scope.treeSize }, maxResults: MAX_CLOCKS };
+    const { acc } = await runFold(this.target, fetchClocksRange, query, this.run(options.signal));
+    return acc;
+  }
+
+  /** Folds a fresh tree for the scope: each root fetch is a new look at the data. */
+  private async buildRange(scope: RangeScope, signal: AbortSignal | undefined): Promise<TicTacTree> {
+    const { acc } = await runFold(this.target, mergeTreeRange, { ...rangeQuery(scope), treeSize: scope.treeSize }, this.run(signal));
+    this.rangeTree = { key: scopeKey(scope), tree: acc };
+    return acc;
+  }
+
+  private async rangeTreeFor(scope: RangeScope, signal: AbortSignal | undefined): Promise<TicTacTree> {
+    const cached = this.rangeTree;
+    if (cached !== undefined && cached.key === scopeKey(scope)) return cached.tree;
+    return this.buildRange(scope, signal);
+  }
+}
+
+/** The range fields of a scope as a fold query. */
+export function rangeQuery(scope: RangeScope): Record<string, unknown> {
+  const q: Record<string, unknown> = {};
+  if (scope.bucket !== undefined) q.bucket = scope.bucket;
+  if (scope.keyRange !== undefined) q.keyRange = { start: { base64: b64(scope.keyRange.start) }, end: { base64: b64(scope.keyRange.end) } };
+  if (scope.modifiedRange !== undefined) q.modifiedRange = { start: scope.modifiedRange.from, end: scope.modifiedRange.to };
+  if (scope.segments !== undefined) q.segments = { ids: [...scope.segments.ids], treeSize: scope.segments.treeSize };
+  return q;
+}
+
+function b64(u: Uint8Array): string {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
+}
+
+function scopeKey(scope: RangeScope): string {
+  return JSON.stringify(rangeQuery(scope)) + scope.treeSize;
+}
