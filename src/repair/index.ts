@@ -1,0 +1,17 @@
+/**
+ * src/repair: deciding who is ahead (pure), and the repair loop over an injected backend that reads
+ * versions and writes conditionally. Imports src/cluster and src/errors only.
+ */
+export { resolveVersions, aheadOf, lwwLater, CONFLICT_POLICIES, REPAIR_ACTOR, type Ahead, type ConflictPolicy, type Resolution, type Version } from './decide.js';
+export { ConflictLogFile, MemoryConflictSink, conflictLine, type ConflictEntry, type ConflictSink } from './conflict-log.js';
+export {
+  repairKeys,
+  type PlaceVersion,
+  type PlaceWrite,
+  type RepairAction,
+  type RepairActionKind,
+  type RepairBackend,
+  type RepairOptions,
+  type RepairStats,
+  type WriteOutcome,
+} from './repair-keys.js';
