@@ -1,17 +1,20 @@
 import { Packr } from 'msgpackr';
 import type { Clock } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
+import { contribution } from '../hash/index.js';
 
 /**
  * The encode/decode pair of a head's value (docs/STORE.md). A head is everything about an object
  * but its value: clock, last-modified time, tombstone flag, value size, object hash, the key's `alt`
  * hash (so a tree rebuild needs no key hashing) and secondary-index entries. It is one msgpack array:
  *
- *   [1, [actor, counter, actor, counter, …], lastModified, deleted, size, hash, alt, [index, term, …]]
+ *   [1, hash, alt, deleted, size, lastModified, [actor, counter, actor, counter, …], [index, term, …]]
  *
- * Flat arrays, not arrays of pairs: a head fold decodes one of these per entry and every nested
- * array is an allocation. Decoding validates every field; anything else is STORE_IO (corrupt data),
- * never a half-typed object flowing inward.
+ * hash and alt come first so a tree rebuild reads them from fixed positions without decoding the
+ * rest (`readContribution`); flat arrays, not arrays of pairs, because a head fold decodes one per
+ * entry and every nested array is an allocation. Encoding is msgpackr; decoding is a small reader of
+ * exactly the msgpack types this format uses (faster than a general unpack, and it validates as it
+ * goes): anything else is STORE_IO (corrupt data), never a half-typed object flowing inward.
  */
 
 export const HEAD_FORMAT = 1;
@@ -24,7 +27,7 @@ export interface HeadValue {
   size: number;
   /** The object hash by the cluster's hash method. */
   hash: number;
-  /** High 32 bits of the key hash: contribution = alt XOR hash. */
+  /** High 32 bits of the key hash: the contribution is src/hash contribution(alt, hash). */
   alt: number;
   indexes: ReadonlyArray<readonly [string, string]>;
 }
@@ -38,47 +41,154 @@ export function encodeHead(h: HeadValue): Uint8Array {
   for (const [actor, counter] of h.clock.entries) clock.push(actor, counter);
   const idx: string[] = [];
   for (const [name, term] of h.indexes) idx.push(name, term);
-  return packr.pack([HEAD_FORMAT, clock, h.clock.lastModified, h.deleted, h.size, h.hash, h.alt, idx]);
+  return packr.pack([HEAD_FORMAT, h.hash, h.alt, h.deleted, h.size, h.clock.lastModified, clock, idx]);
 }
 
 function corrupt(what: string): never {
   throw new AaeError('STORE_IO', `corrupt head in the store: ${what}`);
 }
 
-function isU32(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff;
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** A cursor over one head's bytes, reading the msgpack types the head format uses. */
+class Reader {
+  pos = 0;
+  constructor(private readonly b: Uint8Array) {}
+
+  private byte(): number {
+    const v = this.b[this.pos++];
+    if (v === undefined) corrupt('truncated');
+    return v;
+  }
+
+  private be(n: number): number {
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 256 + this.byte();
+    return v;
+  }
+
+  /** A non-negative integer up to 2^53 (fixint, uint8..64, or a float64 holding an integer). */
+  uint(what: string): number {
+    const t = this.byte();
+    if (t < 0x80) return t;
+    switch (t) {
+      case 0xcc:
+        return this.byte();
+      case 0xcd:
+        return this.be(2);
+      case 0xce:
+        return this.be(4);
+      case 0xcf: {
+        const v = this.be(8);
+        if (!Number.isSafeInteger(v)) corrupt(what);
+        return v;
+      }
+      case 0xcb: {
+        if (this.pos + 8 > this.b.length) corrupt('truncated');
+        const v = new DataView(this.b.buffer, this.b.byteOffset + this.pos, 8).getFloat64(0);
+        this.pos += 8;
+        if (!Number.isSafeInteger(v) || v < 0) corrupt(what);
+        return v;
+      }
+      default:
+        return corrupt(what);
+    }
+  }
+
+  bool(what: string): boolean {
+    const t = this.byte();
+    if (t === 0xc3) return true;
+    if (t === 0xc2) return false;
+    return corrupt(what);
+  }
+
+  arrayLength(what: string): number {
+    const t = this.byte();
+    if ((t & 0xf0) === 0x90) return t & 0x0f;
+    if (t === 0xdc) return this.be(2);
+    if (t === 0xdd) return this.be(4);
+    return corrupt(what);
+  }
+
+  str(what: string): string {
+    const t = this.byte();
+    let n: number;
+    if ((t & 0xe0) === 0xa0) n = t & 0x1f;
+    else if (t === 0xd9) n = this.byte();
+    else if (t === 0xda) n = this.be(2);
+    else if (t === 0xdb) n = this.be(4);
+    else return corrupt(what);
+    const start = this.pos;
+    const end = start + n;
+    if (end > this.b.length) corrupt('truncated');
+    this.pos = end;
+    // Short ASCII (actor names, most terms) without a TextDecoder call.
+    if (n <= 32) {
+      let ascii = true;
+      for (let i = start; i < end; i++) {
+        if (this.b[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) return String.fromCharCode.apply(null, this.b.subarray(start, end) as unknown as number[]);
+    }
+    try {
+      return utf8Decoder.decode(this.b.subarray(start, end));
+    } catch (e) {
+      throw new AaeError('STORE_IO', `corrupt head in the store: ${what} is not UTF-8`, { cause: e });
+    }
+  }
+
+  get done(): boolean {
+    return this.pos === this.b.length;
+  }
+}
+
+function isU32(n: number): boolean {
+  return n <= 0xffff_ffff;
+}
+
+/** Checks the array header and version: both decoders start here. */
+function openHead(r: Reader): void {
+  if (r.arrayLength('not a head') !== 8 || r.uint('format') !== HEAD_FORMAT) corrupt('not a format-1 head');
 }
 
 export function decodeHead(bytes: Uint8Array): HeadValue {
-  let v: unknown;
-  try {
-    v = packr.unpack(bytes);
-  } catch (e) {
-    throw new AaeError('STORE_IO', 'corrupt head in the store: not msgpack', { cause: e });
-  }
-  if (!Array.isArray(v) || v.length !== 8 || v[0] !== HEAD_FORMAT) corrupt('not a format-1 head');
-  const [, clock, lastModified, deleted, size, hash, alt, idx] = v as unknown[];
-  if (!Array.isArray(clock) || clock.length % 2 !== 0) corrupt('clock');
-  const clockEntries: Array<readonly [string, number]> = [];
-  for (let i = 0; i < clock.length; i += 2) {
-    const actor: unknown = clock[i];
-    const counter: unknown = clock[i + 1];
-    if (typeof actor !== 'string' || typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 0) corrupt('clock entry');
-    clockEntries.push([actor, counter]);
-  }
-  if (typeof lastModified !== 'number' || !Number.isSafeInteger(lastModified) || lastModified < 0) corrupt('lastModified');
-  if (typeof deleted !== 'boolean') corrupt('deleted');
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) corrupt('size');
+  const r = new Reader(bytes);
+  openHead(r);
+  const hash = r.uint('hash');
+  const alt = r.uint('alt');
   if (!isU32(hash) || !isU32(alt)) corrupt('hash');
-  if (!Array.isArray(idx) || idx.length % 2 !== 0) corrupt('indexes');
-  const indexes: Array<readonly [string, string]> = [];
-  for (let i = 0; i < idx.length; i += 2) {
-    const name: unknown = idx[i];
-    const term: unknown = idx[i + 1];
-    if (typeof name !== 'string' || typeof term !== 'string') corrupt('index entry');
-    indexes.push([name, term]);
+  const deleted = r.bool('deleted');
+  const size = r.uint('size');
+  const lastModified = r.uint('lastModified');
+  const clockLen = r.arrayLength('clock');
+  if (clockLen % 2 !== 0) corrupt('clock');
+  const entries: Array<readonly [string, number]> = [];
+  for (let i = 0; i < clockLen; i += 2) {
+    const actor = r.str('clock actor');
+    entries.push([actor, r.uint('clock counter')]);
   }
-  return { clock: { entries: clockEntries, lastModified }, deleted, size, hash, alt, indexes };
+  const idxLen = r.arrayLength('indexes');
+  if (idxLen % 2 !== 0) corrupt('indexes');
+  const indexes: Array<readonly [string, string]> = [];
+  for (let i = 0; i < idxLen; i += 2) {
+    const name = r.str('index name');
+    indexes.push([name, r.str('index term')]);
+  }
+  if (!r.done) corrupt('trailing bytes');
+  return { clock: { entries, lastModified }, deleted, size, hash, alt, indexes };
+}
+
+/** The key's contribution to its segment (src/hash's contribution(alt, hash)), read without decoding the rest: for tree rebuilds. */
+export function readContribution(bytes: Uint8Array): number {
+  const r = new Reader(bytes);
+  openHead(r);
+  const hash = r.uint('hash');
+  const alt = r.uint('alt');
+  if (!isU32(hash) || !isU32(alt)) corrupt('hash');
+  return contribution(alt, hash);
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -22,10 +22,10 @@ import {
 } from '../cluster/index.js';
 import { AaeError, throwIfAborted } from '../errors.js';
 import { initHash, utf8 } from '../hash/index.js';
-import { LocalVnode } from './local-vnode.js';
+import type { HeadValue } from './codec.js';
+import { LocalVnode, prepareHead, type PlannedWrite } from './local-vnode.js';
 import { locateKey, type StoreParams } from './locate.js';
 import { NodeDb } from './node-db.js';
-import type { VnodeWrite } from './vnode.js';
 import { WriteQueue } from './write-queue.js';
 
 /**
@@ -277,32 +277,39 @@ export class EmbeddedCluster {
     return best;
   }
 
-  /** One cluster flush: mint clocks for clockless items (reading every replica's head), then write each vnode's share. */
+  /**
+   * One cluster flush. Clockless items need the clocks every replica holds: those heads are read
+   * once per replica (readHeads), the new clocks minted, and the heads read passed on as each
+   * write's basis, so a vnode does not read them again. Each object's head is encoded once for all
+   * its replicas.
+   */
   private async flush(items: PreparedPut[]): Promise<AaeObject[]> {
     const locs = items.map((it) => locateKey(it.bucket, it.key, this.spec));
     const pref = locs.map((l) => preflist(l.keyspace, this.spec));
+    const ids = locs.map((l) => Buffer.from(l.ckey.buffer, l.ckey.byteOffset, l.ckey.byteLength).toString('latin1'));
 
-    // Current clocks of the clockless items' keys, merged over all replicas.
+    // Read the heads of the clockless items' keys on every replica (first item of each key only).
     const merged = new Map<string, Clock | null>();
-    const idOf = (i: number): string => Buffer.from(locs[i]!.ckey).toString('latin1');
     const reads = new Map<number, number[]>(); // vnode → item indexes
     items.forEach((it, i) => {
-      if (it.clock !== null) return;
-      const id = idOf(i);
-      if (merged.has(id)) return;
-      merged.set(id, null);
+      if (it.clock !== null || merged.has(ids[i]!)) return;
+      merged.set(ids[i]!, null);
       for (const v of pref[i]!) {
         let list = reads.get(v);
         if (list === undefined) reads.set(v, (list = []));
         list.push(i);
       }
     });
+    const basis = new Map<number, Map<number, { generation: number; head: HeadValue | null }>>(); // vnode → item → basis
     await Promise.all(
       [...reads].map(async ([v, idx]) => {
-        const heads = await this.vnodeList[v]!.getHeads(idx.map((i) => items[i]!));
+        const { generation, heads } = await this.vnodeList[v]!.readHeads(idx.map((i) => locs[i]!));
+        const mine = new Map<number, { generation: number; head: HeadValue | null }>();
+        basis.set(v, mine);
         heads.forEach((h, j) => {
+          mine.set(idx[j]!, { generation, head: h });
           if (h === null) return;
-          const id = idOf(idx[j]!);
+          const id = ids[idx[j]!]!;
           const cur = merged.get(id) ?? null;
           merged.set(id, cur === null ? h.clock : mergeClocks(cur, h.clock));
         });
@@ -310,23 +317,25 @@ export class EmbeddedCluster {
     );
 
     const out: AaeObject[] = [];
-    const perVnode = new Map<number, VnodeWrite[]>();
+    const perVnode = new Map<number, PlannedWrite[]>();
     items.forEach((it, i) => {
       let clock = it.clock;
       if (clock === null) {
-        const id = idOf(i);
-        clock = increment(merged.get(id) ?? null, this.spec.name, it.now);
-        merged.set(id, clock); // a later item on the same key in this flush builds on this one
+        clock = increment(merged.get(ids[i]!) ?? null, this.spec.name, it.now);
+        merged.set(ids[i]!, clock); // a later item on the same key in this flush builds on this one
       }
       const object: AaeObject = { bucket: it.bucket, key: it.key, clock, value: it.value, deleted: it.deleted, indexes: it.indexes };
       out.push(object);
+      const loc = locs[i]!;
+      const head = prepareHead(object, loc, this.spec);
       for (const v of pref[i]!.slice(0, it.replicas)) {
         let list = perVnode.get(v);
         if (list === undefined) perVnode.set(v, (list = []));
-        list.push({ kind: 'put', object });
+        const b = basis.get(v)?.get(i);
+        list.push(b === undefined ? { write: { kind: 'put', object }, loc, head } : { write: { kind: 'put', object }, loc, head, basis: b });
       }
     });
-    await Promise.all([...perVnode].map(([v, writes]) => this.vnodeList[v]!.write(writes)));
+    await Promise.all([...perVnode].map(([v, plans]) => this.vnodeList[v]!.writePlanned(plans)));
     return out;
   }
 

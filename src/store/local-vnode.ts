@@ -10,7 +10,7 @@ import {
 import { AaeError } from '../errors.js';
 import { contribution, objectHash } from '../hash/index.js';
 import { TicTacTree, type TreeSize } from '../tictac/index.js';
-import { decodeHead, encodeHead, plainView, type HeadValue } from './codec.js';
+import { decodeHead, encodeHead, plainView, readContribution, type HeadValue } from './codec.js';
 import { DEFAULT_FOLD_BATCH, foldHeads, foldIndex, foldKeyspaces, foldObjects, type FoldSource } from './fold.js';
 import { KIND_HEAD, KIND_TREE, KIND_VALUE, indexKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, bitReverse32 } from './layout.js';
 import { locateKey, type LocatedKey, type StoreParams } from './locate.js';
@@ -67,10 +67,12 @@ export class LocalVnode implements Vnode {
   readonly treeSize: TreeSize;
   readonly capabilities: VnodeCapabilities = { treeCache: true, headFold: true, objectFold: true, indexFold: true, writes: true };
   private readonly cache: TreeCache;
-  private readonly queue: WriteQueue<VnodeWrite, WriteResult>;
+  private readonly queue: WriteQueue<PlannedWrite, WriteResult>;
   private readonly held: number[];
   private readonly origins = new Map<number, { origin: TreeOrigin; reason?: string }>();
   private closed = false;
+  /** Flushes landed so far: a head read at generation g is current while this is still g. */
+  private generation = 0;
 
   private constructor(
     private readonly db: NodeDb,
@@ -152,8 +154,39 @@ export class LocalVnode implements Vnode {
 
   write(writes: readonly VnodeWrite[]): Promise<WriteResult[]> {
     this.checkOpen();
-    for (const w of writes) validateWrite(w);
-    return this.queue.push(writes);
+    const plans: PlannedWrite[] = writes.map((w) => {
+      validateWrite(w);
+      return { write: w, loc: w.kind === 'put' ? this.locate(w.object.bucket, w.object.key) : this.locate(w.bucket, w.key) };
+    });
+    return this.queue.push(plans);
+  }
+
+  /**
+   * Writes whose keys the caller has located (and validated), optionally with the new head already
+   * encoded and the old head already read (see readHeads). The embedded cluster writes this way so
+   * that a key is hashed, encoded and read once, not once per replica.
+   * @internal
+   */
+  writePlanned(plans: readonly PlannedWrite[]): Promise<WriteResult[]> {
+    this.checkOpen();
+    for (const p of plans) {
+      if (!this.cache.holds(p.loc.keyspace)) {
+        throw new AaeError('INVALID_ARGUMENT', `vnode ${this.id} does not hold keyspace ${p.loc.keyspace}`);
+      }
+    }
+    return this.queue.push(plans);
+  }
+
+  /**
+   * The current heads of located keys, stamped with the vnode's write generation: a write planned
+   * on these heads skips its own read if no flush has landed since.
+   * @internal
+   */
+  async readHeads(locs: readonly LocatedKey[]): Promise<{ generation: number; heads: Array<HeadValue | null> }> {
+    this.checkOpen();
+    const generation = this.generation; // taken before the read: a flush landing during it invalidates the basis
+    const raw = await this.db.getMany(locs.map((l) => objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey)));
+    return { generation, heads: raw.map((b) => (b === undefined ? null : decodeHead(b))) };
   }
 
   /** Resolves when every queued write is applied. */
@@ -169,32 +202,42 @@ export class LocalVnode implements Vnode {
     return loc;
   }
 
-  private async flush(ops: VnodeWrite[]): Promise<WriteResult[]> {
+  private async flush(plans: PlannedWrite[]): Promise<WriteResult[]> {
     if (this.closed) throw new AaeError('STORE_CLOSED', `vnode ${this.id} is closed`);
-    const located = ops.map((op) => (op.kind === 'put' ? this.locate(op.object.bucket, op.object.key) : this.locate(op.bucket, op.key)));
-    const headKeys = located.map((l) => objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey));
-    // One read of every distinct key's old head; repeats within the flush see the earlier op's head.
+    const headKeys = plans.map(({ loc }) => objectKey(this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey));
+    // The old head of every distinct key: from the plan's basis when no flush has landed since it
+    // was read, else from one getMany. Repeats within the flush see the earlier op's head.
     const slot = new Map<string, number>();
-    const uniqueKeys: Uint8Array[] = [];
-    const slotOf = headKeys.map((k) => {
+    const current: Array<HeadValue | null> = [];
+    const toRead: number[] = [];
+    const slotOf = headKeys.map((k, i) => {
       const id = Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
       let s = slot.get(id);
       if (s === undefined) {
-        s = uniqueKeys.length;
+        s = current.length;
         slot.set(id, s);
-        uniqueKeys.push(k);
+        const basis = plans[i]!.basis;
+        if (basis !== undefined && basis.generation === this.generation) {
+          current.push(basis.head);
+        } else {
+          current.push(null);
+          toRead.push(i);
+        }
       }
       return s;
     });
-    const raw = await this.db.getMany(uniqueKeys);
-    const current: Array<HeadValue | null> = raw.map((b) => (b === undefined ? null : decodeHead(b)));
+    if (toRead.length > 0) {
+      const raw = await this.db.getMany(toRead.map((i) => headKeys[i]!));
+      raw.forEach((b, j) => {
+        current[slotOf[toRead[j]!]!] = b === undefined ? null : decodeHead(b);
+      });
+    }
 
     const batch: BatchOp[] = [];
     const alters: Array<[keyspace: number, segment32: number, oldC: number | null, newC: number | null]> = [];
     const results: WriteResult[] = [];
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      const loc = located[i]!;
+    for (let i = 0; i < plans.length; i++) {
+      const { write: op, loc } = plans[i]!;
       const headKey = headKeys[i]!;
       const s = slotOf[i]!;
       const old = current[s]!;
@@ -210,22 +253,20 @@ export class LocalVnode implements Vnode {
       }
       const obj = op.object;
       const value = obj.deleted ? EMPTY : obj.value;
-      const head: HeadValue = {
-        clock: obj.clock,
-        deleted: obj.deleted,
-        size: value.byteLength,
-        hash: objectHash(this.params.hashMethod, this.params.seed, obj.clock.entries, value),
-        alt: loc.alt,
-        indexes: obj.deleted ? [] : obj.indexes,
-      };
-      batch.push({ type: 'put', key: headKey, value: encodeHead(head) });
+      const prepared = plans[i]!.head ?? prepareHead(obj, loc, this.params);
+      const head = prepared.value;
+      batch.push({ type: 'put', key: headKey, value: prepared.bytes });
       const valueKey = withKind(headKey, KIND_VALUE);
       batch.push(obj.deleted ? { type: 'del', key: valueKey } : { type: 'put', key: valueKey, value });
       this.indexChanges(loc, old?.indexes ?? [], head.indexes, batch);
       alters.push([loc.keyspace, loc.segment32, oldC, contribution(head.alt, head.hash)]);
       current[s] = head;
     }
-    await this.db.batch(batch);
+    try {
+      await this.db.batch(batch);
+    } finally {
+      this.generation++; // landed or not, heads read before now may be stale
+    }
     // No await between the batch landing and the trees changing: no reader sees one without the other.
     for (const [k, seg, o, n] of alters) this.cache.apply(k, seg, o, n);
     return results;
@@ -358,9 +399,8 @@ export class LocalVnode implements Vnode {
         const entries = await it.nextv(options.batchSize ?? DEFAULT_FOLD_BATCH);
         if (entries.length === 0) break;
         for (const [k, v] of entries) {
-          const h = decodeHead(v);
           const rev = ((k[6]! << 24) | (k[7]! << 16) | (k[8]! << 8) | k[9]!) >>> 0;
-          tree.add(bitReverse32(rev), contribution(h.alt, h.hash));
+          tree.add(bitReverse32(rev), readContribution(v));
         }
       }
     } finally {
@@ -390,6 +430,35 @@ export class LocalVnode implements Vnode {
 
 function headOf(loc: LocatedKey, h: HeadValue): ObjectHead {
   return { bucket: loc.bucket, key: loc.key, clock: h.clock, deleted: h.deleted, size: h.size, hash: h.hash, indexes: h.indexes };
+}
+
+/** A write with its key located; optionally its new head prepared and its old head known. @internal */
+export interface PlannedWrite {
+  write: VnodeWrite;
+  loc: LocatedKey;
+  /** The new head and its bytes (the same for every replica, so a cluster makes them once). */
+  head?: PreparedHead;
+  /** The old head as read at `generation` (readHeads); used only if no flush has landed since. */
+  basis?: { generation: number; head: HeadValue | null };
+}
+
+export interface PreparedHead {
+  value: HeadValue;
+  bytes: Uint8Array;
+}
+
+/** The head an object version stores, and its bytes. */
+export function prepareHead(obj: AaeObject, loc: LocatedKey, params: StoreParams): PreparedHead {
+  const value = obj.deleted ? EMPTY : obj.value;
+  const head: HeadValue = {
+    clock: obj.clock,
+    deleted: obj.deleted,
+    size: value.byteLength,
+    hash: objectHash(params.hashMethod, params.seed, obj.clock.entries, value),
+    alt: loc.alt,
+    indexes: obj.deleted ? [] : obj.indexes,
+  };
+  return { value: head, bytes: encodeHead(head) };
 }
 
 function validateWrite(w: VnodeWrite): void {

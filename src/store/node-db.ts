@@ -95,9 +95,17 @@ export class NodeDb {
   async batch(ops: BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
     this.checkOpen('batch');
     if (ops.length === 0) return;
+    // A chained batch: abstract-level's array form clones and re-validates every op in JS first,
+    // which costs several times the native write on batches of thousands.
+    const b = this.raw.batch();
     try {
-      await this.raw.batch(ops, { sync: options.sync ?? false });
+      for (const op of ops) {
+        if (op.type === 'put') b.put(op.key, op.value);
+        else b.del(op.key);
+      }
+      await b.write({ sync: options.sync ?? false });
     } catch (e) {
+      await b.close().catch(() => undefined);
       throw storeError(e, 'batch write', this.location);
     }
   }

@@ -12,7 +12,7 @@ export interface StoredHead extends ObjectHead {
   keyspace: number;
   /** Low 32 bits of the key hash: the key's segment in a tree of any size is its low bits. */
   segment32: number;
-  /** High 32 bits of the key hash: the key's contribution is `alt XOR hash`. */
+  /** High 32 bits of the key hash: the key's contribution is `contribution(alt, hash)` (src/hash). */
   alt: number;
 }
 

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { makeClock } from '../../src/cluster/index.js';
 import { isAaeError } from '../../src/errors.js';
-import { canonicalKey } from '../../src/hash/index.js';
-import { CanonicalKeyReader, decodeHead, encodeHead, type HeadValue } from '../../src/store/codec.js';
+import { canonicalKey, contribution } from '../../src/hash/index.js';
+import { CanonicalKeyReader, decodeHead, encodeHead, readContribution, type HeadValue } from '../../src/store/codec.js';
 
 const text = fc.string({ maxLength: 8 }).filter((s) => !s.includes('\0') && s.isWellFormed());
 const headArb: fc.Arbitrary<HeadValue> = fc.record({
@@ -28,12 +28,21 @@ test('law: decodeHead ∘ encodeHead = id', () => {
 
 test('an example head encodes to the documented msgpack array', () => {
   const h: HeadValue = { clock: { entries: [['a', 2]], lastModified: 5 }, deleted: false, size: 3, hash: 7, alt: 9, indexes: [['i', 't']] };
-  // [1, ["a", 2], 5, false, 3, 7, 9, ["i", "t"]]
-  expect(Buffer.from(encodeHead(h)).toString('hex')).toBe('9801' + '92a16102' + '05' + 'c2' + '03' + '07' + '09' + '92a169a174');
+  // [1, hash 7, alt 9, false, size 3, lastModified 5, ["a", 2], ["i", "t"]]
+  expect(Buffer.from(encodeHead(h)).toString('hex')).toBe('9801' + '07' + '09' + 'c2' + '03' + '05' + '92a16102' + '92a169a174');
+  expect(readContribution(encodeHead(h))).toBe(contribution(9, 7));
 });
 
 test('corrupt heads are STORE_IO, never half-typed objects', () => {
-  const bad = [Uint8Array.of(0xc1), Uint8Array.of(0x93, 1, 2, 3), Uint8Array.of(0x98, 2, 0x90, 0, 0xc2, 0, 0, 0, 0x90), Uint8Array.of(0x98, 1, 0x91, 1, 0, 0xc2, 0, 0, 0, 0x90)];
+  const bad = [
+    Uint8Array.of(0xc1),
+    Uint8Array.of(0x93, 1, 2, 3), // wrong arity
+    Uint8Array.of(0x98, 2, 0, 0, 0xc2, 0, 0, 0x90, 0x90), // unknown format
+    Uint8Array.of(0x98, 1, 0, 0, 0xc2, 0, 0, 0x91, 0x01, 0x90), // odd clock
+    Uint8Array.of(0x98, 1, 0, 0, 0xc2, 0, 0, 0x90, 0x90, 0x00), // trailing byte
+    Uint8Array.of(0x98, 1, 0, 0, 0x01, 0, 0, 0x90, 0x90), // deleted not a boolean
+    Uint8Array.of(0x98, 1, 0, 0, 0xc2, 0, 0, 0x92, 0xa2, 0x61), // truncated
+  ];
   for (const b of bad) {
     let err: unknown;
     try {
