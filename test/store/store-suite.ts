@@ -245,6 +245,25 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         });
       });
 
+      test('race: a direct vnode write landing between a cluster write reading its replicas and writing them', async () => {
+        await withStore(factory, {}, async (s) => {
+          for (let i = 0; i < 10; i++) await s.put({ bucket: 'b', key: `k${i}`, value: 'first' });
+          const all: Array<Promise<unknown>> = [];
+          for (let i = 0; i < 10; i++) {
+            const key = `k${i}`;
+            all.push(s.put({ bucket: 'b', key, value: 'second' }));
+            const v = s.preflistOf('b', key)[i % 3]!;
+            const w: VnodeWrite =
+              i % 2 === 0
+                ? { kind: 'erase', bucket: 'b', key: enc(key) }
+                : { kind: 'put', object: { bucket: 'b', key: enc(key), clock: { entries: [['side', 1]], lastModified: 5 }, value: enc('side'), deleted: false, indexes: [] } };
+            all.push(v.write([w]));
+          }
+          await Promise.all(all);
+          await treesMatch(s);
+        });
+      });
+
       test('race: concurrent clockless writes to one key mint distinct, increasing clocks', async () => {
         await withStore(factory, {}, async (s) => {
           const written = await Promise.all(Array.from({ length: 30 }, (_, i) => s.put({ bucket: 'b', key: 'hot', value: `v${i}` })));
