@@ -1,0 +1,92 @@
+/**
+ * Repair backends over embedded clusters: where the repair loop (src/repair) reads versions and
+ * writes conditionally.
+ *
+ * - Between two clusters the places are the two sides. A side's version of a key is the dominant
+ *   one among its replicas (concurrent replicas: the later, as `get` does); a write goes to every
+ *   replica of the side's preflist, each only if the object dominates what that replica holds.
+ * - Inside one cluster the places are the key's replicas themselves (read repair): each replica's
+ *   version is read, and the winner is written to each replica that lacks it.
+ */
+import type { AaeObject, ObjectKey } from '../cluster/index.js';
+import { compareClocks } from '../cluster/index.js';
+import type { PlaceVersion, PlaceWrite, RepairBackend, WriteOutcome } from '../repair/index.js';
+import type { ClusterHandle } from './compare.js';
+
+export interface ReplicaRead {
+  vnode: number;
+  node: string;
+  object: AaeObject | null;
+}
+
+/** What repair needs of a cluster beyond folds: batched reads of every replica, conditional writes. */
+export interface RepairableCluster extends ClusterHandle {
+  /** For each key, each preflist replica's version, in preflist order. */
+  readReplicas(keys: readonly ObjectKey[], options?: { signal?: AbortSignal }): Promise<ReplicaRead[][]>;
+  /**
+   * Writes each object (keeping its clock) to the given vnodes (default: its whole preflist), each
+   * only if the object dominates what that vnode holds at that moment — atomically with respect to
+   * every other write to the vnode. One outcome per vnode written to, in order.
+   */
+  writeIfDominates(items: ReadonlyArray<{ object: AaeObject; vnodes?: readonly number[] }>): Promise<WriteOutcome[][]>;
+}
+
+/** The dominant version among replicas; concurrent ones: the later lastModified (as `get`). */
+export function dominantOf(reads: readonly ReplicaRead[]): AaeObject | null {
+  let best: AaeObject | null = null;
+  for (const { object } of reads) {
+    if (object === null) continue;
+    if (best === null) {
+      best = object;
+      continue;
+    }
+    const order = compareClocks(object.clock, best.clock);
+    if (order === 'left' || (order === 'concurrent' && object.clock.lastModified > best.clock.lastModified)) best = object;
+  }
+  return best;
+}
+
+export function twoClusterBackend(blue: RepairableCluster, pink: RepairableCluster): RepairBackend {
+  const sides = [blue, pink] as const;
+  return {
+    async read(keys, options) {
+      const [b, p] = await Promise.all(sides.map((c) => c.readReplicas(keys, options)));
+      return keys.map((_k, i) => [
+        { place: blue.spec.name, object: dominantOf(b![i]!) },
+        { place: pink.spec.name, object: dominantOf(p![i]!) },
+      ]);
+    },
+    async write(_key, writes: readonly PlaceWrite[]) {
+      const out: WriteOutcome[] = [];
+      for (const w of writes) {
+        const [outcomes] = await sides[w.place]!.writeIfDominates([{ object: w.object }]);
+        // Written if any replica took it; the others already held it or something newer.
+        out.push(outcomes!.includes('written') ? 'written' : 'skipped');
+      }
+      return out;
+    },
+    preferredPlace: (policy) => (policy === 'source' ? 0 : 1),
+  };
+}
+
+export function replicaBackend(cluster: RepairableCluster): RepairBackend {
+  // The vnodes behind each key's places, remembered from the read that listed them.
+  const vnodesOf = new Map<string, number[]>();
+  const id = (k: ObjectKey) => `${k.bucket}\u0000${Buffer.from(k.key).toString('latin1')}`;
+  return {
+    async read(keys, options) {
+      const reads = await cluster.readReplicas(keys, options);
+      return reads.map((replicas, i) => {
+        vnodesOf.set(id(keys[i]!), replicas.map((r) => r.vnode));
+        return replicas.map((r): PlaceVersion => ({ place: `vnode ${r.vnode}@${r.node}`, object: r.object }));
+      });
+    },
+    async write(key, writes) {
+      const vnodes = vnodesOf.get(id(key))!;
+      vnodesOf.delete(id(key));
+      const [outcomes] = await cluster.writeIfDominates([{ object: writes[0]!.object, vnodes: writes.map((w) => vnodes[w.place]!) }]);
+      return outcomes!;
+    },
+    preferredPlace: () => undefined,
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * src/aae: the operations — compare, repair and inspect clusters or the replicas inside one — built
+ * from the exchange engine, the repair loop, the fold runner and the store. The CLI is a thin
+ * layer over this; a Node service can call it directly.
+ */
+export { ClusterSource, rangeQuery, type ClusterSourceOptions } from './cluster-source.js';
+export { VnodeSource } from './vnode-source.js';
+export { replicaPairs, type ReplicaPair } from './replica-pairs.js';
+export {
+  compareClusters,
+  compareReplicas,
+  withAhead,
+  type ClusterHandle,
+  type ClusterComparison,
+  type CompareOptions,
+  type Difference,
+  type ExchangeTuning,
+  type ReplicaComparison,
+  type ReplicaDifference,
+} from './compare.js';
+export { dominantOf, replicaBackend, twoClusterBackend, type RepairableCluster, type ReplicaRead } from './cluster-backend.js';
+export { repairClusters, repairReplicas, type LoopReport, type RepairReport, type RepairRunOptions } from './repair.js';
+export { wordsFromParts, type TreeParts } from './tree-words.js';
+export { inspectClusters, inspectReplicas, MAX_SEGMENT_DETAIL, type InspectOptions, type InspectReport, type PairInspection, type SegmentDetail } from './inspect.js';

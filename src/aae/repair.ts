@@ -1,0 +1,181 @@
+/**
+ * Repairing: exchange → repair, looped until the two sides agree or the loop limit is reached.
+ *
+ * One exchange forwards at most maxResults segments (128), so a loop repairs those keys and asks
+ * again. When the damage is large (most branches dirty: an empty sink, a whole bucket missing),
+ * thousands of such rounds would be slow; the exchange reports a large delta instead and the
+ * repair switches to range replication: repl_keys_range folds each side's keys (over the scope)
+ * and hands them, in batches, to the same repair of keys — a pass over the data, not a walk of
+ * the tree. The loop then exchanges again to confirm.
+ *
+ * Every write is conditional (cluster-backend.ts), so a repair racing live writes never replaces a
+ * newer version; it is idempotent: a second run finds nothing to do.
+ */
+import type { ObjectKey } from '../cluster/index.js';
+import { AaeError, throwIfAborted } from '../errors.js';
+import type { ExchangeScope } from '../exchange/index.js';
+import { replKeysRange, runFold } from '../fold/index.js';
+import { repairKeys, type ConflictPolicy, type ConflictSink, type RepairBackend, type RepairStats } from '../repair/index.js';
+import { replicaBackend, twoClusterBackend, type RepairableCluster } from './cluster-backend.js';
+import { rangeQuery } from './cluster-source.js';
+import { compareClusters, compareReplicas, type CompareOptions, type Difference } from './compare.js';
+
+export interface RepairRunOptions extends CompareOptions {
+  policy?: ConflictPolicy;
+  dryRun?: boolean;
+  /** Exchange → repair rounds at most (default 20). */
+  maxLoops?: number;
+  conflictLog?: ConflictSink;
+  maxKeysPerSecond?: number;
+  /** Switch to range replication on a large delta (default true). */
+  rangeReplication?: boolean;
+  onLoop?: (p: LoopReport) => void;
+}
+
+export interface LoopReport {
+  loop: number;
+  /** 'exchange': keys from one exchange; 'range': a replication pass over the scope. */
+  mode: 'exchange' | 'range';
+  differences: number;
+  stats: RepairStats;
+}
+
+export interface RepairReport {
+  inSync: boolean;
+  loops: LoopReport[];
+  totals: Omit<RepairStats, 'actions' | 'actionsTruncated' | 'dryRun'>;
+  dryRun: boolean;
+  /** The differences the first exchange found (what compare would have shown). */
+  firstDifferences: Difference[];
+  /** True when the loop limit stopped the repair before the sides agreed. */
+  loopLimitReached: boolean;
+}
+
+/** Enough rounds for 20 × 128 segments of scattered drift; large damage goes by range instead. */
+const DEFAULT_MAX_LOOPS = 20;
+
+function keyOf(d: { bucket: string; key: Uint8Array }): ObjectKey {
+  return { bucket: d.bucket, key: d.key };
+}
+
+function uniqueKeys(ds: ReadonlyArray<{ bucket: string; key: Uint8Array }>): ObjectKey[] {
+  const seen = new Map<string, ObjectKey>();
+  for (const d of ds) seen.set(`${d.bucket}\u0000${Buffer.from(d.key).toString('latin1')}`, keyOf(d));
+  return [...seen.values()];
+}
+
+function emptyTotals(): RepairReport['totals'] {
+  return { keys: 0, inSync: 0, copied: 0, resolved: 0, reported: 0, placesWritten: 0, placesSkipped: 0, conflictsLogged: 0 };
+}
+
+function addTotals(t: RepairReport['totals'], s: RepairStats): void {
+  for (const k of Object.keys(t) as Array<keyof RepairReport['totals']>) t[k] += s[k];
+}
+
+function repairOptions(o: RepairRunOptions) {
+  return {
+    policy: o.policy ?? 'lww',
+    ...(o.dryRun === undefined ? {} : { dryRun: o.dryRun }),
+    ...(o.conflictLog === undefined ? {} : { conflictLog: o.conflictLog }),
+    ...(o.maxKeysPerSecond === undefined ? {} : { maxKeysPerSecond: o.maxKeysPerSecond }),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+  };
+}
+
+/** Streams one cluster's keys over the scope (repl_keys_range) into the repair of keys. */
+async function replicateFrom(
+  from: RepairableCluster,
+  backend: RepairBackend,
+  scope: ExchangeScope,
+  options: RepairRunOptions,
+  stats: RepairStats[],
+): Promise<void> {
+  const query = scope.kind === 'range' ? rangeQuery(scope) : {};
+  await runFold(from, replKeysRange, query, {
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    sink: async (batch) => {
+      stats.push(await repairKeys(backend, uniqueKeys(batch), repairOptions(options)));
+    },
+  });
+}
+
+function merged(stats: RepairStats[], dryRun: boolean): RepairStats {
+  const total: RepairStats = { ...emptyTotals(), dryRun, actions: [], actionsTruncated: false };
+  for (const s of stats) {
+    addTotals(total, s);
+    for (const a of s.actions) if (total.actions.length < 1000) total.actions.push(a);
+    total.actionsTruncated ||= s.actionsTruncated || total.actions.length < total.keys - total.inSync;
+  }
+  return total;
+}
+
+export async function repairClusters(blue: RepairableCluster, pink: RepairableCluster, options: RepairRunOptions = {}): Promise<RepairReport> {
+  const backend = twoClusterBackend(blue, pink);
+  const maxLoops = options.maxLoops ?? DEFAULT_MAX_LOOPS;
+  const dryRun = options.dryRun ?? false;
+  const useRange = options.rangeReplication ?? true;
+  const report: RepairReport = { inSync: false, loops: [], totals: emptyTotals(), dryRun, firstDifferences: [], loopLimitReached: false };
+  for (let loop = 1; ; loop++) {
+    throwIfAborted(options.signal);
+    const cmp = await compareClusters(blue, pink, { ...options, largeDelta: useRange ? 'report' : 'walk' });
+    if (loop === 1) report.firstDifferences = cmp.differences;
+    if (cmp.inSync) {
+      report.inSync = true;
+      break;
+    }
+    if (loop > maxLoops) {
+      report.loopLimitReached = true;
+      break;
+    }
+    let entry: LoopReport;
+    if (cmp.exchange.largeDelta && useRange) {
+      const parts: RepairStats[] = [];
+      const scope = options.scope ?? { kind: 'full' };
+      await replicateFrom(blue, backend, scope, options, parts);
+      await replicateFrom(pink, backend, scope, options, parts);
+      entry = { loop, mode: 'range', differences: cmp.differences.length, stats: merged(parts, dryRun) };
+    } else {
+      const stats = await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options));
+      entry = { loop, mode: 'exchange', differences: cmp.differences.length, stats };
+    }
+    report.loops.push(entry);
+    addTotals(report.totals, entry.stats);
+    options.onLoop?.(entry);
+    // A dry run changes nothing: another loop would find the same differences.
+    if (dryRun) break;
+    // A round that wrote nothing, and lost no write to a race, changed nothing (e.g. only
+    // conflicts under 'report'): another round would find the same differences.
+    if (entry.stats.placesWritten === 0 && entry.stats.placesSkipped === 0) break;
+  }
+  return report;
+}
+
+export async function repairReplicas(cluster: RepairableCluster, options: RepairRunOptions = {}): Promise<RepairReport> {
+  if (options.policy === 'source' || options.policy === 'sink') {
+    throw new AaeError('USAGE', `--conflict ${options.policy} needs two clusters; inside one cluster use lww or report`);
+  }
+  const backend = replicaBackend(cluster);
+  const maxLoops = options.maxLoops ?? DEFAULT_MAX_LOOPS;
+  const dryRun = options.dryRun ?? false;
+  const report: RepairReport = { inSync: false, loops: [], totals: emptyTotals(), dryRun, firstDifferences: [], loopLimitReached: false };
+  for (let loop = 1; ; loop++) {
+    throwIfAborted(options.signal);
+    const cmp = await compareReplicas(cluster, options);
+    if (loop === 1) report.firstDifferences = cmp.differences;
+    if (cmp.inSync) {
+      report.inSync = true;
+      break;
+    }
+    if (loop > maxLoops) {
+      report.loopLimitReached = true;
+      break;
+    }
+    const stats = await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options));
+    const entry: LoopReport = { loop, mode: 'exchange', differences: cmp.differences.length, stats };
+    report.loops.push(entry);
+    addTotals(report.totals, stats);
+    options.onLoop?.(entry);
+    if (dryRun || (stats.placesWritten === 0 && stats.placesSkipped === 0)) break;
+  }
+  return report;
+}
