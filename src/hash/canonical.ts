@@ -43,14 +43,56 @@ export function validateBucket(bucket: string): void {
   if (!bucket.isWellFormed()) throw new AaeError('KEY_INVALID', 'bucket must be well-formed UTF-8');
 }
 
+/**
+ * The encoded `varint(len(bucketUtf8)) ‖ bucketUtf8` of recent buckets. A store has a handful of
+ * buckets and encodes one per key, so this saves a TextEncoder call and an allocation per key.
+ * Entries are never handed out (callers copy from them), so nobody can alter a cached prefix.
+ */
+const prefixes = new Map<string, Uint8Array>();
+/** Buckets are few in practice; the bound only stops a caller with millions of buckets from
+ * growing the cache without limit (it is cleared when full: simple, and a refill is cheap). */
+const PREFIX_CACHE_MAX = 1024;
+
+/** `varint(len(bucketUtf8)) ‖ bucketUtf8`: the canonical key's head. Do not modify the result. */
+export function bucketPrefix(bucket: string): Uint8Array {
+  let p = prefixes.get(bucket);
+  if (p === undefined) {
+    const b = utf8(bucket);
+    p = new Uint8Array(varintLength(b.length) + b.length);
+    p.set(b, writeVarint(p, 0, b.length));
+    if (prefixes.size >= PREFIX_CACHE_MAX) prefixes.clear();
+    prefixes.set(bucket, p);
+  }
+  return p;
+}
+
+/** Writes `prefix ‖ key` into `out` at `pos` (room checked by the caller); returns the new position. */
+export function writeKey(out: Uint8Array, pos: number, prefix: Uint8Array, key: Uint8Array): number {
+  // Short copies by hand: TypedArray.set's setup costs more than copying a few dozen bytes.
+  const pl = prefix.length;
+  if (pl <= SHORT_COPY) {
+    for (let i = 0; i < pl; i++) out[pos + i] = prefix[i]!;
+  } else {
+    out.set(prefix, pos);
+  }
+  pos += pl;
+  const kl = key.length;
+  if (kl <= SHORT_COPY) {
+    for (let i = 0; i < kl; i++) out[pos + i] = key[i]!;
+  } else {
+    out.set(key, pos);
+  }
+  return pos + kl;
+}
+
+/** Up to this many bytes a byte loop copies faster than `TypedArray.prototype.set` (Node 20). */
+const SHORT_COPY = 64;
+
 /** `varint(len(bucketUtf8)) ‖ bucketUtf8 ‖ key`. The key is raw bytes and may be empty. */
 export function canonicalKey(bucket: string, key: Uint8Array): Uint8Array {
-  const b = utf8(bucket);
-  const out = new Uint8Array(varintLength(b.length) + b.length + key.length);
-  let pos = writeVarint(out, 0, b.length);
-  out.set(b, pos);
-  pos += b.length;
-  out.set(key, pos);
+  const prefix = bucketPrefix(bucket);
+  const out = new Uint8Array(prefix.length + key.length);
+  writeKey(out, 0, prefix, key);
   return out;
 }
 
@@ -60,6 +102,65 @@ export function canonicalKey(bucket: string, key: Uint8Array): Uint8Array {
  * part of it: two replicas holding the same version hash the same whatever their clocks say of time.
  */
 export function canonicalClock(entries: readonly ClockEntry[]): Uint8Array {
+  const out = new Uint8Array(normalClockBound(entries));
+  const end = writeNormalClock(out, 0, entries);
+  return end >= 0 ? out.slice(0, end) : canonicalClockSlow(entries);
+}
+
+/**
+ * Room `writeNormalClock` needs: a one-byte count plus, per entry, a one-byte length, one byte per
+ * (ASCII) character and at most 8 bytes of counter varint (counters are below 2^53). It bounds the
+ * fast path only: entries that path cannot take (long or non-ASCII actors) make it give up before
+ * writing past the bound.
+ */
+export function normalClockBound(entries: readonly ClockEntry[]): number {
+  let n = 1;
+  for (let i = 0; i < entries.length; i++) {
+    const actor = entries[i]![0];
+    n += 9 + (typeof actor === 'string' ? Math.min(actor.length, 0x80) : 0);
+  }
+  return n;
+}
+
+/**
+ * The fast path of `canonicalClock`: writes its bytes into `out` at `pos` (which must have room for
+ * `normalClockBound(entries)` bytes) and returns the end,
+ * provided the clock is already in normal form (as every clock from src/cluster is) and simple:
+ * fewer than 128 entries, ASCII actors shorter than 128 characters, every counter a positive safe
+ * integer, actors strictly ascending. Otherwise it returns -1 having written garbage, and the caller
+ * takes `canonicalClockSlow`, which sorts, drops zeros and throws on bad input. Checking the order
+ * costs one string comparison an entry; for ASCII, UTF-16 order is the UTF-8 byte order we need.
+ */
+export function writeNormalClock(out: Uint8Array, pos: number, entries: readonly ClockEntry[]): number {
+  const count = entries.length;
+  if (count >= 0x80) return -1;
+  out[pos++] = count;
+  let prev = '';
+  for (let i = 0; i < count; i++) {
+    const entry = entries[i]!;
+    const actor = entry[0];
+    let counter = entry[1];
+    if (typeof actor !== 'string' || !Number.isSafeInteger(counter) || counter <= 0) return -1;
+    const len = actor.length;
+    if (len >= 0x80 || (i > 0 && !(prev < actor))) return -1;
+    prev = actor;
+    out[pos++] = len;
+    for (let j = 0; j < len; j++) {
+      const c = actor.charCodeAt(j);
+      if (c >= 0x80) return -1;
+      out[pos++] = c;
+    }
+    while (counter >= 0x80) {
+      out[pos++] = (counter % 0x80) | 0x80;
+      counter = Math.floor(counter / 0x80);
+    }
+    out[pos++] = counter;
+  }
+  return pos;
+}
+
+/** The general `canonicalClock`: any order, zero counters, non-ASCII actors; validates. */
+export function canonicalClockSlow(entries: readonly ClockEntry[]): Uint8Array {
   const encoded: Array<{ actor: Uint8Array; counter: number }> = [];
   for (const [actor, counter] of entries) {
     if (!Number.isSafeInteger(counter) || counter < 0) {

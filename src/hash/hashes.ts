@@ -1,6 +1,13 @@
 import { AaeError } from '../errors.js';
-import { canonicalClock, type ClockEntry } from './canonical.js';
-import { getHasher } from './xxhash.js';
+import {
+  bucketPrefix,
+  canonicalClockSlow,
+  normalClockBound,
+  writeKey,
+  writeNormalClock,
+  type ClockEntry,
+} from './canonical.js';
+import { SCRATCH, copyToScratch, scratch, xxh32, xxh32Scratch, xxh64, xxh64High, xxh64Scratch } from './xxhash.js';
 
 /**
  * The hashes every tree is built from.
@@ -14,8 +21,10 @@ import { getHasher } from './xxhash.js';
  * - partitionHash = xxh32(canonicalKey, PARTITION_SEED): the ring position. A different function and
  *   a fixed seed keep it independent of the segment, so one keyspace's keys spread over all segments.
  *
- * Seeds are unsigned 32-bit integers. xxh64 returns a BigInt from the wasm boundary; we split it once
- * and hand out two uint32 numbers, so no BigInt travels further than this file.
+ * Seeds are unsigned 32-bit integers. The hashes run in our own wasm module (xxhash.ts), which
+ * returns xxh64 as two uint32 words, so no BigInt is ever made. The `…Of` entry points encode the
+ * canonical bytes straight into the module's scratch memory and hash them there, never allocating
+ * them: use them on hot paths; `canonicalKey`/`canonicalClock` are for callers that keep the bytes.
  */
 
 export type HashMethod = 'clock' | 'value';
@@ -24,23 +33,15 @@ export const HASH_METHODS: readonly HashMethod[] = ['clock', 'value'];
 /** The ring's seed: fixed for every cluster, so a key's partition depends only on the key. */
 export const PARTITION_SEED = 0x5eed_9a27;
 
-const LOW32 = 0xffff_ffffn;
-const seeds64 = new Map<number, bigint>();
-
 export function validateSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) {
     throw new AaeError('INVALID_ARGUMENT', `seed must be an integer in 0..4294967295, got ${seed}`);
   }
 }
 
-function seed64(seed: number): bigint {
-  let s = seeds64.get(seed);
-  if (s === undefined) {
-    validateSeed(seed);
-    s = BigInt(seed);
-    seeds64.set(seed, s);
-  }
-  return s;
+/** The hot paths' seed check: `seed >>> 0 === seed` holds exactly for integers in 0..2^32−1. */
+function checkSeed(seed: number): void {
+  if (seed >>> 0 !== seed) validateSeed(seed);
 }
 
 export interface KeyHash {
@@ -51,16 +52,42 @@ export interface KeyHash {
 }
 
 export function keyHash(canonicalKey: Uint8Array, seed: number): KeyHash {
-  const h = getHasher().h64Raw(canonicalKey, seed64(seed));
-  return { segment32: Number(h & LOW32), alt: Number(h >> 32n) };
+  checkSeed(seed);
+  const segment32 = xxh64(canonicalKey, seed);
+  return { segment32, alt: xxh64High() };
 }
 
+/** `keyHash(canonicalKey(bucket, key), seed)` without building the canonical key. */
+export function keyHashOf(bucket: string, key: Uint8Array, seed: number): KeyHash {
+  checkSeed(seed);
+  const prefix = bucketPrefix(bucket);
+  const len = writeKey(scratch(prefix.length + key.length), SCRATCH, prefix, key) - SCRATCH;
+  const segment32 = xxh64Scratch(len, seed);
+  return { segment32, alt: xxh64High() };
+}
+
+/** `partitionHash(canonicalKey(bucket, key))` without building the canonical key. */
+export function partitionHashOf(bucket: string, key: Uint8Array): number {
+  const prefix = bucketPrefix(bucket);
+  const len = writeKey(scratch(prefix.length + key.length), SCRATCH, prefix, key) - SCRATCH;
+  return xxh32Scratch(len, PARTITION_SEED);
+}
+
+/**
+ * xxh32(canonicalClock(entries), seed), encoding the clock into scratch (see writeNormalClock).
+ * The object hashes do not check the seed (they never did): wasm takes it modulo 2^32, as
+ * xxhash-wasm's h32Raw did, so every output stays what it was.
+ */
 export function objectHashOfClock(entries: readonly ClockEntry[], seed: number): number {
-  return getHasher().h32Raw(canonicalClock(entries), seed) >>> 0;
+  const end = writeNormalClock(scratch(normalClockBound(entries)), SCRATCH, entries);
+  if (end >= 0) return xxh32Scratch(end - SCRATCH, seed);
+  const bytes = canonicalClockSlow(entries);
+  copyToScratch(bytes);
+  return xxh32Scratch(bytes.length, seed);
 }
 
 export function objectHashOfValue(value: Uint8Array, seed: number): number {
-  return getHasher().h32Raw(value, seed) >>> 0;
+  return xxh32(value, seed);
 }
 
 /** The object hash by the cluster's hash method. */
@@ -74,7 +101,7 @@ export function objectHash(
 }
 
 export function partitionHash(canonicalKey: Uint8Array): number {
-  return getHasher().h32Raw(canonicalKey, PARTITION_SEED) >>> 0;
+  return xxh32(canonicalKey, PARTITION_SEED);
 }
 
 /**

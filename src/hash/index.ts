@@ -11,10 +11,12 @@ export {
 } from './canonical.js';
 export {
   keyHash,
+  keyHashOf,
   objectHash,
   objectHashOfClock,
   objectHashOfValue,
   partitionHash,
+  partitionHashOf,
   contribution,
   fmix32,
   parseHashMethod,
