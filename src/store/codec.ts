@@ -50,20 +50,62 @@ function corrupt(what: string): never {
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The last few short strings decoded, by their bytes. Heads repeat the same few actor names (and
+ * often the same index names) entry after entry; a byte compare is cheaper than a decode and a new
+ * string. 16 slots (by length and first byte) hold a cluster's actors; strings over 32 bytes are
+ * not cached (rare, and a compare would cost as much as the decode).
+ */
+class StringCache {
+  private readonly bytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(16).fill(undefined);
+  private readonly strs: string[] = new Array<string>(16).fill('');
+
+  private slot(b: Uint8Array, start: number, end: number): number {
+    return ((end - start) * 31 + (end > start ? b[start]! : 0)) & 15;
+  }
+
+  lookup(b: Uint8Array, start: number, end: number): string | undefined {
+    const i = this.slot(b, start, end);
+    const c = this.bytes[i];
+    if (c === undefined || c.length !== end - start) return undefined;
+    for (let j = 0; j < c.length; j++) if (c[j] !== b[start + j]) return undefined;
+    return this.strs[i];
+  }
+
+  remember(b: Uint8Array, start: number, end: number, s: string): void {
+    if (end - start > 32) return;
+    const i = this.slot(b, start, end);
+    this.bytes[i] = Uint8Array.prototype.slice.call(b, start, end);
+    this.strs[i] = s;
+  }
+}
+
 /** A cursor over one head's bytes, reading the msgpack types the head format uses. */
 class Reader {
   pos = 0;
-  constructor(private readonly b: Uint8Array) {}
+  private b: Uint8Array = new Uint8Array(0);
+  private readonly strings = new StringCache();
+
+  /** Points the reader at new bytes (one reader serves a whole fold: no allocation per head). */
+  reset(b: Uint8Array): this {
+    this.b = b;
+    this.pos = 0;
+    return this;
+  }
 
   private byte(): number {
-    const v = this.b[this.pos++];
-    if (v === undefined) corrupt('truncated');
-    return v;
+    if (this.pos >= this.b.length) corrupt('truncated');
+    return this.b[this.pos++]!;
   }
 
   private be(n: number): number {
+    const b = this.b;
+    const p = this.pos;
+    if (p + n > b.length) corrupt('truncated');
+    this.pos = p + n;
+    if (n === 4) return b[p]! * 0x100_0000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
     let v = 0;
-    for (let i = 0; i < n; i++) v = v * 256 + this.byte();
+    for (let i = 0; i < n; i++) v = v * 256 + b[p + i]!;
     return v;
   }
 
@@ -122,22 +164,16 @@ class Reader {
     const end = start + n;
     if (end > this.b.length) corrupt('truncated');
     this.pos = end;
-    // Short ASCII (actor names, most terms) without a TextDecoder call.
-    if (n <= 32) {
-      let ascii = true;
-      for (let i = start; i < end; i++) {
-        if (this.b[i]! >= 0x80) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) return String.fromCharCode.apply(null, this.b.subarray(start, end) as unknown as number[]);
-    }
+    const cached = this.strings.lookup(this.b, start, end);
+    if (cached !== undefined) return cached;
+    let str: string;
     try {
-      return utf8Decoder.decode(this.b.subarray(start, end));
+      str = utf8Decoder.decode(this.b.subarray(start, end));
     } catch (e) {
       throw new AaeError('STORE_IO', `corrupt head in the store: ${what} is not UTF-8`, { cause: e });
     }
+    this.strings.remember(this.b, start, end, str);
+    return str;
   }
 
   get done(): boolean {
@@ -154,8 +190,10 @@ function openHead(r: Reader): void {
   if (r.arrayLength('not a head') !== 8 || r.uint('format') !== HEAD_FORMAT) corrupt('not a format-1 head');
 }
 
+const shared = new Reader();
+
 export function decodeHead(bytes: Uint8Array): HeadValue {
-  const r = new Reader(bytes);
+  const r = shared.reset(bytes);
   openHead(r);
   const hash = r.uint('hash');
   const alt = r.uint('alt');
@@ -183,7 +221,7 @@ export function decodeHead(bytes: Uint8Array): HeadValue {
 
 /** The key's contribution to its segment (src/hash's contribution(alt, hash)), read without decoding the rest: for tree rebuilds. */
 export function readContribution(bytes: Uint8Array): number {
-  const r = new Reader(bytes);
+  const r = shared.reset(bytes);
   openHead(r);
   const hash = r.uint('hash');
   const alt = r.uint('alt');
@@ -210,10 +248,14 @@ export class CanonicalKeyReader {
   private lastBytes: Uint8Array = new Uint8Array(0);
   private lastBucket = '';
 
-  read(ckey: Uint8Array): { bucket: string; key: Uint8Array } {
+  /** The bucket of the last key read. */
+  bucket = '';
+
+  /** Reads the canonical key at `ckey[offset…]`: returns the key (a view, no copy) and sets `bucket`. */
+  readKey(ckey: Uint8Array, offset = 0): Uint8Array {
     let len = 0;
     let shift = 1;
-    let pos = 0;
+    let pos = offset;
     for (;;) {
       if (pos >= ckey.length) throw new AaeError('STORE_IO', 'corrupt canonical key in the store');
       const b = ckey[pos++]!;
@@ -223,7 +265,14 @@ export class CanonicalKeyReader {
     }
     const end = pos + len;
     if (end > ckey.length || len === 0) throw new AaeError('STORE_IO', 'corrupt canonical key in the store');
-    return { bucket: this.bucketOf(ckey, pos, end), key: plainView(ckey, end) };
+    this.bucket = this.bucketOf(ckey, pos, end);
+    return plainView(ckey, end);
+  }
+
+  /** readKey as one object, for one-off reads. */
+  read(ckey: Uint8Array): { bucket: string; key: Uint8Array } {
+    const key = this.readKey(ckey);
+    return { bucket: this.bucket, key };
   }
 
   private bucketOf(ckey: Uint8Array, start: number, end: number): string {

@@ -4,6 +4,7 @@ import {
   CLUSTER_SPEC_FILE,
   claim,
   compareClocks,
+  dominates,
   increment,
   keyToBytes,
   makeClock,
@@ -255,6 +256,46 @@ export class EmbeddedCluster {
     const vnodes = this.preflistOf(bucket, k);
     const objects = await Promise.all(vnodes.map((v) => v.get(bucket, k)));
     return vnodes.map((v, i) => ({ vnode: v.id, node: v.node, object: objects[i]! }));
+  }
+
+  /** getReplicas for many keys at once: for each key, each preflist replica's version, in preflist order. */
+  async readReplicas(keys: ReadonlyArray<{ bucket: string; key: Uint8Array }>, options: { signal?: AbortSignal } = {}): Promise<ReplicaVersion[][]> {
+    this.checkOpen();
+    throwIfAborted(options.signal);
+    return Promise.all(keys.map((k) => this.getReplicas(k.bucket, k.key)));
+  }
+
+  /**
+   * Repair's write: each object, keeping its clock, to the given vnodes (default: its preflist),
+   * each only if the object dominates what that vnode holds at that moment (or the vnode lacks
+   * the key). The check and the write are one step of the vnode's write queue, so a write that
+   * lands meanwhile is never overwritten. One outcome per vnode, in order.
+   */
+  async writeIfDominates(items: ReadonlyArray<{ object: AaeObject; vnodes?: readonly number[] }>): Promise<Array<Array<'written' | 'skipped'>>> {
+    this.checkOpen();
+    const perVnode = new Map<number, Array<{ item: number; slot: number }>>();
+    const targets = items.map((it, i) => {
+      validateObjectKey(it.object);
+      const vnodes = it.vnodes ?? this.preflistOf(it.object.bucket, it.object.key).map((v) => v.id);
+      vnodes.forEach((v, slot) => {
+        let list = perVnode.get(v);
+        if (list === undefined) perVnode.set(v, (list = []));
+        list.push({ item: i, slot });
+      });
+      return vnodes;
+    });
+    const out = targets.map((vs) => vs.map((): 'written' | 'skipped' => 'skipped'));
+    await Promise.all(
+      [...perVnode].map(async ([v, list]) => {
+        const olds = await this.vnode(v).write(list.map(({ item }) => ({ kind: 'put' as const, object: items[item]!.object, ifDominates: true })));
+        list.forEach(({ item, slot }, j) => {
+          const old = olds[j]!;
+          // The vnode decided against exactly this head: the outcome follows from it.
+          out[item]![slot] = old === null || dominates(items[item]!.object.clock, old.clock) ? 'written' : 'skipped';
+        });
+      }),
+    );
+    return out;
   }
 
   /**

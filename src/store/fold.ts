@@ -8,6 +8,7 @@ import {
   KIND_VALUE,
   indexKey,
   keyspacePrefix,
+  kindPrefix,
   prefixEnd,
   segmentBits,
   segmentRange,
@@ -36,6 +37,8 @@ export const DEFAULT_FOLD_BATCH = 1000;
  * over; the read size doubles while a range goes on.
  */
 const SEGMENT_FIRST_READ = 8;
+/** Iterators a segment fold reads with at once: libuv's default thread pool has 4 threads. */
+const SEGMENT_SCAN_ITERATORS = 4;
 
 interface ScanRange {
   keyspace: number;
@@ -146,63 +149,144 @@ async function* scanHeads(src: FoldSource, filter: FoldFilter, options: FoldOpti
   const batchSize = options.batchSize ?? DEFAULT_FOLD_BATCH;
   const keyspaces = foldKeyspaces(src.held, filter.keyspaces);
   const ranges = scanRanges(keyspaces, filter);
-  const test = new EntryFilter(filter);
-  const reader = new CanonicalKeyReader();
-  const segmented = filter.segments !== undefined;
-  let out: StoredHead[] = [];
-  let keys: Uint8Array[] = [];
+  const decode = new EntryDecoder(filter, keepKeys);
+  if (filter.segments !== undefined) {
+    yield* segmentScan(src, ranges, filter, decode, batchSize, options.signal);
+    return;
+  }
   for (const keyspace of keyspaces) {
     const prefix = keyspacePrefix(src.vnode, KIND_HEAD, keyspace);
     const it = src.db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
+    // One read ahead: the next nextv runs in LevelDB's thread while this batch is decoded.
+    let pending: Promise<Array<[Uint8Array, Uint8Array]>> | undefined;
     try {
-      for (const r of ranges) {
-        if (r.keyspace !== keyspace) continue;
-        if (segmented) it.seek(seekKey(src.vnode, keyspace, r.lo));
-        let size = segmented ? SEGMENT_FIRST_READ : batchSize;
-        for (;;) {
-          throwIfAborted(options.signal);
-          const entries = await it.nextv(size);
-          if (entries.length === 0) break;
-          let past = false;
-          for (const [k, v] of entries) {
-            const rev = revOf(k);
-            if (rev >= r.hi) {
-              past = true;
-              break;
-            }
-            const { bucket, key } = reader.read(k.subarray(HEAD_SUFFIX_START));
-            if (!test.keyOk(bucket, key)) continue;
-            const h = decodeHead(v);
-            if (!test.headOk(h)) continue;
-            out.push({
-              bucket,
-              key,
-              clock: h.clock,
-              deleted: h.deleted,
-              size: h.size,
-              hash: h.hash,
-              indexes: h.indexes,
-              keyspace,
-              segment32: bitReverse32(rev),
-              alt: h.alt,
-            });
-            if (keepKeys) keys.push(k);
-            if (out.length >= batchSize) {
-              yield { heads: out, keys };
-              out = [];
-              keys = [];
-            }
-          }
-          // nextv may return fewer entries than asked for before the end; only an empty read ends a range.
-          if (past) break;
-          if (segmented) size = Math.min(size * 2, batchSize);
+      throwIfAborted(options.signal);
+      pending = it.nextv(batchSize);
+      for (;;) {
+        const entries = await pending;
+        pending = undefined;
+        if (entries.length === 0) break;
+        throwIfAborted(options.signal);
+        pending = it.nextv(batchSize);
+        for (const [k, v] of entries) {
+          decode.entry(k, v, keyspace);
+          if (decode.heads.length >= batchSize) yield decode.take();
         }
       }
     } finally {
+      if (pending !== undefined) await pending.catch(() => undefined);
       await it.close();
     }
   }
-  if (out.length > 0) yield { heads: out, keys };
+  if (decode.heads.length > 0) yield decode.take();
+}
+
+/** Turns head entries into StoredHeads that pass the filter, gathering them (and their keys) into a batch. */
+class EntryDecoder {
+  heads: StoredHead[] = [];
+  keys: Uint8Array[] = [];
+  private readonly test: EntryFilter;
+  private readonly reader = new CanonicalKeyReader();
+
+  constructor(
+    filter: FoldFilter,
+    readonly keepKeys: boolean,
+  ) {
+    this.test = new EntryFilter(filter);
+  }
+
+  entry(k: Uint8Array, v: Uint8Array, keyspace: number): void {
+    const key = this.reader.readKey(k, HEAD_SUFFIX_START);
+    const bucket = this.reader.bucket;
+    if (!this.test.keyOk(bucket, key)) return;
+    const h = decodeHead(v);
+    if (!this.test.headOk(h)) return;
+    this.heads.push({
+      bucket,
+      key,
+      clock: h.clock,
+      deleted: h.deleted,
+      size: h.size,
+      hash: h.hash,
+      indexes: h.indexes,
+      keyspace,
+      segment32: bitReverse32(revOf(k)),
+      alt: h.alt,
+    });
+    if (this.keepKeys) this.keys.push(k);
+  }
+
+  take(): HeadBatch {
+    const b = { heads: this.heads, keys: this.keys };
+    this.heads = [];
+    this.keys = [];
+    return b;
+  }
+}
+
+/**
+ * Concurrent seeks for segment folds: each range is a seek and a short read, so the cost is the
+ * round trips to LevelDB's threads, not the entries. The ranges (already in key order) are split
+ * into contiguous groups, one iterator each, read at the same time; the groups' results are then
+ * yielded in order. A segment fold's result is what an exchange asks for (128 segments a round),
+ * so holding it whole is bounded by the request.
+ */
+async function* segmentScan(
+  src: FoldSource,
+  ranges: readonly ScanRange[],
+  filter: FoldFilter,
+  decode: EntryDecoder,
+  batchSize: number,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<HeadBatch> {
+  const groupSize = Math.ceil(ranges.length / SEGMENT_SCAN_ITERATORS);
+  const groups: Array<readonly ScanRange[]> = [];
+  for (let i = 0; i < ranges.length; i += groupSize) groups.push(ranges.slice(i, i + groupSize));
+  const results = await Promise.all(groups.map((g) => scanGroup(src, g, filter, decode.keepKeys, signal)));
+  for (const r of results) {
+    for (let i = 0; i < r.heads.length; i++) {
+      decode.heads.push(r.heads[i]!);
+      if (decode.keepKeys) decode.keys.push(r.keys[i]!);
+      if (decode.heads.length >= batchSize) yield decode.take();
+    }
+  }
+  if (decode.heads.length > 0) yield decode.take();
+}
+
+async function scanGroup(
+  src: FoldSource,
+  ranges: readonly ScanRange[],
+  filter: FoldFilter,
+  keepKeys: boolean,
+  signal: AbortSignal | undefined,
+): Promise<HeadBatch> {
+  const out = new EntryDecoder(filter, keepKeys);
+  const all = kindPrefix(src.vnode, KIND_HEAD);
+  const it = src.db.iterator({ gte: all, lt: prefixEnd(all) });
+  try {
+    for (const r of ranges) {
+      it.seek(seekKey(src.vnode, r.keyspace, r.lo));
+      let size = SEGMENT_FIRST_READ;
+      for (;;) {
+        throwIfAborted(signal);
+        const entries = await it.nextv(size);
+        if (entries.length === 0) break;
+        let past = false;
+        for (const [k, v] of entries) {
+          if (((k[4]! << 8) | k[5]!) !== r.keyspace || revOf(k) >= r.hi) {
+            past = true;
+            break;
+          }
+          out.entry(k, v, r.keyspace);
+        }
+        if (past) break;
+        size = Math.min(size * 2, DEFAULT_FOLD_BATCH);
+      }
+    }
+  } finally {
+    await it.close();
+  }
+  return out.take();
 }
 
 /** Objects (head and value) matching the filter: a head fold plus one getMany of values per batch. */

@@ -1,4 +1,5 @@
 import {
+  dominates,
   indexNsOfVnode,
   validateIndexEntry,
   validateObjectKey,
@@ -252,6 +253,7 @@ export class LocalVnode implements Vnode {
         continue;
       }
       const obj = op.object;
+      if (op.ifDominates === true && old !== null && !dominates(obj.clock, old.clock)) continue;
       const value = obj.deleted ? EMPTY : obj.value;
       const prepared = plans[i]!.head ?? prepareHead(obj, loc, this.params);
       const head = prepared.value;

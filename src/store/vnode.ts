@@ -92,7 +92,13 @@ export interface VnodeCapabilities {
 
 /** One write into one vnode: an object version (a tombstone is one) or an erase (the key is gone). */
 export type VnodeWrite =
-  | { kind: 'put'; object: AaeObject }
+  /**
+   * `ifDominates`: store the object only if its clock dominates the version the vnode holds at
+   * that moment (or the vnode lacks the key), decided inside the vnode's write step, so no other
+   * write can land between the check and the write. This is how repair writes: never over a newer
+   * or concurrent version. The result is the head the decision was made against.
+   */
+  | { kind: 'put'; object: AaeObject; ifDominates?: boolean }
   | { kind: 'erase'; bucket: string; key: Uint8Array };
 
 /** What a write replaced: the previous head, or null when the key was absent. */
