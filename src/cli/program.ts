@@ -7,6 +7,10 @@ import { registerFold } from './commands/fold.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerLoad } from './commands/load.js';
 import { registerObjectCommands } from './commands/object.js';
+import { registerCompare } from './commands/compare.js';
+import { registerRepair } from './commands/repair.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerDemo } from './commands/demo.js';
 
 /**
  * Builds the `aae` program. Nothing here touches `process`: tests call `runCli` in-process with
@@ -25,6 +29,10 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
   registerCluster(program, ctx);
   registerLoad(program, ctx);
   registerObjectCommands(program, ctx);
+  registerCompare(program, ctx);
+  registerRepair(program, ctx);
+  registerInspect(program, ctx);
+  registerDemo(program, ctx);
   registerBench(program, ctx);
   registerPlan(program, ctx);
   registerFold(program, ctx);

@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
+import { CONFLICT_POLICIES, ConflictLogFile, type ConflictPolicy } from '../../repair/index.js';
+import { EXIT, type CommandContext } from '../io.js';
+import { withClusters } from '../open-cluster.js';
+import { printJson, printTable } from '../output.js';
+import { parseChoice, parseIntOption } from '../parse.js';
+import { differenceJson, printDifferences } from '../render-comparison.js';
+import { addScopeOptions, checkNVal, exchangeTuning, type ScopeOptions } from '../scope-options.js';
+import { keyToJson } from '../../cluster/index.js';
+
+interface RepairCliOptions extends ScopeOptions {
+  conflict: ConflictPolicy;
+  dryRun?: boolean;
+  maxLoops: number;
+  conflictLog: string;
+  maxKeysPerSecond?: number;
+  range: boolean;
+}
+
+export function registerRepair(program: Command, ctx: CommandContext): void {
+  addScopeOptions(
+    program
+      .command('repair')
+      .description('make two clusters (or the replicas inside one) agree, without losing a write')
+      .argument('<source>', 'the source cluster directory (blue)')
+      .argument('[sink]', 'the sink cluster directory (pink); without it, repair the replicas inside <source>'),
+  )
+    .option('--conflict <policy>', `concurrent versions: ${CONFLICT_POLICIES.join(' | ')} (lww keeps the later; losers go to the conflict log)`, parseChoice('--conflict', CONFLICT_POLICIES), 'lww')
+    .option('--dry-run', 'decide and report what would be written; write nothing')
+    .option('--max-loops <n>', 'exchange → repair rounds at most', parseIntOption('--max-loops', 1, 10_000), 20)
+    .option('--conflict-log <file>', 'where versions that lose a conflict are appended (JSONL)', 'aae-conflicts.jsonl')
+    .option('--max-keys-per-second <n>', 'throttle: keys repaired per second at most', parseIntOption('--max-keys-per-second', 1, 10_000_000))
+    .option('--no-range', 'never switch to range replication, even when most of the tree differs')
+    .option('--json', 'print the report as JSON only')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 in sync after the repair, 1 differences left (or found, with --dry-run), 2 bad usage, 3 failure.
+
+A version that dominates (by vector clock) is copied with its clock to the side that lacks it;
+concurrent versions follow --conflict. Every write is conditional: a write that races the repair
+is never overwritten. When most of the tree differs (an empty sink), the repair replicates by range.
+
+Examples:
+  $ aae repair ./dc1 ./dr1 --dry-run
+  $ aae repair ./dc1 ./dr1 --conflict source --max-keys-per-second 5000
+  $ aae repair ./dc1                        # read repair between the replicas of one cluster`,
+    )
+    .action(async (source: string, sink: string | undefined, opts: RepairCliOptions) => {
+      const dirs = sink === undefined ? [source] : [source, sink];
+      await withClusters(dirs, async (clusters) => {
+        checkNVal(opts, clusters.map((c) => c.spec));
+        const log = opts.dryRun ? undefined : await ConflictLogFile.open(opts.conflictLog);
+        try {
+          const runOptions = {
+            ...exchangeTuning(opts),
+            policy: opts.conflict,
+            dryRun: opts.dryRun ?? false,
+            maxLoops: opts.maxLoops,
+            rangeReplication: opts.range,
+            ...(log === undefined ? {} : { conflictLog: log }),
+            ...(opts.maxKeysPerSecond === undefined ? {} : { maxKeysPerSecond: opts.maxKeysPerSecond }),
+            onLoop: (l: LoopReport) => {
+              if (!opts.json) ctx.io.stderr.write(`loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s), ${l.stats.placesSkipped} skipped, ${l.stats.resolved} conflict(s) resolved\n`);
+            },
+          };
+          const report = clusters.length === 1 ? await repairReplicas(clusters[0]!, runOptions) : await repairClusters(clusters[0]!, clusters[1]!, runOptions);
+          if (!report.inSync) ctx.setExitCode(EXIT.DIFFERENT);
+          if (opts.json) printJson(ctx.io.stdout, reportJson(report, log?.path));
+          else printReport(ctx, report, clusters.map((c) => c.spec.name), log?.path);
+        } finally {
+          await log?.close();
+        }
+      });
+    });
+}
+
+function reportJson(r: RepairReport, conflictLog: string | undefined) {
+  return {
+    inSync: r.inSync,
+    dryRun: r.dryRun,
+    loops: r.loops.map((l) => ({
+      loop: l.loop,
+      mode: l.mode,
+      differences: l.differences,
+      ...Object.fromEntries(Object.entries(l.stats).filter(([k]) => k !== 'actions' && k !== 'actionsTruncated')),
+      actions: l.stats.actions.map((a) => ({ ...a, key: keyToJson(a.key) })),
+      actionsTruncated: l.stats.actionsTruncated,
+    })),
+    totals: r.totals,
+    loopLimitReached: r.loopLimitReached,
+    firstDeltas: r.firstDifferences.map(differenceJson),
+    ...(conflictLog === undefined ? {} : { conflictLog }),
+  };
+}
+
+function printReport(ctx: CommandContext, r: RepairReport, names: string[], conflictLog: string | undefined): void {
+  const out = ctx.io.stdout;
+  const [blue, pink] = names.length === 2 ? names : ['A', 'B'];
+  printDifferences(out, r.firstDifferences, blue!, pink!);
+  const t = r.totals;
+  printTable(out, ['repair', 'loops', 'keys', 'copied', 'conflicts resolved', 'reported', 'writes', 'skipped (raced)', 'in sync'], [
+    [names.join(' → '), r.loops.length, t.keys - t.inSync, t.copied, t.resolved, t.reported, t.placesWritten, t.placesSkipped, r.inSync ? 'yes' : 'no'],
+  ]);
+  if (r.dryRun) out.write('dry run: nothing was written\n');
+  if (t.conflictsLogged > 0 && conflictLog !== undefined) out.write(`${t.conflictsLogged} losing version(s) appended to ${conflictLog}\n`);
+  if (r.loopLimitReached) out.write('stopped at --max-loops before the sides agreed\n');
+}
