@@ -76,8 +76,8 @@ async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string
     await dr.put({ bucket: 'users', key, value: `{"name":"user ${100 + i}","city":"Moved"}`, clock: makeClock([...old.clock.entries, ['dr-app', 1]], now + 100 + i) });
   }
   say('   - 5 users were updated on the DR side only (its versions are ahead);');
-  for (let i = 0; i < 4; i++) await primary.delete('documents', `doc/alpha/${i * 3}`, { lastModified: now + 200 + i });
-  say('   - 4 documents were deleted on the primary (tombstones the DR copy lacks, or keys it never had);');
+  for (let i = 0; i < 4; i++) await primary.delete('users', `user-${String(200 + i).padStart(5, '0')}`, { lastModified: now + 200 + i });
+  say('   - 4 users were deleted on the primary only (its tombstones are ahead of the values DR holds);');
   const base = (await primary.get('users', 'user-00007'))!;
   await primary.put({ bucket: 'users', key: 'user-00007', value: '{"name":"user 7","city":"Lyon"}', clock: makeClock([...base.clock.entries, ['primary-app', 1]], now + 300) });
   await dr.put({ bucket: 'users', key: 'user-00007', value: '{"name":"user 7","city":"Osaka"}', clock: makeClock([...base.clock.entries, ['dr-app', 1]], now + 301) });
@@ -95,7 +95,9 @@ async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string
   const before = await compareClusters(primary, dr, tune);
   const e = before.exchange;
   say(`   ${before.differences.length} key(s) differ: ${e.dirtyBranches} dirty branch(es), ${e.dirtySegments} dirty segment(s), ${e.roundTrips} round trips, ${e.bytes.total} bytes moved.`);
-  if (!before.inSync) printDifferences(ctx.io.stdout, before.differences, 'primary', 'dr');
+  const byAhead = countBy(before.differences.map((d) => d.ahead));
+  say(`   ahead: ${Object.entries(byAhead).map(([side, n]) => `${side === 'blue' ? 'primary' : side === 'pink' ? 'dr' : side} ${n}`).join(', ')}; a few of each:`);
+  if (!before.inSync) printDifferences(ctx.io.stdout, sampleEach(before.differences, (d) => d.ahead, 3), 'primary', 'dr');
 
   say('5. Repair (lww for the concurrent write; the losing version goes to the conflict log):');
   const conflicts = new MemoryConflictSink();
@@ -103,7 +105,7 @@ async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string
   const t = repaired.totals;
   say(`   ${t.copied} copied to the side behind, ${t.resolved} conflict(s) resolved, ${t.placesWritten} write(s) in ${repaired.loops.length} loop(s).`);
   for (const c of conflicts.entries) {
-    say(`   conflict log: ${c.loser.bucket}/${Buffer.from(c.loser.key).toString()} from ${c.where} (${Buffer.from(c.loser.value).toString()}) kept, replaced by the later write.`);
+    say(`   conflict log: ${c.where}'s ${c.loser.bucket}/${Buffer.from(c.loser.key).toString()} = ${Buffer.from(c.loser.value).toString()} lost to the later write and was kept there.`);
   }
 
   say('6. Compare again:');
@@ -124,6 +126,17 @@ async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string
     inSyncAfter: after.inSync && insideAfter.inSync,
     ms,
   };
+}
+
+/** Up to `n` items of each group, in the groups' first-seen order. */
+function sampleEach<T>(xs: readonly T[], group: (x: T) => string, n: number): T[] {
+  const taken = new Map<string, number>();
+  return xs.filter((x) => {
+    const g = group(x);
+    const k = taken.get(g) ?? 0;
+    taken.set(g, k + 1);
+    return k < n;
+  });
 }
 
 function countBy(xs: readonly string[]): Record<string, number> {
