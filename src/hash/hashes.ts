@@ -2,7 +2,7 @@ import { AaeError } from '../errors.js';
 import {
   bucketPrefix,
   canonicalClockSlow,
-  normalClockBound,
+  NORMAL_CLOCK_MAX_BYTES,
   writeKey,
   writeNormalClock,
   type ClockEntry,
@@ -79,7 +79,7 @@ export function partitionHashOf(bucket: string, key: Uint8Array): number {
  * xxhash-wasm's h32Raw did, so every output stays what it was.
  */
 export function objectHashOfClock(entries: readonly ClockEntry[], seed: number): number {
-  const end = writeNormalClock(scratch(normalClockBound(entries)), SCRATCH, entries);
+  const end = writeNormalClock(scratch(NORMAL_CLOCK_MAX_BYTES), SCRATCH, entries);
   if (end >= 0) return xxh32Scratch(end - SCRATCH, seed);
   const bytes = canonicalClockSlow(entries);
   copyToScratch(bytes);

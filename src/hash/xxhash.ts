@@ -1,4 +1,5 @@
 import { AaeError } from '../errors.js';
+import { copyInto } from './copy.js';
 import { XXHASH_WASM_BASE64 } from './xxhash-wasm-bytes.js';
 
 /**
@@ -104,18 +105,8 @@ export function xxh32Scratch(len: number, seed: number): number {
 
 /** Copies `input` into scratch at `SCRATCH`. */
 export function copyToScratch(input: Uint8Array): void {
-  const out = scratch(input.length);
-  const n = input.length;
-  // Short inputs (keys, clocks) copy faster by hand than through TypedArray.set's setup.
-  if (n <= SHORT_COPY) {
-    for (let i = 0; i < n; i++) out[SCRATCH + i] = input[i]!;
-  } else {
-    out.set(input, SCRATCH);
-  }
+  copyInto(scratch(input.length), SCRATCH, input);
 }
-
-/** Below this length a byte loop beats `TypedArray.prototype.set` (measured on Node 20). */
-const SHORT_COPY = 64;
 
 /** xxh64 of any bytes: the low 32 bits; `xxh64High()` gives the high 32. */
 export function xxh64(input: Uint8Array, seed: number): number {
@@ -149,12 +140,7 @@ export function xxh64Many(inputs: readonly Uint8Array[], seed: number, out: Uint
     const input = inputs[i]!;
     w[(desc >>> 2) + 2 * i] = pos;
     w[(desc >>> 2) + 2 * i + 1] = input.length;
-    if (input.length <= SHORT_COPY) {
-      for (let j = 0; j < input.length; j++) mem[pos + j] = input[j]!;
-    } else {
-      mem.set(input, pos);
-    }
-    pos += input.length;
+    pos = copyInto(mem, pos, input);
   }
   ready().xxh64_many(desc, n, seed, res);
   out.set(w.subarray(res >>> 2, (res >>> 2) + 2 * n));
