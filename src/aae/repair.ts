@@ -64,12 +64,14 @@ function uniqueKeys(ds: ReadonlyArray<{ bucket: string; key: Uint8Array }>): Obj
   return [...seen.values()];
 }
 
+const COUNTERS = ['keys', 'inSync', 'copied', 'resolved', 'reported', 'placesWritten', 'placesSkipped', 'conflictsLogged'] as const;
+
 function emptyTotals(): RepairReport['totals'] {
   return { keys: 0, inSync: 0, copied: 0, resolved: 0, reported: 0, placesWritten: 0, placesSkipped: 0, conflictsLogged: 0 };
 }
 
 function addTotals(t: RepairReport['totals'], s: RepairStats): void {
-  for (const k of Object.keys(t) as Array<keyof RepairReport['totals']>) t[k] += s[k];
+  for (const k of COUNTERS) t[k] += s[k];
 }
 
 function repairOptions(o: RepairRunOptions) {

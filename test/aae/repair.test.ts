@@ -123,9 +123,15 @@ describe('repairClusters', () => {
         await new Promise((r) => setTimeout(r, 1));
       }
     })();
-    await repairClusters(a, b, { ...fast, maxLoops: 3 });
-    stop = true;
-    await writer;
+    let first;
+    try {
+      first = await repairClusters(a, b, { ...fast, maxLoops: 3 });
+    } finally {
+      stop = true;
+      await writer;
+    }
+    // The sink started empty: the first loop replicated by range while the writes ran.
+    expect(first.loops[0]!.mode).toBe('range');
     for (const [key, obj] of newest) {
       const now = (await b.get('b', key))!;
       expect(descends(now.clock, obj.clock)).toBe(true);
