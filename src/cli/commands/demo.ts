@@ -6,7 +6,7 @@ import { compareClusters, compareReplicas, repairClusters, repairReplicas } from
 import { defaultSpec, makeClock } from '../../cluster/index.js';
 import { MemoryConflictSink } from '../../repair/index.js';
 import { EmbeddedCluster } from '../../store/index.js';
-import { EXIT, type CommandContext } from '../io.js';
+import { EXIT, type CommandContext, type OutStream } from '../io.js';
 import { loadFile } from '../load-file.js';
 import { printJson } from '../output.js';
 import { packageRoot } from '../package-root.js';
@@ -42,7 +42,7 @@ Examples:
       const dir = opts.keep ?? (await mkdtemp(join(tmpdir(), 'aae-demo-')));
       const clusters: EmbeddedCluster[] = [];
       try {
-        const summary = await runDemo(dir, clusters, say, ctx);
+        const summary = await runDemo(dir, clusters, say, opts.json ? undefined : ctx.io.stdout);
         if (opts.json) printJson(ctx.io.stdout, summary);
         if (!summary.inSyncAfter) ctx.setExitCode(EXIT.DIFFERENT);
       } finally {
@@ -52,7 +52,7 @@ Examples:
     });
 }
 
-async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string) => void, ctx: CommandContext) {
+async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string) => void, tables: OutStream | undefined) {
   const t0 = performance.now();
   const sample = join(packageRoot(), 'fixtures', 'sample.jsonl');
   const tune = { pauseMs: DEMO_PAUSE_MS };
@@ -97,7 +97,7 @@ async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string
   say(`   ${before.differences.length} key(s) differ: ${e.dirtyBranches} dirty branch(es), ${e.dirtySegments} dirty segment(s), ${e.roundTrips} round trips, ${e.bytes.total} bytes moved.`);
   const byAhead = countBy(before.differences.map((d) => d.ahead));
   say(`   ahead: ${Object.entries(byAhead).map(([side, n]) => `${side === 'blue' ? 'primary' : side === 'pink' ? 'dr' : side} ${n}`).join(', ')}; a few of each:`);
-  if (!before.inSync) printDifferences(ctx.io.stdout, sampleEach(before.differences, (d) => d.ahead, 3), 'primary', 'dr');
+  if (!before.inSync && tables !== undefined) printDifferences(tables, sampleEach(before.differences, (d) => d.ahead, 3), 'primary', 'dr');
 
   say('5. Repair (lww for the concurrent write; the losing version goes to the conflict log):');
   const conflicts = new MemoryConflictSink();
