@@ -37,7 +37,6 @@ interface XxhashExports {
   memory: WasmMemory;
   xxh64(ptr: number, len: number, seed: number): number;
   xxh32(ptr: number, len: number, seed: number): number;
-  xxh64_many(desc: number, n: number, seed: number, out: number): void;
 }
 
 /** Where scratch input starts; bytes 0..7 hold the last xxh64 result (see xxhash.wat). */
@@ -117,31 +116,4 @@ export function xxh64(input: Uint8Array, seed: number): number {
 export function xxh32(input: Uint8Array, seed: number): number {
   copyToScratch(input);
   return xxh32Scratch(input.length, seed);
-}
-
-/**
- * xxh64 of many byte strings in one call into wasm: `inputs[i]`'s low word lands in `out[2i]`,
- * its high word in `out[2i + 1]`. For batches (a rebuild), where crossing into wasm once per key
- * would dominate.
- */
-export function xxh64Many(inputs: readonly Uint8Array[], seed: number, out: Uint32Array): void {
-  const n = inputs.length;
-  if (out.length < 2 * n) throw new AaeError('INVALID_ARGUMENT', `xxh64Many needs an output of ${2 * n} words`);
-  let total = 0;
-  for (let i = 0; i < n; i++) total += inputs[i]!.length;
-  // Layout in scratch: n descriptors (ptr, len) of 8 bytes, then n results of 8 bytes, then the data.
-  const desc = SCRATCH;
-  const res = desc + 8 * n;
-  const data = res + 8 * n;
-  const mem = scratch(data - SCRATCH + total);
-  const w = words;
-  let pos = data;
-  for (let i = 0; i < n; i++) {
-    const input = inputs[i]!;
-    w[(desc >>> 2) + 2 * i] = pos;
-    w[(desc >>> 2) + 2 * i + 1] = input.length;
-    pos = copyInto(mem, pos, input);
-  }
-  ready().xxh64_many(desc, n, seed, res);
-  out.set(w.subarray(res >>> 2, (res >>> 2) + 2 * n));
 }
