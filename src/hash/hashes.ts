@@ -66,6 +66,24 @@ export function keyHashOf(bucket: string, key: Uint8Array, seed: number): KeyHas
   return { segment32, alt: xxh64High() };
 }
 
+/** A key's tree hash and ring position together (what a store computes on every write). */
+export interface KeyPlacement extends KeyHash {
+  /** `partitionHash` of the same canonical key. */
+  partition: number;
+}
+
+/**
+ * `keyHash(canonicalKey, seed)` and `partitionHash(canonicalKey)` from one copy of the key into
+ * wasm memory instead of two.
+ */
+export function keyPlacement(canonicalKey: Uint8Array, seed: number): KeyPlacement {
+  checkSeed(seed);
+  copyToScratch(canonicalKey);
+  const segment32 = xxh64Scratch(canonicalKey.length, seed);
+  const alt = xxh64High();
+  return { segment32, alt, partition: xxh32Scratch(canonicalKey.length, PARTITION_SEED) };
+}
+
 /** `partitionHash(canonicalKey(bucket, key))` without building the canonical key. */
 export function partitionHashOf(bucket: string, key: Uint8Array): number {
   const prefix = bucketPrefix(bucket);

@@ -12,6 +12,7 @@ export {
 export {
   keyHash,
   keyHashOf,
+  keyPlacement,
   objectHash,
   objectHashOfClock,
   objectHashOfValue,
@@ -25,4 +26,5 @@ export {
   PARTITION_SEED,
   type HashMethod,
   type KeyHash,
+  type KeyPlacement,
 } from './hashes.js';

@@ -8,6 +8,7 @@ import {
   initHash,
   keyHash,
   keyHashOf,
+  keyPlacement,
   objectHashOfClock,
   partitionHash,
   partitionHashOf,
@@ -130,7 +131,7 @@ describe('canonical clock fast path', () => {
 });
 
 describe('key hashes without materialised canonical keys', () => {
-  test('keyHashOf and partitionHashOf equal the hashes of the canonical key, and the reference', () => {
+  test('keyHashOf, partitionHashOf and keyPlacement equal the hashes of the canonical key, and the reference', () => {
     fc.assert(
       fc.property(bucketArb, fc.uint8Array({ maxLength: 80 }), fc.nat({ max: 0xffff_ffff }), (bucket, key, seed) => {
         const ck = canonicalKey(bucket, key);
@@ -140,15 +141,17 @@ describe('key hashes without materialised canonical keys', () => {
         expect(keyHash(ck, seed)).toEqual(expected);
         expect(keyHashOf(bucket, key, seed)).toEqual(expected);
         expect(partitionHashOf(bucket, key)).toBe(partitionHash(ck));
+        expect(keyPlacement(ck, seed)).toEqual({ ...expected, partition: partitionHash(ck) });
         expect(partitionHash(ck)).toBe(reference.h32Raw(ck, PARTITION_SEED) >>> 0);
       }),
       { numRuns: 300 },
     );
   });
 
-  test('keyHashOf refuses a seed outside 0..2^32−1', () => {
+  test('keyHashOf and keyPlacement refuse a seed outside 0..2^32−1', () => {
     for (const seed of [-1, 2 ** 32, 1.5, Number.NaN]) {
       expect(() => keyHashOf('b', enc('k'), seed)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(() => keyPlacement(enc('k'), seed)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     }
   });
 
