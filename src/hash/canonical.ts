@@ -5,6 +5,14 @@ import { copyInto } from './copy.js';
  * Canonical bytes: the exact inputs to every hash, fixed so that all clusters, nodes and versions
  * build comparable trees. Documented byte by byte in docs/FORMAT.md and frozen by
  * fixtures/format-vectors.json.
+ *
+ * Every write hashes a key and a clock, so the encoders are built for speed without changing a
+ * byte: a bucket's encoded prefix is cached (stores have few buckets); `writeKey` and
+ * `writeNormalClock` encode into a caller's buffer (the wasm scratch, see xxhash.ts) rather than
+ * allocating; and a clock already in normal form, as src/cluster always hands us, is checked in
+ * one pass instead of being sorted. Anything unusual (zero counters, unsorted or non-ASCII actors)
+ * goes through `canonicalClockSlow`, the general definition, which the tests compare the fast
+ * path with.
  */
 
 const encoder = new TextEncoder();
