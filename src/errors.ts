@@ -44,7 +44,6 @@ export const ERROR_CODES = {
   STORE_IO: 'failure', // LevelDB reported an error
   STORE_LOCKED: 'failure', // another process holds the node's LevelDB
   LOAD_INVALID: 'input', // a JSONL file with malformed lines: nothing was written
-  NOT_FOUND: 'input',
 
   // src/plan
   PLAN_INVALID: 'input', // bad plan options (offset, pvc, sample)
@@ -59,9 +58,8 @@ export const ERROR_CODES = {
   BACKLOG: 'failure', // a node's fold queue is full
 
   // src/exchange and src/repair
-  EXCHANGE_FAILED: 'failure',
-  REPAIR_FAILED: 'failure',
-  CONFLICT_LOG_IO: 'failure',
+  EXCHANGE_FAILED: 'failure', // a source failed or answered malformed data
+  CONFLICT_LOG_IO: 'failure', // the conflict log could not be opened or written: nothing is overwritten
 } as const satisfies Record<string, 'input' | 'failure'>;
 
 export type AaeErrorCode = keyof typeof ERROR_CODES;

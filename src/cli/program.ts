@@ -43,6 +43,11 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
 Exit codes: 0 in sync / done, 1 differences found, 2 bad usage or input, 3 failure while running.
 
 Examples:
+  $ aae demo                                   # the whole job on two throwaway clusters
+  $ aae cluster create ./dc1 && aae load ./dc1 fixtures/sample.jsonl
+  $ aae compare ./dc1 ./dr1                    # are they the same? which keys differ, who is ahead?
+  $ aae repair ./dc1 ./dr1 --dry-run
+  $ aae inspect ./dc1 ./dr1 --html diff.html
   $ aae bench tictac --json`,
   );
   // Subcommands inherit output settings and exitOverride only when set on each; do it once here.
