@@ -56,13 +56,21 @@ export function twoClusterBackend(blue: RepairableCluster, pink: RepairableClust
         { place: pink.spec.name, object: dominantOf(p![i]!) },
       ]);
     },
-    async write(_key, writes: readonly PlaceWrite[]) {
-      const out: WriteOutcome[] = [];
-      for (const w of writes) {
-        const [outcomes] = await sides[w.place]!.writeIfDominates([{ object: w.object }]);
-        // Written if any replica took it; the others already held it or something newer.
-        out.push(outcomes!.includes('written') ? 'written' : 'skipped');
-      }
+    async write(batch) {
+      // One writeIfDominates per side for the whole batch.
+      const perSide = sides.map(() => [] as Array<{ item: number; slot: number; object: PlaceWrite['object'] }>);
+      batch.forEach(({ writes }, item) => writes.forEach((w, slot) => perSide[w.place]!.push({ item, slot, object: w.object })));
+      const out: WriteOutcome[][] = batch.map(({ writes }) => writes.map((): WriteOutcome => 'skipped'));
+      await Promise.all(
+        perSide.map(async (list, side) => {
+          if (list.length === 0) return;
+          const outcomes = await sides[side]!.writeIfDominates(list.map((w) => ({ object: w.object })));
+          // Written if any replica took it; the others already held it or something newer.
+          list.forEach((w, j) => {
+            out[w.item]![w.slot] = outcomes[j]!.includes('written') ? 'written' : 'skipped';
+          });
+        }),
+      );
       return out;
     },
     preferredPlace: (policy) => (policy === 'source' ? 0 : 1),
@@ -81,11 +89,13 @@ export function replicaBackend(cluster: RepairableCluster): RepairBackend {
         return replicas.map((r): PlaceVersion => ({ place: `vnode ${r.vnode}@${r.node}`, object: r.object }));
       });
     },
-    async write(key, writes) {
-      const vnodes = vnodesOf.get(id(key))!;
-      vnodesOf.delete(id(key));
-      const [outcomes] = await cluster.writeIfDominates([{ object: writes[0]!.object, vnodes: writes.map((w) => vnodes[w.place]!) }]);
-      return outcomes!;
+    async write(batch) {
+      const items = batch.map(({ key, writes }) => {
+        const vnodes = vnodesOf.get(id(key))!;
+        vnodesOf.delete(id(key));
+        return { object: writes[0]!.object, vnodes: writes.map((w) => vnodes[w.place]!) };
+      });
+      return cluster.writeIfDominates(items);
     },
     preferredPlace: () => undefined,
   };

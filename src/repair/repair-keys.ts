@@ -35,8 +35,11 @@ export type WriteOutcome = 'written' | 'skipped';
 export interface RepairBackend {
   /** For each key, what each of its places holds (the same order of places on every call). */
   read(keys: readonly ObjectKey[], options: { signal?: AbortSignal }): Promise<PlaceVersion[][]>;
-  /** Conditional writes (see the file comment); one outcome per write, in order. */
-  write(key: ObjectKey, writes: readonly PlaceWrite[], options: { signal?: AbortSignal }): Promise<WriteOutcome[]>;
+  /**
+   * Conditional writes (see the file comment) for a batch of keys at once: for each key, one
+   * outcome per write, in order. Batching lets a backend make one flush per replica for many keys.
+   */
+  write(batch: ReadonlyArray<{ key: ObjectKey; writes: readonly PlaceWrite[] }>, options: { signal?: AbortSignal }): Promise<WriteOutcome[][]>;
   /** The place whose version wins a conflict under `source` / `sink` (index into the places). */
   preferredPlace(policy: 'source' | 'sink'): number | undefined;
 }
@@ -119,6 +122,8 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
     throwIfAborted(options.signal);
     const batch = keys.slice(start, start + batchSize);
     const read = await backend.read(batch, signalOpt);
+    const pending: Array<{ key: ObjectKey; writes: PlaceWrite[]; places: PlaceVersion[]; action: RepairAction }> = [];
+    const conflicts: ConflictEntry[] = [];
     for (let k = 0; k < batch.length; k++) {
       const places = read[k]!;
       const versions = places.map((p) => (p.object === null ? null : { clock: p.object.clock, deleted: p.object.deleted }));
@@ -143,32 +148,35 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
       const action: RepairAction = { bucket: key.bucket, key: key.key, kind, from: places[r.winner]!.place, to: [], skipped: [] };
       if (stats.dryRun) {
         action.to = r.targets.map((i) => places[i]!.place);
-      } else {
-        if (r.losers.length > 0 && options.conflictLog !== undefined) {
-          const entries: ConflictEntry[] = r.losers.map((l) => ({
-            loser: places[l]!.object!,
-            replacedBy: r.clock,
-            policy: options.policy,
-            where: places[l]!.place,
-          }));
-          // Logged (and synced) before anything is written over the losers.
-          await options.conflictLog.append(entries);
-          stats.conflictsLogged += entries.length;
-        }
-        const writes = r.targets.map((place) => ({ place, object }));
-        const outcomes = await backend.write(key, writes, signalOpt);
-        outcomes.forEach((o, i) => {
-          const label = places[writes[i]!.place]!.place;
+        record(stats, maxActions, action);
+        continue;
+      }
+      for (const l of r.losers) conflicts.push({ loser: places[l]!.object!, replacedBy: r.clock, policy: options.policy, where: places[l]!.place });
+      pending.push({ key, writes: r.targets.map((place) => ({ place, object })), places, action });
+    }
+    if (pending.length > 0) {
+      // Losers are logged (and synced) before anything is written over them.
+      if (conflicts.length > 0 && options.conflictLog !== undefined) {
+        await options.conflictLog.append(conflicts);
+        stats.conflictsLogged += conflicts.length;
+      }
+      const outcomes = await backend.write(
+        pending.map((p) => ({ key: p.key, writes: p.writes })),
+        signalOpt,
+      );
+      pending.forEach((p, i) => {
+        outcomes[i]!.forEach((o, j) => {
+          const label = p.places[p.writes[j]!.place]!.place;
           if (o === 'written') {
             stats.placesWritten++;
-            action.to.push(label);
+            p.action.to.push(label);
           } else {
             stats.placesSkipped++;
-            action.skipped.push(label);
+            p.action.skipped.push(label);
           }
         });
-      }
-      record(stats, maxActions, action);
+        record(stats, maxActions, p.action);
+      });
     }
     options.onProgress?.({ keys: stats.keys, total: keys.length });
     if (options.maxKeysPerSecond !== undefined && options.maxKeysPerSecond > 0) {

@@ -262,7 +262,26 @@ export class EmbeddedCluster {
   async readReplicas(keys: ReadonlyArray<{ bucket: string; key: Uint8Array }>, options: { signal?: AbortSignal } = {}): Promise<ReplicaVersion[][]> {
     this.checkOpen();
     throwIfAborted(options.signal);
-    return Promise.all(keys.map((k) => this.getReplicas(k.bucket, k.key)));
+    // One getMany per vnode for the whole batch, not one small read per key and replica.
+    const pref = keys.map((k) => this.preflistOf(k.bucket, k.key));
+    const perVnode = new Map<number, Array<{ item: number; slot: number }>>();
+    pref.forEach((vnodes, item) =>
+      vnodes.forEach((v, slot) => {
+        let list = perVnode.get(v.id);
+        if (list === undefined) perVnode.set(v.id, (list = []));
+        list.push({ item, slot });
+      }),
+    );
+    const out: ReplicaVersion[][] = pref.map((vnodes) => vnodes.map((v) => ({ vnode: v.id, node: v.node, object: null })));
+    await Promise.all(
+      [...perVnode].map(async ([v, list]) => {
+        const objects = await this.vnode(v).getMany(list.map(({ item }) => keys[item]!));
+        list.forEach(({ item, slot }, j) => {
+          out[item]![slot]!.object = objects[j]!;
+        });
+      }),
+    );
+    return out;
   }
 
   /**

@@ -305,6 +305,29 @@ export class LocalVnode implements Vnode {
     return raw.map((b, i) => (b === undefined ? null : headOf(locs[i]!, decodeHead(b))));
   }
 
+  /** Reads several whole objects (heads and values) in one getMany (null where absent). */
+  async getMany(keys: ReadonlyArray<{ bucket: string; key: Uint8Array }>): Promise<Array<AaeObject | null>> {
+    this.checkOpen();
+    const locs = keys.map((k) => {
+      validateObjectKey(k);
+      return this.locate(k.bucket, k.key);
+    });
+    const wanted: Uint8Array[] = [];
+    for (const l of locs) {
+      const hk = objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey);
+      wanted.push(hk, withKind(hk, KIND_VALUE));
+    }
+    const raw = await this.db.getMany(wanted);
+    return locs.map((l, i) => {
+      const hb = raw[2 * i];
+      if (hb === undefined) return null;
+      const h = decodeHead(hb);
+      const vb = raw[2 * i + 1];
+      if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `vnode ${this.id}: the value of a live head is missing`);
+      return { bucket: l.bucket, key: l.key, clock: h.clock, value: h.deleted ? EMPTY : plainView(vb!), deleted: h.deleted, indexes: h.indexes };
+    });
+  }
+
   async get(bucket: string, key: Uint8Array): Promise<AaeObject | null> {
     this.checkOpen();
     validateObjectKey({ bucket, key });

@@ -21,14 +21,16 @@ class MemoryPlaces implements RepairBackend {
   async read(keys: readonly ObjectKey[]) {
     return keys.map((k) => this.places.map((p, i) => ({ place: `p${i}`, object: p.get(id(k)) ?? null })));
   }
-  async write(key: ObjectKey, writes: readonly PlaceWrite[]): Promise<WriteOutcome[]> {
-    this.beforeWrite?.(key);
-    return writes.map(({ place, object }) => {
-      const cur = this.places[place]!.get(id(key));
-      if (cur !== undefined && !dominates(object.clock, cur.clock)) return 'skipped';
-      this.places[place]!.set(id(key), object);
-      this.writes++;
-      return 'written';
+  async write(batch: ReadonlyArray<{ key: ObjectKey; writes: readonly PlaceWrite[] }>): Promise<WriteOutcome[][]> {
+    return batch.map(({ key, writes }) => {
+      this.beforeWrite?.(key);
+      return writes.map(({ place, object }) => {
+        const cur = this.places[place]!.get(id(key));
+        if (cur !== undefined && !dominates(object.clock, cur.clock)) return 'skipped';
+        this.places[place]!.set(id(key), object);
+        this.writes++;
+        return 'written';
+      });
     });
   }
   preferredPlace(policy: 'source' | 'sink') {
