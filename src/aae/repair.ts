@@ -18,6 +18,7 @@ import { replKeysRange, runFold } from '../fold/index.js';
 import { repairKeys, type ConflictPolicy, type ConflictSink, type RepairBackend, type RepairStats } from '../repair/index.js';
 import { replicaBackend, twoClusterBackend, type RepairableCluster } from './cluster-backend.js';
 import { rangeQuery } from './cluster-source.js';
+import { replicateRange, type ReplicateStats } from './replicate.js';
 import { compareClusters, compareReplicas, type CompareOptions, type Difference } from './compare.js';
 
 export interface RepairRunOptions extends CompareOptions {
@@ -38,6 +39,8 @@ export interface LoopReport {
   mode: 'exchange' | 'range';
   differences: number;
   stats: RepairStats;
+  /** For a range pass: objects read and replica writes per direction. */
+  range?: { blueToPink: ReplicateStats; pinkToBlue: ReplicateStats };
 }
 
 export interface RepairReport {
@@ -53,6 +56,13 @@ export interface RepairReport {
 
 /** Enough rounds for 20 × 128 segments of scattered drift; large damage goes by range instead. */
 const DEFAULT_MAX_LOOPS = 20;
+/**
+ * Damage that would take more exchange rounds than this (dirty branches over maxResults) is
+ * repaired by range instead: at 0.5–1.5 s a round for 128 segments, eight rounds cost about what
+ * a range pass over a few hundred thousand keys does.
+ */
+const RANGE_AFTER_ROUNDS = 8;
+const DEFAULT_EXCHANGE_MAX_RESULTS = 128;
 
 function keyOf(d: { bucket: string; key: Uint8Array }): ObjectKey {
   return { bucket: d.bucket, key: d.key };
@@ -111,15 +121,34 @@ function merged(stats: RepairStats[], dryRun: boolean): RepairStats {
   return total;
 }
 
+/** A range pass in the loop's terms: skipped writes there are not races (the target was level or ahead). */
+function rangeStats(a: ReplicateStats, b: ReplicateStats): RepairStats {
+  const read = a.read + b.read;
+  const copied = a.copied + b.copied;
+  return {
+    keys: read,
+    inSync: read - copied,
+    copied,
+    resolved: 0,
+    reported: 0,
+    placesWritten: a.written + b.written,
+    placesSkipped: 0,
+    conflictsLogged: 0,
+    dryRun: false,
+    actions: [],
+    actionsTruncated: copied > 0,
+  };
+}
+
 export async function repairClusters(blue: RepairableCluster, pink: RepairableCluster, options: RepairRunOptions = {}): Promise<RepairReport> {
   const backend = twoClusterBackend(blue, pink);
   const maxLoops = options.maxLoops ?? DEFAULT_MAX_LOOPS;
   const dryRun = options.dryRun ?? false;
-  const useRange = options.rangeReplication ?? true;
+  let rangeAllowed = options.rangeReplication ?? true;
   const report: RepairReport = { inSync: false, loops: [], totals: emptyTotals(), dryRun, firstDifferences: [], loopLimitReached: false };
   for (let loop = 1; ; loop++) {
     throwIfAborted(options.signal);
-    const cmp = await compareClusters(blue, pink, { ...options, largeDelta: useRange ? 'report' : 'walk' });
+    const cmp = await compareClusters(blue, pink, { ...options, largeDelta: rangeAllowed ? 'report' : 'walk' });
     if (loop === 1) report.firstDifferences = cmp.differences;
     if (cmp.inSync) {
       report.inSync = true;
@@ -130,12 +159,24 @@ export async function repairClusters(blue: RepairableCluster, pink: RepairableCl
       break;
     }
     let entry: LoopReport;
-    if (cmp.exchange.largeDelta && useRange) {
-      const parts: RepairStats[] = [];
+    const manyRounds = cmp.exchange.dirtyBranches > RANGE_AFTER_ROUNDS * (options.maxResults ?? DEFAULT_EXCHANGE_MAX_RESULTS);
+    if (rangeAllowed && (cmp.exchange.largeDelta || manyRounds)) {
       const scope = options.scope ?? { kind: 'full' };
-      await replicateFrom(blue, backend, scope, options, parts);
-      await replicateFrom(pink, backend, scope, options, parts);
-      entry = { loop, mode: 'range', differences: cmp.differences.length, stats: merged(parts, dryRun) };
+      if (dryRun) {
+        // A dry run must not write: decide key by key on what each side holds.
+        const parts: RepairStats[] = [];
+        await replicateFrom(blue, backend, scope, options, parts);
+        await replicateFrom(pink, backend, scope, options, parts);
+        entry = { loop, mode: 'range', differences: cmp.differences.length, stats: merged(parts, dryRun) };
+      } else {
+        const signal = options.signal === undefined ? {} : { signal: options.signal };
+        const blueToPink = await replicateRange(blue, pink, scope, signal);
+        const pinkToBlue = await replicateRange(pink, blue, scope, signal);
+        entry = { loop, mode: 'range', differences: cmp.differences.length, stats: rangeStats(blueToPink, pinkToBlue), range: { blueToPink, pinkToBlue } };
+        // A pass that landed nothing cannot help a second time: what is left needs the exchange
+        // (concurrent versions, the conflict policy, the conflict log).
+        if (entry.stats.placesWritten === 0) rangeAllowed = false;
+      }
     } else {
       const stats = await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options));
       entry = { loop, mode: 'exchange', differences: cmp.differences.length, stats };
@@ -147,7 +188,7 @@ export async function repairClusters(blue: RepairableCluster, pink: RepairableCl
     if (dryRun) break;
     // A round that wrote nothing, and lost no write to a race, changed nothing (e.g. only
     // conflicts under 'report'): another round would find the same differences.
-    if (entry.stats.placesWritten === 0 && entry.stats.placesSkipped === 0) break;
+    if (entry.mode === 'exchange' && entry.stats.placesWritten === 0 && entry.stats.placesSkipped === 0) break;
   }
   return report;
 }

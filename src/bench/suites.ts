@@ -1,8 +1,9 @@
 import { foldBench } from './fold.js';
 import { planBench } from './plan.js';
+import { repairBench } from './repair.js';
 import type { BenchSuite } from './suite.js';
 import { storeBench } from './store.js';
 import { tictacBench } from './tictac.js';
 
 /** Every `aae bench <suite>`; each suite lives in a file of its own. */
-export const BENCH_SUITES: readonly BenchSuite[] = [planBench, tictacBench, storeBench, foldBench];
+export const BENCH_SUITES: readonly BenchSuite[] = [planBench, tictacBench, storeBench, foldBench, repairBench];
