@@ -1,137 +1,86 @@
 /**
  * The exchange engine: finds the keys on which two sides (blue and pink) disagree, moving as few
- * bytes as it can, and never reporting a write that was merely in flight.
+ * bytes as it can in as few round trips, and never reporting a write that was merely in flight.
  *
  * Stages, as in kv_index_tictactree's aae_exchange:
- *   root compare   — fetch both roots, find the dirty branches;
- *   branch compare — fetch the dirty branches' leaves, find the dirty segments;
+ *   root compare   — fetch the top of both trees, find the dirty words;
+ *   branch compare — fetch the words under the dirty ones, down to the leaves (dirty segments);
  *   clock compare  — fetch the keys and clocks of the dirty segments, find the keys that differ.
- * The exchange stops at the first stage that finds nothing: two sides in sync cost one root fetch
- * per side. The state machine only sequences pure functions (compareWords/compareRoots,
- * intersectConfirmed, selectIds, compareClocks); sources are injected (source.ts), so a test can
- * hand it a source that throws, hangs or changes between calls.
+ * The exchange stops at the first level that finds nothing: two sides in sync cost one round. The
+ * state machine only sequences pure functions (compareWords, confirmByChildren, intersectConfirmed,
+ * selectIds, compareClocks, the cost model of levels.ts); sources are injected (source.ts), so a
+ * test can hand it a source that throws, hangs or changes between calls.
  *
- * Confirmation. Every tree level is fetched twice, a jittered pause apart (500 ms ± 250 by default,
- * the original's TRANSITION_PAUSE_MS and jitter_pause), and only the ids dirty both times go on. A
- * put is applied to the replicas one after another; caught between two of them, its segment looks
- * dirty for a moment. Such a write is not a difference, and "repairing" it would race the write.
- * The confirm fetch asks only for the words of the ids found dirty (4 bytes each), not for the whole
- * level again: the ids that were clean cannot become confirmed, so re-reading them buys nothing.
- * (A source without the `hashes` capability can only answer whole roots and whole branches; for it
- * the confirm re-fetches those, as the original does.)
+ * Confirmation. Every tree level is looked at twice, a jittered pause apart (500 ms ± 250 by
+ * default, the original's TRANSITION_PAUSE_MS and jitter_pause), and only ids dirty both times go
+ * on. A put is applied to the replicas one after another; caught between two of them, its segment
+ * looks dirty for a moment. Such a write is not a difference, and "repairing" it would race it.
  *
- * Sizes. A large tree has 4096 branches of 256 segments: a 16 KiB root, 1 KiB a branch. With the
- * `hashes` capability the walk goes down with fan-out 16 (levels.ts): a 1 KiB top of 256 words, 16
- * words (64 B) per dirty parent at each of three more levels. Measured for 100 differing keys among
- * 1M (large tree): the fine walk moves 55 KB in all (both sides, confirm rounds and clocks
- * included); the classic root/branch walk 485 KB (2 × 2 × 16 KiB of roots, 2 × 2 × 100 branches of
- * 1 KiB); Negentropy ~163 KB.
+ * The fine walk (sources that declare `hashes`) piggybacks each level's second look on the next
+ * level's fetch, and re-sends nothing for it: a word IS the XOR of its children's words, so the
+ * children fetched a pause later are the parent's second look (confirmByChildren). A parent whose
+ * children XOR equal on both sides has healed and is dropped with them. So:
+ *   round 1  the top (S/w1 words: 2048 for a large tree);
+ *   round 2  the children of the dirty top words at w2 — confirms the top;
+ *   round 3  the leaves of the dirty children — confirms the middle;
+ *   round 4  the clocks of the dirty leaves.
+ * Three round trips of tree data, whatever the tree size. The leaves get their second look from the
+ * clock round itself: a key is reported only if its clocks differ when fetched, a pause after its
+ * leaf was seen dirty — the same two looks a re-fetch of the leaf words beside the clocks would
+ * give (both would be read at the same moment), for no extra bytes and no extra call. Repair
+ * writes only if the copied version still dominates (src/repair), so a write that lands just then
+ * is never clobbered either way.
  *
- * maxResults (128, the original's MAX_RESULTS). At most maxResults ids go forward from any level
- * into a finer one (and at most maxResults segments into the clock fetch), chosen by selectIds as a
- * tight window. The levels above the branches are not capped: all of them together cost at most
- * one root. One exchange therefore repairs at most maxResults segments; as in the original, the
+ * Widths (levels.ts). The top width is planned for an expected number of differences (100 unless
+ * the caller says), never finer than a branch: an in-sync check costs at most one root (a large
+ * tree: 2048 words, 8 KiB a side, against a 16 KiB root). The middle width is planned once the top
+ * has been compared, from the differences its dirty fraction implies. Measured for 100 differing
+ * keys among 1M (large tree, see `aae bench exchange`): w1 = 512, w2 = 16, ≈ 27 KB of tree words a
+ * side; Negentropy ~163 KB; the classic root/branch walk 485 KB.
+ *
+ * The classic walk (sources without `hashes`, or `walk: 'classic'`) is the original's: the root
+ * twice, the dirty branches twice (whole 1 KiB branches: such a source answers nothing finer), the
+ * clocks — five rounds.
+ *
+ * maxResults (128, the original's MAX_RESULTS). At most maxResults ids go on from any level to the
+ * next (and at most maxResults segments into the clock fetch), chosen by selectIds as a tight
+ * window. One exchange therefore repairs at most maxResults segments; as in the original, the
  * caller loops (exchange → repair → exchange) and `truncated` says that dirty ids were left over.
  *
- * Large deltas. When more than half of the branches are confirmed dirty (an empty or restored
- * sink, thousands of lost writes), capped rounds would each pay the walk's top levels again and
- * need thousands of loops. The engine flags `largeDelta` and, by default, lifts the cap for this
- * exchange and finds every difference at once: the fine walk does it in 0.58× the bytes of shipping
- * every (bucket, key, hash) pair from both sides (10,000 differences among 100k keys); a classic
- * walk skips the branches and fetches the clocks of every dirty branch (~1.4× that baseline, since
- * a clock is longer than a hash). With `largeDelta: 'report'` it stops instead, so the caller can
- * switch to range replication.
+ * Large deltas. When the differences the top implies would make more than half of the branches
+ * dirty (an empty or restored sink, thousands of lost writes), capped exchanges would each pay the
+ * top again and need thousands of loops. The engine flags `largeDelta` and, by default, lifts the
+ * cap and finds every difference in this exchange. With `largeDelta: 'report'` it confirms the top
+ * (one re-fetch of the dirty top words) and stops, so the caller can switch to range replication.
+ * Walking on, the middle width follows the measured damage (finer as it grows); should most of the
+ * middle words turn out dirty too, the walk stops fetching tree words and moves key lists: the
+ * clocks of every segment under the dirty middle words, since leaves would be mostly dirty and
+ * save little. Key lists are not the first resort: a key clock is ~28 bytes against 4 for a leaf,
+ * and unless nearly every segment is dirty the leaves pay for themselves (10,000 differences
+ * among 100k keys: the walk moves ~0.6× the bytes of shipping every (bucket, key, hash) from both
+ * sides; key lists of every key would be ~1.6×). A classic walk skips its branches (1 KiB each,
+ * twice) and fetches the clocks of every dirty branch.
  */
 import { AaeError } from '../errors.js';
 import { segmentCountOf, branchCountOf, LEAVES_PER_BRANCH, type TreeSize } from '../tictac/index.js';
 import { compareClocks, type KeyDelta } from './compare-clocks.js';
 import { compareWords } from './compare-roots.js';
-import { intersectConfirmed } from './intersect.js';
-import { planLevels, type Level, type TreeStage, type WalkMode } from './levels.js';
-import type { ExchangeLogCode, ExchangeLogger, ExchangeLogLine } from './log.js';
+import { confirmByChildren, intersectConfirmed } from './intersect.js';
+import { estimateDifferences, expectedDirty, planChildWidth, planTopWidth, stageOf, type WalkMode } from './levels.js';
+import type { ExchangeLogCode, ExchangeLogLine } from './log.js';
+import { checkCompatible, normalise, type ExchangeOptions, type Normalised } from './options.js';
+import type { ExchangeResult, ExchangeStage, ExchangeState } from './result.js';
 import { selectIds } from './select-ids.js';
 import { Side, SourceFailure, raceSignal } from './side.js';
-import type { ExchangeScope, ExchangeSource, SourceDescription } from './source.js';
+import type { ExchangeSource, SourceDescription } from './source.js';
 
-/** The original's MAX_RESULTS: ids a round may carry forward. */
-export const DEFAULT_MAX_RESULTS = 128;
-/** The original's TRANSITION_PAUSE_MS: lets in-flight writes land between a fetch and its confirm. */
-export const DEFAULT_PAUSE_MS = 500;
 /**
  * Dirty branches / all branches above which an exchange is a large delta. Past half, the damage is
  * not a few lost writes but a replica that missed a period of them, and the capped walk would need
- * (dirty segments / maxResults) exchanges, each paying the top of the tree again.
+ * (dirty segments / maxResults) exchanges, each paying the top of the tree again. The same fraction
+ * of dirty middle words sends a large delta's walk to key lists.
  */
 export const LARGE_DELTA_FRACTION = 0.5;
-
-export type ExchangeStage = TreeStage | 'clock_compare';
-export type ExchangeState = ExchangeStage | 'timeout' | 'error';
-
-export interface ExchangeProgress {
-  readonly id: string;
-  readonly stage: ExchangeStage;
-  readonly round: number;
-  /** Segments per word at this round (0 for the clock round). */
-  readonly width: number;
-  /** Words (or segments, for clocks) asked for in this round. */
-  readonly asked: number;
-  /** Dirty ids after this round (deltas, for clocks). */
-  readonly dirty: number;
-  readonly bytes: number;
-  readonly roundTrips: number;
-}
-
-export interface ExchangeOptions {
-  /** Default: `{ kind: 'full' }`. */
-  readonly scope?: ExchangeScope;
-  readonly maxResults?: number;
-  /** Base pause between rounds, ms (default 500). */
-  readonly pauseMs?: number;
-  /** Jitter the pause to pauseMs/2 + random × pauseMs, as the original (default true). */
-  readonly jitter?: boolean;
-  /** Injected for tests; must reject when the signal fires. */
-  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** Aborting rejects the exchange with AaeError ABORTED. */
-  readonly signal?: AbortSignal;
-  /** Past this the exchange ends in state 'timeout'. */
-  readonly timeoutMs?: number;
-  readonly onProgress?: (progress: ExchangeProgress) => void;
-  /** In [0, 1): the pause jitter and selectIds's tie-break. */
-  readonly random?: () => number;
-  readonly logger?: ExchangeLogger;
-  /** 'auto' (default) walks fine when every source declares `hashes`; 'classic' forces root/branch. */
-  readonly walk?: 'auto' | 'classic';
-  /** What a large delta does: lift the cap and walk on (default), or stop and report it. */
-  readonly largeDelta?: 'walk' | 'report';
-  readonly id?: string;
-}
-
-export interface ExchangeResult {
-  readonly id: string;
-  /** The stage the exchange ended in, or 'timeout' / 'error'. In sync at the root: 'root_compare'. */
-  readonly state: ExchangeState;
-  /** The stage it had reached (differs from state only for 'timeout' and 'error'). */
-  readonly stage: ExchangeStage;
-  /** No confirmed differences, and none left over. */
-  readonly inSync: boolean;
-  readonly deltas: KeyDelta[];
-  /** Branches confirmed dirty (before the maxResults cap). */
-  readonly dirtyBranches: number;
-  /** Segments confirmed dirty among those walked (before the cap). */
-  readonly dirtySegments: number;
-  /** Dirty ids were left for a later exchange (maxResults, or a large delta reported). */
-  readonly truncated: boolean;
-  readonly largeDelta: boolean;
-  readonly walk: WalkMode;
-  /** Rounds of requests (each asks every source of both sides once). */
-  readonly rounds: number;
-  /** Requests answered or attempted, all sources of both sides. */
-  readonly roundTrips: number;
-  readonly bytes: { readonly blue: number; readonly pink: number; readonly total: number };
-  /** ms per stage, and in pauses. */
-  readonly timings: Partial<Record<ExchangeStage | 'pause', number>>;
-  readonly error?: AaeError;
-}
 
 const TIMED_OUT = Symbol('exchange timed out');
 
@@ -156,89 +105,10 @@ export async function runExchange(
   }
 }
 
-interface Normalised {
-  id: string;
-  scope: ExchangeScope;
-  maxResults: number;
-  pauseMs: number;
-  jitter: boolean;
-  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
-  timeoutMs: number | undefined;
-  onProgress: ((p: ExchangeProgress) => void) | undefined;
-  random: () => number;
-  logger: ExchangeLogger;
-  walk: 'auto' | 'classic';
-  largeDelta: 'walk' | 'report';
-}
-
-function normalise(blue: readonly ExchangeSource[], pink: readonly ExchangeSource[], o: ExchangeOptions): Normalised {
-  if (!Array.isArray(blue) || blue.length === 0 || !Array.isArray(pink) || pink.length === 0) {
-    throw new AaeError('INVALID_ARGUMENT', 'an exchange needs at least one source on each side');
-  }
-  const maxResults = o.maxResults ?? DEFAULT_MAX_RESULTS;
-  if (!Number.isInteger(maxResults) || maxResults < 1) {
-    throw new AaeError('INVALID_ARGUMENT', `maxResults must be a positive integer, got ${maxResults}`);
-  }
-  const pauseMs = o.pauseMs ?? DEFAULT_PAUSE_MS;
-  if (!Number.isFinite(pauseMs) || pauseMs < 0) throw new AaeError('INVALID_ARGUMENT', `pauseMs must be ≥ 0, got ${pauseMs}`);
-  if (o.timeoutMs !== undefined && (!Number.isFinite(o.timeoutMs) || o.timeoutMs <= 0)) {
-    throw new AaeError('INVALID_ARGUMENT', `timeoutMs must be > 0, got ${o.timeoutMs}`);
-  }
-  return {
-    id: o.id ?? crypto.randomUUID(),
-    scope: o.scope ?? { kind: 'full' },
-    maxResults,
-    pauseMs,
-    jitter: o.jitter ?? true,
-    sleep: o.sleep ?? sleep,
-    timeoutMs: o.timeoutMs,
-    onProgress: o.onProgress,
-    random: o.random ?? Math.random,
-    logger: o.logger ?? (() => undefined),
-    walk: o.walk ?? 'auto',
-    largeDelta: o.largeDelta ?? 'walk',
-  };
-}
-
-/** The default pause: a timer that the signal cancels. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Refuses sides that cannot be compared: different hash method, seed or (for full scope) tree size. */
-export function checkCompatible(descriptions: readonly SourceDescription[], scope: ExchangeScope): TreeSize {
-  const first = descriptions[0]!;
-  for (const d of descriptions) {
-    const sizeDiffers = scope.kind === 'full' && d.treeSize !== first.treeSize;
-    if (d.hashMethod !== first.hashMethod || d.seed !== first.seed || sizeDiffers) {
-      throw new AaeError(
-        'CLUSTERS_INCOMPATIBLE',
-        `sources differ: ${describeSource(first)} against ${describeSource(d)}; their trees are never compared`,
-        { details: { expected: { ...first }, found: { ...d } } },
-      );
-    }
-  }
-  return scope.kind === 'range' ? scope.treeSize : first.treeSize;
-}
-
-function describeSource(d: SourceDescription): string {
-  return `tree size ${d.treeSize}, hash method ${d.hashMethod}, seed ${d.seed}`;
-}
-
 class Exchange {
   private stage: ExchangeStage = 'root_compare';
   private rounds = 0;
+  private treeRounds = 0;
   private readonly timings: Partial<Record<ExchangeStage | 'pause', number>> = {};
   private dirtyBranches = 0;
   private dirtySegments = 0;
@@ -283,76 +153,148 @@ class Exchange {
       scope: this.o.scope.kind,
     });
     try {
-      return await this.walkTree(treeSize);
+      return fine ? await this.walkFine(treeSize) : await this.walkClassic(treeSize);
     } catch (e) {
       return this.fail(e);
     }
   }
 
-  private async walkTree(treeSize: TreeSize): Promise<ExchangeResult> {
-    const levels = planLevels(treeSize, this.walk);
+  /** Top, middle, leaves (three tree rounds, each confirming the one before), then clocks. */
+  private async walkFine(treeSize: TreeSize): Promise<ExchangeResult> {
+    const segments = segmentCountOf(treeSize);
     const branchCount = branchCountOf(treeSize);
-    let ids = range(segmentCountOf(treeSize) / levels[0]!.width);
-    for (let l = 0; l < levels.length; l++) {
-      const level = levels[l]!;
-      this.stage = level.stage;
-      const found = await this.treeRound(level, ids);
-      if (found.length === 0) return this.finish([]);
-      const confirmed = await this.confirmRound(level, found);
-      if (level.width === LEAVES_PER_BRANCH) {
-        this.dirtyBranches = confirmed.length;
-        this.log('EX002', 'info', 'root compare confirmed', { dirtyBranches: confirmed.length, branchCount });
-        if (confirmed.length / branchCount > LARGE_DELTA_FRACTION) {
-          this.largeDelta = true;
-          this.log('EX006', 'warn', 'large delta: most branches differ', {
-            dirtyBranches: confirmed.length,
-            branchCount,
-            action: this.o.largeDelta,
-          });
-          if (this.o.largeDelta === 'report') {
-            this.truncated = true;
-            return this.finish([]);
-          }
-          this.uncapped = true;
-          // Classic sources can only answer whole 1 KiB branches (twice, to confirm): dearer than
-          // the keys of a densely dirty branch. Go straight to the clocks of every dirty branch.
-          if (this.walk === 'classic') return this.clockRound(segmentsOf(confirmed));
+    let width = planTopWidth(segments, this.o.expectedDifferences, this.o.maxResults);
+    const top = range(segments / width);
+    this.stage = stageOf(width);
+    let dirty = await this.compareRound(width, top);
+    if (dirty.length === 0) return this.finish([]);
+    let d = estimateDifferences(dirty.length, top.length);
+    if (expectedDirty(branchCount, d) / branchCount > LARGE_DELTA_FRACTION) {
+      this.flagLargeDelta(dirty.length, top.length);
+      if (this.o.largeDelta === 'report') {
+        // Confirm before stopping: a burst of writes in flight is no reason for range replication.
+        dirty = await this.confirmRound(width, dirty);
+        this.noteDirty(width, dirty);
+        d = estimateDifferences(dirty.length, top.length);
+        if (expectedDirty(branchCount, d) / branchCount > LARGE_DELTA_FRACTION) {
+          this.truncated = true;
+          return this.finish([]);
         }
+        // It healed to a small delta: walk on, capped (one tree round more than usual).
+        this.largeDelta = false;
+        if (dirty.length === 0) return this.finish([]);
+      } else {
+        this.uncapped = true;
       }
-      if (level.width === 1) {
-        this.dirtySegments = confirmed.length;
-        this.log('EX003', 'info', 'branch compare confirmed', { dirtySegments: confirmed.length });
-      }
-      if (confirmed.length === 0) return this.finish([]);
-      const next = levels[l + 1];
-      const forward = next === undefined || next.width < LEAVES_PER_BRANCH ? this.cap(confirmed) : confirmed;
-      if (next === undefined) return this.clockRound(forward);
-      ids = children(forward, level.width / next.width);
     }
-    throw new AaeError('INTERNAL', 'a walk ended without reaching its last level');
+    let atTop = true;
+    for (;;) {
+      const parents = this.cap(dirty);
+      const cap = this.uncapped ? Infinity : this.o.maxResults;
+      // The middle width follows the measured damage; below the middle come the leaves.
+      const child = atTop ? planChildWidth(parents.length, width, (d * parents.length) / dirty.length, cap) : 1;
+      atTop = false;
+      const fanOut = width / child;
+      const ids = children(parents, fanOut);
+      this.stage = stageOf(child);
+      const [b, p] = await this.fetchRound(child, ids);
+      const found = confirmByChildren(parents, fanOut, b, p);
+      if (found.confirmed.length < parents.length) {
+        this.log('EX010', 'debug', 'dirty once, clean on confirm: writes in flight', {
+          width,
+          dropped: parents.length - found.confirmed.length,
+        });
+      }
+      this.noteDirty(width, found.confirmed);
+      this.progress(child, ids.length, found.dirty.length);
+      if (found.dirty.length === 0) return this.finish([]);
+      if (child === 1) {
+        this.noteDirty(1, found.dirty);
+        this.dirtySegments = found.dirty.length;
+        this.log('EX003', 'info', 'branch compare: dirty segments', { dirtySegments: found.dirty.length });
+        return this.clockRound(this.cap(found.dirty));
+      }
+      if (this.uncapped && found.dirty.length / ids.length > LARGE_DELTA_FRACTION) {
+        const listed = children(found.dirty, child);
+        this.dirtySegments = listed.length;
+        this.log('EX011', 'info', 'large delta: most middle words dirty, moving key lists', {
+          width: child,
+          dirty: found.dirty.length,
+          segments: listed.length,
+        });
+        return this.clockRound(listed);
+      }
+      width = child;
+      dirty = found.dirty;
+    }
   }
 
-  /** First fetch of a level: every id asked; returns the dirty ones. */
-  private async treeRound(level: Level, ids: readonly number[]): Promise<number[]> {
-    const [b, p] = await this.round(() => Promise.all([this.blueSide!.words(level.width, ids), this.pinkSide!.words(level.width, ids)]));
+  /** The original's walk: root, root again, branches, branches again, clocks. */
+  private async walkClassic(treeSize: TreeSize): Promise<ExchangeResult> {
+    const branchCount = branchCountOf(treeSize);
+    this.stage = 'root_compare';
+    const found = await this.compareRound(LEAVES_PER_BRANCH, range(branchCount));
+    if (found.length === 0) return this.finish([]);
+    const confirmed = await this.confirmRound(LEAVES_PER_BRANCH, found);
+    this.dirtyBranches = confirmed.length;
+    this.log('EX002', 'info', 'root compare confirmed', { dirtyBranches: confirmed.length, branchCount });
+    if (confirmed.length === 0) return this.finish([]);
+    if (confirmed.length / branchCount > LARGE_DELTA_FRACTION) {
+      this.flagLargeDelta(confirmed.length, branchCount);
+      if (this.o.largeDelta === 'report') {
+        this.truncated = true;
+        return this.finish([]);
+      }
+      this.uncapped = true;
+      // Such a source answers only whole 1 KiB branches (twice, to confirm): dearer than the keys
+      // of a densely dirty branch. Go straight to the clocks of every dirty branch.
+      return this.clockRound(children(confirmed, LEAVES_PER_BRANCH));
+    }
+    this.stage = 'branch_compare';
+    const segments = children(this.cap(confirmed), LEAVES_PER_BRANCH);
+    const foundSegments = await this.compareRound(1, segments);
+    if (foundSegments.length === 0) return this.finish([]);
+    const confirmedSegments = await this.confirmRound(1, foundSegments);
+    this.dirtySegments = confirmedSegments.length;
+    this.log('EX003', 'info', 'branch compare: dirty segments', { dirtySegments: confirmedSegments.length });
+    if (confirmedSegments.length === 0) return this.finish([]);
+    return this.clockRound(this.cap(confirmedSegments));
+  }
+
+  private flagLargeDelta(dirty: number, asked: number): void {
+    this.largeDelta = true;
+    this.log('EX006', 'warn', 'large delta: most branches differ', { dirty, asked, action: this.o.largeDelta });
+  }
+
+  /** Records the branches that confirmed dirty ids at `width` fall in (a coarser word counts once). */
+  private noteDirty(width: number, ids: readonly number[]): void {
+    this.dirtyBranches = width >= LEAVES_PER_BRANCH ? ids.length : new Set(ids.map((id) => Math.floor((id * width) / LEAVES_PER_BRANCH))).size;
+    if (width >= LEAVES_PER_BRANCH) {
+      this.log('EX002', 'info', 'root compare confirmed', { width, dirty: ids.length });
+    }
+  }
+
+  /** Words for `ids` at `width` from both sides, in one round. */
+  private fetchRound(width: number, ids: readonly number[]): Promise<[Uint32Array, Uint32Array]> {
+    return this.round(() => Promise.all([this.blueSide!.words(width, ids), this.pinkSide!.words(width, ids)]));
+  }
+
+  /** A level's first look: every id asked; returns the dirty ones. */
+  private async compareRound(width: number, ids: readonly number[]): Promise<number[]> {
+    const [b, p] = await this.fetchRound(width, ids);
     const dirty = compareWords(ids, b, p);
-    this.progress(level.width, ids.length, dirty.length);
+    this.progress(width, ids.length, dirty.length);
     return dirty;
   }
 
-  /** The confirm fetch: only the ids found dirty, a pause later; keeps those dirty both times. */
-  private async confirmRound(level: Level, found: readonly number[]): Promise<number[]> {
-    const [b, p] = await this.round(() =>
-      Promise.all([this.blueSide!.words(level.width, found), this.pinkSide!.words(level.width, found)]),
-    );
+  /** A re-fetch of only the ids found dirty, a pause later; keeps those dirty both times. */
+  private async confirmRound(width: number, found: readonly number[]): Promise<number[]> {
+    const [b, p] = await this.fetchRound(width, found);
     const confirmed = intersectConfirmed(found, compareWords(found, b, p));
     if (confirmed.length < found.length) {
-      this.log('EX010', 'debug', 'dirty once, clean on confirm: writes in flight', {
-        width: level.width,
-        dropped: found.length - confirmed.length,
-      });
+      this.log('EX010', 'debug', 'dirty once, clean on confirm: writes in flight', { width, dropped: found.length - confirmed.length });
     }
-    this.progress(level.width, found.length, confirmed.length);
+    this.progress(width, found.length, confirmed.length);
     return confirmed;
   }
 
@@ -369,6 +311,7 @@ class Exchange {
   private async round<T>(fetch: () => Promise<T>): Promise<T> {
     if (this.rounds > 0) await this.pause();
     this.rounds++;
+    if (this.stage !== 'clock_compare') this.treeRounds++;
     const start = performance.now();
     try {
       return await fetch();
@@ -442,6 +385,7 @@ class Exchange {
       largeDelta: this.largeDelta,
       walk: this.walk,
       rounds: this.rounds,
+      treeRounds: this.treeRounds,
       roundTrips: (this.blueSide?.roundTrips ?? 0) + (this.pinkSide?.roundTrips ?? 0),
       bytes: { blue: blueBytes, pink: pinkBytes, total: blueBytes + pinkBytes },
       timings: { ...this.timings },

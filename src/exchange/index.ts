@@ -18,21 +18,24 @@ export { compareRoots, compareWords } from './compare-roots.js';
 export { compareBranches } from './compare-branches.js';
 export { compareClocks, type KeyDelta } from './compare-clocks.js';
 export { selectIds } from './select-ids.js';
-export { intersectConfirmed } from './intersect.js';
+export { intersectConfirmed, confirmByChildren, type ChildConfirmation } from './intersect.js';
 export { hashesOfTree, checkHashesRequest } from './hashes-of-tree.js';
-export { planLevels, FAN_OUT, TOP_WORDS, type Level, type TreeStage, type WalkMode } from './levels.js';
-export { keyClockBytes, WORD_BYTES, BRANCH_BYTES } from './sizes.js';
 export {
-  runExchange,
-  checkCompatible,
-  DEFAULT_MAX_RESULTS,
-  DEFAULT_PAUSE_MS,
-  LARGE_DELTA_FRACTION,
-  type ExchangeOptions,
-  type ExchangeProgress,
-  type ExchangeResult,
-  type ExchangeStage,
-  type ExchangeState,
-} from './engine.js';
+  planTopWidth,
+  planChildWidth,
+  costBelow,
+  expectedDirty,
+  estimateDifferences,
+  stageOf,
+  DEFAULT_EXPECTED_DIFFERENCES,
+  MAX_BRANCHES_PER_TOP_WORD,
+  MIN_TOP_WORDS,
+  type TreeStage,
+  type WalkMode,
+} from './levels.js';
+export { keyClockBytes, WORD_BYTES, BRANCH_BYTES } from './sizes.js';
+export { runExchange, LARGE_DELTA_FRACTION } from './engine.js';
+export { checkCompatible, DEFAULT_MAX_RESULTS, DEFAULT_PAUSE_MS, type ExchangeOptions } from './options.js';
+export type { ExchangeProgress, ExchangeResult, ExchangeStage, ExchangeState } from './result.js';
 export type { ExchangeLogCode, ExchangeLogLine, ExchangeLogger } from './log.js';
 export { MemorySource, type MemorySourceOptions } from './memory-source.js';

@@ -7,6 +7,7 @@
  * EX003 info  branch compare confirmed    EX008 error a source failed
  * EX004 info  clock compare: deltas found EX009 info  exchange finished
  * EX005 info  throttled to maxResults     EX010 debug ids dirty once, clean on confirm (writes in flight)
+ *                                         EX011 info  large delta: moving key lists instead of leaves
  */
 export type ExchangeLogCode =
   | 'EX001'
@@ -18,7 +19,8 @@ export type ExchangeLogCode =
   | 'EX007'
   | 'EX008'
   | 'EX009'
-  | 'EX010';
+  | 'EX010'
+  | 'EX011';
 
 export interface ExchangeLogLine {
   readonly code: ExchangeLogCode;

@@ -30,12 +30,18 @@ function pair(treeSize: TreeSize, n: number, hashes = true): [MemorySource, Memo
 const names = (deltas: KeyDelta[]): string[] => deltas.map((d) => `${d.bucket}/${new TextDecoder().decode(d.key)}`).sort();
 
 describe('in sync', () => {
-  it('ends at root compare after one root fetch per side (fine walk: a 1 KiB top)', async () => {
+  it('ends at root compare after one top fetch per side (fine walk: 2048 words, half a root)', async () => {
     const [blue, pink] = pair('large', 50);
     const r = await runExchange([blue], [pink], fastOptions());
-    expect(r).toMatchObject({ state: 'root_compare', inSync: true, deltas: [], rounds: 1, roundTrips: 2, truncated: false });
-    expect(r.bytes).toEqual({ blue: 1024, pink: 1024, total: 2048 });
+    expect(r).toMatchObject({ state: 'root_compare', inSync: true, deltas: [], rounds: 1, treeRounds: 1, roundTrips: 2, truncated: false });
+    expect(r.bytes).toEqual({ blue: 8192, pink: 8192, total: 16384 });
     expect(blue.calls.fetchHashes).toBe(1);
+  });
+  it('a caller expecting few differences plans a coarser top: 1024 words', async () => {
+    const [blue, pink] = pair('large', 50);
+    const r = await runExchange([blue], [pink], fastOptions({ expectedDifferences: 1 }));
+    expect(r.bytes.total).toBe(2 * 4096);
+    await expect(runExchange([blue], [pink], fastOptions({ expectedDifferences: 0 }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
   it('classic walk: one 16 KiB root per side', async () => {
     const [blue, pink] = pair('large', 50, false);
@@ -55,12 +61,14 @@ describe('exact counts for a fixed scenario: one key missing on pink, large tree
     expect(r.state).toBe('clock_compare');
     expect(names(r.deltas)).toEqual(['b/extra']);
     expect(r.deltas[0]).toMatchObject({ pink: null, blueDeleted: false });
-    // Four levels (256, 4096, 65536, 1M words), each a compare and a confirm round, then clocks.
-    expect(r.rounds).toBe(9);
-    expect(r.roundTrips).toBe(18);
-    expect(opts.pauses).toHaveLength(8);
+    // The top (2048 words of 512 segments), the 16 children of the dirty one at width 32 (they
+    // confirm it), the 32 leaves of the dirty child (they confirm it), then the clocks.
+    expect(r.rounds).toBe(4);
+    expect(r.treeRounds).toBe(3);
+    expect(r.roundTrips).toBe(8);
+    expect(opts.pauses).toHaveLength(3);
     const kc = keyClockBytes(blue.keyClocks().find((k) => new TextDecoder().decode(k.key) === 'extra')!);
-    const perSide = 1024 + 4 + (64 + 4) * 3;
+    const perSide = (2048 + 16 + 32) * 4;
     expect(r.bytes).toEqual({ blue: perSide + kc, pink: perSide, total: 2 * perSide + kc });
     expect(r).toMatchObject({ dirtyBranches: 1, dirtySegments: 1, inSync: false, truncated: false, largeDelta: false });
   });
@@ -70,6 +78,7 @@ describe('exact counts for a fixed scenario: one key missing on pink, large tree
     const r = await runExchange([blue], [pink], fastOptions());
     expect(names(r.deltas)).toEqual(['b/extra']);
     expect(r.rounds).toBe(5);
+    expect(r.treeRounds).toBe(4);
     expect(r.roundTrips).toBe(10);
     const kc = keyClockBytes(blue.keyClocks().find((k) => new TextDecoder().decode(k.key) === 'extra')!);
     expect(r.bytes.pink).toBe(2 * 16384 + 2 * 1024);
@@ -292,7 +301,7 @@ describe('progress and timings', () => {
     const seen: string[] = [];
     const r = await runExchange([blue], [pink], fastOptions({ onProgress: (p) => seen.push(`${p.round}:${p.stage}`) }));
     expect(seen).toHaveLength(r.rounds);
-    expect(seen.at(-1)).toBe('9:clock_compare');
+    expect(seen.at(-1)).toBe('4:clock_compare');
     expect(Object.keys(r.timings).sort()).toEqual(['branch_compare', 'clock_compare', 'pause', 'root_compare']);
   });
 });

@@ -6,10 +6,16 @@ import {
   compareBranches,
   compareClocks,
   compareRoots,
+  compareWords,
   hashesOfTree,
+  confirmByChildren,
+  costBelow,
+  estimateDifferences,
+  expectedDirty,
   intersectConfirmed,
   keyClockBytes,
-  planLevels,
+  planChildWidth,
+  planTopWidth,
   selectIds,
   type KeyClock,
 } from '../../src/exchange/index.js';
@@ -230,17 +236,87 @@ describe('hashesOfTree', () => {
   });
 });
 
-describe('planLevels and keyClockBytes', () => {
-  it('walks every size down to single leaves through the branch level', () => {
-    expect(planLevels('large', 'fine').map((l) => l.width)).toEqual([4096, 256, 16, 1]);
-    expect(planLevels('medium', 'fine').map((l) => l.width)).toEqual([1024, 256, 16, 1]);
-    expect(planLevels('xlarge', 'fine').map((l) => l.width)).toEqual([16384, 1024, 256, 16, 1]);
-    expect(planLevels('xxsmall', 'fine').map((l) => l.width)).toEqual([256, 16, 1]);
-    expect(planLevels('large', 'classic').map((l) => [l.width, l.stage])).toEqual([
-      [256, 'root_compare'],
-      [1, 'branch_compare'],
-    ]);
+describe('confirmByChildren', () => {
+  it('a parent is confirmed iff its children XOR differently: the same answer as re-fetching its word', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: 4095 }), fc.integer({ min: 1, max: 0xffff_ffff })), { maxLength: 30 }),
+        fc.array(fc.tuple(fc.nat({ max: 4095 }), fc.integer({ min: 1, max: 0xffff_ffff })), { maxLength: 30 }),
+        fc.constantFrom(1, 16, 256),
+        fc.constantFrom(2, 16),
+        (addsB, addsP, child, fanOut) => {
+          const blue = TicTacTree.create('xxsmall');
+          const pink = TicTacTree.create('xxsmall');
+          for (const [s, c] of addsB) blue.add(s, c);
+          for (const [s, c] of addsP) pink.add(s, c);
+          const width = child * fanOut;
+          const parents = Array.from({ length: 4096 / width }, (_, i) => i);
+          const ids = parents.flatMap((p) => Array.from({ length: fanOut }, (_, k) => p * fanOut + k));
+          const b = hashesOfTree(blue, { width: child, ids });
+          const p = hashesOfTree(pink, { width: child, ids });
+          const out = confirmByChildren(parents, fanOut, b, p);
+          const refetched = compareWords(parents, hashesOfTree(blue, { width, ids: parents }), hashesOfTree(pink, { width, ids: parents }));
+          expect(out.confirmed).toEqual(refetched);
+          const expectedDirtyChildren = ids.filter((id, i) => b[i] !== p[i] && out.confirmed.includes(Math.floor(id / fanOut)));
+          expect(out.dirty).toEqual(expectedDirtyChildren);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
+  it('drops a parent whose children agree, with its children', () => {
+    const b = Uint32Array.from([1, 2, 3, 4]);
+    const p = Uint32Array.from([1, 2, 3, 9]);
+    expect(confirmByChildren([5, 8], 2, b, p)).toEqual({ confirmed: [8], dirty: [17] });
+    // Two children that differ but cancel: the parent word is equal, as a re-fetch would see it.
+    expect(confirmByChildren([5], 2, Uint32Array.from([1, 2]), Uint32Array.from([2, 1]))).toEqual({ confirmed: [], dirty: [] });
+    expect(() => confirmByChildren([1], 4, new Uint32Array(4), new Uint32Array(3))).toThrow(/child words/);
+  });
+});
+
+describe('the width planner', () => {
+  it('estimateDifferences inverts expectedDirty', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1 << 20 }), fc.integer({ min: 1, max: 100_000 }), (n, d) => {
+        const dirty = expectedDirty(n, d);
+        expect(dirty).toBeLessThanOrEqual(Math.min(n, d) + 1e-9);
+        if (dirty < n - 0.5) expect(estimateDifferences(dirty, n)).toBeCloseTo(d, 3);
+      }),
+      { numRuns: 100 },
+    );
+    expect(estimateDifferences(0, 100)).toBe(0);
+    expect(estimateDifferences(100, 100)).toBeCloseTo(100 * Math.log(200), 6);
+  });
+  it('picks the cheapest child width, and the top within its bounds', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 500 }), fc.constantFrom(256, 512, 1024), fc.integer({ min: 1, max: 5000 }), (parents, width, d) => {
+        const chosen = planChildWidth(parents, width, d, 128);
+        for (let c = 1; c < width; c *= 2) expect(costBelow(parents, width, chosen, d, 128)).toBeLessThanOrEqual(costBelow(parents, width, c, d, 128));
+      }),
+      { numRuns: 60 },
+    );
+    for (const segments of [4096, 16384, 65536, 262144, 1 << 20, 1 << 22]) {
+      for (const d of [1, 100, 10_000]) {
+        const w = planTopWidth(segments, d, 128);
+        expect(w).toBeGreaterThanOrEqual(256);
+        expect(w).toBeLessThanOrEqual(Math.max(256, Math.min(1024, segments / 64)));
+      }
+    }
+  });
+  it('plans the issue\'s case: 100 differences among 2^20 segments → top 512, middle 32', () => {
+    expect(planTopWidth(1 << 20, 100, 128)).toBe(512);
+    const dirty = Math.round(expectedDirty(2048, 100));
+    expect(planChildWidth(dirty, 512, estimateDifferences(dirty, 2048), 128)).toBe(32);
+    // One dirty top word: 16 children of 32, then 32 leaves (48 words; 32 children of 16 would
+    // cost the same were the one difference sure to leave 31 children clean).
+    expect(planChildWidth(1, 512, 1, 128)).toBe(32);
+    // Heavy damage makes the middle finer; a tiny tree has a top of its 16 branches.
+    expect(planChildWidth(2000, 512, 10_000, Infinity)).toBeLessThan(16);
+    expect(planTopWidth(4096, 100, 128)).toBe(256);
+  });
+});
+
+describe('keyClockBytes', () => {
   it('counts a key clock by its encoded bytes', () => {
     // 1+2 (bucket) + 1+3 (key) + 1+1+1+1 (clock: count, actor length, actor, counter) + 2 (time 1000) + 1 (deleted)
     expect(keyClockBytes({ bucket: 'b1', key: utf8('k01'), clock: makeClock([['a', 1]], 1000), deleted: false })).toBe(14);
