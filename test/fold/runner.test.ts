@@ -99,6 +99,39 @@ test('a sampled run covers what it says, and object_stats scales its estimate by
   expect(json.estimate.count).toBe(Math.round(r.acc.count / 0.25));
 });
 
+test('each lane folds its vnodes into one accumulator, and any number of lanes per node gives the same result', async () => {
+  const cluster = await env.make('lanes', { ringSize: 16, nVal: 3, nodeCount: 3 }, items);
+  const counts = { accs: 0, merges: 0 };
+  const counted: AnyFoldModule = {
+    ...mergeTreeRange,
+    generateAcc: (q) => {
+      counts.accs++;
+      return mergeTreeRange.generateAcc(q);
+    },
+    generateMergeFun: (q) => {
+      const merge = mergeTreeRange.generateMergeFun(q);
+      return (a, b) => {
+        counts.merges++;
+        return merge(a, b);
+      };
+    },
+  };
+  const one = await runFold(cluster, counted, { treeSize: 'small' }, { offset: 2, perNode: 1 });
+  // One accumulator for the run and one a lane (one lane a node the plan visits), not one a vnode;
+  // the first lane's becomes the run's, so lanes − 1 merges.
+  const lanes = new Set(one.coverage.vnodes.map((v) => v.node)).size;
+  expect(one.coverage.vnodes.length).toBeGreaterThan(lanes);
+  expect(counts).toEqual({ accs: 1 + lanes, merges: lanes - 1 });
+  const whole = await runFold(single, mergeTreeRange, { treeSize: 'small' });
+  expect(one.acc.equals(whole.acc)).toBe(true);
+  for (const perNode of [2, 8]) {
+    const r = await runFold(cluster, mergeTreeRange, { treeSize: 'small' }, { offset: 2, perNode });
+    expect(r.acc.equals(whole.acc)).toBe(true);
+    const stats = await runFold(cluster, objectStats, {}, { offset: 2, perNode });
+    expect(stats.acc).toEqual((await runFold(single, objectStats, {})).acc);
+  }
+});
+
 describe('stopping', () => {
   let cluster: EmbeddedCluster;
   beforeAll(async () => {
