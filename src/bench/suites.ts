@@ -1,3 +1,4 @@
+import { exchangeBench } from './exchange.js';
 import { foldBench } from './fold.js';
 import { planBench } from './plan.js';
 import { repairBench } from './repair.js';
@@ -6,4 +7,4 @@ import { storeBench } from './store.js';
 import { tictacBench } from './tictac.js';
 
 /** Every `aae bench <suite>`; each suite lives in a file of its own. */
-export const BENCH_SUITES: readonly BenchSuite[] = [planBench, tictacBench, storeBench, foldBench, repairBench];
+export const BENCH_SUITES: readonly BenchSuite[] = [planBench, tictacBench, storeBench, foldBench, repairBench, exchangeBench];
