@@ -86,6 +86,44 @@ describe('exact counts for a fixed scenario: one key missing on pink, large tree
   });
 });
 
+describe('the fine walk: three rounds of tree data, confirmations carried by the children', () => {
+  it('100 differences in a large tree: 3 tree rounds, then clocks; tree words near the planned 2048 + 98·16 + 100·32 a side', async () => {
+    const [blue, pink] = pair('large', 2000);
+    for (let i = 0; i < 100; i++) blue.put('b', `new${i}`, clock('a', 1));
+    const lines: ExchangeLogLine[] = [];
+    const r = await runExchange([blue], [pink], fastOptions({ logger: (l) => lines.push(l) }));
+    expect(r.deltas).toHaveLength(100);
+    expect(r).toMatchObject({ treeRounds: 3, rounds: 4, roundTrips: 8, truncated: false, largeDelta: false, dirtySegments: 100 });
+    // Pink sends tree words only: at most the planned words (collisions make fewer).
+    expect(r.bytes.pink).toBeLessThanOrEqual((2048 + 100 * 16 + 100 * 32) * 4);
+    expect(r.bytes.pink).toBeGreaterThan(2048 * 4);
+    expect(lines.some((l) => l.code === 'EX010')).toBe(false);
+  });
+  it('a top word that heals before its children are fetched is dropped with them (EX010)', async () => {
+    const [blue, pink] = pair('large', 30);
+    blue.put('b', 'real', clock('a', 1));
+    blue.put('b', 'inflight', clock('a', 1));
+    const flaky = hooked(pink, (call) => {
+      if (call === 2) pink.put('b', 'inflight', clock('a', 1));
+    });
+    const lines: ExchangeLogLine[] = [];
+    const r = await runExchange([blue], [flaky], fastOptions({ logger: (l) => lines.push(l) }));
+    expect(names(r.deltas)).toEqual(['b/real']);
+    expect(r.treeRounds).toBe(3);
+    expect(lines.filter((l) => l.code === 'EX010').map((l) => l.fields.dropped)).toEqual([1]);
+  });
+  it('a large delta that fills the middle too moves key lists instead of leaves (EX011)', async () => {
+    const blue = new MemorySource({ treeSize: 'xxsmall' });
+    const pink = new MemorySource({ treeSize: 'xxsmall' });
+    for (let i = 0; i < 3000; i++) blue.put('b', `key${i}`, clock('a', 1));
+    const lines: ExchangeLogLine[] = [];
+    const r = await runExchange([blue], [pink], fastOptions({ logger: (l) => lines.push(l) }));
+    expect(r.deltas).toHaveLength(3000);
+    expect(r).toMatchObject({ largeDelta: true, truncated: false, treeRounds: 2, rounds: 3 });
+    expect(lines.map((l) => l.code)).toContain('EX011');
+  });
+});
+
 describe('random data, random drift', () => {
   it('the deltas are exactly the drifted keys, in either walk', async () => {
     await fc.assert(
