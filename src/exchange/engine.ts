@@ -35,8 +35,8 @@
  * the caller says), never finer than a branch: an in-sync check costs at most one root (a large
  * tree: 2048 words, 8 KiB a side, against a 16 KiB root). The middle width is planned once the top
  * has been compared, from the differences its dirty fraction implies. Measured for 100 differing
- * keys among 1M (large tree, see `aae bench exchange`): w1 = 512, w2 = 16, ≈ 27 KB of tree words a
- * side; Negentropy ~163 KB; the classic root/branch walk 485 KB.
+ * keys among 1M (large tree, see `aae bench exchange`): w1 = 512, w2 = 32, ≈ 27 KB of tree words a
+ * side, ~59 KB in all with the clocks; Negentropy ~163 KB; the classic root/branch walk 485 KB.
  *
  * The classic walk (sources without `hashes`, or `walk: 'classic'`) is the original's: the root
  * twice, the dirty branches twice (whole 1 KiB branches: such a source answers nothing finer), the

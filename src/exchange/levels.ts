@@ -11,7 +11,8 @@
  *   costs about
  *       S/w1  +  D1·w1/w2  +  D2·w2          words,
  *   D1 and D2 being the dirty words at the top and the middle. For S = 2^20 segments and D ≈ 100
- *   differences that is least at w1 = 512, w2 = 16: 2048 + 3123 + 1598 words, ≈ 27 KB a side.
+ *   differences that is least at w1 = 512 and w2 = 32: 2048 + 98·16 + ~97·32 words, ≈ 27 KB a
+ *   side (w2 = 16 costs within 1% of it).
  *   The top is chosen before anything is known, from an expected number of differences; the middle
  *   is chosen after the top has been compared, from the differences the dirty fraction implies.
  *
