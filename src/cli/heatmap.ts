@@ -13,6 +13,8 @@ export interface HeatmapInput {
   dirty: ReadonlyMap<number, number>;
   /** Rows for the table under the picture, already formatted. */
   rows?: ReadonlyArray<{ branch: number; dirtySegments: number; blueKeys?: number; pinkKeys?: number }>;
+  /** Column names for the two sides' key counts (default blue, pink). */
+  sides?: readonly [string, string];
 }
 
 const CELL = 10;
@@ -68,7 +70,7 @@ export function renderHeatmap(input: HeatmapInput): string {
 ${cells.join('\n')}
 </svg>
 <svg xmlns="http://www.w3.org/2000/svg" width="440" height="20" style="display:block;margin-top:8px">${legend}</svg>
-${tableRows ? `<table><thead><tr><th>branch</th><th>segments</th><th>dirty segments</th><th>blue keys</th><th>pink keys</th></tr></thead><tbody>\n${tableRows}\n</tbody></table>` : ''}
+${tableRows ? `<table><thead><tr><th>branch</th><th>segments</th><th>dirty segments</th><th>keys in ${escapeHtml(input.sides?.[0] ?? 'blue')}</th><th>keys in ${escapeHtml(input.sides?.[1] ?? 'pink')}</th></tr></thead><tbody>\n${tableRows}\n</tbody></table>` : ''}
 </body></html>
 `;
 }

@@ -105,6 +105,7 @@ function heatmapOf(r: InspectReport, dirs: readonly string[]): string {
     branchCount: r.branchCount,
     dirty,
     rows,
+    sides: r.kind === 'clusters' ? [r.pairs[0]?.blue ?? 'blue', r.pairs[0]?.pink ?? 'pink'] : ['replica A', 'replica B'],
   });
 }
 
