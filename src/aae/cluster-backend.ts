@@ -9,7 +9,7 @@
  *   version is read, and the winner is written to each replica that lacks it.
  */
 import type { AaeObject, ObjectKey } from '../cluster/index.js';
-import { compareClocks } from '../cluster/index.js';
+import { dominantObject } from '../cluster/index.js';
 import type { PlaceVersion, PlaceWrite, RepairBackend, WriteOutcome } from '../repair/index.js';
 import type { ClusterHandle } from './compare.js';
 
@@ -33,17 +33,7 @@ export interface RepairableCluster extends ClusterHandle {
 
 /** The dominant version among replicas; concurrent ones: the later lastModified (as `get`). */
 export function dominantOf(reads: readonly ReplicaRead[]): AaeObject | null {
-  let best: AaeObject | null = null;
-  for (const { object } of reads) {
-    if (object === null) continue;
-    if (best === null) {
-      best = object;
-      continue;
-    }
-    const order = compareClocks(object.clock, best.clock);
-    if (order === 'left' || (order === 'concurrent' && object.clock.lastModified > best.clock.lastModified)) best = object;
-  }
-  return best;
+  return dominantObject(reads.map((r) => r.object));
 }
 
 export function twoClusterBackend(blue: RepairableCluster, pink: RepairableCluster): RepairBackend {

@@ -41,6 +41,7 @@ export {
   validateIndexEntry,
   normaliseIndexes,
   headOf,
+  dominantObject,
   type ObjectKey,
   type IndexEntry,
   type AaeObject,

@@ -1,6 +1,6 @@
 import { AaeError } from '../errors.js';
 import { compareBytes, objectHash, utf8, validateBucket, type HashMethod } from '../hash/index.js';
-import type { Clock } from './clock.js';
+import { compareClocks, type Clock } from './clock.js';
 
 /**
  * Objects, heads and keys.
@@ -154,4 +154,22 @@ export function headOf(obj: AaeObject, hashMethod: HashMethod, seed: number): Ob
     hash: objectHash(hashMethod, seed, obj.clock.entries, obj.value),
     indexes: obj.indexes,
   };
+}
+
+/**
+ * The version a reader should see among several replicas' (nulls skipped): the one that dominates
+ * the others; among concurrent ones, the latest lastModified. Null when no replica has the key.
+ */
+export function dominantObject<T extends { clock: Clock }>(objects: Iterable<T | null>): T | null {
+  let best: T | null = null;
+  for (const object of objects) {
+    if (object === null) continue;
+    if (best === null) {
+      best = object;
+      continue;
+    }
+    const order = compareClocks(object.clock, best.clock);
+    if (order === 'left' || (order === 'concurrent' && object.clock.lastModified > best.clock.lastModified)) best = object;
+  }
+  return best;
 }

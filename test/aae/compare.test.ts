@@ -1,29 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { compareClusters, compareReplicas } from '../../src/aae/compare.js';
-import { defaultSpec, makeClock } from '../../src/cluster/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { makeClock } from '../../src/cluster/index.js';
+import { fast, text, useClusters } from './clusters.js';
 
-let dir: string;
-const open: EmbeddedCluster[] = [];
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'aae-compare-'));
-});
-afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function cluster(name: string, ringSize: number, nVal: number, nodes: number): Promise<EmbeddedCluster> {
-  const c = await EmbeddedCluster.create(join(dir, name), defaultSpec(name, { ringSize, nVal, nodeCount: nodes, treeSize: 'small' }));
-  open.push(c);
-  return c;
-}
-
-const fast = { pauseMs: 0, jitter: false } as const;
-const text = (u: Uint8Array) => Buffer.from(u).toString();
+const cluster = useClusters('aae-compare-');
 
 describe('compareClusters', () => {
   test('clusters of different layouts: exact deltas and the side ahead', async () => {
@@ -51,8 +31,7 @@ describe('compareClusters', () => {
 
   test('mismatched hash seeds are refused before any comparison', async () => {
     const a = await cluster('a', 8, 1, 1);
-    const c = await EmbeddedCluster.create(join(dir, 'c'), defaultSpec('c', { ringSize: 8, nVal: 1, nodeCount: 1, treeSize: 'small', seed: 7 }));
-    open.push(c);
+    const c = await cluster('c', 8, 1, 1, { seed: 7 });
     await expect(compareClusters(a, c, fast)).rejects.toMatchObject({ code: 'CLUSTERS_INCOMPATIBLE' });
   });
 });

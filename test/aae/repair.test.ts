@@ -1,30 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { compareClusters, compareReplicas, repairClusters, repairReplicas } from '../../src/aae/index.js';
-import { defaultSpec, descends, makeClock, type AaeObject } from '../../src/cluster/index.js';
+import { descends, makeClock, type AaeObject } from '../../src/cluster/index.js';
 import { MemoryConflictSink } from '../../src/repair/index.js';
 import { EmbeddedCluster } from '../../src/store/index.js';
+import { fast, text, useClusters } from './clusters.js';
 
-let dir: string;
-const open: EmbeddedCluster[] = [];
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'aae-repair-'));
-});
-afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function cluster(name: string, ringSize: number, nVal: number, nodes: number): Promise<EmbeddedCluster> {
-  const c = await EmbeddedCluster.create(join(dir, name), defaultSpec(name, { ringSize, nVal, nodeCount: nodes, treeSize: 'small' }));
-  open.push(c);
-  return c;
-}
-
-const fast = { pauseMs: 0, jitter: false } as const;
-const text = (u: Uint8Array) => Buffer.from(u).toString();
+const cluster = useClusters('aae-repair-');
 
 /** Every key's version as each cluster's get sees it: must match exactly after a repair. */
 async function heads(c: EmbeddedCluster, keys: string[]): Promise<Array<string | null>> {
