@@ -221,12 +221,21 @@ export function decodeHead(bytes: Uint8Array): HeadValue {
 
 /** The key's contribution to its segment (src/hash's contribution(alt, hash)), read without decoding the rest: for tree rebuilds. */
 export function readContribution(bytes: Uint8Array): number {
+  readHashes(bytes, scratch);
+  return contribution(scratch.alt, scratch.hash);
+}
+
+const scratch = { hash: 0, alt: 0 };
+
+/** A head's object hash and alt, read at their fixed positions into `out` (nothing allocated): for rebuilds. */
+export function readHashes(bytes: Uint8Array, out: { hash: number; alt: number }): void {
   const r = shared.reset(bytes);
   openHead(r);
   const hash = r.uint('hash');
   const alt = r.uint('alt');
   if (!isU32(hash) || !isU32(alt)) corrupt('hash');
-  return contribution(alt, hash);
+  out.hash = hash;
+  out.alt = alt;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

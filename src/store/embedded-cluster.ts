@@ -25,6 +25,7 @@ import { AaeError, throwIfAborted } from '../errors.js';
 import { initHash, utf8 } from '../hash/index.js';
 import type { HeadValue } from './codec.js';
 import { LocalVnode, prepareHead, type PlannedWrite } from './local-vnode.js';
+import { KeySlots } from './key-slots.js';
 import { locateKey, type StoreParams } from './locate.js';
 import { NodeDb } from './node-db.js';
 import { WriteQueue } from './write-queue.js';
@@ -344,22 +345,29 @@ export class EmbeddedCluster {
    * its replicas.
    */
   private async flush(items: PreparedPut[]): Promise<AaeObject[]> {
+    const n = items.length;
     const locs = items.map((it) => locateKey(it.bucket, it.key, this.spec));
     const pref = locs.map((l) => preflist(l.keyspace, this.spec));
-    const ids = locs.map((l) => Buffer.from(l.ckey.buffer, l.ckey.byteOffset, l.ckey.byteLength).toString('latin1'));
 
     // Read the heads of the clockless items' keys on every replica (first item of each key only).
-    const merged = new Map<string, Clock | null>();
+    // merged[slot]: the clock of a clockless item's key so far (the replicas' merge, then each
+    // minted clock in turn, so a later item on the same key in this flush builds on the earlier).
+    const slots = new KeySlots();
+    const slotOf = new Int32Array(n).fill(-1);
+    const merged: Array<Clock | null> = [];
     const reads = new Map<number, number[]>(); // vnode → item indexes
-    items.forEach((it, i) => {
-      if (it.clock !== null || merged.has(ids[i]!)) return;
-      merged.set(ids[i]!, null);
+    for (let i = 0; i < n; i++) {
+      if (items[i]!.clock !== null) continue;
+      const s = slots.slotOf(locs[i]!);
+      slotOf[i] = s;
+      if (s < merged.length) continue;
+      merged.push(null);
       for (const v of pref[i]!) {
         let list = reads.get(v);
         if (list === undefined) reads.set(v, (list = []));
         list.push(i);
       }
-    });
+    }
     const basis = new Map<number, Map<number, { generation: number; head: HeadValue | null }>>(); // vnode → item → basis
     await Promise.all(
       [...reads].map(async ([v, idx]) => {
@@ -369,32 +377,38 @@ export class EmbeddedCluster {
         heads.forEach((h, j) => {
           mine.set(idx[j]!, { generation, head: h });
           if (h === null) return;
-          const id = ids[idx[j]!]!;
-          const cur = merged.get(id) ?? null;
-          merged.set(id, cur === null ? h.clock : mergeClocks(cur, h.clock));
+          const s = slotOf[idx[j]!]!;
+          const cur = merged[s]!;
+          merged[s] = cur === null ? h.clock : mergeClocks(cur, h.clock);
         });
       }),
     );
 
-    const out: AaeObject[] = [];
+    const out: AaeObject[] = new Array<AaeObject>(n);
     const perVnode = new Map<number, PlannedWrite[]>();
-    items.forEach((it, i) => {
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
       let clock = it.clock;
       if (clock === null) {
-        clock = increment(merged.get(ids[i]!) ?? null, this.spec.name, it.now);
-        merged.set(ids[i]!, clock); // a later item on the same key in this flush builds on this one
+        const s = slotOf[i]!;
+        clock = increment(merged[s]!, this.spec.name, it.now);
+        merged[s] = clock;
       }
       const object: AaeObject = { bucket: it.bucket, key: it.key, clock, value: it.value, deleted: it.deleted, indexes: it.indexes };
-      out.push(object);
+      out[i] = object;
       const loc = locs[i]!;
       const head = prepareHead(object, loc, this.spec);
-      for (const v of pref[i]!.slice(0, it.replicas)) {
+      const write = { kind: 'put' as const, object };
+      const targets = pref[i]!;
+      for (let r = 0; r < it.replicas; r++) {
+        const v = targets[r]!;
         let list = perVnode.get(v);
         if (list === undefined) perVnode.set(v, (list = []));
         const b = basis.get(v)?.get(i);
-        list.push(b === undefined ? { write: { kind: 'put', object }, loc, head } : { write: { kind: 'put', object }, loc, head, basis: b });
+        // The cluster returns the stored objects, not what they replaced: no per-op result.
+        list.push(b === undefined ? { write, loc, head, noResult: true } : { write, loc, head, basis: b, noResult: true });
       }
-    });
+    }
     await Promise.all([...perVnode].map(([v, plans]) => this.vnodeList[v]!.writePlanned(plans)));
     return out;
   }

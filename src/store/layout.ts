@@ -11,6 +11,7 @@ import { segmentCountOf, type TreeSize } from '../tictac/index.js';
  *   value  'o' ‖ the same suffix as the head
  *   index  'i' ‖ keyspace (u16 BE) ‖ bucket ‖ 0 ‖ index ‖ 0 ‖ term ‖ 0 ‖ key
  *   tree   't' ‖ keyspace (u16 BE)           (present only between a clean close and the next open)
+ *   filter 'k' ‖ keyspace (u16 BE)           (the keyspace's key filter: saved and deleted with the tree)
  *
  * Why the bit reversal: a tree of 2^b segments takes a key's segment from the LOW b bits of its
  * segment32. Reversed, those bits become the HIGH b bits, so every segment of every tree size is
@@ -28,7 +29,8 @@ export const KIND_HEAD = 0x68; // 'h'
 export const KIND_VALUE = 0x6f; // 'o'
 export const KIND_INDEX = 0x69; // 'i'
 export const KIND_TREE = 0x74; // 't'
-export type RecordKind = typeof KIND_HEAD | typeof KIND_VALUE | typeof KIND_INDEX | typeof KIND_TREE;
+export const KIND_FILTER = 0x6b; // 'k'
+export type RecordKind = typeof KIND_HEAD | typeof KIND_VALUE | typeof KIND_INDEX | typeof KIND_TREE | typeof KIND_FILTER;
 
 /** Bytes before the keyspace: tag, vnode u16, kind. */
 export const PREFIX_BYTES = 4;
@@ -223,6 +225,11 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
 /** The key of a vnode's saved tree for one keyspace. */
 export function treeKey(vnode: number, keyspace: number): Uint8Array {
   return keyspacePrefix(vnode, KIND_TREE, keyspace);
+}
+
+/** The key of a vnode's saved key filter for one keyspace (key-filter.ts). */
+export function filterKey(vnode: number, keyspace: number): Uint8Array {
+  return keyspacePrefix(vnode, KIND_FILTER, keyspace);
 }
 
 /** Node-level metadata lives before every vnode record. */

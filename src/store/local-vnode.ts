@@ -11,9 +11,11 @@ import {
 import { AaeError } from '../errors.js';
 import { contribution, objectHash } from '../hash/index.js';
 import { TicTacTree, type TreeSize } from '../tictac/index.js';
-import { decodeHead, encodeHead, plainView, readContribution, type HeadValue } from './codec.js';
+import { decodeHead, encodeHead, plainView, readHashes, type HeadValue } from './codec.js';
 import { DEFAULT_FOLD_BATCH, foldHeads, foldIndex, foldKeyspaces, foldObjects, type FoldSource } from './fold.js';
-import { KIND_HEAD, KIND_TREE, KIND_VALUE, indexKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, bitReverse32 } from './layout.js';
+import { KeyFilter } from './key-filter.js';
+import { KeySlots } from './key-slots.js';
+import { KIND_FILTER, KIND_HEAD, KIND_TREE, KIND_VALUE, filterKey, indexKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, bitReverse32 } from './layout.js';
 import { locateKey, type LocatedKey, type StoreParams } from './locate.js';
 import type { BatchOp, NodeDb } from './node-db.js';
 import { TreeCache } from './tree-cache.js';
@@ -45,6 +47,10 @@ import { WriteQueue } from './write-queue.js';
  * Trees live in a TreeCache. On open the saved trees (if the last close was clean) are restored and
  * deleted from the store before any write; a keyspace without a restorable tree is rebuilt from its
  * heads, inside the queue, before the first tree query that needs it.
+ *
+ * Each keyspace with a current tree also has a KeyFilter (key-filter.ts) of the keys written into
+ * it, with the same lifecycle (saved on clean close, deleted on open, rebuilt with the tree): a
+ * write to a key the filter has never seen needs no read of its old head.
  */
 
 /** Ops per flush: one LevelDB batch of up to ~4 records per op stays a few MiB at most. */
@@ -71,6 +77,8 @@ export class LocalVnode implements Vnode {
   private readonly queue: WriteQueue<PlannedWrite, WriteResult>;
   private readonly held: number[];
   private readonly origins = new Map<number, { origin: TreeOrigin; reason?: string }>();
+  /** Per keyspace, the keys ever written to it; null: unknown (no clean close yet), so every key is read. */
+  private readonly filters = new Map<number, KeyFilter | null>();
   private closed = false;
   /** Flushes landed so far: a head read at generation g is current while this is still g. */
   private generation = 0;
@@ -100,6 +108,7 @@ export class LocalVnode implements Vnode {
     if (options.fresh === true) {
       for (const k of v.held) {
         v.cache.set(k, TicTacTree.create(v.treeSize));
+        v.filters.set(k, KeyFilter.create());
         v.origins.set(k, { origin: 'empty' });
       }
     } else {
@@ -109,7 +118,36 @@ export class LocalVnode implements Vnode {
   }
 
   private async restoreTrees(): Promise<void> {
-    const prefix = kindPrefix(this.id, KIND_TREE);
+    const found = await this.savedRecords(KIND_TREE);
+    const savedFilters = await this.savedRecords(KIND_FILTER);
+    for (const keyspace of this.held) {
+      this.filters.set(keyspace, null);
+      const bytes = found.get(keyspace);
+      if (bytes === undefined) {
+        this.origins.set(keyspace, { origin: 'missing', reason: 'no saved tree (no clean close)' });
+        continue;
+      }
+      const r = decodeTreeRecord(bytes, this.treeSize);
+      if (r.ok) {
+        this.cache.set(keyspace, r.tree);
+        this.origins.set(keyspace, { origin: 'restored' });
+        // A filter is sound only with its tree: both were saved by the same clean close.
+        const f = savedFilters.get(keyspace);
+        const restored = f === undefined ? null : KeyFilter.import(f);
+        if (restored !== null && restored.ok) this.filters.set(keyspace, restored.filter);
+      } else {
+        this.origins.set(keyspace, { origin: 'missing', reason: r.reason });
+      }
+    }
+    // Delete before any write (sync, so it is durable): a crash from here on must rebuild.
+    const dels = [...found.keys()].map((k) => ({ type: 'del' as const, key: treeKey(this.id, k) }));
+    for (const k of savedFilters.keys()) dels.push({ type: 'del', key: filterKey(this.id, k) });
+    await this.db.batch(dels, { sync: true });
+  }
+
+  /** The saved records of one kind (trees or filters), by keyspace. */
+  private async savedRecords(kind: typeof KIND_TREE | typeof KIND_FILTER): Promise<Map<number, Uint8Array>> {
+    const prefix = kindPrefix(this.id, kind);
     const found = new Map<number, Uint8Array>();
     const it = this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
     try {
@@ -121,22 +159,7 @@ export class LocalVnode implements Vnode {
     } finally {
       await it.close();
     }
-    for (const keyspace of this.held) {
-      const bytes = found.get(keyspace);
-      if (bytes === undefined) {
-        this.origins.set(keyspace, { origin: 'missing', reason: 'no saved tree (no clean close)' });
-        continue;
-      }
-      const r = decodeTreeRecord(bytes, this.treeSize);
-      if (r.ok) {
-        this.cache.set(keyspace, r.tree);
-        this.origins.set(keyspace, { origin: 'restored' });
-      } else {
-        this.origins.set(keyspace, { origin: 'missing', reason: r.reason });
-      }
-    }
-    // Delete before any write (sync, so it is durable): a crash from here on must rebuild.
-    await this.db.batch([...found.keys()].map((k) => ({ type: 'del' as const, key: treeKey(this.id, k) })), { sync: true });
+    return found;
   }
 
   /** Where each keyspace's tree stands (for diagnostics and tests). */
@@ -186,8 +209,19 @@ export class LocalVnode implements Vnode {
   async readHeads(locs: readonly LocatedKey[]): Promise<{ generation: number; heads: Array<HeadValue | null> }> {
     this.checkOpen();
     const generation = this.generation; // taken before the read: a flush landing during it invalidates the basis
-    const raw = await this.db.getMany(locs.map((l) => objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey)));
-    return { generation, heads: raw.map((b) => (b === undefined ? null : decodeHead(b))) };
+    const heads: Array<HeadValue | null> = new Array<HeadValue | null>(locs.length).fill(null);
+    // Keys the filter has never seen have no head: only the others are read.
+    const read: number[] = [];
+    for (let i = 0; i < locs.length; i++) {
+      const l = locs[i]!;
+      const f = this.filters.get(l.keyspace);
+      if (f === undefined || f === null || f.mayContain(l.segment32, l.alt)) read.push(i);
+    }
+    const raw = await this.db.getMany(read.map((i) => objectKey(this.id, KIND_HEAD, locs[i]!.keyspace, locs[i]!.segment32, locs[i]!.ckey)));
+    raw.forEach((b, j) => {
+      if (b !== undefined) heads[read[j]!] = decodeHead(b);
+    });
+    return { generation, heads };
   }
 
   /** Resolves when every queued write is applied. */
@@ -205,28 +239,33 @@ export class LocalVnode implements Vnode {
 
   private async flush(plans: PlannedWrite[]): Promise<WriteResult[]> {
     if (this.closed) throw new AaeError('STORE_CLOSED', `vnode ${this.id} is closed`);
-    const headKeys = plans.map(({ loc }) => objectKey(this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey));
+    const n = plans.length;
+    const headKeys: Uint8Array[] = new Array<Uint8Array>(n);
     // The old head of every distinct key: from the plan's basis when no flush has landed since it
-    // was read, else from one getMany. Repeats within the flush see the earlier op's head.
-    const slot = new Map<string, number>();
+    // was read; null when the keyspace's filter has never seen the key; else from one getMany.
+    // Repeats within the flush see the earlier op's head.
+    const slots = new KeySlots();
+    const slotOf = new Int32Array(n);
     const current: Array<HeadValue | null> = [];
     const toRead: number[] = [];
-    const slotOf = headKeys.map((k, i) => {
-      const id = Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
-      let s = slot.get(id);
-      if (s === undefined) {
-        s = current.length;
-        slot.set(id, s);
-        const basis = plans[i]!.basis;
-        if (basis !== undefined && basis.generation === this.generation) {
-          current.push(basis.head);
-        } else {
-          current.push(null);
-          toRead.push(i);
-        }
+    for (let i = 0; i < n; i++) {
+      const plan = plans[i]!;
+      const loc = plan.loc;
+      headKeys[i] = objectKey(this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);
+      const filter = this.filters.get(loc.keyspace) ?? null;
+      // Every put enters the filter (before its batch: a batch that fails leaves a harmless "maybe").
+      const unseen = filter !== null && (plan.write.kind === 'put' ? filter.addIfAbsent(loc.segment32, loc.alt) : !filter.mayContain(loc.segment32, loc.alt));
+      const s = slots.slotOf(loc);
+      slotOf[i] = s;
+      if (s < current.length) continue; // a repeat
+      const basis = plan.basis;
+      if (basis !== undefined && basis.generation === this.generation) {
+        current.push(basis.head);
+      } else {
+        current.push(null);
+        if (!unseen) toRead.push(i);
       }
-      return s;
-    });
+    }
     if (toRead.length > 0) {
       const raw = await this.db.getMany(toRead.map((i) => headKeys[i]!));
       raw.forEach((b, j) => {
@@ -242,7 +281,7 @@ export class LocalVnode implements Vnode {
       const headKey = headKeys[i]!;
       const s = slotOf[i]!;
       const old = current[s]!;
-      results.push(old === null ? null : headOf(loc, old));
+      results.push(old === null || plans[i]!.noResult === true ? null : headOf(loc, old));
       const oldC = old === null ? null : contribution(old.alt, old.hash);
       if (op.kind === 'erase') {
         if (old === null) continue;
@@ -406,16 +445,19 @@ export class LocalVnode implements Vnode {
   /** Rebuilds every missing tree from the heads. Runs inside the queue: no write interleaves. */
   private async rebuildMissing(): Promise<void> {
     for (const keyspace of this.cache.missing()) {
-      this.cache.set(keyspace, await this.treeFromHeads(keyspace));
+      const filter = KeyFilter.create();
+      this.cache.set(keyspace, await this.treeFromHeads(keyspace, {}, filter));
+      this.filters.set(keyspace, filter);
       const reason = this.origins.get(keyspace)?.reason;
       this.origins.set(keyspace, reason === undefined ? { origin: 'rebuilt' } : { origin: 'rebuilt', reason });
     }
   }
 
-  /** A tree built from scratch from one keyspace's heads (reads no values). */
-  async treeFromHeads(keyspace: number, options: FoldOptions = {}): Promise<TicTacTree> {
+  /** A tree built from scratch from one keyspace's heads (reads no values); `filter`, if given, gets every key. */
+  async treeFromHeads(keyspace: number, options: FoldOptions = {}, filter?: KeyFilter): Promise<TicTacTree> {
     foldKeyspaces(this.held, [keyspace]);
     const tree = TicTacTree.create(this.treeSize);
+    const h = { hash: 0, alt: 0 };
     const prefix = keyspacePrefix(this.id, KIND_HEAD, keyspace);
     const it = this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
     try {
@@ -425,7 +467,10 @@ export class LocalVnode implements Vnode {
         if (entries.length === 0) break;
         for (const [k, v] of entries) {
           const rev = ((k[6]! << 24) | (k[7]! << 16) | (k[8]! << 8) | k[9]!) >>> 0;
-          tree.add(bitReverse32(rev), readContribution(v));
+          const segment32 = bitReverse32(rev);
+          readHashes(v, h);
+          tree.add(segment32, contribution(h.alt, h.hash));
+          filter?.add(segment32, h.alt);
         }
       }
     } finally {
@@ -446,7 +491,10 @@ export class LocalVnode implements Vnode {
       const batch: BatchOp[] = [];
       for (const keyspace of this.held) {
         const tree = this.cache.get(keyspace);
-        if (tree !== null) batch.push({ type: 'put', key: treeKey(this.id, keyspace), value: encodeTreeRecord(tree) });
+        if (tree === null) continue;
+        batch.push({ type: 'put', key: treeKey(this.id, keyspace), value: encodeTreeRecord(tree) });
+        const filter = this.filters.get(keyspace);
+        if (filter !== undefined && filter !== null) batch.push({ type: 'put', key: filterKey(this.id, keyspace), value: filter.export() });
       }
       await this.db.batch(batch, { sync: true });
     });
@@ -465,6 +513,8 @@ export interface PlannedWrite {
   head?: PreparedHead;
   /** The old head as read at `generation` (readHeads); used only if no flush has landed since. */
   basis?: { generation: number; head: HeadValue | null };
+  /** The caller ignores this op's result: the flush makes none (null). */
+  noResult?: boolean;
 }
 
 export interface PreparedHead {
