@@ -18,8 +18,8 @@ import {
   runFold,
   summarizeRun,
   type AnyFoldModule,
-  type KeyClock,
 } from '../../src/fold/index.js';
+import type { KeyClock } from '../../src/store/index.js';
 import { initHash, keyHash, canonicalKey } from '../../src/hash/index.js';
 import type { EmbeddedCluster } from '../../src/store/index.js';
 import { clusters, sampleItems } from './cluster-fixture.js';

@@ -158,12 +158,12 @@ describe('key hashes without materialised canonical keys', () => {
   test('returned canonical bytes are the caller’s own: later calls and edits do not reach them', () => {
     const a = canonicalKey('bucket', enc('one'));
     const aCopy = Uint8Array.from(a);
-    a[1] ^= 0xff; // scribble on a returned key: the cached prefix must not change
+    a[1] = a[1]! ^ 0xff; // scribble on a returned key: the cached prefix must not change
     const b = canonicalKey('bucket', enc('two'));
     expect(Buffer.from(b).equals(Buffer.from(canonicalKeyByHand('bucket', enc('two'))))).toBe(true);
     keyHashOf('bucket', enc('three'), 0);
     objectHashOfClock([['x', 1]], 0);
-    a[1] ^= 0xff;
+    a[1] = a[1]! ^ 0xff;
     expect(a).toEqual(aCopy);
     const c = canonicalClock([['a', 1]]);
     canonicalClock([['b', 2]]);

@@ -4,6 +4,12 @@ import xxhash from 'xxhash-wasm';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { initHash } from '../../src/hash/index.js';
 import { xxh32, xxh64, xxh64High } from '../../src/hash/xxhash.js';
+
+// Node 20's global WebAssembly, as far as this test uses it (its types live in lib.dom, not loaded).
+declare const WebAssembly: {
+  compile(bytes: Uint8Array): Promise<object>;
+  Module: { exports(module: object): Array<{ name: string; kind: string }> };
+};
 import { XXHASH_WASM_BASE64 } from '../../src/hash/xxhash-wasm-bytes.js';
 
 /**

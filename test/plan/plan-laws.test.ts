@@ -44,7 +44,7 @@ function caseArb(opts: { down: boolean; sample: boolean }): fc.Arbitrary<Case> {
       .record({
         offset: fc.integer({ min: 0, max: ringSize * nVal - 1 }),
         pvc: fc.integer({ min: 1, max: nVal }),
-        downNodes: opts.down ? fc.subarray(names, { maxLength: Math.min(3, names.length) }) : fc.constant([]),
+        downNodes: opts.down ? fc.subarray(names, { maxLength: Math.min(3, names.length) }) : fc.constant<string[]>([]),
         downVnodes: opts.down ? fc.uniqueArray(fc.integer({ min: 0, max: ringSize - 1 }), { maxLength: 6 }) : fc.constant([]),
         sample: opts.sample
           ? fc.option(
