@@ -6,14 +6,15 @@
  *   independent of the data), fetch_clocks_nval for the keys of dirty segments (one seek per
  *   segment and keyspace);
  * - range scope: merge_tree_range builds a tree of the scope's size over the bucket / key range /
- *   modified range; branches and words of that round are answered from the tree built at its root
- *   fetch (so one round costs one fold), and fetch_clocks_range lists the keys.
+ *   modified range, afresh for every request — each round is a new look at the data, which is what
+ *   makes its confirmation mean something (a round costs one fold of the range) — and
+ *   fetch_clocks_range lists the keys.
  *
  * The coverage offset is fixed for the source's lifetime: a root from one set of replicas and
  * branches from another would not describe one tree. Offsets 0…nVal−1 ask different replicas.
  */
 import { AaeError } from '../errors.js';
-import type { ExchangeScope, ExchangeSource, FetchOptions, HashesRequest, KeyClock, RangeScope, SourceDescription } from '../exchange/index.js';
+import { hashesOfTree, type ExchangeScope, type ExchangeSource, type FetchOptions, type HashesRequest, type KeyClock, type RangeScope, type SourceDescription } from '../exchange/index.js';
 import {
   fetchClocksNval,
   fetchClocksRange,
@@ -42,7 +43,6 @@ export interface ClusterSourceOptions {
 export class ClusterSource implements ExchangeSource {
   readonly offset: number;
   readonly label: string;
-  private rangeTree: { key: string; tree: TicTacTree } | undefined;
 
   constructor(
     readonly target: FoldTarget,
@@ -71,16 +71,16 @@ export class ClusterSource implements ExchangeSource {
 
   async fetchBranches(scope: ExchangeScope, ids: readonly number[], options: FetchOptions): Promise<Map<number, Uint32Array>> {
     if (ids.length === 0) return new Map();
-    if (scope.kind === 'range') return (await this.rangeTreeFor(scope, options.signal)).branches(ids);
+    if (scope.kind === 'range') return (await this.buildRange(scope, options.signal)).branches(ids);
     const { acc } = await runFold(this.target, mergeBranchNval, { branches: [...ids] }, this.run(options.signal));
     return new Map(acc);
   }
 
   async fetchHashes(scope: ExchangeScope, request: HashesRequest, options: FetchOptions): Promise<Uint32Array> {
-    const size = scope.kind === 'range' ? scope.treeSize : this.target.spec.treeSize;
+    if (scope.kind === 'range') return hashesOfTree(await this.buildRange(scope, options.signal), request);
     return wordsFromParts(
       {
-        segmentCount: segmentCountOf(size),
+        segmentCount: segmentCountOf(this.target.spec.treeSize),
         root: () => this.fetchRoot(scope, options),
         branches: (ids) => this.fetchBranches(scope, ids, options),
       },
@@ -99,17 +99,10 @@ export class ClusterSource implements ExchangeSource {
     return acc;
   }
 
-  /** Folds a fresh tree for the scope: each root fetch is a new look at the data. */
+  /** Folds a fresh tree for the scope: each request is a new look at the data. */
   private async buildRange(scope: RangeScope, signal: AbortSignal | undefined): Promise<TicTacTree> {
     const { acc } = await runFold(this.target, mergeTreeRange, { ...rangeQuery(scope), treeSize: scope.treeSize }, this.run(signal));
-    this.rangeTree = { key: scopeKey(scope), tree: acc };
     return acc;
-  }
-
-  private async rangeTreeFor(scope: RangeScope, signal: AbortSignal | undefined): Promise<TicTacTree> {
-    const cached = this.rangeTree;
-    if (cached !== undefined && cached.key === scopeKey(scope)) return cached.tree;
-    return this.buildRange(scope, signal);
   }
 }
 
@@ -125,8 +118,4 @@ export function rangeQuery(scope: RangeScope): Record<string, unknown> {
 
 function b64(u: Uint8Array): string {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
-}
-
-function scopeKey(scope: RangeScope): string {
-  return JSON.stringify(rangeQuery(scope)) + scope.treeSize;
 }

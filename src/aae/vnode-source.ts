@@ -7,7 +7,8 @@
  * keyspace's replicas pairwise exactly once (see replica-pairs.ts).
  *
  * Full scope answers from the vnode's cached trees; a range scope folds the vnode's heads (no
- * values) into a tree of the scope's size, restricted to the shared keyspaces.
+ * values) into a tree of the scope's size, restricted to the shared keyspaces, afresh for every
+ * request so that each round is a new look at the data.
  */
 import type { HashMethod } from '../hash/index.js';
 import { contribution } from '../hash/index.js';
@@ -18,8 +19,6 @@ import { TicTacTree, segmentCountOf, type TreeSize } from '../tictac/index.js';
 import { wordsFromParts, xorInto } from './tree-words.js';
 
 export class VnodeSource implements ExchangeSource {
-  private rangeTree: TicTacTree | undefined;
-
   constructor(
     readonly vnode: Vnode,
     /** The keyspaces compared (all held by the vnode). */
@@ -51,7 +50,7 @@ export class VnodeSource implements ExchangeSource {
   }
 
   async fetchBranches(scope: ExchangeScope, ids: readonly number[], options: FetchOptions): Promise<Map<number, Uint32Array>> {
-    if (scope.kind === 'range') return (this.rangeTree ?? (await this.buildRange(scope, options.signal))).branches(ids);
+    if (scope.kind === 'range') return (await this.buildRange(scope, options.signal)).branches(ids);
     const out = new Map<number, Uint32Array>();
     for (const indexN of this.indexNs()) {
       const part = await this.vnode.fetchBranches(indexN, ids);
@@ -65,7 +64,7 @@ export class VnodeSource implements ExchangeSource {
   }
 
   async fetchHashes(scope: ExchangeScope, request: HashesRequest, options: FetchOptions): Promise<Uint32Array> {
-    if (scope.kind === 'range') return hashesOfTree(this.rangeTree ?? (await this.buildRange(scope, options.signal)), request);
+    if (scope.kind === 'range') return hashesOfTree(await this.buildRange(scope, options.signal), request);
     return wordsFromParts(
       {
         segmentCount: segmentCountOf(this.vnode.treeSize),
@@ -94,7 +93,6 @@ export class VnodeSource implements ExchangeSource {
     for await (const batch of this.vnode.foldHeads(filter, signal === undefined ? {} : { signal })) {
       for (const h of batch) tree.add(h.segment32, contribution(h.alt, h.hash));
     }
-    this.rangeTree = tree;
     return tree;
   }
 }
