@@ -140,15 +140,22 @@ function rangeStats(a: ReplicateStats, b: ReplicateStats): RepairStats {
   };
 }
 
-export async function repairClusters(blue: RepairableCluster, pink: RepairableCluster, options: RepairRunOptions = {}): Promise<RepairReport> {
-  const backend = twoClusterBackend(blue, pink);
+/**
+ * The loop both repairs share: compare; stop when in sync or past the loop limit; otherwise run
+ * one round and go again — unless a dry run (it changes nothing) or an exchange round that wrote
+ * nothing and lost no write to a race (another round would find the same differences).
+ */
+async function repairLoop<C extends { inSync: boolean; differences: Difference[] }>(
+  options: RepairRunOptions,
+  compare: () => Promise<C>,
+  round: (cmp: C, loop: number) => Promise<LoopReport>,
+): Promise<RepairReport> {
   const maxLoops = options.maxLoops ?? DEFAULT_MAX_LOOPS;
   const dryRun = options.dryRun ?? false;
-  let rangeAllowed = options.rangeReplication ?? true;
   const report: RepairReport = { inSync: false, loops: [], totals: emptyTotals(), dryRun, firstDifferences: [], loopLimitReached: false };
   for (let loop = 1; ; loop++) {
     throwIfAborted(options.signal);
-    const cmp = await compareClusters(blue, pink, { ...options, largeDelta: rangeAllowed ? 'report' : 'walk' });
+    const cmp = await compare();
     if (loop === 1) report.firstDifferences = cmp.differences;
     if (cmp.inSync) {
       report.inSync = true;
@@ -158,39 +165,47 @@ export async function repairClusters(blue: RepairableCluster, pink: RepairableCl
       report.loopLimitReached = true;
       break;
     }
-    let entry: LoopReport;
-    const manyRounds = cmp.exchange.dirtyBranches > RANGE_AFTER_ROUNDS * (options.maxResults ?? DEFAULT_EXCHANGE_MAX_RESULTS);
-    if (rangeAllowed && (cmp.exchange.largeDelta || manyRounds)) {
-      const scope = options.scope ?? { kind: 'full' };
+    const entry = await round(cmp, loop);
+    report.loops.push(entry);
+    addTotals(report.totals, entry.stats);
+    options.onLoop?.(entry);
+    if (dryRun) break;
+    if (entry.mode === 'exchange' && entry.stats.placesWritten === 0 && entry.stats.placesSkipped === 0) break;
+  }
+  return report;
+}
+
+export async function repairClusters(blue: RepairableCluster, pink: RepairableCluster, options: RepairRunOptions = {}): Promise<RepairReport> {
+  const backend = twoClusterBackend(blue, pink);
+  const dryRun = options.dryRun ?? false;
+  const scope = options.scope ?? { kind: 'full' };
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  let rangeAllowed = options.rangeReplication ?? true;
+  return repairLoop(
+    options,
+    () => compareClusters(blue, pink, { ...options, largeDelta: rangeAllowed ? 'report' : 'walk' }),
+    async (cmp, loop): Promise<LoopReport> => {
+      const manyRounds = cmp.exchange.dirtyBranches > RANGE_AFTER_ROUNDS * (options.maxResults ?? DEFAULT_EXCHANGE_MAX_RESULTS);
+      if (!rangeAllowed || !(cmp.exchange.largeDelta || manyRounds)) {
+        const stats = await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options));
+        return { loop, mode: 'exchange', differences: cmp.differences.length, stats };
+      }
       if (dryRun) {
         // A dry run must not write: decide key by key on what each side holds.
         const parts: RepairStats[] = [];
         await replicateFrom(blue, backend, scope, options, parts);
         await replicateFrom(pink, backend, scope, options, parts);
-        entry = { loop, mode: 'range', differences: cmp.differences.length, stats: merged(parts, dryRun) };
-      } else {
-        const signal = options.signal === undefined ? {} : { signal: options.signal };
-        const blueToPink = await replicateRange(blue, pink, scope, signal);
-        const pinkToBlue = await replicateRange(pink, blue, scope, signal);
-        entry = { loop, mode: 'range', differences: cmp.differences.length, stats: rangeStats(blueToPink, pinkToBlue), range: { blueToPink, pinkToBlue } };
-        // A pass that landed nothing cannot help a second time: what is left needs the exchange
-        // (concurrent versions, the conflict policy, the conflict log).
-        if (entry.stats.placesWritten === 0) rangeAllowed = false;
+        return { loop, mode: 'range', differences: cmp.differences.length, stats: merged(parts, dryRun) };
       }
-    } else {
-      const stats = await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options));
-      entry = { loop, mode: 'exchange', differences: cmp.differences.length, stats };
-    }
-    report.loops.push(entry);
-    addTotals(report.totals, entry.stats);
-    options.onLoop?.(entry);
-    // A dry run changes nothing: another loop would find the same differences.
-    if (dryRun) break;
-    // A round that wrote nothing, and lost no write to a race, changed nothing (e.g. only
-    // conflicts under 'report'): another round would find the same differences.
-    if (entry.mode === 'exchange' && entry.stats.placesWritten === 0 && entry.stats.placesSkipped === 0) break;
-  }
-  return report;
+      const blueToPink = await replicateRange(blue, pink, scope, signal);
+      const pinkToBlue = await replicateRange(pink, blue, scope, signal);
+      const stats = rangeStats(blueToPink, pinkToBlue);
+      // A pass that landed nothing cannot help a second time: what is left needs the exchange
+      // (concurrent versions, the conflict policy, the conflict log).
+      if (stats.placesWritten === 0) rangeAllowed = false;
+      return { loop, mode: 'range', differences: cmp.differences.length, stats, range: { blueToPink, pinkToBlue } };
+    },
+  );
 }
 
 export async function repairReplicas(cluster: RepairableCluster, options: RepairRunOptions = {}): Promise<RepairReport> {
@@ -198,27 +213,14 @@ export async function repairReplicas(cluster: RepairableCluster, options: Repair
     throw new AaeError('USAGE', `--conflict ${options.policy} needs two clusters; inside one cluster use lww or report`);
   }
   const backend = replicaBackend(cluster);
-  const maxLoops = options.maxLoops ?? DEFAULT_MAX_LOOPS;
-  const dryRun = options.dryRun ?? false;
-  const report: RepairReport = { inSync: false, loops: [], totals: emptyTotals(), dryRun, firstDifferences: [], loopLimitReached: false };
-  for (let loop = 1; ; loop++) {
-    throwIfAborted(options.signal);
-    const cmp = await compareReplicas(cluster, options);
-    if (loop === 1) report.firstDifferences = cmp.differences;
-    if (cmp.inSync) {
-      report.inSync = true;
-      break;
-    }
-    if (loop > maxLoops) {
-      report.loopLimitReached = true;
-      break;
-    }
-    const stats = await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options));
-    const entry: LoopReport = { loop, mode: 'exchange', differences: cmp.differences.length, stats };
-    report.loops.push(entry);
-    addTotals(report.totals, stats);
-    options.onLoop?.(entry);
-    if (dryRun || (stats.placesWritten === 0 && stats.placesSkipped === 0)) break;
-  }
-  return report;
+  return repairLoop(
+    options,
+    () => compareReplicas(cluster, options),
+    async (cmp, loop) => ({
+      loop,
+      mode: 'exchange',
+      differences: cmp.differences.length,
+      stats: await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options)),
+    }),
+  );
 }
