@@ -5,7 +5,9 @@
  * plans coverage and reads the data; the module only computes. Its functions follow Riak's
  * riak_kv_clusteraae_fsm / aae_fold naming: the runner asks the module to *generate* a filter, an
  * empty accumulator, a merge function and a fold function for one parsed query, then folds every
- * planned vnode's slice of the data into an accumulator of its own and merges the accumulators.
+ * planned vnode's slice of the data and merges the accumulators. (In this process the runner lets
+ * the vnodes it folds one after another share one accumulator, as the split-and-merge law allows;
+ * a module cannot tell the difference.)
  *
  * Laws every module keeps (test/fold/fold-module-suite.ts checks them for each built-in):
  * - `merge` is associative and commutative, and `generateAcc(q)` is its identity: the runner merges
