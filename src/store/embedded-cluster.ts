@@ -24,7 +24,8 @@ import {
 import { AaeError, throwIfAborted } from '../errors.js';
 import { initHash, utf8 } from '../hash/index.js';
 import type { HeadValue } from './codec.js';
-import { LocalVnode, prepareHead, type PlannedWrite } from './local-vnode.js';
+import { LocalVnode, planWrite, prepareHead, type PlannedWrite } from './local-vnode.js';
+import type { VnodeWrite } from './vnode.js';
 import { KeySlots } from './key-slots.js';
 import { locateKey, type StoreParams } from './locate.js';
 import { NodeDb } from './node-db.js';
@@ -101,6 +102,8 @@ const EMPTY = new Uint8Array(0);
 
 export class EmbeddedCluster {
   private readonly queue: WriteQueue<PreparedPut, AaeObject>;
+  /** Each keyspace's preflist (the ring is fixed): computed once, not once per write. */
+  private readonly preflists: ReadonlyArray<readonly number[]>;
   private closed = false;
 
   private constructor(
@@ -111,6 +114,7 @@ export class EmbeddedCluster {
     private readonly vnodeList: readonly LocalVnode[],
   ) {
     this.queue = new WriteQueue((items) => this.flush(items), MAX_CLUSTER_FLUSH);
+    this.preflists = Array.from({ length: spec.ringSize }, (_, k) => preflist(k, spec));
   }
 
   /** Creates the directory (if needed), cluster.json and every node's LevelDB; returns the open cluster. */
@@ -347,7 +351,7 @@ export class EmbeddedCluster {
   private async flush(items: PreparedPut[]): Promise<AaeObject[]> {
     const n = items.length;
     const locs = items.map((it) => locateKey(it.bucket, it.key, this.spec));
-    const pref = locs.map((l) => preflist(l.keyspace, this.spec));
+    const pref = locs.map((l) => this.preflists[l.keyspace]!);
 
     // Read the heads of the clockless items' keys on every replica (first item of each key only).
     // merged[slot]: the clock of a clockless item's key so far (the replicas' merge, then each
@@ -368,14 +372,15 @@ export class EmbeddedCluster {
         list.push(i);
       }
     }
-    const basis = new Map<number, Map<number, { generation: number; head: HeadValue | null }>>(); // vnode → item → basis
+    // vnode → (item → basis): sparse arrays by item index, cheaper than Maps on this hot path.
+    const basis = new Map<number, Array<{ generation: number; head: HeadValue | null } | undefined>>();
     await Promise.all(
       [...reads].map(async ([v, idx]) => {
         const { generation, heads } = await this.vnodeList[v]!.readHeads(idx.map((i) => locs[i]!));
-        const mine = new Map<number, { generation: number; head: HeadValue | null }>();
+        const mine = new Array<{ generation: number; head: HeadValue | null } | undefined>(n);
         basis.set(v, mine);
         heads.forEach((h, j) => {
-          mine.set(idx[j]!, { generation, head: h });
+          mine[idx[j]!] = { generation, head: h };
           if (h === null) return;
           const s = slotOf[idx[j]!]!;
           const cur = merged[s]!;
@@ -398,15 +403,17 @@ export class EmbeddedCluster {
       out[i] = object;
       const loc = locs[i]!;
       const head = prepareHead(object, loc, this.spec);
-      const write = { kind: 'put' as const, object };
+      // The cluster returns the stored objects, not what they replaced: no per-op result. Replicas
+      // without a basis (clocked writes) share one plan.
+      const write: VnodeWrite = { kind: 'put', object };
+      const shared = planWrite(write, loc, head, undefined, true);
       const targets = pref[i]!;
       for (let r = 0; r < it.replicas; r++) {
         const v = targets[r]!;
         let list = perVnode.get(v);
         if (list === undefined) perVnode.set(v, (list = []));
-        const b = basis.get(v)?.get(i);
-        // The cluster returns the stored objects, not what they replaced: no per-op result.
-        list.push(b === undefined ? { write, loc, head, noResult: true } : { write, loc, head, basis: b, noResult: true });
+        const b = it.clock === null ? basis.get(v)?.[i] : undefined;
+        list.push(b === undefined ? shared : planWrite(write, loc, head, b, true));
       }
     }
     await Promise.all([...perVnode].map(([v, plans]) => this.vnodeList[v]!.writePlanned(plans)));

@@ -33,12 +33,17 @@ import type { FoldFilter, FoldOptions, IndexEntryRecord, IndexFoldFilter, Stored
 export const DEFAULT_FOLD_BATCH = 1000;
 /**
  * Entries per first nextv inside one segment's range. At 1M keys per vnode a segment of a large tree
- * holds about one key per keyspace, so reading a full batch would overshoot the range many times
- * over; the read size doubles while a range goes on.
+ * holds ~0.3 keys per keyspace, so 2 entries usually hold the range's key and the first key past it
+ * (every entry read costs two Buffers); the read size doubles while a range goes on.
  */
-const SEGMENT_FIRST_READ = 8;
-/** Iterators a segment fold reads with at once: libuv's default thread pool has 4 threads. */
-const SEGMENT_SCAN_ITERATORS = 4;
+const SEGMENT_FIRST_READ = 2;
+/**
+ * Iterators a segment fold reads with at once. classic-level seeks synchronously on the main
+ * thread and reads (nextv) in its thread pool (4 threads), so more iterators than threads keep
+ * reads in flight while the main thread seeks: 8 measured ~10–20% faster than 4 for 128 segments
+ * of a 1M-key vnode; 16 no faster than 8.
+ */
+const SEGMENT_SCAN_ITERATORS = 8;
 
 interface ScanRange {
   keyspace: number;

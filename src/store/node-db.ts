@@ -1,4 +1,4 @@
-import { Level } from 'level';
+import { Level, type ChainedBatch } from 'level';
 import { AaeError } from '../errors.js';
 import { META_FORMAT_KEY, STORE_FORMAT_VERSION } from './layout.js';
 
@@ -110,6 +110,15 @@ export class NodeDb {
     }
   }
 
+  /**
+   * A batch built op by op straight into LevelDB's chained batch (no op objects, no array), then
+   * written once: the write path of a vnode flush.
+   */
+  writer(): BatchWriter {
+    this.checkOpen('batch');
+    return new BatchWriter(this.raw.batch(), this.location);
+  }
+
   /** A raw iterator over [gte, lt); the caller closes it (finally). */
   iterator(range: { gte: Uint8Array; lt: Uint8Array }, options: { keys?: boolean; values?: boolean } = {}) {
     this.checkOpen('iterator');
@@ -123,5 +132,44 @@ export class NodeDb {
     } catch (e) {
       throw storeError(e, 'close', this.location);
     }
+  }
+}
+
+/** See NodeDb.writer. write() or discard() must end it. */
+export class BatchWriter {
+  private count = 0;
+
+  constructor(
+    private readonly b: ChainedBatch<RawDb, Uint8Array, Uint8Array>,
+    private readonly location: string,
+  ) {}
+
+  get length(): number {
+    return this.count;
+  }
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.b.put(key, value);
+    this.count++;
+  }
+
+  del(key: Uint8Array): void {
+    this.b.del(key);
+    this.count++;
+  }
+
+  async write(options: { sync?: boolean } = {}): Promise<void> {
+    try {
+      if (this.count === 0) await this.b.close();
+      else await this.b.write({ sync: options.sync ?? false });
+    } catch (e) {
+      await this.b.close().catch(() => undefined);
+      throw storeError(e, 'batch write', this.location);
+    }
+  }
+
+  /** Drops the ops (when building the batch failed). */
+  async discard(): Promise<void> {
+    await this.b.close().catch(() => undefined);
   }
 }
