@@ -191,6 +191,8 @@ function openHead(r: Reader): void {
 }
 
 const shared = new Reader();
+/** Most heads have no index entries: they share one frozen empty list (a fold decodes one head per entry). */
+const NO_INDEXES: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 
 export function decodeHead(bytes: Uint8Array): HeadValue {
   const r = shared.reset(bytes);
@@ -210,6 +212,7 @@ export function decodeHead(bytes: Uint8Array): HeadValue {
   }
   const idxLen = r.arrayLength('indexes');
   if (idxLen % 2 !== 0) corrupt('indexes');
+  if (idxLen === 0 && r.done) return { clock: { entries, lastModified }, deleted, size, hash, alt, indexes: NO_INDEXES };
   const indexes: Array<readonly [string, string]> = [];
   for (let i = 0; i < idxLen; i += 2) {
     const name = r.str('index name');
