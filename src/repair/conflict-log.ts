@@ -1,4 +1,6 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { clockEntriesToJson, keyToJson, valueToJson, type AaeObject } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 
@@ -41,19 +43,23 @@ export function conflictLine(e: ConflictEntry, now: number): string {
   });
 }
 
-/** A conflict log file, opened for appending; `close()` when done. */
+/**
+ * A conflict log file, appended to. It is opened at the first conflict, so a repair without
+ * conflicts leaves no file behind; `close()` when done. Opening fails early if the directory is
+ * missing, before any repair work, through `ConflictLogFile.open`.
+ */
 export class ConflictLogFile implements ConflictSink {
-  private constructor(
-    readonly path: string,
-    private readonly fh: FileHandle,
-  ) {}
+  private fh: FileHandle | undefined;
+
+  private constructor(readonly path: string) {}
 
   static async open(path: string): Promise<ConflictLogFile> {
     try {
-      return new ConflictLogFile(path, await open(path, 'a'));
+      await access(dirname(resolve(path)), constants.W_OK);
     } catch (e) {
-      throw new AaeError('CONFLICT_LOG_IO', `cannot open the conflict log ${path}: ${(e as Error).message}`, { cause: e });
+      throw new AaeError('CONFLICT_LOG_IO', `cannot write the conflict log ${path}: ${(e as Error).message}`, { cause: e });
     }
+    return new ConflictLogFile(path);
   }
 
   async append(entries: readonly ConflictEntry[]): Promise<void> {
@@ -61,6 +67,7 @@ export class ConflictLogFile implements ConflictSink {
     const now = Date.now();
     const text = entries.map((e) => `${conflictLine(e, now)}\n`).join('');
     try {
+      this.fh ??= await open(this.path, 'a');
       await this.fh.appendFile(text, 'utf8');
       await this.fh.sync();
     } catch (e) {
@@ -69,7 +76,8 @@ export class ConflictLogFile implements ConflictSink {
   }
 
   async close(): Promise<void> {
-    await this.fh.close();
+    await this.fh?.close();
+    this.fh = undefined;
   }
 }
 

@@ -156,3 +156,31 @@ describe('repairKeys', () => {
     await expect(repairKeys(backend, keys, { policy: 'lww', signal: ac.signal })).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });
+
+describe('ConflictLogFile', () => {
+  test('creates the file only at the first conflict, appends JSONL, and refuses a missing directory', async () => {
+    const { mkdtemp, readFile, rm, stat } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { ConflictLogFile } = await import('../../src/repair/conflict-log.js');
+    const dir = await mkdtemp(join(tmpdir(), 'aae-log-'));
+    try {
+      const path = join(dir, 'conflicts.jsonl');
+      const log = await ConflictLogFile.open(path);
+      await log.append([]);
+      await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
+      const loser = obj('x', [['a', 1]], 5, 'lost');
+      await log.append([{ loser, replacedBy: makeClock([['a', 1], ['b', 1]], 6), policy: 'lww', where: 'blue' }]);
+      await log.append([{ loser, replacedBy: makeClock([['a', 1], ['b', 1]], 6), policy: 'lww', where: 'pink' }]);
+      await log.close();
+      const lines = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.key, l.value, l.where])).toEqual([
+        ['x', 'lost', 'blue'],
+        ['x', 'lost', 'pink'],
+      ]);
+      await expect(ConflictLogFile.open(join(dir, 'no-such-dir', 'c.jsonl'))).rejects.toMatchObject({ code: 'CONFLICT_LOG_IO' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
