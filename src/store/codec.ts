@@ -2,6 +2,7 @@ import { Packr } from 'msgpackr';
 import type { Clock } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { contribution } from '../hash/index.js';
+import type { StoredHead } from './vnode.js';
 
 /**
  * The encode/decode pair of a head's value (docs/STORE.md). A head is everything about an object
@@ -195,6 +196,23 @@ const shared = new Reader();
 const NO_INDEXES: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 
 export function decodeHead(bytes: Uint8Array): HeadValue {
+  readHead(bytes);
+  return { clock: d.clock, deleted: d.deleted, size: d.size, hash: d.hash, alt: d.alt, indexes: d.indexes };
+}
+
+/**
+ * A fold's head: the decoded head plus where its key lives, built as one object (a fold decodes one
+ * head per entry; a HeadValue in between would be one more allocation each).
+ */
+export function decodeStoredHead(bytes: Uint8Array, bucket: string, key: Uint8Array, keyspace: number, segment32: number): StoredHead {
+  readHead(bytes);
+  return { bucket, key, clock: d.clock, deleted: d.deleted, size: d.size, hash: d.hash, indexes: d.indexes, keyspace, segment32, alt: d.alt };
+}
+
+/** The fields of the head readHead decoded last (read at once by the caller, never kept). */
+const d = { clock: { entries: [], lastModified: 0 } as Clock, deleted: false, size: 0, hash: 0, alt: 0, indexes: NO_INDEXES };
+
+function readHead(bytes: Uint8Array): void {
   const r = shared.reset(bytes);
   openHead(r);
   const hash = r.uint('hash');
@@ -212,14 +230,22 @@ export function decodeHead(bytes: Uint8Array): HeadValue {
   }
   const idxLen = r.arrayLength('indexes');
   if (idxLen % 2 !== 0) corrupt('indexes');
-  if (idxLen === 0 && r.done) return { clock: { entries, lastModified }, deleted, size, hash, alt, indexes: NO_INDEXES };
-  const indexes: Array<readonly [string, string]> = [];
-  for (let i = 0; i < idxLen; i += 2) {
-    const name = r.str('index name');
-    indexes.push([name, r.str('index term')]);
+  let indexes = NO_INDEXES;
+  if (idxLen > 0) {
+    const list: Array<readonly [string, string]> = [];
+    for (let i = 0; i < idxLen; i += 2) {
+      const name = r.str('index name');
+      list.push([name, r.str('index term')]);
+    }
+    indexes = list;
   }
   if (!r.done) corrupt('trailing bytes');
-  return { clock: { entries, lastModified }, deleted, size, hash, alt, indexes };
+  d.clock = { entries, lastModified };
+  d.deleted = deleted;
+  d.size = size;
+  d.hash = hash;
+  d.alt = alt;
+  d.indexes = indexes;
 }
 
 /** The key's contribution to its segment (src/hash's contribution(alt, hash)), read without decoding the rest: for tree rebuilds. */

@@ -1,7 +1,7 @@
 import { AaeError, throwIfAborted } from '../errors.js';
 import { compareBytes } from '../hash/index.js';
 import { segmentCountOf } from '../tictac/index.js';
-import { CanonicalKeyReader, decodeHead, plainView, type HeadValue } from './codec.js';
+import { CanonicalKeyReader, decodeStoredHead, plainView } from './codec.js';
 import {
   HEAD_SUFFIX_START,
   KIND_HEAD,
@@ -124,7 +124,7 @@ class EntryFilter {
     return true;
   }
 
-  headOk(h: HeadValue): boolean {
+  headOk(h: StoredHead): boolean {
     const t = h.clock.lastModified;
     return t >= this.modStart && t <= this.modEnd;
   }
@@ -204,20 +204,9 @@ class EntryDecoder {
     const key = this.reader.readKey(k, HEAD_SUFFIX_START);
     const bucket = this.reader.bucket;
     if (!this.test.keyOk(bucket, key)) return;
-    const h = decodeHead(v);
+    const h = decodeStoredHead(v, bucket, key, keyspace, bitReverse32(revOf(k)));
     if (!this.test.headOk(h)) return;
-    this.heads.push({
-      bucket,
-      key,
-      clock: h.clock,
-      deleted: h.deleted,
-      size: h.size,
-      hash: h.hash,
-      indexes: h.indexes,
-      keyspace,
-      segment32: bitReverse32(revOf(k)),
-      alt: h.alt,
-    });
+    this.heads.push(h);
     if (this.keepKeys) this.keys.push(k);
   }
 
