@@ -88,6 +88,9 @@ describe('compare and repair over random drift', () => {
   });
 
   test('writes in flight during a compare are not reported as differences', async () => {
+    // The pause is 100× the replication lag: on a loaded two-core machine a 5 ms timer can run
+    // tens of ms late, and a write that really is unreplicated for the whole pause is a difference.
+    const PAUSE_MS = 500;
     const dir = await mkdtemp(join(tmpdir(), 'aae-inflight-'));
     const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 16, nVal: 2, nodeCount: 2, treeSize: 'large' }));
     const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 1, nodeCount: 1, treeSize: 'large' }));
@@ -113,10 +116,10 @@ describe('compare and repair over random drift', () => {
         // Compare until three exchanges have seen a write mid-flight (roots differed at the first
         // fetch) — those are the ones the confirmation round must clear.
         for (let round = 0; round < 40 && caughtInFlight < 3; round++) {
-          const cmp = await compareClusters(blue, pink, { pauseMs: 100, jitter: false });
+          const cmp = await compareClusters(blue, pink, { pauseMs: PAUSE_MS, jitter: false });
           if (cmp.exchange.rounds > 1) caughtInFlight++;
-          // A write seen mid-flight at both fetches would need to stay unreplicated for 100 ms;
-          // with a 5 ms lag, no difference survives confirmation.
+          // A write seen mid-flight at both fetches would need to stay unreplicated for the whole
+          // pause; with a 5 ms lag, no difference survives confirmation.
           expect(cmp.differences).toEqual([]);
         }
         expect(caughtInFlight).toBeGreaterThan(0);
