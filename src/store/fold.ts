@@ -1,7 +1,7 @@
 import { AaeError, throwIfAborted } from '../errors.js';
 import { compareBytes } from '../hash/index.js';
 import { segmentCountOf } from '../tictac/index.js';
-import { CanonicalKeyReader, decodeStoredHead, plainView } from './codec.js';
+import { CanonicalKeyReader, decodeStoredHead, plainView, readHashSize, type HeadHashSize } from './codec.js';
 import {
   HEAD_SUFFIX_START,
   KIND_HEAD,
@@ -16,7 +16,7 @@ import {
   bitReverse32,
 } from './layout.js';
 import type { NodeDb } from './node-db.js';
-import type { FoldFilter, FoldOptions, IndexEntryRecord, IndexFoldFilter, StoredHead, StoredObject } from './vnode.js';
+import type { FoldFilter, FoldOptions, IndexEntryRecord, IndexFoldFilter, StoredHashSize, StoredHead, StoredObject } from './vnode.js';
 
 /**
  * Vnode folds: streams of heads, objects or index entries, read with nextv batches.
@@ -27,6 +27,12 @@ import type { FoldFilter, FoldOptions, IndexEntryRecord, IndexFoldFilter, Stored
  * read with one iterator per keyspace that seeks from range to range. Buckets, key ranges and
  * modified ranges are filters applied to each head as it passes (heads are in segment order, not
  * key order). Every iterator is closed in a finally; an AbortSignal is checked before each nextv.
+ *
+ * One scan serves every head-based fold; what it makes of an entry is an ItemMaker's choice. A head
+ * fold decodes the whole head (clock, index entries); a hash-and-size fold reads only the head's
+ * leading fixed fields (codec readHashSize), which is most of what a fold of hashes and sizes used
+ * to spend per entry. Both see exactly the same entries: the key filters run before the maker, the
+ * time filter inside it on the lastModified it read.
  */
 
 /** Entries per nextv on a full scan: big enough to amortise the native call (~1 µs), small enough to keep a batch's memory a few hundred KiB. */
@@ -124,9 +130,8 @@ class EntryFilter {
     return true;
   }
 
-  headOk(h: StoredHead): boolean {
-    const t = h.clock.lastModified;
-    return t >= this.modStart && t <= this.modEnd;
+  timeOk(lastModified: number): boolean {
+    return lastModified >= this.modStart && lastModified <= this.modEnd;
   }
 }
 
@@ -141,22 +146,51 @@ export interface FoldSource {
  * most `batchSize`.
  */
 export async function* foldHeads(src: FoldSource, filter: FoldFilter, options: FoldOptions = {}): AsyncGenerator<StoredHead[]> {
-  for await (const batch of scanHeads(src, filter, options, false)) yield batch.heads;
+  for await (const batch of scanHeads(src, filter, options, false, makeHead)) yield batch.heads;
 }
 
-interface HeadBatch {
-  heads: StoredHead[];
+/**
+ * The heads foldHeads yields for the same filter, in the same order and batches, as hash-and-size
+ * records: clocks and index entries are never decoded.
+ */
+export async function* foldHashSizes(src: FoldSource, filter: FoldFilter, options: FoldOptions = {}): AsyncGenerator<StoredHashSize[]> {
+  for await (const batch of scanHeads(src, filter, options, false, makeHashSize)) yield batch.heads;
+}
+
+/**
+ * Makes a fold's item of one head entry whose key passed the key filters: `v` is the head's bytes,
+ * `test` the compiled filter (for the time filter). Undefined when the head is outside the
+ * modified range.
+ */
+type ItemMaker<T> = (v: Uint8Array, bucket: string, key: Uint8Array, keyspace: number, segment32: number, test: EntryFilter) => T | undefined;
+
+function makeHead(v: Uint8Array, bucket: string, key: Uint8Array, keyspace: number, segment32: number, test: EntryFilter): StoredHead | undefined {
+  const h = decodeStoredHead(v, bucket, key, keyspace, segment32);
+  return test.timeOk(h.clock.lastModified) ? h : undefined;
+}
+
+/** readHashSize's target: read at once by makeHashSize, never kept (folds run on one thread). */
+const hs: HeadHashSize = { hash: 0, alt: 0, deleted: false, size: 0, lastModified: 0 };
+
+function makeHashSize(v: Uint8Array, bucket: string, key: Uint8Array, keyspace: number, segment32: number, test: EntryFilter): StoredHashSize | undefined {
+  readHashSize(v, hs);
+  if (!test.timeOk(hs.lastModified)) return undefined;
+  return { bucket, key, keyspace, segment32, alt: hs.alt, hash: hs.hash, size: hs.size, deleted: hs.deleted };
+}
+
+interface HeadBatch<T> {
+  heads: T[];
   /** The head keys, parallel to heads, when asked for (an object fold derives value keys from them). */
   keys: Uint8Array[];
 }
 
-async function* scanHeads(src: FoldSource, filter: FoldFilter, options: FoldOptions, keepKeys: boolean): AsyncGenerator<HeadBatch> {
+async function* scanHeads<T>(src: FoldSource, filter: FoldFilter, options: FoldOptions, keepKeys: boolean, make: ItemMaker<T>): AsyncGenerator<HeadBatch<T>> {
   const batchSize = options.batchSize ?? DEFAULT_FOLD_BATCH;
   const keyspaces = foldKeyspaces(src.held, filter.keyspaces);
   const ranges = scanRanges(keyspaces, filter);
-  const decode = new EntryDecoder(filter, keepKeys);
+  const decode = new EntryDecoder(filter, keepKeys, make);
   if (filter.segments !== undefined) {
-    yield* segmentScan(src, ranges, filter, decode, batchSize, options.signal);
+    yield* segmentScan(src, ranges, decode, batchSize, options.signal);
     return;
   }
   for (const keyspace of keyspaces) {
@@ -186,31 +220,37 @@ async function* scanHeads(src: FoldSource, filter: FoldFilter, options: FoldOpti
   if (decode.heads.length > 0) yield decode.take();
 }
 
-/** Turns head entries into StoredHeads that pass the filter, gathering them (and their keys) into a batch. */
-class EntryDecoder {
-  heads: StoredHead[] = [];
+/** Turns head entries that pass the filter into items (by its maker), gathering them (and their keys) into a batch. */
+class EntryDecoder<T> {
+  heads: T[] = [];
   keys: Uint8Array[] = [];
   private readonly test: EntryFilter;
   private readonly reader = new CanonicalKeyReader();
 
   constructor(
-    filter: FoldFilter,
+    private readonly filter: FoldFilter,
     readonly keepKeys: boolean,
+    private readonly make: ItemMaker<T>,
   ) {
     this.test = new EntryFilter(filter);
+  }
+
+  /** A fresh decoder of the same filter and maker (one for each concurrent segment-scan group). */
+  fork(): EntryDecoder<T> {
+    return new EntryDecoder(this.filter, this.keepKeys, this.make);
   }
 
   entry(k: Uint8Array, v: Uint8Array, keyspace: number): void {
     const key = this.reader.readKey(k, HEAD_SUFFIX_START);
     const bucket = this.reader.bucket;
     if (!this.test.keyOk(bucket, key)) return;
-    const h = decodeStoredHead(v, bucket, key, keyspace, bitReverse32(revOf(k)));
-    if (!this.test.headOk(h)) return;
-    this.heads.push(h);
+    const item = this.make(v, bucket, key, keyspace, bitReverse32(revOf(k)), this.test);
+    if (item === undefined) return;
+    this.heads.push(item);
     if (this.keepKeys) this.keys.push(k);
   }
 
-  take(): HeadBatch {
+  take(): HeadBatch<T> {
     const b = { heads: this.heads, keys: this.keys };
     this.heads = [];
     this.keys = [];
@@ -225,18 +265,17 @@ class EntryDecoder {
  * yielded in order. A segment fold's result is what an exchange asks for (128 segments a round),
  * so holding it whole is bounded by the request.
  */
-async function* segmentScan(
+async function* segmentScan<T>(
   src: FoldSource,
   ranges: readonly ScanRange[],
-  filter: FoldFilter,
-  decode: EntryDecoder,
+  decode: EntryDecoder<T>,
   batchSize: number,
   signal: AbortSignal | undefined,
-): AsyncGenerator<HeadBatch> {
+): AsyncGenerator<HeadBatch<T>> {
   const groupSize = Math.ceil(ranges.length / SEGMENT_SCAN_ITERATORS);
   const groups: Array<readonly ScanRange[]> = [];
   for (let i = 0; i < ranges.length; i += groupSize) groups.push(ranges.slice(i, i + groupSize));
-  const results = await Promise.all(groups.map((g) => scanGroup(src, g, filter, decode.keepKeys, signal)));
+  const results = await Promise.all(groups.map((g) => scanGroup(src, g, decode.fork(), signal)));
   for (const r of results) {
     for (let i = 0; i < r.heads.length; i++) {
       decode.heads.push(r.heads[i]!);
@@ -247,14 +286,7 @@ async function* segmentScan(
   if (decode.heads.length > 0) yield decode.take();
 }
 
-async function scanGroup(
-  src: FoldSource,
-  ranges: readonly ScanRange[],
-  filter: FoldFilter,
-  keepKeys: boolean,
-  signal: AbortSignal | undefined,
-): Promise<HeadBatch> {
-  const out = new EntryDecoder(filter, keepKeys);
+async function scanGroup<T>(src: FoldSource, ranges: readonly ScanRange[], out: EntryDecoder<T>, signal: AbortSignal | undefined): Promise<HeadBatch<T>> {
   const all = kindPrefix(src.vnode, KIND_HEAD);
   const it = src.db.iterator({ gte: all, lt: prefixEnd(all) });
   try {
@@ -286,7 +318,7 @@ async function scanGroup(
 /** Objects (head and value) matching the filter: a head fold plus one getMany of values per batch. */
 export async function* foldObjects(src: FoldSource, filter: FoldFilter, options: FoldOptions = {}): AsyncGenerator<StoredObject[]> {
   const EMPTY = new Uint8Array(0);
-  for await (const { heads, keys } of scanHeads(src, filter, options, true)) {
+  for await (const { heads, keys } of scanHeads(src, filter, options, true, makeHead)) {
     const liveKeys: Uint8Array[] = [];
     for (let i = 0; i < heads.length; i++) if (!heads[i]!.deleted) liveKeys.push(valueKeyOfHeadKey(keys[i]!));
     const values = await src.db.getMany(liveKeys);

@@ -12,7 +12,7 @@ import { AaeError } from '../errors.js';
 import { contribution, objectHash } from '../hash/index.js';
 import { TicTacTree, type TreeSize } from '../tictac/index.js';
 import { decodeHead, encodeHead, plainView, readHashes, type HeadValue } from './codec.js';
-import { DEFAULT_FOLD_BATCH, foldHeads, foldIndex, foldKeyspaces, foldObjects, type FoldSource } from './fold.js';
+import { DEFAULT_FOLD_BATCH, foldHashSizes, foldHeads, foldIndex, foldKeyspaces, foldObjects, type FoldSource } from './fold.js';
 import { KeyFilter } from './key-filter.js';
 import { KeySlots } from './key-slots.js';
 import { KIND_FILTER, KIND_HEAD, KIND_TREE, KIND_VALUE, filterKey, indexKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, bitReverse32 } from './layout.js';
@@ -27,6 +27,7 @@ import type {
   IndexEntryRecord,
   IndexFoldFilter,
   KeyClock,
+  StoredHashSize,
   StoredHead,
   StoredObject,
   Vnode,
@@ -72,7 +73,7 @@ export interface TreeState {
 export class LocalVnode implements Vnode {
   readonly indexNs: readonly IndexN[];
   readonly treeSize: TreeSize;
-  readonly capabilities: VnodeCapabilities = { treeCache: true, headFold: true, objectFold: true, indexFold: true, writes: true };
+  readonly capabilities: VnodeCapabilities = { treeCache: true, headFold: true, hashSizeFold: true, objectFold: true, indexFold: true, writes: true };
   private readonly cache: TreeCache;
   private readonly queue: WriteQueue<PlannedWrite, WriteResult>;
   private readonly held: number[];
@@ -401,6 +402,10 @@ export class LocalVnode implements Vnode {
 
   foldHeads(filter: FoldFilter, options: FoldOptions = {}): AsyncIterable<readonly StoredHead[]> {
     return foldHeads(this.source(), filter, options);
+  }
+
+  foldHashSizes(filter: FoldFilter, options: FoldOptions = {}): AsyncIterable<readonly StoredHashSize[]> {
+    return foldHashSizes(this.source(), filter, options);
   }
 
   foldObjects(filter: FoldFilter, options: FoldOptions = {}): AsyncIterable<readonly StoredObject[]> {

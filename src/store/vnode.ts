@@ -16,6 +16,22 @@ export interface StoredHead extends ObjectHead {
   alt: number;
 }
 
+/**
+ * A head as a hash-and-size fold yields it: where the key lives and what it contributes to a tree,
+ * its size and tombstone flag; no clock, no index entries (the fold never decodes them).
+ */
+export interface StoredHashSize {
+  bucket: string;
+  key: Uint8Array;
+  keyspace: number;
+  /** As StoredHead's. */
+  segment32: number;
+  alt: number;
+  hash: number;
+  size: number;
+  deleted: boolean;
+}
+
 export interface StoredObject extends StoredHead {
   value: Uint8Array;
 }
@@ -84,6 +100,8 @@ export interface VnodeCapabilities {
   treeCache: boolean;
   /** foldHeads reads no values. */
   headFold: boolean;
+  /** foldHashSizes: heads' hash, alt, size and tombstone flag without decoding clocks or index entries. */
+  hashSizeFold: boolean;
   objectFold: boolean;
   indexFold: boolean;
   /** write() accepts local writes (false for a read-only replica). */
@@ -121,6 +139,11 @@ export interface Vnode {
   fetchClocks(scope: ClockScope, segments: readonly number[], treeSize: TreeSize, options?: FoldOptions): Promise<KeyClock[]>;
 
   foldHeads(filter: FoldFilter, options?: FoldOptions): AsyncIterable<readonly StoredHead[]>;
+  /**
+   * The heads foldHeads yields for the same filter, in the same order, as hash-and-size records
+   * (what hash_size_only folds read). Only when `capabilities.hashSizeFold` is true.
+   */
+  foldHashSizes(filter: FoldFilter, options?: FoldOptions): AsyncIterable<readonly StoredHashSize[]>;
   foldObjects(filter: FoldFilter, options?: FoldOptions): AsyncIterable<readonly StoredObject[]>;
   foldIndex(filter: IndexFoldFilter, options?: FoldOptions): AsyncIterable<readonly IndexEntryRecord[]>;
 

@@ -3,7 +3,7 @@ import { expect, test } from 'vitest';
 import { makeClock } from '../../src/cluster/index.js';
 import { isAaeError } from '../../src/errors.js';
 import { canonicalKey, contribution } from '../../src/hash/index.js';
-import { CanonicalKeyReader, decodeHead, encodeHead, readContribution, type HeadValue } from '../../src/store/codec.js';
+import { CanonicalKeyReader, decodeHead, encodeHead, readContribution, readHashSize, type HeadHashSize, type HeadValue } from '../../src/store/codec.js';
 
 const text = fc.string({ maxLength: 8 }).filter((s) => !s.includes('\0') && s.isWellFormed());
 const headArb: fc.Arbitrary<HeadValue> = fc.record({
@@ -52,6 +52,56 @@ test('corrupt heads are STORE_IO, never half-typed objects', () => {
     }
     expect(isAaeError(err, 'STORE_IO'), Buffer.from(b).toString('hex')).toBe(true);
   }
+});
+
+test('law: readHashSize reads exactly the hash, alt, tombstone flag, size and lastModified decodeHead reads', () => {
+  const out: HeadHashSize = { hash: -1, alt: -1, deleted: false, size: -1, lastModified: -1 };
+  fc.assert(
+    fc.property(headArb, (h) => {
+      readHashSize(encodeHead(h), out);
+      expect(out).toEqual({ hash: h.hash, alt: h.alt, deleted: h.deleted, size: h.size, lastModified: h.clock.lastModified });
+    }),
+    { numRuns: 300 },
+  );
+  // the documented example: [1, hash 7, alt 9, true, size 3, lastModified 5, …]
+  readHashSize(Uint8Array.of(0x98, 1, 7, 9, 0xc3, 3, 5, 0x90, 0x90), out);
+  expect(out).toEqual({ hash: 7, alt: 9, deleted: true, size: 3, lastModified: 5 });
+});
+
+test('readHashSize refuses corrupt leading fields with STORE_IO', () => {
+  const bad = [
+    Uint8Array.of(0xc1),
+    Uint8Array.of(0x93, 1, 2, 3), // wrong arity
+    Uint8Array.of(0x98, 2, 0, 0, 0xc2, 0, 0, 0x90, 0x90), // unknown format
+    Uint8Array.of(0x98, 1, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0xc2, 0, 0, 0x90, 0x90), // hash over 32 bits
+    Uint8Array.of(0x98, 1, 0, 0, 0x01, 0, 0, 0x90, 0x90), // deleted not a boolean
+    Uint8Array.of(0x98, 1, 0, 0, 0xc2, 0), // truncated before lastModified
+  ];
+  const out: HeadHashSize = { hash: 0, alt: 0, deleted: false, size: 0, lastModified: 0 };
+  for (const b of bad) {
+    let err: unknown;
+    try {
+      readHashSize(b, out);
+    } catch (e) {
+      err = e;
+    }
+    expect(isAaeError(err, 'STORE_IO'), Buffer.from(b).toString('hex')).toBe(true);
+  }
+});
+
+test('CanonicalKeyReader: more interleaved buckets than it remembers, of one length, still read right', () => {
+  const reader = new CanonicalKeyReader();
+  const buckets = Array.from({ length: 12 }, (_, i) => `bk${String(i).padStart(2, '0')}`);
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom(...buckets), fc.uint8Array({ minLength: 1, maxLength: 4 })), { maxLength: 60 }), (keys) => {
+      for (const [bucket, key] of keys) {
+        const r = reader.read(canonicalKey(bucket, key));
+        expect(r.bucket).toBe(bucket);
+        expect(Array.from(r.key)).toEqual(Array.from(key));
+      }
+    }),
+    { numRuns: 100 },
+  );
 });
 
 test('CanonicalKeyReader inverts canonicalKey, whatever order buckets come in', () => {

@@ -4,6 +4,7 @@ import { compareClocks, dominates, type AaeObject, type ClusterSpec, type SpecOv
 import { isAaeError } from '../../src/errors.js';
 import { segmentOf, type TreeSize } from '../../src/tictac/index.js';
 import type { FoldFilter, PutItem, ReplicaVersion, StoredHead, Vnode, VnodeWrite } from '../../src/store/index.js';
+import type { StoredHashSize } from '../../src/store/vnode.js';
 import { collect, dec, enc, expectTreesMatchData, keyString } from './helpers.js';
 
 /**
@@ -101,6 +102,39 @@ function matches(h: StoredHead, f: FoldFilter): boolean {
   if (f.modifiedRange !== undefined && (h.clock.lastModified < f.modifiedRange.start || h.clock.lastModified > f.modifiedRange.end)) return false;
   if (f.keyspaces !== undefined && !f.keyspaces.includes(h.keyspace)) return false;
   return true;
+}
+
+/** Fold filters of every kind (any subset of them) over a vnode holding `all` in keyspaces `held`. */
+function foldFilterArb(all: readonly StoredHead[], held: readonly number[]): fc.Arbitrary<FoldFilter> {
+  const size = fc.constantFrom<TreeSize>('xxsmall', 'small', 'large');
+  return fc.record(
+    {
+      buckets: fc.subarray(['b0', 'b1', 'b2', 'nope']),
+      keyRange: fc.tuple(fc.nat(250), fc.nat(250)).map(([a, b]) => ({ start: enc(`key${String(Math.min(a, b)).padStart(3, '0')}`), end: enc(`key${String(Math.max(a, b)).padStart(3, '0')}`) })),
+      segments: size.chain((treeSize) =>
+        fc.record({
+          treeSize: fc.constant(treeSize),
+          // half the time, segments of keys that exist; otherwise arbitrary ids
+          ids: fc.oneof(fc.subarray(all.map((h) => segmentOf(h.segment32, treeSize)), { maxLength: 20 }), fc.array(fc.nat(4095), { maxLength: 20 })),
+        }),
+      ),
+      modifiedRange: fc.tuple(fc.nat(250), fc.nat(250)).map(([a, b]) => ({ start: Math.min(a, b), end: Math.max(a, b) })),
+      keyspaces: fc.subarray([...held], { minLength: 1 }),
+    },
+    { requiredKeys: [] },
+  );
+}
+
+/** A head as a hash-and-size fold must show it: exactly these fields. */
+function hashSizeOf(h: StoredHead): StoredHashSize {
+  return { bucket: h.bucket, key: h.key, keyspace: h.keyspace, segment32: h.segment32, alt: h.alt, hash: h.hash, size: h.size, deleted: h.deleted };
+}
+
+/** A fold's batches as they came (copied). */
+async function batches<T>(it: AsyncIterable<readonly T[]>): Promise<T[][]> {
+  const out: T[][] = [];
+  for await (const b of it) out.push([...b]);
+  return out;
 }
 
 export function storeSuite(name: string, factory: StoreFactory): void {
@@ -332,24 +366,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
           await load(s);
           const v = s.vnodes()[3]!;
           const all = await collect(v.foldHeads({}));
-          const held = v.indexNs.map((n) => n.keyspace);
-          const size = fc.constantFrom<TreeSize>('xxsmall', 'small', 'large');
-          const filterArb: fc.Arbitrary<FoldFilter> = fc.record(
-            {
-              buckets: fc.subarray(['b0', 'b1', 'b2', 'nope']),
-              keyRange: fc.tuple(fc.nat(250), fc.nat(250)).map(([a, b]) => ({ start: enc(`key${String(Math.min(a, b)).padStart(3, '0')}`), end: enc(`key${String(Math.max(a, b)).padStart(3, '0')}`) })),
-              segments: size.chain((treeSize) =>
-                fc.record({
-                  treeSize: fc.constant(treeSize),
-                  // half the time, segments of keys that exist; otherwise arbitrary ids
-                  ids: fc.oneof(fc.subarray(all.map((h) => segmentOf(h.segment32, treeSize)), { maxLength: 20 }), fc.array(fc.nat(4095), { maxLength: 20 })),
-                }),
-              ),
-              modifiedRange: fc.tuple(fc.nat(250), fc.nat(250)).map(([a, b]) => ({ start: Math.min(a, b), end: Math.max(a, b) })),
-              keyspaces: fc.subarray(held, { minLength: 1 }),
-            },
-            { requiredKeys: [] },
-          );
+          const filterArb = foldFilterArb(all, v.indexNs.map((n) => n.keyspace));
           await fc.assert(
             fc.asyncProperty(filterArb, async (filter) => {
               const got = await collect(v.foldHeads(filter, { batchSize: 7 }));
@@ -357,6 +374,40 @@ export function storeSuite(name: string, factory: StoreFactory): void {
             }),
             { numRuns: 40 },
           );
+        });
+      });
+
+      test('law: a hash-and-size fold yields exactly the hash, size, alt, segment32 and tombstone flag of the head fold, same filter, same order and batches', async () => {
+        await withStore(factory, {}, async (s) => {
+          await load(s);
+          for (const v of s.vnodes()) {
+            expect(v.capabilities.hashSizeFold).toBe(true);
+            const heads = await batches(v.foldHeads({}, { batchSize: 16 }));
+            const sizes = await batches(v.foldHashSizes({}, { batchSize: 16 }));
+            expect(sizes).toEqual(heads.map((b) => b.map(hashSizeOf)));
+          }
+          const v = s.vnodes()[2]!;
+          const all = await collect(v.foldHeads({}));
+          // the data has tombstones (size 0) and live heads: both kinds are compared
+          expect(all.some((h) => h.deleted) && all.some((h) => !h.deleted)).toBe(true);
+          await fc.assert(
+            fc.asyncProperty(foldFilterArb(all, v.indexNs.map((n) => n.keyspace)), fc.integer({ min: 1, max: 50 }), async (filter, batchSize) => {
+              const heads = await batches(v.foldHeads(filter, { batchSize }));
+              expect(await batches(v.foldHashSizes(filter, { batchSize }))).toEqual(heads.map((b) => b.map(hashSizeOf)));
+            }),
+            { numRuns: 40 },
+          );
+          // an exact example: one bucket, a modified range, segments of a large tree
+          const some = all.filter((h) => h.bucket === 'b1' && h.clock.lastModified >= 30 && h.clock.lastModified <= 200);
+          const filter: FoldFilter = {
+            buckets: ['b1'],
+            modifiedRange: { start: 30, end: 200 },
+            segments: { ids: some.slice(0, 3).map((h) => segmentOf(h.segment32, 'large')), treeSize: 'large' },
+          };
+          const got = await collect(v.foldHashSizes(filter));
+          expect(got.length).toBeGreaterThan(0);
+          expect(got).toEqual((await collect(v.foldHeads(filter))).map(hashSizeOf));
+          await expectCode(collect(v.foldHashSizes({ keyspaces: [4] })), 'INVALID_ARGUMENT');
         });
       });
 
@@ -449,7 +500,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     test('capabilities are declared on every vnode', async () => {
       await withStore(factory, {}, async (s) => {
         for (const v of s.vnodes()) {
-          expect(v.capabilities).toEqual({ treeCache: true, headFold: true, objectFold: true, indexFold: true, writes: true });
+          expect(v.capabilities).toEqual({ treeCache: true, headFold: true, hashSizeFold: true, objectFold: true, indexFold: true, writes: true });
           expect(v.indexNs).toHaveLength(s.spec.nVal);
         }
       });
