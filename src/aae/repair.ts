@@ -197,8 +197,10 @@ export async function repairClusters(blue: RepairableCluster, pink: RepairableCl
         await replicateFrom(pink, backend, scope, options, parts);
         return { loop, mode: 'range', differences: cmp.differences.length, stats: merged(parts, dryRun) };
       }
-      const blueToPink = await replicateRange(blue, pink, scope, signal);
+      // The sink first: it is usually the side behind (an empty sink costs nothing here), so the
+      // source's pass that follows does not re-read what it has just copied.
       const pinkToBlue = await replicateRange(pink, blue, scope, signal);
+      const blueToPink = await replicateRange(blue, pink, scope, signal);
       const stats = rangeStats(blueToPink, pinkToBlue);
       // A pass that landed nothing cannot help a second time: what is left needs the exchange
       // (concurrent versions, the conflict policy, the conflict log).
