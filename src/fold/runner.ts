@@ -35,6 +35,7 @@ import {
   type FoldModule,
   type FoldSummary,
   type FoldTarget,
+  type HashSizeEntry,
   type KeySink,
   type ModuleFilter,
   type StateNeeds,
@@ -266,13 +267,22 @@ async function foldVnode<Query, Acc>(ctx: VnodeFoldContext<Query, Acc>, cov: Vno
         await after(batch.length);
       }
       break;
-    case 'hash_size_only':
-      requireCapability(vnode, vnode.capabilities.headFold, 'head folds');
-      for await (const batch of vnode.foldHeads(headFilter(ctx.filter, cov.keyspaces), opts)) {
+    case 'hash_size_only': {
+      // A vnode that offers hash-and-size folds reads no clocks or index entries (most of a head's
+      // decoding cost); any other vnode answers with whole heads, which carry the same fields.
+      const f = headFilter(ctx.filter, cov.keyspaces);
+      let batches: AsyncIterable<readonly HashSizeEntry[]>;
+      if (vnode.capabilities.hashSizeFold) batches = vnode.foldHashSizes(f, opts);
+      else {
+        requireCapability(vnode, vnode.capabilities.headFold, 'head folds');
+        batches = vnode.foldHeads(f, opts);
+      }
+      for await (const batch of batches) {
         for (const entry of batch) acc = fold(acc, { kind: 'hash_size', entry });
         await after(batch.length);
       }
       break;
+    }
     case 'objects':
       requireCapability(vnode, vnode.capabilities.objectFold, 'object folds');
       for await (const batch of vnode.foldObjects(headFilter(ctx.filter, cov.keyspaces), opts)) {

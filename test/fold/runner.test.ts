@@ -19,7 +19,8 @@ import {
   summarizeRun,
   type AnyFoldModule,
 } from '../../src/fold/index.js';
-import type { KeyClock } from '../../src/store/index.js';
+import type { KeyClock, Vnode } from '../../src/store/index.js';
+import type { FoldTarget } from '../../src/fold/contract.js';
 import { initHash, keyHash, canonicalKey } from '../../src/hash/index.js';
 import type { EmbeddedCluster } from '../../src/store/index.js';
 import { clusters, sampleItems } from './cluster-fixture.js';
@@ -130,6 +131,52 @@ test('each lane folds its vnodes into one accumulator, and any number of lanes p
     const stats = await runFold(cluster, objectStats, {}, { offset: 2, perNode });
     expect(stats.acc).toEqual((await runFold(single, objectStats, {})).acc);
   }
+});
+
+/**
+ * The cluster's vnodes seen through a proxy that logs which head-based fold each answers with and,
+ * when `hashSizeFold` is false, declares no hash-and-size folds (and refuses them if asked anyway).
+ */
+function recordingTarget(cluster: EmbeddedCluster, hashSizeFold: boolean, calls: string[]): FoldTarget {
+  const wrap = (v: Vnode): Vnode =>
+    new Proxy(v, {
+      get(t, p) {
+        if (p === 'capabilities') return { ...t.capabilities, hashSizeFold };
+        if (p === 'foldHashSizes' && !hashSizeFold) return () => Promise.reject(new Error('foldHashSizes called on a vnode that does not offer it'));
+        const value: unknown = Reflect.get(t, p, t);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]): unknown => {
+          if (p === 'foldHeads' || p === 'foldHashSizes') calls.push(p);
+          return (value as (...a: unknown[]) => unknown).apply(t, args);
+        };
+      },
+    });
+  return { spec: cluster.spec, owners: cluster.owners, vnode: (id) => wrap(cluster.vnode(id)) };
+}
+
+describe('hash_size_only folds', () => {
+  const queries: Array<[AnyFoldModule, unknown]> = [
+    [objectStats, {}],
+    [objectStats, { bucket: 'users', modifiedRange: { start: 1_050, end: 1_200 } }],
+    [mergeTreeRange, { treeSize: 'small' }],
+    [mergeTreeRange, { treeSize: 'xsmall', bucket: 'orders', keyRange: { start: 'k0100', end: 'k0200' } }],
+    [listBuckets, {}],
+  ];
+  test.each(queries.map(([m, q]) => [m.name, JSON.stringify(q), m, q] as const))(
+    '%s %s reads foldHashSizes where offered, foldHeads where not, with equal results',
+    async (_name, _q, module, query) => {
+      const fast: string[] = [];
+      const slow: string[] = [];
+      const a = await runFold(recordingTarget(single, true, fast), module, query);
+      const b = await runFold(recordingTarget(single, false, slow), module, query);
+      expect(fast.length).toBeGreaterThan(0);
+      expect(new Set(fast)).toEqual(new Set(['foldHashSizes']));
+      expect(slow.length).toBe(fast.length);
+      expect(new Set(slow)).toEqual(new Set(['foldHeads']));
+      expect(summarizeRun(module, a).json).toEqual(summarizeRun(module, b).json);
+      expect(a.items).toBe(b.items);
+    },
+  );
 });
 
 describe('stopping', () => {
