@@ -15,6 +15,7 @@ export type {
   WriteResult,
   StoredHead,
   StoredObject,
+  StoredHashSize,
   IndexEntryRecord,
   KeyClock,
   Range,
