@@ -24,7 +24,8 @@ import {
 import { AaeError, throwIfAborted } from '../errors.js';
 import { initHash, utf8 } from '../hash/index.js';
 import type { HeadValue } from './codec.js';
-import { LocalVnode, planWrite, prepareHead, type PlannedWrite } from './local-vnode.js';
+import { LocalVnode } from './local-vnode.js';
+import { planWrite, prepareHead, type PlannedWrite } from './write-plan.js';
 import type { VnodeWrite } from './vnode.js';
 import { KeySlots } from './key-slots.js';
 import { locateKey, type StoreParams } from './locate.js';

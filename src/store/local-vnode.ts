@@ -1,7 +1,6 @@
 import {
   dominates,
   indexNsOfVnode,
-  validateIndexEntry,
   validateObjectKey,
   type AaeObject,
   type IndexEntry,
@@ -9,9 +8,9 @@ import {
   type ObjectHead,
 } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
-import { contribution, objectHash } from '../hash/index.js';
+import { contribution } from '../hash/index.js';
 import { TicTacTree, type TreeSize } from '../tictac/index.js';
-import { decodeHead, encodeHead, plainView, readHashes, type HeadValue } from './codec.js';
+import { decodeHead, plainView, readHashes, type HeadValue } from './codec.js';
 import { DEFAULT_FOLD_BATCH, foldHashSizes, foldHeads, foldIndex, foldKeyspaces, foldObjects, type FoldSource } from './fold.js';
 import { KeyFilter } from './key-filter.js';
 import { KeySlots } from './key-slots.js';
@@ -36,6 +35,7 @@ import type {
   WriteResult,
 } from './vnode.js';
 import { WriteQueue } from './write-queue.js';
+import { planWrite, prepareHead, validateWrite, type PlannedWrite } from './write-plan.js';
 
 /**
  * A vnode in this process, over its node's LevelDB.
@@ -536,55 +536,4 @@ export class LocalVnode implements Vnode {
 
 function headOf(loc: LocatedKey, h: HeadValue): ObjectHead {
   return { bucket: loc.bucket, key: loc.key, clock: h.clock, deleted: h.deleted, size: h.size, hash: h.hash, indexes: h.indexes };
-}
-
-/** A write with its key located; optionally its new head prepared and its old head known. @internal */
-export interface PlannedWrite {
-  write: VnodeWrite;
-  loc: LocatedKey;
-  /** The new head and its bytes (the same for every replica, so a cluster makes them once). */
-  head?: PreparedHead;
-  /** The old head as read at `generation` (readHeads); used only if no flush has landed since. */
-  basis?: { generation: number; head: HeadValue | null };
-  /** The caller ignores this op's result: the flush makes none (null). */
-  noResult?: boolean;
-}
-
-/**
- * A PlannedWrite with every field present, always in one order: the flush reads millions of
- * these, and objects of one shape keep its property loads monomorphic (spreads and optional
- * fields made them megamorphic: measured ~15% of a bulk load's time).
- */
-export function planWrite(write: VnodeWrite, loc: LocatedKey, head: PreparedHead | undefined, basis: PlannedWrite['basis'], noResult: boolean): PlannedWrite {
-  return { write, loc, head, basis, noResult };
-}
-
-export interface PreparedHead {
-  value: HeadValue;
-  bytes: Uint8Array;
-}
-
-/** The head an object version stores, and its bytes. */
-export function prepareHead(obj: AaeObject, loc: LocatedKey, params: StoreParams): PreparedHead {
-  const value = obj.deleted ? EMPTY : obj.value;
-  const head: HeadValue = {
-    clock: obj.clock,
-    deleted: obj.deleted,
-    size: value.byteLength,
-    hash: objectHash(params.hashMethod, params.seed, obj.clock.entries, value),
-    alt: loc.alt,
-    indexes: obj.deleted ? [] : obj.indexes,
-  };
-  return { value: head, bytes: encodeHead(head) };
-}
-
-function validateWrite(w: VnodeWrite): void {
-  if (w.kind === 'erase') {
-    validateObjectKey(w);
-    return;
-  }
-  const o = w.object;
-  validateObjectKey(o);
-  if (!(o.value instanceof Uint8Array)) throw new AaeError('INVALID_ARGUMENT', 'value must be bytes');
-  for (const e of o.indexes) validateIndexEntry(e);
 }
