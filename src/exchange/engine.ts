@@ -419,11 +419,6 @@ function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
-/** Every segment of the given branches. */
-function segmentsOf(branches: readonly number[]): number[] {
-  return children(branches, LEAVES_PER_BRANCH);
-}
-
 /** The ids one level finer under each parent, ascending. */
 function children(parents: readonly number[], fanOut: number): number[] {
   const out: number[] = [];
