@@ -265,13 +265,7 @@ export interface HeadHashSize {
  * what it reads but not the bytes after lastModified; decodeHead still validates whole heads.
  */
 export function readHashSize(bytes: Uint8Array, out: HeadHashSize): void {
-  const r = shared.reset(bytes);
-  openHead(r);
-  const hash = r.uint('hash');
-  const alt = r.uint('alt');
-  if (!isU32(hash) || !isU32(alt)) corrupt('hash');
-  out.hash = hash;
-  out.alt = alt;
+  const r = readHashesWith(bytes, out);
   out.deleted = r.bool('deleted');
   out.size = r.uint('size');
   out.lastModified = r.uint('lastModified');
@@ -287,6 +281,11 @@ const scratch = { hash: 0, alt: 0 };
 
 /** A head's object hash and alt, read at their fixed positions into `out` (nothing allocated): for rebuilds. */
 export function readHashes(bytes: Uint8Array, out: { hash: number; alt: number }): void {
+  readHashesWith(bytes, out);
+}
+
+/** Opens a head, reads its hash and alt into `out`, and hands back the reader positioned after them. */
+function readHashesWith(bytes: Uint8Array, out: { hash: number; alt: number }): typeof shared {
   const r = shared.reset(bytes);
   openHead(r);
   const hash = r.uint('hash');
@@ -294,6 +293,7 @@ export function readHashes(bytes: Uint8Array, out: { hash: number; alt: number }
   if (!isU32(hash) || !isU32(alt)) corrupt('hash');
   out.hash = hash;
   out.alt = alt;
+  return r;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

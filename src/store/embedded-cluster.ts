@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import {
   CLUSTER_SPEC_FILE,
   claim,
-  compareClocks,
+  dominantObject,
   dominates,
   increment,
   keyToBytes,
@@ -330,17 +330,7 @@ export class EmbeddedCluster {
    */
   async get(bucket: string, key: string | Uint8Array): Promise<AaeObject | null> {
     const replicas = await this.getReplicas(bucket, key);
-    let best: AaeObject | null = null;
-    for (const { object } of replicas) {
-      if (object === null) continue;
-      if (best === null) {
-        best = object;
-        continue;
-      }
-      const order = compareClocks(object.clock, best.clock);
-      if (order === 'left' || (order === 'concurrent' && object.clock.lastModified > best.clock.lastModified)) best = object;
-    }
-    return best;
+    return dominantObject(replicas.map((r) => r.object));
   }
 
   /**
