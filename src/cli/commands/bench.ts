@@ -26,6 +26,9 @@ export function registerBench(program: Command, ctx: CommandContext): void {
         return;
       }
       ctx.io.stdout.write(`${report.suite}: ${JSON.stringify(report.params)}\n`);
+      if (opts.scale !== 1) {
+        ctx.io.stdout.write(`note: the targets are set for scale 1; at scale ${opts.scale} 'met' says little (small runs do not warm up)\n`);
+      }
       printTable(
         ctx.io.stdout,
         ['figure', 'value', 'baseline', 'ratio', 'target', 'met'],
