@@ -32,8 +32,10 @@ async function* records(path: string, signal: AbortSignal | undefined): AsyncGen
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   let n = 0;
   try {
-    for await (const text of rl) {
+    for await (const raw of rl) {
       n++;
+      // A byte-order mark opening the file (editors on Windows write one) is not part of line 1.
+      const text = n === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
       if (signal?.aborted) throw new AaeError('ABORTED', 'load aborted', { cause: signal.reason });
       if (text.trim() === '') continue;
       yield { line: n, text };
@@ -50,7 +52,9 @@ export async function validateLoadFile(path: string, options: LoadFileOptions = 
     if (!s.isFile()) throw new AaeError('USAGE', `${path} is not a file`);
   } catch (e) {
     if (e instanceof AaeError) throw e;
-    throw new AaeError('USAGE', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new AaeError('USAGE', `cannot read ${path}: ${why}`, { cause: e });
   }
   const bad: Array<{ line: number; message: string }> = [];
   let badCount = 0;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AaeError } from '../errors.js';
@@ -70,6 +71,7 @@ function withCheckedNeeds(module: AnyFoldModule, from: string): AnyFoldModule {
 /** Imports and validates a fold module file (a path, relative to `cwd`). */
 export async function loadFoldModule(path: string, cwd: string = process.cwd()): Promise<AnyFoldModule> {
   const file = isAbsolute(path) ? path : resolve(cwd, path);
+  if (!existsSync(file)) throw new AaeError('USAGE', `no fold module file at ${file}`);
   let ns: Record<string, unknown>;
   try {
     ns = (await import(pathToFileURL(file).href)) as Record<string, unknown>;

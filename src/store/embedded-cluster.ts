@@ -1,5 +1,5 @@
 import { access, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   CLUSTER_SPEC_FILE,
   claim,
@@ -125,9 +125,9 @@ export class EmbeddedCluster {
       throw new AaeError('CLUSTER_EXISTS', `a cluster already exists at ${dir}`);
     }
     try {
-      await mkdir(dir, { recursive: true });
+      await ensureDir(dir);
     } catch (e) {
-      throw new AaeError('STORE_IO', `cannot create ${dir}`, { cause: e });
+      throw new AaeError('STORE_IO', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
     }
     await writeClusterSpec(dir, valid);
     return EmbeddedCluster.openWith(dir, valid, true);
@@ -420,6 +420,23 @@ export class EmbeddedCluster {
     for (const v of this.vnodeList) await v.close(options).catch((e: unknown) => errors.push(e));
     for (const db of this.dbs.values()) await db.close().catch((e: unknown) => errors.push(e));
     if (errors.length > 0) throw errors[0];
+  }
+}
+
+/**
+ * mkdir -p, one level at a time. Node's recursive mkdir spins forever on some pseudo file systems
+ * (under /proc it answers ENOENT for the child and EEXIST for the parent, and retries); this walks
+ * up once and fails with the file system's answer.
+ */
+async function ensureDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
+    await ensureDir(dirname(dir));
+    await mkdir(dir);
   }
 }
 

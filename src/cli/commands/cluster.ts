@@ -5,6 +5,7 @@ import { EmbeddedCluster } from '../../store/index.js';
 import type { CommandContext } from '../io.js';
 import { printJson } from '../output.js';
 import { parseChoice, parseIntOption } from '../parse.js';
+import { AaeError } from '../../errors.js';
 import { basename, resolve } from 'node:path';
 
 interface CreateOptions {
@@ -25,8 +26,10 @@ export function registerCluster(program: Command, ctx: CommandContext): void {
     .description('create an embedded cluster: a directory with cluster.json and one LevelDB per node')
     .argument('<dir>', 'the directory to create (must not hold a cluster yet)')
     .option('--name <name>', 'cluster name, also the actor of the versions it mints (default: the directory name)')
-    .option('--nodes <n>', 'number of nodes', parseIntOption('--nodes', 1, 256), 3)
-    .option('--ring-size <n>', `partitions, a power of two in ${MIN_RING_SIZE}..${MAX_RING_SIZE}`, parseIntOption('--ring-size', MIN_RING_SIZE, MAX_RING_SIZE), 64)
+    // 4, not 3: with nVal 3 no power-of-two ring can keep every preflist on 3 distinct nodes (a
+    // node's vnodes must sit 3 apart, so 3 nodes hold at most 3·⌊R/3⌋ < R vnodes).
+    .option('--nodes <n>', 'number of nodes (4 keeps the 3 replicas of every key on distinct nodes)', parseIntOption('--nodes', 1, 256), 4)
+    .option('--ring-size <n>', `partitions, a power of two in ${MIN_RING_SIZE}..${MAX_RING_SIZE}`, parseRingSize, 64)
     .option('--n-val <n>', 'replicas of each key', parseIntOption('--n-val', 1, MAX_N_VAL), 3)
     .option('--tree-size <size>', `TicTac tree size: ${TREE_SIZE_NAMES.join(', ')}`, parseChoice('--tree-size', TREE_SIZE_NAMES), 'large')
     .option('--hash-method <m>', 'object hash: clock (default) or value (for data without clocks)', parseChoice('--hash-method', HASH_METHODS), 'clock')
@@ -37,10 +40,12 @@ export function registerCluster(program: Command, ctx: CommandContext): void {
       `
 Examples:
   $ aae cluster create ./dc1
-  $ aae cluster create ./dr --nodes 4 --ring-size 128 --n-val 3
+  $ aae cluster create ./dr --nodes 3 --ring-size 32 --n-val 2
   $ aae cluster create ./small --nodes 1 --ring-size 8 --n-val 1 --tree-size small`,
     )
     .action(async (dir: string, opts: CreateOptions) => {
+      if (dir.trim() === '') throw new AaeError('USAGE', 'the cluster directory must not be empty');
+      if (opts.name !== undefined && opts.name.trim() === '') throw new AaeError('USAGE', '--name must not be empty');
       const spec = defaultSpec(opts.name ?? basename(resolve(dir)), {
         nodeCount: opts.nodes,
         ringSize: opts.ringSize,
@@ -64,4 +69,10 @@ Examples:
           `tree ${spec.treeSize}, hash ${spec.hashMethod}/seed ${spec.seed}\n`,
       );
     });
+}
+
+function parseRingSize(raw: string): number {
+  const n = parseIntOption('--ring-size', MIN_RING_SIZE, MAX_RING_SIZE)(raw);
+  if ((n & (n - 1)) !== 0) throw new AaeError('USAGE', `--ring-size must be a power of two (8, 16, 32, … ${MAX_RING_SIZE}), got ${raw}`);
+  return n;
 }

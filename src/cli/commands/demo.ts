@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import type { Command } from 'commander';
 import { compareClusters, compareReplicas, repairClusters, repairReplicas } from '../../aae/index.js';
 import { defaultSpec, makeClock } from '../../cluster/index.js';
 import { MemoryConflictSink } from '../../repair/index.js';
+import { AaeError } from '../../errors.js';
 import { EmbeddedCluster } from '../../store/index.js';
 import { EXIT, type CommandContext, type OutStream } from '../io.js';
 import { loadFile } from '../load-file.js';
@@ -39,6 +41,9 @@ Examples:
       const say = (s: string) => {
         if (!opts.json) ctx.io.stdout.write(`${s}\n`);
       };
+      if (opts.keep !== undefined && existsSync(opts.keep)) {
+        throw new AaeError('USAGE', `--keep ${opts.keep}: the directory exists; give a new one`);
+      }
       const dir = opts.keep ?? (await mkdtemp(join(tmpdir(), 'aae-demo-')));
       const clusters: EmbeddedCluster[] = [];
       try {
@@ -121,7 +126,7 @@ async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string
     replicaKeysMissing: inside.keys,
     differencesFound: before.differences.length,
     ahead: countBy(before.differences.map((d) => d.ahead)),
-    repaired: t,
+    repaired: { copied: t.copied, conflictsResolved: t.resolved, replicaWrites: t.placesWritten, loops: repaired.loops.length },
     conflictsLogged: conflicts.entries.length,
     inSyncAfter: after.inSync && insideAfter.inSync,
     ms,

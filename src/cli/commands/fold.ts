@@ -39,7 +39,7 @@ Examples:
   $ aae fold ./c1 find_keys --query '{"objectSize": 100000}'
   $ aae fold ./c1 reap_tombs --query '{"modifiedRange": {"start": 0, "end": 1700000000000}, "change": "reap"}'
   $ aae fold ./c1 index_tree --query '{"bucket": "users", "index": "age_int"}'
-  $ aae fold ./c1 ./examples/bucket-sizes.js`,
+  $ aae fold ./c1 ./examples/bucket-sizes.js                # a module file (this one is in the repository)`,
     )
     .action(async (dir: string, moduleArg: string, opts: FoldOptions) => {
       const query = parseQueryOption(opts.query);

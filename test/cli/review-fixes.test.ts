@@ -1,0 +1,58 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { aae, withTempDir } from './helpers.js';
+
+/** Behaviours a fresh-eyes review of the CLI found wanting, pinned so they stay fixed. */
+describe('CLI edge cases', () => {
+  test('cluster create: safe defaults, flag errors in the flag\'s own words, no endless mkdir', () =>
+    withTempDir(async (tmp) => {
+      const made = await aae('cluster', 'create', join(tmp, 'c'), '--json');
+      expect(made.code).toBe(0);
+      expect(made.json()).toMatchObject({ spec: { nodes: ['n1', 'n2', 'n3', 'n4'], ringSize: 64, nVal: 3 }, claim: { safe: true } });
+      expect(made.stderr).toBe('');
+
+      const ring = await aae('cluster', 'create', join(tmp, 'r'), '--ring-size', '100');
+      expect(ring.code).toBe(2);
+      expect(ring.stderr).toContain('--ring-size must be a power of two');
+      expect((await aae('cluster', 'create', '')).code).toBe(2);
+      expect((await aae('cluster', 'create', join(tmp, 'n'), '--name', ' ')).code).toBe(2);
+      // Under /proc, Node's recursive mkdir spun forever; now it fails at once.
+      const proc = await aae('cluster', 'create', '/proc/aae-test-nope/x');
+      expect(proc.code).toBe(3);
+      expect(proc.stderr).toContain('STORE_IO');
+    }));
+
+  test('load: a byte-order mark opening the file is accepted; a missing file says so', () =>
+    withTempDir(async (tmp) => {
+      const dir = join(tmp, 'c');
+      await aae('cluster', 'create', dir, '--ring-size', '8', '--tree-size', 'xsmall');
+      const bom = join(tmp, 'bom.jsonl');
+      await writeFile(bom, '\ufeff{"bucket":"b","key":"k","value":"v"}\r\n{"bucket":"b","key":"k2","value":"v"}\r\n');
+      const r = await aae('load', dir, bom, '--json');
+      expect(r.code).toBe(0);
+      expect(r.json()).toMatchObject({ written: 2 });
+      const missing = await aae('load', dir, join(tmp, 'nope.jsonl'));
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('no such file');
+    }));
+
+  test('demo --keep refuses an existing directory before doing anything', () =>
+    withTempDir(async (tmp) => {
+      const existing = join(tmp, 'demo');
+      await mkdir(existing);
+      const r = await aae('demo', '--keep', existing);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('the directory exists');
+    }));
+
+  test('fold: a module path that does not exist is a usage error naming the file', () =>
+    withTempDir(async (tmp) => {
+      const dir = join(tmp, 'c');
+      await aae('cluster', 'create', dir, '--ring-size', '8', '--tree-size', 'xsmall');
+      const r = await aae('fold', dir, './no-such-module.js');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('no fold module file at');
+    }));
+});
