@@ -8,6 +8,8 @@ export interface OutStream {
 export interface CliIo {
   stdout: OutStream;
   stderr: OutStream;
+  /** Fires when the user interrupts (Ctrl-C): long commands stop, close their stores and say what was done. */
+  signal?: AbortSignal;
 }
 
 /** Exit codes follow diff(1): 0 in sync / done, 1 differences found, 2 bad usage or input, 3 failure. */

@@ -79,8 +79,9 @@ export function checkNVal(opts: ScopeOptions, specs: readonly ClusterSpec[]): vo
 }
 
 /** Exchange options from the CLI flags (offsets are the caller's: they differ per side). */
-export function exchangeTuning(opts: ScopeOptions) {
+export function exchangeTuning(opts: ScopeOptions, signal?: AbortSignal) {
   return {
+    ...(signal === undefined ? {} : { signal }),
     scope: scopeOf(opts),
     pauseMs: opts.pauseMs,
     ...(opts.maxResults === undefined ? {} : { maxResults: opts.maxResults }),

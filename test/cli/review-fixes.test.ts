@@ -56,3 +56,41 @@ describe('CLI edge cases', () => {
       expect(r.stderr).toContain('no fold module file at');
     }));
 });
+
+describe('interrupting a load', () => {
+  test('says how much was written, or that nothing was', () =>
+    withTempDir(async (tmp) => {
+      const { runCli } = await import('../../src/cli/program.js');
+      const dir = join(tmp, 'c');
+      await aae('cluster', 'create', dir, '--ring-size', '8', '--tree-size', 'xsmall');
+      const file = join(tmp, 'data.jsonl');
+      await writeFile(file, Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ bucket: 'b', key: `k${i}`, value: 'v', clock: [['a', 1]] })).join('\n'));
+      const run = async (signal: AbortSignal) => {
+        let stderr = '';
+        const code = await runCli(['load', dir, file], { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) }, signal });
+        return { code, stderr };
+      };
+      const before = new AbortController();
+      before.abort();
+      const early = await run(before.signal);
+      expect(early.code).toBe(3);
+      expect(early.stderr).toContain('nothing was written');
+
+      // Interrupt once the first batch has landed.
+      const during = new AbortController();
+      const { EmbeddedCluster } = await import('../../src/store/index.js');
+      const orig = EmbeddedCluster.prototype.putMany;
+      EmbeddedCluster.prototype.putMany = function (items, options = {}) {
+        return orig.call(this, items, { ...options, onProgress: (p) => { options.onProgress?.(p); during.abort(); } });
+      };
+      try {
+        const mid = await run(during.signal);
+        expect(mid.code).toBe(3);
+        expect(mid.stderr).toMatch(/interrupted: 5000 of 20000 objects were written and stay written/);
+      } finally {
+        EmbeddedCluster.prototype.putMany = orig;
+      }
+      const count = await aae('fold', dir, 'object_stats', '--json');
+      expect(count.json<{ result: { count: number } }>().result.count).toBe(5000);
+    }));
+});

@@ -34,7 +34,7 @@ Examples:
       const dirs = sink === undefined ? [source] : [source, sink];
       await withClusters(dirs, async (clusters) => {
         checkNVal(opts, clusters.map((c) => c.spec));
-        const tuning = exchangeTuning(opts);
+        const tuning = exchangeTuning(opts, ctx.io.signal);
         if (clusters.length === 1) {
           const r = await compareReplicas(clusters[0]!, tuning);
           if (!r.inSync) ctx.setExitCode(EXIT.DIFFERENT);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { MAX_N_VAL } from '../../cluster/index.js';
-import { AaeError } from '../../errors.js';
+import { AaeError, isAaeError } from '../../errors.js';
 import type { CommandContext } from '../io.js';
 import { loadFile } from '../load-file.js';
 import { withCluster } from '../open-cluster.js';
@@ -33,19 +33,36 @@ Examples:
         }
         let bar: ReturnType<typeof startProgress> | undefined;
         let total = 0;
-        const r = await loadFile(cluster, file, {
-          ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
-          onProgress: ({ phase, lines }) => {
-            if (phase === 'validate') {
-              total = lines;
-              return;
-            }
-            bar ??= startProgress(ctx.io.stderr, Math.max(total, lines), 'loading');
-            bar.update(lines);
-          },
-        });
-        bar?.stop();
-        return r;
+        let written = 0;
+        let writing = false;
+        try {
+          const r = await loadFile(cluster, file, {
+            ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
+            ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
+            onProgress: ({ phase, lines }) => {
+              if (phase === 'validate') {
+                total = lines;
+                return;
+              }
+              writing = true;
+              written = lines;
+              bar ??= startProgress(ctx.io.stderr, Math.max(total, lines), 'loading');
+              bar.update(lines);
+            },
+          });
+          return r;
+        } catch (e) {
+          if (!isAaeError(e, 'ABORTED')) throw e;
+          if (!writing) throw new AaeError('ABORTED', `interrupted while checking ${file}: nothing was written`, { cause: e });
+          throw new AaeError(
+            'ABORTED',
+            `interrupted: ${written} of ${total} objects were written and stay written. Loading the file again ` +
+              'is safe for lines with clocks (the same versions); lines without clocks would become new versions.',
+            { cause: e, details: { written, total } },
+          );
+        } finally {
+          bar?.stop();
+        }
       });
       if (opts.json) {
         printJson(ctx.io.stdout, result);

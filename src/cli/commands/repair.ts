@@ -54,7 +54,7 @@ Examples:
         const log = opts.dryRun ? undefined : await ConflictLogFile.open(opts.conflictLog);
         try {
           const runOptions = {
-            ...exchangeTuning(opts),
+            ...exchangeTuning(opts, ctx.io.signal),
             policy: opts.conflict,
             dryRun: opts.dryRun ?? false,
             maxLoops: opts.maxLoops,
