@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { isAaeError } from '../../src/errors.js';
 import { canonicalClock, compareBytes, utf8, type ClockEntry } from '../../src/hash/index.js';
 import {
   compareActors,
@@ -16,6 +15,7 @@ import {
   mergeClocks,
   type Clock,
 } from '../../src/cluster/clock.js';
+import { codeOf } from '../support/errors.js';
 
 // Few actors and small counters, so that random pairs are often equal, ordered or concurrent — all
 // three cases get exercised. The actors include astral and high-BMP characters, where code-point
@@ -32,15 +32,6 @@ const arbClock: fc.Arbitrary<Clock> = fc
   .map(([entries, lm]) => makeClock(entries, lm));
 
 const RUNS = { numRuns: 300 };
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isAaeError(e) ? e.code : 'not an AaeError';
-  }
-  return undefined;
-}
 
 describe('partial-order laws', () => {
   test('descends is reflexive', () => {

@@ -3,15 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseLoadRecord } from '../../src/cluster/load-record.js';
 import { keyToJson, valueToJson } from '../../src/cluster/object.js';
+import { codeOf } from '../support/errors.js';
 
-const code = (f: () => unknown): string | undefined => {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-};
 
 describe('parseLoadRecord', () => {
   test('a full record', () => {
@@ -67,7 +60,7 @@ describe('parseLoadRecord', () => {
     ['bad indexes', '{"bucket":"b","key":"k","indexes":[["a"]]}'],
     ['deleted not boolean', '{"bucket":"b","key":"k","deleted":"yes"}'],
   ])('refuses %s with LOAD_INVALID', (_name, line) => {
-    expect(code(() => parseLoadRecord(line))).toBe('LOAD_INVALID');
+    expect(codeOf(() => parseLoadRecord(line))).toBe('LOAD_INVALID');
   });
 
   test('every line of the sample fixture parses', () => {

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { isAaeError } from '../../src/errors.js';
 import { initHash, objectHashOfClock, objectHashOfValue, utf8 } from '../../src/hash/index.js';
 import { makeClock } from '../../src/cluster/clock.js';
 import {
@@ -14,19 +13,11 @@ import {
   valueToJson,
   type AaeObject,
 } from '../../src/cluster/object.js';
+import { codeOf } from '../support/errors.js';
 
 beforeAll(async () => {
   await initHash();
 });
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isAaeError(e) ? e.code : 'not an AaeError';
-  }
-  return undefined;
-}
 
 describe('keys and values as JSON', () => {
   test('every byte string round-trips', () => {
