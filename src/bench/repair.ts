@@ -96,15 +96,12 @@ export const repairBench: BenchSuite = {
 
       // 2. Scattered damage: D keys newer on the source, spread over the key space.
       const step = Math.floor(n / d);
-      const damaged: ObjectKey[] = [];
-      const newer: PutItem[] = [];
-      for (let j = 0; j < d; j++) {
-        const i = j * step;
-        newer.push({ bucket: `b${i % 4}`, key: `key-${i}`, value: VALUE, clock: makeClock([['src', 2]], 1_800_000_000_000 + i) });
-        damaged.push({ bucket: `b${i % 4}`, key: new TextEncoder().encode(`key-${i}`) });
-      }
+      const damaged: ObjectKey[] = Array.from({ length: d }, (_, j) => ({ bucket: `b${(j * step) % 4}`, key: new TextEncoder().encode(`key-${j * step}`) }));
+      /** Makes the damaged keys newer on the source: a version `counter` the sink has not seen. */
+      const bump = (counter: number) =>
+        source.putMany(damaged.map((k) => ({ bucket: k.bucket, key: k.key, value: VALUE, clock: makeClock([['src', counter]], 1_800_000_000_000) })));
       for (const maxResults of [128, 1024]) {
-        await source.putMany(newer.map((it) => ({ ...it, clock: makeClock([['src', 2 + maxResults]], it.clock!.lastModified) })));
+        await bump(2 + maxResults);
         options.log(`repair: ${d} scattered differences through exchange rounds (maxResults ${maxResults})`);
         const e0 = performance.now();
         const r = await repairClusters(source, sink, { pauseMs: PAUSE_MS, maxResults, rangeReplication: false, maxLoops: 10_000 });
@@ -112,7 +109,7 @@ export const repairBench: BenchSuite = {
         if (!r.inSync) throw new AaeError('INTERNAL', 'bench repair: scattered damage was not repaired');
         await mustBeInSync(source, sink, 'the scattered repair');
         // Baseline: the same damage again, repaired with the keys known up front.
-        await source.putMany(newer.map((it) => ({ ...it, clock: makeClock([['src', 3 + maxResults]], it.clock!.lastModified) })));
+        await bump(3 + maxResults);
         const k0 = performance.now();
         await repairKeys(twoClusterBackend(source, sink), damaged, { policy: 'lww' });
         const knownMs = performance.now() - k0;
