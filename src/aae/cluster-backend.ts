@@ -31,19 +31,15 @@ export interface RepairableCluster extends ClusterHandle {
   writeIfDominates(items: ReadonlyArray<{ object: AaeObject; vnodes?: readonly number[] }>): Promise<WriteOutcome[][]>;
 }
 
-/** The dominant version among replicas; concurrent ones: the later lastModified (as `get`). */
-export function dominantOf(reads: readonly ReplicaRead[]): AaeObject | null {
-  return dominantObject(reads.map((r) => r.object));
-}
-
+/** A side's version of a key is the dominant one among its replicas (as `get` reads it). */
 export function twoClusterBackend(blue: RepairableCluster, pink: RepairableCluster): RepairBackend {
   const sides = [blue, pink] as const;
   return {
     async read(keys, options) {
       const [b, p] = await Promise.all(sides.map((c) => c.readReplicas(keys, options)));
       return keys.map((_k, i) => [
-        { place: blue.spec.name, object: dominantOf(b![i]!) },
-        { place: pink.spec.name, object: dominantOf(p![i]!) },
+        { place: blue.spec.name, object: dominantObject(b![i]!.map((r) => r.object)) },
+        { place: pink.spec.name, object: dominantObject(p![i]!.map((r) => r.object)) },
       ]);
     },
     async write(batch) {
