@@ -34,7 +34,6 @@ Examples:
         let bar: ReturnType<typeof startProgress> | undefined;
         let total = 0;
         let written = 0;
-        let writing = false;
         try {
           const r = await loadFile(cluster, file, {
             ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
@@ -44,7 +43,6 @@ Examples:
                 total = lines;
                 return;
               }
-              writing = true;
               written = lines;
               bar ??= startProgress(ctx.io.stderr, Math.max(total, lines), 'loading');
               bar.update(lines);
@@ -53,7 +51,7 @@ Examples:
           return r;
         } catch (e) {
           if (!isAaeError(e, 'ABORTED')) throw e;
-          if (!writing) throw new AaeError('ABORTED', `interrupted while checking ${file}: nothing was written`, { cause: e });
+          if (written === 0) throw new AaeError('ABORTED', `interrupted before anything from ${file} was written`, { cause: e });
           throw new AaeError(
             'ABORTED',
             `interrupted: ${written} of ${total} objects were written and stay written. Loading the file again ` +
