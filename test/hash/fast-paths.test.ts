@@ -13,6 +13,7 @@ import {
   partitionHash,
   partitionHashOf,
   PARTITION_SEED,
+  utf8,
   type ClockEntry,
 } from '../../src/hash/index.js';
 
@@ -178,5 +179,30 @@ describe('key hashes without materialised canonical keys', () => {
       expect(Buffer.from(canonicalKey(bucket, enc('k'))).equals(Buffer.from(ck))).toBe(true);
       if (i % 50 === 0) expect(keyHashOf(bucket, enc('k'), 3)).toEqual(keyHash(ck, 3));
     }
+  });
+});
+
+describe('utf8', () => {
+  test('gives TextEncoder’s bytes for any string: ASCII by the loop, the rest (and long strings) by the encoder', () => {
+    // Short strings with a non-ASCII character late, lone surrogates, and lengths around the cut-over.
+    const text = fc.oneof(
+      fc.string({ unit: 'grapheme-ascii', maxLength: 80 }),
+      fc.string({ unit: 'binary', maxLength: 80 }),
+      // Latin-1 and nearby: one byte in UTF-16, two in UTF-8 (where a loop copying code units goes wrong).
+      fc.string({ unit: fc.integer({ min: 0x20, max: 0x2ff }).map((c) => String.fromCharCode(c)), maxLength: 80 }),
+      fc.tuple(fc.string({ unit: 'grapheme-ascii', minLength: 60, maxLength: 70 }), fc.string({ unit: 'binary', maxLength: 3 })).map(([a, b]) => a + b),
+    );
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(Buffer.from(utf8(s)).equals(Buffer.from(enc(s)))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('returns a fresh array each call', () => {
+    const a = utf8('abc');
+    a[0] = 0;
+    expect(utf8('abc')).toEqual(enc('abc'));
   });
 });
