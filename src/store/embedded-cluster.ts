@@ -43,6 +43,11 @@ import { WriteQueue } from './write-queue.js';
  * incremented by the cluster's actor (its name). Cluster writes pass through one batching queue,
  * so two concurrent clockless writes to one key never mint the same clock; each vnode then applies
  * its share through its own queue, which keeps its trees current.
+ *
+ * The cluster queue pipelines: once a flush has handed its writes to the vnode queues (which keep
+ * them in order) the next flush starts, so hashing and encoding the next batch overlaps LevelDB
+ * writing this one. A flush that must read heads (clockless items) first waits until every earlier
+ * flush has landed, so the clocks it merges are the latest.
  */
 
 export interface PutItem {
@@ -69,7 +74,7 @@ export interface ReplicaVersion {
 
 export interface PutManyOptions {
   signal?: AbortSignal;
-  /** Called after every batch with the running count. */
+  /** Called after every batch lands, with the running count of objects written (landed). */
   onProgress?: (p: { written: number }) => void;
   /** Items per cluster batch. */
   batchSize?: number;
@@ -87,6 +92,8 @@ export interface CloseOptions {
 const DEFAULT_PUT_BATCH = 5000;
 /** A single flush of the cluster queue takes at most this many items. */
 const MAX_CLUSTER_FLUSH = 20_000;
+/** Cluster flushes unfinished at once: one landing while the next is prepared. */
+const CLUSTER_PIPELINE_DEPTH = 2;
 
 interface PreparedPut {
   bucket: string;
@@ -105,6 +112,8 @@ export class EmbeddedCluster {
   private readonly queue: WriteQueue<PreparedPut, AaeObject>;
   /** Each keyspace's preflist (the ring is fixed): computed once, not once per write. */
   private readonly preflists: ReadonlyArray<readonly number[]>;
+  /** Flushes handed to the vnode queues and not yet landed (each settles, never rejects). */
+  private readonly landing = new Set<Promise<void>>();
   private closed = false;
 
   private constructor(
@@ -114,7 +123,7 @@ export class EmbeddedCluster {
     private readonly dbs: ReadonlyMap<string, NodeDb>,
     private readonly vnodeList: readonly LocalVnode[],
   ) {
-    this.queue = new WriteQueue((items) => this.flush(items), MAX_CLUSTER_FLUSH);
+    this.queue = new WriteQueue((items, release) => this.flush(items, release), MAX_CLUSTER_FLUSH, CLUSTER_PIPELINE_DEPTH);
     this.preflists = Array.from({ length: spec.ringSize }, (_, k) => preflist(k, spec));
   }
 
@@ -240,18 +249,41 @@ export class EmbeddedCluster {
     const size = options.batchSize ?? DEFAULT_PUT_BATCH;
     let written = 0;
     let batch: PreparedPut[] = [];
-    const send = async (): Promise<void> => {
-      throwIfAborted(options.signal);
-      await this.queue.push(batch);
-      written += batch.length;
-      batch = [];
+    // Up to CLUSTER_PIPELINE_DEPTH batches in flight: the next is validated and queued while the
+    // last lands. `written` counts landed batches only, in order.
+    const inFlight: Array<{ count: number; done: Promise<unknown> }> = [];
+    const land = async (): Promise<void> => {
+      const first = inFlight.shift()!;
+      await first.done;
+      written += first.count;
       options.onProgress?.({ written });
     };
-    for await (const item of items) {
-      batch.push(this.prepare(item));
-      if (batch.length >= size) await send();
+    const send = async (): Promise<void> => {
+      throwIfAborted(options.signal);
+      inFlight.push({ count: batch.length, done: this.queue.push(batch) });
+      batch = [];
+      if (inFlight.length >= CLUSTER_PIPELINE_DEPTH) await land();
+    };
+    try {
+      for await (const item of items) {
+        batch.push(this.prepare(item));
+        if (batch.length >= size) await send();
+      }
+      if (batch.length > 0) await send();
+      while (inFlight.length > 0) await land();
+    } catch (e) {
+      // Let every batch already queued settle, and count those that landed, before failing.
+      for (const f of inFlight.splice(0)) {
+        try {
+          await f.done;
+          written += f.count;
+          options.onProgress?.({ written });
+        } catch {
+          // the same failure, or one after it: the first is the one reported
+        }
+      }
+      throw e;
     }
-    if (batch.length > 0) await send();
     return { written };
   }
 
@@ -337,26 +369,37 @@ export class EmbeddedCluster {
    * One cluster flush. Clockless items need the clocks every replica holds: those heads are read
    * once per replica (readHeads), the new clocks minted, and the heads read passed on as each
    * write's basis, so a vnode does not read them again. Each object's head is encoded once for all
-   * its replicas.
+   * its replicas. `release` is called once the writes are in the vnode queues (see the class note).
    */
-  private async flush(items: PreparedPut[]): Promise<AaeObject[]> {
+  private async flush(items: PreparedPut[], release: () => void): Promise<AaeObject[]> {
     const n = items.length;
+    if (this.landing.size > 0 && items.some((it) => it.clock === null)) {
+      // Heads are about to be read: every earlier flush must have landed first.
+      while (this.landing.size > 0) await Promise.all(this.landing);
+    }
     const locs = items.map((it) => locateKey(it.bucket, it.key, this.spec));
     const pref = locs.map((l) => this.preflists[l.keyspace]!);
 
-    // Read the heads of the clockless items' keys on every replica (first item of each key only).
-    // merged[slot]: the clock of a clockless item's key so far (the replicas' merge, then each
-    // minted clock in turn, so a later item on the same key in this flush builds on the earlier).
+    // Read the heads of the clockless items' keys on every replica (once per key: at its first
+    // clockless item). merged[slot]: the clock of the key so far: the replicas' merge, then each
+    // item of the flush in turn (a clocked item merged in, a clockless one minted on top), so a
+    // clockless item descends from every earlier item of its key in the flush, clocked or not.
+    // A flush with no clockless item reads nothing and needs no slots.
     const slots = new KeySlots();
     const slotOf = new Int32Array(n).fill(-1);
     const merged: Array<Clock | null> = [];
+    const read: boolean[] = []; // per slot: its heads are being read
     const reads = new Map<number, number[]>(); // vnode → item indexes
-    for (let i = 0; i < n; i++) {
-      if (items[i]!.clock !== null) continue;
+    const anyClockless = items.some((it) => it.clock === null);
+    for (let i = 0; anyClockless && i < n; i++) {
       const s = slots.slotOf(locs[i]!);
       slotOf[i] = s;
-      if (s < merged.length) continue;
-      merged.push(null);
+      if (s === merged.length) {
+        merged.push(null);
+        read.push(false);
+      }
+      if (items[i]!.clock !== null || read[s]) continue;
+      read[s] = true;
       for (const v of pref[i]!) {
         let list = reads.get(v);
         if (list === undefined) reads.set(v, (list = []));
@@ -385,10 +428,13 @@ export class EmbeddedCluster {
     for (let i = 0; i < n; i++) {
       const it = items[i]!;
       let clock = it.clock;
+      const s = slotOf[i]!;
       if (clock === null) {
-        const s = slotOf[i]!;
         clock = increment(merged[s]!, this.spec.name, it.now);
         merged[s] = clock;
+      } else if (s >= 0) {
+        const cur = merged[s]!;
+        merged[s] = cur === null ? clock : mergeClocks(cur, clock);
       }
       const object: AaeObject = { bucket: it.bucket, key: it.key, clock, value: it.value, deleted: it.deleted, indexes: it.indexes };
       out[i] = object;
@@ -407,7 +453,14 @@ export class EmbeddedCluster {
         list.push(b === undefined ? shared : planWrite(write, loc, head, b, true));
       }
     }
-    await Promise.all([...perVnode].map(([v, plans]) => this.vnodeList[v]!.writePlanned(plans)));
+    const landed = Promise.all([...perVnode].map(([v, plans]) => this.vnodeList[v]!.writePlanned(plans)));
+    const settled: Promise<void> = landed.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => this.landing.delete(settled));
+    this.landing.add(settled);
+    release();
+    await landed;
     return out;
   }
 

@@ -1,5 +1,5 @@
 import { keyspaceOfHash, type ClusterSpec } from '../cluster/index.js';
-import { canonicalKey, keyHash, partitionHash } from '../hash/index.js';
+import { canonicalKey, keyPlacement } from '../hash/index.js';
 
 /** Where a key lives: computed once per write from (bucket, key) alone (see layout.ts). */
 export interface LocatedKey {
@@ -17,6 +17,7 @@ export type StoreParams = Pick<ClusterSpec, 'ringSize' | 'nVal' | 'treeSize' | '
 /** Needs initHash(). The caller has validated bucket and key. */
 export function locateKey(bucket: string, key: Uint8Array, params: Pick<StoreParams, 'ringSize' | 'seed'>): LocatedKey {
   const ckey = canonicalKey(bucket, key);
-  const { segment32, alt } = keyHash(ckey, params.seed);
-  return { bucket, key, ckey, keyspace: keyspaceOfHash(partitionHash(ckey), params.ringSize), segment32, alt };
+  // Both hashes from one copy of the key into wasm memory.
+  const p = keyPlacement(ckey, params.seed);
+  return { bucket, key, ckey, keyspace: keyspaceOfHash(p.partition, params.ringSize), segment32: p.segment32, alt: p.alt };
 }

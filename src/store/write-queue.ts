@@ -10,6 +10,12 @@
  *
  * `exclusive(fn)` runs work that must see no write in flight (a tree rebuild, saving trees on
  * close) in queue order, between flushes.
+ *
+ * Pipelining: a flush may call the `release` it is given once the order of its effects is fixed
+ * (the cluster calls it when it has handed its writes to the vnode queues, which keep them in
+ * order); the next flush then starts while this one finishes, up to `depth` unfinished flushes.
+ * A flush that never calls it runs alone, as a vnode's always does. Callers' promises settle when
+ * their own flush finishes, so they may settle out of push order across flushes.
  */
 
 type Task<Op, R> =
@@ -20,13 +26,21 @@ export class WriteQueue<Op, R> {
   private readonly tasks: Array<Task<Op, R>> = [];
   private running = false;
   private idleWaiters: Array<() => void> = [];
+  /** Flushes started and not yet finished (each settles, never rejects: errors go to its callers). */
+  private readonly unfinished = new Set<Promise<void>>();
+  /** Set while drain waits on unfinished flushes: a push wakes it. */
+  private wake: (() => void) | null = null;
 
-  /** `flush` applies a batch and returns one result per op, in order. */
+  /** `flush` applies a batch and returns one result per op, in order (see `release` above). */
   constructor(
-    private readonly flush: (ops: Op[]) => Promise<R[]>,
+    private readonly flush: (ops: Op[], release: () => void) => Promise<R[]>,
     /** A flush takes at most this many ops; later ones wait for the next flush. */
     private readonly maxBatch: number,
-  ) {}
+    /** Unfinished flushes at most (≥ 1); more than one only for flushes that release. */
+    private readonly depth = 1,
+  ) {
+    if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`depth must be an integer ≥ 1, got ${depth}`);
+  }
 
   /** Queues ops; resolves with their results once they are applied (all in one flush). */
   push(ops: readonly Op[]): Promise<R[]> {
@@ -69,7 +83,12 @@ export class WriteQueue<Op, R> {
     return n;
   }
 
+  private async finishAll(): Promise<void> {
+    while (this.unfinished.size > 0) await Promise.all(this.unfinished);
+  }
+
   private pump(): void {
+    this.wake?.();
     if (this.running) return;
     this.running = true;
     // Start on a microtask so that writes pushed in the same tick join the first flush.
@@ -77,21 +96,41 @@ export class WriteQueue<Op, R> {
   }
 
   private async drain(): Promise<void> {
-    for (let task = this.tasks.shift(); task !== undefined; task = this.tasks.shift()) {
-      if (task.kind === 'exclusive') {
-        await task.run();
-        continue;
-      }
-      try {
-        const results = await this.flush(task.ops);
-        for (const w of task.waiters) w.resolve(results.slice(w.start, w.start + w.count));
-      } catch (e) {
-        for (const w of task.waiters) w.reject(e);
-      }
+    for (;;) {
+      await this.drainTasks();
+      if (this.unfinished.size === 0) break;
+      // Wait for the last flushes to finish, or for a new task (which may start at once if they released).
+      const pushed = new Promise<void>((r) => (this.wake = r));
+      await Promise.race([Promise.all(this.unfinished), pushed]);
+      this.wake = null;
     }
     this.running = false;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  private async drainTasks(): Promise<void> {
+    for (let task = this.tasks.shift(); task !== undefined; task = this.tasks.shift()) {
+      if (task.kind === 'exclusive') {
+        await this.finishAll();
+        await task.run();
+        continue;
+      }
+      while (this.unfinished.size >= this.depth) await Promise.race(this.unfinished);
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const waiters = task.waiters;
+      const done: Promise<void> = this.flush(task.ops, release).then(
+        (results) => {
+          for (const w of waiters) w.resolve(results.slice(w.start, w.start + w.count));
+        },
+        (e: unknown) => {
+          for (const w of waiters) w.reject(e);
+        },
+      ).finally(() => this.unfinished.delete(done));
+      this.unfinished.add(done);
+      await Promise.race([released, done]);
+    }
   }
 }

@@ -83,14 +83,19 @@ describe('interrupting a load', () => {
       EmbeddedCluster.prototype.putMany = function (items, options = {}) {
         return orig.call(this, items, { ...options, onProgress: (p) => { options.onProgress?.(p); during.abort(); } });
       };
+      let reported = -1;
       try {
         const mid = await run(during.signal);
         expect(mid.code).toBe(3);
-        expect(mid.stderr).toMatch(/interrupted: 5000 of 20000 objects were written and stay written/);
+        // The batch queued behind the first (the load pipelines) lands too: the count says so.
+        const m = /interrupted: (\d+) of 20000 objects were written and stay written/.exec(mid.stderr);
+        expect(m).not.toBeNull();
+        reported = Number(m![1]);
+        expect([5000, 10000]).toContain(reported);
       } finally {
         EmbeddedCluster.prototype.putMany = orig;
       }
       const count = await aae('fold', dir, 'object_stats', '--json');
-      expect(count.json<{ result: { count: number } }>().result.count).toBe(5000);
+      expect(count.json<{ result: { count: number } }>().result.count).toBe(reported);
     }));
 });

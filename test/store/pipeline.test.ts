@@ -1,0 +1,99 @@
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { defaultSpec, dominates, equalClocks, type Clock } from '../../src/cluster/index.js';
+import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
+import { expectTreesMatchData, tempDir } from './helpers.js';
+
+/**
+ * The cluster queue pipelines (a flush starts while the one before it is still landing). What
+ * must still hold: writes to one key land in the order they were queued, and a clockless write
+ * mints a clock that descends from every write queued before it, landed or not.
+ */
+
+const spec = defaultSpec('pipe', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'xxsmall' });
+const X7: Clock = { entries: [['x', 7]], lastModified: 7 };
+
+let dir: { path: string; dispose: () => Promise<void> };
+let cluster: EmbeddedCluster;
+beforeEach(async () => {
+  dir = await tempDir();
+  cluster = await EmbeddedCluster.create(dir.path, spec);
+});
+afterEach(async () => {
+  await cluster.close().catch(() => undefined);
+  await dir.dispose();
+});
+
+/** Makes every LevelDB batch of the cluster land `ms` later: writes stay in flight long enough to race. */
+function slowLandings(ms: number): void {
+  for (const node of spec.nodes) {
+    const db = cluster.nodeDb(node);
+    const writer = db.writer.bind(db);
+    db.writer = () => {
+      const w = writer();
+      const write = w.write.bind(w);
+      w.write = async (options) => {
+        await new Promise((r) => setTimeout(r, ms));
+        return write(options);
+      };
+      return w;
+    };
+  }
+}
+
+/** Every replica's clock of a key (null where a replica lacks it). */
+async function clocks(key: string): Promise<Array<Clock | null>> {
+  return (await cluster.getReplicas('b', key)).map((r) => r.object?.clock ?? null);
+}
+
+test('a clockless write queued while the clocked batch holding its key is still landing descends from it', async () => {
+  const batch = 200;
+  const items: PutItem[] = Array.from({ length: 2000 }, (_, i) => ({ bucket: 'b', key: `k${i}`, value: 'loaded', clock: X7 }));
+  const clockless: Array<Promise<unknown>> = [];
+  const touched: string[] = [];
+  slowLandings(15);
+  await cluster.putMany(items, {
+    batchSize: batch,
+    // When batch j lands, batch j+1 is already queued (two in flight): write a key of it now.
+    onProgress: ({ written }) => {
+      if (written >= items.length) return;
+      const key = `k${written + 7}`;
+      touched.push(key);
+      clockless.push(cluster.put({ bucket: 'b', key, value: 'after' }));
+    },
+  });
+  await Promise.all(clockless);
+  expect(touched.length).toBe(items.length / batch - 1);
+  for (const key of touched) {
+    for (const c of await clocks(key)) {
+      expect(c, key).not.toBeNull();
+      expect(dominates(c!, X7), `${key}: ${JSON.stringify(c)}`).toBe(true);
+    }
+    expect((await cluster.get('b', key))!.value).toEqual(new TextEncoder().encode('after'));
+  }
+  await expectTreesMatchData(cluster.vnodes(), spec, (a, b, msg) => expect(a, msg).toEqual(b));
+});
+
+test('in one flush, a clockless write after a clocked write of the same key descends from it', async () => {
+  await cluster.put({ bucket: 'b', key: 'k', value: 'old' }); // a stored version to merge as well
+  const before = (await clocks('k'))[0]!;
+  const [clocked, minted] = await Promise.all([
+    cluster.put({ bucket: 'b', key: 'k', value: 'clocked', clock: X7 }),
+    cluster.put({ bucket: 'b', key: 'k', value: 'minted' }),
+  ]);
+  expect(equalClocks(clocked.clock, X7)).toBe(true);
+  expect(dominates(minted.clock, X7)).toBe(true);
+  expect(dominates(minted.clock, before)).toBe(true);
+  for (const c of await clocks('k')) expect(equalClocks(c!, minted.clock)).toBe(true);
+});
+
+test('writes to one key across pipelined batches land in queue order: the last one stays', async () => {
+  // Key 'hot' once in every batch of 50, its counter rising; other keys fill the batches.
+  const items: PutItem[] = [];
+  for (let i = 1; i <= 1000; i++) {
+    items.push(i % 50 === 0 ? { bucket: 'b', key: 'hot', value: `v${i}`, clock: { entries: [['x', i]], lastModified: i } } : { bucket: 'b', key: `f${i}`, value: 'fill', clock: X7 });
+  }
+  const { written } = await cluster.putMany(items, { batchSize: 50 });
+  expect(written).toBe(1000);
+  for (const c of await clocks('hot')) expect(c!.entries).toEqual([['x', 1000]]);
+  await expectTreesMatchData(cluster.vnodes(), spec, (a, b, msg) => expect(a, msg).toEqual(b));
+});
