@@ -89,6 +89,23 @@ export function objectKey(
   ckey: Uint8Array,
 ): Uint8Array {
   const out = new Uint8Array(HEAD_SUFFIX_START + ckey.length);
+  writeObjectKey(out, vnode, kind, keyspace, segment32, ckey);
+  return out;
+}
+
+/**
+ * Writes objectKey(...) at the start of `out` (at least HEAD_SUFFIX_START + ckey.length bytes);
+ * returns its length. The write path builds keys in one reused buffer this way, since LevelDB
+ * copies a key into its batch when it is put.
+ */
+export function writeObjectKey(
+  out: Uint8Array,
+  vnode: number,
+  kind: typeof KIND_HEAD | typeof KIND_VALUE,
+  keyspace: number,
+  segment32: number,
+  ckey: Uint8Array,
+): number {
   out[0] = VNODE_TAG;
   out[1] = vnode >>> 8;
   out[2] = vnode & 0xff;
@@ -101,7 +118,7 @@ export function objectKey(
   out[8] = (r >>> 8) & 0xff;
   out[9] = r & 0xff;
   out.set(ckey, HEAD_SUFFIX_START);
-  return out;
+  return HEAD_SUFFIX_START + ckey.length;
 }
 
 /** The same key with its kind byte swapped (head ↔ value): both share their suffix. */

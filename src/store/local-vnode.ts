@@ -14,7 +14,7 @@ import { decodeHead, plainView, readHashes, type HeadValue } from './codec.js';
 import { DEFAULT_FOLD_BATCH, foldHashSizes, foldHeads, foldIndex, foldKeyspaces, foldObjects, type FoldSource } from './fold.js';
 import { KeyFilter } from './key-filter.js';
 import { KeySlots } from './key-slots.js';
-import { KIND_FILTER, KIND_HEAD, KIND_TREE, KIND_VALUE, filterKey, indexKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, bitReverse32 } from './layout.js';
+import { HEAD_SUFFIX_START, KIND_FILTER, KIND_HEAD, KIND_TREE, KIND_VALUE, filterKey, indexKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, writeObjectKey, bitReverse32 } from './layout.js';
 import { locateKey, type LocatedKey, type StoreParams } from './locate.js';
 import type { BatchOp, BatchWriter, NodeDb } from './node-db.js';
 import { TreeCache } from './tree-cache.js';
@@ -57,6 +57,14 @@ import { planWrite, prepareHead, validateWrite, type PlannedWrite } from './writ
 /** Ops per flush: one LevelDB batch of up to ~4 records per op stays a few MiB at most. */
 const MAX_FLUSH_OPS = 10_000;
 const EMPTY = new Uint8Array(0);
+/** Key buffers by length, reused by every flush (see putOrDelete); keys longer than this get their own. */
+const KEY_BUFFERS_MAX = 512;
+const keyBuffers: Array<Uint8Array | undefined> = [];
+
+function keyBuffer(length: number): Uint8Array {
+  if (length > KEY_BUFFERS_MAX) return new Uint8Array(length);
+  return (keyBuffers[length] ??= new Uint8Array(length));
+}
 
 /**
  * Where a keyspace's tree came from: `empty` (a new store), `restored` (saved by a clean close),
@@ -241,74 +249,91 @@ export class LocalVnode implements Vnode {
   private async flush(plans: PlannedWrite[]): Promise<WriteResult[]> {
     if (this.closed) throw new AaeError('STORE_CLOSED', `vnode ${this.id} is closed`);
     const n = plans.length;
-    const headKeys: Uint8Array[] = new Array<Uint8Array>(n);
-    // The old head of every distinct key: from the plan's basis when no flush has landed since it
-    // was read; null when the keyspace's filter has never seen the key; else from one getMany.
-    // Repeats within the flush see the earlier op's head.
-    const slots = new KeySlots();
-    const slotOf = new Int32Array(n);
-    const current: Array<HeadValue | null> = [];
+    // heads[i]: the head op i replaces, for the first op of each key: from the plan's basis when
+    // no flush has landed since it was read; null when the keyspace's filter has never seen the
+    // key; else from one getMany. A later op of the same key (prior[i] ≥ 0) replaces what the
+    // earlier op left, and heads[] holds that once the earlier op is applied.
+    const heads: Array<HeadValue | null> = new Array<HeadValue | null>(n).fill(null);
+    const prior = new Int32Array(n).fill(-1);
     const toRead: number[] = [];
+    // A repeat of a key in this flush always sees "maybe" from the filter (the first op added it),
+    // so keys are indexed only from the first op the filter cannot clear: a bulk load of new keys
+    // never builds the index.
+    let slots: KeySlots | null = null;
+    const lastOp: number[] = []; // per slot: the latest op of its key so far
     for (let i = 0; i < n; i++) {
       const plan = plans[i]!;
       const loc = plan.loc;
-      headKeys[i] = objectKey(this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);
       const filter = this.filters.get(loc.keyspace) ?? null;
       // Every put enters the filter (before its batch: a batch that fails leaves a harmless "maybe").
       const unseen = filter !== null && (plan.write.kind === 'put' ? filter.addIfAbsent(loc.segment32, loc.alt) : !filter.mayContain(loc.segment32, loc.alt));
-      const s = slots.slotOf(loc);
-      slotOf[i] = s;
-      if (s < current.length) continue; // a repeat
-      const basis = plan.basis;
-      if (basis !== undefined && basis.generation === this.generation) {
-        current.push(basis.head);
-      } else {
-        current.push(null);
-        if (!unseen) toRead.push(i);
+      if (!unseen && slots === null) {
+        slots = new KeySlots();
+        for (let j = 0; j < i; j++) {
+          const s = slots.slotOf(plans[j]!.loc);
+          if (s === lastOp.length) lastOp.push(j);
+          else lastOp[s] = j;
+        }
       }
+      if (slots !== null) {
+        const s = slots.slotOf(loc);
+        if (s < lastOp.length) {
+          prior[i] = lastOp[s]!;
+          lastOp[s] = i;
+          continue;
+        }
+        lastOp.push(i);
+      }
+      const basis = plan.basis;
+      if (basis !== undefined && basis.generation === this.generation) heads[i] = basis.head;
+      else if (!unseen) toRead.push(i);
     }
     if (toRead.length > 0) {
-      const raw = await this.db.getMany(toRead.map((i) => headKeys[i]!));
+      const raw = await this.db.getMany(toRead.map((i) => {
+        const l = plans[i]!.loc;
+        return objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey);
+      }));
       raw.forEach((b, j) => {
-        current[slotOf[toRead[j]!]!] = b === undefined ? null : decodeHead(b);
+        if (b !== undefined) heads[toRead[j]!] = decodeHead(b);
       });
     }
 
     const batch = this.db.writer();
     // Tree changes, four numbers an op (keyspace, segment32, old and new contribution; −1: none),
     // applied once the batch has landed.
-    const alters: number[] = [];
+    const alters = new Float64Array(4 * n);
+    let altered = 0;
     const results: WriteResult[] = new Array<WriteResult>(n).fill(null);
     try {
       for (let i = 0; i < n; i++) {
         const plan = plans[i]!;
         const op = plan.write;
         const loc = plan.loc;
-        const headKey = headKeys[i]!;
-        const s = slotOf[i]!;
-        const old = current[s]!;
+        const p = prior[i]!;
+        const old = p >= 0 ? heads[p]! : heads[i]!;
+        heads[i] = old; // what a later op of this key replaces, unless this op changes it
         if (old !== null && plan.noResult !== true) results[i] = headOf(loc, old);
         const oldC = old === null ? -1 : contribution(old.alt, old.hash);
+        let newC = -1;
         if (op.kind === 'erase') {
           if (old === null) continue;
-          batch.del(headKey);
-          batch.del(withKind(headKey, KIND_VALUE));
+          this.putOrDelete(batch, loc, null);
           for (const e of old.indexes) batch.del(this.indexKeyOf(loc, e));
-          alters.push(loc.keyspace, loc.segment32, oldC, -1);
-          current[s] = null;
-          continue;
+          heads[i] = null;
+        } else {
+          const obj = op.object;
+          if (op.ifDominates === true && old !== null && !dominates(obj.clock, old.clock)) continue;
+          const prepared = plan.head ?? prepareHead(obj, loc, this.params);
+          const head = prepared.value;
+          this.putOrDelete(batch, loc, prepared.bytes, obj.deleted ? null : obj.value);
+          if (head.indexes.length > 0 || (old !== null && old.indexes.length > 0)) this.indexChanges(loc, old?.indexes ?? [], head.indexes, batch);
+          newC = contribution(head.alt, head.hash);
+          heads[i] = head;
         }
-        const obj = op.object;
-        if (op.ifDominates === true && old !== null && !dominates(obj.clock, old.clock)) continue;
-        const prepared = plan.head ?? prepareHead(obj, loc, this.params);
-        const head = prepared.value;
-        batch.put(headKey, prepared.bytes);
-        const valueKey = withKind(headKey, KIND_VALUE);
-        if (obj.deleted) batch.del(valueKey);
-        else batch.put(valueKey, obj.value);
-        if (head.indexes.length > 0 || (old !== null && old.indexes.length > 0)) this.indexChanges(loc, old?.indexes ?? [], head.indexes, batch);
-        alters.push(loc.keyspace, loc.segment32, oldC, contribution(head.alt, head.hash));
-        current[s] = head;
+        alters[altered++] = loc.keyspace;
+        alters[altered++] = loc.segment32;
+        alters[altered++] = oldC;
+        alters[altered++] = newC;
       }
     } catch (e) {
       await batch.discard();
@@ -320,12 +345,29 @@ export class LocalVnode implements Vnode {
       this.generation++; // landed or not, heads read before now may be stale
     }
     // No await between the batch landing and the trees changing: no reader sees one without the other.
-    for (let j = 0; j < alters.length; j += 4) {
+    for (let j = 0; j < altered; j += 4) {
       const o = alters[j + 2]!;
       const c = alters[j + 3]!;
       this.cache.apply(alters[j]!, alters[j + 1]!, o < 0 ? null : o, c < 0 ? null : c);
     }
     return results;
+  }
+
+  /**
+   * Puts (or, with `head` null, deletes) a key's head and value records; `value` null deletes the
+   * value record (a tombstone has none). Both keys are built in one reused buffer of the key's
+   * exact length: LevelDB copies a key into its batch when it is put (abstract-level keeps no
+   * reference while no hook or 'write' listener is attached, and the store attaches none), so the
+   * write path allocates no key, not even a view.
+   */
+  private putOrDelete(batch: BatchWriter, loc: LocatedKey, head: Uint8Array | null, value: Uint8Array | null = null): void {
+    const key = keyBuffer(HEAD_SUFFIX_START + loc.ckey.length);
+    writeObjectKey(key, this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);
+    if (head === null) batch.del(key);
+    else batch.put(key, head);
+    key[3] = KIND_VALUE;
+    if (value === null) batch.del(key);
+    else batch.put(key, value);
   }
 
   private indexKeyOf(loc: LocatedKey, [name, term]: IndexEntry): Uint8Array {
