@@ -74,6 +74,11 @@ function validateTime(lastModified: unknown): asserts lastModified is number {
  */
 export function makeClock(entries: Iterable<ClockEntry>, lastModified: number): Clock {
   validateTime(lastModified);
+  if (Array.isArray(entries) && isNormalForm(entries)) {
+    // Every write carries a clock and nearly all are already in normal form: one copy of the
+    // list, no new pairs and no sort.
+    return { entries: entries.slice(), lastModified };
+  }
   const out: ClockEntry[] = [];
   for (const entry of entries) {
     if (!Array.isArray(entry) || entry.length !== 2) {
@@ -92,6 +97,20 @@ export function makeClock(entries: Iterable<ClockEntry>, lastModified: number): 
     }
   }
   return { entries: out, lastModified };
+}
+
+/** Valid entries, sorted, without zero counters or a repeated actor (throws CLOCK_INVALID on a bad entry). */
+function isNormalForm(entries: readonly unknown[]): boolean {
+  let prev: string | null = null;
+  for (const entry of entries) {
+    if (!Array.isArray(entry) || entry.length !== 2) return false; // the general path names the error
+    const [actor, counter] = entry as [unknown, unknown];
+    validateActor(actor);
+    validateCounter(actor, counter);
+    if (counter === 0 || (prev !== null && compareActors(prev, actor) >= 0)) return false;
+    prev = actor;
+  }
+  return true;
 }
 
 export function emptyClock(): Clock {

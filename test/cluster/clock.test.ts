@@ -234,6 +234,19 @@ describe('makeClock: validation and normal form', () => {
     expect(compareActors('\uFFFD', '😀')).toBeLessThan(0); // '\uFFFD' > '\uD83D' as UTF-16 units
   });
 
+  test('a clock already in normal form keeps its entries but not the caller’s list', () => {
+    const entries: ClockEntry[] = [['a', 1], ['b', 2]];
+    const c = makeClock(entries, 5);
+    expect(c).toEqual({ entries: [['a', 1], ['b', 2]], lastModified: 5 });
+    entries.push(['c', 3]);
+    entries[0] = ['z', 9];
+    expect(c.entries).toEqual([['a', 1], ['b', 2]]);
+    // Sorted but not normal: still validated and normalised.
+    expect(makeClock([['a', 0], ['b', 2]], 0).entries).toEqual([['b', 2]]);
+    expect(codeOf(() => makeClock([['a', 1], ['b', -1]], 0))).toBe('CLOCK_INVALID');
+    expect(codeOf(() => makeClock([['a', 1], ['a', 1]], 0))).toBe('CLOCK_INVALID');
+  });
+
   test('bad entries are CLOCK_INVALID', () => {
     expect(codeOf(() => makeClock([['a', 1], ['a', 2]], 0))).toBe('CLOCK_INVALID');
     expect(codeOf(() => makeClock([['a', -1]], 0))).toBe('CLOCK_INVALID');
