@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Packr } from 'msgpackr';
 import { expect, test } from 'vitest';
 import { makeClock } from '../../src/cluster/index.js';
 import { isAaeError } from '../../src/errors.js';
@@ -24,6 +25,50 @@ test('law: decodeHead ∘ encodeHead = id', () => {
     }),
     { numRuns: 300 },
   );
+});
+
+test('law: encodeHead writes exactly the bytes of a plain msgpack encoder (msgpackr without records)', () => {
+  const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+  const reference = (h: HeadValue): Uint8Array =>
+    packr.pack([1, h.hash, h.alt, h.deleted, h.size, h.clock.lastModified, h.clock.entries.flatMap((e) => [e[0], e[1]]), h.indexes.flatMap((e) => [e[0], e[1]])]);
+  // Every width boundary of the integer and string encodings, long and non-ASCII strings, long lists.
+  const edge = fc.constantFrom(0, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x1_0000, 0xffff_ffff, 2 ** 32, 2 ** 53 - 1);
+  const u32 = fc.oneof(fc.nat({ max: 0xffff_ffff }), edge.filter((n) => n <= 0xffff_ffff));
+  const big = fc.oneof(fc.nat({ max: Number.MAX_SAFE_INTEGER }), edge);
+  const str = fc
+    .oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'grapheme', minLength: 20, maxLength: 300, size: 'max' }),
+      fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀'), minLength: 5, maxLength: 200, size: 'max' }),
+      // Around the str8/str16 boundary (255/256 bytes) in ASCII.
+      fc.integer({ min: 250, max: 260 }).map((n) => 'x'.repeat(n)),
+    )
+    .filter((x) => !x.includes('\0') && x.isWellFormed());
+  const wide: fc.Arbitrary<HeadValue> = fc.record({
+    clock: fc
+      .uniqueArray(fc.tuple(str.filter((x) => x.length > 0), big.filter((n) => n > 0)), { selector: (e) => e[0], maxLength: 20 })
+      .chain((entries) => big.map((t) => makeClock(entries, t))),
+    deleted: fc.boolean(),
+    size: big,
+    hash: u32,
+    alt: u32,
+    indexes: fc.array(fc.tuple(str, str), { maxLength: 12 }),
+  });
+  fc.assert(
+    fc.property(wide, (h) => {
+      expect(Buffer.from(encodeHead(h)).toString('hex')).toBe(Buffer.from(reference(h)).toString('hex'));
+      expect(decodeHead(encodeHead(h))).toEqual(h);
+    }),
+    { numRuns: 400 },
+  );
+});
+
+test('encodeHead returns bytes of its own: a later encode does not change them', () => {
+  const a: HeadValue = { clock: { entries: [['a', 2]], lastModified: 5 }, deleted: false, size: 3, hash: 7, alt: 9, indexes: [] };
+  const bytes = encodeHead(a);
+  const copy = Buffer.from(bytes).toString('hex');
+  encodeHead({ ...a, hash: 8, clock: { entries: [['b'.repeat(500), 1]], lastModified: 6 } });
+  expect(Buffer.from(bytes).toString('hex')).toBe(copy);
 });
 
 test('an example head encodes to the documented msgpack array', () => {
