@@ -265,9 +265,17 @@ export class EmbeddedCluster {
       if (inFlight.length >= CLUSTER_PIPELINE_DEPTH) await land();
     };
     try {
-      for await (const item of items) {
-        batch.push(this.prepare(item));
-        if (batch.length >= size) await send();
+      if (Symbol.iterator in items) {
+        // Not `for await`: over a sync iterable it costs a promise and a result object per item.
+        for (const item of items) {
+          batch.push(this.prepare(item));
+          if (batch.length >= size) await send();
+        }
+      } else {
+        for await (const item of items) {
+          batch.push(this.prepare(item));
+          if (batch.length >= size) await send();
+        }
       }
       if (batch.length > 0) await send();
       while (inFlight.length > 0) await land();
