@@ -1,25 +1,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Level } from 'level';
-import { claim, defaultSpec, increment, preflist, type AaeObject, type ClusterSpec } from '../cluster/index.js';
-import { initHash, objectHash } from '../hash/index.js';
+import { defaultSpec, type AaeObject, type ClusterSpec } from '../cluster/index.js';
+import { initHash } from '../hash/index.js';
 import { segmentCountOf } from '../tictac/index.js';
-import { encodeHead } from '../store/codec.js';
 import { KeyFilter } from '../store/key-filter.js';
-import { KIND_HEAD, KIND_VALUE, keyspacePrefix, objectKey, prefixEnd } from '../store/layout.js';
-import { EmbeddedCluster, locateKey, type LocalVnode, type PutItem, type VnodeWrite } from '../store/index.js';
+import { KIND_HEAD, keyspacePrefix, prefixEnd } from '../store/layout.js';
+import { EmbeddedCluster, locateKey, type LocalVnode, type VnodeWrite } from '../store/index.js';
 import { bestOf, machineInfo, round, type BenchFigure, type BenchReport } from './report.js';
+import { WRITE_BATCH, writeFigures } from './store-writes.js';
 import type { BenchOptions, BenchSuite } from './suite.js';
 
 /**
  * `aae bench store`: the store's hot paths, each against a baseline measured in the same run.
  *
  * 1. Writes through an embedded cluster of 3 nodes, nVal 3, with every tree kept current, against
- *    raw LevelDB chained batches of the same head and value records to the same 3 replicas (keys
- *    and bytes prepared before timing). Two figures against that one baseline: a load of objects
- *    that carry clocks (putMany with clocks: the bulk case), and clockless writes (clocks minted by
- *    reading every replica first). Target ≤ 1.25× the raw cost.
+ *    raw LevelDB chained batches of the same head and value records to the same 3 replicas, and
+ *    against the floor of what a tree-keeping write must do (store-writes.ts). Target ≤ 1.25× the
+ *    raw cost.
  * 2. A head fold of one vnode holding N objects, against a raw nextv iteration of the same head
  *    entries (no decoding). Target ≥ 0.8× the raw rate.
  * 3. Keys and clocks of 128 segments (of a large tree) from that vnode, against a full scan of
@@ -36,15 +34,13 @@ import type { BenchOptions, BenchSuite } from './suite.js';
 const WRITE_OBJECTS = 100_000;
 /** Objects in the one vnode that folds, fetches and rebuilds read, at scale 1 (the issue's 1M). */
 const VNODE_OBJECTS = 1_000_000;
-/** A small ring: 24 large trees (≤ 96 MiB) for the write cluster. */
+/** The rings of the write cluster and of the one-vnode cluster. */
 const RING = 8;
 /** Replicas per key, as the issue's cluster. */
 const N_VAL = 3;
-/** Objects per putMany batch and per raw batch: the same for both sides. */
-const BATCH = 5000;
 /** Bytes per value: a small JSON document. */
 const VALUE_BYTES = 100;
-/** Rounds of the three write runs (raw, load, clockless); the best of each is kept. 100k objects a run. */
+/** Rounds of the five write runs (raw two ways, floor, load, clockless); the best of each is kept. 100k objects a run. */
 const WRITE_ROUNDS = 2;
 /** Segments per clock fetch: an exchange's maxResults per round. */
 const SEGMENTS_FETCHED = 128;
@@ -89,117 +85,11 @@ export const storeBench: BenchSuite = {
     return {
       suite: 'store',
       machine: machineInfo(),
-      params: { scale: options.scale, writeObjects: writeN, vnodeObjects: vnodeN, ringSize: RING, nVal: N_VAL, nodes: 3, treeSize: 'large', valueBytes: VALUE_BYTES, batch: BATCH },
+      params: { scale: options.scale, writeObjects: writeN, vnodeObjects: vnodeN, ringSize: RING, nVal: N_VAL, nodes: 3, treeSize: 'large', valueBytes: VALUE_BYTES, batch: WRITE_BATCH },
       figures,
     };
   },
 };
-
-/** One write run's timing, for the best-of comparison. */
-type WriteRun = () => Promise<number>;
-
-/** Best (least) time of each run, the runs alternated round by round so that all see the same noise. */
-async function alternate(rounds: number, runs: readonly WriteRun[]): Promise<number[]> {
-  const best = runs.map(() => Infinity);
-  for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < runs.length; i++) best[i] = Math.min(best[i]!, await runs[i]!());
-  }
-  return best;
-}
-
-/**
- * Cluster writes against raw LevelDB batches of exactly the records they write: per object and
- * replica a head and a value record, the same bytes under the same keys, in one chained batch per
- * node per BATCH objects (the cluster writes one batch per vnode: the raw side batches at least as
- * well). The raw records are prepared before timing; the cluster's timing includes hashing,
- * encoding and keeping its trees current.
- *
- * The primary figure is a load of objects that carry clocks (repair, migration and bulk loads
- * write this way). Clockless writes must read every replica's head first to mint the next clock;
- * they are a second figure against the same baseline. Both write the same bytes: a clockless write
- * to a new key mints exactly the clock the loaded objects carry.
- */
-async function writeFigures(root: string, n: number, runs: number, options: BenchOptions): Promise<BenchFigure[]> {
-  const spec = defaultSpec('bench', { ringSize: RING, nVal: N_VAL, nodeCount: 3, treeSize: 'large' });
-  const enc = new TextEncoder();
-  const lastModified = (i: number): number => 1_700_000_000_000 + i;
-  const clockless: PutItem[] = Array.from({ length: n }, (_, i) => ({ bucket: 'bench', key: `key-${i}`, value: valueOf(i), lastModified: lastModified(i) }));
-  const clocked: PutItem[] = clockless.map((it, i) => ({ bucket: it.bucket, key: it.key, value: it.value, clock: increment(null, spec.name, lastModified(i)) }));
-
-  const owners = claim(RING, spec.nodes, N_VAL).owners;
-  const perBatch: Array<Array<Array<{ key: Uint8Array; value: Uint8Array }>>> = [];
-  for (let start = 0; start < n; start += BATCH) {
-    const ops = spec.nodes.map(() => [] as Array<{ key: Uint8Array; value: Uint8Array }>);
-    for (let i = start; i < Math.min(n, start + BATCH); i++) {
-      const it = clocked[i]!;
-      const loc = locateKey(it.bucket, enc.encode(it.key as string), spec);
-      const clock = it.clock!;
-      const value = it.value as Uint8Array;
-      const hash = objectHash(spec.hashMethod, spec.seed, clock.entries, value);
-      const head = encodeHead({ clock, deleted: false, size: value.byteLength, hash, alt: loc.alt, indexes: [] });
-      for (const v of preflist(loc.keyspace, spec)) {
-        const list = ops[spec.nodes.indexOf(owners[v]!)]!;
-        list.push({ key: objectKey(v, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey), value: head });
-        list.push({ key: objectKey(v, KIND_VALUE, loc.keyspace, loc.segment32, loc.ckey), value });
-      }
-    }
-    perBatch.push(ops);
-  }
-
-  let seq = 0;
-  const rawRun: WriteRun = async () => {
-    const dir = join(root, `raw-${seq}`);
-    const raw = await Promise.all(spec.nodes.map(async (node) => {
-      const db = new Level<Uint8Array, Uint8Array>(join(dir, node), { keyEncoding: 'view', valueEncoding: 'view' });
-      await db.open();
-      return db;
-    }));
-    try {
-      const t0 = performance.now();
-      for (const ops of perBatch) {
-        await Promise.all(ops.map((list, j) => {
-          // A chained batch, as the store writes (the array form re-validates every op in JS).
-          const b = raw[j]!.batch();
-          for (const o of list) b.put(o.key, o.value);
-          return b.write();
-        }));
-      }
-      return performance.now() - t0;
-    } finally {
-      for (const db of raw) await db.close();
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
-  const clusterRun = (items: PutItem[], what: string): WriteRun => async () => {
-    const dir = join(root, `${what}-${seq++}`);
-    const cluster = await EmbeddedCluster.create(dir, spec);
-    try {
-      const t0 = performance.now();
-      await cluster.putMany(items, { batchSize: BATCH });
-      return performance.now() - t0;
-    } finally {
-      await cluster.close({ saveTrees: false });
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
-  options.log(`store: writes, ${n} objects × ${N_VAL} replicas: raw batches, cluster load with clocks, clockless cluster writes (${runs} rounds)`);
-  const [rawMs, loadMs, mintMs] = await alternate(runs, [rawRun, clusterRun(clocked, 'load'), clusterRun(clockless, 'mint')]) as [number, number, number];
-  const baseline = { name: 'raw LevelDB chained batches of the same records (head + value per replica), one per node per batch', value: Math.round((n / rawMs) * 1000), unit: 'objects/s' };
-  const figure = (name: string, ms: number): BenchFigure => ({
-    name,
-    value: Math.round((n / ms) * 1000),
-    unit: 'objects/s',
-    baseline,
-    ratio: round(ms / rawMs, 3),
-    ratioMeaning: 'time / raw time',
-    target: '≤ 1.25× the raw cost',
-    met: ms / rawMs <= 1.25,
-  });
-  return [
-    figure('cluster load of objects with clocks, trees current (3 nodes, nVal 3, ring 8)', loadMs),
-    figure('cluster writes without clocks (minted: every replica read first), trees current', mintMs),
-  ];
-}
 
 async function vnodeFigures(root: string, n: number, runs: number, options: BenchOptions): Promise<BenchFigure[]> {
   const spec = defaultSpec('bench1', { ringSize: RING, nVal: N_VAL, nodeCount: 1, treeSize: 'large' });

@@ -8,7 +8,7 @@ test('aae bench store is registered and reports every figure at a tiny scale (sh
   const report = await storeBench.run({ scale: 0.0005, log: (l) => lines.push(l) });
   expect(report.suite).toBe('store');
   expect(report.params).toMatchObject({ ringSize: 8, nVal: 3, nodes: 3, treeSize: 'large' });
-  expect(report.figures.map((f) => f.unit)).toEqual(['objects/s', 'objects/s', 'heads/s', 'ms', 's', 'MiB', 'MiB']);
+  expect(report.figures.map((f) => f.unit)).toEqual(['objects/s', 'objects/s', 'objects/s', 'objects/s', 'objects/s', 'objects/s', 'objects/s', 'heads/s', 'ms', 's', 'MiB', 'MiB']);
   for (const f of report.figures) {
     expect(Number.isFinite(f.value)).toBe(true);
     if (f.baseline !== undefined) {
