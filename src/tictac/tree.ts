@@ -20,8 +20,9 @@
  *
  * The sizes (sizes.ts): 16 to 16384 branches of 256 leaves. The default, large, has 4096 branches:
  * 1,048,576 segments, a 16 KiB root and 4 MiB of leaves when full. A branch gets its leaves on
- * the first write into it, from a pool that doubles as it fills, so an empty large tree costs its
- * root and a 16 KiB offset table, not 4 MiB; a tree of a few hundred keys costs a few hundred KiB.
+ * the first write into it, from a pool that doubles as it fills (up to a sixteenth of the branches,
+ * then all of them: see allocate), so an empty large tree costs its root and a 16 KiB offset table,
+ * not 4 MiB; a tree of a few hundred keys costs a few hundred KiB.
  *
  * The add path allocates nothing but a branch's first leaves and validates nothing: its two
  * numbers are taken as uint32 (as keyHash and contribution() produce them). It runs at tens of
@@ -267,11 +268,14 @@ export class TicTacTree {
   /** Gives branch `b` its 256 zero leaves in the pool; returns their offset. */
   private allocate(b: number): number {
     if (this.used + LEAVES_PER_BRANCH > this.pool.length) {
-      // Double (so growth costs O(1) amortised per branch), never beyond every branch written.
-      const words = Math.min(
-        Math.max(this.pool.length * 2, FIRST_POOL_BRANCHES * LEAVES_PER_BRANCH),
-        this.branchCount * LEAVES_PER_BRANCH,
-      );
+      // Double while small, so a tree of a few hundred keys stays a few hundred KiB. Past a
+      // sixteenth of every branch, take them all at once: keys are hashed, so a tree that big goes
+      // on to touch nearly every branch, and copying it at each doubling cost more than the adds
+      // themselves (24 fresh large trees given 300k adds: 205 ms doubling all the way, 132 ms
+      // taking all at once). A large zeroed allocation gets its pages only as they are written.
+      const all = this.branchCount * LEAVES_PER_BRANCH;
+      const doubled = Math.max(this.pool.length * 2, FIRST_POOL_BRANCHES * LEAVES_PER_BRANCH);
+      const words = doubled * 16 > all ? all : doubled;
       const grown = new Uint32Array(words);
       grown.set(this.pool.subarray(0, this.used));
       this.pool = grown;
@@ -310,7 +314,7 @@ export class TicTacTree {
 }
 
 const EMPTY_POOL = new Uint32Array(0);
-/** The pool's first allocation, in branches: 16 KiB, a whole xxsmall tree; doubling from there. */
+/** The pool's first allocation, in branches: 16 KiB, a whole xxsmall tree; doubling from there (see allocate). */
 const FIRST_POOL_BRANCHES = 16;
 
 function xorOf(words: Uint32Array): number {

@@ -197,6 +197,32 @@ describe('TicTacTree examples', () => {
     expect(trees.length).toBe(32);
   });
 
+  test('a large tree keeps every leaf as its pool grows, doubling and then taking every branch', () => {
+    const tree = TicTacTree.create('large');
+    // One leaf in every branch, branches in a scattered order, so the pool grows through every step.
+    const order = Array.from({ length: 4096 }, (_, i) => (i * 2654435761) % 4096 >>> 0);
+    order.forEach((b, i) => tree.add(b * 256 + (i % 256), (i * 7919 + 1) >>> 0));
+    order.forEach((b, i) => {
+      expect(tree.getSegment(b * 256 + (i % 256))).toBe((i * 7919 + 1) >>> 0);
+      expect(tree.root()[b]).toBe((i * 7919 + 1) >>> 0);
+    });
+    expect(tree.stats().nonEmptyBranches).toBe(4096);
+    expect(tree.clone().equals(tree)).toBe(true);
+  });
+
+  test('a large tree of a few hundred keys stays a few hundred KiB', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const trees = Array.from({ length: 8 }, (_, t) => {
+      const tree = TicTacTree.create('large');
+      for (let i = 0; i < 200; i++) tree.add(((i + 1) * 2654435761 * (t + 1)) >>> 0, i + 1);
+      return tree;
+    });
+    const grown = process.memoryUsage().arrayBuffers - before;
+    // 200 keys touch about 200 of 4096 branches: a pool of 256 branches (256 KiB) each, not 4 MiB.
+    expect(grown).toBeLessThan(8 * 2 ** 20);
+    expect(trees.every((t) => t.stats().keys === 200)).toBe(true);
+  });
+
   test('the add path takes its numbers as uint32', () => {
     const tree = TicTacTree.create('xxsmall');
     tree.add(-1, -1); // segment32 0xffffffff → segment 4095; contribution 0xffffffff
