@@ -98,6 +98,9 @@ export class WriteQueue<Op, R> {
   private async drain(): Promise<void> {
     for (;;) {
       await this.drainTasks();
+      // A push may land in the microtask between drainTasks finding no task and this line (pump
+      // does nothing while running): look again before stopping, or that task would be stranded.
+      if (this.tasks.length > 0) continue;
       if (this.unfinished.size === 0) break;
       // Wait for the last flushes to finish, or for a new task (which may start at once if they released).
       const pushed = new Promise<void>((r) => (this.wake = r));
@@ -121,7 +124,13 @@ export class WriteQueue<Op, R> {
       let release!: () => void;
       const released = new Promise<void>((r) => (release = r));
       const waiters = task.waiters;
-      const done: Promise<void> = this.flush(task.ops, release).then(
+      let flushed: Promise<R[]>;
+      try {
+        flushed = this.flush(task.ops, release);
+      } catch (e) {
+        flushed = Promise.reject(e); // a flush that throws at once fails its callers, not the queue
+      }
+      const done: Promise<void> = flushed.then(
         (results) => {
           for (const w of waiters) w.resolve(results.slice(w.start, w.start + w.count));
         },

@@ -124,3 +124,64 @@ test('a write pushed while the last released flush finishes starts at once, besi
 test('depth must be a positive integer', () => {
   expect(() => new WriteQueue<number, number>(async (ops) => ops, 1, 0)).toThrow(RangeError);
 });
+
+// Between the drain finding no task and it stopping there is a microtask: a push landing there
+// must still run, however many microtasks after the last flush settled it comes.
+const settlesWithin = <T>(p: Promise<T>, ms: number): Promise<boolean> =>
+  Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+test('a push made any number of microtasks after the last flush settles still runs (depth 1)', async () => {
+  const stranded: number[] = [];
+  for (let ticks = 0; ticks < 12; ticks++) {
+    const q = new WriteQueue<number, number>(async (ops) => ops, 100);
+    let second: Promise<number[]> | undefined;
+    await q.push([1]).then(async () => {
+      for (let t = 0; t < ticks; t++) await null;
+      second = q.push([2]);
+    });
+    // let the chain that pushes run
+    for (let t = 0; t < 20; t++) await null;
+    if (!(await settlesWithin(second!, 200))) stranded.push(ticks);
+  }
+  expect(stranded).toEqual([]);
+});
+
+test('the same with depth 2 and flushes that release', async () => {
+  const stranded: number[] = [];
+  for (let ticks = 0; ticks < 12; ticks++) {
+    const q = new WriteQueue<number, number>(async (ops, release) => {
+      release();
+      await new Promise((r) => setTimeout(r, 1));
+      return ops;
+    }, 100, 2);
+    let second: Promise<number[]> | undefined;
+    await q.push([1]).then(async () => {
+      for (let t = 0; t < ticks; t++) await null;
+      second = q.push([2]);
+    });
+    for (let t = 0; t < 20; t++) await null;
+    if (!(await settlesWithin(second!, 200))) stranded.push(ticks);
+  }
+  expect(stranded).toEqual([]);
+});
+
+test('a flush that throws synchronously rejects its callers and the queue goes on', async () => {
+  const unhandled: unknown[] = [];
+  const on = (r: unknown): void => void unhandled.push(r);
+  process.prependListener('unhandledRejection', on);
+  try {
+    const q = new WriteQueue<number, number>((ops) => {
+      if (ops.includes(13)) throw new Error('sync');
+      return Promise.resolve(ops);
+    }, 1);
+    const bad = q.push([13]);
+    bad.catch(() => undefined);
+    const good = q.push([14]);
+    expect(await settlesWithin(bad, 200)).toBe(true);
+    expect(await settlesWithin(good, 200)).toBe(true);
+  } finally {
+    await new Promise((r) => setTimeout(r, 10));
+    process.removeListener('unhandledRejection', on);
+  }
+  expect(unhandled).toEqual([]);
+});
