@@ -241,8 +241,11 @@ export class EmbeddedCluster {
   }
 
   /**
-   * Writes many objects in batches (each one cluster flush). Items are validated batch by batch:
-   * a bad item fails its batch and the call; earlier batches stay written.
+   * Writes many objects in batches (each one cluster flush, two in flight). Items are validated
+   * batch by batch: a bad item fails its batch and the call; earlier batches stay written. A
+   * failure is thrown once every batch in flight has settled; the last progress count is then the
+   * objects of every batch that landed (not always a prefix of the input: the batch after a
+   * failed one may have landed).
    */
   async putMany(items: Iterable<PutItem> | AsyncIterable<PutItem>, options: PutManyOptions = {}): Promise<{ written: number }> {
     this.checkOpen();
@@ -260,7 +263,10 @@ export class EmbeddedCluster {
     };
     const send = async (): Promise<void> => {
       throwIfAborted(options.signal);
-      inFlight.push({ count: batch.length, done: this.queue.push(batch) });
+      const done = this.queue.push(batch);
+      // Awaited later (land, or the catch below); until then its failure must not be unhandled.
+      done.catch(() => undefined);
+      inFlight.push({ count: batch.length, done });
       batch = [];
       if (inFlight.length >= CLUSTER_PIPELINE_DEPTH) await land();
     };
@@ -461,14 +467,20 @@ export class EmbeddedCluster {
         list.push(b === undefined ? shared : planWrite(write, loc, head, b, true));
       }
     }
-    const landed = Promise.all([...perVnode].map(([v, plans]) => this.vnodeList[v]!.writePlanned(plans)));
-    const settled: Promise<void> = landed.then(
-      () => undefined,
-      () => undefined,
-    ).finally(() => this.landing.delete(settled));
-    this.landing.add(settled);
+    const writes: Array<Promise<unknown>> = [];
+    try {
+      for (const [v, plans] of perVnode) writes.push(this.vnodeList[v]!.writePlanned(plans));
+    } finally {
+      // Landed means every write handed over has settled, failed or not (a failure of one vnode
+      // must not let a clockless flush read before the others land), including those handed over
+      // before a vnode refused its share.
+      const settled: Promise<void> = Promise.allSettled(writes).then(() => {
+        this.landing.delete(settled);
+      });
+      this.landing.add(settled);
+    }
     release();
-    await landed;
+    await Promise.all(writes);
     return out;
   }
 
