@@ -75,9 +75,9 @@ function validateTime(lastModified: unknown): asserts lastModified is number {
 export function makeClock(entries: Iterable<ClockEntry>, lastModified: number): Clock {
   validateTime(lastModified);
   if (Array.isArray(entries) && isNormalForm(entries)) {
-    // Every write carries a clock and nearly all are already in normal form: one copy of the
-    // list, no new pairs and no sort.
-    return { entries: entries.slice(), lastModified };
+    // Every write carries a clock and nearly all are already in normal form: copied as they are,
+    // without a sort. Pairs of our own: the caller may change theirs after a put is queued.
+    return { entries: entries.map(([actor, counter]): ClockEntry => [actor, counter]), lastModified };
   }
   const out: ClockEntry[] = [];
   for (const entry of entries) {
@@ -97,6 +97,19 @@ export function makeClock(entries: Iterable<ClockEntry>, lastModified: number): 
     }
   }
   return { entries: out, lastModified };
+}
+
+/**
+ * Checks a clock a caller built itself (a direct vnode write): CLOCK_INVALID unless it is in
+ * normal form with a valid time. Stored clocks are compared by walking sorted lists, so one out of
+ * order would compare wrongly for ever after.
+ */
+export function validateClock(clock: Clock): void {
+  if (typeof clock !== 'object' || clock === null) throw new AaeError('CLOCK_INVALID', 'clock must be an object');
+  validateTime(clock.lastModified);
+  if (!Array.isArray(clock.entries) || !isNormalForm(clock.entries)) {
+    throw new AaeError('CLOCK_INVALID', 'clock entries must be [actor, counter] pairs sorted by actor, without zero counters or a repeated actor');
+  }
 }
 
 /** Valid entries, sorted, without zero counters or a repeated actor (throws CLOCK_INVALID on a bad entry). */

@@ -14,6 +14,7 @@ export {
 export { claim, claimViolations, minNodesForSafeClaim, vnodesOf, type Claim } from './claim.js';
 export {
   makeClock,
+  validateClock,
   emptyClock,
   isEmptyClock,
   counterOf,

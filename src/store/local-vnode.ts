@@ -185,7 +185,8 @@ export class LocalVnode implements Vnode {
 
   // ---- writes ----
 
-  write(writes: readonly VnodeWrite[]): Promise<WriteResult[]> {
+  /** Bad input (a key, clock, value or index entry) rejects the whole call before anything is queued. */
+  async write(writes: readonly VnodeWrite[]): Promise<WriteResult[]> {
     this.checkOpen();
     const plans: PlannedWrite[] = writes.map((w) => {
       validateWrite(w);

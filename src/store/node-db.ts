@@ -6,7 +6,10 @@ import { META_FORMAT_KEY, STORE_FORMAT_VERSION } from './layout.js';
  * One node's LevelDB: binary keys and values (layout.ts), every LevelDB error turned into a coded
  * AaeError (STORE_LOCKED when another process holds the database, STORE_CLOSED after close,
  * STORE_IO otherwise). The raw handle is exposed for the store's own modules and for benchmarks
- * that need a same-run baseline; nothing outside src/store writes through it.
+ * that need a same-run baseline; nothing outside src/store writes through it, and nothing may
+ * attach a prewrite hook or a 'write' listener to it: the vnode write path reuses its key buffers,
+ * which is safe only because LevelDB copies a key when it is put and abstract-level then keeps no
+ * reference to it (it would, for such a hook or listener).
  */
 
 export type RawDb = Level<Uint8Array, Uint8Array>;
@@ -116,6 +119,10 @@ export class NodeDb {
    */
   writer(): BatchWriter {
     this.checkOpen('batch');
+    if (this.raw.listenerCount('write') > 0) {
+      // Then abstract-level would keep the (reused) key buffers the write path puts: see above.
+      throw new AaeError('INTERNAL', `node ${this.node}: a 'write' listener is attached to the raw LevelDB`);
+    }
     return new BatchWriter(this.raw.batch(), this.location);
   }
 

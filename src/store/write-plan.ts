@@ -1,4 +1,4 @@
-import { validateIndexEntry, validateObjectKey, type AaeObject } from '../cluster/index.js';
+import { validateClock, validateIndexEntry, validateObjectKey, type AaeObject } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { objectHash } from '../hash/index.js';
 import { encodeHead, type HeadValue } from './codec.js';
@@ -60,5 +60,6 @@ export function validateWrite(w: VnodeWrite): void {
   const o = w.object;
   validateObjectKey(o);
   if (!(o.value instanceof Uint8Array)) throw new AaeError('INVALID_ARGUMENT', 'value must be bytes');
+  validateClock(o.clock);
   for (const e of o.indexes) validateIndexEntry(e);
 }

@@ -234,11 +234,12 @@ describe('makeClock: validation and normal form', () => {
     expect(compareActors('\uFFFD', '😀')).toBeLessThan(0); // '\uFFFD' > '\uD83D' as UTF-16 units
   });
 
-  test('a clock already in normal form keeps its entries but not the caller’s list', () => {
-    const entries: ClockEntry[] = [['a', 1], ['b', 2]];
+  test('a clock already in normal form keeps its entries, but in a list and pairs of its own', () => {
+    const entries: Array<[string, number]> = [['a', 1], ['b', 2]];
     const c = makeClock(entries, 5);
     expect(c).toEqual({ entries: [['a', 1], ['b', 2]], lastModified: 5 });
     entries.push(['c', 3]);
+    entries[1]![1] = 5; // the caller's pair, changed in place
     entries[0] = ['z', 9];
     expect(c.entries).toEqual([['a', 1], ['b', 2]]);
     // Sorted but not normal: still validated and normalised.

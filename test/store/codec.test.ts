@@ -161,3 +161,22 @@ test('CanonicalKeyReader inverts canonicalKey, whatever order buckets come in', 
     }),
   );
 });
+
+test('str32 (ASCII and not) and array32 headers match msgpackr too, and a small head after the writer grew', () => {
+  const heads: HeadValue[] = [
+    { clock: { entries: [['a'.repeat(70_000), 1]], lastModified: 2 ** 40 }, deleted: false, size: 1, hash: 1, alt: 1, indexes: [] },
+    { clock: { entries: [['é'.repeat(40_000), 1]], lastModified: 5 }, deleted: true, size: 0, hash: 0xffff_ffff, alt: 0, indexes: [['i', '€'.repeat(30_000)]] },
+    { clock: { entries: [], lastModified: 0 }, deleted: false, size: 0, hash: 0, alt: 0, indexes: Array.from({ length: 40_000 }, (_, i) => ['i', `t${i}`] as const) },
+  ];
+  const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+  const reference = (h: HeadValue): Uint8Array =>
+    packr.pack([1, h.hash, h.alt, h.deleted, h.size, h.clock.lastModified, h.clock.entries.flatMap((e) => [e[0], e[1]]), h.indexes.flatMap((e) => [e[0], e[1]])]);
+  for (const h of heads) {
+    const mine = encodeHead(h);
+    expect(Buffer.from(mine).equals(Buffer.from(reference(h)))).toBe(true);
+    expect(decodeHead(mine)).toEqual(h);
+  }
+  // and a small one after the writer grew: still right
+  const small: HeadValue = { clock: { entries: [['a', 2]], lastModified: 5 }, deleted: false, size: 3, hash: 7, alt: 9, indexes: [] };
+  expect(Buffer.from(encodeHead(small)).equals(Buffer.from(reference(small)))).toBe(true);
+});

@@ -97,3 +97,11 @@ test('writes to one key across pipelined batches land in queue order: the last o
   for (const c of await clocks('hot')) expect(c!.entries).toEqual([['x', 1000]]);
   await expectTreesMatchData(cluster.vnodes(), spec, (a, b, msg) => expect(a, msg).toEqual(b));
 });
+
+test('a put stores the clock it was given, whatever the caller does with its pairs once it is queued', async () => {
+  const pair: [string, number] = ['x', 7];
+  const p = cluster.put({ bucket: 'b', key: 'k', value: 'v', clock: { entries: [pair], lastModified: 1 } });
+  pair[1] = 8;
+  await p;
+  for (const c of await clocks('k')) expect(c!.entries).toEqual([['x', 7]]);
+});

@@ -77,3 +77,41 @@ test('law: a flush with repeated keys gives each op the head before it, and leav
     { numRuns: 40 },
   );
 });
+
+test('a vnode write refuses a clock that is not valid or not in normal form, before anything is queued', async () => {
+  const cluster = await EmbeddedCluster.create(`${dir.path}/bad-clock`, spec);
+  try {
+    const key = enc(keys[0]!);
+    const v = cluster.vnode(0);
+    const bad: Array<[string, Clock]> = [
+      ['a fractional time', { entries: [['x', 1]], lastModified: 1.5 }],
+      ['a negative time', { entries: [['x', 1]], lastModified: -1 }],
+      ['unsorted entries', { entries: [['y', 1], ['x', 1]], lastModified: 1 }],
+      ['a zero counter', { entries: [['x', 0]], lastModified: 1 }],
+    ];
+    for (const [what, clock] of bad) {
+      const w = v.write([{ kind: 'put', object: { bucket: 'b', key, clock, value: enc('v'), deleted: false, indexes: [] } }]);
+      await expect(w, what).rejects.toMatchObject({ code: 'CLOCK_INVALID' });
+    }
+    await expect(v.get('b', key)).resolves.toBeNull();
+  } finally {
+    await cluster.close();
+  }
+});
+
+test('the write path refuses to run with a write listener on the raw LevelDB (it would keep the reused key buffers)', async () => {
+  const cluster = await EmbeddedCluster.create(`${dir.path}/listener`, spec);
+  try {
+    const v = cluster.vnode(0);
+    const raw = cluster.nodeDb(v.node).raw;
+    const listener = (): void => undefined;
+    raw.on('write', listener);
+    const object: AaeObject = { bucket: 'b', key: enc(keys[0]!), clock: { entries: [['x', 1]], lastModified: 1 }, value: enc('v'), deleted: false, indexes: [] };
+    await expect(v.write([{ kind: 'put', object }])).rejects.toMatchObject({ code: 'INTERNAL' });
+    raw.off('write', listener);
+    await v.write([{ kind: 'put', object }]);
+    expect((await v.get('b', enc(keys[0]!)))?.clock.entries).toEqual([['x', 1]]);
+  } finally {
+    await cluster.close();
+  }
+});
