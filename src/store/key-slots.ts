@@ -19,7 +19,9 @@ export class KeySlots {
 
   /** The slot of the key: the existing one if it was seen, else a new one (numbered `size` before the call). */
   slotOf(loc: LocatedKey): number {
-    const head = this.first.get(loc.segment32);
+    // As int32: a small integer to V8 (a uint32 above 2^31 would be a heap number to hash).
+    const h = loc.segment32 | 0;
+    const head = this.first.get(h);
     if (head !== undefined) {
       let last = head;
       for (let s = head; s >= 0; s = this.next[s]!) {
@@ -29,7 +31,7 @@ export class KeySlots {
       return this.push(loc.ckey, last);
     }
     const s = this.push(loc.ckey, -1);
-    this.first.set(loc.segment32, s);
+    this.first.set(h, s);
     return s;
   }
 
