@@ -4,7 +4,7 @@ import { Level } from 'level';
 import { claim, defaultSpec, increment, preflist, type ClusterSpec } from '../cluster/index.js';
 import { contribution, objectHash, utf8 } from '../hash/index.js';
 import { TicTacTree } from '../tictac/index.js';
-import { encodeHead } from '../store/codec.js';
+import { encodeHead } from '../store/head-encoder.js';
 import { HEAD_SUFFIX_START, KIND_HEAD, KIND_VALUE, objectKey, writeObjectKey } from '../store/layout.js';
 import { EmbeddedCluster, locateKey, type PutItem } from '../store/index.js';
 import { round, type BenchFigure } from './report.js';

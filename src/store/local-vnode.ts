@@ -1,22 +1,13 @@
-import {
-  dominates,
-  indexNsOfVnode,
-  validateObjectKey,
-  type AaeObject,
-  type IndexEntry,
-  type IndexN,
-  type ObjectHead,
-} from '../cluster/index.js';
+import { indexNsOfVnode, validateObjectKey, type AaeObject, type IndexN, type ObjectHead } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { contribution } from '../hash/index.js';
 import { TicTacTree, type TreeSize } from '../tictac/index.js';
 import { decodeHead, plainView, readHashes, type HeadValue } from './codec.js';
 import { DEFAULT_FOLD_BATCH, foldHashSizes, foldHeads, foldIndex, foldKeyspaces, foldObjects, type FoldSource } from './fold.js';
 import { KeyFilter } from './key-filter.js';
-import { KeySlots } from './key-slots.js';
-import { HEAD_SUFFIX_START, KIND_FILTER, KIND_HEAD, KIND_TREE, KIND_VALUE, filterKey, indexKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, writeObjectKey, bitReverse32 } from './layout.js';
+import { KIND_FILTER, KIND_HEAD, KIND_TREE, KIND_VALUE, filterKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, bitReverse32 } from './layout.js';
 import { locateKey, type LocatedKey, type StoreParams } from './locate.js';
-import type { BatchOp, BatchWriter, NodeDb } from './node-db.js';
+import type { BatchOp, NodeDb } from './node-db.js';
 import { TreeCache } from './tree-cache.js';
 import { decodeTreeRecord, encodeTreeRecord } from './tree-persist.js';
 import type {
@@ -35,7 +26,8 @@ import type {
   WriteResult,
 } from './vnode.js';
 import { WriteQueue } from './write-queue.js';
-import { planWrite, prepareHead, validateWrite, type PlannedWrite } from './write-plan.js';
+import { planWrite, validateWrite, type PlannedWrite } from './write-plan.js';
+import { headOf, writeStep, type WriteStepState } from './write-step.js';
 
 /**
  * A vnode in this process, over its node's LevelDB.
@@ -57,15 +49,6 @@ import { planWrite, prepareHead, validateWrite, type PlannedWrite } from './writ
 /** Ops per flush: one LevelDB batch of up to ~4 records per op stays a few MiB at most. */
 const MAX_FLUSH_OPS = 10_000;
 const EMPTY = new Uint8Array(0);
-/** Key buffers by length, reused by every flush (see putOrDelete); keys longer than this get their own. */
-const KEY_BUFFERS_MAX = 512;
-const keyBuffers: Array<Uint8Array | undefined> = [];
-
-function keyBuffer(length: number): Uint8Array {
-  if (length > KEY_BUFFERS_MAX) return new Uint8Array(length);
-  return (keyBuffers[length] ??= new Uint8Array(length));
-}
-
 /**
  * Where a keyspace's tree came from: `empty` (a new store), `restored` (saved by a clean close),
  * `rebuilt` (from the heads, after it was missing), or `missing` (not yet rebuilt; `reason` says why).
@@ -86,11 +69,9 @@ export class LocalVnode implements Vnode {
   private readonly queue: WriteQueue<PlannedWrite, WriteResult>;
   private readonly held: number[];
   private readonly origins = new Map<number, { origin: TreeOrigin; reason?: string }>();
-  /** Per keyspace, the keys ever written to it; null: unknown (no clean close yet), so every key is read. */
-  private readonly filters = new Map<number, KeyFilter | null>();
+  /** The filters and write generation the write step shares with the reads (write-step.ts). */
+  private readonly state: WriteStepState;
   private closed = false;
-  /** Flushes landed so far: a head read at generation g is current while this is still g. */
-  private generation = 0;
 
   private constructor(
     private readonly db: NodeDb,
@@ -101,6 +82,7 @@ export class LocalVnode implements Vnode {
     this.held = this.indexNs.map((n) => n.keyspace);
     this.treeSize = params.treeSize;
     this.cache = new TreeCache(params.treeSize, this.held);
+    this.state = { db, vnode: id, params, cache: this.cache, filters: new Map(), generation: 0 };
     this.queue = new WriteQueue((ops) => this.flush(ops), MAX_FLUSH_OPS);
   }
 
@@ -117,7 +99,7 @@ export class LocalVnode implements Vnode {
     if (options.fresh === true) {
       for (const k of v.held) {
         v.cache.set(k, TicTacTree.create(v.treeSize));
-        v.filters.set(k, KeyFilter.create());
+        v.state.filters.set(k, KeyFilter.create());
         v.origins.set(k, { origin: 'empty' });
       }
     } else {
@@ -130,7 +112,7 @@ export class LocalVnode implements Vnode {
     const found = await this.savedRecords(KIND_TREE);
     const savedFilters = await this.savedRecords(KIND_FILTER);
     for (const keyspace of this.held) {
-      this.filters.set(keyspace, null);
+      this.state.filters.set(keyspace, null);
       const bytes = found.get(keyspace);
       if (bytes === undefined) {
         this.origins.set(keyspace, { origin: 'missing', reason: 'no saved tree (no clean close)' });
@@ -143,7 +125,7 @@ export class LocalVnode implements Vnode {
         // A filter is sound only with its tree: both were saved by the same clean close.
         const f = savedFilters.get(keyspace);
         const restored = f === undefined ? null : KeyFilter.import(f);
-        if (restored !== null && restored.ok) this.filters.set(keyspace, restored.filter);
+        if (restored !== null && restored.ok) this.state.filters.set(keyspace, restored.filter);
       } else {
         this.origins.set(keyspace, { origin: 'missing', reason: r.reason });
       }
@@ -218,13 +200,13 @@ export class LocalVnode implements Vnode {
    */
   async readHeads(locs: readonly LocatedKey[]): Promise<{ generation: number; heads: Array<HeadValue | null> }> {
     this.checkOpen();
-    const generation = this.generation; // taken before the read: a flush landing during it invalidates the basis
+    const generation = this.state.generation; // taken before the read: a flush landing during it invalidates the basis
     const heads: Array<HeadValue | null> = new Array<HeadValue | null>(locs.length).fill(null);
     // Keys the filter has never seen have no head: only the others are read.
     const read: number[] = [];
     for (let i = 0; i < locs.length; i++) {
       const l = locs[i]!;
-      const f = this.filters.get(l.keyspace);
+      const f = this.state.filters.get(l.keyspace);
       if (f === undefined || f === null || f.mayContain(l.segment32, l.alt)) read.push(i);
     }
     const raw = await this.db.getMany(read.map((i) => objectKey(this.id, KIND_HEAD, locs[i]!.keyspace, locs[i]!.segment32, locs[i]!.ckey)));
@@ -249,138 +231,7 @@ export class LocalVnode implements Vnode {
 
   private async flush(plans: PlannedWrite[]): Promise<WriteResult[]> {
     if (this.closed) throw new AaeError('STORE_CLOSED', `vnode ${this.id} is closed`);
-    const n = plans.length;
-    // heads[i]: the head op i replaces, for the first op of each key: from the plan's basis when
-    // no flush has landed since it was read; null when the keyspace's filter has never seen the
-    // key; else from one getMany. A later op of the same key (prior[i] ≥ 0) replaces what the
-    // earlier op left, and heads[] holds that once the earlier op is applied.
-    const heads: Array<HeadValue | null> = new Array<HeadValue | null>(n).fill(null);
-    const prior = new Int32Array(n).fill(-1);
-    const toRead: number[] = [];
-    // A repeat of a key in this flush always sees "maybe" from the filter (the first op added it),
-    // so keys are indexed only from the first op the filter cannot clear: a bulk load of new keys
-    // never builds the index.
-    let slots: KeySlots | null = null;
-    const lastOp: number[] = []; // per slot: the latest op of its key so far
-    for (let i = 0; i < n; i++) {
-      const plan = plans[i]!;
-      const loc = plan.loc;
-      const filter = this.filters.get(loc.keyspace) ?? null;
-      // Every put enters the filter (before its batch: a batch that fails leaves a harmless "maybe").
-      const unseen = filter !== null && (plan.write.kind === 'put' ? filter.addIfAbsent(loc.segment32, loc.alt) : !filter.mayContain(loc.segment32, loc.alt));
-      if (!unseen && slots === null) {
-        slots = new KeySlots();
-        for (let j = 0; j < i; j++) {
-          const s = slots.slotOf(plans[j]!.loc);
-          if (s === lastOp.length) lastOp.push(j);
-          else lastOp[s] = j;
-        }
-      }
-      if (slots !== null) {
-        const s = slots.slotOf(loc);
-        if (s < lastOp.length) {
-          prior[i] = lastOp[s]!;
-          lastOp[s] = i;
-          continue;
-        }
-        lastOp.push(i);
-      }
-      const basis = plan.basis;
-      if (basis !== undefined && basis.generation === this.generation) heads[i] = basis.head;
-      else if (!unseen) toRead.push(i);
-    }
-    if (toRead.length > 0) {
-      const raw = await this.db.getMany(toRead.map((i) => {
-        const l = plans[i]!.loc;
-        return objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey);
-      }));
-      raw.forEach((b, j) => {
-        if (b !== undefined) heads[toRead[j]!] = decodeHead(b);
-      });
-    }
-
-    const batch = this.db.writer();
-    // Tree changes, four numbers an op (keyspace, segment32, old and new contribution; −1: none),
-    // applied once the batch has landed.
-    const alters = new Float64Array(4 * n);
-    let altered = 0;
-    const results: WriteResult[] = new Array<WriteResult>(n).fill(null);
-    try {
-      for (let i = 0; i < n; i++) {
-        const plan = plans[i]!;
-        const op = plan.write;
-        const loc = plan.loc;
-        const p = prior[i]!;
-        const old = p >= 0 ? heads[p]! : heads[i]!;
-        heads[i] = old; // what a later op of this key replaces, unless this op changes it
-        if (old !== null && plan.noResult !== true) results[i] = headOf(loc, old);
-        const oldC = old === null ? -1 : contribution(old.alt, old.hash);
-        let newC = -1;
-        if (op.kind === 'erase') {
-          if (old === null) continue;
-          this.putOrDelete(batch, loc, null);
-          for (const e of old.indexes) batch.del(this.indexKeyOf(loc, e));
-          heads[i] = null;
-        } else {
-          const obj = op.object;
-          if (op.ifDominates === true && old !== null && !dominates(obj.clock, old.clock)) continue;
-          const prepared = plan.head ?? prepareHead(obj, loc, this.params);
-          const head = prepared.value;
-          this.putOrDelete(batch, loc, prepared.bytes, obj.deleted ? null : obj.value);
-          if (head.indexes.length > 0 || (old !== null && old.indexes.length > 0)) this.indexChanges(loc, old?.indexes ?? [], head.indexes, batch);
-          newC = contribution(head.alt, head.hash);
-          heads[i] = head;
-        }
-        alters[altered++] = loc.keyspace;
-        alters[altered++] = loc.segment32;
-        alters[altered++] = oldC;
-        alters[altered++] = newC;
-      }
-    } catch (e) {
-      await batch.discard();
-      throw e;
-    }
-    try {
-      await batch.write();
-    } finally {
-      this.generation++; // landed or not, heads read before now may be stale
-    }
-    // No await between the batch landing and the trees changing: no reader sees one without the other.
-    for (let j = 0; j < altered; j += 4) {
-      const o = alters[j + 2]!;
-      const c = alters[j + 3]!;
-      this.cache.apply(alters[j]!, alters[j + 1]!, o < 0 ? null : o, c < 0 ? null : c);
-    }
-    return results;
-  }
-
-  /**
-   * Puts (or, with `head` null, deletes) a key's head and value records; `value` null deletes the
-   * value record (a tombstone has none). Both keys are built in one reused buffer of the key's
-   * exact length: LevelDB copies a key into its batch when it is put (abstract-level keeps no
-   * reference while no hook or 'write' listener is attached, and the store attaches none), so the
-   * write path allocates no key, not even a view.
-   */
-  private putOrDelete(batch: BatchWriter, loc: LocatedKey, head: Uint8Array | null, value: Uint8Array | null = null): void {
-    const key = keyBuffer(HEAD_SUFFIX_START + loc.ckey.length);
-    writeObjectKey(key, this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);
-    if (head === null) batch.del(key);
-    else batch.put(key, head);
-    key[3] = KIND_VALUE;
-    if (value === null) batch.del(key);
-    else batch.put(key, value);
-  }
-
-  private indexKeyOf(loc: LocatedKey, [name, term]: IndexEntry): Uint8Array {
-    return indexKey(this.id, loc.keyspace, loc.bucket, name, term, loc.key);
-  }
-
-  private indexChanges(loc: LocatedKey, before: readonly IndexEntry[], after: readonly IndexEntry[], batch: BatchWriter): void {
-    const id = (e: IndexEntry): string => `${e[0]}\0${e[1]}`;
-    const keep = new Set(after.map(id));
-    const had = new Set(before.map(id));
-    for (const e of before) if (!keep.has(id(e))) batch.del(this.indexKeyOf(loc, e));
-    for (const e of after) if (!had.has(id(e))) batch.put(this.indexKeyOf(loc, e), EMPTY);
+    return writeStep(this.state, plans);
   }
 
   // ---- reads ----
@@ -523,7 +374,7 @@ export class LocalVnode implements Vnode {
     for (const keyspace of this.cache.missing()) {
       const filter = KeyFilter.create();
       this.cache.set(keyspace, await this.treeFromHeads(keyspace, {}, filter));
-      this.filters.set(keyspace, filter);
+      this.state.filters.set(keyspace, filter);
       const reason = this.origins.get(keyspace)?.reason;
       this.origins.set(keyspace, reason === undefined ? { origin: 'rebuilt' } : { origin: 'rebuilt', reason });
     }
@@ -569,14 +420,10 @@ export class LocalVnode implements Vnode {
         const tree = this.cache.get(keyspace);
         if (tree === null) continue;
         batch.push({ type: 'put', key: treeKey(this.id, keyspace), value: encodeTreeRecord(tree) });
-        const filter = this.filters.get(keyspace);
+        const filter = this.state.filters.get(keyspace);
         if (filter !== undefined && filter !== null) batch.push({ type: 'put', key: filterKey(this.id, keyspace), value: filter.export() });
       }
       await this.db.batch(batch, { sync: true });
     });
   }
-}
-
-function headOf(loc: LocatedKey, h: HeadValue): ObjectHead {
-  return { bucket: loc.bucket, key: loc.key, clock: h.clock, deleted: h.deleted, size: h.size, hash: h.hash, indexes: h.indexes };
 }

@@ -1,7 +1,8 @@
 import { validateClock, validateIndexEntry, validateObjectKey, type AaeObject } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { objectHash } from '../hash/index.js';
-import { encodeHead, type HeadValue } from './codec.js';
+import type { HeadValue } from './codec.js';
+import { encodeHead } from './head-encoder.js';
 import type { LocatedKey, StoreParams } from './locate.js';
 import type { VnodeWrite } from './vnode.js';
 

@@ -4,7 +4,8 @@ import { expect, test } from 'vitest';
 import { makeClock } from '../../src/cluster/index.js';
 import { isAaeError } from '../../src/errors.js';
 import { canonicalKey, contribution } from '../../src/hash/index.js';
-import { CanonicalKeyReader, decodeHead, encodeHead, readContribution, readHashSize, type HeadHashSize, type HeadValue } from '../../src/store/codec.js';
+import { CanonicalKeyReader, decodeHead, readContribution, readHashSize, type HeadHashSize, type HeadValue } from '../../src/store/codec.js';
+import { encodeHead } from '../../src/store/head-encoder.js';
 
 const text = fc.string({ maxLength: 8 }).filter((s) => !s.includes('\0') && s.isWellFormed());
 const headArb: fc.Arbitrary<HeadValue> = fc.record({
