@@ -5,11 +5,7 @@ import {
   claim,
   dominantObject,
   dominates,
-  increment,
   keyToBytes,
-  makeClock,
-  mergeClocks,
-  normaliseIndexes,
   parseClusterSpec,
   preflist,
   readClusterSpec,
@@ -19,15 +15,11 @@ import {
   type Claim,
   type Clock,
   type ClusterSpec,
-  type IndexEntry,
 } from '../cluster/index.js';
 import { AaeError, throwIfAborted } from '../errors.js';
-import { initHash, utf8 } from '../hash/index.js';
-import type { HeadValue } from './codec.js';
+import { initHash } from '../hash/index.js';
+import { planFlush, prepareItem, type PreparedPut, type PutItem } from './cluster-write.js';
 import { LocalVnode } from './local-vnode.js';
-import { planWrite, prepareHead, type PlannedWrite } from './write-plan.js';
-import type { VnodeWrite } from './vnode.js';
-import { KeySlots } from './key-slots.js';
 import { locateKey, type StoreParams } from './locate.js';
 import { NodeDb } from './node-db.js';
 import { WriteQueue } from './write-queue.js';
@@ -49,22 +41,6 @@ import { WriteQueue } from './write-queue.js';
  * writing this one. A flush that must read heads (clockless items) first waits until every earlier
  * flush has landed, so the clocks it merges are the latest.
  */
-
-export interface PutItem {
-  bucket: string;
-  key: string | Uint8Array;
-  /** UTF-8 text or bytes; empty when absent (and always for a tombstone). */
-  value?: string | Uint8Array;
-  /** Store exactly this clock (normalised). Absent: a new version by the cluster's actor. */
-  clock?: Clock;
-  /** Write a tombstone. */
-  deleted?: boolean;
-  indexes?: readonly IndexEntry[];
-  /** The time of a new version (ms); default Date.now(). Ignored when `clock` is given. */
-  lastModified?: number;
-  /** Write only the first K replicas of the preflist (1 ≤ K ≤ nVal). Default nVal. */
-  replicas?: number;
-}
 
 export interface ReplicaVersion {
   vnode: number;
@@ -95,18 +71,6 @@ const MAX_CLUSTER_FLUSH = 20_000;
 /** Cluster flushes unfinished at once: one landing while the next is prepared. */
 const CLUSTER_PIPELINE_DEPTH = 2;
 
-interface PreparedPut {
-  bucket: string;
-  key: Uint8Array;
-  value: Uint8Array;
-  clock: Clock | null;
-  deleted: boolean;
-  indexes: IndexEntry[];
-  now: number;
-  replicas: number;
-}
-
-const EMPTY = new Uint8Array(0);
 
 export class EmbeddedCluster {
   private readonly queue: WriteQueue<PreparedPut, AaeObject>;
@@ -211,27 +175,10 @@ export class EmbeddedCluster {
     if (this.closed) throw new AaeError('STORE_CLOSED', `cluster ${this.spec.name} is closed`);
   }
 
-  private prepare(item: PutItem): PreparedPut {
-    const key = keyToBytes(item.key);
-    validateObjectKey({ bucket: item.bucket, key });
-    const deleted = item.deleted ?? false;
-    const value = deleted || item.value === undefined ? EMPTY : typeof item.value === 'string' ? utf8(item.value) : item.value;
-    if (!(value instanceof Uint8Array)) throw new AaeError('INVALID_ARGUMENT', 'value must be a string or bytes');
-    const replicas = item.replicas ?? this.spec.nVal;
-    if (!Number.isInteger(replicas) || replicas < 1 || replicas > this.spec.nVal) {
-      throw new AaeError('INVALID_ARGUMENT', `replicas must be an integer in 1..${this.spec.nVal}, got ${replicas}`);
-    }
-    const clock = item.clock === undefined ? null : makeClock(item.clock.entries, item.clock.lastModified);
-    const now = item.lastModified ?? Date.now();
-    if (!Number.isSafeInteger(now) || now < 0) throw new AaeError('INVALID_ARGUMENT', `lastModified must be a non-negative integer (ms), got ${now}`);
-    const indexes = deleted ? [] : normaliseIndexes(item.indexes ?? []);
-    return { bucket: item.bucket, key, value, clock, deleted, indexes, now, replicas };
-  }
-
   /** Writes one object (see PutItem); returns what was stored, with its clock. */
   async put(item: PutItem): Promise<AaeObject> {
     this.checkOpen();
-    const [obj] = await this.queue.push([this.prepare(item)]);
+    const [obj] = await this.queue.push([prepareItem(item, this.spec)]);
     return obj!;
   }
 
@@ -274,12 +221,12 @@ export class EmbeddedCluster {
       if (Symbol.iterator in items) {
         // Not `for await`: over a sync iterable it costs a promise and a result object per item.
         for (const item of items) {
-          batch.push(this.prepare(item));
+          batch.push(prepareItem(item, this.spec));
           if (batch.length >= size) await send();
         }
       } else {
         for await (const item of items) {
-          batch.push(this.prepare(item));
+          batch.push(prepareItem(item, this.spec));
           if (batch.length >= size) await send();
         }
       }
@@ -380,93 +327,15 @@ export class EmbeddedCluster {
   }
 
   /**
-   * One cluster flush. Clockless items need the clocks every replica holds: those heads are read
-   * once per replica (readHeads), the new clocks minted, and the heads read passed on as each
-   * write's basis, so a vnode does not read them again. Each object's head is encoded once for all
-   * its replicas. `release` is called once the writes are in the vnode queues (see the class note).
+   * One cluster flush: its writes planned (planFlush: clocks minted, heads encoded, replicas
+   * chosen), handed to the vnode queues, then `release` called (see the class note).
    */
   private async flush(items: PreparedPut[], release: () => void): Promise<AaeObject[]> {
-    const n = items.length;
     if (this.landing.size > 0 && items.some((it) => it.clock === null)) {
       // Heads are about to be read: every earlier flush must have landed first.
       while (this.landing.size > 0) await Promise.all(this.landing);
     }
-    const locs = items.map((it) => locateKey(it.bucket, it.key, this.spec));
-    const pref = locs.map((l) => this.preflists[l.keyspace]!);
-
-    // Read the heads of the clockless items' keys on every replica (once per key: at its first
-    // clockless item). merged[slot]: the clock of the key so far: the replicas' merge, then each
-    // item of the flush in turn (a clocked item merged in, a clockless one minted on top), so a
-    // clockless item descends from every earlier item of its key in the flush, clocked or not.
-    // A flush with no clockless item reads nothing and needs no slots.
-    const slots = new KeySlots();
-    const slotOf = new Int32Array(n).fill(-1);
-    const merged: Array<Clock | null> = [];
-    const read: boolean[] = []; // per slot: its heads are being read
-    const reads = new Map<number, number[]>(); // vnode → item indexes
-    const anyClockless = items.some((it) => it.clock === null);
-    for (let i = 0; anyClockless && i < n; i++) {
-      const s = slots.slotOf(locs[i]!);
-      slotOf[i] = s;
-      if (s === merged.length) {
-        merged.push(null);
-        read.push(false);
-      }
-      if (items[i]!.clock !== null || read[s]) continue;
-      read[s] = true;
-      for (const v of pref[i]!) {
-        let list = reads.get(v);
-        if (list === undefined) reads.set(v, (list = []));
-        list.push(i);
-      }
-    }
-    // vnode → (item → basis): sparse arrays by item index, cheaper than Maps on this hot path.
-    const basis = new Map<number, Array<{ generation: number; head: HeadValue | null } | undefined>>();
-    await Promise.all(
-      [...reads].map(async ([v, idx]) => {
-        const { generation, heads } = await this.vnodeList[v]!.readHeads(idx.map((i) => locs[i]!));
-        const mine = new Array<{ generation: number; head: HeadValue | null } | undefined>(n);
-        basis.set(v, mine);
-        heads.forEach((h, j) => {
-          mine[idx[j]!] = { generation, head: h };
-          if (h === null) return;
-          const s = slotOf[idx[j]!]!;
-          const cur = merged[s]!;
-          merged[s] = cur === null ? h.clock : mergeClocks(cur, h.clock);
-        });
-      }),
-    );
-
-    const out: AaeObject[] = new Array<AaeObject>(n);
-    const perVnode = new Map<number, PlannedWrite[]>();
-    for (let i = 0; i < n; i++) {
-      const it = items[i]!;
-      let clock = it.clock;
-      const s = slotOf[i]!;
-      if (clock === null) {
-        clock = increment(merged[s]!, this.spec.name, it.now);
-        merged[s] = clock;
-      } else if (s >= 0) {
-        const cur = merged[s]!;
-        merged[s] = cur === null ? clock : mergeClocks(cur, clock);
-      }
-      const object: AaeObject = { bucket: it.bucket, key: it.key, clock, value: it.value, deleted: it.deleted, indexes: it.indexes };
-      out[i] = object;
-      const loc = locs[i]!;
-      const head = prepareHead(object, loc, this.spec);
-      // The cluster returns the stored objects, not what they replaced: no per-op result. Replicas
-      // without a basis (clocked writes) share one plan.
-      const write: VnodeWrite = { kind: 'put', object };
-      const shared = planWrite(write, loc, head, undefined, true);
-      const targets = pref[i]!;
-      for (let r = 0; r < it.replicas; r++) {
-        const v = targets[r]!;
-        let list = perVnode.get(v);
-        if (list === undefined) perVnode.set(v, (list = []));
-        const b = it.clock === null ? basis.get(v)?.[i] : undefined;
-        list.push(b === undefined ? shared : planWrite(write, loc, head, b, true));
-      }
-    }
+    const { out, perVnode } = await planFlush(items, this.spec, this.preflists, this.vnodeList);
     const writes: Array<Promise<unknown>> = [];
     try {
       for (const [v, plans] of perVnode) writes.push(this.vnodeList[v]!.writePlanned(plans));

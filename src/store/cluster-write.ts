@@ -1,0 +1,167 @@
+import {
+  increment,
+  keyToBytes,
+  makeClock,
+  mergeClocks,
+  normaliseIndexes,
+  validateObjectKey,
+  type AaeObject,
+  type Clock,
+  type ClusterSpec,
+  type IndexEntry,
+} from '../cluster/index.js';
+import { AaeError } from '../errors.js';
+import { utf8 } from '../hash/index.js';
+import type { HeadValue } from './codec.js';
+import { KeySlots } from './key-slots.js';
+import type { LocalVnode } from './local-vnode.js';
+import { locateKey } from './locate.js';
+import type { VnodeWrite } from './vnode.js';
+import { planWrite, prepareHead, type PlannedWrite } from './write-plan.js';
+
+/**
+ * A cluster write before it reaches the vnodes: an item validated into a PreparedPut, then a
+ * flush of them planned into each replica's writes (the embedded cluster hands those to its
+ * vnodes' queues; see embedded-cluster.ts for the ordering around it).
+ */
+
+export interface PutItem {
+  bucket: string;
+  key: string | Uint8Array;
+  /** UTF-8 text or bytes; empty when absent (and always for a tombstone). */
+  value?: string | Uint8Array;
+  /** Store exactly this clock (normalised). Absent: a new version by the cluster's actor. */
+  clock?: Clock;
+  /** Write a tombstone. */
+  deleted?: boolean;
+  indexes?: readonly IndexEntry[];
+  /** The time of a new version (ms); default Date.now(). Ignored when `clock` is given. */
+  lastModified?: number;
+  /** Write only the first K replicas of the preflist (1 ≤ K ≤ nVal). Default nVal. */
+  replicas?: number;
+}
+
+/** An item validated and normalised (the clock too), ready for a flush. @internal */
+export interface PreparedPut {
+  bucket: string;
+  key: Uint8Array;
+  value: Uint8Array;
+  clock: Clock | null;
+  deleted: boolean;
+  indexes: IndexEntry[];
+  now: number;
+  replicas: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Validates and normalises one item: INVALID_ARGUMENT, KEY_INVALID or CLOCK_INVALID if it is bad. */
+export function prepareItem(item: PutItem, spec: ClusterSpec): PreparedPut {
+  const key = keyToBytes(item.key);
+  validateObjectKey({ bucket: item.bucket, key });
+  const deleted = item.deleted ?? false;
+  const value = deleted || item.value === undefined ? EMPTY : typeof item.value === 'string' ? utf8(item.value) : item.value;
+  if (!(value instanceof Uint8Array)) throw new AaeError('INVALID_ARGUMENT', 'value must be a string or bytes');
+  const replicas = item.replicas ?? spec.nVal;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > spec.nVal) {
+    throw new AaeError('INVALID_ARGUMENT', `replicas must be an integer in 1..${spec.nVal}, got ${replicas}`);
+  }
+  const clock = item.clock === undefined ? null : makeClock(item.clock.entries, item.clock.lastModified);
+  const now = item.lastModified ?? Date.now();
+  if (!Number.isSafeInteger(now) || now < 0) throw new AaeError('INVALID_ARGUMENT', `lastModified must be a non-negative integer (ms), got ${now}`);
+  const indexes = deleted ? [] : normaliseIndexes(item.indexes ?? []);
+  return { bucket: item.bucket, key, value, clock, deleted, indexes, now, replicas };
+}
+
+
+/**
+ * Plans one cluster flush. Clockless items need the clocks every replica holds: those heads are
+ * read once per replica (readHeads), the new clocks minted, and the heads read passed on as each
+ * write's basis, so a vnode does not read them again. Each object's head is encoded once for all
+ * its replicas. Returns the stored objects (in item order) and each vnode's writes.
+ */
+export async function planFlush(
+  items: readonly PreparedPut[],
+  spec: ClusterSpec,
+  preflists: ReadonlyArray<readonly number[]>,
+  vnodes: readonly LocalVnode[],
+): Promise<{ out: AaeObject[]; perVnode: Map<number, PlannedWrite[]> }> {
+  const n = items.length;
+  const locs = items.map((it) => locateKey(it.bucket, it.key, spec));
+  const pref = locs.map((l) => preflists[l.keyspace]!);
+
+  // Read the heads of the clockless items' keys on every replica (once per key: at its first
+  // clockless item). merged[slot]: the clock of the key so far: the replicas' merge, then each
+  // item of the flush in turn (a clocked item merged in, a clockless one minted on top), so a
+  // clockless item descends from every earlier item of its key in the flush, clocked or not.
+  // A flush with no clockless item reads nothing and needs no slots.
+  const slots = new KeySlots();
+  const slotOf = new Int32Array(n).fill(-1);
+  const merged: Array<Clock | null> = [];
+  const read: boolean[] = []; // per slot: its heads are being read
+  const reads = new Map<number, number[]>(); // vnode → item indexes
+  const anyClockless = items.some((it) => it.clock === null);
+  for (let i = 0; anyClockless && i < n; i++) {
+    const s = slots.slotOf(locs[i]!);
+    slotOf[i] = s;
+    if (s === merged.length) {
+      merged.push(null);
+      read.push(false);
+    }
+    if (items[i]!.clock !== null || read[s]) continue;
+    read[s] = true;
+    for (const v of pref[i]!) {
+      let list = reads.get(v);
+      if (list === undefined) reads.set(v, (list = []));
+      list.push(i);
+    }
+  }
+  // vnode → (item → basis): sparse arrays by item index, cheaper than Maps on this hot path.
+  const basis = new Map<number, Array<{ generation: number; head: HeadValue | null } | undefined>>();
+  await Promise.all(
+    [...reads].map(async ([v, idx]) => {
+      const { generation, heads } = await vnodes[v]!.readHeads(idx.map((i) => locs[i]!));
+      const mine = new Array<{ generation: number; head: HeadValue | null } | undefined>(n);
+      basis.set(v, mine);
+      heads.forEach((h, j) => {
+        mine[idx[j]!] = { generation, head: h };
+        if (h === null) return;
+        const s = slotOf[idx[j]!]!;
+        const cur = merged[s]!;
+        merged[s] = cur === null ? h.clock : mergeClocks(cur, h.clock);
+      });
+    }),
+  );
+
+  const out: AaeObject[] = new Array<AaeObject>(n);
+  const perVnode = new Map<number, PlannedWrite[]>();
+  for (let i = 0; i < n; i++) {
+    const it = items[i]!;
+    let clock = it.clock;
+    const s = slotOf[i]!;
+    if (clock === null) {
+      clock = increment(merged[s]!, spec.name, it.now);
+      merged[s] = clock;
+    } else if (s >= 0) {
+      const cur = merged[s]!;
+      merged[s] = cur === null ? clock : mergeClocks(cur, clock);
+    }
+    const object: AaeObject = { bucket: it.bucket, key: it.key, clock, value: it.value, deleted: it.deleted, indexes: it.indexes };
+    out[i] = object;
+    const loc = locs[i]!;
+    const head = prepareHead(object, loc, spec);
+    // The cluster returns the stored objects, not what they replaced: no per-op result. Replicas
+    // without a basis (clocked writes) share one plan.
+    const write: VnodeWrite = { kind: 'put', object };
+    const shared = planWrite(write, loc, head, undefined, true);
+    const targets = pref[i]!;
+    for (let r = 0; r < it.replicas; r++) {
+      const v = targets[r]!;
+      let list = perVnode.get(v);
+      if (list === undefined) perVnode.set(v, (list = []));
+      const b = it.clock === null ? basis.get(v)?.[i] : undefined;
+      list.push(b === undefined ? shared : planWrite(write, loc, head, b, true));
+    }
+  }
+  return { out, perVnode };
+}
