@@ -62,9 +62,17 @@ function validateCounter(actor: string, counter: unknown): asserts counter is nu
   }
 }
 
+/** The latest time a JavaScript Date can hold (ms since the epoch, year 275760): later times could be stored but never shown. */
+export const MAX_TIME_MS = 8.64e15;
+
+/** A time in ms since the epoch that a Date can hold: an integer in 0..MAX_TIME_MS. */
+export function isValidTime(t: unknown): t is number {
+  return typeof t === 'number' && Number.isSafeInteger(t) && t >= 0 && t <= MAX_TIME_MS;
+}
+
 function validateTime(lastModified: unknown): asserts lastModified is number {
-  if (typeof lastModified !== 'number' || !Number.isSafeInteger(lastModified) || lastModified < 0) {
-    throw new AaeError('CLOCK_INVALID', `clock lastModified must be a non-negative integer (ms), got ${String(lastModified)}`);
+  if (!isValidTime(lastModified)) {
+    throw new AaeError('CLOCK_INVALID', `clock lastModified must be an integer in 0..${MAX_TIME_MS} (ms since the epoch), got ${String(lastModified)}`);
   }
 }
 

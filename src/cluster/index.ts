@@ -15,6 +15,8 @@ export { claim, claimViolations, minNodesForSafeClaim, vnodesOf, type Claim } fr
 export {
   makeClock,
   validateClock,
+  isValidTime,
+  MAX_TIME_MS,
   emptyClock,
   isEmptyClock,
   counterOf,

@@ -1,6 +1,6 @@
 import { AaeError, isAaeError } from '../errors.js';
 import { validateBucket } from '../hash/index.js';
-import { makeClock, type Clock } from './clock.js';
+import { MAX_TIME_MS, isValidTime, makeClock, type Clock } from './clock.js';
 import { keyFromJson, normaliseIndexes, valueFromJson, type IndexEntry } from './object.js';
 
 /**
@@ -54,9 +54,7 @@ export function parseLoadRecord(line: string): LoadRecord {
 
     let lastModified: number | undefined;
     if (o.lastModified !== undefined) {
-      if (typeof o.lastModified !== 'number' || !Number.isSafeInteger(o.lastModified) || o.lastModified < 0) {
-        throw invalid('lastModified must be a non-negative integer (ms since the epoch)');
-      }
+      if (!isValidTime(o.lastModified)) throw invalid(`lastModified must be an integer in 0..${MAX_TIME_MS} (ms since the epoch)`);
       lastModified = o.lastModified;
     }
 

@@ -1,5 +1,7 @@
 import {
+  MAX_TIME_MS,
   increment,
+  isValidTime,
   keyToBytes,
   makeClock,
   mergeClocks,
@@ -68,7 +70,7 @@ export function prepareItem(item: PutItem, spec: ClusterSpec): PreparedPut {
   }
   const clock = item.clock === undefined ? null : makeClock(item.clock.entries, item.clock.lastModified);
   const now = item.lastModified ?? Date.now();
-  if (!Number.isSafeInteger(now) || now < 0) throw new AaeError('INVALID_ARGUMENT', `lastModified must be a non-negative integer (ms), got ${now}`);
+  if (!isValidTime(now)) throw new AaeError('INVALID_ARGUMENT', `lastModified must be an integer in 0..${MAX_TIME_MS} (ms since the epoch), got ${now}`);
   const indexes = deleted ? [] : normaliseIndexes(item.indexes ?? []);
   return { bucket: item.bucket, key, value, clock, deleted, indexes, now, replicas };
 }

@@ -12,6 +12,7 @@ import {
   equalClocks,
   increment,
   makeClock,
+  MAX_TIME_MS,
   mergeClocks,
   type Clock,
 } from '../../src/cluster/clock.js';
@@ -257,6 +258,11 @@ describe('makeClock: validation and normal form', () => {
     expect(codeOf(() => makeClock([['', 1]], 0))).toBe('CLOCK_INVALID');
     expect(codeOf(() => makeClock([['\uD800', 1]], 0))).toBe('CLOCK_INVALID'); // lone surrogate
     expect(codeOf(() => makeClock([['a', 1]], -5))).toBe('CLOCK_INVALID');
+    // Beyond what a Date holds: it could be stored but never shown.
+    expect(makeClock([['a', 1]], MAX_TIME_MS).lastModified).toBe(MAX_TIME_MS);
+    expect(new Date(MAX_TIME_MS).toISOString()).toBe('+275760-09-13T00:00:00.000Z');
+    expect(codeOf(() => makeClock([['a', 1]], MAX_TIME_MS + 1))).toBe('CLOCK_INVALID');
+    expect(codeOf(() => increment(null, 'a', MAX_TIME_MS + 1))).toBe('CLOCK_INVALID');
     expect(codeOf(() => makeClock([['a', 1]], Number.NaN))).toBe('CLOCK_INVALID');
     expect(codeOf(() => makeClock([['a', '1'] as unknown as ClockEntry], 0))).toBe('CLOCK_INVALID');
     expect(codeOf(() => makeClock([['a'] as unknown as ClockEntry], 0))).toBe('CLOCK_INVALID');

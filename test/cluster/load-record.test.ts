@@ -57,6 +57,7 @@ describe('parseLoadRecord', () => {
     ['all-zero clock', '{"bucket":"b","key":"k","clock":[["a",0]]}'],
     ['clock not a list', '{"bucket":"b","key":"k","clock":{"a":1}}'],
     ['bad lastModified', '{"bucket":"b","key":"k","lastModified":-5}'],
+    ['lastModified a Date cannot hold', '{"bucket":"b","key":"k","clock":[["a",1]],"lastModified":8640000000000001}'],
     ['bad indexes', '{"bucket":"b","key":"k","indexes":[["a"]]}'],
     ['deleted not boolean', '{"bucket":"b","key":"k","deleted":"yes"}'],
   ])('refuses %s with LOAD_INVALID', (_name, line) => {
