@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { parseLoadRecord, type LoadRecord } from '../cluster/index.js';
 import { AaeError, isAaeError } from '../errors.js';
 import type { EmbeddedCluster, PutItem } from '../store/index.js';
@@ -27,21 +26,50 @@ export interface LoadFileResult {
   tombstones: number;
 }
 
-async function* records(path: string, signal: AbortSignal | undefined): AsyncGenerator<{ line: number; text: string }> {
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The file's lines, numbered from 1, blank ones skipped. A line is split on LF (a CR before it is
+ * dropped) and decoded strictly: `text` is null for a line that is not valid UTF-8, which a
+ * lenient decoder would have turned into U+FFFD, merging distinct keys.
+ */
+async function* records(path: string, signal: AbortSignal | undefined): AsyncGenerator<{ line: number; text: string | null }> {
+  const stream = createReadStream(path);
   let n = 0;
+  const line = (bytes: Uint8Array): { line: number; text: string | null } | undefined => {
+    n++;
+    if (signal?.aborted) throw new AaeError('ABORTED', 'load aborted', { cause: signal.reason });
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === 0x0d) end--;
+    // A byte-order mark opening the file (editors on Windows write one) is not part of line 1.
+    const start = n === 1 && end >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+    let text: string;
+    try {
+      text = utf8Strict.decode(bytes.subarray(start, end));
+    } catch {
+      return { line: n, text: null };
+    }
+    return text.trim() === '' ? undefined : { line: n, text };
+  };
   try {
-    for await (const raw of rl) {
-      n++;
-      // A byte-order mark opening the file (editors on Windows write one) is not part of line 1.
-      const text = n === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
-      if (signal?.aborted) throw new AaeError('ABORTED', 'load aborted', { cause: signal.reason });
-      if (text.trim() === '') continue;
-      yield { line: n, text };
+    // Bytes of a line not yet ended, kept as chunks (a long line spans many) until its LF comes.
+    let pending: Buffer[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let from = 0;
+      for (let lf = chunk.indexOf(0x0a, from); lf >= 0; lf = chunk.indexOf(0x0a, from)) {
+        const part = chunk.subarray(from, lf);
+        const r = line(pending.length === 0 ? part : Buffer.concat([...pending, part]));
+        pending = [];
+        if (r !== undefined) yield r;
+        from = lf + 1;
+      }
+      if (from < chunk.length) pending.push(chunk.subarray(from));
+    }
+    if (pending.length > 0) {
+      const r = line(Buffer.concat(pending));
+      if (r !== undefined) yield r;
     }
   } finally {
-    rl.close();
     stream.destroy();
   }
 }
@@ -62,6 +90,7 @@ export async function validateLoadFile(path: string, options: LoadFileOptions = 
   for await (const { line, text } of records(path, options.signal)) {
     count++;
     try {
+      if (text === null) throw new AaeError('LOAD_INVALID', 'not valid UTF-8 (a JSONL file is UTF-8 text)');
       parseLoadRecord(text);
     } catch (e) {
       if (!isAaeError(e, 'LOAD_INVALID')) throw e;
@@ -96,6 +125,7 @@ export async function loadFile(cluster: EmbeddedCluster, path: string, options: 
     for await (const { line, text } of records(path, options.signal)) {
       let r: LoadRecord;
       try {
+        if (text === null) throw new AaeError('LOAD_INVALID', 'not valid UTF-8');
         r = parseLoadRecord(text);
       } catch (e) {
         // The file changed between the passes: stop rather than write half of something else.

@@ -1,0 +1,53 @@
+import fc from 'fast-check';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { defaultSpec } from '../../src/cluster/index.js';
+import { loadFile, validateLoadFile } from '../../src/cli/load-file.js';
+import { EmbeddedCluster } from '../../src/store/index.js';
+import { withTempDir } from './helpers.js';
+
+/**
+ * The load file's lines: split on LF (CRLF too), decoded as strict UTF-8, lines of any length
+ * across the reader's 64 KiB chunks, a byte-order mark at the start ignored, blank lines skipped.
+ */
+
+const spec = defaultSpec('lf', { ringSize: 8, nVal: 1, nodeCount: 1, treeSize: 'xxsmall' });
+
+test('law: whatever the line endings, lengths and text, every line loads with its exact value', () =>
+  withTempDir(async (tmp) => {
+    let run = 0;
+    const value = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.integer({ min: 60_000, max: 140_000 }).map((n) => 'é'.repeat(n)));
+    await fc.assert(
+      fc.asyncProperty(fc.array(value, { minLength: 1, maxLength: 8 }), fc.constantFrom('\n', '\r\n'), fc.boolean(), fc.boolean(), async (values, eol, bom, trailing) => {
+        const file = join(tmp, `f${run}.jsonl`);
+        const lines = values.map((v, i) => JSON.stringify({ bucket: 'b', key: `k${i}`, value: v }));
+        await writeFile(file, (bom ? '\ufeff' : '') + lines.join(eol + (run % 2 === 0 ? eol : '')) + (trailing ? eol : ''));
+        const cluster = await EmbeddedCluster.create(join(tmp, `c${run++}`), spec);
+        try {
+          expect(await loadFile(cluster, file)).toMatchObject({ lines: values.length, written: values.length });
+          for (let i = 0; i < values.length; i++) {
+            expect(new TextDecoder().decode((await cluster.get('b', `k${i}`))!.value)).toBe(values[i]);
+          }
+        } finally {
+          await cluster.close();
+        }
+      }),
+      { numRuns: 12 },
+    );
+  }));
+
+test('a line that is not UTF-8 is LOAD_INVALID by its number, and nothing is written', () =>
+  withTempDir(async (tmp) => {
+    const file = join(tmp, 'latin1.jsonl');
+    // Line 2 is Latin-1 ("café" with é as the single byte 0xe9): a lenient decoder would store U+FFFD.
+    await writeFile(file, Buffer.concat([Buffer.from('{"bucket":"b","key":"ok","value":"v"}\n'), Buffer.from('{"bucket":"b","key":"caf\xe9","value":"v"}\n', 'latin1')]));
+    await expect(validateLoadFile(file)).rejects.toMatchObject({ code: 'LOAD_INVALID', details: { badLines: [2] } });
+    const cluster = await EmbeddedCluster.create(join(tmp, 'c'), spec);
+    try {
+      await expect(loadFile(cluster, file)).rejects.toMatchObject({ code: 'LOAD_INVALID' });
+      expect(await cluster.get('b', 'ok')).toBeNull();
+    } finally {
+      await cluster.close();
+    }
+  }));
