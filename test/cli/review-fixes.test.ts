@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import type { PutItem } from '../../src/store/index.js';
 import { aae, withTempDir } from './helpers.js';
 
 /** Behaviours a fresh-eyes review of the CLI found wanting, pinned so they stay fixed. */
@@ -97,5 +98,44 @@ describe('interrupting a load', () => {
       }
       const count = await aae('fold', dir, 'object_stats', '--json');
       expect(count.json<{ result: { count: number } }>().result.count).toBe(reported);
+    }));
+});
+
+describe('a load failing after it began writing', () => {
+  test('keeps its error code and says how many objects were written, which is what is stored', () =>
+    withTempDir(async (tmp) => {
+      const { runCli } = await import('../../src/cli/program.js');
+      const { AaeError } = await import('../../src/errors.js');
+      const dir = join(tmp, 'c');
+      await aae('cluster', 'create', dir, '--ring-size', '8', '--tree-size', 'xsmall');
+      const file = join(tmp, 'data.jsonl');
+      await writeFile(file, Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ bucket: 'b', key: `k${i}`, value: 'v', clock: [['a', 1]] })).join('\n'));
+      // The store fails once the items of the first two batches have been handed over.
+      const { EmbeddedCluster } = await import('../../src/store/index.js');
+      const orig = EmbeddedCluster.prototype.putMany;
+      EmbeddedCluster.prototype.putMany = function (items, options = {}) {
+        async function* failing() {
+          let n = 0;
+          for await (const it of items as AsyncIterable<PutItem>) {
+            if (++n > 10_000) throw new AaeError('STORE_IO', 'disk full');
+            yield it;
+          }
+        }
+        return orig.call(this, failing(), options);
+      };
+      let stderr = '';
+      try {
+        const code = await runCli(['load', dir, file], { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) } });
+        expect(code).toBe(3);
+      } finally {
+        EmbeddedCluster.prototype.putMany = orig;
+      }
+      expect(stderr).toContain('disk full');
+      expect(stderr).toContain('[STORE_IO]');
+      const m = /(\d+) of 20000 objects were written before this and stay written/.exec(stderr);
+      expect(m).not.toBeNull();
+      const count = await aae('fold', dir, 'object_stats', '--json');
+      expect(count.json<{ result: { count: number } }>().result.count).toBe(Number(m![1]));
+      expect(Number(m![1])).toBe(10_000);
     }));
 });

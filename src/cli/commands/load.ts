@@ -50,7 +50,14 @@ Examples:
           });
           return r;
         } catch (e) {
-          if (!isAaeError(e, 'ABORTED')) throw e;
+          if (!isAaeError(e, 'ABORTED')) {
+            // A failure after writing began (a store error, the file changed under us): say how much stays.
+            if (written === 0 || !(e instanceof AaeError)) throw e;
+            throw new AaeError(e.code, `${e.message}\n${written} of ${total} objects were written before this and stay written.`, {
+              cause: e,
+              details: { ...e.details, written, total },
+            });
+          }
           if (written === 0) throw new AaeError('ABORTED', `interrupted before anything from ${file} was written`, { cause: e });
           throw new AaeError(
             'ABORTED',
