@@ -92,22 +92,25 @@ export async function planFlush(
   const locs = items.map((it) => locateKey(it.bucket, it.key, spec));
   const pref = locs.map((l) => preflists[l.keyspace]!);
 
-  // Read the heads of the clockless items' keys on every replica (once per key: at its first
-  // clockless item). merged[slot]: the clock of the key so far: the replicas' merge, then each
-  // item of the flush in turn (a clocked item merged in, a clockless one minted on top), so a
-  // clockless item descends from every earlier item of its key in the flush, clocked or not.
-  // A flush with no clockless item reads nothing and needs no slots.
+  // A clockless item mints from what every replica of its key holds when it lands, exactly as if
+  // each item were a flush of its own (so the clocks a load makes do not depend on where its
+  // batches split). Per key with a clockless item (a slot), rep[r] is the clock the replica at
+  // preflist position r holds so far: first what the reads find, then each item of the flush in
+  // turn: a clocked item sets the replicas it writes to its clock, a clockless one mints on top of
+  // the merge of all of them and sets its replicas to that. The heads are read once per replica,
+  // at the key's first clockless item. A flush with no clockless item reads nothing and needs no
+  // slots.
   const slots = new KeySlots();
   const slotOf = new Int32Array(n).fill(-1);
-  const merged: Array<Clock | null> = [];
+  const reps: Array<Array<Clock | null>> = [];
   const read: boolean[] = []; // per slot: its heads are being read
   const reads = new Map<number, number[]>(); // vnode → item indexes
   const anyClockless = items.some((it) => it.clock === null);
   for (let i = 0; anyClockless && i < n; i++) {
     const s = slots.slotOf(locs[i]!);
     slotOf[i] = s;
-    if (s === merged.length) {
-      merged.push(null);
+    if (s === reps.length) {
+      reps.push(new Array<Clock | null>(spec.nVal).fill(null));
       read.push(false);
     }
     if (items[i]!.clock !== null || read[s]) continue;
@@ -126,11 +129,9 @@ export async function planFlush(
       const mine = new Array<{ generation: number; head: HeadValue | null } | undefined>(n);
       basis.set(v, mine);
       heads.forEach((h, j) => {
-        mine[idx[j]!] = { generation, head: h };
-        if (h === null) return;
-        const s = slotOf[idx[j]!]!;
-        const cur = merged[s]!;
-        merged[s] = cur === null ? h.clock : mergeClocks(cur, h.clock);
+        const i = idx[j]!;
+        mine[i] = { generation, head: h };
+        if (h !== null) reps[slotOf[i]!]![pref[i]!.indexOf(v)] = h.clock;
       });
     }),
   );
@@ -141,13 +142,16 @@ export async function planFlush(
     const it = items[i]!;
     let clock = it.clock;
     const s = slotOf[i]!;
-    if (clock === null) {
-      clock = increment(merged[s]!, spec.name, it.now);
-      merged[s] = clock;
-    } else if (s >= 0) {
-      const cur = merged[s]!;
-      merged[s] = cur === null ? clock : mergeClocks(cur, clock);
+    if (s >= 0) {
+      const rep = reps[s]!;
+      if (clock === null) {
+        let base: Clock | null = null;
+        for (const c of rep) if (c !== null) base = base === null ? c : mergeClocks(base, c);
+        clock = increment(base, spec.name, it.now);
+      }
+      for (let r = 0; r < it.replicas; r++) rep[r] = clock;
     }
+    if (clock === null) throw new AaeError('INTERNAL', 'a clockless item outside a slot'); // slots exist whenever one is clockless
     const object: AaeObject = { bucket: it.bucket, key: it.key, clock, value: it.value, deleted: it.deleted, indexes: it.indexes };
     out[i] = object;
     const loc = locs[i]!;
