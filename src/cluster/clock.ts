@@ -58,7 +58,8 @@ function validateActor(actor: unknown): asserts actor is string {
 
 function validateCounter(actor: string, counter: unknown): asserts counter is number {
   if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 0) {
-    throw new AaeError('CLOCK_INVALID', `clock counter for '${actor}' must be a non-negative safe integer, got ${String(counter)}`);
+    // JSON shows a string counter as "1", not as 1.
+    throw new AaeError('CLOCK_INVALID', `clock counter for '${actor}' must be a non-negative safe integer, got ${typeof counter === 'number' ? String(counter) : JSON.stringify(counter) ?? String(counter)}`);
   }
 }
 

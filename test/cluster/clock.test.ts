@@ -253,6 +253,7 @@ describe('makeClock: validation and normal form', () => {
     expect(codeOf(() => makeClock([['a', 1], ['a', 2]], 0))).toBe('CLOCK_INVALID');
     expect(codeOf(() => makeClock([['a', -1]], 0))).toBe('CLOCK_INVALID');
     expect(codeOf(() => makeClock([['a', 1.5]], 0))).toBe('CLOCK_INVALID');
+    expect(() => makeClock([['a', '1' as unknown as number]], 0)).toThrow('got "1"');
     expect(codeOf(() => makeClock([['a', Number.NaN]], 0))).toBe('CLOCK_INVALID');
     expect(codeOf(() => makeClock([['a', 2 ** 53]], 0))).toBe('CLOCK_INVALID');
     expect(codeOf(() => makeClock([['', 1]], 0))).toBe('CLOCK_INVALID');

@@ -19,7 +19,8 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .addHelpText(
       'after',
       `
-A line without "clock" becomes a new version by the cluster's actor; a line with one keeps it.
+A line without "clock" becomes a new version by the cluster's actor; a line with one keeps it
+(with its "lastModified", or time 0 without one: such a version loses every last-write-wins tie).
 Malformed lines are listed by number (exit 2) and nothing is written.
 
 Examples:
