@@ -21,8 +21,9 @@ import { crc32 } from '../tictac/crc32.js';
  * 0.4% at 1M keys in one keyspace).
  *
  * Soundness is the store's job: a filter is trusted only while it has seen every write of its
- * keyspace. It lives and dies with the keyspace's cached tree (saved on clean close, deleted on
- * open, rebuilt from the heads with the tree); a keyspace without one reads every key.
+ * keyspace. It lives and dies with the keyspace's cached tree (saved on clean close, read and
+ * deleted with it before the first write, rebuilt from the heads with the tree); a keyspace without
+ * one reads every key.
  */
 
 /** Keys the first layer holds: 16k keys cost 32 KiB (rounded up to a power of two), small next to a tree's 16 KiB root plus branches. */

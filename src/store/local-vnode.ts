@@ -37,13 +37,14 @@ import { headOf, writeStep, type WriteStepState } from './write-step.js';
  * trees, synchronously, before the next flush starts. So a tree always describes exactly the data
  * of the flushes that completed, whatever the concurrency of the callers.
  *
- * Trees live in a TreeCache. On open the saved trees (if the last close was clean) are restored and
- * deleted from the store before any write; a keyspace without a restorable tree is rebuilt from its
- * heads, inside the queue, before the first tree query that needs it.
+ * Trees live in a TreeCache. The trees saved by the last clean close are read when the vnode first
+ * needs them (its first write, tree query or clock read), and deleted from the store then, before
+ * any write; a keyspace without a restorable tree is rebuilt from its heads, inside the queue,
+ * before the first tree query that needs it.
  *
  * Each keyspace with a current tree also has a KeyFilter (key-filter.ts) of the keys written into
- * it, with the same lifecycle (saved on clean close, deleted on open, rebuilt with the tree): a
- * write to a key the filter has never seen needs no read of its old head.
+ * it, with the same lifecycle (saved on clean close, read and deleted with the trees, rebuilt with
+ * the tree): a write to a key the filter has never seen needs no read of its old head.
  */
 
 /** Ops per flush: one LevelDB batch of up to ~4 records per op stays a few MiB at most. */
@@ -51,9 +52,10 @@ const MAX_FLUSH_OPS = 10_000;
 const EMPTY = new Uint8Array(0);
 /**
  * Where a keyspace's tree came from: `empty` (a new store), `restored` (saved by a clean close),
- * `rebuilt` (from the heads, after it was missing), or `missing` (not yet rebuilt; `reason` says why).
+ * `rebuilt` (from the heads, after it was missing), `missing` (not yet rebuilt; `reason` says why),
+ * or `unread` (the vnode has not needed its trees since it opened: see LocalVnode.open).
  */
-export type TreeOrigin = 'empty' | 'restored' | 'rebuilt' | 'missing';
+export type TreeOrigin = 'empty' | 'restored' | 'rebuilt' | 'missing' | 'unread';
 export interface TreeState {
   keyspace: number;
   origin: TreeOrigin;
@@ -72,6 +74,8 @@ export class LocalVnode implements Vnode {
   /** The filters and write generation the write step shares with the reads (write-step.ts). */
   private readonly state: WriteStepState;
   private closed = false;
+  /** The saved trees and filters have been read (and deleted from the store), or there were none to read. */
+  private loaded = false;
 
   private constructor(
     private readonly db: NodeDb,
@@ -91,8 +95,12 @@ export class LocalVnode implements Vnode {
   }
 
   /**
-   * Opens a vnode: restores the trees saved by a clean close, then deletes them from the store.
-   * `fresh`: the store was just created, so every tree is empty and current.
+   * Opens a vnode. `fresh`: the store was just created, so every tree is empty and current.
+   * Otherwise the trees saved by the last clean close are read only when first needed: before the
+   * first write, tree query or clock read (`load`, in queue order), and deleted from the store
+   * then, before any write. So a session that only reads objects (`aae get`) costs no tree memory
+   * and leaves the saved trees in place, still valid, while the first write still makes a later
+   * crash rebuild them.
    */
   static async open(db: NodeDb, id: number, params: StoreParams, options: { fresh?: boolean } = {}): Promise<LocalVnode> {
     const v = new LocalVnode(db, id, params);
@@ -102,10 +110,16 @@ export class LocalVnode implements Vnode {
         v.state.filters.set(k, KeyFilter.create());
         v.origins.set(k, { origin: 'empty' });
       }
-    } else {
-      await v.restoreTrees();
+      v.loaded = true;
     }
     return v;
+  }
+
+  /** Reads the saved trees and filters if not yet done (called in queue order: by a flush, or inside `exclusive`). */
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    await this.restoreTrees();
+    this.loaded = true;
   }
 
   private async restoreTrees(): Promise<void> {
@@ -153,10 +167,16 @@ export class LocalVnode implements Vnode {
     return found;
   }
 
+  /** Reads the saved trees and filters now, if the vnode has not needed them yet (diagnostics and tests). */
+  async loadTrees(): Promise<void> {
+    this.checkOpen();
+    await this.queue.exclusive(() => this.load());
+  }
+
   /** Where each keyspace's tree stands (for diagnostics and tests). */
   treeStates(): TreeState[] {
     return this.held.map((keyspace) => {
-      const o = this.origins.get(keyspace) ?? { origin: 'missing' };
+      const o = this.loaded ? (this.origins.get(keyspace) ?? { origin: 'missing' }) : { origin: 'unread' as const };
       return o.reason === undefined ? { keyspace, origin: o.origin } : { keyspace, origin: o.origin, reason: o.reason };
     });
   }
@@ -200,6 +220,7 @@ export class LocalVnode implements Vnode {
    */
   async readHeads(locs: readonly LocatedKey[]): Promise<{ generation: number; heads: Array<HeadValue | null> }> {
     this.checkOpen();
+    if (!this.loaded) await this.queue.exclusive(() => this.load()); // the filters skip reads
     const generation = this.state.generation; // taken before the read: a flush landing during it invalidates the basis
     const heads: Array<HeadValue | null> = new Array<HeadValue | null>(locs.length).fill(null);
     // Keys the filter has never seen have no head: only the others are read.
@@ -231,6 +252,7 @@ export class LocalVnode implements Vnode {
 
   private async flush(plans: PlannedWrite[]): Promise<WriteResult[]> {
     if (this.closed) throw new AaeError('STORE_CLOSED', `vnode ${this.id} is closed`);
+    await this.load(); // before the first write: the saved trees leave the store
     return writeStep(this.state, plans);
   }
 
@@ -348,9 +370,12 @@ export class LocalVnode implements Vnode {
   private async currentTree(indexN: IndexN): Promise<TicTacTree> {
     this.checkOpen();
     const keyspace = this.keyspaceOfIndexN(indexN);
-    let tree = this.cache.get(keyspace);
+    let tree = this.loaded ? this.cache.get(keyspace) : null;
     if (tree === null) {
-      await this.queue.exclusive(() => this.rebuildMissing());
+      await this.queue.exclusive(async () => {
+        await this.load();
+        await this.rebuildMissing();
+      });
       tree = this.cache.get(keyspace);
     }
     if (tree === null) throw new AaeError('INTERNAL', `vnode ${this.id}: tree of keyspace ${keyspace} missing after rebuild`);
@@ -413,6 +438,13 @@ export class LocalVnode implements Vnode {
   async close(options: { saveTrees?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     await this.queue.exclusive(async () => {
+      // Never loaded: what the store holds was saved by the last clean close and nothing has changed
+      // since, so it stays as it is; without saveTrees it goes (the next open rebuilds, as promised).
+      if (!this.loaded && options.saveTrees !== false) {
+        this.closed = true;
+        return;
+      }
+      await this.load();
       this.closed = true;
       if (options.saveTrees === false) return;
       const batch: BatchOp[] = [];

@@ -9,8 +9,9 @@ import { crc32 } from '../tictac/crc32.js';
  *
  * The export carries its own checksum too; this one also covers the framing, and a record of the
  * wrong version, a truncated record or a tree of another size is simply not restored: the vnode
- * rebuilds that keyspace from its heads instead. Saved trees are deleted on open, before any write,
- * so a crash (no clean close) can never revive a stale tree.
+ * rebuilds that keyspace from its heads instead. Saved trees are deleted when they are read, which
+ * is always before the vnode's first write, so a crash (no clean close) can never revive a stale
+ * tree.
  */
 
 const MAGIC = Uint8Array.of(0x41, 0x41, 0x45, 0x54); // "AAET"

@@ -50,6 +50,24 @@ function origins(c: EmbeddedCluster): string[] {
   return c.vnodes().flatMap((v) => v.treeStates().map((s) => s.origin));
 }
 
+/** Makes every vnode read its saved trees now (they are read when first needed), then returns the origins. */
+async function loadedOrigins(c: EmbeddedCluster): Promise<string[]> {
+  for (const v of c.vnodes()) await v.loadTrees();
+  return origins(c);
+}
+
+/** The saved tree records of every vnode. */
+async function savedTrees(c: EmbeddedCluster): Promise<number> {
+  let n = 0;
+  for (const node of c.spec.nodes) {
+    for (const v of c.vnodes().filter((x) => x.node === node)) {
+      const p = kindPrefix(v.id, KIND_TREE);
+      n += (await c.nodeDb(node).raw.keys({ gte: p, lt: prefixEnd(p) }).all()).length;
+    }
+  }
+  return n;
+}
+
 async function treesMatch(c: EmbeddedCluster): Promise<void> {
   await expectTreesMatchData(c.vnodes(), c.spec, (a, b, msg) => expect(a, msg).toEqual(b));
 }
@@ -118,19 +136,16 @@ describe('tree persistence', () => {
     expect(new Set(origins(c))).toEqual(new Set(['empty']));
   });
 
-  test('a clean close saves the trees; the next open restores them and deletes them from the store', async () => {
+  test('a clean close saves the trees; the next open reads them when first needed, restores them and deletes them from the store', async () => {
     const c = await create();
     await fill(c, 60);
     const before = await roots(c);
     await c.close();
     const d = await reopen();
-    expect(new Set(origins(d))).toEqual(new Set(['restored']));
-    for (const node of d.spec.nodes) {
-      for (const v of d.vnodes().filter((x) => x.node === node)) {
-        const p = kindPrefix(v.id, KIND_TREE);
-        expect(await d.nodeDb(node).raw.keys({ gte: p, lt: prefixEnd(p) }).all()).toEqual([]);
-      }
-    }
+    expect(new Set(origins(d))).toEqual(new Set(['unread']));
+    expect(await savedTrees(d)).toBe(8 * 3);
+    expect(new Set(await loadedOrigins(d))).toEqual(new Set(['restored']));
+    expect(await savedTrees(d)).toBe(0);
     expect(await roots(d)).toEqual(before);
     await fill(d, 30, 'again');
     await treesMatch(d);
@@ -142,7 +157,7 @@ describe('tree persistence', () => {
     const before = await roots(c);
     await c.close({ saveTrees: false });
     const d = await reopen();
-    expect(new Set(origins(d))).toEqual(new Set(['missing']));
+    expect(new Set(await loadedOrigins(d))).toEqual(new Set(['missing']));
     expect(d.vnode(0).treeStates()[0]!.reason).toMatch(/no saved tree/);
     expect(await roots(d)).toEqual(before);
     expect(new Set(origins(d))).toEqual(new Set(['rebuilt']));
@@ -155,22 +170,71 @@ describe('tree persistence', () => {
     const copy = join(dir.path, 'copy');
     await cp(join(dir.path, 'c'), copy, { recursive: true });
     const d = await reopen(copy);
-    expect(new Set(origins(d))).toEqual(new Set(['missing']));
+    expect(new Set(await loadedOrigins(d))).toEqual(new Set(['missing']));
     expect(await roots(d)).toEqual(await roots(c));
     await treesMatch(d);
   });
 
-  test('a stale tree is never revived: saved trees are deleted on open, so a later crash rebuilds', async () => {
+  test('a stale tree is never revived: the first write deletes the saved trees, so a later crash rebuilds', async () => {
     const c = await create();
     await fill(c, 40);
     await c.close(); // trees saved
-    const d = await reopen(); // restored, and deleted from the store
-    await fill(d, 40, 'newer'); // trees move on
+    const d = await reopen();
+    await fill(d, 40, 'newer'); // the first write restores the trees and deletes them from the store; then they move on
+    expect(await savedTrees(d)).toBe(0);
     const copy = join(dir.path, 'copy');
     await cp(join(dir.path, 'c'), copy, { recursive: true }); // crash: d is never closed
     const e = await reopen(copy);
-    expect(new Set(origins(e))).toEqual(new Set(['missing']));
+    expect(new Set(await loadedOrigins(e))).toEqual(new Set(['missing']));
     expect(await roots(e)).toEqual(await roots(d));
+    await treesMatch(e);
+  });
+
+  test('the first write deletes the saved trees whatever reads it makes: a clocked load, then a crash, rebuilds', async () => {
+    const c = await create();
+    await fill(c, 40);
+    await c.close();
+    const d = await reopen();
+    // Clocked writes read no clocks, so nothing else makes the vnodes load their trees first.
+    await d.putMany(Array.from({ length: 40 }, (_, i) => ({ bucket: 'z', key: `z${i}`, value: 'v', clock: { entries: [['w', 1]], lastModified: 1 } })));
+    expect(await savedTrees(d)).toBe(0);
+    const copy = join(dir.path, 'copy');
+    await cp(join(dir.path, 'c'), copy, { recursive: true }); // crash
+    const e = await reopen(copy);
+    expect(new Set(await loadedOrigins(e))).toEqual(new Set(['missing']));
+    expect(await roots(e)).toEqual(await roots(d));
+    await treesMatch(e);
+  });
+
+  test('a session that only reads objects loads no tree and leaves the saved ones valid: a crash after it restores them', async () => {
+    const c = await create();
+    await fill(c, 60);
+    const before = await roots(c);
+    await c.close();
+    const d = await reopen();
+    for (let i = 0; i < 60; i += 5) expect(await d.get(`b${i % 2}`, `k${i}`)).not.toBeNull();
+    expect(new Set(origins(d))).toEqual(new Set(['unread']));
+    const copy = join(dir.path, 'copy');
+    await cp(join(dir.path, 'c'), copy, { recursive: true }); // crash: d is never closed
+    const e = await reopen(copy);
+    expect(new Set(await loadedOrigins(e))).toEqual(new Set(['restored']));
+    expect(await roots(e)).toEqual(before);
+    await treesMatch(e);
+    await d.close(); // never loaded: the saved trees stay as they were
+    const f = await reopen();
+    expect(new Set(await loadedOrigins(f))).toEqual(new Set(['restored']));
+    expect(await roots(f)).toEqual(before);
+  });
+
+  test('a close without saving of a vnode that never loaded its trees still makes the next open rebuild', async () => {
+    const c = await create();
+    await fill(c, 30);
+    await c.close();
+    const d = await reopen();
+    await d.close({ saveTrees: false });
+    open.splice(open.indexOf(d), 1);
+    const e = await reopen();
+    expect(new Set(await loadedOrigins(e))).toEqual(new Set(['missing']));
     await treesMatch(e);
   });
 
@@ -196,6 +260,7 @@ describe('tree persistence', () => {
         await db.close();
       }
       const d = await reopen();
+      await loadedOrigins(d);
       const states = d.vnode(2).treeStates();
       expect(states.find((s) => s.keyspace === keyspace)).toMatchObject({ origin: 'missing' });
       expect(states.find((s) => s.keyspace === keyspace)!.reason).toBeTruthy();
