@@ -75,7 +75,6 @@ export function prepareItem(item: PutItem, spec: ClusterSpec): PreparedPut {
   return { bucket: item.bucket, key, value, clock, deleted, indexes, now, replicas };
 }
 
-
 /**
  * Plans one cluster flush. Clockless items need the clocks every replica holds: those heads are
  * read once per replica (readHeads), the new clocks minted, and the heads read passed on as each

@@ -71,7 +71,6 @@ const MAX_CLUSTER_FLUSH = 20_000;
 /** Cluster flushes unfinished at once: one landing while the next is prepared. */
 const CLUSTER_PIPELINE_DEPTH = 2;
 
-
 export class EmbeddedCluster {
   private readonly queue: WriteQueue<PreparedPut, AaeObject>;
   /** Each keyspace's preflist (the ring is fixed): computed once, not once per write. */

@@ -176,7 +176,6 @@ function indexChanges(vs: WriteStepState, loc: LocatedKey, before: readonly Inde
   for (const e of after) if (!had.has(id(e))) batch.put(indexKeyOf(vs, loc, e), EMPTY);
 }
 
-
 /** The ObjectHead of a located key's head. */
 export function headOf(loc: LocatedKey, h: HeadValue): ObjectHead {
   return { bucket: loc.bucket, key: loc.key, clock: h.clock, deleted: h.deleted, size: h.size, hash: h.hash, indexes: h.indexes };
