@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { canonicalKey, contribution, keyHash, objectHash } from '../../src/hash/index.js';
 import { TicTacTree } from '../../src/tictac/index.js';
 import type { ClusterSpec, IndexN } from '../../src/cluster/index.js';
-import type { StoredHead, StoredObject, Vnode } from '../../src/store/index.js';
+import type { EmbeddedCluster, StoredHead, StoredObject, Vnode } from '../../src/store/index.js';
 
 /** A fresh temp directory; `dispose` removes it. */
 export async function tempDir(prefix = 'aae-store-'): Promise<{ path: string; dispose: () => Promise<void> }> {
@@ -52,3 +52,23 @@ export function keyString(h: Pick<StoredHead, 'bucket' | 'key'>): string {
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/**
+ * Puts `around` in place of every LevelDB batch write of the cluster's vnodes from now on: it gets
+ * the real write and the batch's discard, and may delay the one (writes stay in flight long enough
+ * to race) or call the other and throw (a failing disk).
+ */
+export function aroundBatchWrites(cluster: EmbeddedCluster, around: (write: () => Promise<void>, discard: () => Promise<void>) => Promise<void>): void {
+  for (const node of cluster.spec.nodes) {
+    const db = cluster.nodeDb(node);
+    const writer = db.writer.bind(db);
+    db.writer = () => {
+      const w = writer();
+      const write = w.write.bind(w);
+      w.write = (options) => around(() => write(options), () => w.discard());
+      return w;
+    };
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

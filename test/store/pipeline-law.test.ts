@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { defaultSpec, dominates, equalClocks, type AaeObject, type Clock } from '../../src/cluster/index.js';
 import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
-import { expectTreesMatchData, tempDir } from './helpers.js';
+import { aroundBatchWrites, expectTreesMatchData, sleep, tempDir } from './helpers.js';
 
 /**
  * The pipelined cluster queue against a model. A run is a list of put() calls and
@@ -40,19 +40,11 @@ test('law: pipelined puts and putManys land in queue order with descending clock
     fc.asyncProperty(fc.array(callArb, { minLength: 1, maxLength: 8 }), async (calls) => {
       const cluster = await EmbeddedCluster.create(`${dir.path}/c${run++}`, spec);
       try {
-        for (const node of spec.nodes) {
-          const db = cluster.nodeDb(node);
-          const writer = db.writer.bind(db);
-          db.writer = () => {
-            const w = writer();
-            const write = w.write.bind(w);
-            w.write = async (o) => {
-              await new Promise((r) => setTimeout(r, 2));
-              return write(o);
-            };
-            return w;
-          };
-        }
+        // Landings slowed so that flushes overlap.
+        aroundBatchWrites(cluster, async (write) => {
+          await sleep(2);
+          await write();
+        });
         let seq = 0;
         const item = (w: W): PutItem => {
           const n = seq++;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { defaultSpec, dominates, equalClocks, type Clock } from '../../src/cluster/index.js';
 import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
-import { expectTreesMatchData, tempDir } from './helpers.js';
+import { aroundBatchWrites, expectTreesMatchData, sleep, tempDir } from './helpers.js';
 
 /**
  * The cluster queue pipelines (a flush starts while the one before it is still landing). What
@@ -25,19 +25,10 @@ afterEach(async () => {
 
 /** Makes every LevelDB batch of the cluster land `ms` later: writes stay in flight long enough to race. */
 function slowLandings(ms: number): void {
-  for (const node of spec.nodes) {
-    const db = cluster.nodeDb(node);
-    const writer = db.writer.bind(db);
-    db.writer = () => {
-      const w = writer();
-      const write = w.write.bind(w);
-      w.write = async (options) => {
-        await new Promise((r) => setTimeout(r, ms));
-        return write(options);
-      };
-      return w;
-    };
-  }
+  aroundBatchWrites(cluster, async (write) => {
+    await sleep(ms);
+    await write();
+  });
 }
 
 /** Every replica's clock of a key (null where a replica lacks it). */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { defaultSpec } from '../../src/cluster/index.js';
 import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
-import { tempDir } from './helpers.js';
+import { aroundBatchWrites, sleep, tempDir } from './helpers.js';
 
 /**
  * putMany with two batches in flight, when things go wrong: a batch failing while putMany waits on
@@ -23,18 +23,10 @@ afterEach(async () => {
 
 test('a batch that fails while putMany waits for its async source is not an unhandled rejection', async () => {
   // Every LevelDB batch of every node fails.
-  for (const node of spec.nodes) {
-    const db = cluster.nodeDb(node);
-    const writer = db.writer.bind(db);
-    db.writer = () => {
-      const w = writer();
-      w.write = async () => {
-        await w.discard();
-        throw new Error('disk full');
-      };
-      return w;
-    };
-  }
+  aroundBatchWrites(cluster, async (_write, discard) => {
+    await discard();
+    throw new Error('disk full');
+  });
   const unhandled: unknown[] = [];
   const onUnhandled = (r: unknown): void => void unhandled.push(r);
   process.prependListener('unhandledRejection', onUnhandled);
@@ -78,23 +70,14 @@ test('abort after the first batch lands: the last count reported is what is stor
 
 test('a failing batch: the last count reported is what is stored, the error is the batch’s', async () => {
   let writes = 0;
-  for (const node of spec.nodes) {
-    const db = cluster.nodeDb(node);
-    const writer = db.writer.bind(db);
-    db.writer = () => {
-      const w = writer();
-      const write = w.write.bind(w);
-      w.write = async (o) => {
-        await new Promise((r) => setTimeout(r, 3));
-        if (++writes === 7) {
-          await w.discard();
-          throw new Error('disk full');
-        }
-        return write(o);
-      };
-      return w;
-    };
-  }
+  aroundBatchWrites(cluster, async (write, discard) => {
+    await sleep(3);
+    if (++writes === 7) {
+      await discard();
+      throw new Error('disk full');
+    }
+    await write();
+  });
   let last = 0;
   const items: PutItem[] = Array.from({ length: 100 }, (_, i) => ({ bucket: 'b', key: `k${i}`, value: 'v' }));
   await expect(cluster.putMany(items, { batchSize: 10, onProgress: ({ written }) => void (last = written) })).rejects.toThrow('disk full');
