@@ -1,12 +1,13 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
-import { claim, defaultSpec, increment, preflist, type ClusterSpec } from '../cluster/index.js';
-import { contribution, objectHash, utf8 } from '../hash/index.js';
+import { claim, defaultSpec, increment, preflist, type AaeObject, type ClusterSpec } from '../cluster/index.js';
+import { contribution, utf8 } from '../hash/index.js';
 import { TicTacTree } from '../tictac/index.js';
-import { encodeHead } from '../store/head-encoder.js';
 import { HEAD_SUFFIX_START, KIND_HEAD, KIND_VALUE, objectKey, writeObjectKey } from '../store/layout.js';
-import { EmbeddedCluster, locateKey, type PutItem } from '../store/index.js';
+import { EmbeddedCluster, locateKey, type LocatedKey, type PutItem } from '../store/index.js';
+import { prepareHead } from '../store/write-plan.js';
+import { keyBuffer } from '../store/write-step.js';
 import { round, type BenchFigure } from './report.js';
 import type { BenchOptions } from './suite.js';
 
@@ -76,12 +77,7 @@ export async function writeFigures(root: string, n: number, rounds: number, opti
     for (let start = 0; start < items.length; start += WRITE_BATCH) {
       const ops: Records = spec.nodes.map(() => []);
       for (let i = start; i < Math.min(items.length, start + WRITE_BATCH); i++) {
-        const it = items[i]!;
-        const loc = locateKey(it.bucket, utf8(it.key as string), spec);
-        const clock = it.clock!;
-        const value = it.value as Uint8Array;
-        const hash = objectHash(spec.hashMethod, spec.seed, clock.entries, value);
-        const head = encodeHead({ clock, deleted: false, size: value.byteLength, hash, alt: loc.alt, indexes: [] });
+        const { loc, value, head } = encodeItem(items[i]!, spec);
         for (const v of prefs[loc.keyspace]!) {
           const list = ops[nodeOf[v]!]!;
           list.push({ key: objectKey(v, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey), value: head });
@@ -196,6 +192,15 @@ export async function writeFigures(root: string, n: number, rounds: number, opti
   ];
 }
 
+/** A clocked bench item located and its head hashed and encoded, as the store prepares a write (prepareHead). */
+function encodeItem(it: PutItem, spec: ClusterSpec): { loc: LocatedKey; value: Uint8Array; head: Uint8Array; hash: number } {
+  const value = it.value as Uint8Array;
+  const loc = locateKey(it.bucket, utf8(it.key as string), spec);
+  const object: AaeObject = { bucket: it.bucket, key: loc.key, clock: it.clock!, value, deleted: false, indexes: [] };
+  const head = prepareHead(object, loc, spec);
+  return { loc, value, head: head.bytes, hash: head.value.hash };
+}
+
 /** A chained batch per node, as the store writes (the array form re-validates every op in JS). */
 function build(dbs: RawDb[], ops: Records): Array<ReturnType<RawDb['batch']>> {
   return ops.map((list, j) => {
@@ -229,20 +234,13 @@ async function writePipelined(dbs: RawDb[], batches: Records[]): Promise<void> {
  */
 async function floorWrite(dbs: RawDb[], items: readonly PutItem[], spec: ClusterSpec, prefs: ReadonlyArray<readonly number[]>, nodeOf: readonly number[], withTrees: boolean): Promise<void> {
   const trees = new Map<number, TicTacTree>(); // vnode · 65536 + keyspace
-  const keys: Uint8Array[] = [];
   let landing: Promise<unknown> = Promise.resolve();
   for (let start = 0; start < items.length; start += WRITE_BATCH) {
     const batches = dbs.map((db) => db.batch());
     for (let i = start; i < Math.min(items.length, start + WRITE_BATCH); i++) {
-      const it = items[i]!;
-      const clock = it.clock!;
-      const value = it.value as Uint8Array;
-      const loc = locateKey(it.bucket, utf8(it.key as string), spec);
-      const hash = objectHash(spec.hashMethod, spec.seed, clock.entries, value);
-      const head = encodeHead({ clock, deleted: false, size: value.byteLength, hash, alt: loc.alt, indexes: [] });
+      const { loc, value, head, hash } = encodeItem(items[i]!, spec);
       const c = contribution(loc.alt, hash);
-      const len = HEAD_SUFFIX_START + loc.ckey.length;
-      const key = (keys[len] ??= new Uint8Array(len));
+      const key = keyBuffer(HEAD_SUFFIX_START + loc.ckey.length);
       for (const v of prefs[loc.keyspace]!) {
         const b = batches[nodeOf[v]!]!;
         writeObjectKey(key, v, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);

@@ -35,7 +35,8 @@ const EMPTY = new Uint8Array(0);
 const KEY_BUFFERS_MAX = 512;
 const keyBuffers: Array<Uint8Array | undefined> = [];
 
-function keyBuffer(length: number): Uint8Array {
+/** A reused buffer of exactly `length` bytes to build a key in (LevelDB copies keys it is given). */
+export function keyBuffer(length: number): Uint8Array {
   if (length > KEY_BUFFERS_MAX) return new Uint8Array(length);
   return (keyBuffers[length] ??= new Uint8Array(length));
 }
