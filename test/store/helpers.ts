@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalKey, contribution, keyHash, objectHash } from '../../src/hash/index.js';
 import { TicTacTree } from '../../src/tictac/index.js';
-import type { ClusterSpec, IndexN } from '../../src/cluster/index.js';
-import type { EmbeddedCluster, StoredHead, StoredObject, Vnode } from '../../src/store/index.js';
+import { indexNsOfVnode, type ClusterSpec, type IndexN } from '../../src/cluster/index.js';
+import { locateKey, type EmbeddedCluster, type StoredHead, type StoredObject, type Vnode } from '../../src/store/index.js';
 
 /** A fresh temp directory; `dispose` removes it. */
 export async function tempDir(prefix = 'aae-store-'): Promise<{ path: string; dispose: () => Promise<void> }> {
@@ -72,3 +72,18 @@ export function aroundBatchWrites(cluster: EmbeddedCluster, around: (write: () =
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** For each stem, the first `count` keys `${stem}${i}` (bucket 'b') whose keyspace `vnode` holds. */
+export function keysHeldBy(spec: ClusterSpec, vnode: number, stems: readonly string[], count = 1): string[] {
+  const held = new Set(indexNsOfVnode(vnode, spec).map((x) => x.keyspace));
+  const out: string[] = [];
+  for (const stem of stems) {
+    for (let i = 0, found = 0; found < count; i++) {
+      if (held.has(locateKey('b', enc(`${stem}${i}`), spec).keyspace)) {
+        out.push(`${stem}${i}`);
+        found++;
+      }
+    }
+  }
+  return out;
+}

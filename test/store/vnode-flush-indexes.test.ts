@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { defaultSpec, dominates, type AaeObject, type Clock, type IndexEntry } from '../../src/cluster/index.js';
-import { EmbeddedCluster, locateKey, type LocalVnode, type VnodeWrite } from '../../src/store/index.js';
-import { collect, enc, expectTreesMatchData, tempDir } from './helpers.js';
+import { initHash } from '../../src/hash/index.js';
+import { EmbeddedCluster, type LocalVnode, type VnodeWrite } from '../../src/store/index.js';
+import { collect, enc, expectTreesMatchData, keysHeldBy, tempDir } from './helpers.js';
 
 /**
  * The vnode flush against a model, on what vnode-flush.test.ts leaves out: index entries, keys longer than the 512-byte key buffers and non-ASCII keys, and a vnode
@@ -17,21 +18,9 @@ let run = 0;
 
 beforeAll(async () => {
   dir = await tempDir();
-  const probe = await EmbeddedCluster.create(`${dir.path}/probe`, spec);
-  const held = new Set(probe.vnode(0).indexNs.map((x) => x.keyspace));
-  await probe.close();
-  const stems = ['a', 'ключ-', 'x'.repeat(520), 'y'.repeat(490), '😀'.repeat(140)];
-  for (const stem of stems) {
-    for (let i = 0; ; i++) {
-      const k = `${stem}${i}`;
-      if (held.has(locateKey('b', enc(k), spec).keyspace)) {
-        keys.push(k);
-        break;
-      }
-    }
-  }
-  keys.push(keys[0]!.replace(/\d+$/, (d) => String(Number(d) + 1000))); // one more short key
-  keys = keys.filter((k) => held.has(locateKey('b', enc(k), spec).keyspace));
+  await initHash();
+  // Keys vnode 0 holds: two short ones, non-ASCII ones, and some longer than the 512-byte key buffers.
+  keys = [...keysHeldBy(spec, 0, ['a'], 2), ...keysHeldBy(spec, 0, ['ключ-', 'x'.repeat(520), 'y'.repeat(490), '😀'.repeat(140)])];
 });
 afterAll(async () => {
   await dir.dispose();

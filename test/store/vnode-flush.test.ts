@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { defaultSpec, dominates, type AaeObject, type Clock } from '../../src/cluster/index.js';
-import { EmbeddedCluster, locateKey, type LocalVnode, type VnodeWrite } from '../../src/store/index.js';
-import { enc, expectTreesMatchData, tempDir } from './helpers.js';
+import { initHash } from '../../src/hash/index.js';
+import { EmbeddedCluster, type LocalVnode, type VnodeWrite } from '../../src/store/index.js';
+import { enc, expectTreesMatchData, keysHeldBy, tempDir } from './helpers.js';
 
 /**
  * One vnode flush holding many ops, repeats of a key among them: every op must see the head the
@@ -17,11 +18,8 @@ let run = 0;
 
 beforeAll(async () => {
   dir = await tempDir();
-  // Keys held by vnode 0 (its three keyspaces).
-  const probe = await EmbeddedCluster.create(`${dir.path}/probe`, spec);
-  const held = new Set(probe.vnode(0).indexNs.map((x) => x.keyspace));
-  await probe.close();
-  for (let i = 0; keys.length < 6; i++) if (held.has(locateKey('b', enc(`k${i}`), spec).keyspace)) keys.push(`k${i}`);
+  await initHash();
+  keys = keysHeldBy(spec, 0, ['k'], 6); // vnode 0 holds their keyspaces
 });
 afterAll(async () => {
   await dir.dispose();

@@ -130,40 +130,36 @@ test('depth must be a positive integer', () => {
 const settlesWithin = <T>(p: Promise<T>, ms: number): Promise<boolean> =>
   Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
 
-test('a push made any number of microtasks after the last flush settles still runs (depth 1)', async () => {
-  const stranded: number[] = [];
-  for (let ticks = 0; ticks < 12; ticks++) {
-    const q = new WriteQueue<number, number>(async (ops) => ops, 100);
-    let second: Promise<number[]> | undefined;
-    await q.push([1]).then(async () => {
-      for (let t = 0; t < ticks; t++) await null;
-      second = q.push([2]);
-    });
-    // let the chain that pushes run
-    for (let t = 0; t < 20; t++) await null;
-    if (!(await settlesWithin(second!, 200))) stranded.push(ticks);
-  }
-  expect(stranded).toEqual([]);
-});
+const queues: Array<[string, () => WriteQueue<number, number>]> = [
+  ['depth 1', () => new WriteQueue<number, number>(async (ops) => ops, 100)],
+  [
+    'depth 2, flushes that release',
+    () =>
+      new WriteQueue<number, number>(async (ops, release) => {
+        release();
+        await new Promise((r) => setTimeout(r, 1));
+        return ops;
+      }, 100, 2),
+  ],
+];
 
-test('the same with depth 2 and flushes that release', async () => {
-  const stranded: number[] = [];
-  for (let ticks = 0; ticks < 12; ticks++) {
-    const q = new WriteQueue<number, number>(async (ops, release) => {
-      release();
-      await new Promise((r) => setTimeout(r, 1));
-      return ops;
-    }, 100, 2);
-    let second: Promise<number[]> | undefined;
-    await q.push([1]).then(async () => {
-      for (let t = 0; t < ticks; t++) await null;
-      second = q.push([2]);
-    });
-    for (let t = 0; t < 20; t++) await null;
-    if (!(await settlesWithin(second!, 200))) stranded.push(ticks);
-  }
-  expect(stranded).toEqual([]);
-});
+for (const [what, make] of queues) {
+  test(`a push made any number of microtasks after the last flush settles still runs (${what})`, async () => {
+    const stranded: number[] = [];
+    for (let ticks = 0; ticks < 12; ticks++) {
+      const q = make();
+      let second: Promise<number[]> | undefined;
+      await q.push([1]).then(async () => {
+        for (let t = 0; t < ticks; t++) await null;
+        second = q.push([2]);
+      });
+      // let the chain that pushes run
+      for (let t = 0; t < 20; t++) await null;
+      if (!(await settlesWithin(second!, 200))) stranded.push(ticks);
+    }
+    expect(stranded).toEqual([]);
+  });
+}
 
 test('a flush that throws synchronously rejects its callers and the queue goes on', async () => {
   const unhandled: unknown[] = [];
