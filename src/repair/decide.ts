@@ -10,7 +10,8 @@
  *
  * - `lww`: the later lastModified wins; on a tie the later clock in entry order (actor by actor,
  *   then counter), so every place picks the same winner.
- * - `source` / `sink`: the version of the preferred place wins (blue is the source, pink the sink).
+ * - `source` / `sink`: a version held on the preferred side wins (blue is the source, pink the
+ *   sink); a side may be several places (its replicas), and of its concurrent versions lww picks.
  * - `report`: nothing is written; the conflict is reported.
  *
  * A resolved conflict writes the winner's value with the *merged* clock, which dominates every
@@ -45,10 +46,11 @@ export type Resolution =
   | { kind: 'report'; concurrent: number[] };
 
 /**
- * `preferred`: the position whose version wins a conflict under `source`/`sink` (the caller maps
- * the policy to a position); ignored by `lww` and `report`.
+ * `preferred`: the positions whose versions win a conflict under `source`/`sink` (the caller maps
+ * the policy to the places of that side); ignored by `lww` and `report`. When no maximal version
+ * is held there (the side holds nothing, or only versions others dominate), lww decides.
  */
-export function resolveVersions(versions: ReadonlyArray<Version | null>, policy: ConflictPolicy, preferred?: number): Resolution {
+export function resolveVersions(versions: ReadonlyArray<Version | null>, policy: ConflictPolicy, preferred: readonly number[] = []): Resolution {
   const present: number[] = [];
   for (let i = 0; i < versions.length; i++) if (versions[i] !== null) present.push(i);
   if (present.length === 0) return { kind: 'in_sync' };
@@ -81,10 +83,9 @@ export function resolveVersions(versions: ReadonlyArray<Version | null>, policy:
   }
 
   if (policy === 'report') return { kind: 'report', concurrent: maximal };
-  const winner =
-    (policy === 'source' || policy === 'sink') && preferred !== undefined && maximal.includes(preferred)
-      ? preferred
-      : maximal.reduce((best, i) => (lwwLater(versions[i]!, versions[best]!) ? i : best));
+  const onPreferred = policy === 'source' || policy === 'sink' ? maximal.filter((m) => preferred.includes(m)) : [];
+  const candidates = onPreferred.length > 0 ? onPreferred : maximal;
+  const winner = candidates.reduce((best, i) => (lwwLater(versions[i]!, versions[best]!) ? i : best));
   let clock = versions[maximal[0]!]!.clock;
   for (const m of maximal.slice(1)) clock = mergeClocks(clock, versions[m]!.clock);
   // Concurrent clocks merge to a clock above all of them. Equal clocks that disagree on deletion

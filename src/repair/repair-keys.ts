@@ -18,9 +18,14 @@ import type { ConflictEntry, ConflictSink } from './conflict-log.js';
 import { resolveVersions, type ConflictPolicy } from './decide.js';
 
 export interface PlaceVersion {
-  /** A label for logs and reports: "blue", "pink", "vnode 12@n2". */
+  /**
+   * A label for logs and reports: "blue", "pink", "vnode 12@n2". Several places may share a label
+   * (the replicas of one cluster in a repair between two); reports name each label once.
+   */
   place: string;
   object: AaeObject | null;
+  /** In a repair between two sides, the side the place belongs to: 0 the source, 1 the sink. */
+  side?: 0 | 1;
 }
 
 export interface PlaceWrite {
@@ -40,8 +45,6 @@ export interface RepairBackend {
    * outcome per write, in order. Batching lets a backend make one flush per replica for many keys.
    */
   write(batch: ReadonlyArray<{ key: ObjectKey; writes: readonly PlaceWrite[] }>, options: { signal?: AbortSignal }): Promise<WriteOutcome[][]>;
-  /** The place whose version wins a conflict under `source` / `sink` (index into the places). */
-  preferredPlace(policy: 'source' | 'sink'): number | undefined;
 }
 
 export interface RepairOptions {
@@ -114,8 +117,8 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
     actions: [],
     actionsTruncated: false,
   };
-  const preferred =
-    options.policy === 'source' || options.policy === 'sink' ? backend.preferredPlace(options.policy) : undefined;
+  // The side whose versions win a conflict under `source` / `sink`.
+  const preferredSide = options.policy === 'source' ? 0 : options.policy === 'sink' ? 1 : undefined;
   const started = now();
 
   for (let start = 0; start < keys.length; start += batchSize) {
@@ -127,6 +130,7 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
     for (let k = 0; k < batch.length; k++) {
       const places = read[k]!;
       const versions = places.map((p) => (p.object === null ? null : { clock: p.object.clock, deleted: p.object.deleted }));
+      const preferred = preferredSide === undefined ? [] : places.flatMap((p, i) => (p.side === preferredSide ? [i] : []));
       const r = resolveVersions(versions, options.policy, preferred);
       const key = batch[k]!;
       stats.keys++;
@@ -137,7 +141,7 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
       }
       if (r.kind === 'report') {
         stats.reported++;
-        record(stats, maxActions, { bucket: key.bucket, key: key.key, kind: 'report', to: r.concurrent.map((i) => places[i]!.place), skipped: [] });
+        record(stats, maxActions, { bucket: key.bucket, key: key.key, kind: 'report', to: labels(places, r.concurrent), skipped: [] });
         continue;
       }
       const winner = places[r.winner]!.object!;
@@ -147,7 +151,7 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
       else stats.copied++;
       const action: RepairAction = { bucket: key.bucket, key: key.key, kind, from: places[r.winner]!.place, to: [], skipped: [] };
       if (stats.dryRun) {
-        action.to = r.targets.map((i) => places[i]!.place);
+        action.to = labels(places, r.targets);
         record(stats, maxActions, action);
         continue;
       }
@@ -169,10 +173,10 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
           const label = p.places[p.writes[j]!.place]!.place;
           if (o === 'written') {
             stats.placesWritten++;
-            p.action.to.push(label);
+            if (!p.action.to.includes(label)) p.action.to.push(label);
           } else {
             stats.placesSkipped++;
-            p.action.skipped.push(label);
+            if (!p.action.skipped.includes(label)) p.action.skipped.push(label);
           }
         });
         record(stats, maxActions, p.action);
@@ -186,6 +190,11 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
     }
   }
   return stats;
+}
+
+/** The labels of some places, each once, in order. */
+function labels(places: readonly PlaceVersion[], at: readonly number[]): string[] {
+  return [...new Set(at.map((i) => places[i]!.place))];
 }
 
 function record(stats: RepairStats, max: number, action: RepairAction): void {

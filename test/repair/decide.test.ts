@@ -20,7 +20,7 @@ const placesArb = fc.array(fc.option(versionArb, { nil: null }), { minLength: 1,
 const policyArb = fc.constantFrom<ConflictPolicy>('lww', 'source', 'sink', 'report');
 
 /** What every place holds after applying a resolution. */
-function apply(places: ReadonlyArray<Version | null>, policy: ConflictPolicy, preferred?: number): Array<Version | null> {
+function apply(places: ReadonlyArray<Version | null>, policy: ConflictPolicy, preferred?: readonly number[]): Array<Version | null> {
   const r = resolveVersions(places, policy, preferred);
   if (r.kind !== 'write') return [...places];
   const w = { clock: r.clock, deleted: places[r.winner]!.deleted };
@@ -36,8 +36,8 @@ describe('resolveVersions', () => {
     const blue = v([['a', 2]], 100);
     const pink = v([['a', 1], ['b', 1]], 200);
     expect(resolveVersions([blue, pink], 'lww')).toEqual({ kind: 'write', winner: 1, clock: clock([['a', 2], ['b', 1]], 200), targets: [0, 1], losers: [0] });
-    expect(resolveVersions([blue, pink], 'source', 0)).toMatchObject({ kind: 'write', winner: 0, losers: [1] });
-    expect(resolveVersions([blue, pink], 'sink', 1)).toMatchObject({ kind: 'write', winner: 1, losers: [0] });
+    expect(resolveVersions([blue, pink], 'source', [0])).toMatchObject({ kind: 'write', winner: 0, losers: [1] });
+    expect(resolveVersions([blue, pink], 'sink', [1])).toMatchObject({ kind: 'write', winner: 1, losers: [0] });
     expect(resolveVersions([blue, pink], 'report')).toEqual({ kind: 'report', concurrent: [0, 1] });
     // A tombstone that dominates wins like any version.
     expect(resolveVersions([v([['a', 1]]), v([['a', 2]], 0, true)], 'lww')).toMatchObject({ kind: 'write', winner: 1, targets: [0] });
@@ -59,7 +59,7 @@ describe('resolveVersions', () => {
   test('the written clock descends every version: no write is lost but a logged loser', () => {
     fc.assert(
       fc.property(placesArb, policyArb, fc.nat(4), (places, policy, pref) => {
-        const r = resolveVersions(places, policy, pref % places.length);
+        const r = resolveVersions(places, policy, [pref % places.length]);
         if (r.kind !== 'write') return;
         for (const p of places) if (p !== null) expect(descends(r.clock, p.clock)).toBe(true);
         // The only versions replaced without being dominated by the winner are the logged losers.
@@ -84,8 +84,23 @@ describe('resolveVersions', () => {
   test('applying a resolution is idempotent: afterwards every place is in sync', () => {
     fc.assert(
       fc.property(placesArb, fc.constantFrom<ConflictPolicy>('lww', 'source', 'sink'), fc.nat(4), (places, policy, pref) => {
-        const after = apply(places, policy, pref % places.length);
-        expect(resolveVersions(after, policy, pref % places.length)).toEqual({ kind: 'in_sync' });
+        const after = apply(places, policy, [pref % places.length]);
+        expect(resolveVersions(after, policy, [pref % places.length])).toEqual({ kind: 'in_sync' });
+      }),
+    );
+  });
+
+  test('source / sink: a conflict goes to the preferred side whenever it holds a maximal version', () => {
+    // A side may be several places (a cluster's replicas): the winner is one of them, and the
+    // same version whatever order the side's places come in.
+    fc.assert(
+      fc.property(placesArb, fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }), (places, mask) => {
+        const preferred = places.flatMap((_p, i) => (mask[i] ? [i] : []));
+        const r = resolveVersions(places, 'source', preferred);
+        if (r.kind !== 'write' || r.losers.length === 0) return;
+        const maximal = [r.winner, ...r.losers];
+        if (maximal.some((m) => preferred.includes(m))) expect(preferred).toContain(r.winner);
+        else expect(r.winner).toBe((resolveVersions(places, 'lww') as { winner: number }).winner);
       }),
     );
   });

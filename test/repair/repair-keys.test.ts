@@ -19,7 +19,9 @@ class MemoryPlaces implements RepairBackend {
     this.places = Array.from({ length: n }, () => new Map());
   }
   async read(keys: readonly ObjectKey[]) {
-    return keys.map((k) => this.places.map((p, i) => ({ place: `p${i}`, object: p.get(id(k)) ?? null })));
+    // Two places are a source (side 0) and a sink (side 1); more are the replicas of one cluster.
+    const side = (i: number) => (this.places.length === 2 ? { side: i === 0 ? (0 as const) : (1 as const) } : {});
+    return keys.map((k) => this.places.map((p, i) => ({ place: `p${i}`, object: p.get(id(k)) ?? null, ...side(i) })));
   }
   async write(batch: ReadonlyArray<{ key: ObjectKey; writes: readonly PlaceWrite[] }>): Promise<WriteOutcome[][]> {
     return batch.map(({ key, writes }) => {
@@ -32,9 +34,6 @@ class MemoryPlaces implements RepairBackend {
         return 'written';
       });
     });
-  }
-  preferredPlace(policy: 'source' | 'sink') {
-    return policy === 'source' ? 0 : 1;
   }
 }
 
@@ -73,7 +72,7 @@ describe('repairKeys', () => {
             const r = resolveVersions(
               row.map((v, p) => (v === null ? null : backend.places[p]!.get(`b/${key}`)!)),
               policy,
-              policy === 'source' ? 0 : 1,
+              policy === 'source' ? [0] : [1],
             );
             if (r.kind === 'write') expectedLosers += r.losers.length;
           });
