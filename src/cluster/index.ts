@@ -67,3 +67,4 @@ export {
   type SpecOverrides,
 } from './spec.js';
 export { parseLoadRecord, type LoadRecord } from './load-record.js';
+export { writeFileAtomic } from './atomic-file.js';

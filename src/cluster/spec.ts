@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AaeError, isAaeError } from '../errors.js';
 import { HASH_METHODS, type HashMethod } from '../hash/index.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { MAX_N_VAL, MAX_RING_SIZE, MIN_RING_SIZE, validateRing } from './ring.js';
 
 /**
@@ -195,33 +195,9 @@ export async function readClusterSpec(dir: string): Promise<ClusterSpec> {
 export async function writeClusterSpec(dir: string, spec: ClusterSpec): Promise<void> {
   const valid = parseClusterSpec(spec, 'cluster spec');
   const file = join(dir, CLUSTER_SPEC_FILE);
-  const tmp = join(dir, `.${CLUSTER_SPEC_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const body = `${JSON.stringify(valid, null, 2)}\n`;
   try {
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(body, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
+    await writeFileAtomic(file, `${JSON.stringify(valid, null, 2)}\n`);
   } catch (e) {
-    await unlink(tmp).catch(() => undefined);
     throw new AaeError('STORE_IO', `cannot write ${file}`, { cause: e });
-  }
-  await syncDir(dir);
-}
-
-/** Makes the rename durable. Some platforms cannot open a directory for fsync; that is not an error. */
-async function syncDir(dir: string): Promise<void> {
-  let fh;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // best effort: Windows and some filesystems refuse fsync on a directory
-  } finally {
-    await fh?.close();
   }
 }
