@@ -60,6 +60,10 @@ export const ERROR_CODES = {
   // src/exchange and src/repair
   EXCHANGE_FAILED: 'failure', // a source failed or answered malformed data
   CONFLICT_LOG_IO: 'failure', // the conflict log could not be opened or written: nothing is overwritten
+
+  // src/sync
+  SYNC_STATE_INVALID: 'input', // a sync state file that does not parse or belongs to other clusters
+  SYNC_STATE_IO: 'failure', // the sync state file could not be read or written
 } as const satisfies Record<string, 'input' | 'failure'>;
 
 export type AaeErrorCode = keyof typeof ERROR_CODES;

@@ -22,6 +22,7 @@ export {
   type ReplicaComparison,
   type RepairReport,
 } from './aae/index.js';
+export { runSyncLoop, runCheck, parseSchedule, type CheckReport, type ScheduleWants } from './sync/index.js';
 
 export * as hash from './hash/index.js';
 export * as tictac from './tictac/index.js';
@@ -32,3 +33,4 @@ export * as fold from './fold/index.js';
 export * as exchange from './exchange/index.js';
 export * as repair from './repair/index.js';
 export * as aae from './aae/index.js';
+export * as sync from './sync/index.js';

@@ -20,9 +20,10 @@ const ALLOWED: Record<string, string[]> = {
   exchange: ['tictac', 'cluster', 'hash', 'errors'],
   repair: ['cluster', 'hash', 'errors'],
   aae: ['exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  sync: ['aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   bench: ['aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  cli: ['bench', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  index: ['aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  cli: ['sync', 'bench', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  index: ['sync', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
 };
 
 function files(dir: string): string[] {

@@ -1,0 +1,108 @@
+/**
+ * One sync check: open both clusters, repair over the check's scope (exchange → repair until the
+ * sides agree or the loop limit), close them, and say what happened.
+ *
+ * The clusters are opened for the check only. An embedded cluster is one process's at a time (its
+ * LevelDBs are locked), so a sync that held them between checks would shut out every `aae load`,
+ * `put` or `repair` for as long as it runs. A check that finds a cluster busy fails with
+ * STORE_LOCKED and the next one runs as scheduled.
+ *
+ * A failure while running (a locked or failing store, an exchange that failed) is reported in the
+ * result: a scheduled sync must outlive a bad hour. Input errors (clusters that can never be
+ * compared, a missing directory) and an abort are thrown: no later check would do better.
+ */
+import { repairClusters, type RepairableCluster, type RepairRunOptions } from '../aae/index.js';
+import { isAaeError } from '../errors.js';
+import { afterCheck, type ResolvedCheck, type SyncState } from './checks.js';
+
+/** Both clusters, opened for one check; `close` saves and releases them. */
+export interface OpenPair {
+  source: RepairableCluster;
+  sink: RepairableCluster;
+  close(): Promise<void>;
+}
+
+export type CheckOutcomeKind = 'in_sync' | 'repaired' | 'differences_left' | 'skipped' | 'failed';
+
+export interface CheckReport {
+  item: ResolvedCheck['item'];
+  /** What the slice ran ('all', 'day', 'hour', 'range'), absent when it was skipped. */
+  kind?: 'all' | 'day' | 'hour' | 'range';
+  /** Why this scope (or why nothing ran). */
+  why: string;
+  /** The modified range compared, for day, hour and range checks. */
+  modifiedRange?: { from: number; to: number };
+  bucket?: string;
+  startedAt: number;
+  durationMs: number;
+  outcome: CheckOutcomeKind;
+  /** Keys the first exchange found differing. */
+  differences: number;
+  /** Keys given a version (copied or resolved), replica writes, conflicts resolved. */
+  repaired: { keys: number; writes: number; conflicts: number };
+  loops: number;
+  error?: { code: string; message: string };
+  /** The sync's state after this check. */
+  state: SyncState;
+}
+
+export interface RunCheckOptions {
+  open: () => Promise<OpenPair>;
+  /** Repair tuning (policy, loops, pause, throttle, conflict log); the scope is the check's. */
+  repair?: Omit<RepairRunOptions, 'scope' | 'signal' | 'dryRun'>;
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export async function runCheck(check: ResolvedCheck, state: SyncState, options: RunCheckOptions): Promise<CheckReport> {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  const base = { item: check.item, why: check.why, startedAt, differences: 0, repaired: { keys: 0, writes: 0, conflicts: 0 }, loops: 0 };
+  if (!check.run) return { ...base, durationMs: 0, outcome: 'skipped', state };
+  const scope = check.scope;
+  const described = {
+    ...base,
+    kind: check.kind,
+    ...(scope.kind === 'range' && scope.modifiedRange !== undefined ? { modifiedRange: { ...scope.modifiedRange } } : {}),
+    ...(scope.kind === 'range' && scope.bucket !== undefined ? { bucket: scope.bucket } : {}),
+  };
+  let pair: OpenPair | undefined;
+  try {
+    pair = await options.open();
+    const report = await repairClusters(pair.source, pair.sink, {
+      ...options.repair,
+      scope,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    await closeOnce();
+    const t = report.totals;
+    const repairedKeys = t.copied + t.resolved;
+    const outcome: CheckOutcomeKind = !report.inSync ? 'differences_left' : report.firstDifferences.length > 0 ? 'repaired' : 'in_sync';
+    return {
+      ...described,
+      durationMs: now() - startedAt,
+      outcome,
+      differences: report.firstDifferences.length,
+      repaired: { keys: repairedKeys, writes: t.placesWritten, conflicts: t.resolved },
+      loops: report.loops.length,
+      state: afterCheck({ startedAt, inSync: report.inSync, differences: report.firstDifferences }),
+    };
+  } catch (e) {
+    await closeOnce().catch(() => undefined);
+    if (isAaeError(e, 'ABORTED') || (isAaeError(e) && e.kind === 'input') || !isAaeError(e)) throw e;
+    return {
+      ...described,
+      durationMs: now() - startedAt,
+      outcome: 'failed',
+      error: { code: e.code, message: e.message },
+      // Nothing was verified: no success to start from, and any span still to look at stays.
+      state: { previousSuccess: null, range: state.range },
+    };
+  }
+
+  async function closeOnce(): Promise<void> {
+    const p = pair;
+    pair = undefined;
+    await p?.close();
+  }
+}

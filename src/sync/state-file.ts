@@ -1,0 +1,80 @@
+/**
+ * The sync's memory across restarts: when the last check that ended in sync started, the span the
+ * last unfinished check left, and the last check's report for an operator to read.
+ *
+ * One JSON file per source and sink, written atomically after every check (a crash leaves the
+ * previous state, never half of one). It is small and read once at start. A file that belongs to
+ * another pair of clusters, or does not parse, is refused (SYNC_STATE_INVALID) rather than reset:
+ * starting over silently would drop the range a failed check left behind.
+ *
+ *   { "format": "aae-sync-state", "version": 1, "source": "dc1", "sink": "dr1",
+ *     "previousSuccess": 1763840000000 | null, "range": { "bucket"?, "from", "to" } | null,
+ *     "lastCheck"?: { …the CheckReport of the last check… } }
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../cluster/index.js';
+import { AaeError } from '../errors.js';
+import { INITIAL_STATE, type SyncState } from './checks.js';
+import type { CheckReport } from './run-check.js';
+
+const FORMAT = 'aae-sync-state';
+const VERSION = 1;
+
+const time = z.number().int().nonnegative();
+const stateSchema = z.object({
+  format: z.literal(FORMAT),
+  version: z.literal(VERSION),
+  source: z.string(),
+  sink: z.string(),
+  previousSuccess: time.nullable(),
+  range: z
+    .object({ bucket: z.string().min(1).optional(), from: time, to: time })
+    .refine((r) => r.from <= r.to, 'range.from is after range.to')
+    .nullable(),
+  lastCheck: z.unknown().optional(),
+});
+
+/** The default place: beside the source cluster's spec, one file per sink. */
+export function defaultStatePath(sourceDir: string, sinkName: string): string {
+  return join(sourceDir, 'sync', `${encodeURIComponent(sinkName)}.json`);
+}
+
+/** The state in `file`, or the initial state when there is no file yet. */
+export async function loadSyncState(file: string, source: string, sink: string): Promise<SyncState> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ...INITIAL_STATE };
+    throw new AaeError('SYNC_STATE_IO', `cannot read the sync state ${file}`, { cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new AaeError('SYNC_STATE_INVALID', `${file} is not JSON; move it aside to start the sync afresh`, { cause: e });
+  }
+  const parsed = stateSchema.safeParse(json);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new AaeError('SYNC_STATE_INVALID', `${file} is not a sync state (${where}); move it aside to start the sync afresh`);
+  }
+  const s = parsed.data;
+  if (s.source !== source || s.sink !== sink) {
+    throw new AaeError('SYNC_STATE_INVALID', `${file} is the state of ${s.source} → ${s.sink}, not ${source} → ${sink}`);
+  }
+  const range = s.range === null ? null : { ...(s.range.bucket === undefined ? {} : { bucket: s.range.bucket }), from: s.range.from, to: s.range.to };
+  return { previousSuccess: s.previousSuccess, range };
+}
+
+export async function saveSyncState(file: string, source: string, sink: string, state: SyncState, lastCheck?: CheckReport): Promise<void> {
+  const body = { format: FORMAT, version: VERSION, source, sink, previousSuccess: state.previousSuccess, range: state.range, ...(lastCheck === undefined ? {} : { lastCheck }) };
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFileAtomic(file, `${JSON.stringify(body, null, 2)}\n`);
+  } catch (e) {
+    throw new AaeError('SYNC_STATE_IO', `cannot write the sync state ${file}`, { cause: e });
+  }
+}

@@ -1,0 +1,95 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import type { Difference } from '../../src/aae/index.js';
+import { makeClock } from '../../src/cluster/index.js';
+import { DAY_MS, INITIAL_STATE, afterCheck, inWindow, parseWindow, resolveCheck, spanOf, type SyncState } from '../../src/sync/index.js';
+
+const NOW = Date.UTC(2026, 10, 22, 14, 30);
+const HOUR = 3_600_000;
+
+const diff = (bucket: string, blueLm: number | null, pinkLm: number | null): Difference => ({
+  bucket,
+  key: new TextEncoder().encode('k'),
+  blue: blueLm === null ? null : makeClock([['a', 1]], blueLm),
+  pink: pinkLm === null ? null : makeClock([['a', 2]], pinkLm),
+  ahead: 'pink',
+});
+
+const modifiedOf = (c: ReturnType<typeof resolveCheck>) => (c.run && c.scope.kind === 'range' ? c.scope.modifiedRange : undefined);
+
+describe('resolveCheck', () => {
+  test('all compares the cached trees; day and hour the objects modified in the last 24 hours or hour', () => {
+    expect(resolveCheck('all', INITIAL_STATE, NOW, 'always')).toMatchObject({ run: true, kind: 'all', scope: { kind: 'full' } });
+    expect(modifiedOf(resolveCheck('day', INITIAL_STATE, NOW, 'always'))).toEqual({ from: NOW - DAY_MS, to: NOW });
+    expect(modifiedOf(resolveCheck('hour', INITIAL_STATE, NOW, 'always'))).toEqual({ from: NOW - HOUR, to: NOW });
+    expect(resolveCheck('none', INITIAL_STATE, NOW, 'always').run).toBe(false);
+  });
+
+  test('range: the span left by an unfinished check first, else since the last success (5 s past now), else nothing', () => {
+    const left: SyncState = { previousSuccess: NOW - 5 * HOUR, range: { bucket: 'users', from: 100, to: 200 } };
+    const r = resolveCheck('range', left, NOW, 'always');
+    expect(r).toMatchObject({ run: true, kind: 'range', scope: { kind: 'range', bucket: 'users', modifiedRange: { from: 100, to: 200 } } });
+    expect(modifiedOf(resolveCheck('range', { previousSuccess: NOW - HOUR, range: null }, NOW, 'always'))).toEqual({ from: NOW - HOUR, to: NOW + 5_000 });
+    expect(resolveCheck('range', INITIAL_STATE, NOW, 'always').run).toBe(false);
+  });
+
+  test('auto: a range check whenever one is possible, else all inside the window and day outside it', () => {
+    fc.assert(
+      fc.property(
+        fc.option(fc.nat(NOW), { nil: null }),
+        fc.option(fc.record({ from: fc.nat(1000), to: fc.integer({ min: 1000, max: 2000 }) }), { nil: null }),
+        fc.constantFrom('always', 'never', '13-15', '22-4') as fc.Arbitrary<string>,
+        (previousSuccess, range, w) => {
+          const window = parseWindow(w);
+          const r = resolveCheck('auto', { previousSuccess, range }, NOW, window);
+          expect(r.run).toBe(true);
+          const kind = r.run ? r.kind : undefined;
+          if (range !== null || previousSuccess !== null) expect(kind).toBe('range');
+          else expect(kind).toBe(inWindow(NOW, window) ? 'all' : 'day');
+        },
+      ),
+    );
+  });
+});
+
+describe('windows', () => {
+  test('H1-H2 holds the hours from H1 up to H2, wrapping midnight; H-H is that one hour', () => {
+    const at = (h: number) => Date.UTC(2026, 10, 22, h, 59);
+    const hours = (w: string) => Array.from({ length: 24 }, (_, h) => h).filter((h) => inWindow(at(h), parseWindow(w)));
+    expect(hours('1-4')).toEqual([1, 2, 3]);
+    expect(hours('22-2')).toEqual([0, 1, 22, 23]);
+    expect(hours('3-3')).toEqual([3]);
+    expect(hours('always')).toHaveLength(24);
+    expect(hours('never')).toEqual([]);
+    for (const bad of ['24-1', '1-', 'sometimes', '1-2-3']) expect(() => parseWindow(bad), bad).toThrow();
+  });
+});
+
+describe('afterCheck', () => {
+  test('in sync: the next range starts at this check; not in sync: the span of what it found, with its bucket when one', () => {
+    expect(afterCheck({ startedAt: NOW, inSync: true, differences: [diff('b', 1, 2)] })).toEqual({ previousSuccess: NOW, range: null });
+    expect(afterCheck({ startedAt: NOW, inSync: false, differences: [diff('b', 5_000, null), diff('b', null, 9_000)] })).toEqual({
+      previousSuccess: null,
+      range: { bucket: 'b', from: 4_000, to: 10_000 },
+    });
+    expect(afterCheck({ startedAt: NOW, inSync: false, differences: [] })).toEqual({ previousSuccess: null, range: null });
+  });
+
+  test('the span covers every clock found, across buckets', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ bucket: fc.constantFrom('a', 'b'), blue: fc.option(fc.nat(1e9), { nil: null }), pink: fc.option(fc.nat(1e9), { nil: null }) }), { minLength: 1, maxLength: 20 }),
+        (rows) => {
+          const span = spanOf(rows.map((r) => diff(r.bucket, r.blue, r.pink)));
+          const times = rows.flatMap((r) => [r.blue, r.pink]).filter((t): t is number => t !== null);
+          if (times.length === 0) return expect(span).toBeNull();
+          for (const t of times) {
+            expect(span!.from).toBeLessThanOrEqual(t);
+            expect(span!.to).toBeGreaterThanOrEqual(t);
+          }
+          expect(span!.bucket).toBe(new Set(rows.map((r) => r.bucket)).size === 1 ? rows[0]!.bucket : undefined);
+        },
+      ),
+    );
+  });
+});
