@@ -9,6 +9,7 @@ import { registerLoad } from './commands/load.js';
 import { registerObjectCommands } from './commands/object.js';
 import { registerCompare } from './commands/compare.js';
 import { registerRepair } from './commands/repair.js';
+import { registerSync } from './commands/sync.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerDemo } from './commands/demo.js';
 
@@ -31,6 +32,7 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
   registerObjectCommands(program, ctx);
   registerCompare(program, ctx);
   registerRepair(program, ctx);
+  registerSync(program, ctx);
   registerInspect(program, ctx);
   registerDemo(program, ctx);
   registerBench(program, ctx);
@@ -47,6 +49,7 @@ Examples:
   $ aae cluster create ./dc1 && aae load ./dc1 fixtures/sample.jsonl
   $ aae compare ./dc1 ./dr1                    # are they the same? which keys differ, who is ahead?
   $ aae repair ./dc1 ./dr1 --dry-run
+  $ aae sync ./dc1 ./dr1 --schedule all=1,hour=23   # keep them agreeing, on a schedule
   $ aae inspect ./dc1 ./dr1 --html diff.html
   $ aae bench tictac --json`,
   );

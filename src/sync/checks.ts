@@ -59,7 +59,7 @@ export type ResolvedCheck =
 export function resolveCheck(item: WorkItem, state: SyncState, now: number, window: CheckWindow): ResolvedCheck {
   switch (item) {
     case 'none':
-      return { run: false, item, why: 'a quiet slice (none)' };
+      return { run: false, item, why: 'a quiet slice' };
     case 'all':
       return { run: true, item, kind: 'all', scope: { kind: 'full' }, why: 'every object, by the cached trees' };
     case 'day':

@@ -36,8 +36,13 @@ export interface CheckReport {
   startedAt: number;
   durationMs: number;
   outcome: CheckOutcomeKind;
-  /** Keys the first exchange found differing. */
+  /**
+   * Keys the first exchange found differing. Damage too large to list key by key (an empty sink)
+   * is repaired by range replication instead (`byRange`), and counts 0 here.
+   */
   differences: number;
+  /** Some of the repair went by range replication: `repaired` counts what it copied. */
+  byRange?: boolean;
   /** Keys given a version (copied or resolved), replica writes, conflicts resolved. */
   repaired: { keys: number; writes: number; conflicts: number };
   loops: number;
@@ -77,7 +82,7 @@ export async function runCheck(check: ResolvedCheck, state: SyncState, options: 
     await closeOnce();
     const t = report.totals;
     const repairedKeys = t.copied + t.resolved;
-    const outcome: CheckOutcomeKind = !report.inSync ? 'differences_left' : report.firstDifferences.length > 0 ? 'repaired' : 'in_sync';
+    const outcome: CheckOutcomeKind = !report.inSync ? 'differences_left' : report.loops.length > 0 ? 'repaired' : 'in_sync';
     return {
       ...described,
       durationMs: now() - startedAt,
@@ -85,6 +90,7 @@ export async function runCheck(check: ResolvedCheck, state: SyncState, options: 
       differences: report.firstDifferences.length,
       repaired: { keys: repairedKeys, writes: t.placesWritten, conflicts: t.resolved },
       loops: report.loops.length,
+      byRange: report.loops.some((l) => l.mode === 'range'),
       state: afterCheck({ startedAt, inSync: report.inSync, differences: report.firstDifferences }),
     };
   } catch (e) {

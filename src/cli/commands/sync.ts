@@ -1,0 +1,235 @@
+import type { Command } from 'commander';
+import { readClusterSpec } from '../../cluster/index.js';
+import { AaeError, isAaeError } from '../../errors.js';
+import { EmbeddedCluster } from '../../store/index.js';
+import { CONFLICT_POLICIES, ConflictLogFile, type ConflictPolicy } from '../../repair/index.js';
+import {
+  DAY_MS,
+  WORK_ITEMS,
+  defaultStatePath,
+  formatSchedule,
+  loadSyncState,
+  parseDuration,
+  parseSchedule,
+  parseWindow,
+  resolveCheck,
+  runCheck,
+  runSyncLoop,
+  saveSyncState,
+  sliceCount,
+  type CheckReport,
+  type CheckWindow,
+  type OpenPair,
+  type ScheduleWants,
+  type WorkItem,
+} from '../../sync/index.js';
+import { EXIT, type CommandContext } from '../io.js';
+import { parseChoice, parseIntOption } from '../parse.js';
+
+interface SyncCliOptions {
+  schedule: ScheduleWants;
+  period: number;
+  window: CheckWindow;
+  once?: WorkItem;
+  checks?: number;
+  state?: string;
+  conflict: ConflictPolicy;
+  conflictLog: string;
+  maxLoops: number;
+  maxKeysPerSecond?: number;
+  maxResults?: number;
+  pauseMs: number;
+  range: boolean;
+  json?: boolean;
+}
+
+const DEFAULT_SCHEDULE = 'all=24';
+const ONCE_KINDS = WORK_ITEMS.filter((k) => k !== 'none');
+
+/** A library parser's INVALID_ARGUMENT, named after the flag it came from. */
+function flag<T>(name: string, parse: (raw: string) => T): (raw: string) => T {
+  return (raw) => {
+    try {
+      return parse(raw);
+    } catch (e) {
+      if (isAaeError(e)) throw new AaeError('USAGE', `${name}: ${e.message}`);
+      throw e;
+    }
+  };
+}
+
+export function registerSync(program: Command, ctx: CommandContext): void {
+  program
+    .command('sync')
+    .description('keep two clusters agreeing on a schedule: checks dealt over a period, each one a repair over its scope')
+    .argument('<source>', 'the source cluster directory (blue)')
+    .argument('<sink>', 'the sink cluster directory (pink)')
+    .option('--schedule <checks>', `checks a period, as kind=count: ${WORK_ITEMS.join(', ')}`, flag('--schedule', parseSchedule), parseSchedule(DEFAULT_SCHEDULE))
+    .option('--period <duration>', 'the period the schedule repeats over (e.g. 24h, 1h, 10m)', flag('--period', parseDuration), DAY_MS)
+    .option('--window <hours>', 'UTC hours when an auto check may compare everything: H1-H2, always or never', flag('--window', parseWindow), 'always' as CheckWindow)
+    .option('--once <kind>', `run one check now and exit: ${ONCE_KINDS.join(', ')}`, parseChoice('--once', ONCE_KINDS))
+    .option('--checks <n>', 'stop after this many checks have run (default: run until interrupted)', parseIntOption('--checks', 1, 1_000_000))
+    .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>.json)')
+    .option('--conflict <policy>', `concurrent versions: ${CONFLICT_POLICIES.join(' | ')}`, parseChoice('--conflict', CONFLICT_POLICIES), 'lww')
+    .option('--conflict-log <file>', 'where versions that lose a conflict are appended (JSONL)', 'aae-conflicts.jsonl')
+    .option('--max-loops <n>', 'exchange → repair rounds at most per check', parseIntOption('--max-loops', 1, 10_000), 20)
+    .option('--max-keys-per-second <n>', 'throttle: keys repaired per second at most', parseIntOption('--max-keys-per-second', 1, 10_000_000))
+    .option('--max-results <n>', 'segments one exchange forwards to the clock compare (default 128)', parseIntOption('--max-results', 1, 1_000_000))
+    .option('--pause-ms <ms>', 'pause between an exchange stage and its confirmation (writes in flight are not differences)', parseIntOption('--pause-ms', 0, 600_000), 500)
+    .option('--no-range', 'never switch to range replication, even when most of the tree differs')
+    .option('--json', 'one JSON object a line per check on stdout, nothing else')
+    .addHelpText(
+      'after',
+      `
+Checks:
+  all    every object, by the cached trees: cheap while the clusters agree, whatever their size
+  day    objects modified in the last 24 hours   } trees built by a fold that reads every
+  hour   objects modified in the last hour       } object head: cost grows with the data
+  range  objects modified since the last check that ended in sync, or the span the last
+         unfinished check found; skipped when there is neither
+  auto   range when it can, else all inside --window and day outside it
+  none   a quiet slice
+
+The period is cut into one slice per check; each period deals the checks to the slices in a
+new random order, and each starts at its slice plus up to a minute of jitter. A check whose
+slice has passed (the previous one ran long) is skipped. The clusters are opened for each check
+and closed between checks, so other commands can use them meanwhile; a check that finds one
+busy fails, is reported, and the next runs as scheduled.
+
+Exit codes (with --once or --checks): 0 the last check ended in sync, 1 differences left,
+2 bad usage or input, 3 the last check failed. Ctrl-C stops the sync (exit 130); a check it
+interrupts leaves nothing half-written (every repair write is conditional and idempotent).
+
+Examples:
+  $ aae sync ./dc1 ./dr1                                 # a full check every hour
+  $ aae sync ./dc1 ./dr1 --schedule all=1,hour=23         # one full check a day, the last hour otherwise
+  $ aae sync ./dc1 ./dr1 --schedule auto=24 --window 1-5  # full checks only between 01:00 and 05:00 UTC
+  $ aae sync ./dc1 ./dr1 --once all --json                # one check now (for cron)
+  $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3`,
+    )
+    .action(async (source: string, sink: string, opts: SyncCliOptions) => {
+      const [sourceSpec, sinkSpec] = [await readClusterSpec(source), await readClusterSpec(sink)];
+      if (sourceSpec.name === sinkSpec.name) {
+        throw new AaeError('USAGE', `source and sink are both named '${sourceSpec.name}'; a sync needs two clusters`);
+      }
+      const names = [sourceSpec.name, sinkSpec.name] as const;
+      const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name);
+      const initial = await loadSyncState(stateFile, ...names);
+      const log = await ConflictLogFile.open(opts.conflictLog);
+      const out = ctx.io.stdout;
+      const err = ctx.io.stderr;
+      try {
+        const options = {
+          open: () => openPair(source, sink),
+          repair: {
+            policy: opts.conflict,
+            maxLoops: opts.maxLoops,
+            pauseMs: opts.pauseMs,
+            rangeReplication: opts.range,
+            conflictLog: log,
+            ...(opts.maxResults === undefined ? {} : { maxResults: opts.maxResults }),
+            ...(opts.maxKeysPerSecond === undefined ? {} : { maxKeysPerSecond: opts.maxKeysPerSecond }),
+            ...(opts.json ? {} : { onLoop: (l: { loop: number; mode: string; differences: number; stats: { placesWritten: number } }) => err.write(`  loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s)\n`) }),
+          },
+          ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
+        };
+        const report = (r: CheckReport): void => {
+          if (opts.json) out.write(`${JSON.stringify(reportJson(r, names))}\n`);
+          else out.write(`${reportLine(r)}\n`);
+        };
+        let last: CheckReport | undefined;
+        if (opts.once !== undefined) {
+          last = await runCheck(resolveCheck(opts.once, initial, Date.now(), opts.window), initial, options);
+          await saveSyncState(stateFile, ...names, last.state, last);
+          report(last);
+        } else {
+          if (!opts.json) {
+            const every = opts.period / sliceCount(opts.schedule);
+            err.write(`sync ${names[0]} → ${names[1]}: ${formatSchedule(opts.schedule)} every ${duration(opts.period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
+          }
+          const result = await runSyncLoop({
+            ...options,
+            wants: opts.schedule,
+            periodMs: opts.period,
+            window: opts.window,
+            state: initial,
+            ...(opts.checks === undefined ? {} : { maxChecks: opts.checks }),
+            onWait: (next) => {
+              const what = next.item === 'none' ? 'a quiet slice' : `${next.item} check`;
+              if (!opts.json) err.write(`next: ${what} at ${iso(next.at)} (in ${duration(Math.max(0, next.at - Date.now()))})\n`);
+            },
+            onCheck: async (r) => {
+              await saveSyncState(stateFile, ...names, r.state, r);
+              report(r);
+            },
+          });
+          last = result.last;
+        }
+        ctx.setExitCode(exitFor(last));
+      } finally {
+        await log.close();
+      }
+    });
+}
+
+async function openPair(source: string, sink: string): Promise<OpenPair> {
+  const a = await EmbeddedCluster.open(source);
+  let b: EmbeddedCluster;
+  try {
+    b = await EmbeddedCluster.open(sink);
+  } catch (e) {
+    await a.close();
+    throw e;
+  }
+  return {
+    source: a,
+    sink: b,
+    close: async () => {
+      try {
+        await a.close();
+      } finally {
+        await b.close();
+      }
+    },
+  };
+}
+
+function exitFor(last: CheckReport | undefined) {
+  if (last === undefined) return EXIT.OK;
+  if (last.outcome === 'failed') return EXIT.FAILURE;
+  if (last.outcome === 'differences_left') return EXIT.DIFFERENT;
+  return EXIT.OK;
+}
+
+function reportJson(r: CheckReport, names: readonly [string, string]) {
+  return { source: names[0], sink: names[1], ...r, startedAt: iso(r.startedAt), ...(r.modifiedRange === undefined ? {} : { modifiedRange: { from: iso(r.modifiedRange.from), to: iso(r.modifiedRange.to) } }) };
+}
+
+function reportLine(r: CheckReport): string {
+  const what = r.kind === undefined || r.kind === r.item ? r.item : `${r.item}→${r.kind}`;
+  const scope = r.modifiedRange === undefined ? '' : ` [${iso(r.modifiedRange.from)} .. ${iso(r.modifiedRange.to)}]${r.bucket === undefined ? '' : ` bucket ${r.bucket}`}`;
+  const took = ` in ${duration(r.durationMs)}`;
+  switch (r.outcome) {
+    case 'in_sync':
+      return `${iso(r.startedAt)}  ${what}${scope}: in sync${took}`;
+    case 'repaired':
+      return `${iso(r.startedAt)}  ${what}${scope}: ${found(r)}; repaired ${r.repaired.keys} key(s) (${r.repaired.writes} write(s), ${r.repaired.conflicts} conflict(s) resolved); in sync${took}`;
+    case 'differences_left':
+      return `${iso(r.startedAt)}  ${what}${scope}: ${found(r)}; repaired ${r.repaired.keys} key(s); NOT in sync after ${r.loops} loop(s)${took}`;
+    case 'failed':
+      return `${iso(r.startedAt)}  ${what}${scope}: FAILED ${r.error?.code}: ${r.error?.message}${took}`;
+    case 'skipped':
+      return `${iso(r.startedAt)}  ${what}: skipped (${r.why})`;
+  }
+}
+
+const found = (r: CheckReport): string => (r.byRange ? 'too many differences to list: replicated by range' : `${r.differences} difference(s)`);
+
+const iso = (t: number): string => new Date(t).toISOString().replace('.000Z', 'Z');
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m ${Math.round((ms % 60_000) / 1000)}s`;
+  return `${Math.floor(ms / 3_600_000)}h ${Math.round((ms % 3_600_000) / 60_000)}m`;
+}

@@ -1,0 +1,118 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { EmbeddedCluster } from '../../src/store/index.js';
+import { aae, withTempDir } from './helpers.js';
+
+async function twoClusters(tmp: string): Promise<[string, string]> {
+  const a = join(tmp, 'dc1');
+  const b = join(tmp, 'dr1');
+  expect((await aae('cluster', 'create', a, '--ring-size', '16', '--nodes', '2', '--n-val', '2', '--tree-size', 'small')).code).toBe(0);
+  expect((await aae('cluster', 'create', b, '--ring-size', '8', '--nodes', '1', '--n-val', '1', '--tree-size', 'small')).code).toBe(0);
+  const file = join(tmp, 'data.jsonl');
+  await writeFile(file, Array.from({ length: 200 }, (_, i) => JSON.stringify({ bucket: 'b', key: `k${i}`, value: `v${i}`, clock: [['src', 1]], lastModified: 1_000 + i })).join('\n'));
+  expect((await aae('load', a, file)).code).toBe(0);
+  expect((await aae('load', b, file)).code).toBe(0);
+  return [a, b];
+}
+
+const FAST = ['--pause-ms', '0'];
+const lines = (s: string) => s.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('aae sync', () => {
+  test('--once runs one check, repairs what it finds, and keeps its state for the next one', () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      expect((await aae('put', a, 'b', 'only-on-dc1', 'x')).code).toBe(0);
+      expect((await aae('put', b, 'b', 'k3', 'newer on dr1')).code).toBe(0);
+
+      const first = await aae('sync', a, b, '--once', 'all', ...FAST, '--json');
+      expect(first.code).toBe(0);
+      const [r1] = lines(first.stdout);
+      expect(r1).toMatchObject({ source: 'dc1', sink: 'dr1', item: 'all', kind: 'all', outcome: 'repaired', differences: 2, repaired: { keys: 2 } });
+      expect((await aae('get', b, 'b', 'only-on-dc1')).code).toBe(0);
+      expect((await aae('get', a, 'b', 'k3', '--json')).json<{ value: string }>().value).toBe('newer on dr1');
+
+      const state = JSON.parse(await readFile(join(a, 'sync', 'dr1.json'), 'utf8')) as { previousSuccess: number; lastCheck: { outcome: string } };
+      expect(state.previousSuccess).toBe(Date.parse(r1!.startedAt as string));
+      expect(state.lastCheck.outcome).toBe('repaired');
+
+      // A range check starts where the last success did, and finds what was written since.
+      expect((await aae('put', a, 'b', 'since', 'y')).code).toBe(0);
+      const range = await aae('sync', a, b, '--once', 'range', ...FAST, '--json');
+      expect(range.code).toBe(0);
+      expect(lines(range.stdout)[0]).toMatchObject({ kind: 'range', outcome: 'repaired', differences: 1, modifiedRange: { from: r1!.startedAt } });
+
+      const text = await aae('sync', a, b, '--once', 'all', ...FAST);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(/all: in sync in /);
+    }));
+
+  test('a schedule runs its checks at their slices and stops after --checks', () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      expect((await aae('delete', a, 'b', 'k9')).code).toBe(0);
+      const state = join(tmp, 'state.json');
+      const t0 = Date.now();
+      const run = await aae('sync', a, b, '--schedule', 'all=2', '--period', '2s', '--checks', '2', '--state', state, ...FAST, '--json');
+      expect(run.code).toBe(0);
+      // On a slow machine the first check may outrun the next slice, which is then skipped as late.
+      const all = lines(run.stdout);
+      for (const r of all.filter((r) => r.outcome === 'skipped')) expect(r.why).toMatch(/^late/);
+      const reports = all.filter((r) => r.outcome !== 'skipped');
+      expect(reports.map((r) => [r.item, r.outcome])).toEqual([
+        ['all', 'repaired'],
+        ['all', 'in_sync'],
+      ]);
+      // Each started at its slice: a second apart, on the grid of whole seconds, after the start.
+      const starts = reports.map((r) => Date.parse(r.startedAt as string));
+      expect(starts[0]!).toBeGreaterThan(t0);
+      expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(900);
+      expect(JSON.parse(await readFile(state, 'utf8'))).toMatchObject({ source: 'dc1', sink: 'dr1', previousSuccess: starts[1] });
+      expect((await aae('get', b, 'b', 'k9')).code).toBe(1);
+    }));
+
+  test('a check that finds a cluster busy fails with exit 3 and says why; the state keeps no success', () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      const holder = await EmbeddedCluster.open(b);
+      try {
+        const r = await aae('sync', a, b, '--once', 'all', ...FAST, '--json');
+        expect(r.code).toBe(3);
+        expect(lines(r.stdout)[0]).toMatchObject({ outcome: 'failed', error: { code: 'STORE_LOCKED' } });
+      } finally {
+        await holder.close();
+      }
+      expect(JSON.parse(await readFile(join(a, 'sync', 'dr1.json'), 'utf8'))).toMatchObject({ previousSuccess: null });
+      // The range check has nothing to start from, and says so.
+      const skipped = await aae('sync', a, b, '--once', 'range', ...FAST, '--json');
+      expect(skipped.code).toBe(0);
+      expect(lines(skipped.stdout)[0]).toMatchObject({ outcome: 'skipped' });
+    }));
+
+  test('bad usage and bad input exit 2 with the flag or file named', () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      const cases: Array<[string[], RegExp]> = [
+        [['--schedule', 'weekly=1'], /--schedule: .*unknown check 'weekly'/],
+        [['--schedule', 'none=0'], /--schedule: .*at least one check/],
+        [['--period', '0s'], /--period/],
+        [['--window', '25-1'], /--window/],
+        [['--once', 'none'], /--once must be one of/],
+        [['--checks', '0'], /--checks/],
+      ];
+      for (const [args, message] of cases) {
+        const r = await aae('sync', a, b, ...args);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr).toMatch(message);
+      }
+      expect((await aae('sync', a, join(tmp, 'nowhere'), '--once', 'all')).code).toBe(2);
+      expect((await aae('sync', a, a, '--once', 'all')).code).toBe(2);
+      await writeFile(join(tmp, 'bad-state.json'), '{"format": "something else"}');
+      const bad = await aae('sync', a, b, '--once', 'all', '--state', join(tmp, 'bad-state.json'));
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('SYNC_STATE_INVALID');
+      const help = await aae('sync', '--help');
+      expect(help.stdout).toContain('Examples:');
+    }));
+});
