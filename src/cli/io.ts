@@ -22,3 +22,17 @@ export interface CommandContext {
   /** A command that finds differences (or a missing key) sets 1; errors are mapped by the runner. */
   setExitCode(code: ExitCode): void;
 }
+
+/** The shell's convention for a process ended by a signal: 128 + its number. */
+export const EXIT_ON_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+export type StopSignal = keyof typeof EXIT_ON_SIGNAL;
+
+/**
+ * The process's exit code once a command has returned. A command stopped by Ctrl-C or SIGTERM
+ * ends in a failure (ABORTED, exit 3), which the shell should see as 130 or 143. A command that
+ * finished anyway (the signal came while its stores were closing, after it had reported success)
+ * keeps its own code.
+ */
+export function finalExitCode(code: ExitCode, stoppedBy: StopSignal | undefined): number {
+  return stoppedBy !== undefined && code === EXIT.FAILURE ? EXIT_ON_SIGNAL[stoppedBy] : code;
+}

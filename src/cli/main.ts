@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { setMaxListeners } from 'node:events';
+import { EXIT_ON_SIGNAL, finalExitCode, type StopSignal } from './io.js';
 import { runCli } from './program.js';
 
 // A reader that stops early (`aae compare … | head`) closes our stdout: that is a normal end for a
@@ -10,16 +11,20 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-// The first Ctrl-C asks the running command to stop cleanly (stores closed, trees saved, what was
-// done reported); a second one ends the process at once.
+// The first Ctrl-C (or SIGTERM, as a service manager sends) asks the running command to stop
+// cleanly (stores closed, trees saved, what was done reported); a second one ends the process at once.
 const interrupt = new AbortController();
 // Every exchange, fold and wait of a command listens on this one signal (a replica compare runs
 // dozens at once): that is by design, not a leak.
 setMaxListeners(0, interrupt.signal);
-process.once('SIGINT', () => {
-  interrupt.abort(new Error('interrupted'));
-  process.once('SIGINT', () => process.exit(130));
-});
+let stoppedBy: StopSignal | undefined;
+for (const signal of Object.keys(EXIT_ON_SIGNAL) as StopSignal[]) {
+  process.on(signal, () => {
+    if (stoppedBy !== undefined) process.exit(EXIT_ON_SIGNAL[stoppedBy]);
+    stoppedBy = signal;
+    interrupt.abort(new Error(`interrupted (${signal})`));
+  });
+}
 
 const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: interrupt.signal });
-process.exitCode = interrupt.signal.aborted ? 130 : code;
+process.exitCode = finalExitCode(code, stoppedBy);
