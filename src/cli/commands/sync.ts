@@ -97,8 +97,8 @@ and closed between checks, so other commands can use them meanwhile; a check tha
 busy fails, is reported, and the next runs as scheduled.
 
 Exit codes (with --once or --checks): 0 the last check ended in sync, 1 differences left,
-2 bad usage or input, 3 the last check failed. Ctrl-C stops the sync (exit 130); a check it
-interrupts leaves nothing half-written (every repair write is conditional and idempotent).
+2 bad usage or input, 3 the last check failed. Ctrl-C stops the sync (exit 130; SIGTERM 143); a
+check it interrupts leaves nothing half-written (every repair write is conditional and idempotent).
 
 Examples:
   $ aae sync ./dc1 ./dr1                                 # a full check every hour
