@@ -21,6 +21,7 @@ import { initHash } from '../hash/index.js';
 import { planFlush, prepareItem, type PreparedPut, type PutItem } from './cluster-write.js';
 import { LocalVnode } from './local-vnode.js';
 import { locateKey, type StoreParams } from './locate.js';
+import { checkRingStamp } from './ring-stamp.js';
 import { NodeDb } from './node-db.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -125,7 +126,10 @@ export class EmbeddedCluster {
           throw new AaeError('STORE_IO', `cluster at ${dir}: node ${node} has no store (${location} is missing)`);
         }
         if (!existed) fresh.add(node);
-        dbs.set(node, await NodeDb.open(node, location, { createIfMissing: create }));
+        const db = await NodeDb.open(node, location, { createIfMissing: create });
+        dbs.set(node, db);
+        const held = c.owners.flatMap((owner, v) => (owner === node ? [v] : []));
+        await checkRingStamp(db, { ringSize: spec.ringSize, nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed, vnodes: held }, join(dir, CLUSTER_SPEC_FILE));
       }
       const params: StoreParams = spec;
       const vnodes: LocalVnode[] = [];

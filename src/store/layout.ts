@@ -251,4 +251,6 @@ export function filterKey(vnode: number, keyspace: number): Uint8Array {
 
 /** Node-level metadata lives before every vnode record. */
 export const META_FORMAT_KEY = Uint8Array.of(0x00, 0x66); // 0 'f'
+/** The ring the node's records were placed by (ring-stamp.ts). */
+export const META_RING_KEY = Uint8Array.of(0x00, 0x72); // 0 'r'
 export const STORE_FORMAT_VERSION = 1;
