@@ -19,7 +19,9 @@ beforeEach(async () => {
 });
 afterEach(() => dir.dispose());
 
-async function editSpec(edit: (spec: Record<string, unknown>) => void): Promise<void> {
+type Spec = Record<string, unknown>;
+
+async function editSpec(edit: (spec: Spec) => void): Promise<void> {
   const file = join(at, 'cluster.json');
   const spec = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
   edit(spec);
@@ -36,11 +38,11 @@ const openError = (): Promise<unknown> => EmbeddedCluster.open(at).then(
 
 describe('the ring stamp', () => {
   test.each([
-    ['ringSize', (s: Record<string, unknown>) => (s.ringSize = 32), ['ringSize', 'vnodes']],
-    ['nVal', (s: Record<string, unknown>) => (s.nVal = 3), ['nVal']],
-    ['seed', (s: Record<string, unknown>) => (s.seed = 7), ['seed']],
-    ['hashMethod', (s: Record<string, unknown>) => (s.hashMethod = 'value'), ['hashMethod']],
-    ['node order', (s: Record<string, unknown>) => (s.nodes = [...(s.nodes as string[])].reverse()), ['vnodes']],
+    ['ringSize', (s: Spec): void => void (s.ringSize = 32), ['ringSize', 'vnodes']],
+    ['nVal', (s: Spec): void => void (s.nVal = 3), ['nVal']],
+    ['seed', (s: Spec): void => void (s.seed = 7), ['seed']],
+    ['hashMethod', (s: Spec): void => void (s.hashMethod = 'value'), ['hashMethod']],
+    ['node order', (s: Spec): void => void (s.nodes = [...(s.nodes as string[])].reverse()), ['vnodes']],
   ] as const)('an edited %s is refused with CLUSTER_SPEC_INVALID naming what changed', async (_what, edit, fields) => {
     await editSpec(edit);
     const err = await openError();
