@@ -17,7 +17,12 @@ const MAX_REPORTED_LINES = 20;
 export interface LoadFileOptions {
   replicas?: number;
   signal?: AbortSignal;
-  onProgress?: (p: { phase: 'validate' | 'write'; lines: number }) => void;
+  /**
+   * `lines`: lines validated, or objects written. While writing, `through` is the file line up to
+   * which every object has landed (0 before any): after a failure, loading the lines after it
+   * finishes the job.
+   */
+  onProgress?: (p: { phase: 'validate' | 'write'; lines: number; through?: number }) => void;
 }
 
 export interface LoadFileResult {
@@ -121,6 +126,20 @@ function toPutItem(r: LoadRecord, replicas: number | undefined): PutItem {
 export async function loadFile(cluster: EmbeddedCluster, path: string, options: LoadFileOptions = {}): Promise<LoadFileResult> {
   const lines = await validateLoadFile(path, options);
   let tombstones = 0;
+  // The file line of each object handed to putMany and not yet known to have landed: a few
+  // batches' worth, since putMany keeps only that many in flight.
+  const pendingLines: number[] = [];
+  let pendingStart = 0;
+  let landedItems = 0;
+  let through = 0;
+  const onLanded = (prefix: number): void => {
+    if (prefix > landedItems) {
+      through = pendingLines[pendingStart + prefix - landedItems - 1]!;
+      pendingStart += prefix - landedItems;
+      landedItems = prefix;
+      if (pendingStart > 65_536) pendingLines.splice(0, pendingStart), (pendingStart = 0);
+    }
+  };
   async function* items(): AsyncGenerator<PutItem> {
     for await (const { line, text } of records(path, options.signal)) {
       let r: LoadRecord;
@@ -132,11 +151,15 @@ export async function loadFile(cluster: EmbeddedCluster, path: string, options: 
         throw new AaeError('LOAD_INVALID', `${path} changed while loading (line ${line}): ${(e as Error).message}`, { cause: e });
       }
       if (r.deleted) tombstones++;
+      pendingLines.push(line);
       yield toPutItem(r, options.replicas);
     }
   }
   const putOptions: Parameters<EmbeddedCluster['putMany']>[1] = {
-    onProgress: ({ written }) => options.onProgress?.({ phase: 'write', lines: written }),
+    onProgress: ({ written, prefix }) => {
+      onLanded(prefix);
+      options.onProgress?.({ phase: 'write', lines: written, through });
+    },
   };
   if (options.signal !== undefined) putOptions.signal = options.signal;
   const { written } = await cluster.putMany(items(), putOptions);

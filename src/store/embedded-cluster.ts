@@ -51,8 +51,12 @@ export interface ReplicaVersion {
 
 export interface PutManyOptions {
   signal?: AbortSignal;
-  /** Called after every batch lands, with the running count of objects written (landed). */
-  onProgress?: (p: { written: number }) => void;
+  /**
+   * Called after every batch lands, with the running count of objects written (landed), and how
+   * many items from the start of the input have all landed. The two differ only after a failure:
+   * a batch behind a failed one may still land, so `written` counts it and `prefix` does not.
+   */
+  onProgress?: (p: { written: number; prefix: number }) => void;
   /** Items per cluster batch. */
   batchSize?: number;
 }
@@ -201,15 +205,26 @@ export class EmbeddedCluster {
     this.checkOpen();
     const size = options.batchSize ?? DEFAULT_PUT_BATCH;
     let written = 0;
+    let prefix = 0;
+    let failed = false;
     let batch: PreparedPut[] = [];
     // Up to CLUSTER_PIPELINE_DEPTH batches in flight: the next is validated and queued while the
     // last lands. `written` counts landed batches only, in order.
     const inFlight: Array<{ count: number; done: Promise<unknown> }> = [];
+    const landed = (count: number): void => {
+      written += count;
+      if (!failed) prefix += count;
+      options.onProgress?.({ written, prefix });
+    };
     const land = async (): Promise<void> => {
       const first = inFlight.shift()!;
-      await first.done;
-      written += first.count;
-      options.onProgress?.({ written });
+      try {
+        await first.done;
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+      landed(first.count);
     };
     const send = async (): Promise<void> => {
       throwIfAborted(options.signal);
@@ -240,10 +255,10 @@ export class EmbeddedCluster {
       for (const f of inFlight.splice(0)) {
         try {
           await f.done;
-          written += f.count;
-          options.onProgress?.({ written });
+          landed(f.count);
         } catch {
           // the same failure, or one after it: the first is the one reported
+          failed = true;
         }
       }
       throw e;

@@ -5,6 +5,7 @@ import { expect, test } from 'vitest';
 import { defaultSpec } from '../../src/cluster/index.js';
 import { loadFile, validateLoadFile } from '../../src/cli/load-file.js';
 import { EmbeddedCluster } from '../../src/store/index.js';
+import { aroundBatchWrites } from '../store/helpers.js';
 import { withTempDir } from './helpers.js';
 
 /**
@@ -47,6 +48,52 @@ test('a line that is not UTF-8 is LOAD_INVALID by its number, and nothing is wri
     try {
       await expect(loadFile(cluster, file)).rejects.toMatchObject({ code: 'LOAD_INVALID' });
       expect(await cluster.get('b', 'ok')).toBeNull();
+    } finally {
+      await cluster.close();
+    }
+  }));
+
+test('a load that fails part way says up to which file line every object landed (blank lines counted)', () =>
+  withTempDir(async (tmp) => {
+    const file = join(tmp, 'big.jsonl');
+    // 12,000 objects, a blank line after every 1,000th: file line numbers run ahead of object counts.
+    const lines: string[] = [];
+    for (let i = 0; i < 12_000; i++) {
+      lines.push(JSON.stringify({ bucket: 'b', key: `k${i}`, value: 'v', clock: [['a', 1]] }));
+      if (i % 1000 === 999) lines.push('');
+    }
+    await writeFile(file, lines.join('\n'));
+    const cluster = await EmbeddedCluster.create(join(tmp, 'c'), spec);
+    try {
+      // Writes fail from the first one after a batch has landed, once.
+      let landed = false;
+      let failed = false;
+      aroundBatchWrites(cluster, async (write, discard) => {
+        if (landed && !failed) {
+          failed = true;
+          await discard();
+          throw new Error('disk full');
+        }
+        await write();
+      });
+      let through = 0;
+      await expect(
+        loadFile(cluster, file, {
+          onProgress: (p) => {
+            if (p.phase !== 'write') return;
+            landed = true;
+            through = p.through ?? 0;
+          },
+        }),
+      ).rejects.toThrow('disk full');
+      // Cluster batches are 5,000 objects: the prefix that landed ends on a batch's last object,
+      // whose file line is its number plus the blank lines before it.
+      const m = /"k(\d+)"/.exec(lines[through - 1]!);
+      expect(m).not.toBeNull();
+      const last = Number(m![1]);
+      expect((last + 1) % 5000).toBe(0);
+      expect(through).toBe(last + 1 + Math.floor(last / 1000));
+      for (let i = 0; i <= last; i += 97) expect(await cluster.get('b', `k${i}`), `k${i}`).not.toBeNull();
     } finally {
       await cluster.close();
     }

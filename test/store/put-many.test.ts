@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { defaultSpec } from '../../src/cluster/index.js';
 import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
@@ -85,4 +86,30 @@ test('a failing batch: the last count reported is what is stored, the error is t
   let full = 0;
   for (let i = 0; i < 100; i++) if ((await cluster.getReplicas('b', `k${i}`)).every((r) => r.object !== null)) full++;
   expect(last).toBeLessThanOrEqual(full);
+});
+
+test('after a failing batch, every item of the reported prefix is stored on every replica, whichever batch failed', async () => {
+  for (const failAt of [1, 4, 7, 12]) {
+    const c = await EmbeddedCluster.create(join(dir.path, `p${failAt}`), spec);
+    try {
+      let writes = 0;
+      aroundBatchWrites(c, async (write, discard) => {
+        await sleep(1);
+        if (++writes === failAt) {
+          await discard();
+          throw new Error('disk full');
+        }
+        await write();
+      });
+      let prefix = 0;
+      let written = 0;
+      const items: PutItem[] = Array.from({ length: 100 }, (_, i) => ({ bucket: 'b', key: `k${i}`, value: 'v' }));
+      await expect(c.putMany(items, { batchSize: 10, onProgress: (p) => void ({ prefix, written } = p) })).rejects.toThrow('disk full');
+      expect(prefix % 10).toBe(0);
+      expect(prefix).toBeLessThanOrEqual(written);
+      for (let i = 0; i < prefix; i++) expect((await c.getReplicas('b', `k${i}`)).every((r) => r.object !== null), `k${i}`).toBe(true);
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+  }
 });

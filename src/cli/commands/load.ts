@@ -35,16 +35,19 @@ Examples:
         let bar: ReturnType<typeof startProgress> | undefined;
         let total = 0;
         let written = 0;
+        let through = 0;
         try {
           const r = await loadFile(cluster, file, {
             ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
             ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
-            onProgress: ({ phase, lines }) => {
+            onProgress: (p) => {
+              const { phase, lines } = p;
               if (phase === 'validate') {
                 total = lines;
                 return;
               }
               written = lines;
+              through = p.through ?? through;
               bar ??= startProgress(ctx.io.stderr, Math.max(total, lines), 'loading');
               bar.update(lines);
             },
@@ -54,17 +57,16 @@ Examples:
           if (!isAaeError(e, 'ABORTED')) {
             // A failure after writing began (a store error, the file changed under us): say how much stays.
             if (written === 0 || !(e instanceof AaeError)) throw e;
-            throw new AaeError(e.code, `${e.message}\n${written} of ${total} objects were written before this and stay written.`, {
+            throw new AaeError(e.code, `${e.message}\n${written} of ${total} objects were written before this and stay written. ${resume(file, through)}`, {
               cause: e,
-              details: { ...e.details, written, total },
+              details: { ...e.details, written, total, through },
             });
           }
           if (written === 0) throw new AaeError('ABORTED', `interrupted before anything from ${file} was written`, { cause: e });
           throw new AaeError(
             'ABORTED',
-            `interrupted: ${written} of ${total} objects were written and stay written. Loading the file again ` +
-              'is safe for lines with clocks (the same versions); lines without clocks would become new versions.',
-            { cause: e, details: { written, total } },
+            `interrupted: ${written} of ${total} objects were written and stay written. ${resume(file, through)}`,
+            { cause: e, details: { written, total, through } },
           );
         } finally {
           bar?.stop();
@@ -76,4 +78,10 @@ Examples:
       }
       ctx.io.stdout.write(`loaded ${result.written} object(s) (${result.tombstones} tombstone(s)) from ${file}\n`);
     });
+}
+
+/** How to finish a load that stopped: the lines after the last one known to have landed. */
+function resume(file: string, through: number): string {
+  const rest = through === 0 ? `Loading ${file} again` : `Every line up to ${through} landed; loading the lines after it (tail -n +${through + 1} ${file})`;
+  return `${rest} finishes the job. That is safe for lines with clocks (the same versions); lines without clocks would become new versions.`;
 }
