@@ -83,7 +83,10 @@ export function resolveVersions(versions: ReadonlyArray<Version | null>, policy:
   }
 
   if (policy === 'report') return { kind: 'report', concurrent: maximal };
-  const onPreferred = policy === 'source' || policy === 'sink' ? maximal.filter((m) => preferred.includes(m)) : [];
+  // A maximal version is the preferred side's if any of its places holds it: equal versions were
+  // folded into one position above, which may be a place on the other side.
+  const held = (m: number) => preferred.some((p) => versions[p] != null && sameVersion(versions[p]!, versions[m]!));
+  const onPreferred = policy === 'source' || policy === 'sink' ? maximal.filter(held) : [];
   const candidates = onPreferred.length > 0 ? onPreferred : maximal;
   const winner = candidates.reduce((best, i) => (lwwLater(versions[i]!, versions[best]!) ? i : best));
   let clock = versions[maximal[0]!]!.clock;
