@@ -43,6 +43,8 @@ export function twoClusterBackend(blue: RepairableCluster, pink: RepairableClust
   const layout = new Map<string, Array<{ side: 0 | 1; vnode: number }>>();
   return {
     async read(keys, options) {
+      // The repair reads a batch, then writes it: the last batch's keys are done with.
+      layout.clear();
       const reads = await Promise.all(sides.map((c) => c.readReplicas(keys, options)));
       return keys.map((k, i) => {
         const places: PlaceVersion[] = [];
@@ -92,6 +94,7 @@ export function replicaBackend(cluster: RepairableCluster): RepairBackend {
   const vnodesOf = new Map<string, number[]>();
   return {
     async read(keys, options) {
+      vnodesOf.clear();
       const reads = await cluster.readReplicas(keys, options);
       return reads.map((replicas, i) => {
         vnodesOf.set(keyId(keys[i]!), replicas.map((r) => r.vnode));

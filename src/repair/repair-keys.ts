@@ -38,7 +38,11 @@ export interface PlaceWrite {
 export type WriteOutcome = 'written' | 'skipped';
 
 export interface RepairBackend {
-  /** For each key, what each of its places holds (the same order of places on every call). */
+  /**
+   * For each key, what each of its places holds (the same order of places on every call). The
+   * repair calls read and write in turn, batch by batch: a read starts the next batch, so a
+   * backend may forget what it kept for the last one.
+   */
   read(keys: readonly ObjectKey[], options: { signal?: AbortSignal }): Promise<PlaceVersion[][]>;
   /**
    * Conditional writes (see the file comment) for a batch of keys at once: for each key, one
