@@ -7,17 +7,28 @@
  * - `day`, `hour`: only objects last modified in the last 24 hours or hour, by trees a fold builds
  *   over those objects. They catch fresh drift (a replication queue that dropped writes) and say
  *   nothing about older data. A fold reads every head, so their cost grows with the data.
- * - `range`: objects modified since the start of the last check that ended in sync (plus five
- *   seconds past now, so that consecutive ranges overlap rather than leave a gap), or, when the
- *   last check did not end in sync, the span of lastModified times it found differing. Without
- *   either there is nothing to narrow to, and the slice is skipped.
- * - `auto`: a range check whenever one is possible; otherwise a full check inside the operator's
- *   window of hours, and a day check outside it.
+ * - `range`: the span of lastModified times an unfinished check left differing, if there is one;
+ *   else objects modified since the sync's watermark (plus five seconds past now, so consecutive
+ *   ranges overlap rather than leave a gap). Without either the slice is skipped.
+ * - `auto`: the span when there is one; a full check (inside the operator's window of hours, a
+ *   day check outside it) when the last unfinished check left damage it could not place, or when
+ *   there is no watermark; otherwise a range check since the watermark.
  * - `none`: nothing; the slice stays empty (a quiet period).
  *
- * Unlike Riak's manager, whose repairs are queued replication that it cannot wait for, a check here
- * repairs and exchanges again until the sides agree (or the loop limit): a check that ends in sync
- * has verified its whole scope, and is the next range check's starting point.
+ * The state a check leaves (afterCheck):
+ * - The watermark (`previousSuccess`) is a time before which every object was found to agree. A
+ *   check that ends in sync moves it up only as far as the check looked without a gap from the old
+ *   watermark: a full check moves it to the check's start; a range or day check whose window
+ *   starts at or before the watermark moves it to the window's end; a check over a left span, a
+ *   bucket, or a window that starts after the watermark leaves it where it was (it did not look
+ *   at everything since). Unlike Riak's manager, whose repairs are queued replication it cannot
+ *   wait for, a check here repairs and exchanges again until the sides agree, so a check that
+ *   repaired keys and ended in sync counts.
+ * - A check that ends with differences left keeps the watermark, records the span of what it
+ *   found (for the next range check to look at first), and marks a full check due: it may have
+ *   left damage it never listed, anywhere. Only a full check that ends in sync clears that mark.
+ * - A check that failed (a locked or failing store) verified nothing and disproved nothing: the
+ *   state stays as it was.
  *
  * Everything here is pure.
  */
@@ -34,10 +45,12 @@ const SPAN_MARGIN_MS = 1_000;
 
 /** What a sync remembers between checks (and across restarts, in its state file). */
 export interface SyncState {
-  /** When the last check that ended in sync started (ms); null when the last check did not. */
+  /** The watermark: every object modified before it was found to agree (ms); null: none yet. */
   previousSuccess: number | null;
   /** The lastModified span (and bucket, when one) the last unfinished check found differing. */
   range: CheckRange | null;
+  /** An unfinished check may have left damage it could not place: auto runs a full check next. */
+  fullCheckDue?: boolean;
 }
 
 export interface CheckRange {
@@ -67,26 +80,29 @@ export function resolveCheck(item: WorkItem, state: SyncState, now: number, wind
     case 'hour':
       return modified(item, 'hour', now - HOUR_MS, now, 'small', 'objects modified in the last hour');
     case 'range':
-      return rangeCheck(item, state, now) ?? { run: false, item, why: 'no range: the last check did not end in sync and found no span' };
+      return spanCheck(item, state) ?? sinceCheck(item, state, now) ?? { run: false, item, why: 'no range: no watermark yet and no span left to look at' };
     case 'auto': {
-      const range = rangeCheck(item, state, now);
-      if (range !== undefined) return range;
-      if (inWindow(now, window)) return { run: true, item, kind: 'all', scope: { kind: 'full' }, why: 'auto: no range known, inside the full-check window' };
-      return modified(item, 'day', now - DAY_MS, now, 'medium', 'auto: no range known, outside the full-check window: the last 24 hours');
+      const span = spanCheck(item, state);
+      if (span !== undefined) return span;
+      const since = state.fullCheckDue === true ? undefined : sinceCheck(item, state, now);
+      if (since !== undefined) return since;
+      const reason = state.fullCheckDue === true ? 'the last unfinished check may have left damage elsewhere' : 'no watermark yet';
+      if (inWindow(now, window)) return { run: true, item, kind: 'all', scope: { kind: 'full' }, why: `auto: ${reason}; inside the full-check window` };
+      return modified(item, 'day', now - DAY_MS, now, 'medium', `auto: ${reason}; outside the full-check window: the last 24 hours`);
     }
   }
 }
 
-function rangeCheck(item: WorkItem, state: SyncState, now: number): ResolvedCheck | undefined {
-  if (state.range !== null) {
-    const { bucket, from, to } = state.range;
-    const where = bucket === undefined ? '' : ` in bucket '${bucket}'`;
-    return modified(item, 'range', from, to, 'small', `the span the last check left differing${where}`, bucket);
-  }
-  if (state.previousSuccess !== null) {
-    return modified(item, 'range', state.previousSuccess, now + RANGE_OVERLAP_MS, 'small', 'objects modified since the last check that ended in sync');
-  }
-  return undefined;
+function spanCheck(item: WorkItem, state: SyncState): ResolvedCheck | undefined {
+  if (state.range === null) return undefined;
+  const { bucket, from, to } = state.range;
+  const where = bucket === undefined ? '' : ` in bucket '${bucket}'`;
+  return modified(item, 'range', from, to, 'small', `the span the last unfinished check left differing${where}`, bucket);
+}
+
+function sinceCheck(item: WorkItem, state: SyncState, now: number): ResolvedCheck | undefined {
+  if (state.previousSuccess === null) return undefined;
+  return modified(item, 'range', state.previousSuccess, now + RANGE_OVERLAP_MS, 'small', 'objects modified since the watermark (the last check that looked at everything)');
 }
 
 function modified(
@@ -127,18 +143,31 @@ export interface CheckOutcome {
   startedAt: number;
   /** The check ran to the end and the sides agreed over its scope. */
   inSync: boolean;
-  /** What its first exchange found (empty when it failed before one ended). */
+  /** What its first exchange found (empty when it found nothing it could list). */
   differences: readonly Difference[];
 }
 
-/**
- * The state after a check: a check that ended in sync is the next range check's start; one that
- * did not leaves the lastModified span of what it found (with its bucket, when all were in one).
- * A skipped slice changes nothing.
- */
-export function afterCheck(outcome: CheckOutcome): SyncState {
-  if (outcome.inSync) return { previousSuccess: outcome.startedAt, range: null };
-  return { previousSuccess: null, range: spanOf(outcome.differences) };
+/** The state after a check that ran to its end (a failed check leaves the state as it was). */
+export function afterCheck(check: Extract<ResolvedCheck, { run: true }>, before: SyncState, outcome: CheckOutcome): SyncState {
+  if (!outcome.inSync) {
+    return { previousSuccess: before.previousSuccess, range: spanOf(outcome.differences) ?? before.range, fullCheckDue: true };
+  }
+  const scope = check.scope;
+  const everything = scope.kind === 'full';
+  const bucket = scope.kind === 'range' ? scope.bucket : undefined;
+  const from = scope.kind === 'range' ? scope.modifiedRange?.from ?? 0 : 0;
+  const to = scope.kind === 'range' ? scope.modifiedRange?.to ?? Infinity : Infinity;
+  const w = before.previousSuccess;
+  // Looked at every object modified from the watermark (or from the beginning) up to `to`?
+  const gapless = scope.kind === 'range' && scope.keyRange === undefined && bucket === undefined && (w === null ? from === 0 : from <= w);
+  const watermark = everything ? outcome.startedAt : gapless ? Math.max(w ?? 0, Math.min(to, outcome.startedAt)) : w;
+  const span = before.range;
+  const coversSpan = span !== null && (everything || (from <= span.from && to >= span.to && (bucket === undefined || bucket === span.bucket)));
+  return {
+    previousSuccess: watermark,
+    range: coversSpan ? null : span,
+    ...(before.fullCheckDue === true && !everything ? { fullCheckDue: true } : {}),
+  };
 }
 
 export function spanOf(differences: readonly Difference[]): CheckRange | null {

@@ -45,6 +45,8 @@ export interface CheckReport {
   byRange?: boolean;
   /** Keys given a version (copied or resolved), replica writes, conflicts resolved. */
   repaired: { keys: number; writes: number; conflicts: number };
+  /** Conflicts left as they were because the policy is `report` (set by every check that ran). */
+  reported?: number;
   loops: number;
   error?: { code: string; message: string };
   /** The sync's state after this check. */
@@ -89,9 +91,10 @@ export async function runCheck(check: ResolvedCheck, state: SyncState, options: 
       outcome,
       differences: report.firstDifferences.length,
       repaired: { keys: repairedKeys, writes: t.placesWritten, conflicts: t.resolved },
+      reported: t.reported,
       loops: report.loops.length,
       byRange: report.loops.some((l) => l.mode === 'range'),
-      state: afterCheck({ startedAt, inSync: report.inSync, differences: report.firstDifferences }),
+      state: afterCheck(check, state, { startedAt, inSync: report.inSync, differences: report.firstDifferences }),
     };
   } catch (e) {
     await closeOnce().catch(() => undefined);
@@ -101,8 +104,8 @@ export async function runCheck(check: ResolvedCheck, state: SyncState, options: 
       durationMs: now() - startedAt,
       outcome: 'failed',
       error: { code: e.code, message: e.message },
-      // Nothing was verified: no success to start from, and any span still to look at stays.
-      state: { previousSuccess: null, range: state.range },
+      // It verified nothing and disproved nothing: the state stays as it was.
+      state,
     };
   }
 

@@ -9,7 +9,7 @@
  *
  *   { "format": "aae-sync-state", "version": 1, "source": "dc1", "sink": "dr1",
  *     "previousSuccess": 1763840000000 | null, "range": { "bucket"?, "from", "to" } | null,
- *     "lastCheck"?: { …the CheckReport of the last check… } }
+ *     "fullCheckDue": false, "lastCheck"?: { …the CheckReport of the last check… } }
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -33,6 +33,7 @@ const stateSchema = z.object({
     .object({ bucket: z.string().min(1).optional(), from: time, to: time })
     .refine((r) => r.from <= r.to, 'range.from is after range.to')
     .nullable(),
+  fullCheckDue: z.boolean().optional(),
   lastCheck: z.unknown().optional(),
 });
 
@@ -66,11 +67,20 @@ export async function loadSyncState(file: string, source: string, sink: string):
     throw new AaeError('SYNC_STATE_INVALID', `${file} is the state of ${s.source} → ${s.sink}, not ${source} → ${sink}`);
   }
   const range = s.range === null ? null : { ...(s.range.bucket === undefined ? {} : { bucket: s.range.bucket }), from: s.range.from, to: s.range.to };
-  return { previousSuccess: s.previousSuccess, range };
+  return { previousSuccess: s.previousSuccess, range, ...(s.fullCheckDue === true ? { fullCheckDue: true } : {}) };
 }
 
 export async function saveSyncState(file: string, source: string, sink: string, state: SyncState, lastCheck?: CheckReport): Promise<void> {
-  const body = { format: FORMAT, version: VERSION, source, sink, previousSuccess: state.previousSuccess, range: state.range, ...(lastCheck === undefined ? {} : { lastCheck }) };
+  const body = {
+    format: FORMAT,
+    version: VERSION,
+    source,
+    sink,
+    previousSuccess: state.previousSuccess,
+    range: state.range,
+    fullCheckDue: state.fullCheckDue === true,
+    ...(lastCheck === undefined ? {} : { lastCheck }),
+  };
   try {
     await mkdir(dirname(file), { recursive: true });
     await writeFileAtomic(file, `${JSON.stringify(body, null, 2)}\n`);

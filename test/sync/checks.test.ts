@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { Difference } from '../../src/aae/index.js';
 import { makeClock } from '../../src/cluster/index.js';
-import { DAY_MS, INITIAL_STATE, afterCheck, inWindow, parseWindow, resolveCheck, spanOf, type SyncState } from '../../src/sync/index.js';
+import { DAY_MS, INITIAL_STATE, afterCheck, inWindow, parseWindow, resolveCheck, spanOf, type ResolvedCheck, type SyncState } from '../../src/sync/index.js';
 
 const NOW = Date.UTC(2026, 10, 22, 14, 30);
 const HOUR = 3_600_000;
@@ -66,13 +66,63 @@ describe('windows', () => {
 });
 
 describe('afterCheck', () => {
-  test('in sync: the next range starts at this check; not in sync: the span of what it found, with its bucket when one', () => {
-    expect(afterCheck({ startedAt: NOW, inSync: true, differences: [diff('b', 1, 2)] })).toEqual({ previousSuccess: NOW, range: null });
-    expect(afterCheck({ startedAt: NOW, inSync: false, differences: [diff('b', 5_000, null), diff('b', null, 9_000)] })).toEqual({
-      previousSuccess: null,
+  const all = resolveCheck('all', INITIAL_STATE, NOW, 'always') as Extract<ResolvedCheck, { run: true }>;
+  const runnable = (c: ResolvedCheck) => c as Extract<ResolvedCheck, { run: true }>;
+
+  test('a full check in sync sets the watermark to its start and clears the span and the due full check', () => {
+    const before: SyncState = { previousSuccess: 5, range: { from: 1, to: 2 }, fullCheckDue: true };
+    expect(afterCheck(all, before, { startedAt: NOW, inSync: true, differences: [diff('b', 1, 2)] })).toEqual({ previousSuccess: NOW, range: null });
+  });
+
+  test('a check with differences left keeps the watermark, records the span, and makes a full check due', () => {
+    const before: SyncState = { previousSuccess: NOW - HOUR, range: null };
+    expect(afterCheck(all, before, { startedAt: NOW, inSync: false, differences: [diff('b', 5_000, null), diff('b', null, 9_000)] })).toEqual({
+      previousSuccess: NOW - HOUR,
       range: { bucket: 'b', from: 4_000, to: 10_000 },
+      fullCheckDue: true,
     });
-    expect(afterCheck({ startedAt: NOW, inSync: false, differences: [] })).toEqual({ previousSuccess: null, range: null });
+    // Nothing it could list: the old span (if any) stays.
+    expect(afterCheck(all, { previousSuccess: null, range: { from: 1, to: 2 } }, { startedAt: NOW, inSync: false, differences: [] })).toEqual({
+      previousSuccess: null,
+      range: { from: 1, to: 2 },
+      fullCheckDue: true,
+    });
+  });
+
+  test('a span check in sync clears the span but does not move the watermark past writes it never looked at', () => {
+    const before: SyncState = { previousSuccess: NOW - 2 * HOUR, range: { bucket: 'b', from: 1_000, to: 2_000 }, fullCheckDue: true };
+    const span = runnable(resolveCheck('range', before, NOW, 'always'));
+    expect(afterCheck(span, before, { startedAt: NOW, inSync: true, differences: [] })).toEqual({ previousSuccess: NOW - 2 * HOUR, range: null, fullCheckDue: true });
+    // Then auto runs the full check that is due, not a range since the watermark.
+    expect(resolveCheck('auto', { previousSuccess: NOW - 2 * HOUR, range: null, fullCheckDue: true }, NOW, 'always')).toMatchObject({ kind: 'all' });
+  });
+
+  test('law: the watermark never moves back, and moves up only over a window the check looked at without a gap', () => {
+    const stateArb = fc.record({
+      previousSuccess: fc.option(fc.integer({ min: NOW - 3 * DAY_MS, max: NOW }), { nil: null }),
+      range: fc.option(fc.record({ from: fc.integer({ min: 0, max: NOW }), to: fc.integer({ min: NOW, max: NOW + 1 }) }), { nil: null }),
+      fullCheckDue: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(stateArb, fc.constantFrom('all', 'day', 'hour', 'range', 'auto') as fc.Arbitrary<'all' | 'day' | 'hour' | 'range' | 'auto'>, fc.boolean(), (before, item, inSync) => {
+        const check = resolveCheck(item, before, NOW, 'always');
+        if (!check.run) return;
+        const after = afterCheck(check, before, { startedAt: NOW, inSync, differences: [] });
+        const w0 = before.previousSuccess ?? -Infinity;
+        const w1 = after.previousSuccess ?? -Infinity;
+        expect(w1).toBeGreaterThanOrEqual(w0);
+        if (w1 > w0) {
+          expect(inSync).toBe(true);
+          if (check.scope.kind === 'range') {
+            const m = check.scope.modifiedRange!;
+            expect(check.scope.bucket).toBeUndefined();
+            expect(m.from).toBeLessThanOrEqual(before.previousSuccess ?? 0);
+            expect(m.to).toBeGreaterThanOrEqual(w1);
+          }
+        }
+        if (!inSync) expect(after.fullCheckDue).toBe(true);
+      }),
+    );
   });
 
   test('the span covers every clock found, across buckets', () => {
@@ -82,7 +132,10 @@ describe('afterCheck', () => {
         (rows) => {
           const span = spanOf(rows.map((r) => diff(r.bucket, r.blue, r.pink)));
           const times = rows.flatMap((r) => [r.blue, r.pink]).filter((t): t is number => t !== null);
-          if (times.length === 0) return expect(span).toBeNull();
+          if (times.length === 0) {
+            expect(span).toBeNull();
+            return;
+          }
           for (const t of times) {
             expect(span!.from).toBeLessThanOrEqual(t);
             expect(span!.to).toBeGreaterThanOrEqual(t);

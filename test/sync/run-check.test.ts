@@ -71,13 +71,16 @@ describe('sync checks over real clusters', () => {
     expect(hour).toMatchObject({ kind: 'hour', outcome: 'repaired', differences: 1, repaired: { keys: 1 } });
     expect(await read('dr1', 'fresh')).toBe('dc1-1');
     expect(await read('dr1', 'stale')).toBeNull();
-    // It ended in sync over its scope: the next range check starts here.
-    expect(hour.state).toEqual({ previousSuccess: NOW, range: null });
+    // It ended in sync over the last hour only: older objects were not looked at, so there is
+    // still no watermark for a range check to start from.
+    expect(hour.state).toEqual({ previousSuccess: null, range: null });
 
     const all = await check('all', hour.state);
     expect(all).toMatchObject({ kind: 'all', outcome: 'repaired', differences: 1 });
     expect(await read('dr1', 'stale')).toBe('dc1-1');
 
+    // A full check in sync is the watermark.
+    expect(all.state).toEqual({ previousSuccess: NOW, range: null });
     const again = await check('all', all.state);
     expect(again).toMatchObject({ outcome: 'in_sync', differences: 0, loops: 0 });
   });
@@ -112,14 +115,14 @@ describe('sync checks over real clusters', () => {
     for (let i = 0; i < 3; i++) expect(await read('dr1', `burst-${i}`)).toBe('dc1-1');
   });
 
-  test('a locked cluster fails the check without throwing and keeps the span; input errors and aborts throw', async () => {
+  test('a locked cluster fails the check without throwing and leaves the state as it was; input errors and aborts throw', async () => {
     const holder = await EmbeddedCluster.open(join(dir, 'dr1'));
     try {
       const state: SyncState = { previousSuccess: NOW - HOUR, range: { from: 1, to: 2 } };
       const r = await runCheck(resolveCheck('all', state, NOW, 'always'), state, { open, repair: fast });
       expect(r.outcome).toBe('failed');
       expect(r.error?.code).toBe('STORE_LOCKED');
-      expect(r.state).toEqual({ previousSuccess: null, range: { from: 1, to: 2 } });
+      expect(r.state).toEqual(state);
     } finally {
       await holder.close();
     }
