@@ -65,7 +65,7 @@ export function validateWants(wants: ScheduleWants): ScheduleWants {
     const n = wants[item];
     if (!Number.isSafeInteger(n) || n < 0) throw new AaeError('INVALID_ARGUMENT', `schedule: '${item}' must be a count ≥ 0, got ${n}`);
   }
-  if (total < 1) throw new AaeError('INVALID_ARGUMENT', 'schedule: at least one check a period (e.g. all=1,hour=23)');
+  if (total - wants.none < 1) throw new AaeError('INVALID_ARGUMENT', 'schedule: at least one check a period besides none (e.g. all=1,hour=23)');
   if (total > MAX_SLICES) throw new AaeError('INVALID_ARGUMENT', `schedule: ${total} checks a period; at most ${MAX_SLICES}`);
   return { ...wants };
 }

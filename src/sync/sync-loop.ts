@@ -5,9 +5,10 @@
  * Period after period it deals the schedule's checks to slices (schedule.ts), waits for each
  * slice, decides what the check compares from what the last one left (checks.ts), runs it
  * (run-check.ts) and hands the report and the new state to the caller, who persists it before the
- * next wait. A slice whose time has passed is skipped and reported as late, and any span the last
- * check left is dropped with it, as Riak's manager does: a manager running late should shed load,
- * and the next full or day check covers that span anyway.
+ * next wait. A slice whose time has passed when the loop reaches it, or when its wait ends (the
+ * host slept), is skipped and reported as late: a manager running late should shed load, not run
+ * its backlog back to back. Unlike Riak's manager, a late slice keeps the span the last check
+ * left: a range check over it is the cheapest check there is, and nothing else would cover it.
  *
  * Time, sleeping and randomness are injected, so a test can run a week of schedule in a second.
  */
@@ -63,16 +64,19 @@ export async function runSyncLoop(options: SyncLoopOptions): Promise<SyncLoopRes
       throwIfAborted(options.signal);
       let report: CheckReport;
       if (now() - slot.at > LATE_AFTER_MS) {
-        state = { ...state, range: null };
         report = lateReport(slot, now(), state);
       } else {
         options.onWait?.(slot);
         await sleep(Math.max(0, slot.at - now()), options.signal);
-        report = await check(resolveCheck(slot.item, state, now(), window), state, options);
-        state = report.state;
-        if (report.outcome !== 'skipped') {
-          checks++;
-          last = report;
+        if (now() - slot.at > LATE_AFTER_MS) {
+          report = lateReport(slot, now(), state);
+        } else {
+          report = await check(resolveCheck(slot.item, state, now(), window), state, options);
+          state = report.state;
+          if (report.outcome !== 'skipped') {
+            checks++;
+            last = report;
+          }
         }
       }
       await options.onCheck?.(report, slot);
@@ -86,7 +90,7 @@ function lateReport(slot: ScheduledCheck, now: number, state: SyncState): CheckR
   const behind = Math.round((now - slot.at) / 1000);
   return {
     item: slot.item,
-    why: `late: its slice began ${behind} s ago (the previous check ran long); skipped to shed load`,
+    why: `late: its slice began ${behind} s ago (the previous check ran long, or the host slept); skipped to shed load`,
     startedAt: now,
     durationMs: 0,
     outcome: 'skipped',
@@ -97,8 +101,20 @@ function lateReport(slot: ScheduledCheck, now: number, state: SyncState): CheckR
   };
 }
 
-/** Resolves after `ms`, or rejects ABORTED as soon as the signal fires. */
-export function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** setTimeout's longest wait (a signed 32-bit count of ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Resolves after `ms`, or rejects ABORTED as soon as the signal fires; any length of wait. */
+export async function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  let left = Math.max(0, ms);
+  do {
+    const step = Math.min(left, MAX_TIMER_MS);
+    await timer(step, signal);
+    left -= step;
+  } while (left > 0);
+}
+
+function timer(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const abort = (): void => {
       clearTimeout(timer);

@@ -95,7 +95,7 @@ describe('runSyncLoop', () => {
       return { item: c.item, why: c.why, startedAt, durationMs: ms, outcome: 'failed', differences: 0, repaired: none, loops: 0, state: { previousSuccess: null, range: { from: 5, to: 6 } }, error: { code: 'STORE_LOCKED', message: 'held' } };
     };
 
-  test('a check that runs past the next slice makes it late: skipped, reported, and the span it left dropped', async () => {
+  test('a check that runs past the next slice makes it late: skipped and reported; the span it left is kept', async () => {
     const sim = simulated(Date.UTC(2026, 10, 22, 0, 30));
     const reports: CheckReport[] = [];
     const inSync = sim.check();
@@ -114,9 +114,9 @@ describe('runSyncLoop', () => {
     });
     expect(reports.map((r) => r.outcome)).toEqual(['failed', 'skipped', 'in_sync']);
     expect(reports[1]!.why).toMatch(/^late/);
-    expect(reports[1]!.state.range).toBeNull();
-    // With the span dropped and no success to start from, auto runs a full check at 18:00.
-    expect(sim.ran.map((r) => [new Date(r.at).toISOString(), r.check.run && r.check.kind])).toEqual([['2026-11-22T18:00:00.000Z', 'all']]);
+    expect(reports[1]!.state.range).toEqual({ from: 5, to: 6 });
+    // The failed check changed nothing; the late slice neither: auto at 18:00 looks at the span.
+    expect(sim.ran.map((r) => [new Date(r.at).toISOString(), r.check.run && r.check.kind])).toEqual([['2026-11-22T18:00:00.000Z', 'range']]);
   });
 
   test('the span a failed check left is where the next auto check looks', async () => {
