@@ -23,3 +23,4 @@ export { INITIAL_STATE, afterCheck, inWindow, parseWindow, resolveCheck, spanOf,
 export { runCheck, type CheckOutcomeKind, type CheckReport, type OpenPair, type RunCheckOptions } from './run-check.js';
 export { abortableSleep, runSyncLoop, type SyncLoopOptions, type SyncLoopResult } from './sync-loop.js';
 export { defaultStatePath, loadSyncState, saveSyncState } from './state-file.js';
+export { acquireSyncLock, type SyncLock } from './sync-lock.js';

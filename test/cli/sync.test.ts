@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { EmbeddedCluster } from '../../src/store/index.js';
+import { runCli } from '../../src/cli/program.js';
 import { aae, withTempDir } from './helpers.js';
 
 async function twoClusters(tmp: string): Promise<[string, string]> {
@@ -85,9 +86,9 @@ describe('aae sync', () => {
       }
       expect(JSON.parse(await readFile(join(a, 'sync', 'dr1.json'), 'utf8'))).toMatchObject({ previousSuccess: null });
       // The range check has nothing to start from, and says so.
-      const skipped = await aae('sync', a, b, '--once', 'range', ...FAST, '--json');
-      expect(skipped.code).toBe(0);
-      expect(lines(skipped.stdout)[0]).toMatchObject({ outcome: 'skipped' });
+      const nothing = await aae('sync', a, b, '--once', 'range', ...FAST, '--json');
+      expect(nothing.code).toBe(2);
+      expect(nothing.stderr).toContain('nothing to compare');
     }));
 
   test('bad usage and bad input exit 2 with the flag or file named', () =>
@@ -114,5 +115,56 @@ describe('aae sync', () => {
       expect(bad.stderr).toContain('SYNC_STATE_INVALID');
       const help = await aae('sync', '--help');
       expect(help.stdout).toContain('Examples:');
+    }));
+});
+
+describe('aae sync: one at a time, and --once', () => {
+  test('a second sync with the same state is refused (SYNC_BUSY); a stale lock is taken over', () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      // A scheduled sync that waits an hour for its slice, stopped by its signal at the end.
+      const stop = new AbortController();
+      let waiting!: () => void;
+      const started = new Promise<void>((r) => (waiting = r));
+      const first = runCli(['sync', a, b, '--schedule', 'all=1', '--period', '1h', ...FAST], {
+        stdout: { write: () => true },
+        stderr: { write: (t: string) => (t.startsWith('next:') && waiting(), true) },
+        signal: stop.signal,
+      });
+      await started;
+      try {
+        const second = await aae('sync', a, b, '--once', 'all', ...FAST);
+        expect(second.code).toBe(3);
+        expect(second.stderr).toContain('SYNC_BUSY');
+        // The lock names its process.
+        expect((await readFile(join(a, 'sync', 'dr1.json.lock'), 'utf8')).trim()).toBe(String(process.pid));
+      } finally {
+        stop.abort();
+        expect(await first).toBe(3);
+      }
+      // Stopped, it let go of the lock; and a lock whose process is gone is stale, taken over.
+      await expect(readFile(join(a, 'sync', 'dr1.json.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+      const stale = join(tmp, 'stale-state.json');
+      await writeFile(`${stale}.lock`, '999999999\n');
+      const took = await aae('sync', a, b, '--once', 'all', ...FAST, '--state', stale);
+      expect(took.code).toBe(0);
+      await expect(readFile(`${stale}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+    }));
+
+  test('--once refuses the loop options, and a range check with nothing to look at', () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      const mixed = await aae('sync', a, b, '--once', 'all', '--schedule', 'all=2');
+      expect(mixed.code).toBe(2);
+      expect(mixed.stderr).toContain('--schedule only apply to a scheduled sync');
+      const nothing = await aae('sync', a, b, '--once', 'range', ...FAST);
+      expect(nothing.code).toBe(2);
+      expect(nothing.stderr).toMatch(/nothing to compare.*run --once all first/);
+      // Conflict losers go beside the state by default.
+      expect((await aae('put', a, 'b', 'k5', 'on dc1')).code).toBe(0);
+      expect((await aae('put', b, 'b', 'k5', 'on dr1')).code).toBe(0);
+      expect((await aae('sync', a, b, '--once', 'all', ...FAST)).code).toBe(0);
+      const losers = (await readFile(join(a, 'sync', 'dr1.conflicts.jsonl'), 'utf8')).trim().split('\n');
+      expect(losers).toHaveLength(1);
     }));
 });

@@ -6,6 +6,7 @@ import { CONFLICT_POLICIES, ConflictLogFile, type ConflictPolicy } from '../../r
 import {
   DAY_MS,
   WORK_ITEMS,
+  acquireSyncLock,
   defaultStatePath,
   formatSchedule,
   loadSyncState,
@@ -34,7 +35,7 @@ interface SyncCliOptions {
   checks?: number;
   state?: string;
   conflict: ConflictPolicy;
-  conflictLog: string;
+  conflictLog?: string;
   maxLoops: number;
   maxKeysPerSecond?: number;
   maxResults?: number;
@@ -71,7 +72,7 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .option('--checks <n>', 'stop after this many checks have run (default: run until interrupted)', parseIntOption('--checks', 1, 1_000_000))
     .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>.json)')
     .option('--conflict <policy>', `concurrent versions: ${CONFLICT_POLICIES.join(' | ')}`, parseChoice('--conflict', CONFLICT_POLICIES), 'lww')
-    .option('--conflict-log <file>', 'where versions that lose a conflict are appended (JSONL)', 'aae-conflicts.jsonl')
+    .option('--conflict-log <file>', 'where versions that lose a conflict are appended (JSONL; default beside the state: <source>/sync/<sink name>.conflicts.jsonl)')
     .option('--max-loops <n>', 'exchange → repair rounds at most per check', parseIntOption('--max-loops', 1, 10_000), 20)
     .option('--max-keys-per-second <n>', 'throttle: keys repaired per second at most', parseIntOption('--max-keys-per-second', 1, 10_000_000))
     .option('--max-results <n>', 'segments one exchange forwards to the clock compare (default 128)', parseIntOption('--max-results', 1, 1_000_000))
@@ -103,22 +104,30 @@ check it interrupts leaves nothing half-written (every repair write is condition
 Examples:
   $ aae sync ./dc1 ./dr1                                 # a full check every hour
   $ aae sync ./dc1 ./dr1 --schedule all=1,hour=23         # one full check a day, the last hour otherwise
-  $ aae sync ./dc1 ./dr1 --schedule auto=24 --window 1-5  # full checks only between 01:00 and 05:00 UTC
+  $ aae sync ./dc1 ./dr1 --schedule all=1,auto=23 --window 1-5
+                # a full check a day; hourly auto checks look at what changed since the last
+                # full one, and when a full check is due, run it only from 01:00 to 05:00 UTC
   $ aae sync ./dc1 ./dr1 --once all --json                # one check now (for cron)
   $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3`,
     )
-    .action(async (source: string, sink: string, opts: SyncCliOptions) => {
+    .action(async (source: string, sink: string, opts: SyncCliOptions, cmd: Command) => {
+      if (opts.once !== undefined) {
+        const loopOnly = ['schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
+        if (loopOnly.length > 0) throw new AaeError('USAGE', `--once runs one check now; ${loopOnly.map((o) => `--${o}`).join(', ')} only apply to a scheduled sync`);
+      }
       const [sourceSpec, sinkSpec] = [await readClusterSpec(source), await readClusterSpec(sink)];
       if (sourceSpec.name === sinkSpec.name) {
         throw new AaeError('USAGE', `source and sink are both named '${sourceSpec.name}'; a sync needs two clusters`);
       }
       const names = [sourceSpec.name, sinkSpec.name] as const;
       const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name);
-      const initial = await loadSyncState(stateFile, ...names);
-      const log = await ConflictLogFile.open(opts.conflictLog);
+      const lock = await acquireSyncLock(stateFile);
+      let log: ConflictLogFile | undefined;
       const out = ctx.io.stdout;
       const err = ctx.io.stderr;
       try {
+        const initial = await loadSyncState(stateFile, ...names);
+        log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'));
         const options = {
           open: () => openPair(source, sink),
           repair: {
@@ -139,13 +148,20 @@ Examples:
         };
         let last: CheckReport | undefined;
         if (opts.once !== undefined) {
-          last = await runCheck(resolveCheck(opts.once, initial, Date.now(), opts.window), initial, options);
-          await saveSyncState(stateFile, ...names, last.state, last);
+          const check = resolveCheck(opts.once, initial, Date.now(), opts.window);
+          if (!check.run) throw new AaeError('USAGE', `--once ${opts.once}: nothing to compare (${check.why}); run --once all first`);
+          last = await runCheck(check, initial, options);
+          // Said first: if the state cannot be saved, what the check did to the clusters is still known.
           report(last);
+          await saveSyncState(stateFile, ...names, last.state, last);
         } else {
           if (!opts.json) {
             const every = opts.period / sliceCount(opts.schedule);
             err.write(`sync ${names[0]} → ${names[1]}: ${formatSchedule(opts.schedule)} every ${duration(opts.period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
+            const runnable = WORK_ITEMS.filter((k) => k !== 'none' && opts.schedule[k] > 0);
+            if (runnable.every((k) => k === 'range') && initial.previousSuccess === null && initial.range === null) {
+              err.write('warning: range checks start from a watermark that a full check sets; there is none yet, so they will be skipped until one (e.g. --once all)\n');
+            }
           }
           const result = await runSyncLoop({
             ...options,
@@ -159,15 +175,17 @@ Examples:
               if (!opts.json) err.write(`next: ${what} at ${iso(next.at)} (in ${duration(Math.max(0, next.at - Date.now()))})\n`);
             },
             onCheck: async (r) => {
-              await saveSyncState(stateFile, ...names, r.state, r);
               report(r);
+              // A skipped slice changes nothing worth an fsync (a stall can skip many in a row).
+              if (r.outcome !== 'skipped') await saveSyncState(stateFile, ...names, r.state, r);
             },
           });
           last = result.last;
         }
         ctx.setExitCode(exitFor(last));
       } finally {
-        await log.close();
+        await log?.close();
+        await lock.release();
       }
     });
 }
@@ -214,8 +232,10 @@ function reportLine(r: CheckReport): string {
       return `${iso(r.startedAt)}  ${what}${scope}: in sync${took}`;
     case 'repaired':
       return `${iso(r.startedAt)}  ${what}${scope}: ${found(r)}; repaired ${r.repaired.keys} key(s) (${r.repaired.writes} write(s), ${r.repaired.conflicts} conflict(s) resolved); in sync${took}`;
-    case 'differences_left':
-      return `${iso(r.startedAt)}  ${what}${scope}: ${found(r)}; repaired ${r.repaired.keys} key(s); NOT in sync after ${r.loops} loop(s)${took}`;
+    case 'differences_left': {
+      const why = (r.reported ?? 0) > 0 ? `${r.reported} conflict(s) reported and left as they are (--conflict report)` : `after ${r.loops} loop(s)`;
+      return `${iso(r.startedAt)}  ${what}${scope}: ${found(r)}; repaired ${r.repaired.keys} key(s); NOT in sync: ${why}${took}`;
+    }
     case 'failed':
       return `${iso(r.startedAt)}  ${what}${scope}: FAILED ${r.error?.code}: ${r.error?.message}${took}`;
     case 'skipped':
