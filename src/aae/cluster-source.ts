@@ -14,19 +14,19 @@
  * branches from another would not describe one tree. Offsets 0…nVal−1 ask different replicas.
  */
 import { AaeError } from '../errors.js';
-import { hashesOfTree, type ExchangeScope, type ExchangeSource, type FetchOptions, type HashesRequest, type KeyClock, type RangeScope, type SourceDescription } from '../exchange/index.js';
+import { checkHashesRequest, hashesOfTree, type ExchangeScope, type ExchangeSource, type FetchOptions, type HashesRequest, type KeyClock, type RangeScope, type SourceDescription } from '../exchange/index.js';
 import {
   fetchClocksNval,
   fetchClocksRange,
   mergeBranchNval,
   mergeRootNval,
   mergeTreeRange,
+  mergeWordsNval,
   runFold,
   type FoldTarget,
   type RunFoldOptions,
 } from '../fold/index.js';
 import { segmentCountOf, type TicTacTree } from '../tictac/index.js';
-import { wordsFromParts } from './tree-words.js';
 
 /** fetch_clocks folds may return this many keys at most (the fold's own ceiling). */
 const MAX_CLOCKS = 1_000_000;
@@ -78,14 +78,10 @@ export class ClusterSource implements ExchangeSource {
 
   async fetchHashes(scope: ExchangeScope, request: HashesRequest, options: FetchOptions): Promise<Uint32Array> {
     if (scope.kind === 'range') return hashesOfTree(await this.buildRange(scope, options.signal), request);
-    return wordsFromParts(
-      {
-        segmentCount: segmentCountOf(this.target.spec.treeSize),
-        root: () => this.fetchRoot(scope, options),
-        branches: (ids) => this.fetchBranches(scope, ids, options),
-      },
-      request,
-    );
+    checkHashesRequest(request, segmentCountOf(this.target.spec.treeSize));
+    if (request.ids.length === 0) return new Uint32Array(0);
+    const { acc } = await runFold(this.target, mergeWordsNval, { width: request.width, ids: [...request.ids] }, this.run(options.signal));
+    return acc ?? new Uint32Array(request.ids.length);
   }
 
   async fetchClocks(scope: ExchangeScope, segments: readonly number[], options: FetchOptions): Promise<KeyClock[]> {

@@ -20,6 +20,5 @@ export {
 } from './compare.js';
 export { replicaBackend, twoClusterBackend, type RepairableCluster, type ReplicaRead } from './cluster-backend.js';
 export { repairClusters, repairReplicas, type LoopReport, type RepairReport, type RepairRunOptions } from './repair.js';
-export { wordsFromParts, type TreeParts } from './tree-words.js';
 export { inspectClusters, inspectReplicas, MAX_SEGMENT_DETAIL, type InspectOptions, type InspectReport, type PairInspection, type SegmentDetail } from './inspect.js';
 export { replicateRange, type ReplicateOptions, type ReplicateStats } from './replicate.js';

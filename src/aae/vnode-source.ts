@@ -13,10 +13,9 @@
 import type { HashMethod } from '../hash/index.js';
 import { contribution } from '../hash/index.js';
 import type { ExchangeScope, ExchangeSource, FetchOptions, HashesRequest, KeyClock, RangeScope, SourceDescription } from '../exchange/index.js';
-import { hashesOfTree } from '../exchange/index.js';
+import { checkHashesRequest, hashesOfTree } from '../exchange/index.js';
 import type { FoldFilter, Vnode } from '../store/index.js';
 import { TicTacTree, segmentCountOf, type TreeSize } from '../tictac/index.js';
-import { wordsFromParts, xorInto } from './tree-words.js';
 
 export class VnodeSource implements ExchangeSource {
   constructor(
@@ -65,14 +64,10 @@ export class VnodeSource implements ExchangeSource {
 
   async fetchHashes(scope: ExchangeScope, request: HashesRequest, options: FetchOptions): Promise<Uint32Array> {
     if (scope.kind === 'range') return hashesOfTree(await this.buildRange(scope, options.signal), request);
-    return wordsFromParts(
-      {
-        segmentCount: segmentCountOf(this.vnode.treeSize),
-        root: () => this.fetchRoot(scope, options),
-        branches: (ids) => this.fetchBranches(scope, ids, options),
-      },
-      request,
-    );
+    checkHashesRequest(request, segmentCountOf(this.vnode.treeSize));
+    const out = new Uint32Array(request.ids.length);
+    for (const indexN of this.indexNs()) await this.vnode.xorWordsInto(indexN, request.width, request.ids, out);
+    return out;
   }
 
   async fetchClocks(scope: ExchangeScope, segments: readonly number[], options: FetchOptions): Promise<KeyClock[]> {
@@ -104,4 +99,8 @@ export function rangeFilter(scope: RangeScope): FoldFilter {
   if (scope.modifiedRange !== undefined) f.modifiedRange = { start: scope.modifiedRange.from, end: scope.modifiedRange.to };
   if (scope.segments !== undefined) f.segments = { ids: scope.segments.ids, treeSize: scope.segments.treeSize as TreeSize };
   return f;
+}
+
+function xorInto(target: Uint32Array, other: Uint32Array): void {
+  for (let i = 0; i < target.length; i++) target[i]! ^= other[i]!;
 }

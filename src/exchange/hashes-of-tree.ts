@@ -1,11 +1,12 @@
 /**
  * `fetchHashes` for a source that holds a TicTacTree: the word of id `i` at width `w` is the XOR of
- * the leaves of segments `[i·w, (i+1)·w)`. Widths of a branch or more XOR root words; smaller
- * widths XOR the leaves of one branch. Costs O(ids × min(width, 256)) word reads, never a whole
- * tree walk.
+ * the leaves of segments `[i·w, (i+1)·w)` (TicTacTree.xorWordsInto: widths of a branch or more XOR
+ * root words, smaller widths the leaves of one branch). Costs O(ids × min(width, 256)) word reads,
+ * never a whole tree walk or a branch copy. Sources that hold their tree in parts (a cluster's
+ * IndexN trees) XOR each part's words the same way (merge_words_nval).
  */
 import { AaeError } from '../errors.js';
-import { LEAVES_PER_BRANCH, type TicTacTree } from '../tictac/index.js';
+import type { TicTacTree } from '../tictac/index.js';
 import type { HashesRequest } from './source.js';
 
 export function isPowerOfTwo(n: number): boolean {
@@ -28,57 +29,9 @@ export function checkHashesRequest(request: HashesRequest, segmentCount: number)
   }
 }
 
-/** The branches a request at `width` < 256 reads (ids ascending, so the branches come out sorted). */
-export function branchesOfRequest(request: HashesRequest): number[] {
-  const out: number[] = [];
-  for (const id of request.ids) {
-    const b = Math.floor((id * request.width) / LEAVES_PER_BRANCH);
-    if (out[out.length - 1] !== b) out.push(b);
-  }
-  return out;
-}
-
-/**
- * The words of a (checked) request, from a root (widths of a branch or more) or from the leaves of
- * the branches it reads (smaller widths). Shared by trees held whole and trees held in parts.
- */
-export function wordsOfRequest(
-  request: HashesRequest,
-  from: { root?: () => Uint32Array; branch?: (id: number) => Uint32Array },
-): Uint32Array {
-  const { width, ids } = request;
-  const { root, branch } = from;
-  const out = new Uint32Array(ids.length);
-  if (width >= LEAVES_PER_BRANCH) {
-    if (root === undefined) throw new AaeError('INTERNAL', `words of width ${width} need the root`);
-    const words = root();
-    const perWord = width / LEAVES_PER_BRANCH;
-    ids.forEach((id, i) => {
-      let x = 0;
-      for (let b = id * perWord; b < (id + 1) * perWord; b++) x ^= words[b]!;
-      out[i] = x >>> 0;
-    });
-    return out;
-  }
-  if (branch === undefined) throw new AaeError('INTERNAL', `words of width ${width} need the branches`);
-  let cachedBranch = -1;
-  let leaves: Uint32Array = new Uint32Array(0);
-  ids.forEach((id, i) => {
-    const first = id * width;
-    const b = Math.floor(first / LEAVES_PER_BRANCH);
-    if (b !== cachedBranch) {
-      leaves = branch(b);
-      cachedBranch = b;
-    }
-    const offset = first % LEAVES_PER_BRANCH;
-    let x = 0;
-    for (let s = offset; s < offset + width; s++) x ^= leaves[s]!;
-    out[i] = x >>> 0;
-  });
-  return out;
-}
-
 export function hashesOfTree(tree: TicTacTree, request: HashesRequest): Uint32Array {
   checkHashesRequest(request, tree.segmentCount);
-  return wordsOfRequest(request, { root: () => tree.root(), branch: (id) => tree.branch(id) });
+  const out = new Uint32Array(request.ids.length);
+  tree.xorWordsInto(request.width, request.ids, out);
+  return out;
 }

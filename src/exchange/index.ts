@@ -19,7 +19,7 @@ export { compareBranches } from './compare-branches.js';
 export { compareClocks, type KeyDelta } from './compare-clocks.js';
 export { selectIds } from './select-ids.js';
 export { intersectConfirmed, confirmByChildren, type ChildConfirmation } from './intersect.js';
-export { hashesOfTree, checkHashesRequest, wordsOfRequest, branchesOfRequest } from './hashes-of-tree.js';
+export { hashesOfTree, checkHashesRequest } from './hashes-of-tree.js';
 export {
   planTopWidth,
   planChildWidth,

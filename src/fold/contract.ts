@@ -75,6 +75,8 @@ export interface HashSizeEntry {
 export type CacheRead =
   | { read: 'root' }
   | { read: 'branches'; ids: readonly number[] }
+  /** Tree words of `ids` at `width` (a power of two up to the segment count; ids ascending). */
+  | { read: 'words'; width: number; ids: readonly number[] }
   /** Keys and clocks of some segments; treeSize defaults to the vnode's own cached tree size. */
   | { read: 'clocks'; segments: readonly number[]; treeSize?: TreeSize };
 
@@ -104,6 +106,8 @@ export type FoldInput =
   | { kind: 'index'; entry: IndexEntryRecord }
   | { kind: 'root'; indexN: IndexN; root: Uint32Array }
   | { kind: 'branches'; indexN: IndexN; branches: ReadonlyMap<number, Uint32Array> }
+  /** For a `words` read: one IndexN tree's words of the ids asked, in their order. */
+  | { kind: 'words'; indexN: IndexN; words: Uint32Array }
   | { kind: 'clocks'; keyspaces: readonly number[]; clocks: readonly KeyClock[] };
 
 /** The cluster a fold runs over, as far as a module may need to know it (for flushes). */

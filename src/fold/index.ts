@@ -39,6 +39,7 @@ export { BUILTIN_FOLD_MODULES, builtinFoldModule } from './registry.js';
 export { loadFoldModule, resolveFoldModule, validateFoldModule, isModulePath } from './load-module.js';
 export { mergeRootNval, type MergeRootQuery, type RootAcc } from './modules/merge-root-nval.js';
 export { mergeBranchNval, type MergeBranchQuery, type BranchAcc } from './modules/merge-branch-nval.js';
+export { mergeWordsNval, type MergeWordsQuery, type WordsAcc } from './modules/merge-words-nval.js';
 export { fetchClocksNval, type FetchClocksNvalQuery } from './modules/fetch-clocks-nval.js';
 export { mergeTreeRange, type MergeTreeRangeQuery } from './modules/merge-tree-range.js';
 export { fetchClocksRange, type FetchClocksRangeQuery } from './modules/fetch-clocks-range.js';

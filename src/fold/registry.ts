@@ -10,14 +10,16 @@ import { listBuckets } from './modules/list-buckets.js';
 import { mergeBranchNval } from './modules/merge-branch-nval.js';
 import { mergeRootNval } from './modules/merge-root-nval.js';
 import { mergeTreeRange } from './modules/merge-tree-range.js';
+import { mergeWordsNval } from './modules/merge-words-nval.js';
 import { objectStats } from './modules/object-stats.js';
 import { reapTombs } from './modules/reap-tombs.js';
 import { replKeysRange } from './modules/repl-keys-range.js';
 
-/** The built-in fold modules, Riak's catalogue plus index_tree, by name. */
+/** The built-in fold modules, Riak's catalogue plus index_tree and merge_words_nval, by name. */
 export const BUILTIN_FOLD_MODULES: readonly AnyFoldModule[] = [
   mergeRootNval,
   mergeBranchNval,
+  mergeWordsNval,
   fetchClocksNval,
   mergeTreeRange,
   fetchClocksRange,

@@ -335,7 +335,11 @@ async function foldCache<Query, Acc>(
     if (ctx.signal.aborted) throw abortError(ctx.signal);
     const indexN = { keyspace, nVal };
     if (read.read === 'root') acc = fold(acc, { kind: 'root', indexN, root: await vnode.fetchRoot(indexN) });
-    else acc = fold(acc, { kind: 'branches', indexN, branches: await vnode.fetchBranches(indexN, read.ids) });
+    else if (read.read === 'words') {
+      const words = new Uint32Array(read.ids.length);
+      await vnode.xorWordsInto(indexN, read.width, read.ids, words);
+      acc = fold(acc, { kind: 'words', indexN, words });
+    } else acc = fold(acc, { kind: 'branches', indexN, branches: await vnode.fetchBranches(indexN, read.ids) });
     await after(1);
   }
   return acc;

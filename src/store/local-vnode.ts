@@ -390,6 +390,10 @@ export class LocalVnode implements Vnode {
     return (await this.currentTree(indexN)).branches(ids);
   }
 
+  async xorWordsInto(indexN: IndexN, width: number, ids: readonly number[], out: Uint32Array): Promise<void> {
+    (await this.currentTree(indexN)).xorWordsInto(width, ids, out);
+  }
+
   async fetchTree(indexN: IndexN): Promise<TicTacTree> {
     return (await this.currentTree(indexN)).clone();
   }

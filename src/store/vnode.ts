@@ -133,6 +133,11 @@ export interface Vnode {
   fetchRoot(indexN: IndexN): Promise<Uint32Array>;
   /** Copies of the IndexN's branches `ids` (256 leaves each). */
   fetchBranches(indexN: IndexN, ids: readonly number[]): Promise<Map<number, Uint32Array>>;
+  /**
+   * XORs into `out` the IndexN tree's words of `ids` at `width` (TicTacTree.xorWordsInto): the
+   * exchange's fine walk reads words of any width without a branch copy per id.
+   */
+  xorWordsInto(indexN: IndexN, width: number, ids: readonly number[], out: Uint32Array): Promise<void>;
   /** A copy of the IndexN's whole tree (for merge_root_nval and friends, or to export). */
   fetchTree(indexN: IndexN): Promise<TicTacTree>;
   /** Keys and clocks of the given segments (of a tree of `treeSize`): one seek per segment and keyspace. */

@@ -46,6 +46,15 @@ export function branchInputs(ids: readonly number[]): fc.Arbitrary<FoldInput[]> 
   );
 }
 
+export function wordsInputs(count: number): fc.Arbitrary<FoldInput[]> {
+  return fc.array(
+    fc.record({ keyspace: fc.integer({ min: 0, max: 7 }), words: fc.array(u32, { minLength: count, maxLength: count }) }).map(
+      (r): FoldInput => ({ kind: 'words', indexN: { keyspace: r.keyspace, nVal: 3 }, words: Uint32Array.from(r.words) }),
+    ),
+    { maxLength: 8 },
+  );
+}
+
 export const clocksInputs = fc.array(
   fc.array(headArb, { maxLength: 10 }).map((hs): FoldInput => ({ kind: 'clocks', keyspaces: [0], clocks: hs.map((h) => ({ bucket: h.bucket, key: h.key, clock: h.clock, deleted: h.deleted })) })),
   { maxLength: 5 },

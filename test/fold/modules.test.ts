@@ -8,6 +8,7 @@ import {
   indexTree,
   listBuckets,
   mergeBranchNval,
+  mergeWordsNval,
   mergeRootNval,
   mergeTreeRange,
   objectStats,
@@ -15,7 +16,7 @@ import {
   replKeysRange,
   type FoldInput,
 } from '../../src/fold/index.js';
-import { branchInputs, clocksInputs, hashSizeInputs, headInputs, indexInputs, rootInputs } from './arbitraries.js';
+import { branchInputs, clocksInputs, hashSizeInputs, headInputs, indexInputs, rootInputs, wordsInputs } from './arbitraries.js';
 import { foldModuleSuite } from './fold-module-suite.js';
 
 /** Every built-in module passes the compliance suite. */
@@ -55,6 +56,14 @@ describe('merge_branch_nval', () => {
     queries: [{ branches: [3, 0] }],
     badQueries: [{}, { branches: [] }, { branches: [-1] }, { branches: [1.5] }],
     inputs: branchInputs([0, 3]),
+  });
+});
+
+describe('merge_words_nval', () => {
+  foldModuleSuite(mergeWordsNval, {
+    queries: [{ width: 32, ids: [0, 5, 9] }],
+    badQueries: [{}, { width: 3, ids: [1] }, { width: 1, ids: [] }, { width: 1, ids: [4, 2] }, { width: 1, ids: [2, 2] }, { width: 0, ids: [1] }],
+    inputs: wordsInputs(3),
   });
 });
 
