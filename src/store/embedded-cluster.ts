@@ -1,4 +1,4 @@
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   CLUSTER_SPEC_FILE,
@@ -107,7 +107,14 @@ export class EmbeddedCluster {
       throw new AaeError('STORE_IO', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
     }
     await writeClusterSpec(dir, valid);
-    return EmbeddedCluster.openWith(dir, valid, true);
+    try {
+      return await EmbeddedCluster.openWith(dir, valid, true);
+    } catch (e) {
+      // A refused create (node stores of another ring already there, a disk error) leaves no spec
+      // behind: otherwise the next create says CLUSTER_EXISTS and every open refuses the data.
+      await rm(join(dir, CLUSTER_SPEC_FILE), { force: true }).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** Opens an existing cluster: CLUSTER_NOT_FOUND without cluster.json, STORE_LOCKED if another process has it open. */
@@ -133,7 +140,7 @@ export class EmbeddedCluster {
         const db = await NodeDb.open(node, location, { createIfMissing: create });
         dbs.set(node, db);
         const held = c.owners.flatMap((owner, v) => (owner === node ? [v] : []));
-        await checkRingStamp(db, { ringSize: spec.ringSize, nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed, vnodes: held }, join(dir, CLUSTER_SPEC_FILE));
+        await checkRingStamp(db, { ringSize: spec.ringSize, nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed, vnodes: held }, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });
       }
       const params: StoreParams = spec;
       const vnodes: LocalVnode[] = [];
@@ -144,6 +151,8 @@ export class EmbeddedCluster {
       return new EmbeddedCluster(dir, spec, c, dbs, vnodes);
     } catch (e) {
       for (const db of dbs.values()) await db.close().catch(() => undefined);
+      // The node folders this call made hold nothing yet: a refused create removes them.
+      if (create) for (const node of fresh) await rm(join(dir, node), { recursive: true, force: true }).catch(() => undefined);
       throw e;
     }
   }

@@ -8,14 +8,15 @@
  * `cluster.json` after data is written and every read looks in the wrong place: keys seem
  * missing, trees disagree with heads, a repair "restores" data that was never lost. So each node
  * records, on first open, the ring it was written by; a later open under a different ring is
- * refused with CLUSTER_SPEC_INVALID, naming what changed. The tree size is not stamped: heads
- * are ordered by the full 32-bit segment hash, and trees of another size are rebuilt from them.
+ * refused with CLUSTER_SPEC_INVALID, naming what changed. A node that holds no object yet takes
+ * the new ring instead (nothing can be misread), and drops the old ring's empty saved trees. The tree size is not stamped: heads are ordered
+ * by the full 32-bit segment hash, and trees of another size are rebuilt from them.
  *
  * Stores written before the stamp existed get it on their next open, from the spec they are
  * opened with (the only knowledge there is).
  */
 import { AaeError } from '../errors.js';
-import { META_RING_KEY } from './layout.js';
+import { KIND_HEAD, KIND_INDEX, KIND_VALUE, META_RING_KEY, VNODE_TAG } from './layout.js';
 import type { NodeDb } from './node-db.js';
 
 export interface RingStamp {
@@ -29,12 +30,14 @@ export interface RingStamp {
 
 const FIELDS = ['ringSize', 'nVal', 'hashMethod', 'seed', 'vnodes'] as const;
 
-export async function checkRingStamp(db: NodeDb, expected: RingStamp, specFile: string): Promise<void> {
+/**
+ * Checks (or writes) the node's stamp. `creating`: the spec is one `cluster create` is writing
+ * now, over node folders that already exist; `dir` names the cluster in messages.
+ */
+export async function checkRingStamp(db: NodeDb, expected: RingStamp, where: { specFile: string; creating: boolean }): Promise<void> {
   const bytes = await db.get(META_RING_KEY);
-  if (bytes === undefined) {
-    await db.batch([{ type: 'put', key: META_RING_KEY, value: new TextEncoder().encode(JSON.stringify(expected)) }], { sync: true });
-    return;
-  }
+  const stamp = (): Promise<void> => db.batch([{ type: 'put', key: META_RING_KEY, value: new TextEncoder().encode(JSON.stringify(expected)) }], { sync: true });
+  if (bytes === undefined) return stamp();
   let stamped: Partial<RingStamp>;
   try {
     stamped = JSON.parse(new TextDecoder().decode(bytes)) as Partial<RingStamp>;
@@ -43,11 +46,48 @@ export async function checkRingStamp(db: NodeDb, expected: RingStamp, specFile: 
   }
   const changed = FIELDS.filter((f) => JSON.stringify(stamped[f]) !== JSON.stringify(expected[f]));
   if (changed.length === 0) return;
-  const what = changed.map((f) => (f === 'vnodes' ? 'the vnodes it holds (the node list or its order changed)' : `${f} ${JSON.stringify(stamped[f])} → ${JSON.stringify(expected[f])}`));
-  throw new AaeError(
-    'CLUSTER_SPEC_INVALID',
-    `${specFile} no longer matches the data: node ${db.node} was written with a different ring (${what.join('; ')}). ` +
-      'Restore the cluster.json the data was written with; to change a ring, load the data into a new cluster.',
-    { details: { node: db.node, fields: changed } },
-  );
+  if (!(await holdsObjects(db))) {
+    // Nothing can be misread: take the new ring, and drop the old ring's saved (empty) trees.
+    await dropDerived(db);
+    return stamp();
+  }
+  // The vnodes a node holds follow from the other fields: name them only when nothing else changed.
+  const named = changed.length === 1 ? changed : changed.filter((f) => f !== 'vnodes');
+  const what = named
+    .map((f) => (f === 'vnodes' ? 'the vnodes it holds: the node list or its order changed' : `${f} ${JSON.stringify(stamped[f])} → ${JSON.stringify(expected[f])}`))
+    .join('; ');
+  const message = where.creating
+    ? `node ${db.node} already holds data written with a different ring (${what}). Create the cluster with the options the data was written with, or remove the node folders to start empty.`
+    : `${where.specFile} no longer matches the data: node ${db.node} was written with a different ring (${what}). ` +
+      'Restore the cluster.json the data was written with; to change a ring, load the data into a new cluster.';
+  throw new AaeError('CLUSTER_SPEC_INVALID', message, { details: { node: db.node, fields: changed } });
+}
+
+/**
+ * Whether the node holds any object: a head, a value or an index entry. Saved trees and key
+ * filters are derived from them (and, with no objects, empty).
+ */
+async function holdsObjects(db: NodeDb): Promise<boolean> {
+  const it = db.iterator({ gte: Uint8Array.of(VNODE_TAG), lt: Uint8Array.of(VNODE_TAG + 1) }, { values: false });
+  try {
+    for (let entry = await it.next(); entry !== undefined; entry = await it.next()) {
+      const kind = entry[0][3];
+      if (kind === KIND_HEAD || kind === KIND_VALUE || kind === KIND_INDEX) return true;
+    }
+    return false;
+  } finally {
+    await it.close();
+  }
+}
+
+/** Deletes every vnode record of a node that holds no objects: the saved trees and filters. */
+async function dropDerived(db: NodeDb): Promise<void> {
+  const keys: Uint8Array[] = [];
+  const it = db.iterator({ gte: Uint8Array.of(VNODE_TAG), lt: Uint8Array.of(VNODE_TAG + 1) }, { values: false });
+  try {
+    for (let entry = await it.next(); entry !== undefined; entry = await it.next()) keys.push(entry[0]);
+  } finally {
+    await it.close();
+  }
+  await db.batch(keys.map((key) => ({ type: 'del' as const, key })), { sync: true });
 }
