@@ -2,17 +2,20 @@
  * Range replication: the repair for large damage (an empty sink, a whole bucket missing).
  *
  * Walking the tree finds at most maxResults segments an exchange; when thousands of segments
- * differ, a pass over the data is cheaper. This streams one side's objects — one replica per
- * keyspace, by a coverage plan, so every key is read once — straight into conditional writes on
- * the other side: a write lands only where it dominates what the replica holds (or the replica
- * lacks the key). No version is read twice and nothing newer is ever overwritten.
+ * differ, a pass over the data is cheaper. This streams one side's keys (one replica per keyspace,
+ * by a coverage plan, so every key is listed once) and, batch by batch, reads every replica of
+ * those keys on that side and sends the dominant version into conditional writes on the other
+ * side: a write lands only where it dominates what the replica holds (or the replica lacks the
+ * key), so nothing newer is ever overwritten. Reading every replica matters: the listed replica
+ * may be behind its siblings, and copying it would leave the other side behind while an exchange
+ * that happens to read the same stale replica reports the sides in sync. The side's own stale
+ * replicas are given the dominant version in the same pass.
  *
- * What it cannot settle it leaves: a concurrent version, or a source replica behind its own
- * siblings, is skipped, and the exchange loop that follows finds it and repairs it with the
- * conflict policy and the conflict log. Range replication is therefore an accelerator inside the
- * loop, never the last word.
+ * What it cannot settle it leaves: concurrent versions are skipped wherever neither dominates,
+ * and the exchange loop that follows finds them and repairs them with the conflict policy and the
+ * conflict log. Range replication is therefore an accelerator inside the loop, never the last word.
  */
-import type { AaeObject } from '../cluster/index.js';
+import { compareClocks, dominantObject, type AaeObject } from '../cluster/index.js';
 import { throwIfAborted } from '../errors.js';
 import type { ExchangeScope } from '../exchange/index.js';
 import { plan } from '../plan/index.js';
@@ -54,7 +57,8 @@ export async function replicateRange(
   let pending: Array<{ object: AaeObject }> = [];
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
-    const outcomes = await to.writeIfDominates(pending);
+    const batch = from.spec.nVal > 1 ? await dominantVersions(from, pending) : pending;
+    const outcomes = await to.writeIfDominates(batch);
     for (const o of outcomes) {
       const w = o.filter((x) => x === 'written').length;
       stats.written += w;
@@ -78,4 +82,22 @@ export async function replicateRange(
   }
   await flush();
   return stats;
+}
+
+/**
+ * For each listed object, the dominant version among all of `side`'s replicas of its key (as `get`
+ * reads it); replicas of `side` behind that version are given it, conditionally, on the way.
+ */
+async function dominantVersions(side: RepairableCluster, listed: ReadonlyArray<{ object: AaeObject }>): Promise<Array<{ object: AaeObject }>> {
+  const reads = await side.readReplicas(listed.map(({ object }) => ({ bucket: object.bucket, key: object.key })));
+  const heal: Array<{ object: AaeObject; vnodes: number[] }> = [];
+  const out = listed.map(({ object }, i) => {
+    const replicas = reads[i]!;
+    const best = dominantObject([object, ...replicas.map((r) => r.object)])!;
+    const behind = replicas.filter((r) => r.object === null || compareClocks(best.clock, r.object.clock) === 'left').map((r) => r.vnode);
+    if (behind.length > 0) heal.push({ object: best, vnodes: behind });
+    return { object: best };
+  });
+  if (heal.length > 0) await side.writeIfDominates(heal);
+  return out;
 }
