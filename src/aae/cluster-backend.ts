@@ -64,7 +64,6 @@ export function twoClusterBackend(blue: RepairableCluster, pink: RepairableClust
       const perSide = sides.map(() => [] as Array<{ item: number; slots: number[]; object: PlaceWrite['object']; vnodes: number[] }>);
       batch.forEach(({ key, writes }, item) => {
         const where = layout.get(keyId(key))!;
-        layout.delete(keyId(key));
         const bySide = [undefined, undefined] as Array<(typeof perSide)[number][number] | undefined>;
         writes.forEach((w, slot) => {
           const { side, vnode } = where[w.place]!;
@@ -104,7 +103,6 @@ export function replicaBackend(cluster: RepairableCluster): RepairBackend {
     async write(batch) {
       const items = batch.map(({ key, writes }) => {
         const vnodes = vnodesOf.get(keyId(key))!;
-        vnodesOf.delete(keyId(key));
         return { object: writes[0]!.object, vnodes: writes.map((w) => vnodes[w.place]!) };
       });
       return cluster.writeIfDominates(items);

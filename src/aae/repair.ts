@@ -95,9 +95,11 @@ function keyOf(d: { bucket: string; key: Uint8Array }): ObjectKey {
   return { bucket: d.bucket, key: d.key };
 }
 
+const keyId = (k: { bucket: string; key: Uint8Array }): string => `${k.bucket}\u0000${Buffer.from(k.key).toString('latin1')}`;
+
 function uniqueKeys(ds: ReadonlyArray<{ bucket: string; key: Uint8Array }>): ObjectKey[] {
   const seen = new Map<string, ObjectKey>();
-  for (const d of ds) seen.set(`${d.bucket}\u0000${Buffer.from(d.key).toString('latin1')}`, keyOf(d));
+  for (const d of ds) seen.set(keyId(d), keyOf(d));
   return [...seen.values()];
 }
 
@@ -121,19 +123,30 @@ function repairOptions(o: RepairRunOptions) {
   };
 }
 
-/** Streams one cluster's keys over the scope (repl_keys_range) into the repair of keys. */
+/**
+ * Streams one cluster's keys over the scope (repl_keys_range) into the repair of keys, skipping
+ * keys in `decided` (a dry run lists both sides: a key both hold is decided once) and adding the
+ * rest to it.
+ */
 async function replicateFrom(
   from: RepairableCluster,
   backend: RepairBackend,
   scope: ExchangeScope,
   options: RepairRunOptions,
   stats: RepairStats[],
+  decided: Set<string>,
 ): Promise<void> {
   const query = scope.kind === 'range' ? rangeQuery(scope) : {};
   await runFold(from, replKeysRange, query, {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     sink: async (batch) => {
-      stats.push(await repairKeys(backend, uniqueKeys(batch), repairOptions(options)));
+      const fresh = uniqueKeys(batch).filter((k) => {
+        const id = keyId(k);
+        if (decided.has(id)) return false;
+        decided.add(id);
+        return true;
+      });
+      if (fresh.length > 0) stats.push(await repairKeys(backend, fresh, repairOptions(options)));
     },
   });
 }
@@ -225,8 +238,9 @@ export async function repairClusters(blue: RepairableCluster, pink: RepairableCl
       if (dryRun) {
         // A dry run must not write: decide key by key on what each side holds.
         const parts: RepairStats[] = [];
-        await replicateFrom(blue, backend, scope, options, parts);
-        await replicateFrom(pink, backend, scope, options, parts);
+        const decided = new Set<string>();
+        await replicateFrom(blue, backend, scope, options, parts, decided);
+        await replicateFrom(pink, backend, scope, options, parts, decided);
         return { loop, mode: 'range', differences: cmp.differences.length, stats: merged(parts, dryRun) };
       }
       // The sink first: it is usually the side behind (an empty sink costs nothing here), so the
