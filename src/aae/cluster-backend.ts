@@ -8,7 +8,7 @@
  * - Inside one cluster the places are the key's replicas themselves (read repair): each replica's
  *   version is read, and the winner is written to each replica that lacks it.
  */
-import type { AaeObject, ObjectKey } from '../cluster/index.js';
+import type { AaeObject, Clock, ObjectKey } from '../cluster/index.js';
 import type { PlaceVersion, PlaceWrite, RepairBackend, WriteOutcome } from '../repair/index.js';
 import type { ClusterHandle } from './compare.js';
 
@@ -18,10 +18,21 @@ export interface ReplicaRead {
   object: AaeObject | null;
 }
 
+export interface ReplicaHeadRead {
+  vnode: number;
+  node: string;
+  head: { clock: Clock; deleted: boolean } | null | undefined;
+}
+
 /** What repair needs of a cluster beyond folds: batched reads of every replica, conditional writes. */
 export interface RepairableCluster extends ClusterHandle {
   /** For each key, each preflist replica's version, in preflist order. */
   readReplicas(keys: readonly ObjectKey[], options?: { signal?: AbortSignal }): Promise<ReplicaRead[][]>;
+  /**
+   * As readReplicas, heads only: no value is read (range replication checks clocks first). A key's
+   * `skipVnode` is not read, and comes back `head: undefined`.
+   */
+  readReplicaHeads(keys: ReadonlyArray<ObjectKey & { skipVnode?: number }>, options?: { signal?: AbortSignal }): Promise<ReplicaHeadRead[][]>;
   /**
    * Writes each object (keeping its clock) to the given vnodes (default: its whole preflist), each
    * only if the object dominates what that vnode holds at that moment — atomically with respect to

@@ -15,7 +15,7 @@
  * and the exchange loop that follows finds them and repairs them with the conflict policy and the
  * conflict log. Range replication is therefore an accelerator inside the loop, never the last word.
  */
-import { compareClocks, dominantObject, type AaeObject } from '../cluster/index.js';
+import { compareClocks, dominantObject, type AaeObject, type Clock } from '../cluster/index.js';
 import { throwIfAborted } from '../errors.js';
 import type { ExchangeScope } from '../exchange/index.js';
 import { plan } from '../plan/index.js';
@@ -54,7 +54,7 @@ export async function replicateRange(
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const coverage = plan({ ringSize: from.spec.ringSize, nVal: from.spec.nVal, owners: from.owners, offset: 0 });
   const base: FoldFilter = scope.kind === 'range' ? rangeFilter(scope) : {};
-  let pending: Array<{ object: AaeObject }> = [];
+  let pending: Array<{ object: AaeObject; from: number }> = [];
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     const batch = from.spec.nVal > 1 ? await dominantVersions(from, pending) : pending;
@@ -75,7 +75,7 @@ export async function replicateRange(
       throwIfAborted(options.signal);
       for (const o of batch) {
         stats.read++;
-        pending.push({ object: { bucket: o.bucket, key: o.key, clock: o.clock, value: o.value, deleted: o.deleted, indexes: o.indexes } });
+        pending.push({ object: { bucket: o.bucket, key: o.key, clock: o.clock, value: o.value, deleted: o.deleted, indexes: o.indexes }, from: entry.vnode });
       }
       if (pending.length >= batchSize) await flush();
     }
@@ -86,18 +86,41 @@ export async function replicateRange(
 
 /**
  * For each listed object, the dominant version among all of `side`'s replicas of its key (as `get`
- * reads it); replicas of `side` behind that version are given it, conditionally, on the way.
+ * reads it); replicas of `side` behind that version are given it, conditionally, on the way. The
+ * other replicas' heads are read first; an object is read again only where another replica holds
+ * a version that beats the listed one (rare: a replica behind its siblings).
  */
-async function dominantVersions(side: RepairableCluster, listed: ReadonlyArray<{ object: AaeObject }>): Promise<Array<{ object: AaeObject }>> {
-  const reads = await side.readReplicas(listed.map(({ object }) => ({ bucket: object.bucket, key: object.key })));
+async function dominantVersions(side: RepairableCluster, listed: ReadonlyArray<{ object: AaeObject; from: number }>): Promise<Array<{ object: AaeObject }>> {
+  const keys = listed.map(({ object }) => ({ bucket: object.bucket, key: object.key }));
+  // The listed replica's version is in hand: read the others' heads only.
+  const read = await side.readReplicaHeads(listed.map(({ object, from }) => ({ bucket: object.bucket, key: object.key, skipVnode: from })));
+  const heads: Array<Array<{ vnode: number; head: { clock: Clock } | null }>> = read.map((replicas, i) =>
+    replicas.map((r) => ({ vnode: r.vnode, head: r.head === undefined ? listed[i]!.object : r.head })),
+  );
+  const better: number[] = [];
+  heads.forEach((replicas, i) => {
+    const mine = listed[i]!.object;
+    if (replicas.some((r) => r.head !== null && beats(r.head, mine))) better.push(i);
+  });
+  const out = listed.map(({ object }) => ({ object }));
+  if (better.length > 0) {
+    const reads = await side.readReplicas(better.map((i) => keys[i]!));
+    better.forEach((i, j) => {
+      out[i] = { object: dominantObject([listed[i]!.object, ...reads[j]!.map((r) => r.object)])! };
+    });
+  }
   const heal: Array<{ object: AaeObject; vnodes: number[] }> = [];
-  const out = listed.map(({ object }, i) => {
-    const replicas = reads[i]!;
-    const best = dominantObject([object, ...replicas.map((r) => r.object)])!;
-    const behind = replicas.filter((r) => r.object === null || compareClocks(best.clock, r.object.clock) === 'left').map((r) => r.vnode);
+  heads.forEach((replicas, i) => {
+    const best = out[i]!.object;
+    const behind = replicas.filter((r) => r.head === null || compareClocks(best.clock, r.head.clock) === 'left').map((r) => r.vnode);
     if (behind.length > 0) heal.push({ object: best, vnodes: behind });
-    return { object: best };
   });
   if (heal.length > 0) await side.writeIfDominates(heal);
   return out;
+}
+
+/** Would `get` prefer this head over the object: it dominates, or is concurrent and later. */
+function beats(head: { clock: Clock }, object: AaeObject): boolean {
+  const order = compareClocks(head.clock, object.clock);
+  return order === 'left' || (order === 'concurrent' && head.clock.lastModified > object.clock.lastModified);
 }

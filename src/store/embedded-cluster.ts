@@ -15,6 +15,7 @@ import {
   type Claim,
   type Clock,
   type ClusterSpec,
+  type ObjectHead,
 } from '../cluster/index.js';
 import { AaeError, throwIfAborted } from '../errors.js';
 import { initHash } from '../hash/index.js';
@@ -47,6 +48,13 @@ export interface ReplicaVersion {
   vnode: number;
   node: string;
   object: AaeObject | null;
+}
+
+export interface ReplicaHead {
+  vnode: number;
+  node: string;
+  /** null: the replica lacks the key; undefined: not read (the caller's skipVnode). */
+  head: ObjectHead | null | undefined;
 }
 
 export interface PutManyOptions {
@@ -286,24 +294,47 @@ export class EmbeddedCluster {
 
   /** getReplicas for many keys at once: for each key, each preflist replica's version, in preflist order. */
   async readReplicas(keys: ReadonlyArray<{ bucket: string; key: Uint8Array }>, options: { signal?: AbortSignal } = {}): Promise<ReplicaVersion[][]> {
+    const read = await this.perReplica(keys, options, (vnode, ks) => vnode.getMany(ks));
+    return read.map((replicas) => replicas.map(({ vnode, node, found }) => ({ vnode, node, object: found })));
+  }
+
+  /**
+   * As readReplicas, heads only (no value is read): each preflist replica's head, in order. A key
+   * may name a vnode not to read (`skipVnode`: the caller already holds its version); its entry
+   * then comes back with `head: undefined`.
+   */
+  async readReplicaHeads(
+    keys: ReadonlyArray<{ bucket: string; key: Uint8Array; skipVnode?: number }>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ReplicaHead[][]> {
+    const read = await this.perReplica(keys, options, (vnode, ks) => vnode.getHeads(ks));
+    return read.map((replicas) => replicas.map(({ vnode, node, found, skipped }) => ({ vnode, node, head: skipped ? undefined : found })));
+  }
+
+  /** One read per vnode for the whole batch, not one small read per key and replica. */
+  private async perReplica<T>(
+    keys: ReadonlyArray<{ bucket: string; key: Uint8Array; skipVnode?: number }>,
+    options: { signal?: AbortSignal },
+    read: (vnode: LocalVnode, keys: ReadonlyArray<{ bucket: string; key: Uint8Array }>) => Promise<Array<T | null>>,
+  ): Promise<Array<Array<{ vnode: number; node: string; found: T | null; skipped: boolean }>>> {
     this.checkOpen();
     throwIfAborted(options.signal);
-    // One getMany per vnode for the whole batch, not one small read per key and replica.
     const pref = keys.map((k) => this.preflistOf(k.bucket, k.key));
     const perVnode = new Map<number, Array<{ item: number; slot: number }>>();
     pref.forEach((vnodes, item) =>
       vnodes.forEach((v, slot) => {
+        if (v.id === keys[item]!.skipVnode) return;
         let list = perVnode.get(v.id);
         if (list === undefined) perVnode.set(v.id, (list = []));
         list.push({ item, slot });
       }),
     );
-    const out: ReplicaVersion[][] = pref.map((vnodes) => vnodes.map((v) => ({ vnode: v.id, node: v.node, object: null })));
+    const out = pref.map((vnodes, item) => vnodes.map((v) => ({ vnode: v.id, node: v.node, found: null as T | null, skipped: v.id === keys[item]!.skipVnode })));
     await Promise.all(
       [...perVnode].map(async ([v, list]) => {
-        const objects = await this.vnode(v).getMany(list.map(({ item }) => keys[item]!));
+        const found = await read(this.vnode(v), list.map(({ item }) => keys[item]!));
         list.forEach(({ item, slot }, j) => {
-          out[item]![slot]!.object = objects[j]!;
+          out[item]![slot]!.found = found[j]!;
         });
       }),
     );

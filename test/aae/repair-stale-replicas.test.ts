@@ -98,3 +98,34 @@ describe('repair between clusters whose replicas disagree', () => {
     }
   });
 });
+
+describe('range replication when the source replicas disagree', () => {
+  test.each([1, 2])('a newer version on %i of 3 source replicas reaches every replica of both sides, whatever the coverage', async (newer) => {
+    const dir = await mkdtemp(join(tmpdir(), 'aae-stale-range-'));
+    const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'small' }));
+    const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 2, nodeCount: 2, treeSize: 'small' }));
+    try {
+      const n = 200;
+      for (let i = 0; i < n; i++) {
+        await blue.put({ bucket: 'b', key: `k${i}`, value: 'old', clock: makeClock([['src', 1]], 1000) });
+        await blue.put({ bucket: 'b', key: `k${i}`, value: 'new', clock: makeClock([['src', 2]], 2000), replicas: newer });
+      }
+      // An empty sink and a tiny maxResults: large damage, so the repair replicates by range.
+      const first = await repairClusters(blue, pink, { ...fast, maxResults: 4, blueOffset: newer, pinkOffset: 0 });
+      expect(first.inSync).toBe(true);
+      expect(first.loops[0]!.mode).toBe('range');
+      // Every coverage of blue now reads the newest version: each finds the sides in sync.
+      for (const blueOffset of [0, 1, 2]) expect((await compareClusters(blue, pink, { ...fast, blueOffset, pinkOffset: 0 })).inSync).toBe(true);
+      expect((await repairClusters(blue, pink, { ...fast, maxResults: 4 })).loops.some((l) => l.mode === 'range')).toBe(false);
+      for (let i = 0; i < n; i++) {
+        const versions = [...(await replicaVersions(blue, `k${i}`)), ...(await replicaVersions(pink, `k${i}`))];
+        expect(new Set(versions).size, `k${i}`).toBe(1);
+        expect(JSON.parse(versions[0]!)[2]).toBe('new');
+      }
+    } finally {
+      await blue.close();
+      await pink.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
