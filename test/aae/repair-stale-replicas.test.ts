@@ -105,7 +105,8 @@ describe('range replication when the source replicas disagree', () => {
     const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'small' }));
     const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 2, nodeCount: 2, treeSize: 'small' }));
     try {
-      const n = 200;
+      // Enough keys to dirty most of a small tree's 256 branches: a large delta.
+      const n = 600;
       for (let i = 0; i < n; i++) {
         await blue.put({ bucket: 'b', key: `k${i}`, value: 'old', clock: makeClock([['src', 1]], 1000) });
         await blue.put({ bucket: 'b', key: `k${i}`, value: 'new', clock: makeClock([['src', 2]], 2000), replicas: newer });
