@@ -40,7 +40,8 @@ Exit codes: 0 in sync after the repair, 1 differences left (or found, with --dry
 
 A version that dominates (by vector clock) is copied with its clock to the side that lacks it;
 concurrent versions follow --conflict. Every write is conditional: a write that races the repair
-is never overwritten. When most of the tree differs (an empty sink), the repair replicates by range.
+is never overwritten. When most of the tree differs (an empty sink), the repair replicates by range;
+when damage outruns --max-results, later loops forward up to 8 times as many segments.
 
 Examples:
   $ aae repair ./dc1 ./dr1 --dry-run
