@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { INITIAL_STATE, type SyncState } from './checks.js';
+import { WORK_ITEMS } from './schedule.js';
 import type { CheckReport } from './run-check.js';
 
 const FORMAT = 'aae-sync-state';
@@ -44,11 +45,34 @@ export function defaultStatePath(sourceDir: string, sinkName: string): string {
 
 /** The state in `file`, or the initial state when there is no file yet. */
 export async function loadSyncState(file: string, source: string, sink: string): Promise<SyncState> {
+  return (await readSyncStatus(file, source, sink)).state;
+}
+
+/** What `aae sync --status` shows: the state, and the last check's report as it was saved. */
+export interface SyncStatus {
+  /** False when no check has saved a state yet (the state is then the initial one). */
+  exists: boolean;
+  state: SyncState;
+  lastCheck: CheckReport | undefined;
+}
+
+const lastCheckSchema = z.looseObject({
+  item: z.enum(WORK_ITEMS),
+  outcome: z.enum(['in_sync', 'repaired', 'differences_left', 'skipped', 'failed']),
+  startedAt: time,
+  durationMs: z.number().nonnegative(),
+  why: z.string(),
+  differences: z.number().int().nonnegative(),
+  repaired: z.object({ keys: z.number(), writes: z.number(), conflicts: z.number() }),
+  loops: z.number().int().nonnegative(),
+});
+
+export async function readSyncStatus(file: string, source: string, sink: string): Promise<SyncStatus> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ...INITIAL_STATE };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, state: { ...INITIAL_STATE }, lastCheck: undefined };
     throw new AaeError('SYNC_STATE_IO', `cannot read the sync state ${file}`, { cause: e });
   }
   let json: unknown;
@@ -67,7 +91,10 @@ export async function loadSyncState(file: string, source: string, sink: string):
     throw new AaeError('SYNC_STATE_INVALID', `${file} is the state of ${s.source} → ${s.sink}, not ${source} → ${sink}`);
   }
   const range = s.range === null ? null : { ...(s.range.bucket === undefined ? {} : { bucket: s.range.bucket }), from: s.range.from, to: s.range.to };
-  return { previousSuccess: s.previousSuccess, range, ...(s.fullCheckDue === true ? { fullCheckDue: true } : {}) };
+  const state: SyncState = { previousSuccess: s.previousSuccess, range, ...(s.fullCheckDue === true ? { fullCheckDue: true } : {}) };
+  // The last report is for people: one that does not read as a report is left out, not an error.
+  const last = lastCheckSchema.safeParse(s.lastCheck);
+  return { exists: true, state, lastCheck: last.success ? (last.data as unknown as CheckReport) : undefined };
 }
 
 export async function saveSyncState(file: string, source: string, sink: string, state: SyncState, lastCheck?: CheckReport): Promise<void> {

@@ -65,3 +65,9 @@ function alive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** The pid of the sync holding `stateFile`'s lock, if one does and its process is alive. */
+export async function syncLockHolder(stateFile: string): Promise<number | undefined> {
+  const pid = Number.parseInt(await readFile(`${stateFile}.lock`, 'utf8').catch(() => ''), 10);
+  return Number.isSafeInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}

@@ -168,3 +168,35 @@ describe('aae sync: one at a time, and --once', () => {
       expect(losers).toHaveLength(1);
     }));
 });
+
+describe('aae sync --status', () => {
+  test('shows the watermark, the span and the last check, and exits by that check', () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      const none = await aae('sync', a, b, '--status', '--json');
+      expect(none.code).toBe(0);
+      expect(none.json()).toMatchObject({ source: 'dc1', sink: 'dr1', running: false, watermark: null, range: null, fullCheckDue: false, lastCheck: null });
+
+      expect((await aae('put', a, 'b', 'new', 'x')).code).toBe(0);
+      const run = await aae('sync', a, b, '--once', 'all', ...FAST, '--json');
+      const started = lines(run.stdout)[0]!.startedAt;
+      const after = await aae('sync', a, b, '--status', '--json');
+      expect(after.code).toBe(0);
+      expect(after.json()).toMatchObject({ watermark: started, lastCheck: { outcome: 'repaired', differences: 1, startedAt: started } });
+      const text = await aae('sync', a, b, '--status');
+      expect(text.stdout).toMatch(/watermark: +\S+ \(.* ago\)/);
+      expect(text.stdout).toMatch(/last check: +\S+ +all: 1 difference\(s\); repaired 1 key/);
+
+      // A failed check: the status says so and exits 3; the watermark stays.
+      const holder = await EmbeddedCluster.open(b);
+      try {
+        expect((await aae('sync', a, b, '--once', 'all', ...FAST)).code).toBe(3);
+      } finally {
+        await holder.close();
+      }
+      const failed = await aae('sync', a, b, '--status', '--json');
+      expect(failed.code).toBe(3);
+      expect(failed.json()).toMatchObject({ watermark: started, lastCheck: { outcome: 'failed', error: { code: 'STORE_LOCKED' } } });
+      expect((await aae('sync', a, b, '--status', '--once', 'all')).code).toBe(2);
+    }));
+});

@@ -13,11 +13,13 @@ import {
   parseDuration,
   parseSchedule,
   parseWindow,
+  readSyncStatus,
   resolveCheck,
   runCheck,
   runSyncLoop,
   saveSyncState,
   sliceCount,
+  syncLockHolder,
   type CheckReport,
   type CheckWindow,
   type OpenPair,
@@ -25,6 +27,7 @@ import {
   type WorkItem,
 } from '../../sync/index.js';
 import { EXIT, type CommandContext } from '../io.js';
+import { printJson } from '../output.js';
 import { parseChoice, parseIntOption } from '../parse.js';
 
 interface SyncCliOptions {
@@ -32,6 +35,7 @@ interface SyncCliOptions {
   period: number;
   window: CheckWindow;
   once?: WorkItem;
+  status?: boolean;
   checks?: number;
   state?: string;
   conflict: ConflictPolicy;
@@ -70,6 +74,7 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .option('--window <hours>', 'UTC hours when an auto check may compare everything: H1-H2, always or never', flag('--window', parseWindow), 'always' as CheckWindow)
     .option('--once <kind>', `run one check now and exit: ${ONCE_KINDS.join(', ')}`, parseChoice('--once', ONCE_KINDS))
     .option('--checks <n>', 'stop after this many checks have run (default: run until interrupted)', parseIntOption('--checks', 1, 1_000_000))
+    .option('--status', 'show the sync\'s state and its last check (whether one is running too), and exit by that check\'s outcome; opens no cluster')
     .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>.json)')
     .option('--conflict <policy>', `concurrent versions: ${CONFLICT_POLICIES.join(' | ')}`, parseChoice('--conflict', CONFLICT_POLICIES), 'lww')
     .option('--conflict-log <file>', 'where versions that lose a conflict are appended (JSONL; default beside the state: <source>/sync/<sink name>.conflicts.jsonl)')
@@ -86,9 +91,10 @@ Checks:
   all    every object, by the cached trees: cheap while the clusters agree, whatever their size
   day    objects modified in the last 24 hours   } trees built by a fold that reads every
   hour   objects modified in the last hour       } object head: cost grows with the data
-  range  objects modified since the last check that ended in sync, or the span the last
-         unfinished check found; skipped when there is neither
-  auto   range when it can, else all inside --window and day outside it
+  range  the span the last unfinished check found, else objects modified since the watermark
+         (the last check that looked at everything); skipped when there is neither
+  auto   the span if any; else all (inside --window; day outside it) when a full check is due
+         or there is no watermark; else range since the watermark
   none   a quiet slice
 
 The period is cut into one slice per check; each period deals the checks to the slices in a
@@ -108,9 +114,16 @@ Examples:
                 # a full check a day; hourly auto checks look at what changed since the last
                 # full one, and when a full check is due, run it only from 01:00 to 05:00 UTC
   $ aae sync ./dc1 ./dr1 --once all --json                # one check now (for cron)
+  $ aae sync ./dc1 ./dr1 --status                         # the watermark and the last check (for monitoring)
   $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3`,
     )
     .action(async (source: string, sink: string, opts: SyncCliOptions, cmd: Command) => {
+      if (opts.status === true) {
+        const others = ['once', 'schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
+        if (others.length > 0) throw new AaeError('USAGE', `--status only reads the state; ${others.map((o) => `--${o}`).join(', ')} run checks`);
+        await showStatus(ctx, source, sink, opts);
+        return;
+      }
       if (opts.once !== undefined) {
         const loopOnly = ['schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
         if (loopOnly.length > 0) throw new AaeError('USAGE', `--once runs one check now; ${loopOnly.map((o) => `--${o}`).join(', ')} only apply to a scheduled sync`);
@@ -188,6 +201,41 @@ Examples:
         await lock.release();
       }
     });
+}
+
+async function showStatus(ctx: CommandContext, source: string, sink: string, opts: SyncCliOptions): Promise<void> {
+  const [sourceSpec, sinkSpec] = [await readClusterSpec(source), await readClusterSpec(sink)];
+  const names = [sourceSpec.name, sinkSpec.name] as const;
+  const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name);
+  const status = await readSyncStatus(stateFile, ...names);
+  const pid = await syncLockHolder(stateFile);
+  const last = status.lastCheck;
+  ctx.setExitCode(exitFor(last));
+  const { previousSuccess: w, range, fullCheckDue } = status.state;
+  if (opts.json) {
+    printJson(ctx.io.stdout, {
+      source: names[0],
+      sink: names[1],
+      stateFile,
+      running: pid !== undefined,
+      ...(pid === undefined ? {} : { pid }),
+      watermark: w === null ? null : iso(w),
+      range: range === null ? null : { ...range, from: iso(range.from), to: iso(range.to) },
+      fullCheckDue: fullCheckDue === true,
+      lastCheck: last === undefined ? null : reportJson(last, names),
+    });
+    return;
+  }
+  const age = (t: number) => `${iso(t)} (${duration(Math.max(0, Date.now() - t))} ago)`;
+  const lines = [
+    `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'})`,
+    `  running:         ${pid === undefined ? 'no' : `yes, pid ${pid}`}`,
+    `  watermark:       ${w === null ? 'none yet (a full check sets it)' : age(w)}`,
+    `  span to check:   ${range === null ? 'none' : `${iso(range.from)} .. ${iso(range.to)}${range.bucket === undefined ? '' : ` in bucket ${range.bucket}`}`}`,
+    `  full check due:  ${fullCheckDue === true ? 'yes' : 'no'}`,
+    `  last check:      ${last === undefined ? 'none' : reportLine(last)}`,
+  ];
+  ctx.io.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function openPair(source: string, sink: string): Promise<OpenPair> {
