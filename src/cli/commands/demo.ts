@@ -120,6 +120,7 @@ async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string
   const winner = await dr.get('users', 'user-00007');
   say(`   user-00007 on DR now: ${Buffer.from(winner!.value).toString()} (clock ${winner!.clock.entries.map(([a, n]) => `${a}:${n}`).join(',')}).`);
   const ms = Math.round(performance.now() - t0);
+  say('7. To keep two clusters agreeing from now on: `aae sync <primary> <dr> --schedule all=1,hour=23` (docs/SYNC.md).');
   say(`Done in ${ms} ms.`);
   return {
     loaded: loaded.written,
