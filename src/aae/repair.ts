@@ -66,9 +66,9 @@ export interface RepairReport {
 /** Enough rounds for 20 × 128 segments of scattered drift; large damage goes by range instead. */
 const DEFAULT_MAX_LOOPS = 20;
 /**
- * Damage that would take more exchange rounds than this (dirty branches over maxResults) is
- * repaired by range instead: at 0.5–1.5 s a round for 128 segments, eight rounds cost about what
- * a range pass over a few hundred thousand keys does.
+ * Damage that would take more exchange rounds than this, even at the widest cap (the differences
+ * the top of the tree implies, over 8 × maxResults), is repaired by range instead: eight rounds of
+ * 1,024 segments cost about what a range pass over a few hundred thousand keys does.
  */
 const RANGE_AFTER_ROUNDS = 8;
 const DEFAULT_EXCHANGE_MAX_RESULTS = 128;
@@ -229,8 +229,9 @@ export async function repairClusters(blue: RepairableCluster, pink: RepairableCl
       const cmp = await compareClusters(blue, pink, { ...options, maxResults, largeDelta: rangeAllowed ? 'report' : 'walk' });
       return { ...cmp, truncated: cmp.exchange.truncated };
     },
-    async (cmp, loop, maxResults): Promise<LoopReport> => {
-      const manyRounds = cmp.exchange.dirtyBranches > RANGE_AFTER_ROUNDS * maxResults;
+    async (cmp, loop): Promise<LoopReport> => {
+      // The damage the top of the tree implies, against what the widest loops would move.
+      const manyRounds = cmp.exchange.estimatedDifferences > RANGE_AFTER_ROUNDS * (options.maxResults ?? DEFAULT_EXCHANGE_MAX_RESULTS) * MAX_RESULTS_BOOST;
       if (!rangeAllowed || !(cmp.exchange.largeDelta || manyRounds)) {
         const stats = await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options));
         return { loop, mode: 'exchange', differences: cmp.differences.length, stats };

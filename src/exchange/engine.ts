@@ -112,6 +112,7 @@ class Exchange {
   private readonly timings: Partial<Record<ExchangeStage | 'pause', number>> = {};
   private dirtyBranches = 0;
   private dirtySegments = 0;
+  private estimatedDifferences = 0;
   private truncated = false;
   private largeDelta = false;
   private uncapped = false;
@@ -169,6 +170,7 @@ class Exchange {
     let dirty = await this.compareRound(width, top);
     if (dirty.length === 0) return this.finish([]);
     let d = estimateDifferences(dirty.length, top.length);
+    this.estimatedDifferences = d;
     if (expectedDirty(branchCount, d) / branchCount > LARGE_DELTA_FRACTION) {
       this.flagLargeDelta(dirty.length, top.length);
       if (this.o.largeDelta === 'report') {
@@ -176,6 +178,7 @@ class Exchange {
         dirty = await this.confirmRound(width, dirty);
         this.noteDirty(width, dirty);
         d = estimateDifferences(dirty.length, top.length);
+        this.estimatedDifferences = d;
         if (expectedDirty(branchCount, d) / branchCount > LARGE_DELTA_FRACTION) {
           this.truncated = true;
           return this.finish([]);
@@ -237,6 +240,7 @@ class Exchange {
     if (found.length === 0) return this.finish([]);
     const confirmed = await this.confirmRound(LEAVES_PER_BRANCH, found);
     this.dirtyBranches = confirmed.length;
+    this.estimatedDifferences = estimateDifferences(confirmed.length, branchCount);
     this.log('EX002', 'info', 'root compare confirmed', { dirtyBranches: confirmed.length, branchCount });
     if (confirmed.length === 0) return this.finish([]);
     if (confirmed.length / branchCount > LARGE_DELTA_FRACTION) {
@@ -381,6 +385,7 @@ class Exchange {
       deltas,
       dirtyBranches: this.dirtyBranches,
       dirtySegments: this.dirtySegments,
+      estimatedDifferences: Math.round(this.estimatedDifferences),
       truncated: this.truncated,
       largeDelta: this.largeDelta,
       walk: this.walk,

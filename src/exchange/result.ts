@@ -39,6 +39,12 @@ export interface ExchangeResult {
    * lists instead of leaves, the segments whose keys were listed.
    */
   readonly dirtySegments: number;
+  /**
+   * The differences the dirty fraction of the top of the tree implies (the first tree round of a
+   * fine walk, the confirmed root of a classic one; 0 in sync): what a capped exchange saw of the
+   * damage it did not walk.
+   */
+  readonly estimatedDifferences: number;
   /** Dirty ids were left for a later exchange (maxResults, or a large delta reported). */
   readonly truncated: boolean;
   readonly largeDelta: boolean;

@@ -99,6 +99,21 @@ describe('the fine walk: three rounds of tree data, confirmations carried by the
     expect(r.bytes.pink).toBeGreaterThan(2048 * 4);
     expect(lines.some((l) => l.code === 'EX010')).toBe(false);
   });
+  it('a capped exchange estimates the damage it did not walk from the top of the tree', async () => {
+    // Fixed data: the estimate is deterministic. 1,500 differences, 128 walked.
+    for (const [walk, hashes] of [['fine', true], ['classic', false]] as const) {
+      const [blue, pink] = pair('large', 500, hashes);
+      for (let i = 0; i < 1500; i++) blue.put('b', `new${i}`, clock('a', 1));
+      const r = await runExchange([blue], [pink], fastOptions({ maxResults: 128 }));
+      expect(r.walk).toBe(walk);
+      expect(r.truncated).toBe(true);
+      expect(r.deltas.length).toBeLessThan(1500);
+      expect(r.estimatedDifferences).toBeGreaterThan(1500 * 0.8);
+      expect(r.estimatedDifferences).toBeLessThan(1500 * 1.25);
+    }
+    const [a, b] = pair('large', 50);
+    expect((await runExchange([a], [b], fastOptions())).estimatedDifferences).toBe(0);
+  });
   it('a top word that heals before its children are fetched is dropped with them (EX010)', async () => {
     const [blue, pink] = pair('large', 30);
     blue.put('b', 'real', clock('a', 1));
