@@ -18,13 +18,15 @@ const HOUR = 3_600_000;
 
 const wantsArb = fc
   .record({ all: fc.nat(2), day: fc.nat(2), hour: fc.nat(3), range: fc.nat(3), auto: fc.nat(3), none: fc.nat(1) })
-  .filter((w) => w.all + w.day + w.hour + w.range + w.auto > 0) as fc.Arbitrary<ScheduleWants>;
+  // Some check that looks at everything (all, or auto without a watermark), so that a watermark
+  // is set and the law has something to hold; a range-only schedule would never start.
+  .filter((w) => w.all + w.auto > 0) as fc.Arbitrary<ScheduleWants>;
 
 describe('the sync watermark', () => {
   test('law: after any check that ends in sync, every object modified before the watermark agrees', async () => {
     const totals = { checked: 0, repaired: 0 };
     await fc.assert(
-      fc.asyncProperty(wantsArb, fc.integer({ min: 1, max: 2 ** 31 }), fc.double({ min: 0, max: 0.6, noNaN: true }), async (wants, seed, dropRate) => {
+      fc.asyncProperty(wantsArb, fc.integer({ min: 1, max: 2 ** 31 }), fc.double({ min: 0.3, max: 0.7, noNaN: true }), async (wants, seed, dropRate) => {
         const dir = await mkdtemp(join(tmpdir(), 'aae-watermark-'));
         try {
           const spec = (name: string, nVal: number) => defaultSpec(name, { ringSize: 8, nVal, nodeCount: 2, treeSize: 'small' });
@@ -43,7 +45,7 @@ describe('the sync watermark', () => {
           const open = (): Promise<OpenPair> => openBoth();
           // While the loop waits, the application writes: some writes never reach the sink.
           const sleep = async (ms: number): Promise<void> => {
-            const writes = Math.floor(random() * 6);
+            const writes = 1 + Math.floor(random() * 5);
             const pair = await openBoth();
             try {
               for (let i = 0; i < writes; i++) {
