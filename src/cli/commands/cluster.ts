@@ -20,7 +20,7 @@ interface CreateOptions {
 }
 
 export function registerCluster(program: Command, ctx: CommandContext): void {
-  const cluster = program.command('cluster').description('create and describe embedded clusters');
+  const cluster = program.command('cluster').description('create embedded clusters');
   cluster
     .command('create')
     .description('create an embedded cluster: a directory with cluster.json and one LevelDB per node')

@@ -36,7 +36,7 @@ export function registerRepair(program: Command, ctx: CommandContext): void {
     .addHelpText(
       'after',
       `
-Exit codes: 0 in sync after the repair, 1 differences left (or found, with --dry-run), 2 bad usage, 3 failure.
+Exit codes: 0 in sync after the repair, 1 differences left (or found, with --dry-run), 2 bad usage or input, 3 failure.
 
 A version that dominates (by vector clock) is copied with its clock to the side that lacks it;
 concurrent versions follow --conflict. Every write is conditional: a write that races the repair

@@ -31,8 +31,8 @@ import { printJson } from '../output.js';
 import { parseChoice, parseIntOption } from '../parse.js';
 
 interface SyncCliOptions {
-  schedule: ScheduleWants;
-  period: number;
+  schedule?: ScheduleWants;
+  period?: number;
   window: CheckWindow;
   once?: WorkItem;
   status?: boolean;
@@ -69,8 +69,8 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .description('keep two clusters agreeing on a schedule: checks dealt over a period, each one a repair over its scope')
     .argument('<source>', 'the source cluster directory (blue)')
     .argument('<sink>', 'the sink cluster directory (pink)')
-    .option('--schedule <checks>', `checks a period, as kind=count: ${WORK_ITEMS.join(', ')}`, flag('--schedule', parseSchedule), parseSchedule(DEFAULT_SCHEDULE))
-    .option('--period <duration>', 'the period the schedule repeats over (e.g. 24h, 1h, 10m)', flag('--period', parseDuration), DAY_MS)
+    .option('--schedule <checks>', `checks a period, as kind=count: ${WORK_ITEMS.join(', ')} (default: ${DEFAULT_SCHEDULE})`, flag('--schedule', parseSchedule))
+    .option('--period <duration>', 'the period the schedule repeats over (e.g. 24h, 1h, 10m; default: 24h)', flag('--period', parseDuration))
     .option('--window <hours>', 'UTC hours when an auto check may compare everything: H1-H2, always or never', flag('--window', parseWindow), 'always' as CheckWindow)
     .option('--once <kind>', `run one check now and exit: ${ONCE_KINDS.join(', ')}`, parseChoice('--once', ONCE_KINDS))
     .option('--checks <n>', 'stop after this many checks have run (default: run until interrupted)', parseIntOption('--checks', 1, 1_000_000))
@@ -168,18 +168,20 @@ Examples:
           report(last);
           await saveSyncState(stateFile, ...names, last.state, last);
         } else {
+          const schedule = opts.schedule ?? parseSchedule(DEFAULT_SCHEDULE);
+          const period = opts.period ?? DAY_MS;
           if (!opts.json) {
-            const every = opts.period / sliceCount(opts.schedule);
-            err.write(`sync ${names[0]} → ${names[1]}: ${formatSchedule(opts.schedule)} every ${duration(opts.period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
-            const runnable = WORK_ITEMS.filter((k) => k !== 'none' && opts.schedule[k] > 0);
+            const every = period / sliceCount(schedule);
+            err.write(`sync ${names[0]} → ${names[1]}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
+            const runnable = WORK_ITEMS.filter((k) => k !== 'none' && schedule[k] > 0);
             if (runnable.every((k) => k === 'range') && initial.previousSuccess === null && initial.range === null) {
               err.write('warning: range checks start from a watermark that a full check sets; there is none yet, so they will be skipped until one (e.g. --once all)\n');
             }
           }
           const result = await runSyncLoop({
             ...options,
-            wants: opts.schedule,
-            periodMs: opts.period,
+            wants: schedule,
+            periodMs: period,
             window: opts.window,
             state: initial,
             ...(opts.checks === undefined ? {} : { maxChecks: opts.checks }),
