@@ -65,44 +65,66 @@ export const INITIAL_STATE: SyncState = { previousSuccess: null, range: null };
 export type CheckWindow = 'always' | 'never' | { startHour: number; endHour: number };
 
 export type ResolvedCheck =
-  | { run: true; item: WorkItem; kind: 'all' | 'day' | 'hour' | 'range'; scope: ExchangeScope; why: string }
+  | {
+      run: true;
+      item: WorkItem;
+      kind: 'all' | 'day' | 'hour' | 'range';
+      scope: ExchangeScope;
+      why: string;
+      /** The one bucket the whole sync is limited to, when it is (every check's scope names it). */
+      syncBucket?: string;
+    }
   | { run: false; item: WorkItem; why: string };
 
-/** Decides what the check of kind `item`, starting at `now`, compares. */
-export function resolveCheck(item: WorkItem, state: SyncState, now: number, window: CheckWindow): ResolvedCheck {
+/** What the sync as a whole covers: every bucket (default), or one. */
+export interface SyncScope {
+  bucket?: string;
+}
+
+/**
+ * Decides what the check of kind `item`, starting at `now`, compares. A sync limited to one
+ * bucket limits every check to it; its full check is then a tree a fold builds over the bucket
+ * (every head is read: heads are kept in segment order, not by bucket), as Riak's bucket scope.
+ */
+export function resolveCheck(item: WorkItem, state: SyncState, now: number, window: CheckWindow, sync: SyncScope = {}): ResolvedCheck {
+  const b = sync.bucket;
+  const full = (why: string): ResolvedCheck =>
+    b === undefined
+      ? { run: true, item, kind: 'all', scope: { kind: 'full' }, why }
+      : { run: true, item, kind: 'all', scope: { kind: 'range', treeSize: 'large', bucket: b }, why: `${why} (bucket '${b}', by a fold)`, syncBucket: b };
   switch (item) {
     case 'none':
       return { run: false, item, why: 'a quiet slice' };
     case 'all':
-      return { run: true, item, kind: 'all', scope: { kind: 'full' }, why: 'every object, by the cached trees' };
+      return full('every object, by the cached trees');
     case 'day':
-      return modified(item, 'day', now - DAY_MS, now, 'medium', 'objects modified in the last 24 hours');
+      return modified(item, 'day', now - DAY_MS, now, 'medium', 'objects modified in the last 24 hours', b);
     case 'hour':
-      return modified(item, 'hour', now - HOUR_MS, now, 'small', 'objects modified in the last hour');
+      return modified(item, 'hour', now - HOUR_MS, now, 'small', 'objects modified in the last hour', b);
     case 'range':
-      return spanCheck(item, state) ?? sinceCheck(item, state, now) ?? { run: false, item, why: 'no range: no watermark yet and no span left to look at' };
+      return spanCheck(item, state, b) ?? sinceCheck(item, state, now, b) ?? { run: false, item, why: 'no range: no watermark yet and no span left to look at' };
     case 'auto': {
-      const span = spanCheck(item, state);
+      const span = spanCheck(item, state, b);
       if (span !== undefined) return span;
-      const since = state.fullCheckDue === true ? undefined : sinceCheck(item, state, now);
+      const since = state.fullCheckDue === true ? undefined : sinceCheck(item, state, now, b);
       if (since !== undefined) return since;
       const reason = state.fullCheckDue === true ? 'the last unfinished check may have left damage elsewhere' : 'no watermark yet';
-      if (inWindow(now, window)) return { run: true, item, kind: 'all', scope: { kind: 'full' }, why: `auto: ${reason}; inside the full-check window` };
-      return modified(item, 'day', now - DAY_MS, now, 'medium', `auto: ${reason}; outside the full-check window: the last 24 hours`);
+      if (inWindow(now, window)) return full(`auto: ${reason}; inside the full-check window`);
+      return modified(item, 'day', now - DAY_MS, now, 'medium', `auto: ${reason}; outside the full-check window: the last 24 hours`, b);
     }
   }
 }
 
-function spanCheck(item: WorkItem, state: SyncState): ResolvedCheck | undefined {
+function spanCheck(item: WorkItem, state: SyncState, syncBucket: string | undefined): ResolvedCheck | undefined {
   if (state.range === null) return undefined;
   const { bucket, from, to } = state.range;
   const where = bucket === undefined ? '' : ` in bucket '${bucket}'`;
-  return modified(item, 'range', from, to, 'small', `the span the last unfinished check left differing${where}`, bucket);
+  return modified(item, 'range', from, to, 'small', `the span the last unfinished check left differing${where}`, syncBucket, bucket);
 }
 
-function sinceCheck(item: WorkItem, state: SyncState, now: number): ResolvedCheck | undefined {
+function sinceCheck(item: WorkItem, state: SyncState, now: number, syncBucket: string | undefined): ResolvedCheck | undefined {
   if (state.previousSuccess === null) return undefined;
-  return modified(item, 'range', state.previousSuccess, now + RANGE_OVERLAP_MS, 'small', 'objects modified since the watermark (the last check that looked at everything)');
+  return modified(item, 'range', state.previousSuccess, now + RANGE_OVERLAP_MS, 'small', 'objects modified since the watermark (the last check that looked at everything)', syncBucket);
 }
 
 function modified(
@@ -112,10 +134,12 @@ function modified(
   to: number,
   treeSize: 'small' | 'medium',
   why: string,
-  bucket?: string,
+  syncBucket: string | undefined,
+  spanBucket?: string,
 ): ResolvedCheck {
+  const bucket = syncBucket ?? spanBucket;
   const scope: ExchangeScope = { kind: 'range', treeSize, ...(bucket === undefined ? {} : { bucket }), modifiedRange: { from: Math.max(0, from), to } };
-  return { run: true, item, kind, scope, why };
+  return { run: true, item, kind, scope, why, ...(syncBucket === undefined ? {} : { syncBucket }) };
 }
 
 export function inWindow(now: number, window: CheckWindow): boolean {
@@ -153,8 +177,10 @@ export function afterCheck(check: Extract<ResolvedCheck, { run: true }>, before:
     return { previousSuccess: before.previousSuccess, range: spanOf(outcome.differences) ?? before.range, fullCheckDue: true };
   }
   const scope = check.scope;
-  const everything = scope.kind === 'full';
-  const bucket = scope.kind === 'range' ? scope.bucket : undefined;
+  // Everything the sync covers: all buckets, or its one bucket.
+  const everything = check.kind === 'all';
+  // A bucket narrower than the sync's: the check did not look at everything.
+  const bucket = scope.kind === 'range' && scope.bucket !== check.syncBucket ? scope.bucket : undefined;
   const from = scope.kind === 'range' ? scope.modifiedRange?.from ?? 0 : 0;
   const to = scope.kind === 'range' ? scope.modifiedRange?.to ?? Infinity : Infinity;
   const w = before.previousSuccess;

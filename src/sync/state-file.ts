@@ -7,7 +7,7 @@
  * another pair of clusters, or does not parse, is refused (SYNC_STATE_INVALID) rather than reset:
  * starting over silently would drop the range a failed check left behind.
  *
- *   { "format": "aae-sync-state", "version": 1, "source": "dc1", "sink": "dr1",
+ *   { "format": "aae-sync-state", "version": 1, "source": "dc1", "sink": "dr1", "bucket"?: "users",
  *     "previousSuccess": 1763840000000 | null, "range": { "bucket"?, "from", "to" } | null,
  *     "fullCheckDue": false, "lastCheck"?: { …the CheckReport of the last check… } }
  */
@@ -29,6 +29,7 @@ const stateSchema = z.object({
   version: z.literal(VERSION),
   source: z.string(),
   sink: z.string(),
+  bucket: z.string().min(1).optional(),
   previousSuccess: time.nullable(),
   range: z
     .object({ bucket: z.string().min(1).optional(), from: time, to: time })
@@ -38,14 +39,23 @@ const stateSchema = z.object({
   lastCheck: z.unknown().optional(),
 });
 
-/** The default place: beside the source cluster's spec, one file per sink. */
-export function defaultStatePath(sourceDir: string, sinkName: string): string {
-  return join(sourceDir, 'sync', `${encodeURIComponent(sinkName)}.json`);
+/** The default place: beside the source cluster's spec, one file per sink (and bucket, if one). */
+export function defaultStatePath(sourceDir: string, sinkName: string, bucket?: string): string {
+  const scope = bucket === undefined ? '' : `+${encodeURIComponent(bucket)}`;
+  return join(sourceDir, 'sync', `${encodeURIComponent(sinkName)}${scope}.json`);
+}
+
+/** Which clusters, and which part of them, a state belongs to. */
+export interface SyncIdentity {
+  source: string;
+  sink: string;
+  /** The one bucket the sync is limited to, if it is. */
+  bucket?: string;
 }
 
 /** The state in `file`, or the initial state when there is no file yet. */
-export async function loadSyncState(file: string, source: string, sink: string): Promise<SyncState> {
-  return (await readSyncStatus(file, source, sink)).state;
+export async function loadSyncState(file: string, who: SyncIdentity): Promise<SyncState> {
+  return (await readSyncStatus(file, who)).state;
 }
 
 /** What `aae sync --status` shows: the state, and the last check's report as it was saved. */
@@ -67,7 +77,8 @@ const lastCheckSchema = z.looseObject({
   loops: z.number().int().nonnegative(),
 });
 
-export async function readSyncStatus(file: string, source: string, sink: string): Promise<SyncStatus> {
+export async function readSyncStatus(file: string, who: SyncIdentity): Promise<SyncStatus> {
+  const { source, sink } = who;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -87,8 +98,9 @@ export async function readSyncStatus(file: string, source: string, sink: string)
     throw new AaeError('SYNC_STATE_INVALID', `${file} is not a sync state (${where}); move it aside to start the sync afresh`);
   }
   const s = parsed.data;
-  if (s.source !== source || s.sink !== sink) {
-    throw new AaeError('SYNC_STATE_INVALID', `${file} is the state of ${s.source} → ${s.sink}, not ${source} → ${sink}`);
+  if (s.source !== source || s.sink !== sink || s.bucket !== who.bucket) {
+    const of = (x: { source: string; sink: string; bucket?: string | undefined }) => `${x.source} → ${x.sink}${x.bucket === undefined ? '' : ` (bucket '${x.bucket}')`}`;
+    throw new AaeError('SYNC_STATE_INVALID', `${file} is the state of ${of(s)}, not ${of(who)}`);
   }
   const range = s.range === null ? null : { ...(s.range.bucket === undefined ? {} : { bucket: s.range.bucket }), from: s.range.from, to: s.range.to };
   const state: SyncState = { previousSuccess: s.previousSuccess, range, ...(s.fullCheckDue === true ? { fullCheckDue: true } : {}) };
@@ -97,12 +109,13 @@ export async function readSyncStatus(file: string, source: string, sink: string)
   return { exists: true, state, lastCheck: last.success ? (last.data as unknown as CheckReport) : undefined };
 }
 
-export async function saveSyncState(file: string, source: string, sink: string, state: SyncState, lastCheck?: CheckReport): Promise<void> {
+export async function saveSyncState(file: string, who: SyncIdentity, state: SyncState, lastCheck?: CheckReport): Promise<void> {
   const body = {
     format: FORMAT,
     version: VERSION,
-    source,
-    sink,
+    source: who.source,
+    sink: who.sink,
+    ...(who.bucket === undefined ? {} : { bucket: who.bucket }),
     previousSuccess: state.previousSuccess,
     range: state.range,
     fullCheckDue: state.fullCheckDue === true,

@@ -23,6 +23,8 @@ export interface SyncLoopOptions extends RunCheckOptions {
   periodMs?: number;
   /** When `auto` may choose a full check (default always). */
   window?: CheckWindow;
+  /** Limit every check to one bucket (default: all buckets). */
+  bucket?: string;
   state: SyncState;
   /** Called after every slice, before the next wait: persist here (a rejection stops the loop). */
   onCheck?: (report: CheckReport, scheduled: ScheduledCheck) => void | Promise<void>;
@@ -71,7 +73,7 @@ export async function runSyncLoop(options: SyncLoopOptions): Promise<SyncLoopRes
         if (now() - slot.at > LATE_AFTER_MS) {
           report = lateReport(slot, now(), state);
         } else {
-          report = await check(resolveCheck(slot.item, state, now(), window), state, options);
+          report = await check(resolveCheck(slot.item, state, now(), window, options.bucket === undefined ? {} : { bucket: options.bucket }), state, options);
           state = report.state;
           if (report.outcome !== 'skipped') {
             checks++;

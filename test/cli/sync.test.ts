@@ -200,3 +200,27 @@ describe('aae sync --status', () => {
       expect((await aae('sync', a, b, '--status', '--once', 'all')).code).toBe(2);
     }));
 });
+
+describe('aae sync --bucket', () => {
+  test('checks and repairs only that bucket, with a state of its own', () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      expect((await aae('put', a, 'b', 'in-scope', 'x')).code).toBe(0);
+      expect((await aae('put', a, 'other', 'out-of-scope', 'y')).code).toBe(0);
+      for (const kind of ['all', 'range']) {
+        const r = await aae('sync', a, b, '--bucket', 'b', '--once', kind, ...FAST, '--json');
+        expect(r.code, kind).toBe(0);
+        expect(lines(r.stdout)[0]).toMatchObject({ kind, outcome: kind === 'all' ? 'repaired' : 'in_sync', bucket: 'b' });
+      }
+      expect((await aae('get', b, 'b', 'in-scope')).code).toBe(0);
+      expect((await aae('get', b, 'other', 'out-of-scope')).code).toBe(1);
+      expect((await aae('compare', a, b, ...FAST, '--bucket', 'other')).code).toBe(1);
+      // Its own state: the unscoped sync has none yet, and the files do not mix.
+      expect(JSON.parse(await readFile(join(a, 'sync', 'dr1+b.json'), 'utf8'))).toMatchObject({ bucket: 'b', source: 'dc1', sink: 'dr1' });
+      expect((await aae('sync', a, b, '--status', '--json')).json()).toMatchObject({ watermark: null, lastCheck: null });
+      expect((await aae('sync', a, b, '--status', '--bucket', 'b', '--json')).json()).toMatchObject({ bucket: 'b', lastCheck: { outcome: 'in_sync' } });
+      const mixed = await aae('sync', a, b, '--once', 'all', '--state', join(a, 'sync', 'dr1+b.json'), ...FAST);
+      expect(mixed.code).toBe(2);
+      expect(mixed.stderr).toContain('SYNC_STATE_INVALID');
+    }));
+});

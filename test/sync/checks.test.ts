@@ -146,3 +146,23 @@ describe('afterCheck', () => {
     );
   });
 });
+
+describe('a sync limited to one bucket', () => {
+  const scope = { bucket: 'orders' };
+  test('every check names the bucket; the full check is a large tree folded over it', () => {
+    expect(resolveCheck('all', INITIAL_STATE, NOW, 'always', scope)).toMatchObject({ kind: 'all', syncBucket: 'orders', scope: { kind: 'range', treeSize: 'large', bucket: 'orders' } });
+    expect(resolveCheck('all', INITIAL_STATE, NOW, 'always', scope)).not.toHaveProperty('scope.modifiedRange');
+    for (const item of ['day', 'hour', 'auto'] as const) {
+      expect(resolveCheck(item, { previousSuccess: NOW - HOUR, range: null }, NOW, 'always', scope)).toMatchObject({ scope: { bucket: 'orders' } });
+    }
+    expect(resolveCheck('range', { previousSuccess: null, range: { from: 1, to: 2 } }, NOW, 'always', scope)).toMatchObject({ scope: { bucket: 'orders', modifiedRange: { from: 1, to: 2 } } });
+  });
+
+  test('its watermark moves as an unscoped one does: the bucket is everything it covers', () => {
+    const all = resolveCheck('all', INITIAL_STATE, NOW, 'always', scope) as Extract<ResolvedCheck, { run: true }>;
+    expect(afterCheck(all, INITIAL_STATE, { startedAt: NOW, inSync: true, differences: [] })).toEqual({ previousSuccess: NOW, range: null });
+    const before: SyncState = { previousSuccess: NOW - HOUR, range: null };
+    const since = resolveCheck('range', before, NOW, 'always', scope) as Extract<ResolvedCheck, { run: true }>;
+    expect(afterCheck(since, before, { startedAt: NOW, inSync: true, differences: [] }).previousSuccess).toBe(NOW);
+  });
+});

@@ -150,26 +150,26 @@ describe('the state file', () => {
     const dir = await mkdtemp(join(tmpdir(), 'aae-sync-state-'));
     try {
       const file = defaultStatePath(dir, 'dr 1');
-      expect(await loadSyncState(file, 'dc1', 'dr 1')).toEqual(INITIAL_STATE);
+      expect(await loadSyncState(file, { source: 'dc1', sink: 'dr 1' })).toEqual(INITIAL_STATE);
       await fc.assert(
         fc.asyncProperty(
           fc.option(fc.nat(2 ** 45), { nil: null }),
           fc.option(fc.record({ bucket: fc.option(fc.string({ minLength: 1 }), { nil: undefined }), from: fc.nat(1000), to: fc.integer({ min: 1000, max: 5000 }) }), { nil: null }),
           async (previousSuccess, range) => {
             const r = range === null ? null : { ...(range.bucket === undefined ? {} : { bucket: range.bucket }), from: range.from, to: range.to };
-            await saveSyncState(file, 'dc1', 'dr 1', { previousSuccess, range: r });
-            expect(await loadSyncState(file, 'dc1', 'dr 1')).toEqual({ previousSuccess, range: r });
+            await saveSyncState(file, { source: 'dc1', sink: 'dr 1' }, { previousSuccess, range: r });
+            expect(await loadSyncState(file, { source: 'dc1', sink: 'dr 1' })).toEqual({ previousSuccess, range: r });
           },
         ),
         { numRuns: 30 },
       );
       // Only the state itself: no temp file is left behind.
       expect(await readdir(join(dir, 'sync'))).toEqual(['dr%201.json']);
-      await expect(loadSyncState(file, 'dc1', 'dr2')).rejects.toSatisfy((e) => isAaeError(e, 'SYNC_STATE_INVALID'));
+      await expect(loadSyncState(file, { source: 'dc1', sink: 'dr2' })).rejects.toSatisfy((e) => isAaeError(e, 'SYNC_STATE_INVALID'));
       const good = await readFile(file, 'utf8');
       for (const bad of ['{', '[]', good.replace('"version": 1', '"version": 2'), good.replace(/"previousSuccess": [^,]+/, '"previousSuccess": -1')]) {
         await writeFile(file, bad);
-        await expect(loadSyncState(file, 'dc1', 'dr 1'), bad).rejects.toSatisfy((e) => isAaeError(e, 'SYNC_STATE_INVALID'));
+        await expect(loadSyncState(file, { source: 'dc1', sink: 'dr 1' }), bad).rejects.toSatisfy((e) => isAaeError(e, 'SYNC_STATE_INVALID'));
       }
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -38,6 +38,7 @@ interface SyncCliOptions {
   status?: boolean;
   checks?: number;
   state?: string;
+  bucket?: string;
   conflict: ConflictPolicy;
   conflictLog?: string;
   maxLoops: number;
@@ -75,7 +76,8 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .option('--once <kind>', `run one check now and exit: ${ONCE_KINDS.join(', ')}`, parseChoice('--once', ONCE_KINDS))
     .option('--checks <n>', 'stop after this many checks have run (default: run until interrupted)', parseIntOption('--checks', 1, 1_000_000))
     .option('--status', 'show the sync\'s state and its last check (whether one is running too), and exit by that check\'s outcome; opens no cluster')
-    .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>.json)')
+    .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own")
+    .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>[+<bucket>].json)')
     .option('--conflict <policy>', `concurrent versions: ${CONFLICT_POLICIES.join(' | ')}`, parseChoice('--conflict', CONFLICT_POLICIES), 'lww')
     .option('--conflict-log <file>', 'where versions that lose a conflict are appended (JSONL; default beside the state: <source>/sync/<sink name>.conflicts.jsonl)')
     .option('--max-loops <n>', 'exchange → repair rounds at most per check', parseIntOption('--max-loops', 1, 10_000), 20)
@@ -115,6 +117,7 @@ Examples:
                 # full one, and when a full check is due, run it only from 01:00 to 05:00 UTC
   $ aae sync ./dc1 ./dr1 --once all --json                # one check now (for cron)
   $ aae sync ./dc1 ./dr1 --status                         # the watermark and the last check (for monitoring)
+  $ aae sync ./dc1 ./dr1 --bucket orders --schedule all=4,hour=20   # only one bucket is replicated
   $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3`,
     )
     .action(async (source: string, sink: string, opts: SyncCliOptions, cmd: Command) => {
@@ -133,13 +136,14 @@ Examples:
         throw new AaeError('USAGE', `source and sink are both named '${sourceSpec.name}'; a sync needs two clusters`);
       }
       const names = [sourceSpec.name, sinkSpec.name] as const;
-      const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name);
+      const who = { source: names[0], sink: names[1], ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }) };
+      const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name, opts.bucket);
       const lock = await acquireSyncLock(stateFile);
       let log: ConflictLogFile | undefined;
       const out = ctx.io.stdout;
       const err = ctx.io.stderr;
       try {
-        const initial = await loadSyncState(stateFile, ...names);
+        const initial = await loadSyncState(stateFile, who);
         log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'));
         const options = {
           open: () => openPair(source, sink),
@@ -161,18 +165,19 @@ Examples:
         };
         let last: CheckReport | undefined;
         if (opts.once !== undefined) {
-          const check = resolveCheck(opts.once, initial, Date.now(), opts.window);
+          const check = resolveCheck(opts.once, initial, Date.now(), opts.window, opts.bucket === undefined ? {} : { bucket: opts.bucket });
           if (!check.run) throw new AaeError('USAGE', `--once ${opts.once}: nothing to compare (${check.why}); run --once all first`);
           last = await runCheck(check, initial, options);
           // Said first: if the state cannot be saved, what the check did to the clusters is still known.
           report(last);
-          await saveSyncState(stateFile, ...names, last.state, last);
+          await saveSyncState(stateFile, who, last.state, last);
         } else {
           const schedule = opts.schedule ?? parseSchedule(DEFAULT_SCHEDULE);
           const period = opts.period ?? DAY_MS;
           if (!opts.json) {
             const every = period / sliceCount(schedule);
-            err.write(`sync ${names[0]} → ${names[1]}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
+            const only = opts.bucket === undefined ? '' : ` (bucket '${opts.bucket}')`;
+            err.write(`sync ${names[0]} → ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
             const runnable = WORK_ITEMS.filter((k) => k !== 'none' && schedule[k] > 0);
             if (runnable.every((k) => k === 'range') && initial.previousSuccess === null && initial.range === null) {
               err.write('warning: range checks start from a watermark that a full check sets; there is none yet, so they will be skipped until one (e.g. --once all)\n');
@@ -183,6 +188,7 @@ Examples:
             wants: schedule,
             periodMs: period,
             window: opts.window,
+            ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }),
             state: initial,
             ...(opts.checks === undefined ? {} : { maxChecks: opts.checks }),
             onWait: (next) => {
@@ -192,7 +198,7 @@ Examples:
             onCheck: async (r) => {
               report(r);
               // A skipped slice changes nothing worth an fsync (a stall can skip many in a row).
-              if (r.outcome !== 'skipped') await saveSyncState(stateFile, ...names, r.state, r);
+              if (r.outcome !== 'skipped') await saveSyncState(stateFile, who, r.state, r);
             },
           });
           last = result.last;
@@ -208,8 +214,8 @@ Examples:
 async function showStatus(ctx: CommandContext, source: string, sink: string, opts: SyncCliOptions): Promise<void> {
   const [sourceSpec, sinkSpec] = [await readClusterSpec(source), await readClusterSpec(sink)];
   const names = [sourceSpec.name, sinkSpec.name] as const;
-  const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name);
-  const status = await readSyncStatus(stateFile, ...names);
+  const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name, opts.bucket);
+  const status = await readSyncStatus(stateFile, { source: names[0], sink: names[1], ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }) });
   const pid = await syncLockHolder(stateFile);
   const last = status.lastCheck;
   ctx.setExitCode(exitFor(last));
@@ -218,6 +224,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
     printJson(ctx.io.stdout, {
       source: names[0],
       sink: names[1],
+      ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }),
       stateFile,
       running: pid !== undefined,
       ...(pid === undefined ? {} : { pid }),
