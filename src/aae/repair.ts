@@ -78,7 +78,8 @@ const MAX_RESULTS_BOOST = 8;
 /** The maxResults of each loop's exchange: widened to the limit after a truncated round that repaired something. */
 class WideningCap {
   private value: number;
-  private readonly limit: number;
+  /** The widest the cap gets: MAX_RESULTS_BOOST × the caller's maxResults. */
+  readonly limit: number;
   constructor(base: number | undefined) {
     this.value = base ?? DEFAULT_EXCHANGE_MAX_RESULTS;
     this.limit = this.value * MAX_RESULTS_BOOST;
@@ -188,7 +189,7 @@ function rangeStats(a: ReplicateStats, b: ReplicateStats): RepairStats {
 async function repairLoop<C extends { inSync: boolean; differences: Difference[]; truncated: boolean }>(
   options: RepairRunOptions,
   compare: (maxResults: number) => Promise<C>,
-  round: (cmp: C, loop: number, maxResults: number) => Promise<LoopReport>,
+  round: (cmp: C, loop: number, widest: number) => Promise<LoopReport>,
 ): Promise<RepairReport> {
   const cap = new WideningCap(options.maxResults);
   const maxLoops = options.maxLoops ?? DEFAULT_MAX_LOOPS;
@@ -206,7 +207,7 @@ async function repairLoop<C extends { inSync: boolean; differences: Difference[]
       report.loopLimitReached = true;
       break;
     }
-    const entry = await round(cmp, loop, cap.current);
+    const entry = await round(cmp, loop, cap.limit);
     cap.after(cmp.truncated, entry);
     report.loops.push(entry);
     addTotals(report.totals, entry.stats);
@@ -229,9 +230,9 @@ export async function repairClusters(blue: RepairableCluster, pink: RepairableCl
       const cmp = await compareClusters(blue, pink, { ...options, maxResults, largeDelta: rangeAllowed ? 'report' : 'walk' });
       return { ...cmp, truncated: cmp.exchange.truncated };
     },
-    async (cmp, loop): Promise<LoopReport> => {
+    async (cmp, loop, widest): Promise<LoopReport> => {
       // The damage the top of the tree implies, against what the widest loops would move.
-      const manyRounds = cmp.exchange.estimatedDifferences > RANGE_AFTER_ROUNDS * (options.maxResults ?? DEFAULT_EXCHANGE_MAX_RESULTS) * MAX_RESULTS_BOOST;
+      const manyRounds = cmp.exchange.estimatedDifferences > RANGE_AFTER_ROUNDS * widest;
       if (!rangeAllowed || !(cmp.exchange.largeDelta || manyRounds)) {
         const stats = await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options));
         return { loop, mode: 'exchange', differences: cmp.differences.length, stats };
