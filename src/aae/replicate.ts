@@ -100,7 +100,8 @@ async function dominantVersions(side: RepairableCluster, listed: ReadonlyArray<{
   const better: number[] = [];
   heads.forEach((replicas, i) => {
     const mine = listed[i]!.object;
-    if (replicas.some((r) => r.head !== null && beats(r.head, mine))) better.push(i);
+    // `get`'s own choice between the two: the head wins if it dominates or is concurrent and later.
+    if (replicas.some((r) => r.head !== null && dominantObject<{ clock: Clock }>([mine, r.head]) === r.head)) better.push(i);
   });
   const out = listed.map(({ object }) => ({ object }));
   if (better.length > 0) {
@@ -117,10 +118,4 @@ async function dominantVersions(side: RepairableCluster, listed: ReadonlyArray<{
   });
   if (heal.length > 0) await side.writeIfDominates(heal);
   return out;
-}
-
-/** Would `get` prefer this head over the object: it dominates, or is concurrent and later. */
-function beats(head: { clock: Clock }, object: AaeObject): boolean {
-  const order = compareClocks(head.clock, object.clock);
-  return order === 'left' || (order === 'concurrent' && head.clock.lastModified > object.clock.lastModified);
 }
