@@ -22,7 +22,8 @@ export interface OpenPair {
   close(): Promise<void>;
 }
 
-export type CheckOutcomeKind = 'in_sync' | 'repaired' | 'differences_left' | 'skipped' | 'failed';
+export const CHECK_OUTCOMES = ['in_sync', 'repaired', 'differences_left', 'skipped', 'failed'] as const;
+export type CheckOutcomeKind = (typeof CHECK_OUTCOMES)[number];
 
 export interface CheckReport {
   item: ResolvedCheck['item'];

@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { INITIAL_STATE, type SyncState } from './checks.js';
 import { WORK_ITEMS } from './schedule.js';
-import type { CheckReport } from './run-check.js';
+import { CHECK_OUTCOMES, type CheckReport } from './run-check.js';
 
 const FORMAT = 'aae-sync-state';
 const VERSION = 1;
@@ -68,7 +68,7 @@ export interface SyncStatus {
 
 const lastCheckSchema = z.looseObject({
   item: z.enum(WORK_ITEMS),
-  outcome: z.enum(['in_sync', 'repaired', 'differences_left', 'skipped', 'failed']),
+  outcome: z.enum(CHECK_OUTCOMES),
   startedAt: time,
   durationMs: z.number().nonnegative(),
   why: z.string(),
