@@ -53,7 +53,7 @@ export const MAX_INPUT_BATCH = 1000;
  * - `hash_size_only`: the key, its segment, `alt`, object hash, size and tombstone flag (no clock).
  * - `objects`: heads and values.
  * - `index`: secondary-index entries (bucket, index, term, key) of one index.
- * - `tree_cache`: the vnodes' cached TicTac trees (roots, branches) or the clocks of a few segments.
+ * - `tree_cache`: the vnodes' cached TicTac trees (roots, branches, words at any width) or the clocks of a few segments.
  */
 export type StateNeeds = 'heads' | 'objects' | 'hash_size_only' | 'index' | 'tree_cache';
 

@@ -3,7 +3,7 @@
  * prefixes), cached TicTac trees kept current on every write and saved safely, vnode folds, and the
  * embedded cluster. Imports src/tictac, src/cluster, src/hash and src/errors only.
  */
-export { EmbeddedCluster, type PutManyOptions, type ReplicaHead, type ReplicaVersion, type CloseOptions } from './embedded-cluster.js';
+export { EmbeddedCluster, type PutManyOptions, type ReplicaVersion, type CloseOptions } from './embedded-cluster.js';
 export type { PutItem } from './cluster-write.js';
 export { LocalVnode, type TreeOrigin, type TreeState } from './local-vnode.js';
 export { NodeDb, type BatchOp, type RawDb } from './node-db.js';

@@ -31,8 +31,8 @@ export interface RingStamp {
 const FIELDS = ['ringSize', 'nVal', 'hashMethod', 'seed', 'vnodes'] as const;
 
 /**
- * Checks (or writes) the node's stamp. `creating`: the spec is one `cluster create` is writing
- * now, over node folders that already exist; `dir` names the cluster in messages.
+ * Checks (or writes) the node's stamp. `where.creating`: the spec is one `cluster create` is
+ * writing now, over node folders that already exist; `where.specFile` names it in messages.
  */
 export async function checkRingStamp(db: NodeDb, expected: RingStamp, where: { specFile: string; creating: boolean }): Promise<void> {
   const bytes = await db.get(META_RING_KEY);
