@@ -197,22 +197,23 @@ export class TicTacTree {
     }
     if (out.length < ids.length) throw new AaeError('INVALID_ARGUMENT', `out holds ${out.length} words, ${ids.length} asked`);
     const limit = this.segmentCount / width;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
+    // Each id is checked where it is read: out of range, it would read nothing and give 0.
+    const check = (id: number): number => {
       if (!Number.isInteger(id) || id < 0 || id >= limit) throw new AaeError('TREE_SEGMENT_INVALID', `id ${id} is outside 0..${limit - 1} at width ${width}`);
-    }
+      return id;
+    };
     if (width >= LEAVES_PER_BRANCH) {
       const perWord = width / LEAVES_PER_BRANCH;
       for (let i = 0; i < ids.length; i++) {
         let x = 0;
-        for (let b = ids[i]! * perWord, end = b + perWord; b < end; b++) x ^= this.rootWords[b]!;
+        for (let b = check(ids[i]!) * perWord, end = b + perWord; b < end; b++) x ^= this.rootWords[b]!;
         out[i] = (out[i]! ^ x) >>> 0;
       }
       return;
     }
     const pool = this.pool;
     for (let i = 0; i < ids.length; i++) {
-      const first = ids[i]! * width;
+      const first = check(ids[i]!) * width;
       const at = this.slot[first >>> LEAF_BITS]!;
       if (at < 0) continue;
       let x = 0;
