@@ -1,37 +1,31 @@
 import type { Command } from 'commander';
 import { repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
-import { CONFLICT_POLICIES, ConflictLogFile, type ConflictPolicy } from '../../repair/index.js';
+import { ConflictLogFile } from '../../repair/index.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
-import { parseChoice, parseIntOption } from '../parse.js';
 import { differenceJson, printDifferences } from '../render-comparison.js';
+import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
 import { addScopeOptions, checkNVal, exchangeTuning, type ScopeOptions } from '../scope-options.js';
 import { keyToJson } from '../../cluster/index.js';
 
-interface RepairCliOptions extends ScopeOptions {
-  conflict: ConflictPolicy;
+interface RepairCliOptions extends ScopeOptions, RepairTuningOptions {
   dryRun?: boolean;
-  maxLoops: number;
   conflictLog: string;
-  maxKeysPerSecond?: number;
-  range: boolean;
 }
 
 export function registerRepair(program: Command, ctx: CommandContext): void {
-  addScopeOptions(
-    program
-      .command('repair')
-      .description('make two clusters (or the replicas inside one) agree, without losing a write')
-      .argument('<source>', 'the source cluster directory (blue)')
-      .argument('[sink]', 'the sink cluster directory (pink); without it, repair the replicas inside <source>'),
+  addRepairTuningOptions(
+    addScopeOptions(
+      program
+        .command('repair')
+        .description('make two clusters (or the replicas inside one) agree, without losing a write')
+        .argument('<source>', 'the source cluster directory (blue)')
+        .argument('[sink]', 'the sink cluster directory (pink); without it, repair the replicas inside <source>'),
+    ),
   )
-    .option('--conflict <policy>', `concurrent versions: ${CONFLICT_POLICIES.join(' | ')} (lww keeps the later; losers go to the conflict log)`, parseChoice('--conflict', CONFLICT_POLICIES), 'lww')
     .option('--dry-run', 'decide and report what would be written; write nothing')
-    .option('--max-loops <n>', 'exchange → repair rounds at most', parseIntOption('--max-loops', 1, 10_000), 20)
     .option('--conflict-log <file>', 'where versions that lose a conflict are appended (JSONL)', 'aae-conflicts.jsonl')
-    .option('--max-keys-per-second <n>', 'throttle: keys repaired per second at most', parseIntOption('--max-keys-per-second', 1, 10_000_000))
-    .option('--no-range', 'never switch to range replication, even when most of the tree differs')
     .option('--json', 'print the report as JSON only')
     .addHelpText(
       'after',
@@ -56,12 +50,9 @@ Examples:
         try {
           const runOptions = {
             ...exchangeTuning(opts, ctx.io.signal),
-            policy: opts.conflict,
+            ...repairTuning(opts),
             dryRun: opts.dryRun ?? false,
-            maxLoops: opts.maxLoops,
-            rangeReplication: opts.range,
             ...(log === undefined ? {} : { conflictLog: log }),
-            ...(opts.maxKeysPerSecond === undefined ? {} : { maxKeysPerSecond: opts.maxKeysPerSecond }),
             onLoop: (l: LoopReport) => {
               if (!opts.json) ctx.io.stderr.write(`loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s), ${l.stats.placesSkipped} skipped, ${l.stats.resolved} conflict(s) resolved\n`);
             },

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readClusterSpec } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
 import { EmbeddedCluster } from '../../store/index.js';
-import { CONFLICT_POLICIES, ConflictLogFile, type ConflictPolicy } from '../../repair/index.js';
+import { ConflictLogFile } from '../../repair/index.js';
 import {
   DAY_MS,
   WORK_ITEMS,
@@ -29,8 +29,10 @@ import {
 import { EXIT, type CommandContext } from '../io.js';
 import { printJson } from '../output.js';
 import { parseChoice, parseIntOption } from '../parse.js';
+import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
+import { addExchangeTuningOptions } from '../scope-options.js';
 
-interface SyncCliOptions {
+interface SyncCliOptions extends RepairTuningOptions {
   schedule?: ScheduleWants;
   period?: number;
   window: CheckWindow;
@@ -39,13 +41,9 @@ interface SyncCliOptions {
   checks?: number;
   state?: string;
   bucket?: string;
-  conflict: ConflictPolicy;
   conflictLog?: string;
-  maxLoops: number;
-  maxKeysPerSecond?: number;
   maxResults?: number;
   pauseMs: number;
-  range: boolean;
   json?: boolean;
 }
 
@@ -65,7 +63,7 @@ function flag<T>(name: string, parse: (raw: string) => T): (raw: string) => T {
 }
 
 export function registerSync(program: Command, ctx: CommandContext): void {
-  program
+  const cmd = program
     .command('sync')
     .description('keep two clusters agreeing on a schedule: checks dealt over a period, each one a repair over its scope')
     .argument('<source>', 'the source cluster directory (blue)')
@@ -78,14 +76,9 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .option('--status', 'show the sync\'s state and its last check (whether one is running too), and exit by that check\'s outcome; opens no cluster')
     .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own")
     .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>[+<bucket>].json)')
-    .option('--conflict <policy>', `concurrent versions: ${CONFLICT_POLICIES.join(' | ')}`, parseChoice('--conflict', CONFLICT_POLICIES), 'lww')
-    .option('--conflict-log <file>', 'where versions that lose a conflict are appended (JSONL; default beside the state: <source>/sync/<sink name>.conflicts.jsonl)')
-    .option('--max-loops <n>', 'exchange → repair rounds at most per check', parseIntOption('--max-loops', 1, 10_000), 20)
-    .option('--max-keys-per-second <n>', 'throttle: keys repaired per second at most', parseIntOption('--max-keys-per-second', 1, 10_000_000))
-    .option('--max-results <n>', 'segments one exchange forwards to the clock compare (default 128)', parseIntOption('--max-results', 1, 1_000_000))
-    .option('--pause-ms <ms>', 'pause between an exchange stage and its confirmation (writes in flight are not differences)', parseIntOption('--pause-ms', 0, 600_000), 500)
-    .option('--no-range', 'never switch to range replication, even when most of the tree differs')
-    .option('--json', 'one JSON object a line per check on stdout, nothing else')
+    .option('--conflict-log <file>', "where versions that lose a conflict are appended (JSONL; default: the state file's path with .conflicts.jsonl)")
+    .option('--json', 'one JSON object a line per check on stdout, nothing else');
+  addExchangeTuningOptions(addRepairTuningOptions(cmd))
     .addHelpText(
       'after',
       `
@@ -148,13 +141,10 @@ Examples:
         const options = {
           open: () => openPair(source, sink),
           repair: {
-            policy: opts.conflict,
-            maxLoops: opts.maxLoops,
+            ...repairTuning(opts),
             pauseMs: opts.pauseMs,
-            rangeReplication: opts.range,
             conflictLog: log,
             ...(opts.maxResults === undefined ? {} : { maxResults: opts.maxResults }),
-            ...(opts.maxKeysPerSecond === undefined ? {} : { maxKeysPerSecond: opts.maxKeysPerSecond }),
             ...(opts.json ? {} : { onLoop: (l: { loop: number; mode: string; differences: number; stats: { placesWritten: number } }) => err.write(`  loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s)\n`) }),
           },
           ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
