@@ -47,12 +47,13 @@ function parseModifiedRange(raw: string): { from: number; to: number } {
 }
 
 export function addScopeOptions(cmd: Command): Command {
-  return addExchangeTuningOptions(cmd)
+  const scoped = cmd
     .option('--n-val <n>', "compare this nVal's trees (each cluster holds one nVal: it must match)", parseIntOption('--n-val', 1, MAX_N_VAL))
     .option('--bucket <bucket>', 'a partial exchange: only this bucket (trees built by a fold)')
     .option('--key-range <A..B>', 'a partial exchange: only keys from A to B inclusive (with --bucket)', parseKeyRange)
     .option('--modified-range <T1..T2>', 'a partial exchange: only objects last modified in [T1, T2] (ms or ISO dates)', parseModifiedRange)
-    .option('--range-tree-size <size>', `tree size of a partial exchange: ${TREE_SIZE_NAMES.join(', ')}`, parseChoice('--range-tree-size', TREE_SIZE_NAMES), 'small')
+    .option('--range-tree-size <size>', `tree size of a partial exchange: ${TREE_SIZE_NAMES.join(', ')}`, parseChoice('--range-tree-size', TREE_SIZE_NAMES), 'small');
+  return addExchangeTuningOptions(scoped)
     .option('--offset <k>', "the source's coverage offset (fixes which replicas answer; default random)", parseIntOption('--offset', 0, 1024 * MAX_N_VAL - 1))
     .option('--sink-offset <k>', "the sink's coverage offset", parseIntOption('--sink-offset', 0, 1024 * MAX_N_VAL - 1));
 }
