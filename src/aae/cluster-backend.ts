@@ -8,7 +8,7 @@
  * - Inside one cluster the places are the key's replicas themselves (read repair): each replica's
  *   version is read, and the winner is written to each replica that lacks it.
  */
-import type { AaeObject, Clock, ObjectKey } from '../cluster/index.js';
+import { keyIdentity, type AaeObject, type Clock, type ObjectKey } from '../cluster/index.js';
 import type { PlaceVersion, PlaceWrite, RepairBackend, WriteOutcome } from '../repair/index.js';
 import type { ClusterHandle } from './compare.js';
 
@@ -66,7 +66,7 @@ export function twoClusterBackend(blue: RepairableCluster, pink: RepairableClust
             where.push({ side, vnode: r.vnode });
           }
         }
-        layout.set(keyId(k), where);
+        layout.set(keyIdentity(k), where);
         return places;
       });
     },
@@ -74,7 +74,7 @@ export function twoClusterBackend(blue: RepairableCluster, pink: RepairableClust
       // One writeIfDominates per side for the whole batch, each item naming its vnodes there.
       const perSide = sides.map(() => [] as Array<{ item: number; slots: number[]; object: PlaceWrite['object']; vnodes: number[] }>);
       batch.forEach(({ key, writes }, item) => {
-        const where = layout.get(keyId(key))!;
+        const where = layout.get(keyIdentity(key))!;
         const bySide = [undefined, undefined] as Array<(typeof perSide)[number][number] | undefined>;
         writes.forEach((w, slot) => {
           const { side, vnode } = where[w.place]!;
@@ -97,7 +97,6 @@ export function twoClusterBackend(blue: RepairableCluster, pink: RepairableClust
   };
 }
 
-const keyId = (k: ObjectKey): string => `${k.bucket}\u0000${Buffer.from(k.key).toString('latin1')}`;
 
 export function replicaBackend(cluster: RepairableCluster): RepairBackend {
   // The vnodes behind each key's places, remembered from the read that listed them.
@@ -107,13 +106,13 @@ export function replicaBackend(cluster: RepairableCluster): RepairBackend {
       vnodesOf.clear();
       const reads = await cluster.readReplicas(keys, options);
       return reads.map((replicas, i) => {
-        vnodesOf.set(keyId(keys[i]!), replicas.map((r) => r.vnode));
+        vnodesOf.set(keyIdentity(keys[i]!), replicas.map((r) => r.vnode));
         return replicas.map((r): PlaceVersion => ({ place: `vnode ${r.vnode}@${r.node}`, object: r.object }));
       });
     },
     async write(batch) {
       const items = batch.map(({ key, writes }) => {
-        const vnodes = vnodesOf.get(keyId(key))!;
+        const vnodes = vnodesOf.get(keyIdentity(key))!;
         return { object: writes[0]!.object, vnodes: writes.map((w) => vnodes[w.place]!) };
       });
       return cluster.writeIfDominates(items);

@@ -6,7 +6,7 @@
  * (replica-pairs.ts) is exchanged over the keyspaces it shares; those exchanges are independent and
  * run concurrently (their time is mostly the confirmation pause), a bounded number at once.
  */
-import type { Clock } from '../cluster/index.js';
+import { keyIdentity, type Clock } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { runExchange, type ExchangeOptions, type ExchangeResult, type ExchangeScope, type KeyDelta } from '../exchange/index.js';
 import type { FoldTarget } from '../fold/index.js';
@@ -125,7 +125,7 @@ export async function compareReplicas(cluster: ClusterHandle, options: CompareOp
   for (const { a, b, r } of results) {
     for (const d of r.deltas) {
       differences.push({ ...withAhead(d), blueVnode: a, pinkVnode: b });
-      keys.add(`${d.bucket}\u0000${Buffer.from(d.key).toString('latin1')}`);
+      keys.add(keyIdentity(d));
     }
   }
   return {

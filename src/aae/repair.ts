@@ -20,7 +20,7 @@
  * Every write is conditional (cluster-backend.ts), so a repair racing live writes never replaces a
  * newer version; it is idempotent: a second run finds nothing to do.
  */
-import type { ObjectKey } from '../cluster/index.js';
+import { keyIdentity, type ObjectKey } from '../cluster/index.js';
 import { AaeError, throwIfAborted } from '../errors.js';
 import type { ExchangeScope } from '../exchange/index.js';
 import { replKeysRange, runFold } from '../fold/index.js';
@@ -96,11 +96,10 @@ function keyOf(d: { bucket: string; key: Uint8Array }): ObjectKey {
   return { bucket: d.bucket, key: d.key };
 }
 
-const keyId = (k: { bucket: string; key: Uint8Array }): string => `${k.bucket}\u0000${Buffer.from(k.key).toString('latin1')}`;
 
 function uniqueKeys(ds: ReadonlyArray<{ bucket: string; key: Uint8Array }>): ObjectKey[] {
   const seen = new Map<string, ObjectKey>();
-  for (const d of ds) seen.set(keyId(d), keyOf(d));
+  for (const d of ds) seen.set(keyIdentity(d), keyOf(d));
   return [...seen.values()];
 }
 
@@ -142,7 +141,7 @@ async function replicateFrom(
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     sink: async (batch) => {
       const fresh = uniqueKeys(batch).filter((k) => {
-        const id = keyId(k);
+        const id = keyIdentity(k);
         if (decided.has(id)) return false;
         decided.add(id);
         return true;

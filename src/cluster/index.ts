@@ -50,6 +50,7 @@ export {
   type AaeObject,
   type ObjectHead,
   type BytesJson,
+  keyIdentity,
 } from './object.js';
 export {
   CLUSTER_SPEC_FILE,

@@ -76,6 +76,14 @@ export function bytesToJson(bytes: Uint8Array): BytesJson {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/**
+ * A key's identity as a string, for maps and sets of keys: bucket, NUL (never in a bucket), then
+ * the key's bytes one char each. Reads the bytes in place (no copy).
+ */
+export function keyIdentity(k: { bucket: string; key: Uint8Array }): string {
+  return `${k.bucket}\u0000${Buffer.from(k.key.buffer, k.key.byteOffset, k.key.byteLength).toString('latin1')}`;
+}
+
 /** Inverse of bytesToJson. `what` names the field in the error (KEY_INVALID for keys). */
 function bytesFromJson(v: unknown, what: string, code: 'KEY_INVALID' | 'INVALID_ARGUMENT'): Uint8Array {
   if (typeof v === 'string') {
