@@ -40,6 +40,14 @@ export interface RepairRunOptions extends CompareOptions {
   /** Switch to range replication on a large delta (default true). */
   rangeReplication?: boolean;
   onLoop?: (p: LoopReport) => void;
+  /**
+   * Between two clusters over the full scope: first repair each cluster's own replicas (as
+   * `repairReplicas`), so that the exchange between them reads complete data. The exchange reads
+   * one replica per keyspace; a key that reached only some replicas of the source is otherwise
+   * missed whenever the coverage reads the others. Default false; `aae repair` and the sync's
+   * full checks set it. Inside a cluster, `source` and `sink` mean nothing: lww decides there.
+   */
+  healReplicas?: boolean;
 }
 
 export interface LoopReport {
@@ -61,6 +69,8 @@ export interface RepairReport {
   firstDifferences: Difference[];
   /** True when the loop limit stopped the repair before the sides agreed. */
   loopLimitReached: boolean;
+  /** With healReplicas: the repair inside each cluster that came first (source, then sink). */
+  replicas?: Array<{ cluster: string; report: RepairReport }>;
 }
 
 /** Enough rounds for 20 × 128 segments of scattered drift; large damage goes by range instead. */
@@ -214,10 +224,25 @@ async function repairLoop<C extends { inSync: boolean; differences: Difference[]
     if (dryRun) break;
     if (entry.mode === 'exchange' && entry.stats.placesWritten === 0 && entry.stats.placesSkipped === 0) break;
   }
+  // A conflict left alone (policy report) is met again by every loop: the last loop's count is
+  // the conflicts still standing, not the sum.
+  report.totals.reported = report.loops.at(-1)?.stats.reported ?? 0;
   return report;
 }
 
 export async function repairClusters(blue: RepairableCluster, pink: RepairableCluster, options: RepairRunOptions = {}): Promise<RepairReport> {
+  const replicas: Array<{ cluster: string; report: RepairReport }> = [];
+  if (options.healReplicas === true && (options.scope ?? { kind: 'full' }).kind === 'full') {
+    const { onLoop: _onLoop, ...inside } = options;
+    const policy = options.policy === 'source' || options.policy === 'sink' ? 'lww' : options.policy;
+    for (const c of [blue, pink]) replicas.push({ cluster: c.spec.name, report: await repairReplicas(c, { ...inside, ...(policy === undefined ? {} : { policy }) }) });
+  }
+  const report = await repairBetween(blue, pink, options);
+  if (replicas.length === 0) return report;
+  return { ...report, inSync: report.inSync && replicas.every((r) => r.report.inSync), replicas };
+}
+
+async function repairBetween(blue: RepairableCluster, pink: RepairableCluster, options: RepairRunOptions): Promise<RepairReport> {
   const backend = twoClusterBackend(blue, pink);
   const dryRun = options.dryRun ?? false;
   const scope = options.scope ?? { kind: 'full' };

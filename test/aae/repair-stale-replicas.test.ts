@@ -130,3 +130,30 @@ describe('range replication when the source replicas disagree', () => {
     }
   });
 });
+
+describe('healReplicas: keys that reached only some replicas of the source', () => {
+  test('reach the sink whatever replicas the coverage reads, and each cluster ends with full replicas', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aae-heal-'));
+    const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 16, nVal: 3, nodeCount: 4, treeSize: 'small' }));
+    const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 2, nodeCount: 3, treeSize: 'small' }));
+    try {
+      const base = Array.from({ length: 100 }, (_, i) => ({ bucket: 'b', key: `base${i}`, value: 'v', clock: makeClock([['src', 1]], 1000) }));
+      await blue.putMany(base);
+      await pink.putMany(base);
+      for (let i = 0; i < 20; i++) await blue.put({ bucket: 'b', key: `one${i}`, value: 'x', clock: makeClock([['z', 1]], 2000), replicas: 1 });
+      for (const blueOffset of [1, 2]) {
+        const r = await repairClusters(blue, pink, { ...fast, healReplicas: true, blueOffset, pinkOffset: 0 });
+        expect(r.inSync).toBe(true);
+        expect(r.replicas?.map((x) => x.cluster)).toEqual(['blue', 'pink']);
+      }
+      for (let i = 0; i < 20; i++) {
+        expect(new Set(await replicaVersions(blue, `one${i}`)).size).toBe(1);
+        expect(await replicaVersions(pink, `one${i}`)).toEqual(await replicaVersions(blue, `one${i}`).then((v) => v.slice(0, 2)));
+      }
+    } finally {
+      await blue.close();
+      await pink.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
