@@ -46,8 +46,10 @@ export interface CheckReport {
   byRange?: boolean;
   /** Keys given a version (copied or resolved), replica writes, conflicts resolved. */
   repaired: { keys: number; writes: number; conflicts: number };
-  /** Conflicts left as they were because the policy is `report` (set by every check that ran). */
+  /** Conflicts left as they were at the end because the policy is `report` (set by every check that ran). */
   reported?: number;
+  /** A full check: the writes that repaired each cluster's own replicas first. */
+  replicaWrites?: number;
   loops: number;
   error?: { code: string; message: string };
   /** The sync's state after this check. */
@@ -80,19 +82,26 @@ export async function runCheck(check: ResolvedCheck, state: SyncState, options: 
     const report = await repairClusters(pair.source, pair.sink, {
       ...options.repair,
       scope,
+      // A full check covers each cluster's own replicas too: the exchange between them reads one
+      // replica per keyspace, and a key on only some replicas would otherwise go unseen.
+      healReplicas: scope.kind === 'full',
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     await closeOnce();
     const t = report.totals;
     const repairedKeys = t.copied + t.resolved;
-    const outcome: CheckOutcomeKind = !report.inSync ? 'differences_left' : report.loops.length > 0 ? 'repaired' : 'in_sync';
+    const inside = (report.replicas ?? []).reduce((n, r) => n + r.report.totals.placesWritten, 0);
+    const outcome: CheckOutcomeKind = !report.inSync ? 'differences_left' : report.loops.length > 0 || inside > 0 ? 'repaired' : 'in_sync';
+    // Conflicts still standing at the end (each loop reports what it met; the last is what is left).
+    const reported = (report.loops.at(-1)?.stats.reported ?? 0) + (report.replicas ?? []).reduce((n, r) => n + (r.report.loops.at(-1)?.stats.reported ?? 0), 0);
     return {
       ...described,
       durationMs: now() - startedAt,
       outcome,
       differences: report.firstDifferences.length,
       repaired: { keys: repairedKeys, writes: t.placesWritten, conflicts: t.resolved },
-      reported: t.reported,
+      reported,
+      ...(report.replicas === undefined ? {} : { replicaWrites: inside }),
       loops: report.loops.length,
       byRange: report.loops.some((l) => l.mode === 'range'),
       state: afterCheck(check, state, { startedAt, inSync: report.inSync, differences: report.firstDifferences }),

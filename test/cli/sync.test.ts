@@ -224,3 +224,24 @@ describe('aae sync --bucket', () => {
       expect(mixed.stderr).toContain('SYNC_STATE_INVALID');
     }));
 });
+
+describe('keys on only some replicas of the source', () => {
+  test('aae repair and a full sync check carry them across whatever the coverage, and say so', () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      const file = join(tmp, 'partial.jsonl');
+      await writeFile(file, Array.from({ length: 20 }, (_, i) => JSON.stringify({ bucket: 'one', key: `p${i}`, value: 'v', clock: [['z', 1]], lastModified: 5_000 })).join('\n'));
+      expect((await aae('load', a, file, '--replicas', '1')).code).toBe(0);
+      const sync = await aae('sync', a, b, '--once', 'all', ...FAST, '--json');
+      expect(sync.code).toBe(0);
+      expect(lines(sync.stdout)[0]).toMatchObject({ outcome: 'repaired' });
+      expect((lines(sync.stdout)[0]!.replicaWrites as number)).toBeGreaterThan(0);
+      for (let i = 0; i < 20; i++) expect((await aae('get', b, 'one', `p${i}`)).code, `p${i}`).toBe(0);
+
+      for (let i = 0; i < 20; i++) expect((await aae('put', a, 'one', `q${i}`, 'w', '--replicas', '1')).code).toBe(0);
+      const repair = await aae('repair', a, b, ...FAST, '--json');
+      expect(repair.code).toBe(0);
+      expect(repair.json()).toMatchObject({ inSync: true, replicas: [{ cluster: 'dc1', inSync: true }, { cluster: 'dr1', inSync: true }] });
+      for (let i = 0; i < 20; i++) expect((await aae('get', b, 'one', `q${i}`)).code, `q${i}`).toBe(0);
+    }));
+});

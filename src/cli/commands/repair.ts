@@ -12,6 +12,7 @@ import { keyToJson } from '../../cluster/index.js';
 interface RepairCliOptions extends ScopeOptions, RepairTuningOptions {
   dryRun?: boolean;
   conflictLog: string;
+  replicas: boolean;
 }
 
 export function registerRepair(program: Command, ctx: CommandContext): void {
@@ -25,6 +26,7 @@ export function registerRepair(program: Command, ctx: CommandContext): void {
     ),
   )
     .option('--dry-run', 'decide and report what would be written; write nothing')
+    .option('--no-replicas', "between two clusters, skip the repair of each cluster's own replicas that comes first")
     .option('--conflict-log <file>', 'where versions that lose a conflict are appended (JSONL)', 'aae-conflicts.jsonl')
     .option('--json', 'print the report as JSON only')
     .addHelpText(
@@ -32,6 +34,9 @@ export function registerRepair(program: Command, ctx: CommandContext): void {
       `
 Exit codes: 0 in sync after the repair, 1 differences left (or found, with --dry-run), 2 bad usage or input, 3 failure.
 
+Between two clusters, each cluster's own replicas are repaired first (as \`aae repair <cluster>\`):
+the exchange reads one replica per keyspace, and a key that reached only some replicas would
+otherwise be missed (--no-replicas skips this).
 A version that dominates (by vector clock) is copied with its clock to the side that lacks it;
 concurrent versions follow --conflict. Every write is conditional: a write that races the repair
 is never overwritten. When most of the tree differs (an empty sink), the repair replicates by range;
@@ -52,6 +57,7 @@ Examples:
             ...exchangeTuning(opts, ctx.io.signal),
             ...repairTuning(opts),
             dryRun: opts.dryRun ?? false,
+            healReplicas: opts.replicas,
             ...(log === undefined ? {} : { conflictLog: log }),
             onLoop: (l: LoopReport) => {
               if (!opts.json) ctx.io.stderr.write(`loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s), ${l.stats.placesSkipped} skipped, ${l.stats.resolved} conflict(s) resolved\n`);
@@ -82,6 +88,7 @@ function reportJson(r: RepairReport, conflictLog: string | undefined) {
     })),
     totals: r.totals,
     loopLimitReached: r.loopLimitReached,
+    ...(r.replicas === undefined ? {} : { replicas: r.replicas.map(({ cluster, report }) => ({ cluster, inSync: report.inSync, totals: report.totals })) }),
     firstDeltas: r.firstDifferences.map(differenceJson),
     ...(conflictLog === undefined ? {} : { conflictLog }),
   };
@@ -95,6 +102,10 @@ function printReport(ctx: CommandContext, r: RepairReport, names: string[], conf
   printTable(out, ['repair', 'loops', 'keys', 'copied', 'conflicts resolved', 'reported', 'writes', 'skipped (raced)', 'in sync'], [
     [names.join(' → '), r.loops.length, t.keys - t.inSync, t.copied, t.resolved, t.reported, t.placesWritten, t.placesSkipped, r.inSync ? 'yes' : 'no'],
   ]);
+  for (const { cluster, report } of r.replicas ?? []) {
+    const t2 = report.totals;
+    out.write(`replicas inside ${cluster}: ${t2.keys - t2.inSync} key(s) differed, ${t2.placesWritten} write(s); in sync: ${report.inSync ? 'yes' : 'no'}\n`);
+  }
   if (r.dryRun) out.write('dry run: nothing was written\n');
   if (t.conflictsLogged > 0 && conflictLog !== undefined) out.write(`${t.conflictsLogged} losing version(s) appended to ${conflictLog}\n`);
   if (r.loopLimitReached) out.write('stopped at --max-loops before the sides agreed\n');
