@@ -69,3 +69,4 @@ export {
 } from './spec.js';
 export { parseLoadRecord, type LoadRecord } from './load-record.js';
 export { writeFileAtomic } from './atomic-file.js';
+export { CLUSTER_ID_FILE, clusterIdentity } from './cluster-id.js';

@@ -30,6 +30,8 @@ const stateSchema = z.object({
   source: z.string(),
   sink: z.string(),
   bucket: z.string().min(1).optional(),
+  sourceId: z.string().optional(),
+  sinkId: z.string().optional(),
   previousSuccess: time.nullable(),
   range: z
     .object({ bucket: z.string().min(1).optional(), from: time, to: time })
@@ -51,6 +53,9 @@ export interface SyncIdentity {
   sink: string;
   /** The one bucket the sync is limited to, if it is. */
   bucket?: string;
+  /** The clusters' ids (clusterIdentity): which copies the state vouches for. */
+  sourceId?: string;
+  sinkId?: string;
 }
 
 /** The state in `file`, or the initial state when there is no file yet. */
@@ -62,6 +67,11 @@ export async function loadSyncState(file: string, who: SyncIdentity): Promise<Sy
 export interface SyncStatus {
   /** False when no check has saved a state yet (the state is then the initial one). */
   exists: boolean;
+  /**
+   * The state was written against other copies of these clusters (a cluster rebuilt under the
+   * same name): its watermark vouches for data that is gone, so the state is the initial one.
+   */
+  otherCopies: boolean;
   state: SyncState;
   lastCheck: CheckReport | undefined;
 }
@@ -83,7 +93,7 @@ export async function readSyncStatus(file: string, who: SyncIdentity): Promise<S
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, state: { ...INITIAL_STATE }, lastCheck: undefined };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined };
     throw new AaeError('SYNC_STATE_IO', `cannot read the sync state ${file}`, { cause: e });
   }
   let json: unknown;
@@ -106,7 +116,10 @@ export async function readSyncStatus(file: string, who: SyncIdentity): Promise<S
   const state: SyncState = { previousSuccess: s.previousSuccess, range, ...(s.fullCheckDue === true ? { fullCheckDue: true } : {}) };
   // The last report is for people: one that does not read as a report is left out, not an error.
   const last = lastCheckSchema.safeParse(s.lastCheck);
-  return { exists: true, state, lastCheck: last.success ? (last.data as unknown as CheckReport) : undefined };
+  const lastCheck = last.success ? (last.data as unknown as CheckReport) : undefined;
+  const differs = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && a !== b;
+  if (differs(s.sourceId, who.sourceId) || differs(s.sinkId, who.sinkId)) return { exists: true, otherCopies: true, state: { ...INITIAL_STATE }, lastCheck };
+  return { exists: true, otherCopies: false, state, lastCheck };
 }
 
 export async function saveSyncState(file: string, who: SyncIdentity, state: SyncState, lastCheck?: CheckReport): Promise<void> {
@@ -116,6 +129,8 @@ export async function saveSyncState(file: string, who: SyncIdentity, state: Sync
     source: who.source,
     sink: who.sink,
     ...(who.bucket === undefined ? {} : { bucket: who.bucket }),
+    ...(who.sourceId === undefined ? {} : { sourceId: who.sourceId }),
+    ...(who.sinkId === undefined ? {} : { sinkId: who.sinkId }),
     previousSuccess: state.previousSuccess,
     range: state.range,
     fullCheckDue: state.fullCheckDue === true,

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { EmbeddedCluster } from '../../src/store/index.js';
@@ -101,6 +101,7 @@ describe('aae sync', () => {
         [['--window', '25-1'], /--window/],
         [['--once', 'none'], /--once must be one of/],
         [['--checks', '0'], /--checks/],
+        [['--bucket', ''], /--bucket/],
       ];
       for (const [args, message] of cases) {
         const r = await aae('sync', a, b, ...args);
@@ -243,5 +244,25 @@ describe('keys on only some replicas of the source', () => {
       expect(repair.code).toBe(0);
       expect(repair.json()).toMatchObject({ inSync: true, replicas: [{ cluster: 'dc1', inSync: true }, { cluster: 'dr1', inSync: true }] });
       for (let i = 0; i < 20; i++) expect((await aae('get', b, 'one', `q${i}`)).code, `q${i}`).toBe(0);
+    }));
+});
+
+describe('a rebuilt cluster under the same name', () => {
+  test('does not inherit the watermark its predecessor earned', () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      expect((await aae('sync', a, b, '--once', 'all', ...FAST)).code).toBe(0);
+      expect((await aae('sync', a, b, '--status', '--json')).json<{ watermark: string | null }>().watermark).not.toBeNull();
+      // DR is rebuilt: a new, empty cluster with the same name in the same place.
+      await rm(b, { recursive: true, force: true });
+      expect((await aae('cluster', 'create', b, '--ring-size', '8', '--nodes', '1', '--n-val', '1', '--tree-size', 'small')).code).toBe(0);
+      const status = await aae('sync', a, b, '--status', '--json');
+      expect(status.json()).toMatchObject({ watermark: null });
+      // auto would have run a range since the old watermark; it runs a full check and refills DR.
+      const r = await aae('sync', a, b, '--once', 'auto', ...FAST, '--json');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('starting afresh');
+      expect(lines(r.stdout)[0]).toMatchObject({ kind: 'all', outcome: 'repaired' });
+      expect((await aae('get', b, 'b', 'k7')).code).toBe(0);
     }));
 });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readClusterSpec } from '../../cluster/index.js';
+import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
 import { EmbeddedCluster } from '../../store/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
@@ -9,7 +9,6 @@ import {
   acquireSyncLock,
   defaultStatePath,
   formatSchedule,
-  loadSyncState,
   parseDuration,
   parseSchedule,
   parseWindow,
@@ -74,7 +73,7 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .option('--once <kind>', `run one check now and exit: ${ONCE_KINDS.join(', ')}`, parseChoice('--once', ONCE_KINDS))
     .option('--checks <n>', 'stop after this many checks have run (default: run until interrupted)', parseIntOption('--checks', 1, 1_000_000))
     .option('--status', 'show the sync\'s state and its last check (whether one is running too), and exit by that check\'s outcome; opens no cluster')
-    .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own")
+    .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own", flag('--bucket', (b) => (validateObjectKey({ bucket: b, key: new Uint8Array(0) }), b)))
     .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>[+<bucket>].json)')
     .option('--conflict-log <file>', "where versions that lose a conflict are appended (JSONL; default: the state file's path with .conflicts.jsonl)")
     .option('--json', 'one JSON object a line per check on stdout, nothing else');
@@ -129,14 +128,24 @@ Examples:
         throw new AaeError('USAGE', `source and sink are both named '${sourceSpec.name}'; a sync needs two clusters`);
       }
       const names = [sourceSpec.name, sinkSpec.name] as const;
-      const who = { source: names[0], sink: names[1], ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }) };
+      const who = {
+        source: names[0],
+        sink: names[1],
+        ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }),
+        sourceId: await clusterIdentity(source),
+        sinkId: await clusterIdentity(sink),
+      };
       const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name, opts.bucket);
       const lock = await acquireSyncLock(stateFile);
       let log: ConflictLogFile | undefined;
       const out = ctx.io.stdout;
       const err = ctx.io.stderr;
       try {
-        const initial = await loadSyncState(stateFile, who);
+        const status = await readSyncStatus(stateFile, who);
+        if (status.otherCopies) {
+          ctx.io.stderr.write(`warning: ${stateFile} was written against other copies of ${names[0]} or ${names[1]} (rebuilt?): starting afresh, with no watermark\n`);
+        }
+        const initial = status.state;
         log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'));
         const options = {
           open: () => openPair(source, sink),
@@ -205,7 +214,13 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   const [sourceSpec, sinkSpec] = [await readClusterSpec(source), await readClusterSpec(sink)];
   const names = [sourceSpec.name, sinkSpec.name] as const;
   const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name, opts.bucket);
-  const status = await readSyncStatus(stateFile, { source: names[0], sink: names[1], ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }) });
+  const status = await readSyncStatus(stateFile, {
+    source: names[0],
+    sink: names[1],
+    ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }),
+    sourceId: await clusterIdentity(source),
+    sinkId: await clusterIdentity(sink),
+  });
   const pid = await syncLockHolder(stateFile);
   const last = status.lastCheck;
   ctx.setExitCode(exitFor(last));
@@ -227,7 +242,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   }
   const age = (t: number) => `${iso(t)} (${duration(Math.max(0, Date.now() - t))} ago)`;
   const lines = [
-    `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'})`,
+    `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'}${status.otherCopies ? ', written against other copies of these clusters: ignored' : ''})`,
     `  running:         ${pid === undefined ? 'no' : `yes, pid ${pid}`}`,
     `  watermark:       ${w === null ? 'none yet (a full check sets it)' : age(w)}`,
     `  span to check:   ${range === null ? 'none' : `${iso(range.from)} .. ${iso(range.to)}${range.bucket === undefined ? '' : ` in bucket ${range.bucket}`}`}`,
