@@ -91,7 +91,7 @@ export function resolveCheck(item: WorkItem, state: SyncState, now: number, wind
   const full = (why: string): ResolvedCheck =>
     b === undefined
       ? { run: true, item, kind: 'all', scope: { kind: 'full' }, why }
-      : { run: true, item, kind: 'all', scope: { kind: 'range', treeSize: 'large', bucket: b }, why: `${why} (bucket '${b}', by a fold)`, syncBucket: b };
+      : { run: true, item, kind: 'all', scope: { kind: 'range', treeSize: 'large', bucket: b }, why: why.replace('every object, by the cached trees', `every object of bucket '${b}', by a tree folded over it`), syncBucket: b };
   switch (item) {
     case 'none':
       return { run: false, item, why: 'a quiet slice' };
@@ -123,7 +123,9 @@ function spanCheck(item: WorkItem, state: SyncState, syncBucket: string | undefi
 }
 
 function sinceCheck(item: WorkItem, state: SyncState, now: number, syncBucket: string | undefined): ResolvedCheck | undefined {
-  if (state.previousSuccess === null) return undefined;
+  // A watermark ahead of the clock (the clock was set back, or the state came from a host whose
+  // clock ran fast) vouches for nothing here: act as if there were none, so a full check runs.
+  if (state.previousSuccess === null || state.previousSuccess > now) return undefined;
   return modified(item, 'range', state.previousSuccess, now + RANGE_OVERLAP_MS, 'small', 'objects modified since the watermark (the last check that looked at everything)', syncBucket);
 }
 

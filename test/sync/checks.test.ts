@@ -166,3 +166,13 @@ describe('a sync limited to one bucket', () => {
     expect(afterCheck(since, before, { startedAt: NOW, inSync: true, differences: [] }).previousSuccess).toBe(NOW);
   });
 });
+
+describe('a watermark ahead of the clock', () => {
+  test('is treated as none: range has nothing to look at, auto runs a full check', () => {
+    const ahead: SyncState = { previousSuccess: NOW + DAY_MS * 365, range: null };
+    expect(resolveCheck('range', ahead, NOW, 'always').run).toBe(false);
+    expect(resolveCheck('auto', ahead, NOW, 'always')).toMatchObject({ kind: 'all' });
+    const all = resolveCheck('auto', ahead, NOW, 'always') as Extract<ResolvedCheck, { run: true }>;
+    expect(afterCheck(all, ahead, { startedAt: NOW, inSync: true, differences: [] }).previousSuccess).toBe(NOW);
+  });
+});
