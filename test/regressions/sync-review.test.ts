@@ -7,6 +7,7 @@ import { defaultSpec, makeClock } from '../../src/cluster/index.js';
 import { isAaeError } from '../../src/errors.js';
 import { resolveVersions } from '../../src/repair/index.js';
 import { EmbeddedCluster } from '../../src/store/index.js';
+import { openPair, readValue, withOne } from '../sync/pair.js';
 import {
   abortableSleep,
   resolveCheck,
@@ -54,32 +55,13 @@ async function makePair(): Promise<void> {
   await dr1.close();
 }
 
-async function open(): Promise<OpenPair> {
-  const source = await EmbeddedCluster.open(join(dir, 'dc1'));
-  const sink = await EmbeddedCluster.open(join(dir, 'dr1')).catch(async (e: unknown) => {
-    await source.close();
-    throw e;
-  });
-  return { source, sink, close: async () => (await source.close(), await sink.close()) };
-}
+const open = (): Promise<OpenPair> => openPair(dir);
+const read = (cluster: 'dc1' | 'dr1', key: string): Promise<string | null> => readValue(dir, cluster, key);
 
 async function write(cluster: 'dc1' | 'dr1', key: string, lastModified: number): Promise<void> {
-  const c = await EmbeddedCluster.open(join(dir, cluster));
-  try {
+  await withOne(dir, cluster, async (c) => {
     await c.put({ bucket: 'b', key, value: `${cluster}-${key}`, clock: makeClock([[cluster, 1]], lastModified) });
-  } finally {
-    await c.close();
-  }
-}
-
-async function read(cluster: 'dc1' | 'dr1', key: string): Promise<string | null> {
-  const c = await EmbeddedCluster.open(join(dir, cluster));
-  try {
-    const o = await c.get('b', key);
-    return o === null ? null : Buffer.from(o.value).toString();
-  } finally {
-    await c.close();
-  }
+  });
 }
 
 describe('repair between clusters: --conflict sink when the source replicas are concurrent', () => {

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
 import { AaeError, isAaeError } from '../../src/errors.js';
 import { EmbeddedCluster } from '../../src/store/index.js';
+import { openPair, readValue, withOne } from './pair.js';
 import { INITIAL_STATE, resolveCheck, runCheck, type OpenPair, type SyncState } from '../../src/sync/index.js';
 
 /**
@@ -31,32 +32,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function open(): Promise<OpenPair> {
-  const source = await EmbeddedCluster.open(join(dir, 'dc1'));
-  const sink = await EmbeddedCluster.open(join(dir, 'dr1')).catch(async (e: unknown) => {
-    await source.close();
-    throw e;
-  });
-  return { source, sink, close: async () => (await source.close(), await sink.close()) };
-}
+const open = (): Promise<OpenPair> => openPair(dir);
+const read = (cluster: 'dc1' | 'dr1', key: string): Promise<string | null> => readValue(dir, cluster, key);
 
 async function write(cluster: 'dc1' | 'dr1', key: string, lastModified: number, counter = 1): Promise<void> {
-  const c = await EmbeddedCluster.open(join(dir, cluster));
-  try {
+  await withOne(dir, cluster, async (c) => {
     await c.put({ bucket: 'b', key, value: `${cluster}-${counter}`, clock: makeClock([['src', counter]], lastModified) });
-  } finally {
-    await c.close();
-  }
-}
-
-async function read(cluster: 'dc1' | 'dr1', key: string): Promise<string | null> {
-  const c = await EmbeddedCluster.open(join(dir, cluster));
-  try {
-    const o = await c.get('b', key);
-    return o === null ? null : Buffer.from(o.value).toString();
-  } finally {
-    await c.close();
-  }
+  });
 }
 
 const check = (item: Parameters<typeof resolveCheck>[0], state: SyncState, now = NOW) =>

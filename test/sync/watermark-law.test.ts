@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
 import { EmbeddedCluster } from '../../src/store/index.js';
+import { openPair } from './pair.js';
 import { INITIAL_STATE, runSyncLoop, type OpenPair, type ScheduleWants } from '../../src/sync/index.js';
 
 /**
@@ -37,11 +38,7 @@ describe('the sync watermark', () => {
           const random = (): number => ((rand = (rand * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
           const written = new Map<string, number>(); // key → lastModified of its newest version
           let counter = 0;
-          const openBoth = async () => {
-            const source = await EmbeddedCluster.open(join(dir, 'dc1'));
-            const sink = await EmbeddedCluster.open(join(dir, 'dr1'));
-            return { source, sink, close: async () => (await source.close(), await sink.close()) };
-          };
+          const openBoth = () => openPair(dir);
           const open = (): Promise<OpenPair> => openBoth();
           // While the loop waits, the application writes: some writes never reach the sink.
           const sleep = async (ms: number): Promise<void> => {
