@@ -19,10 +19,13 @@
  * 32-bit hashes that happens to a differing branch with probability about 2^-32.
  *
  * The sizes (sizes.ts): 16 to 16384 branches of 256 leaves. The default, large, has 4096 branches:
- * 1,048,576 segments, a 16 KiB root and 4 MiB of leaves when full. A branch gets its leaves on
- * the first write into it, from a pool that doubles as it fills (up to a sixteenth of the branches,
- * then all of them: see allocate), so an empty large tree costs its root and a 16 KiB offset table,
- * not 4 MiB; a tree of a few hundred keys costs a few hundred KiB.
+ * 1,048,576 segments, a 16 KiB root and 4 MiB of leaves when full. A branch is kept small until it
+ * needs its leaves: up to SMALL_LEAVES (8) written leaves live as (leaf, value) pairs in 68 bytes;
+ * the ninth makes it dense, 256 words from a pool that doubles as it fills (up to a sixteenth of
+ * the branches, then all of them: see allocate). So an empty large tree costs its root and a
+ * 16 KiB offset table, and a tree of a few thousand keys (a vnode's share of a small cluster:
+ * about one key a branch) costs a few hundred KiB, not 4 MiB. A cluster of 192 such trees
+ * (ring 64, nVal 3) held 667 MiB resident at 200k objects when every branch was dense.
  *
  * The add path allocates nothing but a branch's first leaves and validates nothing: its two
  * numbers are taken as uint32 (as keyHash and contribution() produce them). It runs at tens of
@@ -62,12 +65,21 @@ export class TicTacTree {
   /** One word per branch: the XOR of its leaves. */
   private readonly rootWords: Uint32Array;
   /**
-   * Where each branch's 256 leaves start in `pool`, or −1 for a branch never written (all zeros).
-   * One pool of leaves and an offset table, rather than an array of per-branch Uint32Arrays: the
-   * add path then does two typed-array loads and no object dereference, which measured 2.5× faster
-   * (≈60M vs ≈22M adds/s into a large tree on the 2-core bench box).
+   * Where each branch lives: ≥ 0, the offset of its 256 leaves in `pool` (dense); −1, never written
+   * (all zeros); ≤ −2, small: its pairs start at offset −(slot + 2) of `small`. One pool of leaves
+   * and an offset table, rather than an array of per-branch Uint32Arrays: the add path then does
+   * two typed-array loads and no object dereference, which measured 2.5× faster (≈60M vs ≈22M
+   * adds/s into a large tree on the 2-core bench box).
    */
   private readonly slot: Int32Array;
+  /**
+   * Small branches, SMALL_STRIDE words each: [count, leaf₀, value₀, leaf₁, value₁, …]. A pair whose
+   * value has XORed back to zero stays (it is rare, and the branch still reads right).
+   */
+  private small: Uint32Array;
+  /** Words of `small` in use, and small slots freed when their branch became dense. */
+  private smallUsed: number;
+  private smallFree: number[];
   /** The leaves of the written branches, 256 words each, in order of first write. */
   private pool: Uint32Array;
   /** Words of `pool` in use (256 × written branches). */
@@ -84,6 +96,9 @@ export class TicTacTree {
     this.slot = new Int32Array(this.branchCount).fill(-1);
     this.pool = EMPTY_POOL;
     this.used = 0;
+    this.small = EMPTY_POOL;
+    this.smallUsed = 0;
+    this.smallFree = [];
     this.keyCount = 0;
   }
 
@@ -98,13 +113,15 @@ export class TicTacTree {
   static import(bytes: Uint8Array): TicTacTree {
     const content = decodeTree(bytes);
     const tree = new TicTacTree(content.size);
-    let written = 0;
-    for (const leaves of content.branches) if (leaves !== undefined) written++;
-    tree.pool = new Uint32Array(written * LEAVES_PER_BRANCH);
+    let dense = 0;
+    for (const leaves of content.branches) if (leaves !== undefined && countNonZero(leaves) > SMALL_LEAVES) dense++;
+    tree.pool = new Uint32Array(dense * LEAVES_PER_BRANCH);
     for (let b = 0; b < tree.branchCount; b++) {
       const leaves = content.branches[b];
       if (leaves === undefined) continue;
-      tree.pool.set(leaves, tree.allocate(b));
+      // A branch of few leaves comes back small, as it was before it was saved.
+      if (countNonZero(leaves) > SMALL_LEAVES) tree.pool.set(leaves, tree.allocate(b));
+      else for (let leaf = 0; leaf < LEAVES_PER_BRANCH; leaf++) if (leaves[leaf] !== 0) tree.xorLeaf(b, leaf, leaves[leaf]!);
       tree.rootWords[b] = xorOf(leaves);
     }
     tree.keyCount = content.keys ?? NaN;
@@ -127,10 +144,70 @@ export class TicTacTree {
   private xorIn(segment32: number, contribution: number): void {
     const segment = segment32 & this.mask;
     const b = segment >>> LEAF_BITS;
-    let at = this.slot[b]!;
-    if (at < 0) at = this.allocate(b);
-    this.pool[at + (segment & LEAF_MASK)]! ^= contribution;
+    const at = this.slot[b]!;
+    if (at >= 0) this.pool[at + (segment & LEAF_MASK)]! ^= contribution;
+    else this.xorLeaf(b, segment & LEAF_MASK, contribution);
     this.rootWords[b]! ^= contribution;
+  }
+
+  /** XORs into one leaf of a branch of any form (not its root word): the slow path of xorIn. */
+  private xorLeaf(b: number, leaf: number, value: number): void {
+    let at = this.slot[b]!;
+    if (at >= 0) {
+      this.pool[at + leaf]! ^= value;
+      return;
+    }
+    if (at === -1) at = this.allocateSmall(b);
+    const small = this.small;
+    const s = -(at + 2);
+    const n = small[s]!;
+    for (let i = 0, p = s + 1; i < n; i++, p += 2) {
+      if (small[p] === leaf) {
+        small[p + 1]! ^= value;
+        return;
+      }
+    }
+    if (n < SMALL_LEAVES) {
+      small[s + 1 + 2 * n] = leaf;
+      small[s + 2 + 2 * n] = value;
+      small[s] = n + 1;
+      return;
+    }
+    // The ninth leaf: the branch becomes dense (denseOffset may grow the pool, so it goes first).
+    const d = this.denseOffset(b);
+    this.pool[d + leaf]! ^= value;
+  }
+
+  /** Branch b's dense offset: a small branch is spread into 256 leaves, an unwritten one allocated. */
+  private denseOffset(b: number): number {
+    const at = this.slot[b]!;
+    if (at >= 0) return at;
+    const d = this.allocate(b);
+    if (at <= -2) {
+      const s = -(at + 2);
+      const n = this.small[s]!;
+      for (let i = 0, p = s + 1; i < n; i++, p += 2) this.pool[d + this.small[p]!] = this.small[p + 1]!;
+      this.smallFree.push(s);
+    }
+    return d;
+  }
+
+  /** Gives branch `b` an empty small slot; returns its slot code (≤ −2). */
+  private allocateSmall(b: number): number {
+    let s = this.smallFree.pop();
+    if (s === undefined) {
+      if (this.smallUsed + SMALL_STRIDE > this.small.length) {
+        const grown = new Uint32Array(Math.max(this.small.length * 2, FIRST_POOL_BRANCHES * SMALL_STRIDE));
+        grown.set(this.small.subarray(0, this.smallUsed));
+        this.small = grown;
+      }
+      s = this.smallUsed;
+      this.smallUsed += SMALL_STRIDE;
+    }
+    this.small[s] = 0;
+    const code = -(s + 2);
+    this.slot[b] = code;
+    return code;
   }
 
   /** Replaces a key's contribution (a new version of it) in O(1): XOR out the old, XOR in the new. */
@@ -152,9 +229,7 @@ export class TicTacTree {
     const leaf = segment & LEAF_MASK;
     const old = this.leafAt(b, leaf);
     if (old !== leafValue) {
-      let at = this.slot[b]!;
-      if (at < 0) at = this.allocate(b);
-      this.pool[at + leaf] = leafValue;
+      this.xorLeaf(b, leaf, (old ^ leafValue) >>> 0);
       this.rootWords[b]! ^= old ^ leafValue;
     }
     this.keyCount = NaN;
@@ -212,12 +287,19 @@ export class TicTacTree {
       return;
     }
     const pool = this.pool;
+    const small = this.small;
     for (let i = 0; i < ids.length; i++) {
       const first = check(ids[i]!) * width;
       const at = this.slot[first >>> LEAF_BITS]!;
-      if (at < 0) continue;
+      if (at === -1) continue;
       let x = 0;
-      for (let s = at + (first & LEAF_MASK), end = s + width; s < end; s++) x ^= pool[s]!;
+      if (at >= 0) {
+        for (let s = at + (first & LEAF_MASK), end = s + width; s < end; s++) x ^= pool[s]!;
+      } else {
+        const lo = first & LEAF_MASK;
+        const s = -(at + 2);
+        for (let k = 0, p = s + 1, n = small[s]!; k < n; k++, p += 2) if (small[p]! >= lo && small[p]! < lo + width) x ^= small[p + 1]!;
+      }
       out[i] = (out[i]! ^ x) >>> 0;
     }
   }
@@ -229,7 +311,13 @@ export class TicTacTree {
    */
   peekBranch(id: number): Uint32Array | undefined {
     const at = this.slot[id]!;
-    return at < 0 ? undefined : this.pool.subarray(at, at + LEAVES_PER_BRANCH);
+    if (at === -1) return undefined;
+    if (at >= 0) return this.pool.subarray(at, at + LEAVES_PER_BRANCH);
+    // A small branch is spread into a fresh array: a read, not the hot path.
+    const leaves = new Uint32Array(LEAVES_PER_BRANCH);
+    const s = -(at + 2);
+    for (let k = 0, p = s + 1, n = this.small[s]!; k < n; k++, p += 2) leaves[this.small[p]!] = this.small[p + 1]!;
+    return leaves;
   }
 
   /** A new tree holding both: the XOR of the two. Meant for trees of disjoint key sets. */
@@ -242,12 +330,17 @@ export class TicTacTree {
     this.checkSameSize(other);
     for (let b = 0; b < this.branchCount; b++) {
       const from = other.slot[b]!;
-      if (from < 0) continue;
-      let at = this.slot[b]!;
-      if (at < 0) at = this.allocate(b);
-      const ours = this.pool;
-      const theirs = other.pool;
-      for (let i = 0; i < LEAVES_PER_BRANCH; i++) ours[at + i]! ^= theirs[from + i]!;
+      if (from === -1) continue;
+      if (from <= -2) {
+        // Their small branch: XOR its pairs in, leaving ours small if it stays small.
+        const s = -(from + 2);
+        for (let k = 0, p = s + 1, n = other.small[s]!; k < n; k++, p += 2) this.xorLeaf(b, other.small[p]!, other.small[p + 1]!);
+      } else {
+        const at = this.denseOffset(b);
+        const ours = this.pool;
+        const theirs = other.pool;
+        for (let i = 0; i < LEAVES_PER_BRANCH; i++) ours[at + i]! ^= theirs[from + i]!;
+      }
       this.rootWords[b]! ^= other.rootWords[b]!;
     }
     this.keyCount += other.keyCount;
@@ -260,6 +353,9 @@ export class TicTacTree {
     copy.slot.set(this.slot);
     copy.pool = this.pool.slice(0, this.used);
     copy.used = this.used;
+    copy.small = this.small.slice(0, this.smallUsed);
+    copy.smallUsed = this.smallUsed;
+    copy.smallFree = [...this.smallFree];
     copy.keyCount = this.keyCount;
     return copy;
   }
@@ -287,9 +383,9 @@ export class TicTacTree {
     let nonEmptyBranches = 0;
     let nonEmptySegments = 0;
     for (let b = 0; b < this.branchCount; b++) {
-      const at = this.slot[b]!;
-      if (at < 0) continue;
-      const n = countNonZero(this.pool.subarray(at, at + LEAVES_PER_BRANCH));
+      const leaves = this.peekBranch(b);
+      if (leaves === undefined) continue;
+      const n = countNonZero(leaves);
       if (n > 0) nonEmptyBranches++;
       nonEmptySegments += n;
     }
@@ -326,7 +422,11 @@ export class TicTacTree {
 
   private leafAt(b: number, leaf: number): number {
     const at = this.slot[b]!;
-    return at < 0 ? 0 : this.pool[at + leaf]!;
+    if (at >= 0) return this.pool[at + leaf]!;
+    if (at === -1) return 0;
+    const s = -(at + 2);
+    for (let k = 0, p = s + 1, n = this.small[s]!; k < n; k++, p += 2) if (this.small[p] === leaf) return this.small[p + 1]!;
+    return 0;
   }
 
   private checkSegment(segment: number): void {
@@ -352,6 +452,10 @@ export class TicTacTree {
 }
 
 const EMPTY_POOL = new Uint32Array(0);
+/** Leaves a branch holds as (leaf, value) pairs before it becomes 256 dense words. */
+const SMALL_LEAVES = 8;
+/** A small branch's words: its count, then a leaf and a value per pair (68 bytes, against 1 KiB). */
+const SMALL_STRIDE = 1 + 2 * SMALL_LEAVES;
 /** The pool's first allocation, in branches: 16 KiB, a whole xxsmall tree; doubling from there (see allocate). */
 const FIRST_POOL_BRANCHES = 16;
 
