@@ -6,6 +6,10 @@ import { describe, expect, test } from 'vitest';
 import { compareClusters, repairClusters } from '../../src/aae/index.js';
 import { defaultSpec, makeClock, type Clock } from '../../src/cluster/index.js';
 import { EmbeddedCluster } from '../../src/store/index.js';
+import { useClusters } from './clusters.js';
+
+/** Per-test clusters (closed and removed after each); the property runs make their own. */
+const cluster = useClusters('aae-drift-');
 
 /**
  * For random data sets and random drift between two clusters of random shapes: compare finds
@@ -87,33 +91,32 @@ describe('compare and repair over random drift', () => {
     );
   });
 
+  /** Two clusters of different shapes holding the same 500 objects. */
+  async function agreeingPair(): Promise<[EmbeddedCluster, EmbeddedCluster]> {
+    const blue = await cluster('blue', 16, 2, 2, { treeSize: 'large' });
+    const pink = await cluster('pink', 8, 1, 1, { treeSize: 'large' });
+    const items = Array.from({ length: 500 }, (_, i) => ({ bucket: 'b', key: `k${i}`, value: 'v', clock: base(i) }));
+    await blue.putMany(items);
+    await pink.putMany(items);
+    return [blue, pink];
+  }
+
   test('a write in flight at the first fetch and landed during the pause is not a difference; one still missing is', async () => {
     // Deterministic: the write reaches blue only; the exchange's pause (injected) is when it
     // reaches pink. Whatever the machine's speed, the first fetch sees it on one side only.
-    const dir = await mkdtemp(join(tmpdir(), 'aae-inflight-'));
-    const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 16, nVal: 2, nodeCount: 2, treeSize: 'large' }));
-    const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 1, nodeCount: 1, treeSize: 'large' }));
-    try {
-      const items = Array.from({ length: 500 }, (_, i) => ({ bucket: 'b', key: `k${i}`, value: 'v', clock: base(i) }));
-      await blue.putMany(items);
-      await pink.putMany(items);
-      const landing = { bucket: 'b', key: 'in-flight', value: 'x', clock: makeClock([['src', 1]], 9000) };
-      const lost = { bucket: 'b', key: 'lost', value: 'y', clock: makeClock([['src', 1]], 9001) };
-      await blue.put(landing);
-      await blue.put(lost);
-      let pauses = 0;
-      const sleep = async (): Promise<void> => {
-        if (pauses++ === 0) await pink.put(landing);
-      };
-      const cmp = await compareClusters(blue, pink, { sleep, jitter: false });
-      expect(pauses).toBeGreaterThan(0);
-      expect(cmp.exchange.rounds).toBeGreaterThan(1);
-      expect(cmp.differences.map((d) => [Buffer.from(d.key).toString(), d.ahead])).toEqual([['lost', 'blue']]);
-    } finally {
-      await blue.close();
-      await pink.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    const [blue, pink] = await agreeingPair();
+    const landing = { bucket: 'b', key: 'in-flight', value: 'x', clock: makeClock([['src', 1]], 9000) };
+    const lost = { bucket: 'b', key: 'lost', value: 'y', clock: makeClock([['src', 1]], 9001) };
+    await blue.put(landing);
+    await blue.put(lost);
+    let pauses = 0;
+    const sleep = async (): Promise<void> => {
+      if (pauses++ === 0) await pink.put(landing);
+    };
+    const cmp = await compareClusters(blue, pink, { sleep, jitter: false });
+    expect(pauses).toBeGreaterThan(0);
+    expect(cmp.exchange.rounds).toBeGreaterThan(1);
+    expect(cmp.differences.map((d) => [Buffer.from(d.key).toString(), d.ahead])).toEqual([['lost', 'blue']]);
   });
 
   test('writes replicated with a lag while compares run are never reported', async () => {
@@ -122,40 +125,29 @@ describe('compare and repair over random drift', () => {
     // How many compares catch a write mid-flight depends on timing (the test above pins that case
     // down); this one only asserts that continuous replication never yields a difference.
     const PAUSE_MS = 500;
-    const dir = await mkdtemp(join(tmpdir(), 'aae-inflight-'));
-    const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 16, nVal: 2, nodeCount: 2, treeSize: 'large' }));
-    const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 1, nodeCount: 1, treeSize: 'large' }));
+    const [blue, pink] = await agreeingPair();
+    let stop = false;
+    let replicated = 0;
+    const replicate = (async () => {
+      for (let i = 0; !stop; i++) {
+        const item = { bucket: 'b', key: `live-${i}`, value: 'x', clock: makeClock([['src', 1]], 9000 + i) };
+        await blue.put(item);
+        await new Promise((r) => setTimeout(r, 5));
+        await pink.put(item);
+        replicated++;
+      }
+    })();
+    while (replicated < 3) await new Promise((r) => setTimeout(r, 5));
     try {
-      const items = Array.from({ length: 500 }, (_, i) => ({ bucket: 'b', key: `k${i}`, value: 'v', clock: base(i) }));
-      await blue.putMany(items);
-      await pink.putMany(items);
-      let stop = false;
-      let replicated = 0;
-      const replicate = (async () => {
-        for (let i = 0; !stop; i++) {
-          const item = { bucket: 'b', key: `live-${i}`, value: 'x', clock: makeClock([['src', 1]], 9000 + i) };
-          await blue.put(item);
-          await new Promise((r) => setTimeout(r, 5));
-          await pink.put(item);
-          replicated++;
-        }
-      })();
-      while (replicated < 3) await new Promise((r) => setTimeout(r, 5));
-      try {
-        let caughtInFlight = 0;
-        for (let round = 0; round < 20 && caughtInFlight < 2; round++) {
-          const cmp = await compareClusters(blue, pink, { pauseMs: PAUSE_MS, jitter: false });
-          if (cmp.exchange.rounds > 1) caughtInFlight++;
-          expect(cmp.differences).toEqual([]);
-        }
-      } finally {
-        stop = true;
-        await replicate;
+      let caughtInFlight = 0;
+      for (let round = 0; round < 20 && caughtInFlight < 2; round++) {
+        const cmp = await compareClusters(blue, pink, { pauseMs: PAUSE_MS, jitter: false });
+        if (cmp.exchange.rounds > 1) caughtInFlight++;
+        expect(cmp.differences).toEqual([]);
       }
     } finally {
-      await blue.close();
-      await pink.close();
-      await rm(dir, { recursive: true, force: true });
+      stop = true;
+      await replicate;
     }
   });
 });

@@ -6,7 +6,10 @@ import { describe, expect, test } from 'vitest';
 import { compareClusters, repairClusters } from '../../src/aae/index.js';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
 import { EmbeddedCluster } from '../../src/store/index.js';
-import { fast } from './clusters.js';
+import { fast, useClusters } from './clusters.js';
+
+/** Per-test clusters (closed and removed after each); the property runs make their own. */
+const cluster = useClusters('aae-stale-');
 
 /**
  * A repair between two clusters whose own replicas disagree: some replicas of a side hold a newer
@@ -69,91 +72,70 @@ describe('repair between clusters whose replicas disagree', () => {
   test('a source replica behind its siblings, while the sink already holds the newest version, is healed in one repair', async () => {
     // The case users met: `aae repair dc1 dr1` kept finding differences and writing nothing until
     // `aae repair dc1` had been run.
-    const dir = await mkdtemp(join(tmpdir(), 'aae-stale-'));
-    const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'small' }));
-    const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 1, nodeCount: 1, treeSize: 'small' }));
-    try {
-      const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
-      for (const key of keys) {
-        await blue.put({ bucket: 'b', key, value: 'old', clock: makeClock([['src', 1]], 1000) });
-        const newer = { bucket: 'b', key, value: 'new', clock: makeClock([['src', 2]], 2000) };
-        await blue.put({ ...newer, replicas: 1 });
-        await pink.put(newer);
-      }
-      // Offset 1 reads a stale replica of some keys: the sides differ though `get` agrees.
-      const cmp = await compareClusters(blue, pink, { ...fast, blueOffset: 1, pinkOffset: 0 });
-      expect(cmp.differences.length).toBeGreaterThan(0);
-      expect(cmp.differences.every((d) => d.ahead === 'pink')).toBe(true);
-      const r = await repairClusters(blue, pink, { ...fast, blueOffset: 1, pinkOffset: 0 });
-      expect(r.inSync).toBe(true);
-      expect(r.loops).toHaveLength(1);
-      // Each key found has two stale replicas on blue; pink is written nothing.
-      expect(r.totals.placesWritten).toBe(2 * cmp.differences.length);
-      expect(r.loops[0]!.stats.actions.map((a) => a.to)).toEqual(cmp.differences.map(() => ['blue']));
-      expect((await compareClusters(blue, pink, { ...fast, blueOffset: 1, pinkOffset: 0 })).inSync).toBe(true);
-    } finally {
-      await blue.close();
-      await pink.close();
-      await rm(dir, { recursive: true, force: true });
+    const blue = await cluster('blue', 8, 3, 3);
+    const pink = await cluster('pink', 8, 1, 1);
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    for (const key of keys) {
+      await blue.put({ bucket: 'b', key, value: 'old', clock: makeClock([['src', 1]], 1000) });
+      const newer = { bucket: 'b', key, value: 'new', clock: makeClock([['src', 2]], 2000) };
+      await blue.put({ ...newer, replicas: 1 });
+      await pink.put(newer);
     }
+    // Offset 1 reads a stale replica of some keys: the sides differ though `get` agrees.
+    const cmp = await compareClusters(blue, pink, { ...fast, blueOffset: 1, pinkOffset: 0 });
+    expect(cmp.differences.length).toBeGreaterThan(0);
+    expect(cmp.differences.every((d) => d.ahead === 'pink')).toBe(true);
+    const r = await repairClusters(blue, pink, { ...fast, blueOffset: 1, pinkOffset: 0 });
+    expect(r.inSync).toBe(true);
+    expect(r.loops).toHaveLength(1);
+    // Each key found has two stale replicas on blue; pink is written nothing.
+    expect(r.totals.placesWritten).toBe(2 * cmp.differences.length);
+    expect(r.loops[0]!.stats.actions.map((a) => a.to)).toEqual(cmp.differences.map(() => ['blue']));
+    expect((await compareClusters(blue, pink, { ...fast, blueOffset: 1, pinkOffset: 0 })).inSync).toBe(true);
   });
 });
 
 describe('range replication when the source replicas disagree', () => {
   test.each([1, 2])('a newer version on %i of 3 source replicas reaches every replica of both sides, whatever the coverage', async (newer) => {
-    const dir = await mkdtemp(join(tmpdir(), 'aae-stale-range-'));
-    const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'small' }));
-    const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 2, nodeCount: 2, treeSize: 'small' }));
-    try {
-      // Enough keys to dirty most of a small tree's 256 branches: a large delta.
-      const n = 600;
-      for (let i = 0; i < n; i++) {
-        await blue.put({ bucket: 'b', key: `k${i}`, value: 'old', clock: makeClock([['src', 1]], 1000) });
-        await blue.put({ bucket: 'b', key: `k${i}`, value: 'new', clock: makeClock([['src', 2]], 2000), replicas: newer });
-      }
-      // An empty sink and a tiny maxResults: large damage, so the repair replicates by range.
-      const first = await repairClusters(blue, pink, { ...fast, maxResults: 4, blueOffset: newer, pinkOffset: 0 });
-      expect(first.inSync).toBe(true);
-      expect(first.loops[0]!.mode).toBe('range');
-      // Every coverage of blue now reads the newest version: each finds the sides in sync.
-      for (const blueOffset of [0, 1, 2]) expect((await compareClusters(blue, pink, { ...fast, blueOffset, pinkOffset: 0 })).inSync).toBe(true);
-      expect((await repairClusters(blue, pink, { ...fast, maxResults: 4 })).loops.some((l) => l.mode === 'range')).toBe(false);
-      for (let i = 0; i < n; i++) {
-        const versions = [...(await replicaVersions(blue, `k${i}`)), ...(await replicaVersions(pink, `k${i}`))];
-        expect(new Set(versions).size, `k${i}`).toBe(1);
-        expect(JSON.parse(versions[0]!)[2]).toBe('new');
-      }
-    } finally {
-      await blue.close();
-      await pink.close();
-      await rm(dir, { recursive: true, force: true });
+    const blue = await cluster('blue', 8, 3, 3);
+    const pink = await cluster('pink', 8, 2, 2);
+    // Enough keys to dirty most of a small tree's 256 branches: a large delta.
+    const n = 600;
+    for (let i = 0; i < n; i++) {
+      await blue.put({ bucket: 'b', key: `k${i}`, value: 'old', clock: makeClock([['src', 1]], 1000) });
+      await blue.put({ bucket: 'b', key: `k${i}`, value: 'new', clock: makeClock([['src', 2]], 2000), replicas: newer });
+    }
+    // An empty sink and a tiny maxResults: large damage, so the repair replicates by range.
+    const first = await repairClusters(blue, pink, { ...fast, maxResults: 4, blueOffset: newer, pinkOffset: 0 });
+    expect(first.inSync).toBe(true);
+    expect(first.loops[0]!.mode).toBe('range');
+    // Every coverage of blue now reads the newest version: each finds the sides in sync.
+    for (const blueOffset of [0, 1, 2]) expect((await compareClusters(blue, pink, { ...fast, blueOffset, pinkOffset: 0 })).inSync).toBe(true);
+    expect((await repairClusters(blue, pink, { ...fast, maxResults: 4 })).loops.some((l) => l.mode === 'range')).toBe(false);
+    for (let i = 0; i < n; i++) {
+      const versions = [...(await replicaVersions(blue, `k${i}`)), ...(await replicaVersions(pink, `k${i}`))];
+      expect(new Set(versions).size, `k${i}`).toBe(1);
+      expect(JSON.parse(versions[0]!)[2]).toBe('new');
     }
   });
 });
 
 describe('healReplicas: keys that reached only some replicas of the source', () => {
   test('reach the sink whatever replicas the coverage reads, and each cluster ends with full replicas', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'aae-heal-'));
-    const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 16, nVal: 3, nodeCount: 4, treeSize: 'small' }));
-    const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 2, nodeCount: 3, treeSize: 'small' }));
-    try {
-      const base = Array.from({ length: 100 }, (_, i) => ({ bucket: 'b', key: `base${i}`, value: 'v', clock: makeClock([['src', 1]], 1000) }));
-      await blue.putMany(base);
-      await pink.putMany(base);
-      for (let i = 0; i < 20; i++) await blue.put({ bucket: 'b', key: `one${i}`, value: 'x', clock: makeClock([['z', 1]], 2000), replicas: 1 });
-      for (const blueOffset of [1, 2]) {
-        const r = await repairClusters(blue, pink, { ...fast, healReplicas: true, blueOffset, pinkOffset: 0 });
-        expect(r.inSync).toBe(true);
-        expect(r.replicas?.map((x) => x.cluster)).toEqual(['blue', 'pink']);
-      }
-      for (let i = 0; i < 20; i++) {
-        expect(new Set(await replicaVersions(blue, `one${i}`)).size).toBe(1);
-        expect(await replicaVersions(pink, `one${i}`)).toEqual(await replicaVersions(blue, `one${i}`).then((v) => v.slice(0, 2)));
-      }
-    } finally {
-      await blue.close();
-      await pink.close();
-      await rm(dir, { recursive: true, force: true });
+    const blue = await cluster('blue', 16, 3, 4);
+    const pink = await cluster('pink', 8, 2, 3);
+    const base = Array.from({ length: 100 }, (_, i) => ({ bucket: 'b', key: `base${i}`, value: 'v', clock: makeClock([['src', 1]], 1000) }));
+    await blue.putMany(base);
+    await pink.putMany(base);
+    for (let i = 0; i < 20; i++) await blue.put({ bucket: 'b', key: `one${i}`, value: 'x', clock: makeClock([['z', 1]], 2000), replicas: 1 });
+    for (const blueOffset of [1, 2]) {
+      const r = await repairClusters(blue, pink, { ...fast, healReplicas: true, blueOffset, pinkOffset: 0 });
+      expect(r.inSync).toBe(true);
+      expect(r.replicas?.map((x) => x.cluster)).toEqual(['blue', 'pink']);
+    }
+    for (let i = 0; i < 20; i++) {
+      expect(new Set(await replicaVersions(blue, `one${i}`)).size).toBe(1);
+      expect(await replicaVersions(pink, `one${i}`)).toEqual(await replicaVersions(blue, `one${i}`).then((v) => v.slice(0, 2)));
     }
   });
 });

@@ -57,20 +57,27 @@ async function editSpec(at: string, edit: (s: Record<string, unknown>) => void):
 const small = (name: string, ringSize: number): ClusterSpec => defaultSpec(name, { ringSize, nVal: 2, nodeCount: 2, treeSize: 'small' });
 
 describe('review2: the ring stamp', () => {
-  test('a cluster create refused over node stores of another ring leaves no cluster.json behind', async () => {
-    const at = join(dir, 'dc1');
+  /**
+   * The operator lost cluster.json and recreates a cluster that holds data with the wrong ring
+   * size; the create's error (undefined if it was not refused).
+   */
+  async function recreateWithOtherRing(at: string): Promise<unknown> {
     const first = await EmbeddedCluster.create(at, small('dc1', 16));
     await first.put({ bucket: 'b', key: 'k', value: 'v' });
     await first.close();
-    // The operator lost cluster.json and recreates the cluster with the wrong ring size.
     await rm(join(at, 'cluster.json'));
-    const e = await EmbeddedCluster.create(at, small('dc1', 32)).then(
+    return EmbeddedCluster.create(at, small('dc1', 32)).then(
       async (c) => {
         await c.close();
         return undefined;
       },
       (err: unknown) => err,
     );
+  }
+
+  test('a cluster create refused over node stores of another ring leaves no cluster.json behind', async () => {
+    const at = join(dir, 'dc1');
+    const e = await recreateWithOtherRing(at);
     expect(isAaeError(e, 'CLUSTER_SPEC_INVALID')).toBe(true);
     // The refused create must not leave its cluster.json: otherwise a second create (with the right
     // ring) says CLUSTER_EXISTS and every open says "no longer matches the data".
@@ -78,18 +85,7 @@ describe('review2: the ring stamp', () => {
   });
 
   test('a refused cluster create does not tell the operator to restore the cluster.json it just wrote', async () => {
-    const at = join(dir, 'dc1');
-    const first = await EmbeddedCluster.create(at, small('dc1', 16));
-    await first.put({ bucket: 'b', key: 'k', value: 'v' });
-    await first.close();
-    await rm(join(at, 'cluster.json'));
-    const e = await EmbeddedCluster.create(at, small('dc1', 32)).then(
-      async (c) => {
-        await c.close();
-        return undefined;
-      },
-      (err: unknown) => err,
-    );
+    const e = await recreateWithOtherRing(join(dir, 'dc1'));
     expect(isAaeError(e, 'CLUSTER_SPEC_INVALID')).toBe(true);
     expect((e as AaeError).message).not.toContain('Restore the cluster.json');
   });

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { defaultSpec, type Clock } from '../../src/cluster/index.js';
 import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
-import { tempDir } from './helpers.js';
+import { useFileTempDir } from './helpers.js';
 
 /**
  * The clocks a sequence of writes makes do not depend on how it is batched: loading it as one
@@ -12,14 +12,8 @@ import { tempDir } from './helpers.js';
  */
 
 const spec = defaultSpec('batch', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'xxsmall' });
-let dir: { path: string; dispose: () => Promise<void> };
+const dir = useFileTempDir();
 let run = 0;
-beforeAll(async () => {
-  dir = await tempDir();
-});
-afterAll(async () => {
-  await dir.dispose();
-});
 
 const clockArb = fc.constantFrom<Clock>({ entries: [['x', 1]], lastModified: 10 }, { entries: [['x', 5]], lastModified: 11 }, { entries: [['a', 2], ['x', 3]], lastModified: 12 });
 const itemArb = fc.record({

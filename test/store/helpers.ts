@@ -1,15 +1,46 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { canonicalKey, contribution, keyHash, objectHash } from '../../src/hash/index.js';
 import { TicTacTree } from '../../src/tictac/index.js';
 import { indexNsOfVnode, type ClusterSpec, type IndexN } from '../../src/cluster/index.js';
-import { locateKey, type EmbeddedCluster, type StoredHead, type StoredObject, type Vnode } from '../../src/store/index.js';
+import { EmbeddedCluster, locateKey, type StoredHead, type StoredObject, type Vnode } from '../../src/store/index.js';
 
 /** A fresh temp directory; `dispose` removes it. */
 export async function tempDir(prefix = 'aae-store-'): Promise<{ path: string; dispose: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, dispose: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** A temp directory for a whole test file: made before its first test, removed after its last. */
+export function useFileTempDir(prefix?: string): { path: string } {
+  const dir = { path: '' };
+  let dispose = (): Promise<void> => Promise.resolve();
+  beforeAll(async () => {
+    const made = await tempDir(prefix);
+    dir.path = made.path;
+    dispose = made.dispose;
+  });
+  afterAll(() => dispose());
+  return dir;
+}
+
+/** A fresh cluster of `spec` for each test, in its own temp directory, closed and removed after it. */
+export function useFreshCluster(spec: ClusterSpec): { cluster: EmbeddedCluster; path: string } {
+  const env = { cluster: undefined as unknown as EmbeddedCluster, path: '' };
+  let dispose = (): Promise<void> => Promise.resolve();
+  beforeEach(async () => {
+    const made = await tempDir();
+    env.path = made.path;
+    dispose = made.dispose;
+    env.cluster = await EmbeddedCluster.create(made.path, spec);
+  });
+  afterEach(async () => {
+    await env.cluster.close().catch(() => undefined);
+    await dispose();
+  });
+  return env;
 }
 
 export async function collect<T>(it: AsyncIterable<readonly T[]>): Promise<T[]> {

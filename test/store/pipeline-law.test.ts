@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { defaultSpec, dominates, equalClocks, type AaeObject, type Clock } from '../../src/cluster/index.js';
 import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
-import { aroundBatchWrites, expectTreesMatchData, sleep, tempDir } from './helpers.js';
+import { aroundBatchWrites, expectTreesMatchData, sleep, useFileTempDir } from './helpers.js';
 
 /**
  * The pipelined cluster queue against a model. A run is a list of put() calls and
@@ -13,14 +13,8 @@ import { aroundBatchWrites, expectTreesMatchData, sleep, tempDir } from './helpe
  */
 
 const spec = defaultSpec('pipelaw', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'xxsmall' });
-let dir: { path: string; dispose: () => Promise<void> };
+const dir = useFileTempDir();
 let run = 0;
-beforeAll(async () => {
-  dir = await tempDir();
-});
-afterAll(async () => {
-  await dir.dispose();
-});
 
 type W = { key: number; clock: Clock | null; deleted: boolean };
 type Call = { many: false; w: W } | { many: true; ws: W[]; batch: number };

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { defaultSpec } from '../../src/cluster/index.js';
 import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
-import { aroundBatchWrites, sleep, tempDir } from './helpers.js';
+import { aroundBatchWrites, sleep, useFreshCluster } from './helpers.js';
 
 /**
  * putMany with two batches in flight, when things go wrong: a batch failing while putMany waits on
@@ -11,20 +11,11 @@ import { aroundBatchWrites, sleep, tempDir } from './helpers.js';
  */
 
 const spec = defaultSpec('many', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'xxsmall' });
-let dir: { path: string; dispose: () => Promise<void> };
-let cluster: EmbeddedCluster;
-beforeEach(async () => {
-  dir = await tempDir();
-  cluster = await EmbeddedCluster.create(dir.path, spec);
-});
-afterEach(async () => {
-  await cluster.close().catch(() => undefined);
-  await dir.dispose();
-});
+const env = useFreshCluster(spec);
 
 test('a batch that fails while putMany waits for its async source is not an unhandled rejection', async () => {
   // Every LevelDB batch of every node fails.
-  aroundBatchWrites(cluster, async (_write, discard) => {
+  aroundBatchWrites(env.cluster, async (_write, discard) => {
     await discard();
     throw new Error('disk full');
   });
@@ -38,7 +29,7 @@ test('a batch that fails while putMany waits for its async source is not an unha
       await new Promise((r) => setTimeout(r, 100));
       for (let i = 10; i < 20; i++) yield { bucket: 'b', key: `k${i}`, value: 'v' };
     }
-    await expect(cluster.putMany(source(), { batchSize: 10 })).rejects.toThrow('disk full');
+    await expect(env.cluster.putMany(source(), { batchSize: 10 })).rejects.toThrow('disk full');
     await new Promise((r) => setTimeout(r, 20));
   } finally {
     process.removeListener('unhandledRejection', onUnhandled);
@@ -48,7 +39,7 @@ test('a batch that fails while putMany waits for its async source is not an unha
 
 async function stored(n: number): Promise<number> {
   let c = 0;
-  for (let i = 0; i < n; i++) if ((await cluster.get('b', `k${i}`)) !== null) c++;
+  for (let i = 0; i < n; i++) if ((await env.cluster.get('b', `k${i}`)) !== null) c++;
   return c;
 }
 
@@ -57,7 +48,7 @@ test('abort after the first batch lands: the last count reported is what is stor
   let last = 0;
   const items: PutItem[] = Array.from({ length: 100 }, (_, i) => ({ bucket: 'b', key: `k${i}`, value: 'v' }));
   await expect(
-    cluster.putMany(items, {
+    env.cluster.putMany(items, {
       batchSize: 10,
       signal: ac.signal,
       onProgress: ({ written }) => {
@@ -71,7 +62,7 @@ test('abort after the first batch lands: the last count reported is what is stor
 
 test('a failing batch: the last count reported is what is stored, the error is the batch’s', async () => {
   let writes = 0;
-  aroundBatchWrites(cluster, async (write, discard) => {
+  aroundBatchWrites(env.cluster, async (write, discard) => {
     await sleep(3);
     if (++writes === 7) {
       await discard();
@@ -81,16 +72,16 @@ test('a failing batch: the last count reported is what is stored, the error is t
   });
   let last = 0;
   const items: PutItem[] = Array.from({ length: 100 }, (_, i) => ({ bucket: 'b', key: `k${i}`, value: 'v' }));
-  await expect(cluster.putMany(items, { batchSize: 10, onProgress: ({ written }) => void (last = written) })).rejects.toThrow('disk full');
+  await expect(env.cluster.putMany(items, { batchSize: 10, onProgress: ({ written }) => void (last = written) })).rejects.toThrow('disk full');
   // A failed batch may be partly stored (other replicas): count keys stored on every replica.
   let full = 0;
-  for (let i = 0; i < 100; i++) if ((await cluster.getReplicas('b', `k${i}`)).every((r) => r.object !== null)) full++;
+  for (let i = 0; i < 100; i++) if ((await env.cluster.getReplicas('b', `k${i}`)).every((r) => r.object !== null)) full++;
   expect(last).toBeLessThanOrEqual(full);
 });
 
 test('after a failing batch, every item of the reported prefix is stored on every replica, whichever batch failed', async () => {
   for (const failAt of [1, 4, 7, 12]) {
-    const c = await EmbeddedCluster.create(join(dir.path, `p${failAt}`), spec);
+    const c = await EmbeddedCluster.create(join(env.path, `p${failAt}`), spec);
     try {
       let writes = 0;
       aroundBatchWrites(c, async (write, discard) => {

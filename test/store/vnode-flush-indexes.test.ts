@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { defaultSpec, dominates, type AaeObject, type Clock, type IndexEntry } from '../../src/cluster/index.js';
 import { initHash } from '../../src/hash/index.js';
 import { EmbeddedCluster, type LocalVnode, type VnodeWrite } from '../../src/store/index.js';
-import { collect, enc, expectTreesMatchData, keysHeldBy, tempDir } from './helpers.js';
+import { collect, enc, expectTreesMatchData, keysHeldBy, useFileTempDir } from './helpers.js';
 
 /**
  * The vnode flush against a model, on what vnode-flush.test.ts leaves out: index entries, keys longer than the 512-byte key buffers and non-ASCII keys, and a vnode
@@ -12,18 +12,14 @@ import { collect, enc, expectTreesMatchData, keysHeldBy, tempDir } from './helpe
  */
 
 const spec = defaultSpec('flushx', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'xxsmall' });
-let dir: { path: string; dispose: () => Promise<void> };
+const dir = useFileTempDir();
 let keys: string[] = [];
 let run = 0;
 
 beforeAll(async () => {
-  dir = await tempDir();
   await initHash();
   // Keys vnode 0 holds: two short ones, non-ASCII ones, and some longer than the 512-byte key buffers.
   keys = [...keysHeldBy(spec, 0, ['a'], 2), ...keysHeldBy(spec, 0, ['ключ-', 'x'.repeat(520), 'y'.repeat(490), '😀'.repeat(140)])];
-});
-afterAll(async () => {
-  await dir.dispose();
 });
 
 type Op =

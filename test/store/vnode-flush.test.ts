@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { defaultSpec, dominates, type AaeObject, type Clock } from '../../src/cluster/index.js';
 import { initHash } from '../../src/hash/index.js';
 import { EmbeddedCluster, type LocalVnode, type VnodeWrite } from '../../src/store/index.js';
-import { enc, expectTreesMatchData, keysHeldBy, tempDir } from './helpers.js';
+import { enc, expectTreesMatchData, keysHeldBy, useFileTempDir } from './helpers.js';
 
 /**
  * One vnode flush holding many ops, repeats of a key among them: every op must see the head the
@@ -12,17 +12,13 @@ import { enc, expectTreesMatchData, keysHeldBy, tempDir } from './helpers.js';
  */
 
 const spec = defaultSpec('flush', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'xxsmall' });
-let dir: { path: string; dispose: () => Promise<void> };
+const dir = useFileTempDir();
 let keys: string[] = [];
 let run = 0;
 
 beforeAll(async () => {
-  dir = await tempDir();
   await initHash();
   keys = keysHeldBy(spec, 0, ['k'], 6); // vnode 0 holds their keyspaces
-});
-afterAll(async () => {
-  await dir.dispose();
 });
 
 type Op = { kind: 'put'; key: number; counter: number; actor: string; deleted: boolean; ifDominates: boolean } | { kind: 'erase'; key: number };

@@ -95,7 +95,8 @@ describe('runSyncLoop', () => {
       return { item: c.item, why: c.why, startedAt, durationMs: ms, outcome: 'failed', differences: 0, repaired: none, loops: 0, state: { previousSuccess: null, range: { from: 5, to: 6 } }, error: { code: 'STORE_LOCKED', message: 'held' } };
     };
 
-  test('a check that runs past the next slice makes it late: skipped and reported; the span it left is kept', async () => {
+  /** auto=4 a day from 00:30 (slices at 06:00, 12:00, 18:00, 00:00): the first check fails after `ms`, the rest end in sync. */
+  async function failFirst(ms: number): Promise<{ sim: ReturnType<typeof simulated>; reports: CheckReport[] }> {
     const sim = simulated(Date.UTC(2026, 10, 22, 0, 30));
     const reports: CheckReport[] = [];
     const inSync = sim.check();
@@ -108,10 +109,15 @@ describe('runSyncLoop', () => {
       sleep: sim.sleep,
       random: () => 0,
       maxChecks: 2,
-      // Slices at 06:00, 12:00, 18:00, 00:00: the first check (06:00) fails after 7 hours, past 12:00.
-      check: (c, state) => (n++ === 0 ? failing(sim, 7 * 3_600_000)(c) : inSync(c, state)),
+      check: (c, state) => (n++ === 0 ? failing(sim, ms)(c) : inSync(c, state)),
       onCheck: (r) => void reports.push(r),
     });
+    return { sim, reports };
+  }
+
+  test('a check that runs past the next slice makes it late: skipped and reported; the span it left is kept', async () => {
+    // The first check (06:00) fails after 7 hours, past 12:00.
+    const { sim, reports } = await failFirst(7 * 3_600_000);
     expect(reports.map((r) => r.outcome)).toEqual(['failed', 'skipped', 'in_sync']);
     expect(reports[1]!.why).toMatch(/^late/);
     expect(reports[1]!.state.range).toEqual({ from: 5, to: 6 });
@@ -120,19 +126,7 @@ describe('runSyncLoop', () => {
   });
 
   test('the span a failed check left is where the next auto check looks', async () => {
-    const sim = simulated(Date.UTC(2026, 10, 22, 0, 30));
-    const inSync = sim.check();
-    let n = 0;
-    await runSyncLoop({
-      wants: wants({ auto: 4 }),
-      state: INITIAL_STATE,
-      open: noop,
-      now: sim.now,
-      sleep: sim.sleep,
-      random: () => 0,
-      maxChecks: 2,
-      check: (c, state) => (n++ === 0 ? failing(sim, 1_000)(c) : inSync(c, state)),
-    });
+    const { sim } = await failFirst(1_000);
     expect(sim.ran[0]!.check).toMatchObject({ kind: 'range', scope: { modifiedRange: { from: 5, to: 6 } } });
   });
 
