@@ -88,15 +88,16 @@ export interface SyncScope {
  */
 export function resolveCheck(item: WorkItem, state: SyncState, now: number, window: CheckWindow, sync: SyncScope = {}): ResolvedCheck {
   const b = sync.bucket;
-  const full = (why: string): ResolvedCheck =>
+  /** The full check, its `why` prefixed by what chose it (auto). */
+  const full = (chosenBy = ''): ResolvedCheck =>
     b === undefined
-      ? { run: true, item, kind: 'all', scope: { kind: 'full' }, why }
-      : { run: true, item, kind: 'all', scope: { kind: 'range', treeSize: 'large', bucket: b }, why: why.replace('every object, by the cached trees', `every object of bucket '${b}', by a tree folded over it`), syncBucket: b };
+      ? { run: true, item, kind: 'all', scope: { kind: 'full' }, why: `${chosenBy}every object, by the cached trees` }
+      : { run: true, item, kind: 'all', scope: { kind: 'range', treeSize: 'large', bucket: b }, why: `${chosenBy}every object of bucket '${b}', by a tree folded over it`, syncBucket: b };
   switch (item) {
     case 'none':
       return { run: false, item, why: 'a quiet slice' };
     case 'all':
-      return full('every object, by the cached trees');
+      return full();
     case 'day':
       return modified(item, 'day', now - DAY_MS, now, 'medium', 'objects modified in the last 24 hours', b);
     case 'hour':
@@ -109,7 +110,7 @@ export function resolveCheck(item: WorkItem, state: SyncState, now: number, wind
       const since = state.fullCheckDue === true ? undefined : sinceCheck(item, state, now, b);
       if (since !== undefined) return since;
       const reason = state.fullCheckDue === true ? 'the last unfinished check may have left damage elsewhere' : 'no watermark yet';
-      if (inWindow(now, window)) return full(`auto: ${reason}; inside the full-check window`);
+      if (inWindow(now, window)) return full(`auto: ${reason}; inside the full-check window: `);
       return modified(item, 'day', now - DAY_MS, now, 'medium', `auto: ${reason}; outside the full-check window: the last 24 hours`, b);
     }
   }

@@ -23,6 +23,7 @@ import {
   type CheckWindow,
   type OpenPair,
   type ScheduleWants,
+  type SyncIdentity,
   type WorkItem,
 } from '../../sync/index.js';
 import { EXIT, type CommandContext } from '../io.js';
@@ -123,19 +124,7 @@ Examples:
         const loopOnly = ['schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
         if (loopOnly.length > 0) throw new AaeError('USAGE', `--once runs one check now; ${loopOnly.map((o) => `--${o}`).join(', ')} only apply to a scheduled sync`);
       }
-      const [sourceSpec, sinkSpec] = [await readClusterSpec(source), await readClusterSpec(sink)];
-      if (sourceSpec.name === sinkSpec.name) {
-        throw new AaeError('USAGE', `source and sink are both named '${sourceSpec.name}'; a sync needs two clusters`);
-      }
-      const names = [sourceSpec.name, sinkSpec.name] as const;
-      const who = {
-        source: names[0],
-        sink: names[1],
-        ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }),
-        sourceId: await clusterIdentity(source),
-        sinkId: await clusterIdentity(sink),
-      };
-      const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name, opts.bucket);
+      const { names, who, stateFile } = await identify(source, sink, opts);
       const lock = await acquireSyncLock(stateFile);
       let log: ConflictLogFile | undefined;
       const out = ctx.io.stdout;
@@ -210,17 +199,26 @@ Examples:
     });
 }
 
-async function showStatus(ctx: CommandContext, source: string, sink: string, opts: SyncCliOptions): Promise<void> {
+/** The two clusters' names and ids, and the state file that belongs to them (and the bucket). */
+async function identify(source: string, sink: string, opts: SyncCliOptions): Promise<{ names: readonly [string, string]; who: SyncIdentity; stateFile: string }> {
   const [sourceSpec, sinkSpec] = [await readClusterSpec(source), await readClusterSpec(sink)];
+  if (sourceSpec.name === sinkSpec.name) {
+    throw new AaeError('USAGE', `source and sink are both named '${sourceSpec.name}'; a sync needs two clusters`);
+  }
   const names = [sourceSpec.name, sinkSpec.name] as const;
-  const stateFile = opts.state ?? defaultStatePath(source, sinkSpec.name, opts.bucket);
-  const status = await readSyncStatus(stateFile, {
+  const who: SyncIdentity = {
     source: names[0],
     sink: names[1],
     ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }),
     sourceId: await clusterIdentity(source),
     sinkId: await clusterIdentity(sink),
-  });
+  };
+  return { names, who, stateFile: opts.state ?? defaultStatePath(source, sinkSpec.name, opts.bucket) };
+}
+
+async function showStatus(ctx: CommandContext, source: string, sink: string, opts: SyncCliOptions): Promise<void> {
+  const { names, who, stateFile } = await identify(source, sink, opts);
+  const status = await readSyncStatus(stateFile, who);
   const pid = await syncLockHolder(stateFile);
   const last = status.lastCheck;
   ctx.setExitCode(exitFor(last));
