@@ -92,8 +92,8 @@ export async function runCheck(check: ResolvedCheck, state: SyncState, options: 
     const repairedKeys = t.copied + t.resolved;
     const inside = (report.replicas ?? []).reduce((n, r) => n + r.report.totals.placesWritten, 0);
     const outcome: CheckOutcomeKind = !report.inSync ? 'differences_left' : report.loops.length > 0 || inside > 0 ? 'repaired' : 'in_sync';
-    // Conflicts still standing at the end (each loop reports what it met; the last is what is left).
-    const reported = (report.loops.at(-1)?.stats.reported ?? 0) + (report.replicas ?? []).reduce((n, r) => n + (r.report.loops.at(-1)?.stats.reported ?? 0), 0);
+    // Conflicts still standing at the end, between the clusters and inside each (totals.reported).
+    const reported = t.reported + (report.replicas ?? []).reduce((n, r) => n + r.report.totals.reported, 0);
     return {
       ...described,
       durationMs: now() - startedAt,
