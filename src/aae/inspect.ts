@@ -87,25 +87,18 @@ function sizeOf(scope: ExchangeScope | undefined, clusterSize: TreeSize): TreeSi
 }
 
 export async function inspectClusters(blue: ClusterHandle, pink: ClusterHandle, options: InspectOptions = {}): Promise<InspectReport> {
-  const treeSize = sizeOf(options.scope, blue.spec.treeSize);
-  const b = new ClusterSource(blue, { label: blue.spec.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
-  const p = new ClusterSource(pink, { label: pink.spec.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
-  return { kind: 'clusters', treeSize, branchCount: branchCountOf(treeSize), pairs: [await inspectPair(b, p, treeSize, blue.spec.seed, options)] };
+  const treeSize = sizeOf(options.scope, blue.params.treeSize);
+  const b = new ClusterSource(blue, { label: blue.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
+  const p = new ClusterSource(pink, { label: pink.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
+  return { kind: 'clusters', treeSize, branchCount: branchCountOf(treeSize), pairs: [await inspectPair(b, p, treeSize, blue.params.seed, options)] };
 }
 
 export async function inspectReplicas(cluster: ClusterHandle, options: InspectOptions = {}): Promise<InspectReport> {
-  const { spec } = cluster;
-  const treeSize = sizeOf(options.scope, spec.treeSize);
-  const env = { nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed };
+  const { params } = cluster;
+  const treeSize = sizeOf(options.scope, params.treeSize);
   const pairs: PairInspection[] = [];
-  for (const pair of replicaPairs(spec)) {
-    const r = await inspectPair(
-      new VnodeSource(cluster.vnode(pair.a), pair.keyspaces, env),
-      new VnodeSource(cluster.vnode(pair.b), pair.keyspaces, env),
-      treeSize,
-      spec.seed,
-      options,
-    );
+  for (const pair of replicaPairs(params)) {
+    const r = await inspectPair(new VnodeSource(cluster, pair.a, pair.keyspaces), new VnodeSource(cluster, pair.b, pair.keyspaces), treeSize, params.seed, options);
     if (r.dirtyBranches.length > 0 || (r.chosen !== undefined && r.chosen.blue.length + r.chosen.pink.length > 0)) pairs.push(r);
   }
   return { kind: 'replicas', treeSize, branchCount: branchCountOf(treeSize), pairs };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { defaultSpec, type SpecOverrides } from '../../src/cluster/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 
 /**
  * Per-test embedded clusters in a fresh temp directory, all closed and removed after each test.

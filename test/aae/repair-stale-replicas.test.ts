@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { compareClusters, repairClusters } from '../../src/aae/index.js';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { fast, useClusters } from './clusters.js';
 
 /** Per-test clusters (closed and removed after each); the property runs make their own. */

@@ -38,8 +38,9 @@ describe('the example module passes the compliance suite', () => {
 
 test('the example module runs over a cluster and agrees with object_stats', async () => {
   const items = sampleItems(120);
-  const c = await env.make('load', { ringSize: 8, nVal: 3, nodeCount: 3 }, items);
   const m: AnyFoldModule = await resolveFoldModule('./examples/bucket-sizes.js', join(import.meta.dirname, '../..'));
+  // The fold runs on the nodes: they are given the module, as `aae fold` gives them a module file.
+  const c = await env.make('load', { ringSize: 8, nVal: 3, nodeCount: 3 }, items, { modules: [m] });
   const r = await runFold(c, m, {});
   const rows = (summarizeRun(m, r).json as { buckets: Array<{ objects: number; tombstones: number; bytes: number }> }).buckets;
   const stats = await runFold(c, objectStats, {});
@@ -71,7 +72,7 @@ test('an unknown built-in name is FOLD_MODULE_UNKNOWN', async () => {
 });
 
 test('the runner stops a loaded module whose accumulator outgrows its bound (FOLD_ACC_OVERFLOW)', async () => {
-  const c = await env.make('overflow', { ringSize: 8, nVal: 3, nodeCount: 3 }, sampleItems(60));
+  const c = await env.make('overflow', { ringSize: 8, nVal: 3, nodeCount: 3 }, sampleItems(60), { modules: [example] });
   const e = await runFold(c, example, { maxBuckets: 2 }).catch((x: unknown) => x);
   expect(isAaeError(e, 'FOLD_ACC_OVERFLOW')).toBe(true);
 });

@@ -6,7 +6,7 @@ import { repairClusters, twoClusterBackend } from '../../src/aae/index.js';
 import { defaultSpec, makeClock, type ClusterSpec } from '../../src/cluster/index.js';
 import { isAaeError, type AaeError } from '../../src/errors.js';
 import { repairKeys } from '../../src/repair/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 
 /**
  * Defects a review of the ring stamp and of the repair over every replica found, one test each,

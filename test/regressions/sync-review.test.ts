@@ -1,3 +1,4 @@
+import { versionHashOf } from '../support/versions.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { repairClusters } from '../../src/aae/index.js';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
 import { isAaeError } from '../../src/errors.js';
 import { resolveVersions } from '../../src/repair/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { openPair, readValue, withOne } from '../sync/pair.js';
 import {
   abortableSleep,
@@ -65,8 +66,8 @@ async function write(cluster: 'dc1' | 'dr1', key: string, lastModified: number):
 }
 
 describe('repair between clusters: --conflict sink when the source replicas are concurrent', () => {
-  const A = { clock: makeClock([['x', 1]], 3000), deleted: false }; // only on one source replica, later
-  const B = { clock: makeClock([['y', 1]], 2000), deleted: false }; // on the other source replica AND on the sink
+  const A = { clock: makeClock([['x', 1]], 3000), deleted: false, hash: versionHashOf([['x', 1]], false) }; // only on one source replica, later
+  const B = { clock: makeClock([['y', 1]], 2000), deleted: false, hash: versionHashOf([['y', 1]], false) }; // on the other source replica AND on the sink
 
   test('resolveVersions: under sink, a version the sink holds wins even when a source replica holds it too', () => {
     // Places: source replica 0, source replica 1, sink replica 0 (preferred).

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 
 /**
  * The two clusters sync tests use, `dc1` and `dr1` under one directory, opened for a check and

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
 import { AaeError, isAaeError } from '../../src/errors.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { openPair, readValue, withOne } from './pair.js';
 import { INITIAL_STATE, resolveCheck, runCheck, type OpenPair, type SyncState } from '../../src/sync/index.js';
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { MAX_N_VAL, MAX_RING_SIZE } from '../../cluster/index.js';
 import { AaeError } from '../../errors.js';
-import { BUILTIN_FOLD_MODULES, resolveFoldModule, runAnyFold, summarizeRun, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
-import { EmbeddedCluster } from '../../store/index.js';
+import { BUILTIN_FOLD_MODULES, isModulePath, resolveFoldModule, runAnyFold, summarizeRun, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
+import { EmbeddedCluster } from '../../coordinator/index.js';
 import type { CommandContext } from '../io.js';
 import { printJson, printTable } from '../output.js';
 import { parseIntOption } from '../parse.js';
@@ -48,7 +48,8 @@ Examples:
       if (opts.sample !== undefined) runOptions.sample = { fraction: opts.sample };
       if (opts.offset !== undefined) runOptions.offset = opts.offset;
       if (opts.timeout !== undefined) runOptions.timeoutMs = opts.timeout;
-      const cluster = await EmbeddedCluster.open(dir);
+      // The fold runs on the nodes: a module from a file is handed to the nodes of this process.
+      const cluster = await EmbeddedCluster.open(dir, isModulePath(moduleArg) ? { modules: [module] } : {});
       try {
         const result = await runAnyFold(cluster, module, query, runOptions);
         const summary = summarizeRun(module, result);
@@ -68,7 +69,7 @@ Examples:
         const pct = Math.round(coverage.fraction * 1000) / 10;
         ctx.io.stdout.write(
           `${module.name} over ${cluster.spec.name}: ${coverage.keyspaces.length} of ${coverage.ringSize} keyspaces (${pct}%) from ` +
-            `${coverage.vnodes.length} vnodes, offset ${coverage.offset}; ${result.items} items in ${Math.round(timings.totalMs)} ms\n`,
+            `${coverage.vnodes.length} vnodes, ${coverage.offset === null ? 'every replica' : `offset ${coverage.offset}`}; ${result.items} items in ${Math.round(timings.totalMs)} ms\n`,
         );
       } finally {
         await cluster.close();
