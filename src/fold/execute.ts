@@ -8,7 +8,10 @@
  * equals merging the folds of A and of B (the module's own law), and a merge_tree_range request
  * fills one 4 MiB tree instead of allocating, filling, merging and dropping one per vnode. Each
  * vnode's fold holds one slot of the node's FoldQueue while it runs, so concurrent requests from any
- * number of callers share the node's limits (and a full queue answers BACKLOG).
+ * number of callers share the node's limits (and a full queue answers BACKLOG). Reads of the cached
+ * trees (`tree_cache`: a root, some branches or words, the clocks of a few segments) take no slot:
+ * they cost a copy of a few KiB or a seek per segment, never a scan, and an exchange — dozens at
+ * once inside one cluster — must not be refused BACKLOG behind the scans the queue exists to bound.
  *
  * What is read follows the module's `stateNeeds` exactly (heads, hash and size only, objects, index
  * entries, or cached trees), in batches of MAX_INPUT_BATCH. The module's flush runs after every
@@ -70,7 +73,7 @@ export async function* executeFold<Query, Acc>(x: ExecuteFold<Query, Acc>): Asyn
     const vnode = x.vnode(share.vnode);
     const where = `node ${x.node}, vnode ${share.vnode}`;
     const handle = vnodeHandle(vnode);
-    const release = await x.queue.acquire(signal);
+    const release = needs === 'tree_cache' ? () => undefined : await x.queue.acquire(signal);
     try {
       const afterBatch = async function* (n: number, final: boolean): AsyncGenerator<FoldEvent> {
         if (flush !== undefined) {

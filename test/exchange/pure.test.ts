@@ -247,11 +247,14 @@ describe('hashesOfTree', () => {
     expect(() => hashesOfTree(tree, { width: 3, ids: [0] })).toThrow(expect.objectContaining({ code: 'TREE_SEGMENT_INVALID' }));
     expect(() => hashesOfTree(tree, { width: 256, ids: [16] })).toThrow(/ascend/);
     expect(() => hashesOfTree(tree, { width: 1, ids: [2, 1] })).toThrow(/ascend/);
+    // A width of 0 is not a power of two: refused, with its code, even when no id is asked.
+    let refused: unknown;
     try {
       hashesOfTree(tree, { width: 0, ids: [] });
     } catch (e) {
-      expect(isAaeError(e, 'TREE_SEGMENT_INVALID')).toBe(true);
+      refused = e;
     }
+    expect(isAaeError(refused, 'TREE_SEGMENT_INVALID'), `expected TREE_SEGMENT_INVALID, got ${String(refused)}`).toBe(true);
   });
 });
 

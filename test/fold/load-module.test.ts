@@ -76,3 +76,13 @@ test('the runner stops a loaded module whose accumulator outgrows its bound (FOL
   const e = await runFold(c, example, { maxBuckets: 2 }).catch((x: unknown) => x);
   expect(isAaeError(e, 'FOLD_ACC_OVERFLOW')).toBe(true);
 });
+
+test('a module declaring a version that is not semver, or a codec without its functions, is refused with FOLD_MODULE_INVALID', async () => {
+  const base = `name: 'x', apiVersion: 1, parseQuery: (q) => q, stateNeeds: () => 'heads', generateFilter: () => ({}), generateAcc: () => 0, generateMergeFun: () => (a, b) => a + b, generateObjectFoldFun: () => (a) => a, accBound: () => 1, accSize: () => 0`;
+  const badVersion = await refusal(`export default { ${base}, version: 'one' };`);
+  expect(isAaeError(badVersion, 'FOLD_MODULE_INVALID')).toBe(true);
+  expect((badVersion as Error).message).toContain('not semver');
+  const badCodec = await refusal(`export default { ${base}, accCodec: { encode: (a) => a } };`);
+  expect(isAaeError(badCodec, 'FOLD_MODULE_INVALID')).toBe(true);
+  expect((badCodec as Error).message).toContain('accCodec');
+});
