@@ -117,6 +117,13 @@ export type VnodeWrite =
    * or concurrent version. The result is the head the decision was made against.
    */
   | { kind: 'put'; object: AaeObject; ifDominates?: boolean }
+  /**
+   * A head without a value: for a keystore, whose objects live in an external database. The head
+   * takes `hash` (an object hash the caller computed, e.g. of a row's canonical bytes) and `size`
+   * as given instead of hashing a value; the key's value record and index entries, if any, go.
+   * Trees change exactly as for a put of an object with that hash.
+   */
+  | { kind: 'head'; bucket: string; key: Uint8Array; clock: Clock; hash: number; size: number; deleted: boolean }
   | { kind: 'erase'; bucket: string; key: Uint8Array };
 
 /** What a write replaced: the previous head, or null when the key was absent. */

@@ -8,7 +8,8 @@ import type { LocatedKey, StoreParams } from './locate.js';
 import type { BatchWriter, NodeDb } from './node-db.js';
 import type { TreeCache } from './tree-cache.js';
 import type { WriteResult } from './vnode.js';
-import { prepareHead, type PlannedWrite } from './write-plan.js';
+import { prepareGivenHead, prepareHead, type PlannedWrite } from './write-plan.js';
+import { encodeHead } from './head-encoder.js';
 
 /**
  * A vnode's write step: one flush of its write queue (docs/STORE.md, "Writes and trees"). It finds
@@ -61,7 +62,7 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
     const loc = plan.loc;
     const filter = vs.filters.get(loc.keyspace) ?? null;
     // Every put enters the filter (before its batch: a batch that fails leaves a harmless "maybe").
-    const unseen = filter !== null && (plan.write.kind === 'put' ? filter.addIfAbsent(loc.segment32, loc.alt) : !filter.mayContain(loc.segment32, loc.alt));
+    const unseen = filter !== null && (plan.write.kind !== 'erase' ? filter.addIfAbsent(loc.segment32, loc.alt) : !filter.mayContain(loc.segment32, loc.alt));
     if (!unseen && slots === null) {
       slots = new KeySlots();
       for (let j = 0; j < i; j++) {
@@ -115,6 +116,13 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
         putOrDelete(vs, batch, loc, null);
         for (const e of old.indexes) batch.del(indexKeyOf(vs, loc, e));
         heads[i] = null;
+      } else if (op.kind === 'head') {
+        // A valueless head (a keystore's): no value record, no index entries.
+        const head = (plan.head ?? prepareGivenHead(op, loc)).value;
+        putOrDelete(vs, batch, loc, plan.head?.bytes ?? encodeHead(head), null);
+        if (old !== null && old.indexes.length > 0) indexChanges(vs, loc, old.indexes, [], batch);
+        newC = contribution(head.alt, head.hash);
+        heads[i] = head;
       } else {
         const obj = op.object;
         if (op.ifDominates === true && old !== null && !dominates(obj.clock, old.clock)) continue;
