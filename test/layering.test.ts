@@ -20,10 +20,11 @@ const ALLOWED: Record<string, string[]> = {
   exchange: ['tictac', 'cluster', 'hash', 'errors'],
   repair: ['cluster', 'hash', 'errors'],
   aae: ['exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  connect: ['store', 'tictac', 'cluster', 'hash', 'errors'],
   sync: ['aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  bench: ['aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  cli: ['sync', 'bench', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  index: ['sync', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  bench: ['connect', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  cli: ['connect', 'sync', 'bench', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  index: ['connect', 'sync', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
 };
 
 function files(dir: string): string[] {
