@@ -23,7 +23,8 @@ import { KeystoreStore, type HeadChange } from './keystore-store.js';
  *    heads that drifted by a bug or a bit flip do not survive it.
  * A lost connection is not a gap: the follower reconnects and resumes from its checkpoint.
  *
- * Log codes: CN001 build started, CN002 build done (swapped in), CN003 caught up, CN004 gap (the
+ * Log codes: CN001 build started, CN002 build done (swapped in), CN003 following (streaming from the
+ * checkpoint), CN004 gap (the
  * keystore is unreliable), CN005 reconnecting, CN006 a stale subscription could not be dropped,
  * CN007 truncate applied, CN008 an abandoned build cleaned up.
  */
@@ -145,6 +146,7 @@ async function followStream(
 ): Promise<'caught-up' | 'rebuild'> {
   const target = options.once === true ? await source.currentPosition() : null;
   const stream: FeedStream = await source.stream(ks.state.subscription!, from);
+  options.log?.({ code: 'CN003', message: `following ${ks.state.subscription!} from ${from}${target === null ? '' : ` up to ${target}`}` });
   let position = from;
   let lastSave = 0;
   let lagMs = 0;
