@@ -28,6 +28,11 @@ import { parseTimestampMs } from './pg-rows.js';
 
 /** Changes buffered before the stream is paused: a few MiB of keys and texts. */
 const MAX_BUFFERED = 50_000;
+/**
+ * How long a pull waits for data before asking the server for a keepalive (whose position tells a
+ * catch-up it is done): short, so `follow --once` ends promptly; a status message is 34 bytes.
+ */
+const KEEPALIVE_ASK_MS = 100;
 /** Changes a pull hands over at most (one apply round). */
 const MAX_BATCH = 20_000;
 
@@ -203,7 +208,7 @@ export async function openPgStream(url: string, slot: string, publication: strin
           return { kind: 'idle', position: formatLsn(at) };
         }
         // Nothing yet: ask for a keepalive in a while, so an idle source still reports its position.
-        const timer = setTimeout(() => void sendStatus(acked, true), 1000);
+        const timer = setTimeout(() => void sendStatus(acked, true), KEEPALIVE_ASK_MS);
         const onAbort = (): void => notify();
         signal?.addEventListener('abort', onAbort, { once: true });
         await new Promise<void>((r) => (wake = r));
