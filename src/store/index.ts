@@ -8,6 +8,8 @@ export type { PutItem } from './cluster-write.js';
 export { LocalVnode, type TreeOrigin, type TreeState } from './local-vnode.js';
 export { NodeDb, type BatchOp, type RawDb } from './node-db.js';
 export { locateKey, type LocatedKey, type StoreParams } from './locate.js';
+/** @internal For writers that locate and encode each key once (a keystore), as the embedded cluster does. */
+export { planWrite, prepareGivenHead, type PlannedWrite, type PreparedHead } from './write-plan.js';
 export { DEFAULT_FOLD_BATCH } from './fold.js';
 export type {
   Vnode,

@@ -117,9 +117,10 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
         for (const e of old.indexes) batch.del(indexKeyOf(vs, loc, e));
         heads[i] = null;
       } else if (op.kind === 'head') {
-        // A valueless head (a keystore's): no value record, no index entries.
+        // A valueless head (a keystore's): no value record, no index entries. A key without an
+        // old head has no value record either (both are written in one batch): nothing to delete.
         const head = (plan.head ?? prepareGivenHead(op, loc)).value;
-        putOrDelete(vs, batch, loc, plan.head?.bytes ?? encodeHead(head), null);
+        putHead(vs, batch, loc, plan.head?.bytes ?? encodeHead(head), old !== null);
         if (old !== null && old.indexes.length > 0) indexChanges(vs, loc, old.indexes, [], batch);
         newC = contribution(head.alt, head.hash);
         heads[i] = head;
@@ -171,6 +172,16 @@ function putOrDelete(vs: WriteStepState, batch: BatchWriter, loc: LocatedKey, he
   key[3] = KIND_VALUE;
   if (value === null) batch.del(key);
   else batch.put(key, value);
+}
+
+/** Puts a key's head record; with `dropValue`, deletes its value record too (see putOrDelete). */
+function putHead(vs: WriteStepState, batch: BatchWriter, loc: LocatedKey, head: Uint8Array, dropValue: boolean): void {
+  const key = keyBuffer(HEAD_SUFFIX_START + loc.ckey.length);
+  writeObjectKey(key, vs.vnode, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);
+  batch.put(key, head);
+  if (!dropValue) return;
+  key[3] = KIND_VALUE;
+  batch.del(key);
 }
 
 function indexKeyOf(vs: WriteStepState, loc: LocatedKey, [name, term]: IndexEntry): Uint8Array {
