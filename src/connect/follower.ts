@@ -256,11 +256,22 @@ async function rebuild(
   try {
     const sub = await source.subscribe(name, options.signal === undefined ? {} : { signal: options.signal });
     try {
-      for await (const batch of sub.rows(options.signal)) {
-        await target.apply(batch.map((r) => ({ kind: 'set', key: r.key, values: r.values, lastModified: r.lastModified })));
-        rows += batch.length;
-        options.onProgress?.({ kind: 'scan', rows });
+      // Two batches in flight: the next is hashed and handed to the vnode queues (which keep
+      // order) while the last lands; the checkpoint below waits for all of them.
+      const inFlight: Array<Promise<void>> = [];
+      try {
+        for await (const batch of sub.rows(options.signal)) {
+          const landing = target.applyRows(batch);
+          landing.catch(() => undefined);
+          inFlight.push(landing);
+          if (inFlight.length >= 2) await inFlight.shift();
+          rows += batch.length;
+          options.onProgress?.({ kind: 'scan', rows });
+        }
+      } finally {
+        await Promise.allSettled(inFlight);
       }
+      await Promise.all(inFlight);
     } finally {
       await sub.close();
     }

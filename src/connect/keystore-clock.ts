@@ -14,5 +14,20 @@ import { makeClock, type Clock } from '../cluster/index.js';
  * The one entry is `#` + the hash as 8 lowercase hex digits, counter 1.
  */
 export function keystoreClock(hash: number, lastModified: number): Clock {
-  return makeClock([[`#${(hash >>> 0).toString(16).padStart(8, '0')}`, 1]], lastModified);
+  return makeClock([[keystoreActor(hash), 1]], lastModified);
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** `#` + the hash as 8 lowercase hex digits (a table lookup a byte: this runs once per row). */
+export function keystoreActor(hash: number): string {
+  return `#${HEX[hash >>> 24]!}${HEX[(hash >>> 16) & 0xff]!}${HEX[(hash >>> 8) & 0xff]!}${HEX[hash & 0xff]!}`;
+}
+
+/**
+ * keystoreClock for a lastModified the caller has checked (an integer in range): the clock is in
+ * normal form by construction (one entry, counter 1), so it skips makeClock's checks.
+ */
+export function keystoreClockUnchecked(hash: number, lastModified: number): Clock {
+  return { entries: [[keystoreActor(hash), 1]], lastModified };
 }

@@ -2,9 +2,11 @@ import { join } from 'node:path';
 import { defaultSpec, type ClusterSpec, type ObjectHead } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { objectHashOfValue } from '../hash/index.js';
-import { EmbeddedCluster, type VnodeWrite } from '../store/index.js';
-import { keystoreClock } from './keystore-clock.js';
+import { EmbeddedCluster, locateKey, planWrite, prepareGivenHead, type PlannedWrite, type VnodeWrite } from '../store/index.js';
+import { keystoreClock, keystoreClockUnchecked } from './keystore-clock.js';
+import { MAX_TIME_MS } from '../cluster/index.js';
 import { canonicalRowBytes, type RowValues } from './row-bytes.js';
+import type { SnapshotRow } from './feed.js';
 
 /**
  * A keystore's heads: an embedded cluster of one node, ring 8, nVal 1, hash method `value`, so
@@ -39,7 +41,8 @@ export function keystoreClusterSpec(name: string): ClusterSpec {
 export function headOfRow(bucket: string, key: Uint8Array, values: RowValues, lastModified: number, seed: number): Extract<VnodeWrite, { kind: 'head' }> {
   const bytes = canonicalRowBytes(values);
   const hash = objectHashOfValue(bytes, seed);
-  return { kind: 'head', bucket, key, clock: keystoreClock(hash, lastModified), hash, size: bytes.byteLength, deleted: false };
+  const ok = Number.isSafeInteger(lastModified) && lastModified >= 0 && lastModified <= MAX_TIME_MS;
+  return { kind: 'head', bucket, key, clock: ok ? keystoreClockUnchecked(hash, lastModified) : keystoreClock(hash, lastModified), hash, size: bytes.byteLength, deleted: false };
 }
 
 export class KeystoreStore {
@@ -60,24 +63,47 @@ export class KeystoreStore {
     return join(dir, KEYSTORE_NODE);
   }
 
-  /** Applies changes in order (a key repeated sees its earlier change), keeping trees current. */
+  /**
+   * Applies changes in order (a key repeated sees its earlier change), keeping trees current.
+   * Each key is located and its head encoded once, then handed to its vnode's queue (nVal 1: the
+   * key's keyspace is its vnode); the call resolves when every write has landed.
+   */
   async apply(changes: readonly HeadChange[]): Promise<void> {
-    const { seed } = this.cluster.spec;
-    const perVnode = new Map<number, VnodeWrite[]>();
+    const spec = this.cluster.spec;
+    const perVnode = new Map<number, PlannedWrite[]>();
     const sends: Array<Promise<unknown>> = [];
     for (const c of changes) {
-      const w: VnodeWrite = c.kind === 'set' ? headOfRow(this.bucket, c.key, c.values, c.lastModified, seed) : { kind: 'erase', bucket: this.bucket, key: c.key };
-      const v = this.cluster.preflistOf(this.bucket, c.key)[0]!.id;
+      const loc = locateKey(this.bucket, c.key, spec);
+      let plan: PlannedWrite;
+      if (c.kind === 'set') {
+        const w = headOfRow(this.bucket, c.key, c.values, c.lastModified, spec.seed);
+        plan = planWrite(w, loc, prepareGivenHead(w, loc), undefined, true);
+      } else {
+        plan = planWrite({ kind: 'erase', bucket: this.bucket, key: c.key }, loc, undefined, undefined, true);
+      }
+      const v = loc.keyspace;
       let list = perVnode.get(v);
       if (list === undefined) perVnode.set(v, (list = []));
-      list.push(w);
+      list.push(plan);
       if (list.length >= WRITE_BATCH) {
-        sends.push(this.cluster.vnode(v).write(list));
+        sends.push(this.cluster.vnode(v).writePlanned(list));
         perVnode.set(v, []);
       }
     }
-    for (const [v, list] of perVnode) if (list.length > 0) sends.push(this.cluster.vnode(v).write(list));
+    for (const [v, list] of perVnode) if (list.length > 0) sends.push(this.cluster.vnode(v).writePlanned(list));
     await Promise.all(sends);
+  }
+
+  /** Sets the heads of snapshot rows (a build's hot path: no change object a row). */
+  async applyRows(rows: readonly SnapshotRow[]): Promise<void> {
+    const spec = this.cluster.spec;
+    const perVnode: PlannedWrite[][] = Array.from({ length: spec.ringSize }, () => []);
+    for (const r of rows) {
+      const loc = locateKey(this.bucket, r.key, spec);
+      const w = headOfRow(this.bucket, r.key, r.values, r.lastModified, spec.seed);
+      perVnode[loc.keyspace]!.push(planWrite(w, loc, prepareGivenHead(w, loc), undefined, true));
+    }
+    await Promise.all(perVnode.map((list, v) => (list.length === 0 ? undefined : this.cluster.vnode(v).writePlanned(list))));
   }
 
   /** Erases every key (a TRUNCATE): a head fold over the bucket, then erases. */

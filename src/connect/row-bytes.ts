@@ -20,12 +20,24 @@ import { utf8 } from '../hash/index.js';
 export const NULL_ONE = 0xff;
 export const SEVERAL = 0xfe;
 
-export type RowValues = ReadonlyArray<string | null>;
+/**
+ * A value: its text, or that text's UTF-8 bytes as they came off the wire (the snapshot's COPY
+ * and the feed's tuples keep bytes, so a row is hashed without decoding and re-encoding it), or
+ * null. Bytes must be well-formed UTF-8 (PostgreSQL's client encoding is UTF8).
+ */
+export type RowValue = string | Uint8Array | null;
+export type RowValues = ReadonlyArray<RowValue>;
+
+const NULL_ONE_BYTES = Uint8Array.of(NULL_ONE);
+
+function bytesOf(v: string | Uint8Array): Uint8Array {
+  return typeof v === 'string' ? utf8(v) : v;
+}
 
 export function canonicalRowBytes(values: RowValues): Uint8Array {
   if (values.length === 1) {
     const v = values[0]!;
-    return v === null ? Uint8Array.of(NULL_ONE) : utf8(v);
+    return v === null ? NULL_ONE_BYTES : bytesOf(v);
   }
   const parts: Uint8Array[] = [];
   let size = 1 + varintLength(values.length);
@@ -35,7 +47,7 @@ export function canonicalRowBytes(values: RowValues): Uint8Array {
       parts.push(EMPTY);
       continue;
     }
-    const b = utf8(v);
+    const b = bytesOf(v);
     parts.push(b);
     size += 1 + varintLength(b.length) + b.length;
   }
@@ -57,7 +69,7 @@ export function canonicalRowBytes(values: RowValues): Uint8Array {
 }
 
 /** A key's bytes: one column is its text; several are the canonical row bytes of their texts. */
-export function keyBytesOf(values: readonly string[]): Uint8Array {
+export function keyBytesOf(values: ReadonlyArray<string | Uint8Array>): Uint8Array {
   return canonicalRowBytes(values);
 }
 

@@ -60,6 +60,16 @@ describe('follow', () => {
     expect(state.lag).not.toBeNull();
   });
 
+  test('a burst of 20k changes in large transactions (the client reuses its socket buffers under us)', async () => {
+    await sql(url, "INSERT INTO kv SELECT 'k' || i, 'v' || i, i FROM generate_series(1, 20000) i");
+    const ks = `${dir.path}/ks`;
+    await connectPostgres(ks, { url, table: 'kv' });
+    await followOnce(ks);
+    for (let i = 0; i < 20; i++) await sql(url, `UPDATE kv SET val = md5(val) || repeat('x', n % 300) WHERE n % 20 = ${i}`);
+    await followOnce(ks);
+    await expectInSync(ks);
+  });
+
   test('an idle catch-up returns; a replay from an older checkpoint changes nothing', async () => {
     await sql(url, "INSERT INTO kv VALUES ('a', 'x', 1)");
     const ks = `${dir.path}/ks`;

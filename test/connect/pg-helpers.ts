@@ -53,7 +53,9 @@ export async function keystoreHashes(dir: string, bucket: string): Promise<Map<s
 
 /** Each row of `SELECT key, value` as key text → the hash a keystore must hold. */
 export async function tableHashes(url: string, select: string): Promise<Map<string, number>> {
-  const c = new pg.Client({ connectionString: url, types: { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig });
+  // The settings docs/FORMAT.md names for row text, written out here (not imported) so a drift shows.
+  const options = '-c DateStyle=ISO,MDY -c TimeZone=UTC -c IntervalStyle=postgres -c bytea_output=hex -c extra_float_digits=1';
+  const c = new pg.Client({ connectionString: url, options, types: { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig });
   await c.connect();
   try {
     const r = await c.query<string[]>({ text: select, rowMode: 'array' });

@@ -1,5 +1,5 @@
 import type { SnapshotRow } from '../feed.js';
-import { keyBytesOf } from '../row-bytes.js';
+import { keyBytesOf, type RowValue } from '../row-bytes.js';
 import { ident, qualified } from './pg-connection.js';
 import type { StreamTable } from './pg-stream.js';
 
@@ -18,19 +18,30 @@ export function selectSql(t: StreamTable): string {
   return `SELECT ${selectList(t)} FROM ${qualified(t.schema, t.table)}`;
 }
 
-/** A row of `selectSql` (rowMode array) as a snapshot row; `fallbackTime` when there is no usable updated-at. */
-export function rowOf(t: StreamTable, r: ReadonlyArray<string | null>, fallbackTime: number): SnapshotRow {
+const latin1 = new TextDecoder('latin1');
+
+/**
+ * A row of `selectSql` (texts, or their UTF-8 bytes) as a snapshot row; `fallbackTime` when there
+ * is no usable updated-at. A one-column key is its field as it is (bytes are not copied).
+ */
+export function rowOf(t: StreamTable, r: ReadonlyArray<RowValue>, fallbackTime: number): SnapshotRow {
   const nk = t.key.length;
   const nv = t.columns.length;
-  const key = keyBytesOf(r.slice(0, nk) as string[]);
-  const values = r.slice(nk, nk + nv);
+  const key = nk === 1 && r[0] instanceof Uint8Array ? r[0] : keyBytesOf(r.slice(0, nk) as Array<string | Uint8Array>);
+  const values = nv === 1 ? [r[nk]!] : r.slice(nk, nk + nv);
   let lastModified = fallbackTime;
   if (t.updatedAt !== null) {
     const u = r[nk + nv];
-    const ms = typeof u === 'string' ? parseTimestampMs(u) : null;
+    // A timestamp's text is ASCII: latin1 decodes its bytes exactly.
+    const ms = u === null || u === undefined ? null : parseTimestampMs(typeof u === 'string' ? u : latin1.decode(u));
     if (ms !== null) lastModified = ms;
   }
   return { key, values, lastModified };
+}
+
+/** The number of fields `selectSql` returns a row. */
+export function selectWidth(t: StreamTable): number {
+  return t.key.length + t.columns.length + (t.updatedAt === null ? 0 : 1);
 }
 
 /**

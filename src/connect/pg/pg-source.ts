@@ -4,7 +4,9 @@ import type { ChangeSource, FeedStream, SnapshotRow, Subscription } from '../fee
 import { decodeRowBytes } from '../row-bytes.js';
 import { compareLsn, lsnDistance, parseLsn } from './lsn.js';
 import { connect, ident, qualified, sourceError } from './pg-connection.js';
-import { rowOf, selectSql } from './pg-rows.js';
+import { rowOf, selectSql, selectWidth } from './pg-rows.js';
+import { CopyTextParser } from './copy-text.js';
+import { to as copyTo } from 'pg-copy-streams';
 import type { PgSourceSpec } from './pg-spec.js';
 import { openPgStream, type StreamTable } from './pg-stream.js';
 
@@ -14,14 +16,14 @@ import { openPgStream, type StreamTable } from './pg-stream.js';
  * Subscribing creates a logical replication slot with `pgoutput` on a replication connection,
  * exporting its snapshot (`CREATE_REPLICATION_SLOT … LOGICAL pgoutput (SNAPSHOT 'export')`). A
  * second connection imports that snapshot (`SET TRANSACTION SNAPSHOT` in a REPEATABLE READ
- * transaction) and reads the table through a cursor: the scan sees exactly the transactions
+ * transaction) and reads the table with COPY: the scan sees exactly the transactions
  * committed before the slot's consistent point, and the slot streams exactly those after it, so
  * nothing is missed or seen twice. The replication connection closes once the snapshot is
  * imported (the importing transaction holds it from then on).
  */
 
-/** Rows per FETCH: large enough to amortise the round trip, small enough to pipeline. */
-const FETCH_ROWS = 10_000;
+/** Rows a snapshot batch hands to the writer: one apply round (5k-row vnode writes). */
+const SCAN_BATCH = 10_000;
 /** Keys per refetch query. */
 const REFETCH_BATCH = 1_000;
 
@@ -60,7 +62,6 @@ export class PgChangeSource implements ChangeSource {
       try {
         await scan.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         await scan.query(`SET TRANSACTION SNAPSHOT '${created.snapshot_name.replace(/'/g, "''")}'`);
-        await scan.query(`DECLARE aae_scan NO SCROLL CURSOR FOR ${selectSql(this.table)}`);
       } catch (e) {
         throw sourceError(e, `reading ${this.spec.schema}.${this.spec.table} in the slot's snapshot`);
       }
@@ -72,23 +73,26 @@ export class PgChangeSource implements ChangeSource {
         name,
         position: created.consistent_point,
         async *rows(signal = options.signal): AsyncIterable<SnapshotRow[]> {
-          const fetch = (): Promise<pg.QueryResult<string[]>> => reader.query<string[]>({ text: `FETCH ${FETCH_ROWS} FROM aae_scan`, rowMode: 'array' });
-          // One FETCH ahead: the server reads the next batch while the caller writes this one.
-          let next = fetch();
-          next.catch(() => undefined);
-          for (;;) {
-            let r: pg.QueryResult<string[]>;
-            try {
-              r = await next;
-            } catch (e) {
-              throw sourceError(e, 'snapshot scan');
+          // COPY streams the rows as bytes (copy-text.ts): no per-row protocol messages, no
+          // strings; the socket keeps filling while the caller writes a batch.
+          const stream = reader.query(copyTo(`COPY (${selectSql(table)}) TO STDOUT`));
+          const parser = new CopyTextParser(selectWidth(table));
+          let batch: SnapshotRow[] = [];
+          try {
+            for await (const chunk of stream as AsyncIterable<Buffer>) {
+              if (signal?.aborted) throw new AaeError('ABORTED', 'snapshot scan stopped', { cause: signal.reason });
+              for (const fields of parser.push(chunk)) batch.push(rowOf(table, fields, scanTime));
+              if (batch.length >= SCAN_BATCH) {
+                yield batch;
+                batch = [];
+              }
             }
-            if (r.rows.length === 0) return;
-            if (signal?.aborted) throw new AaeError('ABORTED', 'snapshot scan stopped', { cause: signal.reason });
-            next = fetch();
-            next.catch(() => undefined);
-            yield r.rows.map((row) => rowOf(table, row, scanTime));
+            parser.end();
+          } catch (e) {
+            stream.destroy();
+            throw sourceError(e, 'snapshot scan');
           }
+          if (batch.length > 0) yield batch;
         },
         async close() {
           await reader.query('COMMIT').catch(() => undefined);
