@@ -34,3 +34,4 @@ export * as exchange from './exchange/index.js';
 export * as repair from './repair/index.js';
 export * as aae from './aae/index.js';
 export * as sync from './sync/index.js';
+export * as connect from './connect/index.js';

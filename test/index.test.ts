@@ -20,7 +20,7 @@ test('the README example runs against the package root', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  for (const ns of ['hash', 'tictac', 'cluster', 'store', 'coverage', 'fold', 'exchange', 'repair', 'aae'] as const) {
+  for (const ns of ['hash', 'tictac', 'cluster', 'store', 'coverage', 'fold', 'exchange', 'repair', 'aae', 'connect'] as const) {
     expect(Object.keys(api[ns]).length).toBeGreaterThan(0);
   }
 });

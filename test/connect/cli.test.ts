@@ -85,6 +85,13 @@ describe('aae connect', () => {
     const text = await aae('compare', ks('p2'), ks('d2'), '--pause-ms', '0');
     expect(text.stdout).toMatch(/keystore .*p2: reliable; position [0-9A-F]+\/[0-9A-F]+; lag \d+ B/);
 
+    // A keystore holds hashes, not rows: object commands refuse it (and write nothing into it).
+    for (const args of [['get', ks('p2'), 'kv', 'k3'], ['put', ks('p2'), 'kv', 'k3', 'x'], ['delete', ks('p2'), 'kv', 'k3']]) {
+      const r = await aae(...args);
+      expect(r.code, args[0]).toBe(2);
+      expect(r.stderr).toMatch(/is a keystore.*\[USAGE\]/);
+    }
+
     const status = await aae('follow', ks('p2'), '--status', '--json');
     expect(status.code).toBe(0);
     expect(status.json()).toMatchObject({ reliable: true, phase: 'ready' });

@@ -1,13 +1,21 @@
 import type { SnapshotRow } from '../feed.js';
 import { keyBytesOf, type RowValue } from '../row-bytes.js';
 import { ident, qualified } from './pg-connection.js';
-import type { StreamTable } from './pg-stream.js';
 
 /**
  * Rows as the keystore reads them: the key columns, the value columns and the updated-at column,
  * each as PostgreSQL's text, in that order (one SELECT list for the snapshot, refetches and
  * repair's checks).
  */
+
+/** The table and columns a keystore reads (its spec's source section, minus the connection). */
+export interface StreamTable {
+  schema: string;
+  table: string;
+  key: readonly string[];
+  columns: readonly string[];
+  updatedAt: string | null;
+}
 
 export function selectList(t: StreamTable): string {
   const cols = [...t.key, ...t.columns, ...(t.updatedAt === null ? [] : [t.updatedAt])];

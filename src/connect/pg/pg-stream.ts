@@ -4,7 +4,9 @@ import type { FeedBatch, FeedChange, FeedStream, FeedTransaction } from '../feed
 import { keyBytesOf } from '../row-bytes.js';
 import { clientConfig, sourceError } from './pg-connection.js';
 import { formatLsn, parseLsn } from './lsn.js';
-import { parseTimestampMs } from './pg-rows.js';
+import { parseTimestampMs, type StreamTable } from './pg-rows.js';
+
+export type { StreamTable };
 
 /**
  * One replication stream of a logical slot, decoded by `pgoutput` (pg-logical-replication), as
@@ -112,13 +114,6 @@ interface Layout {
   updatedAt: number;
 }
 
-export interface StreamTable {
-  schema: string;
-  table: string;
-  key: readonly string[];
-  columns: readonly string[];
-  updatedAt: string | null;
-}
 
 export async function openPgStream(url: string, slot: string, publication: string, from: string, table: StreamTable): Promise<FeedStream> {
   const service = new LogicalReplicationService(clientConfig(url), { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } });
