@@ -17,6 +17,19 @@ import { copyInto } from './copy.js';
 
 const encoder = new TextEncoder();
 
+/**
+ * The one UTF-8 decoder for text the toolkit stored: `fatal` (invalid bytes throw instead of
+ * becoming U+FFFD) and `ignoreBOM` (a leading U+FEFF is text, not a byte-order mark to drop). So
+ * decodeUtf8(utf8(s)) === s for every well-formed string, a leading U+FEFF included: without
+ * `ignoreBOM` a bucket "\ufeffb" read back as "b" and an actor "\ufeff" as "".
+ */
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text of UTF-8 bytes, exactly (see strictDecoder); throws a TypeError on invalid UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return strictDecoder.decode(bytes);
+}
+
 /** One entry of a vector clock: the actor's name and its counter (a positive safe integer). */
 export type ClockEntry = readonly [actor: string, counter: number];
 

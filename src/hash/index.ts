@@ -3,6 +3,7 @@ export {
   canonicalKey,
   canonicalClock,
   compareBytes,
+  decodeUtf8,
   utf8,
   validateBucket,
   writeVarint,

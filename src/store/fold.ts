@@ -1,5 +1,5 @@
 import { AaeError, throwIfAborted } from '../errors.js';
-import { compareBytes } from '../hash/index.js';
+import { compareBytes, decodeUtf8 } from '../hash/index.js';
 import { segmentCountOf } from '../tictac/index.js';
 import { CanonicalKeyReader, decodeStoredHead, plainView, readHashSize, type HeadHashSize } from './codec.js';
 import {
@@ -339,8 +339,6 @@ export function valueKeyOfHeadKey(headKey: Uint8Array): Uint8Array {
   return withKind(headKey, KIND_VALUE);
 }
 
-const termDecoder = new TextDecoder('utf-8', { fatal: true });
-
 /** Index entries of one bucket's index, in (keyspace, term, key) order. */
 export async function* foldIndex(src: FoldSource, filter: IndexFoldFilter, options: FoldOptions = {}): AsyncGenerator<IndexEntryRecord[]> {
   const batchSize = options.batchSize ?? DEFAULT_FOLD_BATCH;
@@ -367,7 +365,7 @@ export async function* foldIndex(src: FoldSource, filter: IndexFoldFilter, optio
           if (keyEnd !== undefined && compareBytes(key, keyEnd) > 0) continue;
           let term: string;
           try {
-            term = termDecoder.decode(k.subarray(base.length, z));
+            term = decodeUtf8(k.subarray(base.length, z));
           } catch (e) {
             throw new AaeError('STORE_IO', 'malformed index term in the store', { cause: e });
           }

@@ -1,4 +1,5 @@
 import { AaeError } from '../errors.js';
+import { decodeUtf8 } from '../hash/index.js';
 import { segmentCountOf, type TreeSize } from '../tictac/index.js';
 
 /**
@@ -210,21 +211,23 @@ export interface ParsedIndexKey {
   key: Uint8Array;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
 export function parseIndexKey(k: Uint8Array): ParsedIndexKey {
   const keyspace = (k[4]! << 8) | k[5]!;
   const a = k.indexOf(0, PREFIX_BYTES + 2);
   const b = a < 0 ? -1 : k.indexOf(0, a + 1);
   const c = b < 0 ? -1 : k.indexOf(0, b + 1);
   if (c < 0) throw new AaeError('STORE_IO', 'malformed index key in the store');
-  return {
-    keyspace,
-    bucket: decoder.decode(k.subarray(PREFIX_BYTES + 2, a)),
-    index: decoder.decode(k.subarray(a + 1, b)),
-    term: decoder.decode(k.subarray(b + 1, c)),
-    key: k.slice(c + 1),
-  };
+  try {
+    return {
+      keyspace,
+      bucket: decodeUtf8(k.subarray(PREFIX_BYTES + 2, a)),
+      index: decodeUtf8(k.subarray(a + 1, b)),
+      term: decodeUtf8(k.subarray(b + 1, c)),
+      key: k.slice(c + 1),
+    };
+  } catch (e) {
+    throw new AaeError('STORE_IO', 'malformed index key in the store: not UTF-8', { cause: e });
+  }
 }
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
