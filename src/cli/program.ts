@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { AaeError } from '../errors.js';
+import { AaeError, escapeControls } from '../errors.js';
 import { EXIT, type CliIo, type CommandContext, type ExitCode } from './io.js';
 import { registerBench } from './commands/bench.js';
 import { registerPlan } from './commands/plan.js';
@@ -91,10 +91,23 @@ function reportError(e: unknown, io: CliIo): ExitCode {
     return EXIT.INPUT;
   }
   if (e instanceof AaeError) {
-    io.stderr.write(`aae: ${e.message} [${e.code}]\n`);
+    io.stderr.write(`aae: ${printable(e.message)} [${e.code}]\n`);
     return e.kind === 'input' ? EXIT.INPUT : EXIT.FAILURE;
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  io.stderr.write(`aae: unexpected failure: ${err.stack ?? err.message}\n`);
+  io.stderr.write(`aae: unexpected failure: ${printable(err.stack ?? err.message)}\n`);
   return EXIT.FAILURE;
+}
+
+/**
+ * The longest message printed, in characters. Messages quote input in pieces of at most
+ * QUOTE_MAX characters (src/errors.ts); this bounds the rest (a cause's message, a long list), so
+ * a bad input of megabytes never comes back as megabytes on stderr. A load's 20 listed lines fit.
+ */
+export const MESSAGE_MAX = 16_384;
+
+/** A message as stderr shows it: terminal controls escaped line by line, cut at MESSAGE_MAX. */
+export function printable(message: string): string {
+  const cut = message.length > MESSAGE_MAX ? `${message.slice(0, MESSAGE_MAX)}… (message cut: ${message.length - MESSAGE_MAX} more characters)` : message;
+  return cut.split('\n').map(escapeControls).join('\n');
 }

@@ -1,4 +1,4 @@
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 import { compareBytes, decodeUtf8, objectHash, utf8, validateBucket, type HashMethod } from '../hash/index.js';
 import { compareClocks, type Clock } from './clock.js';
 
@@ -134,7 +134,7 @@ export function validateIndexEntry(entry: IndexEntry): void {
     throw new AaeError('KEY_INVALID', 'index name must be non-empty well-formed text without NUL');
   }
   if (typeof term !== 'string' || term.includes('\0') || !term.isWellFormed()) {
-    throw new AaeError('KEY_INVALID', `index term for '${name}' must be well-formed text without NUL`);
+    throw new AaeError('KEY_INVALID', `index term for ${quote(name)} must be well-formed text without NUL`);
   }
 }
 

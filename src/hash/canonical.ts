@@ -1,4 +1,4 @@
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 import { copyInto } from './copy.js';
 
 /**
@@ -179,7 +179,7 @@ export function canonicalClockSlow(entries: readonly ClockEntry[]): Uint8Array {
   const encoded: Array<{ actor: Uint8Array; counter: number }> = [];
   for (const [actor, counter] of entries) {
     if (!Number.isSafeInteger(counter) || counter < 0) {
-      throw new AaeError('CLOCK_INVALID', `clock counter for '${actor}' must be a non-negative integer`);
+      throw new AaeError('CLOCK_INVALID', `clock counter for ${quote(actor)} must be a non-negative integer`);
     }
     if (counter === 0) continue;
     encoded.push({ actor: utf8(actor), counter });

@@ -1,4 +1,4 @@
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 import {
   bucketPrefix,
   canonicalClockSlow,
@@ -149,5 +149,5 @@ export function fmix32(h: number): number {
 
 export function parseHashMethod(s: string): HashMethod {
   if (s === 'clock' || s === 'value') return s;
-  throw new AaeError('HASH_METHOD_UNKNOWN', `unknown hash method '${s}' (expected clock or value)`);
+  throw new AaeError('HASH_METHOD_UNKNOWN', `unknown hash method ${quote(s)} (expected clock or value)`);
 }

@@ -20,7 +20,7 @@ export interface SyncLock {
 export async function acquireSyncLock(stateFile: string): Promise<SyncLock> {
   const file = `${stateFile}.lock`;
   try {
-    await mkdir(dirname(file), { recursive: true });
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   } catch (e) {
     throw new AaeError('SYNC_STATE_IO', `cannot create the folder of ${file}`, { cause: e });
   }

@@ -135,7 +135,7 @@ Examples:
           ctx.io.stderr.write(`warning: ${stateFile} was written against other copies of ${names[0]} or ${names[1]} (rebuilt?): starting afresh, with no watermark\n`);
         }
         const initial = status.state;
-        log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'));
+        log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'), { refuseSymlink: opts.conflictLog === undefined });
         const options = {
           open: () => openPair(source, sink),
           repair: {
