@@ -1,16 +1,14 @@
-import { access, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { access, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   CLUSTER_SPEC_FILE,
   claim,
   dominantObject,
   dominates,
   keyToBytes,
-  parseClusterSpec,
   preflist,
   readClusterSpec,
   validateObjectKey,
-  writeClusterSpec,
   type AaeObject,
   type Claim,
   type Clock,
@@ -22,6 +20,7 @@ import { initHash } from '../hash/index.js';
 import { planFlush, prepareItem, type PreparedPut, type PutItem } from './cluster-write.js';
 import { LocalVnode } from './local-vnode.js';
 import { locateKey, type StoreParams } from './locate.js';
+import { createClusterDir } from './create-cluster.js';
 import { checkRingStamp } from './ring-stamp.js';
 import { NodeDb } from './node-db.js';
 import { WriteQueue } from './write-queue.js';
@@ -103,26 +102,13 @@ export class EmbeddedCluster {
     this.preflists = Array.from({ length: spec.ringSize }, (_, k) => preflist(k, spec));
   }
 
-  /** Creates the directory (if needed), cluster.json and every node's LevelDB; returns the open cluster. */
+  /**
+   * Creates the directory (if needed), cluster.json and every node's LevelDB, so that a crash
+   * leaves a whole cluster or none (create-cluster.ts); returns the open cluster.
+   */
   static async create(dir: string, spec: ClusterSpec): Promise<EmbeddedCluster> {
-    const valid = parseClusterSpec(spec, 'cluster spec');
-    if (await exists(join(dir, CLUSTER_SPEC_FILE))) {
-      throw new AaeError('CLUSTER_EXISTS', `a cluster already exists at ${dir}`);
-    }
-    try {
-      await ensureDir(dir);
-    } catch (e) {
-      throw new AaeError('STORE_IO', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
-    }
-    await writeClusterSpec(dir, valid);
-    try {
-      return await EmbeddedCluster.openWith(dir, valid, true);
-    } catch (e) {
-      // A refused create (node stores of another ring already there, a disk error) leaves no spec
-      // behind: otherwise the next create says CLUSTER_EXISTS and every open refuses the data.
-      await rm(join(dir, CLUSTER_SPEC_FILE), { force: true }).catch(() => undefined);
-      throw e;
-    }
+    await createClusterDir(dir, spec, async (at, valid) => EmbeddedCluster.openWith(at, valid, true).then((c) => c.close()));
+    return EmbeddedCluster.open(dir);
   }
 
   /** Opens an existing cluster: CLUSTER_NOT_FOUND without cluster.json, STORE_LOCKED if another process has it open. */
@@ -420,23 +406,6 @@ export class EmbeddedCluster {
     for (const v of this.vnodeList) await v.close(options).catch((e: unknown) => errors.push(e));
     for (const db of this.dbs.values()) await db.close().catch((e: unknown) => errors.push(e));
     if (errors.length > 0) throw errors[0];
-  }
-}
-
-/**
- * mkdir -p, one level at a time. Node's recursive mkdir spins forever on some pseudo file systems
- * (under /proc it answers ENOENT for the child and EEXIST for the parent, and retries); this walks
- * up once and fails with the file system's answer.
- */
-async function ensureDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
-    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
-    await ensureDir(dirname(dir));
-    await mkdir(dir);
   }
 }
 
