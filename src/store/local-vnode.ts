@@ -7,7 +7,7 @@ import { DEFAULT_FOLD_BATCH, foldHashSizes, foldHeads, foldIndex, foldKeyspaces,
 import { KeyFilter } from './key-filter.js';
 import { KIND_FILTER, KIND_HEAD, KIND_TREE, KIND_VALUE, filterKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, bitReverse32 } from './layout.js';
 import { locateKey, type LocatedKey, type StoreParams } from './locate.js';
-import type { BatchOp, NodeDb } from './node-db.js';
+import { namingNode, type BatchOp, type NodeDb } from './node-db.js';
 import { TreeCache } from './tree-cache.js';
 import { decodeTreeRecord, encodeTreeRecord } from './tree-persist.js';
 import type {
@@ -185,6 +185,15 @@ export class LocalVnode implements Vnode {
     if (this.closed) throw new AaeError('STORE_CLOSED', `vnode ${this.id} is closed`);
   }
 
+  /** A head read from the store; one that does not decode is STORE_IO naming the node. */
+  private decode(bytes: Uint8Array): HeadValue {
+    try {
+      return decodeHead(bytes);
+    } catch (e) {
+      throw namingNode(e, this.node);
+    }
+  }
+
   // ---- writes ----
 
   /** Bad input (a key, clock, value or index entry) rejects the whole call before anything is queued. */
@@ -232,7 +241,7 @@ export class LocalVnode implements Vnode {
     }
     const raw = await this.db.getMany(read.map((i) => objectKey(this.id, KIND_HEAD, locs[i]!.keyspace, locs[i]!.segment32, locs[i]!.ckey)));
     raw.forEach((b, j) => {
-      if (b !== undefined) heads[read[j]!] = decodeHead(b);
+      if (b !== undefined) heads[read[j]!] = this.decode(b);
     });
     return { generation, heads };
   }
@@ -263,7 +272,7 @@ export class LocalVnode implements Vnode {
     validateObjectKey({ bucket, key });
     const loc = this.locate(bucket, key);
     const b = await this.db.get(objectKey(this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey));
-    return b === undefined ? null : headOf(loc, decodeHead(b));
+    return b === undefined ? null : headOf(loc, this.decode(b));
   }
 
   /** Reads several heads in one getMany (null where absent). Keys must belong to this vnode. */
@@ -271,7 +280,7 @@ export class LocalVnode implements Vnode {
     this.checkOpen();
     const locs = keys.map((k) => this.locate(k.bucket, k.key));
     const raw = await this.db.getMany(locs.map((l) => objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey)));
-    return raw.map((b, i) => (b === undefined ? null : headOf(locs[i]!, decodeHead(b))));
+    return raw.map((b, i) => (b === undefined ? null : headOf(locs[i]!, this.decode(b))));
   }
 
   /** Reads several whole objects (heads and values) in one getMany (null where absent). */
@@ -290,9 +299,9 @@ export class LocalVnode implements Vnode {
     return locs.map((l, i) => {
       const hb = raw[2 * i];
       if (hb === undefined) return null;
-      const h = decodeHead(hb);
+      const h = this.decode(hb);
       const vb = raw[2 * i + 1];
-      if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `vnode ${this.id}: the value of a live head is missing`);
+      if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `node ${this.node}, vnode ${this.id}: the value of a live head is missing`);
       return { bucket: l.bucket, key: l.key, clock: h.clock, value: h.deleted ? EMPTY : plainView(vb!), deleted: h.deleted, indexes: h.indexes };
     });
   }
@@ -304,8 +313,8 @@ export class LocalVnode implements Vnode {
     const hk = objectKey(this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);
     const [hb, vb] = await this.db.getMany([hk, withKind(hk, KIND_VALUE)]);
     if (hb === undefined) return null;
-    const h = decodeHead(hb);
-    if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `vnode ${this.id}: the value of a live head is missing`);
+    const h = this.decode(hb);
+    if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `node ${this.node}, vnode ${this.id}: the value of a live head is missing`);
     return { bucket, key, clock: h.clock, value: h.deleted ? EMPTY : plainView(vb!), deleted: h.deleted, indexes: h.indexes };
   }
 
@@ -424,7 +433,11 @@ export class LocalVnode implements Vnode {
         for (const [k, v] of entries) {
           const rev = ((k[6]! << 24) | (k[7]! << 16) | (k[8]! << 8) | k[9]!) >>> 0;
           const segment32 = bitReverse32(rev);
-          readHashes(v, h);
+          try {
+            readHashes(v, h);
+          } catch (e) {
+            throw namingNode(e, this.node);
+          }
           tree.add(segment32, contribution(h.alt, h.hash));
           filter?.add(segment32, h.alt);
         }

@@ -1,11 +1,12 @@
-import { Level, type ChainedBatch } from 'level';
+import { Level, type ChainedBatch, type Iterator as LevelIterator } from 'level';
 import { AaeError } from '../errors.js';
 import { META_FORMAT_KEY, STORE_FORMAT_VERSION } from './layout.js';
 
 /**
  * One node's LevelDB: binary keys and values (layout.ts), every LevelDB error turned into a coded
- * AaeError (STORE_LOCKED when another process holds the database, STORE_CLOSED after close,
- * STORE_IO otherwise). The raw handle is exposed for the store's own modules and for benchmarks
+ * AaeError naming the node (STORE_LOCKED when another process holds the database, STORE_CLOSED
+ * after close, STORE_IO otherwise: `details.node` names it too). Iterators are wrapped as well
+ * (NodeIterator): a damaged table surfaces while a fold or a tree rebuild reads, not only on a get. The raw handle is exposed for the store's own modules and for benchmarks
  * that need a same-run baseline; nothing outside src/store writes through it, and nothing may
  * attach a prewrite hook or a 'write' listener to it: the vnode write path reuses its key buffers,
  * which is safe only because LevelDB copies a key when it is put and abstract-level then keeps no
@@ -24,16 +25,31 @@ function levelCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null ? String((e as { code?: unknown }).code) : undefined;
 }
 
-export function storeError(e: unknown, what: string, location: string): AaeError {
-  if (e instanceof AaeError) return e;
+export function storeError(e: unknown, what: string, node: string, location: string): AaeError {
+  if (e instanceof AaeError) return withNode(e, node);
   const code = levelCode(e);
+  const details = { node, location };
   if (code === 'LEVEL_LOCKED') {
-    return new AaeError('STORE_LOCKED', `${location} is in use by another process or handle`, { cause: e });
+    return new AaeError('STORE_LOCKED', `node ${node}: ${location} is in use by another process or handle`, { cause: e, details });
   }
-  if (code === 'LEVEL_DATABASE_NOT_OPEN') {
-    return new AaeError('STORE_CLOSED', `${what}: the store at ${location} is closed`, { cause: e });
+  if (code === 'LEVEL_DATABASE_NOT_OPEN' || code === 'LEVEL_ITERATOR_NOT_OPEN') {
+    return new AaeError('STORE_CLOSED', `node ${node}: ${what}: the store at ${location} is closed`, { cause: e, details });
   }
-  return new AaeError('STORE_IO', `${what} failed on ${location}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  return new AaeError('STORE_IO', `node ${node}: ${what} failed (${location}): ${(e as Error)?.message ?? String(e)}`, { cause: e, details });
+}
+
+/** `withNode` for anything thrown: other errors pass through unchanged. */
+export function namingNode(e: unknown, node: string): unknown {
+  return e instanceof AaeError ? withNode(e, node) : e;
+}
+
+/**
+ * A STORE_IO raised below the node (a head that does not decode) with the node named, once: the
+ * operator must know which store to look at.
+ */
+export function withNode(e: AaeError, node: string): AaeError {
+  if (e.code !== 'STORE_IO' || e.details?.['node'] !== undefined) return e;
+  return new AaeError('STORE_IO', `node ${node}: ${e.message}`, { cause: e, details: { ...e.details, node } });
 }
 
 export class NodeDb {
@@ -50,7 +66,7 @@ export class NodeDb {
       await raw.open({ createIfMissing: options.createIfMissing, errorIfExists: false });
     } catch (e) {
       await raw.close().catch(() => undefined);
-      throw storeError(e, `open node ${node}`, location);
+      throw storeError(e, 'open', node, location);
     }
     const db = new NodeDb(node, location, raw);
     await db.checkFormat();
@@ -81,7 +97,7 @@ export class NodeDb {
     try {
       return await this.raw.get(key);
     } catch (e) {
-      throw storeError(e, 'get', this.location);
+      throw storeError(e, 'get', this.node, this.location);
     }
   }
 
@@ -91,7 +107,7 @@ export class NodeDb {
     try {
       return await this.raw.getMany(keys);
     } catch (e) {
-      throw storeError(e, 'getMany', this.location);
+      throw storeError(e, 'getMany', this.node, this.location);
     }
   }
 
@@ -109,7 +125,7 @@ export class NodeDb {
       await b.write({ sync: options.sync ?? false });
     } catch (e) {
       await b.close().catch(() => undefined);
-      throw storeError(e, 'batch write', this.location);
+      throw storeError(e, 'batch write', this.node, this.location);
     }
   }
 
@@ -123,13 +139,37 @@ export class NodeDb {
       // Then abstract-level would keep the (reused) key buffers the write path puts: see above.
       throw new AaeError('INTERNAL', `node ${this.node}: a 'write' listener is attached to the raw LevelDB`);
     }
-    return new BatchWriter(this.raw.batch(), this.location);
+    return new BatchWriter(this.raw.batch(), this.node, this.location);
   }
 
-  /** A raw iterator over [gte, lt); the caller closes it (finally). */
-  iterator(range: { gte: Uint8Array; lt: Uint8Array }, options: { keys?: boolean; values?: boolean } = {}) {
+  /** An iterator over [gte, lt), its errors coded like every other read; the caller closes it (finally). */
+  iterator(range: { gte: Uint8Array; lt: Uint8Array }, options: { keys?: boolean; values?: boolean; snapshot?: Snapshot } = {}): NodeIterator {
     this.checkOpen('iterator');
-    return this.raw.iterator({ gte: range.gte, lt: range.lt, keys: options.keys ?? true, values: options.values ?? true });
+    try {
+      const raw = this.raw.iterator({
+        gte: range.gte,
+        lt: range.lt,
+        keys: options.keys ?? true,
+        values: options.values ?? true,
+        ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot.raw }),
+      });
+      return new NodeIterator(raw, this.node, this.location);
+    } catch (e) {
+      throw storeError(e, 'iterator', this.node, this.location);
+    }
+  }
+
+  /**
+   * An explicit LevelDB snapshot: iterators given it read the store as it was when it was taken,
+   * whatever is written meanwhile. Release it (finally).
+   */
+  snapshot(): Snapshot {
+    this.checkOpen('snapshot');
+    try {
+      return new Snapshot(this.raw.snapshot(), this.node, this.location);
+    } catch (e) {
+      throw storeError(e, 'snapshot', this.node, this.location);
+    }
   }
 
   async close(): Promise<void> {
@@ -137,7 +177,68 @@ export class NodeDb {
     try {
       await this.raw.close();
     } catch (e) {
-      throw storeError(e, 'close', this.location);
+      throw storeError(e, 'close', this.node, this.location);
+    }
+  }
+}
+
+type RawIterator = LevelIterator<RawDb, Uint8Array, Uint8Array>;
+type RawSnapshot = ReturnType<RawDb['snapshot']>;
+
+/** A LevelDB iterator whose errors are coded AaeErrors naming the node (see NodeDb.iterator). */
+export class NodeIterator {
+  constructor(
+    private readonly it: RawIterator,
+    private readonly node: string,
+    private readonly location: string,
+  ) {}
+
+  async next(): Promise<[Uint8Array, Uint8Array] | undefined> {
+    try {
+      return await this.it.next();
+    } catch (e) {
+      throw storeError(e, 'iterator read', this.node, this.location);
+    }
+  }
+
+  async nextv(size: number): Promise<Array<[Uint8Array, Uint8Array]>> {
+    try {
+      return await this.it.nextv(size);
+    } catch (e) {
+      throw storeError(e, 'iterator read', this.node, this.location);
+    }
+  }
+
+  seek(target: Uint8Array): void {
+    try {
+      this.it.seek(target);
+    } catch (e) {
+      throw storeError(e, 'iterator seek', this.node, this.location);
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.it.close();
+    } catch (e) {
+      throw storeError(e, 'iterator close', this.node, this.location);
+    }
+  }
+}
+
+/** See NodeDb.snapshot. */
+export class Snapshot {
+  constructor(
+    /** @internal */ readonly raw: RawSnapshot,
+    private readonly node: string,
+    private readonly location: string,
+  ) {}
+
+  async release(): Promise<void> {
+    try {
+      await this.raw.close();
+    } catch (e) {
+      throw storeError(e, 'snapshot release', this.node, this.location);
     }
   }
 }
@@ -148,6 +249,7 @@ export class BatchWriter {
 
   constructor(
     private readonly b: ChainedBatch<RawDb, Uint8Array, Uint8Array>,
+    private readonly node: string,
     private readonly location: string,
   ) {}
 
@@ -171,7 +273,7 @@ export class BatchWriter {
       else await this.b.write({ sync: options.sync ?? false });
     } catch (e) {
       await this.b.close().catch(() => undefined);
-      throw storeError(e, 'batch write', this.location);
+      throw storeError(e, 'batch write', this.node, this.location);
     }
   }
 
