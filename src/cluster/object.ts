@@ -164,7 +164,7 @@ export function headOf(obj: AaeObject, hashMethod: HashMethod, seed: number): Ob
     clock: obj.clock,
     deleted: obj.deleted,
     size: obj.value.byteLength,
-    hash: objectHash(hashMethod, seed, obj.clock.entries, obj.value),
+    hash: objectHash(hashMethod, seed, obj.clock.entries, obj.value, obj.deleted),
     indexes: obj.indexes,
   };
 }

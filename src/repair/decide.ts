@@ -9,7 +9,7 @@
  * (each saw a write the others did not), and only then does the conflict policy speak:
  *
  * - `lww`: the later lastModified wins; on a tie the later clock in entry order (actor by actor,
- *   then counter), so every place picks the same winner.
+ *   then counter), so every place picks the same winner; on equal clocks, the tombstone (lwwLater).
  * - `source` / `sink`: a version held on the preferred side wins (blue is the source, pink the
  *   sink); a side may be several places (its replicas), and of its concurrent versions lww picks.
  * - `report`: nothing is written; the conflict is reported.
@@ -105,15 +105,17 @@ function sameVersion(a: Version, b: Version): boolean {
 }
 
 /**
- * lww: is `a` later than `b`? Later lastModified; then the later clock in entry order; then a live
- * value over a tombstone (equal clocks that disagree on deletion cannot come from one writer — keep
- * the data, the tombstone goes to the conflict log).
+ * lww: is `a` later than `b`? Later lastModified; then the later clock in entry order; then, for
+ * equal clocks that disagree on deletion, the tombstone. A tombstone carrying exactly a value's
+ * clock (and time) is a delete of that version by someone who read it (`delete` with the clock it
+ * read): it came after the value, so the delete stands and the value goes to the conflict log.
+ * (Hash format 2 makes such a pair a difference every exchange sees; docs/FORMAT.md.)
  */
 export function lwwLater(a: Version, b: Version): boolean {
   if (a.clock.lastModified !== b.clock.lastModified) return a.clock.lastModified > b.clock.lastModified;
   const byEntries = compareEntries(a.clock, b.clock);
   if (byEntries !== 0) return byEntries > 0;
-  return !a.deleted && b.deleted;
+  return a.deleted && !b.deleted;
 }
 
 /** A total order on clock entries: actor by actor (code-point order), then counter; longer wins a tie. */

@@ -21,7 +21,7 @@ import { planFlush, prepareItem, type PreparedPut, type PutItem } from './cluste
 import { LocalVnode } from './local-vnode.js';
 import { locateKey, type StoreParams } from './locate.js';
 import { createClusterDir } from './create-cluster.js';
-import { checkRingStamp } from './ring-stamp.js';
+import { prepareNode } from './open-node.js';
 import { NodeDb } from './node-db.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -134,7 +134,7 @@ export class EmbeddedCluster {
         const db = await NodeDb.open(node, location, { createIfMissing: create });
         dbs.set(node, db);
         const held = c.owners.flatMap((owner, v) => (owner === node ? [v] : []));
-        await checkRingStamp(db, { ringSize: spec.ringSize, nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed, vnodes: held }, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });
+        await prepareNode(db, spec, held, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });
       }
       const params: StoreParams = spec;
       const vnodes: LocalVnode[] = [];

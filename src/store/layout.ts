@@ -256,4 +256,11 @@ export function filterKey(vnode: number, keyspace: number): Uint8Array {
 export const META_FORMAT_KEY = Uint8Array.of(0x00, 0x66); // 0 'f'
 /** The ring the node's records were placed by (ring-stamp.ts). */
 export const META_RING_KEY = Uint8Array.of(0x00, 0x72); // 0 'r'
-export const STORE_FORMAT_VERSION = 1;
+/**
+ * The store layout (docs/STORE.md). 2: heads hold hash-format-2 object hashes (a tombstone hashes
+ * apart from a live version of the same clock). A store of layout 1 is migrated when it is opened
+ * (migrate-format.ts); one of a later layout is refused.
+ */
+export const STORE_FORMAT_VERSION = 2;
+/** Layouts an open migrates from. */
+export const MIGRATABLE_FORMATS: readonly number[] = [1];

@@ -1,6 +1,6 @@
 import { Level, type ChainedBatch, type Iterator as LevelIterator } from 'level';
 import { AaeError } from '../errors.js';
-import { META_FORMAT_KEY, STORE_FORMAT_VERSION } from './layout.js';
+import { META_FORMAT_KEY, MIGRATABLE_FORMATS, STORE_FORMAT_VERSION } from './layout.js';
 
 /**
  * One node's LevelDB: binary keys and values (layout.ts), every LevelDB error turned into a coded
@@ -53,6 +53,8 @@ export function withNode(e: AaeError, node: string): AaeError {
 }
 
 export class NodeDb {
+  private layout = STORE_FORMAT_VERSION;
+
   private constructor(
     readonly node: string,
     readonly location: string,
@@ -81,14 +83,34 @@ export class NodeDb {
     if (this.raw.status !== 'open') throw new AaeError('STORE_CLOSED', `${what}: node ${this.node} is closed`);
   }
 
-  /** Stamps a new store with the layout version; refuses a store written by a newer layout. */
+  /**
+   * The store's layout version as found at open: STORE_FORMAT_VERSION, or an older one still to
+   * be migrated (migrate-format.ts), which then calls setFormat.
+   */
+  get format(): number {
+    return this.layout;
+  }
+
+  /** Records that the store now has layout `version` (synced: the migration before it is done). */
+  async setFormat(version: number): Promise<void> {
+    await this.batch([{ type: 'put', key: META_FORMAT_KEY, value: Uint8Array.of(version) }], { sync: true });
+    this.layout = version;
+  }
+
+  /** Stamps a new store with the layout version; notes an older one to migrate; refuses a newer one. */
   private async checkFormat(): Promise<void> {
     const v = await this.get(META_FORMAT_KEY);
     if (v === undefined) {
       await this.batch([{ type: 'put', key: META_FORMAT_KEY, value: Uint8Array.of(STORE_FORMAT_VERSION) }]);
-    } else if (v.length !== 1 || v[0] !== STORE_FORMAT_VERSION) {
+    } else if (v.length === 1 && (v[0] === STORE_FORMAT_VERSION || MIGRATABLE_FORMATS.includes(v[0]!))) {
+      this.layout = v[0]!;
+    } else {
       await this.raw.close().catch(() => undefined);
-      throw new AaeError('STORE_IO', `node ${this.node}: store layout version ${v[0]} is not supported (expected ${STORE_FORMAT_VERSION})`);
+      throw new AaeError(
+        'STORE_IO',
+        `node ${this.node}: store layout version ${v[0]} is not supported (this aae reads ${[...MIGRATABLE_FORMATS, STORE_FORMAT_VERSION].join(', ')}): it was written by a newer aae; open it with that version`,
+        { details: { node: this.node, layout: v[0] } },
+      );
     }
   }
 

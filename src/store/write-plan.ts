@@ -46,7 +46,7 @@ export function prepareHead(obj: AaeObject, loc: LocatedKey, params: StoreParams
     clock: obj.clock,
     deleted: obj.deleted,
     size: value.byteLength,
-    hash: objectHash(params.hashMethod, params.seed, obj.clock.entries, value),
+    hash: objectHash(params.hashMethod, params.seed, obj.clock.entries, value, obj.deleted),
     alt: loc.alt,
     indexes: obj.deleted ? [] : obj.indexes,
   };

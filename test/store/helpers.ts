@@ -57,7 +57,7 @@ export async function treeFromScratch(vnode: Vnode, indexN: IndexN, spec: Cluste
   const tree = TicTacTree.create(spec.treeSize);
   for (const o of await collect<StoredObject>(vnode.foldObjects({ keyspaces: [indexN.keyspace] }))) {
     const { segment32, alt } = keyHash(canonicalKey(o.bucket, o.key), spec.seed);
-    tree.add(segment32, contribution(alt, objectHash(spec.hashMethod, spec.seed, o.clock.entries, o.value)));
+    tree.add(segment32, contribution(alt, objectHash(spec.hashMethod, spec.seed, o.clock.entries, o.value, o.deleted)));
   }
   return tree;
 }
