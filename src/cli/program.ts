@@ -12,6 +12,7 @@ import { registerRepair } from './commands/repair.js';
 import { registerSync } from './commands/sync.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerDemo } from './commands/demo.js';
+import { registerVerify } from './commands/verify.js';
 
 /**
  * Builds the `aae` program. Nothing here touches `process`: tests call `runCli` in-process with
@@ -34,6 +35,7 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
   registerRepair(program, ctx);
   registerSync(program, ctx);
   registerInspect(program, ctx);
+  registerVerify(program, ctx);
   registerDemo(program, ctx);
   registerBench(program, ctx);
   registerPlan(program, ctx);
@@ -51,6 +53,7 @@ Examples:
   $ aae repair ./dc1 ./dr1 --dry-run
   $ aae sync ./dc1 ./dr1 --schedule all=1,hour=23   # keep them agreeing, on a schedule
   $ aae inspect ./dc1 ./dr1 --html diff.html
+  $ aae verify ./dc1 --fix                     # are the cached trees true to the data?
   $ aae bench tictac --json`,
   );
   // Subcommands inherit output settings and exitOverride only when set on each; do it once here.

@@ -13,6 +13,7 @@ import { segmentCountOf, type TreeSize } from '../tictac/index.js';
  *   index  'i' ‖ keyspace (u16 BE) ‖ bucket ‖ 0 ‖ index ‖ 0 ‖ term ‖ 0 ‖ key
  *   tree   't' ‖ keyspace (u16 BE)           (present only between a clean close and the next open)
  *   filter 'k' ‖ keyspace (u16 BE)           (the keyspace's key filter: saved and deleted with the tree)
+ *   built  'b'                               (when the vnode's trees were last built from its heads: tree-rebuild.ts)
  *
  * Why the bit reversal: a tree of 2^b segments takes a key's segment from the LOW b bits of its
  * segment32. Reversed, those bits become the HIGH b bits, so every segment of every tree size is
@@ -31,7 +32,8 @@ export const KIND_VALUE = 0x6f; // 'o'
 export const KIND_INDEX = 0x69; // 'i'
 export const KIND_TREE = 0x74; // 't'
 export const KIND_FILTER = 0x6b; // 'k'
-export type RecordKind = typeof KIND_HEAD | typeof KIND_VALUE | typeof KIND_INDEX | typeof KIND_TREE | typeof KIND_FILTER;
+export const KIND_BUILT = 0x62; // 'b'
+export type RecordKind = typeof KIND_HEAD | typeof KIND_VALUE | typeof KIND_INDEX | typeof KIND_TREE | typeof KIND_FILTER | typeof KIND_BUILT;
 
 /** Bytes before the keyspace: tag, vnode u16, kind. */
 export const PREFIX_BYTES = 4;
@@ -250,6 +252,11 @@ export function treeKey(vnode: number, keyspace: number): Uint8Array {
 /** The key of a vnode's saved key filter for one keyspace (key-filter.ts). */
 export function filterKey(vnode: number, keyspace: number): Uint8Array {
   return keyspacePrefix(vnode, KIND_FILTER, keyspace);
+}
+
+/** The key of a vnode's rebuild record: when its trees were last built from its heads (tree-rebuild.ts). */
+export function builtKey(vnode: number): Uint8Array {
+  return kindPrefix(vnode, KIND_BUILT);
 }
 
 /** Node-level metadata lives before every vnode record. */

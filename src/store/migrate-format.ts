@@ -19,8 +19,9 @@
 import { tombstoneHash, type HashMethod } from '../hash/index.js';
 import { decodeHead, readHashSize, type HeadHashSize } from './codec.js';
 import { encodeHead } from './head-encoder.js';
-import { KIND_FILTER, KIND_HEAD, KIND_TREE, STORE_FORMAT_VERSION, kindPrefix, prefixEnd } from './layout.js';
+import { KIND_HEAD, STORE_FORMAT_VERSION, kindPrefix, prefixEnd } from './layout.js';
 import { namingNode, type BatchOp, type NodeDb } from './node-db.js';
+import { dropSavedTrees } from './tree-persist.js';
 
 /** Heads rewritten per LevelDB batch. */
 const BATCH = 1000;
@@ -36,27 +37,11 @@ export interface MigrationReport {
 export async function migrateStore(db: NodeDb, params: { hashMethod: HashMethod; seed: number }, vnodes: readonly number[]): Promise<MigrationReport | undefined> {
   if (db.format === STORE_FORMAT_VERSION) return undefined;
   const from = db.format;
-  await dropSaved(db, vnodes);
+  await dropSavedTrees(db, vnodes);
   let rehashed = 0;
   for (const vnode of vnodes) rehashed += await rehashTombstones(db, vnode, params);
   await db.setFormat(STORE_FORMAT_VERSION);
   return { from, to: STORE_FORMAT_VERSION, rehashed };
-}
-
-async function dropSaved(db: NodeDb, vnodes: readonly number[]): Promise<void> {
-  const dels: BatchOp[] = [];
-  for (const vnode of vnodes) {
-    for (const kind of [KIND_TREE, KIND_FILTER] as const) {
-      const prefix = kindPrefix(vnode, kind);
-      const it = db.iterator({ gte: prefix, lt: prefixEnd(prefix) }, { values: false });
-      try {
-        for (let e = await it.next(); e !== undefined; e = await it.next()) dels.push({ type: 'del', key: e[0] });
-      } finally {
-        await it.close();
-      }
-    }
-  }
-  await db.batch(dels, { sync: true });
 }
 
 async function rehashTombstones(db: NodeDb, vnode: number, params: { hashMethod: HashMethod; seed: number }): Promise<number> {

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Level, type ChainedBatch, type Iterator as LevelIterator } from 'level';
 import { AaeError } from '../errors.js';
 import { META_FORMAT_KEY, MIGRATABLE_FORMATS, STORE_FORMAT_VERSION } from './layout.js';
@@ -54,6 +56,12 @@ export function withNode(e: AaeError, node: string): AaeError {
 
 export class NodeDb {
   private layout = STORE_FORMAT_VERSION;
+  /**
+   * What LevelDB reported dropping when this open recovered its log (damaged records it skipped),
+   * or undefined when it dropped nothing. Trees saved before the damage describe more than the
+   * store now holds: the cluster drops them (open-node.ts) and they are rebuilt from what remains.
+   */
+  recoveryLoss: string | undefined;
 
   private constructor(
     readonly node: string,
@@ -71,6 +79,7 @@ export class NodeDb {
       throw storeError(e, 'open', node, location);
     }
     const db = new NodeDb(node, location, raw);
+    db.recoveryLoss = await recoveryLoss(location);
     await db.checkFormat();
     return db;
   }
@@ -202,6 +211,21 @@ export class NodeDb {
       throw storeError(e, 'close', this.node, this.location);
     }
   }
+}
+
+/**
+ * Lines of LevelDB's info log (`<location>/LOG`, rewritten at every open: the last open's is LOG.old)
+ * that say this open recovered with less than was written: when recovery meets a damaged log record
+ * it skips it ("dropping N bytes; Corruption: checksum mismatch") instead of failing, and the data
+ * in it is gone. A cheap first check, read once per open; never the only one (`aae verify`,
+ * scheduled rebuilds). Undefined when the log says nothing of the kind (or cannot be read).
+ */
+async function recoveryLoss(location: string): Promise<string | undefined> {
+  const text = await readFile(join(location, 'LOG'), 'utf8').catch(() => '');
+  const lines = text.split('\n').filter((l) => /dropping \d+ bytes|corruption/i.test(l));
+  if (lines.length === 0) return undefined;
+  const first = lines[0]!.replace(/^\S+ \S+ /, ''); // without LevelDB's timestamp and thread id
+  return `LevelDB dropped damaged records when it opened (${lines.length} report(s), the first: ${first.slice(0, 200)})`;
 }
 
 type RawIterator = LevelIterator<RawDb, Uint8Array, Uint8Array>;

@@ -46,6 +46,6 @@ Examples:
         if (!r.inSync) ctx.setExitCode(EXIT.DIFFERENT);
         if (opts.json) printJson(ctx.io.stdout, clusterComparisonJson(r));
         else printClusterComparison(ctx.io.stdout, r);
-      });
+      }, ctx.io.stderr);
     });
 }

@@ -3,6 +3,7 @@ import { MAX_N_VAL, MAX_RING_SIZE } from '../../cluster/index.js';
 import { AaeError } from '../../errors.js';
 import { BUILTIN_FOLD_MODULES, resolveFoldModule, runAnyFold, summarizeRun, type AnyFoldModule, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
 import { CommandLimit } from '../command-limit.js';
+import { warnRecovered } from '../open-cluster.js';
 import { EmbeddedCluster } from '../../store/index.js';
 import type { CommandContext } from '../io.js';
 import { printJson, printTable } from '../output.js';
@@ -62,6 +63,7 @@ async function foldCluster(ctx: CommandContext, dir: string, module: AnyFoldModu
   if (opts.sample !== undefined) runOptions.sample = { fraction: opts.sample };
   if (opts.offset !== undefined) runOptions.offset = opts.offset;
   const cluster = await EmbeddedCluster.open(dir);
+  warnRecovered(cluster, ctx.io.stderr);
   try {
     const result = await limit.run((signal) => runAnyFold(cluster, module, query, { ...runOptions, signal }));
     const summary = summarizeRun(module, result);

@@ -48,7 +48,7 @@ Examples:
       // Ctrl-C and SIGTERM stop the look at the trees, and the clusters are closed (CommandLimit).
       const limit = new CommandLimit(ctx.io.signal, undefined, 'inspect');
       try {
-        await withClusters(dirs, (clusters) => inspectAndPrint(ctx, clusters, dirs, opts, limit));
+        await withClusters(dirs, (clusters) => inspectAndPrint(ctx, clusters, dirs, opts, limit), ctx.io.stderr);
       } finally {
         limit.dispose();
       }

@@ -71,7 +71,7 @@ Examples:
         } finally {
           bar?.stop();
         }
-      });
+      }, ctx.io.stderr);
       if (opts.json) {
         printJson(ctx.io.stdout, result);
         return;

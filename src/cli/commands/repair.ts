@@ -70,7 +70,7 @@ Examples:
         } finally {
           await log?.close();
         }
-      });
+      }, ctx.io.stderr);
     });
 }
 
