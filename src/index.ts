@@ -7,7 +7,7 @@ export { AaeError, isAaeError, ERROR_CODES, type AaeErrorCode } from './errors.j
 export { initHash } from './hash/index.js';
 export { TicTacTree, type TreeSize } from './tictac/index.js';
 export { defaultSpec, makeClock, type AaeObject, type Clock, type ClusterSpec } from './cluster/index.js';
-export { EmbeddedCluster, type PutItem } from './store/index.js';
+export { EmbeddedCluster, verifyTrees, startDueRebuilds, rebuildDueTrees, type PutItem, type VerifyReport, type VnodeTreeCheck } from './store/index.js';
 export { plan, type CoveragePlan } from './plan/index.js';
 export { runFold, BUILTIN_FOLD_MODULES, type FoldModule } from './fold/index.js';
 export { runExchange, type ExchangeResult, type ExchangeSource } from './exchange/index.js';
