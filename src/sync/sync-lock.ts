@@ -26,7 +26,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AaeError } from '../errors.js';
 
 export interface SyncLock {
@@ -37,6 +37,8 @@ export interface SyncLock {
 /** Rounds of acquire → inspect → take over before giving up (only constant churn gets near it). */
 const MAX_ATTEMPTS = 1_000;
 const OWNER = /^(\d+)-[0-9a-f]+$/;
+/** The prefix of an acquire's private directory, beside the lock: `.aae-lock-<pid>-<nonce>`. */
+const PRIVATE = '.aae-lock-';
 
 export async function acquireSyncLock(stateFile: string): Promise<SyncLock> {
   const file = `${stateFile}.lock`;
@@ -46,9 +48,10 @@ export async function acquireSyncLock(stateFile: string): Promise<SyncLock> {
   } catch (e) {
     throw new AaeError('SYNC_STATE_IO', `cannot create the folder of ${file}`, { cause: e });
   }
-  await removeAbandoned(file);
+  await removeAbandoned(parent);
   const me = `${process.pid}-${randomBytes(8).toString('hex')}`;
-  const mine = `${file}.${me}.tmp`;
+  // Named apart from the state (whose name may already be near the file system's 255 bytes).
+  const mine = join(parent, `${PRIVATE}${me}`);
   try {
     await mkdir(mine, { mode: 0o700 });
     await (await open(join(mine, me), 'wx', 0o600)).close();
@@ -144,15 +147,14 @@ function busy(file: string, pid: number | undefined): AaeError {
   });
 }
 
-/** Private directories of acquires whose process died before it renamed or removed them. */
-async function removeAbandoned(file: string): Promise<void> {
-  const prefix = `${basename(file)}.`;
-  const names = await readdir(dirname(file)).catch(() => [] as string[]);
+/** Private directories (of any state's lock in `parent`) whose process died before it renamed or removed them. */
+async function removeAbandoned(parent: string): Promise<void> {
+  const names = await readdir(parent).catch(() => [] as string[]);
   for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-    const m = OWNER.exec(name.slice(prefix.length, -'.tmp'.length));
+    if (!name.startsWith(PRIVATE)) continue;
+    const m = OWNER.exec(name.slice(PRIVATE.length));
     if (m === null || alive(Number(m[1]))) continue;
-    await rm(join(dirname(file), name), { recursive: true, force: true }).catch(() => undefined);
+    await rm(join(parent, name), { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
