@@ -49,7 +49,7 @@ describe('a crash during cluster create', () => {
   test('leaves a whole cluster or none, and create succeeds again; leftovers of the dead create are removed', () =>
     withTempDir(async (tmp) => {
       const seen: string[] = [];
-      for (const [i, delay] of [0, 20, 60, 150, 300].entries()) {
+      for (const [i, delay] of [0, 30, 100, 250].entries()) {
         const dir = join(tmp, `c${i}`);
         await killMidCreate(tmp, dir, Math.floor(Math.random() * delay));
         const o = await outcome(dir);
