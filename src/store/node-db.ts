@@ -8,8 +8,9 @@ import { META_FORMAT_KEY, MIGRATABLE_FORMATS, STORE_FORMAT_VERSION } from './lay
  * One node's LevelDB: binary keys and values (layout.ts), every LevelDB error turned into a coded
  * AaeError naming the node (STORE_LOCKED when another process holds the database, STORE_CLOSED
  * after close, STORE_IO otherwise: `details.node` names it too). Iterators are wrapped as well
- * (NodeIterator): a damaged table surfaces while a fold or a tree rebuild reads, not only on a get. The raw handle is exposed for the store's own modules and for benchmarks
- * that need a same-run baseline; nothing outside src/store writes through it, and nothing may
+ * (NodeIterator): a damaged table surfaces while a fold or a tree rebuild reads, not only on a get.
+ * The raw handle is exposed for the store's own modules and for benchmarks that need a same-run
+ * baseline; nothing outside src/store writes through it, and nothing may
  * attach a prewrite hook or a 'write' listener to it: the vnode write path reuses its key buffers,
  * which is safe only because LevelDB copies a key when it is put and abstract-level then keeps no
  * reference to it (it would, for such a hook or listener).
