@@ -223,7 +223,8 @@ export class NodeDb {
  */
 async function recoveryLoss(location: string): Promise<string | undefined> {
   const text = await readFile(join(location, 'LOG'), 'utf8').catch(() => '');
-  const lines = text.split('\n').filter((l) => /dropping \d+ bytes|corruption/i.test(l));
+  // Status::ToString writes "Corruption: …" (capitalised, with the colon): not a word a path holds.
+  const lines = text.split('\n').filter((l) => /dropping \d+ bytes|Corruption: /.test(l));
   if (lines.length === 0) return undefined;
   const first = lines[0]!.replace(/^\S+ \S+ /, ''); // without LevelDB's timestamp and thread id
   return `LevelDB dropped damaged records when it opened (${lines.length} report(s), the first: ${first.slice(0, 200)})`;
