@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { setMaxListeners } from 'node:events';
-import { EXIT_ON_SIGNAL, finalExitCode, type StopSignal } from './io.js';
+import { EXIT, EXIT_ON_SIGNAL, finalExitCode, type StopSignal } from './io.js';
 import { runCli } from './program.js';
 
 // A reader that stops early (`aae compare … | head`) closes our stdout: that is a normal end for a
@@ -10,6 +10,9 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw e;
 });
+
+/** How long a stopped or failed command's output may take to drain before the process exits. */
+const EXIT_GRACE_MS = 500;
 
 // The first Ctrl-C (or SIGTERM, as a service manager sends) asks the running command to stop
 // cleanly (stores closed, trees saved, what was done reported); a second one ends the process at once.
@@ -28,3 +31,10 @@ for (const signal of Object.keys(EXIT_ON_SIGNAL) as StopSignal[]) {
 
 const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: interrupt.signal });
 process.exitCode = finalExitCode(code, stoppedBy);
+
+// A command that failed or was stopped has closed its stores and said why. Code it ran may still
+// hold the process open: a fold module from a file that ignored its signal keeps a timer, or
+// awaits forever. It must not keep the process past its answer: exit once what is written has had
+// a moment to drain (an unref'd timer, so a process that ends by itself ends at once). A command
+// that succeeded is never cut short.
+if (code === EXIT.FAILURE || stoppedBy !== undefined) setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();

@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { escapeControls } from '../errors.js';
 import type { OutStream } from './io.js';
 
 /** `--json` output: one JSON document on stdout and nothing else. */
@@ -13,9 +14,13 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * A table for a terminal. Cells hold data (keys, buckets, actors) that may contain escape
+ * sequences or bidi overrides: they are shown escaped (`\x1b`), never acted on.
+ */
 export function renderTable(head: string[], rows: Array<Array<string | number>>): string {
-  const table = new Table({ head, style: { head: [], border: [] } });
-  for (const row of rows) table.push(row.map(String));
+  const table = new Table({ head: head.map(escapeControls), style: { head: [], border: [] } });
+  for (const row of rows) table.push(row.map((cell) => escapeControls(String(cell))));
   return table.toString();
 }
 

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { AaeError } from '../errors.js';
+import { AaeError, escapeControls } from '../errors.js';
 import { EXIT, type CliIo, type CommandContext, type ExitCode } from './io.js';
 import { registerBench } from './commands/bench.js';
 import { registerPlan } from './commands/plan.js';
@@ -14,6 +14,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerDemo } from './commands/demo.js';
 import { registerConnect } from './commands/connect.js';
 import { registerFollow } from './commands/follow.js';
+import { registerVerify } from './commands/verify.js';
 
 /**
  * Builds the `aae` program. Nothing here touches `process`: tests call `runCli` in-process with
@@ -36,6 +37,7 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
   registerRepair(program, ctx);
   registerSync(program, ctx);
   registerInspect(program, ctx);
+  registerVerify(program, ctx);
   registerDemo(program, ctx);
   registerConnect(program, ctx);
   registerFollow(program, ctx);
@@ -56,6 +58,7 @@ Examples:
   $ aae sync ./dc1 ./dr1 --schedule all=1,hour=23   # keep them agreeing, on a schedule
   $ aae inspect ./dc1 ./dr1 --html diff.html
   $ aae connect ./ks 'postgresql://aae@db1/app' --table kv && aae follow ./ks --once
+  $ aae verify ./dc1 --fix                     # are the cached trees true to the data?
   $ aae bench tictac --json`,
   );
   // Subcommands inherit output settings and exitOverride only when set on each; do it once here.
@@ -96,10 +99,23 @@ function reportError(e: unknown, io: CliIo): ExitCode {
     return EXIT.INPUT;
   }
   if (e instanceof AaeError) {
-    io.stderr.write(`aae: ${e.message} [${e.code}]\n`);
+    io.stderr.write(`aae: ${printable(e.message)} [${e.code}]\n`);
     return e.kind === 'input' ? EXIT.INPUT : EXIT.FAILURE;
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  io.stderr.write(`aae: unexpected failure: ${err.stack ?? err.message}\n`);
+  io.stderr.write(`aae: unexpected failure: ${printable(err.stack ?? err.message)}\n`);
   return EXIT.FAILURE;
+}
+
+/**
+ * The longest message printed, in characters. Messages quote input in pieces of at most
+ * QUOTE_MAX characters (src/errors.ts); this bounds the rest (a cause's message, a long list), so
+ * a bad input of megabytes never comes back as megabytes on stderr. A load's 20 listed lines fit.
+ */
+export const MESSAGE_MAX = 16_384;
+
+/** A message as stderr shows it: terminal controls escaped line by line, cut at MESSAGE_MAX. */
+export function printable(message: string): string {
+  const cut = message.length > MESSAGE_MAX ? `${message.slice(0, MESSAGE_MAX)}… (message cut: ${message.length - MESSAGE_MAX} more characters)` : message;
+  return cut.split('\n').map(escapeControls).join('\n');
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { MAX_N_VAL, TREE_SIZE_NAMES, type ClusterSpec } from '../cluster/index.js';
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 import type { ExchangeScope } from '../exchange/index.js';
 import type { TreeSize } from '../tictac/index.js';
 import { parseChoice, parseIntOption } from './parse.js';
@@ -23,23 +23,23 @@ const encoder = new TextEncoder();
 
 function parseKeyRange(raw: string): { start: Uint8Array; end: Uint8Array } {
   const i = raw.indexOf('..');
-  if (i < 0) throw new AaeError('USAGE', `--key-range takes A..B (inclusive), got '${raw}'`);
+  if (i < 0) throw new AaeError('USAGE', `--key-range takes A..B (inclusive), got ${quote(raw)}`);
   const start = encoder.encode(raw.slice(0, i));
   const end = encoder.encode(raw.slice(i + 2));
-  if (Buffer.compare(start, end) > 0) throw new AaeError('USAGE', `--key-range: '${raw.slice(0, i)}' sorts after '${raw.slice(i + 2)}'`);
+  if (Buffer.compare(start, end) > 0) throw new AaeError('USAGE', `--key-range: ${quote(raw.slice(0, i))} sorts after ${quote(raw.slice(i + 2))}`);
   return { start, end };
 }
 
 function parseTime(s: string, what: string): number {
   if (/^\d+$/.test(s)) return Number(s);
   const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new AaeError('USAGE', `${what}: '${s}' is neither milliseconds nor an ISO date`);
+  if (Number.isNaN(t)) throw new AaeError('USAGE', `${what}: ${quote(s)} is neither milliseconds nor an ISO date`);
   return t;
 }
 
 function parseModifiedRange(raw: string): { from: number; to: number } {
   const i = raw.indexOf('..');
-  if (i < 0) throw new AaeError('USAGE', `--modified-range takes T1..T2 (ms or ISO dates, inclusive), got '${raw}'`);
+  if (i < 0) throw new AaeError('USAGE', `--modified-range takes T1..T2 (ms or ISO dates, inclusive), got ${quote(raw)}`);
   const from = parseTime(raw.slice(0, i), '--modified-range');
   const to = parseTime(raw.slice(i + 2), '--modified-range');
   if (from > to) throw new AaeError('USAGE', '--modified-range: the start is after the end');

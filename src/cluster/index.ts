@@ -38,6 +38,7 @@ export {
   keyFromJson,
   valueToJson,
   valueFromJson,
+  textValueBytes,
   bytesToText,
   bytesToJson,
   validateObjectKey,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { AaeError, isAaeError } from '../errors.js';
+import { AaeError, clip, isAaeError } from '../errors.js';
 import { HASH_METHODS, type HashMethod } from '../hash/index.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { MAX_N_VAL, MAX_RING_SIZE, MIN_RING_SIZE, validateRing } from './ring.js';
@@ -89,8 +89,8 @@ const specSchema = z.strictObject({
 });
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `${issue.keys.join(', ')}: unknown field`;
-  const path = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') return `${issue.keys.slice(0, 5).map((k) => clip(k)).join(', ')}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ''}: unknown field`;
+  const path = issue.path.length === 0 ? '(root)' : issue.path.map((p) => (typeof p === 'string' ? clip(p) : String(p))).join('.');
   return `${path}: ${issue.message}`;
 }
 

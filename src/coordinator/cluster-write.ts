@@ -6,6 +6,7 @@ import {
   makeClock,
   mergeClocks,
   normaliseIndexes,
+  textValueBytes,
   validateObjectKey,
   type AaeObject,
   type Clock,
@@ -58,7 +59,7 @@ export function prepareItem(item: PutItem, spec: ClusterSpec): PreparedPut {
   const key = keyToBytes(item.key);
   validateObjectKey({ bucket: item.bucket, key });
   const deleted = item.deleted ?? false;
-  const value = deleted || item.value === undefined ? EMPTY : typeof item.value === 'string' ? utf8(item.value) : item.value;
+  const value = deleted || item.value === undefined ? EMPTY : typeof item.value === 'string' ? textValueBytes(item.value) : item.value;
   if (!(value instanceof Uint8Array)) throw new AaeError('INVALID_ARGUMENT', 'value must be a string or bytes');
   const replicas = item.replicas ?? spec.nVal;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > spec.nVal) {

@@ -8,15 +8,15 @@
  * loopback codec encodes every request and answer on the way); `modules` adds fold modules the
  * nodes may run (a module loaded from a file for `aae fold`).
  */
-import { access, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { CLUSTER_SPEC_FILE, claim, parseClusterSpec, readClusterSpec, writeClusterSpec, type ClusterSpec } from '../cluster/index.js';
+import { access, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CLUSTER_SPEC_FILE, claim, readClusterSpec, type ClusterSpec } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { ModuleRegistry, type AnyFoldModule, type FoldQueueLimits } from '../fold/index.js';
 import { initHash } from '../hash/index.js';
 import { LocalNode } from '../local/index.js';
 import type { NodeService } from '../node/index.js';
-import { LocalVnode, NodeDb, checkRingStamp, type StoreParams } from '../store/index.js';
+import { LocalVnode, NodeDb, createClusterDir, prepareNode, type StoreParams } from '../store/index.js';
 import { Cluster } from './cluster.js';
 
 export interface CloseOptions {
@@ -45,26 +45,13 @@ export class EmbeddedCluster extends Cluster {
     super(spec, handles);
   }
 
-  /** Creates the directory (if needed), cluster.json and every node's LevelDB; returns the open cluster. */
+  /**
+   * Creates the directory (if needed), cluster.json and every node's LevelDB, so that a crash
+   * leaves a whole cluster or none (src/store/create-cluster.ts); returns the open cluster.
+   */
   static async create(dir: string, spec: ClusterSpec, options: OpenOptions = {}): Promise<EmbeddedCluster> {
-    const valid = parseClusterSpec(spec, 'cluster spec');
-    if (await exists(join(dir, CLUSTER_SPEC_FILE))) {
-      throw new AaeError('CLUSTER_EXISTS', `a cluster already exists at ${dir}`);
-    }
-    try {
-      await ensureDir(dir);
-    } catch (e) {
-      throw new AaeError('STORE_IO', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
-    }
-    await writeClusterSpec(dir, valid);
-    try {
-      return await EmbeddedCluster.openWith(dir, valid, true, options);
-    } catch (e) {
-      // A refused create (node stores of another ring already there, a disk error) leaves no spec
-      // behind: otherwise the next create says CLUSTER_EXISTS and every open refuses the data.
-      await rm(join(dir, CLUSTER_SPEC_FILE), { force: true }).catch(() => undefined);
-      throw e;
-    }
+    await createClusterDir(dir, spec, async (at, valid) => EmbeddedCluster.openWith(at, valid, true, {}).then((c) => c.close()));
+    return EmbeddedCluster.open(dir, options);
   }
 
   /** Opens an existing cluster: CLUSTER_NOT_FOUND without cluster.json, STORE_LOCKED if another process has it open. */
@@ -90,7 +77,7 @@ export class EmbeddedCluster extends Cluster {
         const db = await NodeDb.open(node, location, { createIfMissing: create });
         dbs.set(node, db);
         const held = c.owners.flatMap((owner, v) => (owner === node ? [v] : []));
-        await checkRingStamp(db, { ringSize: spec.ringSize, nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed, vnodes: held }, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });
+        await prepareNode(db, spec, held, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });
       }
       const params: StoreParams = spec;
       const modules = options.modules === undefined || options.modules.length === 0 ? undefined : new ModuleRegistry().with(options.modules);
@@ -153,23 +140,6 @@ export class EmbeddedCluster extends Cluster {
     const errors: unknown[] = [];
     for (const name of this.spec.nodes) await this.local.get(name)!.close(this.closeOptions).catch((e: unknown) => errors.push(e));
     if (errors.length > 0) throw errors[0];
-  }
-}
-
-/**
- * mkdir -p, one level at a time. Node's recursive mkdir spins forever on some pseudo file systems
- * (under /proc it answers ENOENT for the child and EEXIST for the parent, and retries); this walks
- * up once and fails with the file system's answer.
- */
-async function ensureDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
-    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
-    await ensureDir(dirname(dir));
-    await mkdir(dir);
   }
 }
 

@@ -1,4 +1,4 @@
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 import type { AnyFoldModule } from './contract.js';
 import { eraseKeys } from './modules/erase-keys.js';
 import { fetchClocksNval } from './modules/fetch-clocks-nval.js';
@@ -39,7 +39,7 @@ const byName = new Map(BUILTIN_FOLD_MODULES.map((m) => [m.name, m]));
 export function builtinFoldModule(name: string): AnyFoldModule {
   const m = byName.get(name);
   if (m === undefined) {
-    throw new AaeError('FOLD_MODULE_UNKNOWN', `no fold module '${name}' (built-in: ${[...byName.keys()].join(', ')}; or give a path to a .js module)`);
+    throw new AaeError('FOLD_MODULE_UNKNOWN', `no fold module ${quote(name)} (built-in: ${[...byName.keys()].join(', ')}; or give a path to a .js module)`);
   }
   return m;
 }

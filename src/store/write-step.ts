@@ -5,7 +5,7 @@ import type { KeyFilter } from './key-filter.js';
 import { KeySlots } from './key-slots.js';
 import { HEAD_SUFFIX_START, KIND_HEAD, KIND_VALUE, indexKey, objectKey, writeObjectKey } from './layout.js';
 import type { LocatedKey, StoreParams } from './locate.js';
-import type { BatchWriter, NodeDb } from './node-db.js';
+import { namingNode, type BatchWriter, type NodeDb } from './node-db.js';
 import type { TreeCache } from './tree-cache.js';
 import type { WriteResult } from './vnode.js';
 import { prepareGivenHead, prepareHead, type PlannedWrite } from './write-plan.js';
@@ -90,7 +90,12 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
       return objectKey(vs.vnode, KIND_HEAD, l.keyspace, l.segment32, l.ckey);
     }));
     raw.forEach((b, j) => {
-      if (b !== undefined) heads[toRead[j]!] = decodeHead(b);
+      if (b === undefined) return;
+      try {
+        heads[toRead[j]!] = decodeHead(b);
+      } catch (e) {
+        throw namingNode(e, vs.db.node);
+      }
     });
   }
 

@@ -137,7 +137,7 @@ export async function saveSyncState(file: string, who: SyncIdentity, state: Sync
     ...(lastCheck === undefined ? {} : { lastCheck }),
   };
   try {
-    await mkdir(dirname(file), { recursive: true });
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     await writeFileAtomic(file, `${JSON.stringify(body, null, 2)}\n`);
   } catch (e) {
     throw new AaeError('SYNC_STATE_IO', `cannot write the sync state ${file}`, { cause: e });

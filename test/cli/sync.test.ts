@@ -1,8 +1,9 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { runCli } from '../../src/cli/program.js';
+import { syncLockHolder } from '../../src/sync/index.js';
 import { aae, withTempDir } from './helpers.js';
 
 async function twoClusters(tmp: string): Promise<[string, string]> {
@@ -138,18 +139,18 @@ describe('aae sync: one at a time, and --once', () => {
         expect(second.code).toBe(3);
         expect(second.stderr).toContain('SYNC_BUSY');
         // The lock names its process.
-        expect((await readFile(join(a, 'sync', 'dr1.json.lock'), 'utf8')).trim()).toBe(String(process.pid));
+        expect(await syncLockHolder(join(a, 'sync', 'dr1.json'))).toBe(process.pid);
       } finally {
         stop.abort();
         expect(await first).toBe(3);
       }
       // Stopped, it let go of the lock; and a lock whose process is gone is stale, taken over.
-      await expect(readFile(join(a, 'sync', 'dr1.json.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(stat(join(a, 'sync', 'dr1.json.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
       const stale = join(tmp, 'stale-state.json');
       await writeFile(`${stale}.lock`, '999999999\n');
       const took = await aae('sync', a, b, '--once', 'all', ...FAST, '--state', stale);
       expect(took.code).toBe(0);
-      await expect(readFile(`${stale}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(stat(`${stale}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
     }));
 
   test('--once refuses the loop options, and a range check with nothing to look at', () =>

@@ -66,6 +66,6 @@ Examples:
           for (const k of keystores) ctx.io.stdout.write(`${statusLine(k)}\n`);
           printClusterComparison(ctx.io.stdout, r);
         }
-      });
+      }, ctx.io.stderr);
     });
 }

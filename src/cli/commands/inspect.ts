@@ -3,8 +3,10 @@ import type { Command } from 'commander';
 import { inspectClusters, inspectReplicas, type InspectReport } from '../../aae/index.js';
 import { clockEntriesToJson, keyToJson } from '../../cluster/index.js';
 import type { KeyClock } from '../../exchange/index.js';
+import type { EmbeddedCluster } from '../../coordinator/index.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { renderHeatmap } from '../heatmap.js';
+import { CommandLimit } from '../command-limit.js';
 import { withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
 import { parseIntOption } from '../parse.js';
@@ -43,24 +45,35 @@ Examples:
     )
     .action(async (source: string, sink: string | undefined, opts: InspectCliOptions) => {
       const dirs = sink === undefined ? [source] : [source, sink];
-      await withClusters(dirs, async (clusters) => {
-        checkNVal(opts, clusters.map((c) => c.spec));
-        const options = {
-          scope: scopeOf(opts),
-          ...(opts.segment === undefined ? {} : { segment: opts.segment }),
-          ...(opts.offset === undefined ? {} : { blueOffset: opts.offset }),
-          ...(opts.sinkOffset === undefined ? {} : { pinkOffset: opts.sinkOffset }),
-        };
-        const report = clusters.length === 1 ? await inspectReplicas(clusters[0]!, options) : await inspectClusters(clusters[0]!, clusters[1]!, options);
-        if (report.pairs.some((p) => p.dirtyBranches.length > 0)) ctx.setExitCode(EXIT.DIFFERENT);
-        if (opts.html !== undefined) {
-          await writeFile(opts.html, heatmapOf(report, dirs));
-          if (!opts.json) ctx.io.stderr.write(`heat map written to ${opts.html}\n`);
-        }
-        if (opts.json) printJson(ctx.io.stdout, reportJson(report));
-        else printInspection(ctx, report);
-      });
+      // Ctrl-C and SIGTERM stop the look at the trees, and the clusters are closed (CommandLimit).
+      const limit = new CommandLimit(ctx.io.signal, undefined, 'inspect');
+      try {
+        await withClusters(dirs, (clusters) => inspectAndPrint(ctx, clusters, dirs, opts, limit), ctx.io.stderr);
+      } finally {
+        limit.dispose();
+      }
     });
+}
+
+/** The report of one look at the trees, within the command's limit, printed. */
+async function inspectAndPrint(ctx: CommandContext, clusters: EmbeddedCluster[], dirs: string[], opts: InspectCliOptions, limit: CommandLimit): Promise<void> {
+  checkNVal(opts, clusters.map((c) => c.spec));
+  const options = {
+    scope: scopeOf(opts),
+    ...(opts.segment === undefined ? {} : { segment: opts.segment }),
+    ...(opts.offset === undefined ? {} : { blueOffset: opts.offset }),
+    ...(opts.sinkOffset === undefined ? {} : { pinkOffset: opts.sinkOffset }),
+  };
+  const report = await limit.run((signal) =>
+    clusters.length === 1 ? inspectReplicas(clusters[0]!, { ...options, signal }) : inspectClusters(clusters[0]!, clusters[1]!, { ...options, signal }),
+  );
+  if (report.pairs.some((p) => p.dirtyBranches.length > 0)) ctx.setExitCode(EXIT.DIFFERENT);
+  if (opts.html !== undefined) {
+    await writeFile(opts.html, heatmapOf(report, dirs));
+    if (!opts.json) ctx.io.stderr.write(`heat map written to ${opts.html}\n`);
+  }
+  if (opts.json) printJson(ctx.io.stdout, reportJson(report));
+  else printInspection(ctx, report);
 }
 
 function keyClockJson(k: KeyClock) {

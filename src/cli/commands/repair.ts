@@ -47,11 +47,11 @@ Examples:
   $ aae repair ./dc1 ./dr1 --conflict source --max-keys-per-second 5000
   $ aae repair ./dc1                        # read repair between the replicas of one cluster`,
     )
-    .action(async (source: string, sink: string | undefined, opts: RepairCliOptions) => {
+    .action(async (source: string, sink: string | undefined, opts: RepairCliOptions, cmd: Command) => {
       const dirs = sink === undefined ? [source] : [source, sink];
       await withClusters(dirs, async (clusters) => {
         checkNVal(opts, clusters.map((c) => c.spec));
-        const log = opts.dryRun ? undefined : await ConflictLogFile.open(opts.conflictLog);
+        const log = opts.dryRun ? undefined : await ConflictLogFile.open(opts.conflictLog, { refuseSymlink: cmd.getOptionValueSource('conflictLog') === 'default' });
         try {
           const runOptions = {
             ...exchangeTuning(opts, ctx.io.signal),
@@ -70,7 +70,7 @@ Examples:
         } finally {
           await log?.close();
         }
-      });
+      }, ctx.io.stderr);
     });
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
 import { EmbeddedCluster } from '../../coordinator/index.js';
+import { DEFAULT_REBUILD_RATE, DEFAULT_REBUILD_SCHEDULE, rebuildFailedLine, startDueRebuilds, treeCheckLine, type DueRebuildOptions } from '../../store/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
   DAY_MS,
@@ -31,6 +32,7 @@ import { printJson } from '../output.js';
 import { parseChoice, parseIntOption } from '../parse.js';
 import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
 import { addExchangeTuningOptions } from '../scope-options.js';
+import { warnRecovered } from '../open-cluster.js';
 
 interface SyncCliOptions extends RepairTuningOptions {
   schedule?: ScheduleWants;
@@ -45,6 +47,10 @@ interface SyncCliOptions extends RepairTuningOptions {
   maxResults?: number;
   pauseMs: number;
   json?: boolean;
+  rebuild: boolean;
+  rebuildWait?: number;
+  rebuildDelay?: number;
+  rebuildRate?: number;
 }
 
 const DEFAULT_SCHEDULE = 'all=24';
@@ -77,7 +83,11 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own", flag('--bucket', (b) => (validateObjectKey({ bucket: b, key: new Uint8Array(0) }), b)))
     .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>[+<bucket>].json)')
     .option('--conflict-log <file>', "where versions that lose a conflict are appended (JSONL; default: the state file's path with .conflicts.jsonl)")
-    .option('--json', 'one JSON object a line per check on stdout, nothing else');
+    .option('--json', 'one JSON object a line per check on stdout, nothing else')
+    .option('--rebuild-wait <duration>', 'rebuild a vnode\'s trees from its heads this long after their last build (default 14d)', flag('--rebuild-wait', parseDuration))
+    .option('--rebuild-delay <duration>', 'plus a random share of this, fixed per build, so vnodes spread out (default 4d)', flag('--rebuild-delay', parseDuration))
+    .option('--rebuild-rate <keys>', `heads a second a scheduled rebuild reads at most (default ${DEFAULT_REBUILD_RATE})`, parseIntOption('--rebuild-rate', 1, 1e9))
+    .option('--no-rebuild', 'run no scheduled tree rebuilds');
   addExchangeTuningOptions(addRepairTuningOptions(cmd))
     .addHelpText(
       'after',
@@ -98,6 +108,12 @@ slice has passed (the previous one ran long) is skipped. The clusters are opened
 and closed between checks, so other commands can use them meanwhile; a check that finds one
 busy fails, is reported, and the next runs as scheduled.
 
+While a check has the clusters open, vnodes whose trees are due a rebuild from their heads
+(--rebuild-wait after their last build, plus a random share of --rebuild-delay) are rebuilt in
+the background, one at a time, at most --rebuild-rate heads a second; they answer from their
+old trees until the new ones swap in. A rebuild that finds trees differing from their heads
+replaces them and says so (TR002): the next check then repairs what they hid.
+
 Exit codes (with --once or --checks): 0 the last check ended in sync, 1 differences left,
 2 bad usage or input, 3 the last check failed. Ctrl-C stops the sync (exit 130; SIGTERM 143); a
 check it interrupts leaves nothing half-written (every repair write is conditional and idempotent).
@@ -111,7 +127,8 @@ Examples:
   $ aae sync ./dc1 ./dr1 --once all --json                # one check now (for cron)
   $ aae sync ./dc1 ./dr1 --status                         # the watermark and the last check (for monitoring)
   $ aae sync ./dc1 ./dr1 --bucket orders --schedule all=4,hour=20   # only one bucket is replicated
-  $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3`,
+  $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3
+  $ aae sync ./dc1 ./dr1 --rebuild-wait 7d --rebuild-delay 2d --rebuild-rate 20000`,
     )
     .action(async (source: string, sink: string, opts: SyncCliOptions, cmd: Command) => {
       if (opts.status === true) {
@@ -135,9 +152,9 @@ Examples:
           ctx.io.stderr.write(`warning: ${stateFile} was written against other copies of ${names[0]} or ${names[1]} (rebuilt?): starting afresh, with no watermark\n`);
         }
         const initial = status.state;
-        log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'));
+        log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'), { refuseSymlink: opts.conflictLog === undefined });
         const options = {
-          open: () => openPair(source, sink),
+          open: () => openPair(source, sink, rebuildOptions(opts, ctx.io.signal), err),
           repair: {
             ...repairTuning(opts),
             pauseMs: opts.pauseMs,
@@ -250,7 +267,24 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   ctx.io.stdout.write(`${lines.join('\n')}\n`);
 }
 
-async function openPair(source: string, sink: string): Promise<OpenPair> {
+/** The scheduled rebuilds' options from the flags, or undefined with --no-rebuild. */
+function rebuildOptions(opts: SyncCliOptions, signal: AbortSignal | undefined): DueRebuildOptions | undefined {
+  if (!opts.rebuild) return undefined;
+  return {
+    schedule: { waitMs: opts.rebuildWait ?? DEFAULT_REBUILD_SCHEDULE.waitMs, delayMs: opts.rebuildDelay ?? DEFAULT_REBUILD_SCHEDULE.delayMs },
+    maxKeysPerSecond: opts.rebuildRate ?? DEFAULT_REBUILD_RATE,
+    // Ctrl-C abandons the rebuild in progress (its work is discarded; the vnode stays due).
+    ...(signal === undefined ? {} : { signal }),
+  };
+}
+
+/**
+ * Both clusters, opened for one check. While they are open, the vnodes whose scheduled tree
+ * rebuild is due are rebuilt in the background, one at a time and throttled, answering the check's
+ * exchanges from their old trees until the new ones swap in; closing lets the rebuild in progress
+ * finish (so every check moves the schedule on by at least a vnode) and starts no other.
+ */
+async function openPair(source: string, sink: string, rebuild: DueRebuildOptions | undefined, err: { write(s: string): unknown }): Promise<OpenPair> {
   const a = await EmbeddedCluster.open(source);
   let b: EmbeddedCluster;
   try {
@@ -259,10 +293,26 @@ async function openPair(source: string, sink: string): Promise<OpenPair> {
     await a.close();
     throw e;
   }
+  for (const c of [a, b]) warnRecovered(c, err);
+  const rebuilds =
+    rebuild === undefined
+      ? undefined
+      : startDueRebuilds([a, b], {
+          ...rebuild,
+          onRebuilt: (check, cluster) => {
+            const l = treeCheckLine(check, cluster.spec.name);
+            err.write(`${l.level === 'warn' ? 'warning: ' : ''}${l.code} ${l.message}\n`);
+          },
+        });
   return {
     source: a,
     sink: b,
     close: async () => {
+      const done = await rebuilds?.finish();
+      if (done?.error !== undefined) {
+        const l = rebuildFailedLine(`${a.spec.name} or ${b.spec.name}`, done.error);
+        err.write(`error: ${l.code} ${l.message}\n`);
+      }
       try {
         await a.close();
       } finally {
