@@ -6,7 +6,7 @@ import { loadFile } from '../load-file.js';
 import { withCluster } from '../open-cluster.js';
 import { printJson } from '../output.js';
 import { parseIntOption } from '../parse.js';
-import { startProgress } from '../progress.js';
+import type { Progress } from '../progress.js';
 
 export function registerLoad(program: Command, ctx: CommandContext): void {
   program
@@ -32,7 +32,7 @@ Examples:
         if (opts.replicas !== undefined && opts.replicas > cluster.spec.nVal) {
           throw new AaeError('USAGE', `--replicas ${opts.replicas} exceeds the cluster's nVal ${cluster.spec.nVal}`);
         }
-        let bar: ReturnType<typeof startProgress> | undefined;
+        let bar: Progress | undefined;
         let total = 0;
         let written = 0;
         let through = 0;
@@ -48,8 +48,8 @@ Examples:
               }
               written = lines;
               through = p.through ?? through;
-              bar ??= startProgress(ctx.io.stderr, Math.max(total, lines), 'loading');
-              bar.update(lines);
+              bar ??= ctx.progress('load', Math.max(total, lines), 'objects');
+              bar.update(lines, { through });
             },
           });
           return r;
@@ -69,7 +69,7 @@ Examples:
             { cause: e, details: { written, total, through } },
           );
         } finally {
-          bar?.stop();
+          bar?.stop({ written });
         }
       });
       if (opts.json) {
