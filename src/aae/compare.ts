@@ -24,7 +24,7 @@ export interface ClusterHandle extends FoldTarget {
 
 export type ExchangeTuning = Pick<
   ExchangeOptions,
-  'maxResults' | 'pauseMs' | 'jitter' | 'sleep' | 'signal' | 'timeoutMs' | 'random' | 'logger' | 'walk' | 'largeDelta'
+  'maxResults' | 'pauseMs' | 'jitter' | 'sleep' | 'signal' | 'timeoutMs' | 'random' | 'logger' | 'walk' | 'largeDelta' | 'onProgress'
 >;
 
 export interface CompareOptions extends ExchangeTuning {
@@ -32,6 +32,15 @@ export interface CompareOptions extends ExchangeTuning {
   /** Coverage offsets of the two sides (random when absent). */
   blueOffset?: number;
   pinkOffset?: number;
+}
+
+/**
+ * A complete compare: every difference is handed to `onDifferences` as the exchange finds them
+ * (window by window, awaited) and none is kept in the result; the exchange walks every dirty
+ * segment (ExchangeOptions.onDeltas). Replica comparisons hand over ReplicaDifferences.
+ */
+export interface StreamOptions<D> {
+  onDifferences?: (differences: D[]) => void | Promise<void>;
 }
 
 export interface Difference extends KeyDelta {
@@ -53,15 +62,23 @@ export function withAhead(d: KeyDelta): Difference {
   return { ...d, ahead: aheadOf(version(d.blue, d.blueDeleted), version(d.pink, d.pinkDeleted)) };
 }
 
-function exchangeOptions(options: CompareOptions): ExchangeOptions {
-  const { blueOffset: _b, pinkOffset: _p, ...rest } = options;
+function exchangeOptions(options: CompareOptions & StreamOptions<never>): ExchangeOptions {
+  const { blueOffset: _b, pinkOffset: _p, onDifferences: _d, ...rest } = options;
   return rest;
 }
 
-export async function compareClusters(blue: ClusterHandle, pink: ClusterHandle, options: CompareOptions = {}): Promise<ClusterComparison> {
+export async function compareClusters(
+  blue: ClusterHandle,
+  pink: ClusterHandle,
+  options: CompareOptions & StreamOptions<Difference> = {},
+): Promise<ClusterComparison> {
+  const stream = options.onDifferences;
   const blueSource = new ClusterSource(blue, { label: blue.spec.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
   const pinkSource = new ClusterSource(pink, { label: pink.spec.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
-  const exchange = await runExchange([blueSource], [pinkSource], exchangeOptions(options));
+  const exchange = await runExchange([blueSource], [pinkSource], {
+    ...exchangeOptions(options as CompareOptions),
+    ...(stream === undefined ? {} : { onDeltas: (ds: KeyDelta[]) => stream(ds.map(withAhead)) }),
+  });
   if (exchange.state === 'error') throw exchange.error ?? new AaeError('EXCHANGE_FAILED', 'the exchange failed');
   return {
     kind: 'clusters',
@@ -100,8 +117,11 @@ export interface ReplicaComparison {
  */
 const REPLICA_EXCHANGES_AT_ONCE = 32;
 
-export async function compareReplicas(cluster: ClusterHandle, options: CompareOptions = {}): Promise<ReplicaComparison> {
+export async function compareReplicas(cluster: ClusterHandle, options: CompareOptions & StreamOptions<ReplicaDifference> = {}): Promise<ReplicaComparison> {
   const { spec } = cluster;
+  const stream = options.onDifferences;
+  // Streamed, the distinct keys are counted here (one identity a differing key); kept, below.
+  const streamedKeys = new Set<string>();
   const pairs = replicaPairs(spec);
   const env = { nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed };
   const results: Array<{ a: number; b: number; r: ExchangeResult }> = [];
@@ -112,7 +132,18 @@ export async function compareReplicas(cluster: ClusterHandle, options: CompareOp
       const r = await runExchange(
         [new VnodeSource(cluster.vnode(p.a), p.keyspaces, env)],
         [new VnodeSource(cluster.vnode(p.b), p.keyspaces, env)],
-        { ...exchangeOptions(options), id: `${spec.name}:${p.a}~${p.b}` },
+        {
+          ...exchangeOptions(options as CompareOptions),
+          id: `${spec.name}:${p.a}~${p.b}`,
+          ...(stream === undefined
+            ? {}
+            : {
+                onDeltas: (ds: KeyDelta[]) => {
+                  for (const d of ds) streamedKeys.add(keyIdentity(d));
+                  return stream(ds.map((d) => ({ ...withAhead(d), blueVnode: p.a, pinkVnode: p.b })));
+                },
+              }),
+        },
       );
       if (r.state === 'error') throw r.error ?? new AaeError('EXCHANGE_FAILED', `exchange of vnodes ${p.a} and ${p.b} failed`);
       results.push({ a: p.a, b: p.b, r });
@@ -121,7 +152,7 @@ export async function compareReplicas(cluster: ClusterHandle, options: CompareOp
   await Promise.all(Array.from({ length: Math.min(REPLICA_EXCHANGES_AT_ONCE, pairs.length) }, worker));
   results.sort((x, y) => x.a - y.a || x.b - y.b);
   const differences: ReplicaDifference[] = [];
-  const keys = new Set<string>();
+  const keys = streamedKeys;
   for (const { a, b, r } of results) {
     for (const d of r.deltas) {
       differences.push({ ...withAhead(d), blueVnode: a, pinkVnode: b });

@@ -7,7 +7,7 @@ import type { Logger } from './log.js';
  * - on a TTY, a bar (cli-progress) that redraws in place;
  * - otherwise (a pipe, a log file, cron, CI), a progress record: a pino line
  *   `{"level":"info","code":"PR001","task":"compare","done":…,"total":…,"msg":"progress"}` when
- *   the task starts, at most one every `everyMs` while it runs, and `PR002` ("done") when it
+ *   the task starts, one every `everyMs` while it runs, and `PR002` ("done") when it
  *   stops, so a job that runs for minutes shows it is alive, in the same format as the logs;
  * - nothing with `--quiet`.
  * stdout is never touched: `--json` output stays JSON only.
@@ -34,6 +34,8 @@ export interface ProgressSink {
   now?: () => number;
   /** The period of records on a non-TTY (default 2 s: often enough to show life, rare enough for a log). */
   everyMs?: number;
+  /** Injected for tests: runs `tick` every `ms` until the returned function is called (default setInterval, unref'd). */
+  every?: (tick: () => void, ms: number) => () => void;
 }
 
 export const PROGRESS_EVERY_MS = 2000;
@@ -45,11 +47,16 @@ export function startProgress(sink: ProgressSink, task: string, total?: number, 
   return sink.out.isTTY ? bar(sink.out, task, total, unit) : records(sink, task, total, unit);
 }
 
+/** A timer that does not keep the process alive: progress must never hold a finished command open. */
+function interval(tick: () => void, ms: number): () => void {
+  const t = setInterval(tick, ms);
+  t.unref();
+  return () => clearInterval(t);
+}
+
 function records(sink: ProgressSink, task: string, total: number | undefined, unit: string): Progress {
   const now = sink.now ?? Date.now;
-  const every = sink.everyMs ?? PROGRESS_EVERY_MS;
   const started = now();
-  let last = started;
   let done = 0;
   let known = total;
   let extra: ProgressFields = {};
@@ -58,15 +65,12 @@ function records(sink: ProgressSink, task: string, total: number | undefined, un
     sink.records.info({ code, task, done, ...(known === undefined ? {} : { total: known }), unit, elapsedMs: now() - started, ...extra }, msg);
   };
   emit('PR001', 'progress');
+  // On a clock, not on updates: a long phase that reports nothing (a range pass) still shows life.
+  const cancel = (sink.every ?? interval)(() => emit('PR001', 'progress'), sink.everyMs ?? PROGRESS_EVERY_MS);
   return {
     update(n, fields) {
       done = n;
       if (fields !== undefined) extra = { ...extra, ...fields };
-      const t = now();
-      if (t - last >= every) {
-        last = t;
-        emit('PR001', 'progress');
-      }
     },
     setTotal(n) {
       known = n;
@@ -74,6 +78,7 @@ function records(sink: ProgressSink, task: string, total: number | undefined, un
     stop(fields) {
       if (stopped) return;
       stopped = true;
+      cancel();
       if (fields !== undefined) extra = { ...extra, ...fields };
       emit('PR002', 'done');
     },

@@ -23,26 +23,28 @@ describe('aae compare / repair / inspect', () => {
       const [a, b] = await twoClusters(tmp);
       const same = await aae('compare', a, b, ...FAST, '--json');
       expect(same.code).toBe(0);
-      expect(same.json()).toMatchObject({ kind: 'clusters', inSync: true, state: 'root_compare', deltas: [] });
+      expect(same.json()).toMatchObject({ kind: 'clusters', source: 'a', sink: 'b', inSync: true, state: 'root_compare', differences: [], summary: { total: 0 } });
 
       expect((await aae('put', a, 'b', 'new-on-a', 'x')).code).toBe(0);
       expect((await aae('delete', b, 'b', 'k7')).code).toBe(0);
       const diff = await aae('compare', a, b, ...FAST, '--json');
       expect(diff.code).toBe(1);
-      const body = diff.json<{ inSync: boolean; deltas: Array<{ key: string; ahead: string; blue: unknown; pink: unknown }> }>();
+      const body = diff.json<{ inSync: boolean; differences: Array<{ key: string; kind: string; ahead: string; source: unknown; sink: unknown }> }>();
       expect(body.inSync).toBe(false);
-      expect(body.deltas.map((d) => [d.key, d.ahead]).sort()).toEqual([
-        ['k7', 'pink'],
-        ['new-on-a', 'blue'],
+      expect(body.differences.map((d) => [d.key, d.kind, d.ahead]).sort()).toEqual([
+        ['k7', 'tombstone', 'sink'],
+        ['new-on-a', 'missing', 'source'],
       ]);
-      expect(body.deltas.find((d) => d.key === 'new-on-a')!.pink).toBeNull();
+      expect(body.differences.find((d) => d.key === 'new-on-a')!.sink).toBeNull();
+      expect(diff.json()).toMatchObject({ summary: { total: 2, ahead: { source: 1, sink: 1, both: 0 }, kinds: { missing: { source: 1 }, tombstone: { sink: 1 } } } });
+      expect(diff.stdout).not.toMatch(/blue|pink/);
 
       const table = await aae('compare', a, b, ...FAST);
       expect(table.code).toBe(1);
       expect(table.stdout).toContain('new-on-a');
 
       // A partial exchange over one bucket sees the same; another bucket is in sync.
-      expect((await aae('compare', a, b, ...FAST, '--bucket', 'b', '--json')).json<{ deltas: unknown[] }>().deltas).toHaveLength(2);
+      expect((await aae('compare', a, b, ...FAST, '--bucket', 'b', '--json')).json<{ differences: unknown[] }>().differences).toHaveLength(2);
       expect((await aae('compare', a, b, ...FAST, '--bucket', 'other')).code).toBe(0);
     }));
 
@@ -73,7 +75,8 @@ describe('aae compare / repair / inspect', () => {
       await aae('put', b, 'b', 'k3', 'changed-on-b');
       const dry = await aae('repair', a, b, ...FAST, '--dry-run', '--json');
       expect(dry.code).toBe(1);
-      expect(dry.json()).toMatchObject({ dryRun: true, totals: { copied: 2, placesWritten: 0 } });
+      expect(dry.json()).toMatchObject({ source: 'a', sink: 'b', dryRun: true, totals: { copied: 2, writes: 0 }, summary: { total: 2 } });
+      expect(dry.stdout).not.toMatch(/blue|pink|placesWritten/);
       expect((await aae('compare', a, b, ...FAST)).code).toBe(1);
 
       const log = join(tmp, 'conflicts.jsonl');
@@ -111,7 +114,9 @@ describe('aae compare / repair / inspect', () => {
       await aae('put', a, 'b', 'lonely', 'x', '--replicas', '1');
       const c = await aae('compare', a, ...FAST, '--json');
       expect(c.code).toBe(1);
-      expect(c.json()).toMatchObject({ kind: 'replicas', counts: { keys: 1 } });
+      // One key on one replica of three: missing on each of the two pairs that hold it.
+      expect(c.json()).toMatchObject({ kind: 'replicas', keys: 1, summary: { total: 2, kinds: { missing: { a: 2 } } } });
+      expect(c.stdout).not.toMatch(/blue|pink/);
       expect((await aae('repair', a, ...FAST)).code).toBe(0);
       expect((await aae('compare', a, ...FAST)).code).toBe(0);
       expect((await aae('repair', a, '--conflict', 'source')).code).toBe(2);
@@ -138,6 +143,6 @@ describe('aae compare / repair / inspect', () => {
   test('demo runs the whole story and ends in sync', async () => {
     const r = await aae('demo', '--json');
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ loaded: 3500, replicaKeysMissing: 6, differencesFound: 28, ahead: { blue: 22, pink: 5, concurrent: 1 }, conflictsLogged: 1, inSyncAfter: true });
+    expect(r.json()).toMatchObject({ loaded: 3500, replicaKeysMissing: 6, differencesFound: 28, ahead: { primary: 22, dr: 5, concurrent: 1 }, conflictsLogged: 1, inSyncAfter: true });
   });
 });

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
-import { repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
+import { DifferenceSummary, repairClusters, repairReplicas, type LoopReport, type RepairReport, type ReplicaDifference } from '../../aae/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
-import { differenceJson, printDifferences } from '../render-comparison.js';
+import { differenceJson, printDifferences, replicaDifferenceJson } from '../render-comparison.js';
+import { printSummary, summaryJson, type SideNames } from '../render-summary.js';
+import { exchangeLogger } from '../log.js';
 import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
 import { addScopeOptions, checkNVal, exchangeTuning, type ScopeOptions } from '../scope-options.js';
 import { keyToJson } from '../../cluster/index.js';
@@ -21,8 +23,8 @@ export function registerRepair(program: Command, ctx: CommandContext): void {
       program
         .command('repair')
         .description('make two clusters (or the replicas inside one) agree, without losing a write')
-        .argument('<source>', 'the source cluster directory (blue)')
-        .argument('[sink]', 'the sink cluster directory (pink); without it, repair the replicas inside <source>'),
+        .argument('<source>', 'the source cluster directory')
+        .argument('[sink]', 'the sink cluster directory; without it, repair the replicas inside <source>'),
     ),
   )
     .option('--dry-run', 'decide and report what would be written; write nothing')
@@ -52,55 +54,91 @@ Examples:
       await withClusters(dirs, async (clusters) => {
         checkNVal(opts, clusters.map((c) => c.spec));
         const log = opts.dryRun ? undefined : await ConflictLogFile.open(opts.conflictLog);
+        const progress = ctx.progress(opts.dryRun ? 'repair (dry run)' : 'repair', undefined, 'keys');
+        let keys = 0;
+        let writes = 0;
         try {
           const runOptions = {
             ...exchangeTuning(opts, ctx.io.signal),
+            logger: exchangeLogger(ctx.log),
             ...repairTuning(opts),
             dryRun: opts.dryRun ?? false,
             healReplicas: opts.replicas,
             ...(log === undefined ? {} : { conflictLog: log }),
             onLoop: (l: LoopReport) => {
-              if (!opts.json) ctx.io.stderr.write(`loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s), ${l.stats.placesSkipped} skipped, ${l.stats.resolved} conflict(s) resolved\n`);
+              keys += l.stats.copied + l.stats.resolved;
+              writes += l.stats.placesWritten;
+              progress.update(keys, { loop: l.loop, mode: l.mode, writes });
+              if (!opts.json && !ctx.quiet && !ctx.io.stderr.isTTY) ctx.io.stderr.write(`loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s), ${l.stats.placesSkipped} skipped, ${l.stats.resolved} conflict(s) resolved\n`);
             },
           };
           const report = clusters.length === 1 ? await repairReplicas(clusters[0]!, runOptions) : await repairClusters(clusters[0]!, clusters[1]!, runOptions);
           if (!report.inSync) ctx.setExitCode(EXIT.DIFFERENT);
-          if (opts.json) printJson(ctx.io.stdout, reportJson(report, log?.path));
-          else printReport(ctx, report, clusters.map((c) => c.spec.name), log?.path);
+          const two = clusters.length === 2;
+          const names: SideNames = two ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name } : { source: clusters[0]!.spec.name, sink: clusters[0]!.spec.name };
+          if (opts.json) printJson(ctx.io.stdout, reportJson(report, names, two, log?.path));
+          else printReport(ctx, report, two ? names : { source: 'A', sink: 'B' }, two, log?.path);
         } finally {
+          progress.stop({ writes });
           await log?.close();
         }
       });
     });
 }
 
-function reportJson(r: RepairReport, conflictLog: string | undefined) {
+/** The loop's counters in the CLI's words (writes, not placesWritten; skipped = lost to a racing write). */
+function countersJson(t: RepairReport['totals']) {
   return {
+    keys: t.keys,
+    keysInSync: t.inSync,
+    copied: t.copied,
+    resolved: t.resolved,
+    reported: t.reported,
+    writes: t.placesWritten,
+    skipped: t.placesSkipped,
+    conflictsLogged: t.conflictsLogged,
+  };
+}
+
+function reportJson(r: RepairReport, names: SideNames, two: boolean, conflictLog: string | undefined) {
+  const first = new DifferenceSummary();
+  for (const d of r.firstDifferences) first.add(d);
+  return {
+    ...(two ? { source: names.source, sink: names.sink } : { cluster: names.source }),
     inSync: r.inSync,
     dryRun: r.dryRun,
-    loops: r.loops.map((l) => ({
-      loop: l.loop,
-      mode: l.mode,
-      differences: l.differences,
-      ...Object.fromEntries(Object.entries(l.stats).filter(([k]) => k !== 'actions' && k !== 'actionsTruncated')),
-      actions: l.stats.actions.map((a) => ({ ...a, key: keyToJson(a.key) })),
-      actionsTruncated: l.stats.actionsTruncated,
-    })),
-    totals: r.totals,
+    // What the first exchange found (one window of --max-results segments; range loops list no keys).
+    summary: summaryJson(first.toJSON(), two ? undefined : { source: 'a', sink: 'b' }),
+    totals: countersJson(r.totals),
+    loops: r.loops.map((l) => {
+      // in_sync actions are keys the loop looked at and found level: not writes, not worth a line.
+      const actions = l.stats.actions.filter((a) => a.kind !== 'in_sync');
+      return {
+        loop: l.loop,
+        mode: l.mode,
+        differences: l.differences,
+        ...countersJson(l.stats),
+        actions: actions.map((a) => ({ ...a, key: keyToJson(a.key) })),
+        actionsOmitted: Math.max(0, l.stats.keys - l.stats.inSync - actions.length),
+      };
+    }),
     loopLimitReached: r.loopLimitReached,
-    ...(r.replicas === undefined ? {} : { replicas: r.replicas.map(({ cluster, report }) => ({ cluster, inSync: report.inSync, totals: report.totals })) }),
-    firstDeltas: r.firstDifferences.map(differenceJson),
+    ...(r.replicas === undefined ? {} : { replicas: r.replicas.map(({ cluster, report }) => ({ cluster, inSync: report.inSync, totals: countersJson(report.totals) })) }),
+    firstDifferences: r.firstDifferences.map((d) => ('blueVnode' in d ? replicaDifferenceJson(d as ReplicaDifference) : differenceJson(d))),
     ...(conflictLog === undefined ? {} : { conflictLog }),
   };
 }
 
-function printReport(ctx: CommandContext, r: RepairReport, names: string[], conflictLog: string | undefined): void {
+function printReport(ctx: CommandContext, r: RepairReport, names: SideNames, two: boolean, conflictLog: string | undefined): void {
   const out = ctx.io.stdout;
-  const [blue, pink] = names.length === 2 ? names : ['A', 'B'];
-  printDifferences(out, r.firstDifferences, blue!, pink!);
+  const first = new DifferenceSummary();
+  for (const d of r.firstDifferences) first.add(d);
+  const ranged = r.loops.some((l) => l.mode === 'range');
+  printSummary(out, first.toJSON(), names, 'differences found by the first exchange', ranged ? 'most of the tree differed: the rest was replicated by range' : undefined);
+  printDifferences(out, r.firstDifferences, names);
   const t = r.totals;
   printTable(out, ['repair', 'loops', 'keys', 'copied', 'conflicts resolved', 'reported', 'writes', 'skipped (raced)', 'in sync'], [
-    [names.join(' → '), r.loops.length, t.keys - t.inSync, t.copied, t.resolved, t.reported, t.placesWritten, t.placesSkipped, r.inSync ? 'yes' : 'no'],
+    [two ? `${names.source} ↔ ${names.sink}` : names.source, r.loops.length, t.keys - t.inSync, t.copied, t.resolved, t.reported, t.placesWritten, t.placesSkipped, r.inSync ? 'yes' : 'no'],
   ]);
   for (const { cluster, report } of r.replicas ?? []) {
     const t2 = report.totals;
@@ -108,5 +146,5 @@ function printReport(ctx: CommandContext, r: RepairReport, names: string[], conf
   }
   if (r.dryRun) out.write('dry run: nothing was written\n');
   if (t.conflictsLogged > 0 && conflictLog !== undefined) out.write(`${t.conflictsLogged} losing version(s) appended to ${conflictLog}\n`);
-  if (r.loopLimitReached) out.write('stopped at --max-loops before the sides agreed\n');
+  if (r.loopLimitReached) out.write('stopped at --max-loops before the sides agreed (raise --max-loops to go on)\n');
 }
