@@ -48,9 +48,16 @@ Examples:
       if (opts.sample !== undefined) runOptions.sample = { fraction: opts.sample };
       if (opts.offset !== undefined) runOptions.offset = opts.offset;
       if (opts.timeout !== undefined) runOptions.timeoutMs = opts.timeout;
+      if (ctx.io.signal !== undefined) runOptions.signal = ctx.io.signal;
       const cluster = await EmbeddedCluster.open(dir);
+      const progress = ctx.progress(`fold ${module.name}`, undefined, 'vnodes');
+      runOptions.onProgress = (p) => {
+        progress.setTotal(p.vnodesTotal);
+        progress.update(p.vnodesDone, { items: p.items });
+      };
       try {
         const result = await runAnyFold(cluster, module, query, runOptions);
+        progress.stop({ items: result.items });
         const summary = summarizeRun(module, result);
         const { coverage, timings } = result;
         if (opts.json) {
@@ -65,15 +72,28 @@ Examples:
           return;
         }
         printTable(ctx.io.stdout, summary.table.head, summary.table.rows);
+        const capped = truncation(summary.json);
+        if (capped !== undefined) ctx.io.stdout.write(`truncated: the first ${capped.limit} in key order are shown, and more match (raise ${capped.field} in --query to see more)\n`);
         const pct = Math.round(coverage.fraction * 1000) / 10;
         ctx.io.stdout.write(
           `${module.name} over ${cluster.spec.name}: ${coverage.keyspaces.length} of ${coverage.ringSize} keyspaces (${pct}%) from ` +
             `${coverage.vnodes.length} vnodes, offset ${coverage.offset}; ${result.items} items in ${Math.round(timings.totalMs)} ms\n`,
         );
       } finally {
+        progress.stop();
         await cluster.close();
       }
     });
+}
+
+/** A module's capped listing (find_tombs, find_keys, list_buckets) says it was cut, and at what. */
+function truncation(json: unknown): { field: string; limit: number } | undefined {
+  if (typeof json !== 'object' || json === null || (json as { truncated?: unknown }).truncated !== true) return undefined;
+  for (const field of ['maxResults', 'maxBuckets']) {
+    const limit = (json as Record<string, unknown>)[field];
+    if (typeof limit === 'number') return { field, limit };
+  }
+  return undefined;
 }
 
 function parseQueryOption(raw: string | undefined): unknown {
