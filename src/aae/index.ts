@@ -36,3 +36,4 @@ export {
   type SideCounts,
   type SummaryJson,
 } from './difference-summary.js';
+export { DriftProfile, CELL_KEYS, FIRST_BIN_MS, MAX_BINS, MAX_CELL_BUCKETS, type DriftProfileJson, type RingLayout } from './drift-profile.js';

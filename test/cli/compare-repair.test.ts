@@ -54,18 +54,22 @@ describe('aae compare / repair / inspect', () => {
       expect((await aae('put', a, 'b', 'extra', 'x')).code).toBe(0);
       const r = await aae('inspect', a, b, '--json');
       expect(r.code).toBe(1);
-      const body = r.json<{ pairs: Array<{ dirtySegments: Array<{ segment: number; blueKeys: number; pinkKeys: number }> }> }>();
-      const segs = body.pairs[0]!.dirtySegments;
+      const body = r.json<{ pairs: Array<{ segments: Array<{ segment: number; sourceKeys: number; sinkKeys: number; differing: number }> }> }>();
+      const segs = body.pairs[0]!.segments;
       expect(segs).toHaveLength(1);
-      expect(segs[0]!.blueKeys).toBe(segs[0]!.pinkKeys + 1);
+      expect(segs[0]!.sourceKeys).toBe(segs[0]!.sinkKeys + 1);
+      expect(segs[0]!.differing).toBe(1);
       const html = join(tmp, 'diff.html');
       const one = await aae('inspect', a, b, '--segment', String(segs[0]!.segment), '--html', html, '--json');
-      const seg = one.json<{ pairs: Array<{ segment: { blue: Array<{ key: string }>; pink: Array<{ key: string }> } }> }>().pairs[0]!.segment;
-      expect(seg.blue.map((k) => k.key)).toContain('extra');
-      expect(seg.pink.map((k) => k.key)).not.toContain('extra');
+      const seg = one.json<{ pairs: Array<{ segment: { source: Array<{ key: string }>; sink: Array<{ key: string }> } }> }>().pairs[0]!.segment;
+      expect(seg.source.map((k) => k.key)).toContain('extra');
+      expect(seg.sink.map((k) => k.key)).not.toContain('extra');
+      expect(one.stdout).not.toMatch(/blue|pink/);
       const page = await readFile(html, 'utf8');
       expect(page).toContain('<svg');
+      expect(page).toContain('a ↔ b: 1 differing key<');
       expect(page).toContain('1 of 256 branches differ');
+      expect(page).not.toMatch(/blue|pink/);
     }));
 
   test('repair --dry-run changes nothing; repair makes them agree and exits 0; a second repair has nothing to do', () =>
