@@ -21,6 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   repair: ['cluster', 'hash', 'errors'],
   aae: ['exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   sync: ['aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  testing: ['fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   bench: ['aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   cli: ['sync', 'bench', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   index: ['sync', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
