@@ -81,6 +81,9 @@ describe('aae compare / repair / inspect', () => {
       expect(dry.code).toBe(1);
       expect(dry.json()).toMatchObject({ source: 'a', sink: 'b', dryRun: true, totals: { copied: 2, writes: 0 }, summary: { total: 2 } });
       expect(dry.stdout).not.toMatch(/blue|pink|placesWritten/);
+      // Its actions are the writes it would make: keys found level (in_sync) are not listed.
+      const actions = dry.json<{ loops: Array<{ actions: Array<{ kind: string }>; actionsOmitted: number }> }>().loops.flatMap((l) => l.actions);
+      expect(actions.map((x) => x.kind).sort()).toEqual(['copy', 'copy']);
       expect((await aae('compare', a, b, ...FAST)).code).toBe(1);
 
       const log = join(tmp, 'conflicts.jsonl');
