@@ -49,6 +49,8 @@ function parseModifiedRange(raw: string): { from: number; to: number } {
 /** Help texts a command words its own way (compare's --max-results means one exchange only). */
 export interface ScopeHelp {
   maxResults?: string;
+  /** Without the exchange's tuning flags (inspect looks once, without pauses or caps). */
+  noTuning?: boolean;
 }
 
 export function addScopeOptions(cmd: Command, help: ScopeHelp = {}): Command {
@@ -58,7 +60,7 @@ export function addScopeOptions(cmd: Command, help: ScopeHelp = {}): Command {
     .option('--key-range <A..B>', 'a partial exchange: only keys from A to B inclusive (with --bucket)', parseKeyRange)
     .option('--modified-range <T1..T2>', 'a partial exchange: only objects last modified in [T1, T2] (ms or ISO dates)', parseModifiedRange)
     .option('--range-tree-size <size>', `tree size of a partial exchange: ${TREE_SIZE_NAMES.join(', ')}`, parseChoice('--range-tree-size', TREE_SIZE_NAMES), 'small');
-  return addExchangeTuningOptions(scoped, help)
+  return (help.noTuning === true ? scoped : addExchangeTuningOptions(scoped, help))
     .option('--offset <k>', "the source's coverage offset (fixes which replicas answer; default random)", parseIntOption('--offset', 0, 1024 * MAX_N_VAL - 1))
     .option('--sink-offset <k>', "the sink's coverage offset", parseIntOption('--sink-offset', 0, 1024 * MAX_N_VAL - 1));
 }

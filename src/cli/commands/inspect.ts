@@ -29,6 +29,7 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
       .description("show where and when two clusters (or one cluster's replicas) differ: by bucket and kind, by time, by partition and node, and the dirty segments")
       .argument('<source>', 'the source cluster directory')
       .argument('[sink]', 'the sink cluster directory; without it, inspect the replicas inside <source>'),
+    { noTuning: true },
   )
     .option('--segment <n>', 'also list the keys and clocks each side holds in this segment', parseIntOption('--segment', 0, 2 ** 22 - 1))
     .option('--max-segments <n>', `count the keys of at most this many dirty segments (0: every one; default ${MAX_SEGMENT_DETAIL.toLocaleString('en-US')})`, parseIntOption('--max-segments', 0, 2 ** 22), MAX_SEGMENT_DETAIL)
@@ -49,7 +50,6 @@ Examples:
   $ aae inspect ./dc1                             # replica pairs inside one cluster`,
     )
     .action(async (source: string, sink: string | undefined, opts: InspectCliOptions) => {
-      if (opts.maxResults !== undefined) throw new AaeError('USAGE', 'inspect takes no --max-results: it counts the keys of up to --max-segments dirty segments');
       const dirs = sink === undefined ? [source] : [source, sink];
       await withClusters(dirs, async (clusters) => {
         checkNVal(opts, clusters.map((c) => c.spec));
