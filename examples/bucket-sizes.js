@@ -62,6 +62,19 @@ export default {
   accBound: (q) => q.maxBuckets,
   accSize: (acc) => acc.size,
 
+  // The fold runs on the nodes, and each node's accumulator travels to the caller as bytes. Plain
+  // data (objects, arrays, numbers, strings, typed arrays) needs nothing here; a Map does: this
+  // writes its entries as JSON and checks what it reads back.
+  accCodec: {
+    encode: (acc) => new TextEncoder().encode(JSON.stringify([...acc])),
+    decode(bytes) {
+      const entries = JSON.parse(new TextDecoder().decode(bytes));
+      const ok = Array.isArray(entries) && entries.every((e) => Array.isArray(e) && typeof e[0] === 'string' && Array.isArray(e[1]) && e[1].length === 3 && e[1].every(Number.isSafeInteger));
+      if (!ok) throw new Error('not a bucket_sizes accumulator');
+      return new Map(entries);
+    },
+  },
+
   // Optional: the result for people (a table) and for scripts (JSON). coverage.fraction < 1 when
   // the run was sampled, so estimates can be scaled.
   summarize(acc, _q, coverage) {

@@ -55,7 +55,16 @@ export const ERROR_CODES = {
   FOLD_API_MISMATCH: 'input', // a loaded module declares an unsupported apiVersion
   FOLD_QUERY_INVALID: 'input',
   FOLD_ACC_OVERFLOW: 'failure', // an accumulator exceeded its declared bound
+  FOLD_ACC_CORRUPT: 'failure', // an accumulator from a node did not decode
+  FOLD_MODULE_FAILED: 'failure', // a module's own code threw while folding (the node and vnode are named)
+  FOLD_VERSION_UNSATISFIED: 'input', // no version of the module on the node satisfies the request's range
+  FOLD_MUTATION_REFUSED: 'input', // a mutating module asked of a node that does not allow mutations
   BACKLOG: 'failure', // a node's fold queue is full
+
+  // src/node
+  NODE_CONTRACT_MISMATCH: 'input', // a node speaks another major version of the node contract
+  NODE_REQUEST_INVALID: 'input', // a request a node cannot serve: a vnode it does not hold, a keyspace outside a vnode
+  NODE_UNAVAILABLE: 'failure', // a node could not be reached or stopped answering
 
   // src/exchange and src/repair
   EXCHANGE_FAILED: 'failure', // a source failed or answered malformed data

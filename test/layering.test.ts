@@ -11,20 +11,24 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
 
 const ALLOWED: Record<string, string[]> = {
   errors: [],
+  version: [],
   hash: ['errors'],
   tictac: ['hash', 'errors'],
   cluster: ['hash', 'errors'],
-  store: ['tictac', 'cluster', 'hash', 'errors'],
+  node: ['cluster', 'tictac', 'hash', 'errors'],
+  store: ['node', 'tictac', 'cluster', 'hash', 'errors'],
   plan: ['cluster', 'hash', 'errors'],
-  fold: ['plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  fold: ['plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  local: ['fold', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors', 'version'],
+  coordinator: ['local', 'fold', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   exchange: ['tictac', 'cluster', 'hash', 'errors'],
   repair: ['cluster', 'hash', 'errors'],
-  aae: ['exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  sync: ['aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  testing: ['fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  bench: ['aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  cli: ['sync', 'bench', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  index: ['sync', 'aae', 'exchange', 'repair', 'fold', 'plan', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  aae: ['coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  sync: ['aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  testing: ['aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  bench: ['testing', 'aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  cli: ['sync', 'bench', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  index: ['sync', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
 };
 
 function files(dir: string): string[] {
@@ -43,7 +47,7 @@ function layerOf(file: string): string {
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/g)) out.push(resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+  for (const m of text.matchAll(/(?:import|export)\s[^'']*?from\s+'(\.[^']+)'/g)) out.push(resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
   for (const m of text.matchAll(/import\(\s*'(\.[^']+)'\s*\)/g)) out.push(resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
   return out;
 }

@@ -23,9 +23,9 @@ import {
   mergeTreeRange,
   mergeWordsNval,
   runFold,
-  type FoldTarget,
   type RunFoldOptions,
 } from '../fold/index.js';
+import type { ClusterNodes } from '../node/index.js';
 import { segmentCountOf, type TicTacTree } from '../tictac/index.js';
 
 /** fetch_clocks folds may return this many keys at most (the fold's own ceiling). */
@@ -45,16 +45,16 @@ export class ClusterSource implements ExchangeSource {
   readonly label: string;
 
   constructor(
-    readonly target: FoldTarget,
+    readonly target: ClusterNodes,
     private readonly options: ClusterSourceOptions = {},
   ) {
-    const { ringSize, nVal } = target.spec;
+    const { ringSize, nVal } = target.params;
     this.offset = options.offset ?? Math.floor(Math.random() * ringSize * nVal);
-    this.label = options.label ?? 'cluster';
+    this.label = options.label ?? target.name;
   }
 
   describe(): SourceDescription {
-    const { treeSize, hashMethod, seed } = this.target.spec;
+    const { treeSize, hashMethod, seed } = this.target.params;
     return { treeSize, hashMethod, seed, capabilities: { hashes: true } };
   }
 
@@ -78,7 +78,7 @@ export class ClusterSource implements ExchangeSource {
 
   async fetchHashes(scope: ExchangeScope, request: HashesRequest, options: FetchOptions): Promise<Uint32Array> {
     if (scope.kind === 'range') return hashesOfTree(await this.buildRange(scope, options.signal), request);
-    checkHashesRequest(request, segmentCountOf(this.target.spec.treeSize));
+    checkHashesRequest(request, segmentCountOf(this.target.params.treeSize));
     if (request.ids.length === 0) return new Uint32Array(0);
     const { acc } = await runFold(this.target, mergeWordsNval, { width: request.width, ids: [...request.ids] }, this.run(options.signal));
     return acc ?? new Uint32Array(request.ids.length);
@@ -102,16 +102,12 @@ export class ClusterSource implements ExchangeSource {
   }
 }
 
-/** The range fields of a scope as a fold query. */
+/** The range fields of a scope as a fold query (plain data: keys travel as bytes, the modules take them as they are). */
 export function rangeQuery(scope: RangeScope): Record<string, unknown> {
   const q: Record<string, unknown> = {};
   if (scope.bucket !== undefined) q.bucket = scope.bucket;
-  if (scope.keyRange !== undefined) q.keyRange = { start: { base64: b64(scope.keyRange.start) }, end: { base64: b64(scope.keyRange.end) } };
+  if (scope.keyRange !== undefined) q.keyRange = { start: scope.keyRange.start, end: scope.keyRange.end };
   if (scope.modifiedRange !== undefined) q.modifiedRange = { start: scope.modifiedRange.from, end: scope.modifiedRange.to };
   if (scope.segments !== undefined) q.segments = { ids: [...scope.segments.ids], treeSize: scope.segments.treeSize };
   return q;
-}
-
-function b64(u: Uint8Array): string {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
 }

@@ -9,18 +9,14 @@
 import { keyIdentity, type Clock } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { runExchange, type ExchangeOptions, type ExchangeResult, type ExchangeScope, type KeyDelta } from '../exchange/index.js';
-import type { FoldTarget } from '../fold/index.js';
+import type { ClusterNodes } from '../node/index.js';
 import { aheadOf, type Ahead } from '../repair/index.js';
-import type { Vnode } from '../store/index.js';
 import { ClusterSource } from './cluster-source.js';
 import { replicaPairs } from './replica-pairs.js';
 import { VnodeSource } from './vnode-source.js';
 
-/** A cluster as the operations see it: a fold target that can also hand out its vnodes. */
-export interface ClusterHandle extends FoldTarget {
-  readonly spec: FoldTarget['spec'] & { readonly name: string };
-  vnode(id: number): Vnode;
-}
+/** A cluster as compare and inspect see it: its nodes, through the node contract. */
+export type ClusterHandle = ClusterNodes;
 
 export type ExchangeTuning = Pick<
   ExchangeOptions,
@@ -58,8 +54,8 @@ export interface ClusterComparison {
 }
 
 export function withAhead(d: KeyDelta): Difference {
-  const version = (clock: Clock | null, deleted: boolean | undefined) => (clock === null ? null : { clock, deleted: deleted ?? false });
-  return { ...d, ahead: aheadOf(version(d.blue, d.blueDeleted), version(d.pink, d.pinkDeleted)) };
+  const version = (clock: Clock | null, deleted: boolean | undefined, hash: number | undefined) => (clock === null ? null : { clock, deleted: deleted ?? false, hash: hash ?? 0 });
+  return { ...d, ahead: aheadOf(version(d.blue, d.blueDeleted, d.blueHash), version(d.pink, d.pinkDeleted, d.pinkHash)) };
 }
 
 function exchangeOptions(options: CompareOptions & StreamOptions<never>): ExchangeOptions {
@@ -73,8 +69,8 @@ export async function compareClusters(
   options: CompareOptions & StreamOptions<Difference> = {},
 ): Promise<ClusterComparison> {
   const stream = options.onDifferences;
-  const blueSource = new ClusterSource(blue, { label: blue.spec.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
-  const pinkSource = new ClusterSource(pink, { label: pink.spec.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
+  const blueSource = new ClusterSource(blue, { label: blue.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
+  const pinkSource = new ClusterSource(pink, { label: pink.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
   const exchange = await runExchange([blueSource], [pinkSource], {
     ...exchangeOptions(options as CompareOptions),
     ...(stream === undefined ? {} : { onDeltas: (ds: KeyDelta[]) => stream(ds.map(withAhead)) }),
@@ -82,8 +78,8 @@ export async function compareClusters(
   if (exchange.state === 'error') throw exchange.error ?? new AaeError('EXCHANGE_FAILED', 'the exchange failed');
   return {
     kind: 'clusters',
-    blue: blue.spec.name,
-    pink: pink.spec.name,
+    blue: blue.name,
+    pink: pink.name,
     inSync: exchange.inSync,
     differences: exchange.deltas.map(withAhead),
     exchange,
@@ -118,23 +114,22 @@ export interface ReplicaComparison {
 const REPLICA_EXCHANGES_AT_ONCE = 32;
 
 export async function compareReplicas(cluster: ClusterHandle, options: CompareOptions & StreamOptions<ReplicaDifference> = {}): Promise<ReplicaComparison> {
-  const { spec } = cluster;
+  const spec = cluster.params;
   const stream = options.onDifferences;
   // Streamed, the distinct keys are counted here (one identity a differing key); kept, below.
   const streamedKeys = new Set<string>();
   const pairs = replicaPairs(spec);
-  const env = { nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed };
   const results: Array<{ a: number; b: number; r: ExchangeResult }> = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < pairs.length) {
       const p = pairs[next++]!;
       const r = await runExchange(
-        [new VnodeSource(cluster.vnode(p.a), p.keyspaces, env)],
-        [new VnodeSource(cluster.vnode(p.b), p.keyspaces, env)],
+        [new VnodeSource(cluster, p.a, p.keyspaces)],
+        [new VnodeSource(cluster, p.b, p.keyspaces)],
         {
           ...exchangeOptions(options as CompareOptions),
-          id: `${spec.name}:${p.a}~${p.b}`,
+          id: `${cluster.name}:${p.a}~${p.b}`,
           ...(stream === undefined
             ? {}
             : {
@@ -161,7 +156,7 @@ export async function compareReplicas(cluster: ClusterHandle, options: CompareOp
   }
   return {
     kind: 'replicas',
-    cluster: spec.name,
+    cluster: cluster.name,
     inSync: results.every((x) => x.r.inSync),
     pairs: results.length,
     pairsInSync: results.filter((x) => x.r.inSync).length,

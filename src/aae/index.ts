@@ -19,10 +19,9 @@ export {
   type ReplicaDifference,
   type StreamOptions,
 } from './compare.js';
-export { replicaBackend, twoClusterBackend, type RepairableCluster, type ReplicaHeadRead, type ReplicaRead } from './cluster-backend.js';
+export { replicaBackend, twoClusterBackend } from './cluster-backend.js';
 export { repairClusters, repairReplicas, type LoopReport, type RepairReport, type RepairRunOptions } from './repair.js';
 export { inspectClusters, inspectReplicas, MAX_SEGMENT_DETAIL, type InspectOptions, type InspectReport, type PairInspection, type SegmentDetail } from './inspect.js';
-export { replicateRange, type ReplicateOptions, type ReplicateStats } from './replicate.js';
 export {
   DifferenceSummary,
   classifyDifference,

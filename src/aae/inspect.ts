@@ -143,7 +143,7 @@ function sizeOf(scope: ExchangeScope | undefined, clusterSize: TreeSize): TreeSi
 }
 
 function layoutOf(c: ClusterHandle): RingLayout {
-  return { name: c.spec.name, ringSize: c.spec.ringSize, nVal: c.spec.nVal, owners: c.owners };
+  return { name: c.name, ringSize: c.params.ringSize, nVal: c.params.nVal, owners: c.owners };
 }
 
 function tallyFor(options: InspectOptions, layouts: RingLayout[]): Tally {
@@ -152,26 +152,25 @@ function tallyFor(options: InspectOptions, layouts: RingLayout[]): Tally {
 }
 
 export async function inspectClusters(blue: ClusterHandle, pink: ClusterHandle, options: InspectOptions = {}): Promise<InspectReport> {
-  const treeSize = sizeOf(options.scope, blue.spec.treeSize);
-  const b = new ClusterSource(blue, { label: blue.spec.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
-  const p = new ClusterSource(pink, { label: pink.spec.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
+  const treeSize = sizeOf(options.scope, blue.params.treeSize);
+  const b = new ClusterSource(blue, { label: blue.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
+  const p = new ClusterSource(pink, { label: pink.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
   const tally = tallyFor(options, [layoutOf(blue), layoutOf(pink)]);
-  const pair = await inspectPair(b, p, treeSize, blue.spec.seed, options, tally);
+  const pair = await inspectPair(b, p, treeSize, blue.params.seed, options, tally);
   return report('clusters', treeSize, [pair], options, tally);
 }
 
 export async function inspectReplicas(cluster: ClusterHandle, options: InspectOptions = {}): Promise<InspectReport> {
-  const { spec } = cluster;
-  const treeSize = sizeOf(options.scope, spec.treeSize);
-  const env = { nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed };
+  const { params } = cluster;
+  const treeSize = sizeOf(options.scope, params.treeSize);
   const tally = tallyFor(options, [layoutOf(cluster)]);
   const pairs: PairInspection[] = [];
-  for (const pair of replicaPairs(spec)) {
+  for (const pair of replicaPairs(params)) {
     const r = await inspectPair(
-      new VnodeSource(cluster.vnode(pair.a), pair.keyspaces, env),
-      new VnodeSource(cluster.vnode(pair.b), pair.keyspaces, env),
+      new VnodeSource(cluster, pair.a, pair.keyspaces),
+      new VnodeSource(cluster, pair.b, pair.keyspaces),
       treeSize,
-      spec.seed,
+      params.seed,
       options,
       tally,
       [pair.a, pair.b],

@@ -17,22 +17,30 @@
  * is paid more often.) A loop that never meets more than maxResults dirty segments stays at
  * maxResults; `compare` never widens (one exchange, as asked).
  *
+ * A dry run is the real run without the writes: the same exchanges, the same range pass, the same
+ * repair of keys, so it decides exactly what the real run would write and lists it (`onAction`
+ * sees every decision, uncapped). It stops after one round, since it changes nothing; when that
+ * round's exchange could not see every difference (truncated), it takes the range pass, whose
+ * listing is complete.
+ *
  * Every write is conditional (cluster-backend.ts), so a repair racing live writes never replaces a
  * newer version; it is idempotent: a second run finds nothing to do.
  */
 import { keyIdentity, type ObjectKey } from '../cluster/index.js';
+import type { Cluster } from '../coordinator/index.js';
 import { AaeError, throwIfAborted } from '../errors.js';
 import type { ExchangeScope } from '../exchange/index.js';
 import { replKeysRange, runFold } from '../fold/index.js';
-import { repairKeys, type ConflictPolicy, type ConflictSink, type RepairBackend, type RepairStats } from '../repair/index.js';
-import { replicaBackend, twoClusterBackend, type RepairableCluster } from './cluster-backend.js';
+import { emptyStats, repairKeys, type ConflictPolicy, type ConflictSink, type RepairAction, type RepairBackend, type RepairDirection, type RepairStats } from '../repair/index.js';
+import { replicaBackend, twoClusterBackend } from './cluster-backend.js';
 import { rangeQuery } from './cluster-source.js';
-import { replicateRange, type ReplicateStats } from './replicate.js';
 import { compareClusters, compareReplicas, type CompareOptions, type Difference } from './compare.js';
 
 export interface RepairRunOptions extends CompareOptions {
   policy?: ConflictPolicy;
   dryRun?: boolean;
+  /** Which side may be written (default both): `to-sink` never writes the source, `to-source` never the sink. */
+  direction?: RepairDirection;
   /** Exchange → repair rounds at most (default 20). */
   maxLoops?: number;
   conflictLog?: ConflictSink;
@@ -40,24 +48,24 @@ export interface RepairRunOptions extends CompareOptions {
   /** Switch to range replication on a large delta (default true). */
   rangeReplication?: boolean;
   onLoop?: (p: LoopReport) => void;
+  /** Every action decided (dry run) or done, uncapped: a complete listing for `--output`. */
+  onAction?: (action: RepairAction) => void;
   /**
-   * Between two clusters over the full scope: first repair each cluster's own replicas (as
-   * `repairReplicas`), so that the exchange between them reads complete data. The exchange reads
-   * one replica per keyspace; a key that reached only some replicas of the source is otherwise
-   * missed whenever the coverage reads the others. Default false; `aae repair` and the sync's
-   * full checks set it. Inside a cluster, `source` and `sink` mean nothing: lww decides there.
+   * Between two clusters over the full scope: first repair each written cluster's own replicas
+   * (as `repairReplicas`), so that the exchange between them reads complete data. The exchange
+   * reads one replica per keyspace; a key that reached only some replicas of the source is
+   * otherwise missed whenever the coverage reads the others. Default false; `aae repair` and the
+   * sync's full checks set it. Inside a cluster, `source` and `sink` mean nothing: lww decides there.
    */
   healReplicas?: boolean;
 }
 
 export interface LoopReport {
   loop: number;
-  /** 'exchange': keys from one exchange; 'range': a replication pass over the scope. */
+  /** 'exchange': keys from one exchange; 'range': a pass over every key of the scope on both sides. */
   mode: 'exchange' | 'range';
   differences: number;
   stats: RepairStats;
-  /** For a range pass: objects read and replica writes per direction. */
-  range?: { blueToPink: ReplicateStats; pinkToBlue: ReplicateStats };
 }
 
 export interface RepairReport {
@@ -69,7 +77,7 @@ export interface RepairReport {
   firstDifferences: Difference[];
   /** True when the loop limit stopped the repair before the sides agreed. */
   loopLimitReached: boolean;
-  /** With healReplicas: the repair inside each cluster that came first (source, then sink). */
+  /** With healReplicas: the repair inside each written cluster that came first (source, then sink). */
   replicas?: Array<{ cluster: string; report: RepairReport }>;
 }
 
@@ -84,6 +92,12 @@ const RANGE_AFTER_ROUNDS = 8;
 const DEFAULT_EXCHANGE_MAX_RESULTS = 128;
 /** Riak's RANGE_BOOST: how far the loop may widen maxResults for damage it keeps finding. */
 const MAX_RESULTS_BOOST = 8;
+/**
+ * Keys decided together in a range pass: the listing arrives in batches of repl_keys_range's 128;
+ * 2000 amortises one read and one write request per vnode over many keys (as the old replication
+ * batch did) while a batch's objects stay a few MiB.
+ */
+const RANGE_BATCH = 2000;
 
 /** The maxResults of each loop's exchange: widened to the limit after a truncated round that repaired something. */
 class WideningCap {
@@ -102,21 +116,17 @@ class WideningCap {
   }
 }
 
-function keyOf(d: { bucket: string; key: Uint8Array }): ObjectKey {
-  return { bucket: d.bucket, key: d.key };
-}
-
-
 function uniqueKeys(ds: ReadonlyArray<{ bucket: string; key: Uint8Array }>): ObjectKey[] {
   const seen = new Map<string, ObjectKey>();
-  for (const d of ds) seen.set(keyIdentity(d), keyOf(d));
+  for (const d of ds) seen.set(keyIdentity(d), { bucket: d.bucket, key: d.key });
   return [...seen.values()];
 }
 
-const COUNTERS = ['keys', 'inSync', 'copied', 'resolved', 'reported', 'placesWritten', 'placesSkipped', 'conflictsLogged'] as const;
+const COUNTERS = ['keys', 'inSync', 'copied', 'resolved', 'reported', 'heldBack', 'placesWritten', 'placesSkipped', 'conflictsLogged'] as const;
 
 function emptyTotals(): RepairReport['totals'] {
-  return { keys: 0, inSync: 0, copied: 0, resolved: 0, reported: 0, placesWritten: 0, placesSkipped: 0, conflictsLogged: 0 };
+  const { dryRun: _d, actions: _a, actionsTruncated: _t, ...totals } = emptyStats(false);
+  return totals;
 }
 
 function addTotals(t: RepairReport['totals'], s: RepairStats): void {
@@ -127,67 +137,51 @@ function repairOptions(o: RepairRunOptions) {
   return {
     policy: o.policy ?? 'lww',
     ...(o.dryRun === undefined ? {} : { dryRun: o.dryRun }),
+    ...(o.direction === undefined ? {} : { direction: o.direction }),
     ...(o.conflictLog === undefined ? {} : { conflictLog: o.conflictLog }),
     ...(o.maxKeysPerSecond === undefined ? {} : { maxKeysPerSecond: o.maxKeysPerSecond }),
+    ...(o.onAction === undefined ? {} : { onAction: o.onAction }),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   };
 }
 
 /**
- * Streams one cluster's keys over the scope (repl_keys_range) into the repair of keys, skipping
- * keys in `decided` (a dry run lists both sides: a key both hold is decided once) and adding the
- * rest to it.
+ * The range pass: every key of the scope on either side, decided once. Each side's keys are listed
+ * on its nodes (repl_keys_range, one replica per keyspace) and handed, in batches, to the same
+ * repair of keys an exchange round uses — so a dry run decides exactly what a real run writes. The
+ * sink is listed first: it is usually the side behind (an empty sink costs nothing here), and a key
+ * it holds is decided there and skipped when the source lists it.
  */
-async function replicateFrom(
-  from: RepairableCluster,
-  backend: RepairBackend,
-  scope: ExchangeScope,
-  options: RepairRunOptions,
-  stats: RepairStats[],
-  decided: Set<string>,
-): Promise<void> {
+async function rangePass(blue: Cluster, pink: Cluster, backend: RepairBackend, scope: ExchangeScope, options: RepairRunOptions): Promise<RepairStats> {
+  const total = emptyStats(options.dryRun ?? false);
+  const decided = new Set<string>();
   const query = scope.kind === 'range' ? rangeQuery(scope) : {};
-  await runFold(from, replKeysRange, query, {
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-    sink: async (batch) => {
-      const fresh = uniqueKeys(batch).filter((k) => {
-        const id = keyIdentity(k);
-        if (decided.has(id)) return false;
-        decided.add(id);
-        return true;
-      });
-      if (fresh.length > 0) stats.push(await repairKeys(backend, fresh, repairOptions(options)));
-    },
-  });
-}
-
-function merged(stats: RepairStats[], dryRun: boolean): RepairStats {
-  const total: RepairStats = { ...emptyTotals(), dryRun, actions: [], actionsTruncated: false };
-  for (const s of stats) {
-    addTotals(total, s);
-    for (const a of s.actions) if (total.actions.length < 1000) total.actions.push(a);
-    total.actionsTruncated ||= s.actionsTruncated || total.actions.length < total.keys - total.inSync;
+  for (const side of [pink, blue]) {
+    let pending: ObjectKey[] = [];
+    const decide = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const keys = pending;
+      pending = [];
+      const s = await repairKeys(backend, keys, { ...repairOptions(options), batchSize: RANGE_BATCH });
+      addTotals(total, s);
+      for (const a of s.actions) if (total.actions.length < 1000) total.actions.push(a);
+      total.actionsTruncated ||= s.actionsTruncated || total.actions.length < total.keys;
+    };
+    await runFold(side, replKeysRange, query, {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      sink: async (batch) => {
+        for (const k of batch) {
+          const id = keyIdentity(k);
+          if (decided.has(id)) continue;
+          decided.add(id);
+          pending.push({ bucket: k.bucket, key: k.key });
+        }
+        if (pending.length >= RANGE_BATCH) await decide();
+      },
+    });
+    await decide();
   }
   return total;
-}
-
-/** A range pass in the loop's terms: skipped writes there are not races (the target was level or ahead). */
-function rangeStats(a: ReplicateStats, b: ReplicateStats): RepairStats {
-  const read = a.read + b.read;
-  const copied = a.copied + b.copied;
-  return {
-    keys: read,
-    inSync: read - copied,
-    copied,
-    resolved: 0,
-    reported: 0,
-    placesWritten: a.written + b.written,
-    placesSkipped: 0,
-    conflictsLogged: 0,
-    dryRun: false,
-    actions: [],
-    actionsTruncated: copied > 0,
-  };
 }
 
 /**
@@ -230,23 +224,23 @@ async function repairLoop<C extends { inSync: boolean; differences: Difference[]
   return report;
 }
 
-export async function repairClusters(blue: RepairableCluster, pink: RepairableCluster, options: RepairRunOptions = {}): Promise<RepairReport> {
+export async function repairClusters(blue: Cluster, pink: Cluster, options: RepairRunOptions = {}): Promise<RepairReport> {
   const replicas: Array<{ cluster: string; report: RepairReport }> = [];
   if (options.healReplicas === true && (options.scope ?? { kind: 'full' }).kind === 'full') {
-    const { onLoop: _onLoop, ...inside } = options;
+    const { onLoop: _onLoop, direction, ...inside } = options;
     const policy = options.policy === 'source' || options.policy === 'sink' ? 'lww' : options.policy;
-    for (const c of [blue, pink]) replicas.push({ cluster: c.spec.name, report: await repairReplicas(c, { ...inside, ...(policy === undefined ? {} : { policy }) }) });
+    // A one-way repair never writes the other side, its replicas included.
+    const written = direction === 'to-sink' ? [pink] : direction === 'to-source' ? [blue] : [blue, pink];
+    for (const c of written) replicas.push({ cluster: c.spec.name, report: await repairReplicas(c, { ...inside, ...(policy === undefined ? {} : { policy }) }) });
   }
   const report = await repairBetween(blue, pink, options);
   if (replicas.length === 0) return report;
   return { ...report, inSync: report.inSync && replicas.every((r) => r.report.inSync), replicas };
 }
 
-async function repairBetween(blue: RepairableCluster, pink: RepairableCluster, options: RepairRunOptions): Promise<RepairReport> {
+async function repairBetween(blue: Cluster, pink: Cluster, options: RepairRunOptions): Promise<RepairReport> {
   const backend = twoClusterBackend(blue, pink);
-  const dryRun = options.dryRun ?? false;
   const scope = options.scope ?? { kind: 'full' };
-  const signal = options.signal === undefined ? {} : { signal: options.signal };
   let rangeAllowed = options.rangeReplication ?? true;
   return repairLoop(
     options,
@@ -255,46 +249,37 @@ async function repairBetween(blue: RepairableCluster, pink: RepairableCluster, o
       return { ...cmp, truncated: cmp.exchange.truncated };
     },
     async (cmp, loop, widest): Promise<LoopReport> => {
-      // The damage the top of the tree implies, against what the widest loops would move.
+      // The damage the top of the tree implies, against what the widest loops would move. A dry
+      // run that cannot see every difference in one exchange also takes the range pass: it changes
+      // nothing, so a second exchange would show the same window, and its listing must be complete.
       const manyRounds = cmp.exchange.estimatedDifferences > RANGE_AFTER_ROUNDS * widest;
-      if (!rangeAllowed || !(cmp.exchange.largeDelta || manyRounds)) {
+      const wholeListing = options.dryRun === true && cmp.truncated;
+      if (!rangeAllowed || !(cmp.exchange.largeDelta || manyRounds || wholeListing)) {
         const stats = await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options));
         return { loop, mode: 'exchange', differences: cmp.differences.length, stats };
       }
-      if (dryRun) {
-        // A dry run must not write: decide key by key on what each side holds.
-        const parts: RepairStats[] = [];
-        const decided = new Set<string>();
-        await replicateFrom(blue, backend, scope, options, parts, decided);
-        await replicateFrom(pink, backend, scope, options, parts, decided);
-        return { loop, mode: 'range', differences: cmp.differences.length, stats: merged(parts, dryRun) };
-      }
-      // The sink first: it is usually the side behind (an empty sink costs nothing here), so the
-      // source's pass that follows does not re-read what it has just copied.
-      const pinkToBlue = await replicateRange(pink, blue, scope, signal);
-      const blueToPink = await replicateRange(blue, pink, scope, signal);
-      const stats = rangeStats(blueToPink, pinkToBlue);
-      // A pass that landed nothing cannot help a second time: what is left needs the exchange
-      // (concurrent versions, the conflict policy, the conflict log).
+      const stats = await rangePass(blue, pink, backend, scope, options);
+      // A pass that landed nothing cannot help a second time: what is left needs the exchange.
       if (stats.placesWritten === 0) rangeAllowed = false;
-      return { loop, mode: 'range', differences: cmp.differences.length, stats, range: { blueToPink, pinkToBlue } };
+      return { loop, mode: 'range', differences: cmp.differences.length, stats };
     },
   );
 }
 
-export async function repairReplicas(cluster: RepairableCluster, options: RepairRunOptions = {}): Promise<RepairReport> {
+export async function repairReplicas(cluster: Cluster, options: RepairRunOptions = {}): Promise<RepairReport> {
   if (options.policy === 'source' || options.policy === 'sink') {
     throw new AaeError('USAGE', `--conflict ${options.policy} needs two clusters; inside one cluster use lww or report`);
   }
+  const { direction: _direction, ...inside } = options;
   const backend = replicaBackend(cluster);
   return repairLoop(
-    options,
-    (maxResults) => compareReplicas(cluster, { ...options, maxResults }),
+    inside,
+    (maxResults) => compareReplicas(cluster, { ...inside, maxResults }),
     async (cmp, loop) => ({
       loop,
       mode: 'exchange',
       differences: cmp.differences.length,
-      stats: await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options)),
+      stats: await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(inside)),
     }),
   );
 }

@@ -6,101 +6,80 @@
  * vnodes v and v+d (d < nVal) sharing nVal−d keyspaces, exchanging every such pair compares each
  * keyspace's replicas pairwise exactly once (see replica-pairs.ts).
  *
- * Full scope answers from the vnode's cached trees; a range scope folds the vnode's heads (no
- * values) into a tree of the scope's size, restricted to the shared keyspaces, afresh for every
- * request so that each round is a new look at the data.
+ * Every answer is a fold run on the vnode's own node, over just that vnode and those keyspaces (the
+ * same modules a cluster source uses, given shares instead of a coverage plan): full scope answers
+ * from the cached trees; a range scope folds the vnode's heads (no values) into a tree of the
+ * scope's size, afresh for every request, so each round is a new look at the data.
  */
-import type { HashMethod } from '../hash/index.js';
-import { contribution } from '../hash/index.js';
 import type { ExchangeScope, ExchangeSource, FetchOptions, HashesRequest, KeyClock, RangeScope, SourceDescription } from '../exchange/index.js';
 import { checkHashesRequest, hashesOfTree } from '../exchange/index.js';
-import type { FoldFilter, Vnode } from '../store/index.js';
-import { TicTacTree, segmentCountOf, type TreeSize } from '../tictac/index.js';
+import { fetchClocksNval, fetchClocksRange, mergeBranchNval, mergeRootNval, mergeTreeRange, mergeWordsNval, runFold, type RunFoldOptions } from '../fold/index.js';
+import type { ClusterNodes, FoldShare } from '../node/index.js';
+import { TicTacTree, segmentCountOf } from '../tictac/index.js';
+import { rangeQuery } from './cluster-source.js';
+
+/** fetch_clocks folds may return this many keys at most (the fold's own ceiling). */
+const MAX_CLOCKS = 1_000_000;
 
 export class VnodeSource implements ExchangeSource {
+  private readonly shares: readonly FoldShare[];
+
   constructor(
-    readonly vnode: Vnode,
+    readonly cluster: ClusterNodes,
+    readonly vnode: number,
     /** The keyspaces compared (all held by the vnode). */
     readonly keyspaces: readonly number[],
-    private readonly env: { nVal: number; hashMethod: HashMethod; seed: number },
-  ) {}
+  ) {
+    this.shares = [{ vnode, keyspaces }];
+  }
 
   get label(): string {
-    return `vnode ${this.vnode.id}@${this.vnode.node}`;
+    return `vnode ${this.vnode}@${this.cluster.owners[this.vnode]}`;
   }
 
   describe(): SourceDescription {
-    return { treeSize: this.vnode.treeSize, hashMethod: this.env.hashMethod, seed: this.env.seed, capabilities: { hashes: true } };
+    const { treeSize, hashMethod, seed } = this.cluster.params;
+    return { treeSize, hashMethod, seed, capabilities: { hashes: true } };
   }
 
-  private indexNs() {
-    return this.keyspaces.map((keyspace) => ({ keyspace, nVal: this.env.nVal }));
+  private run(signal: AbortSignal | undefined): RunFoldOptions {
+    return { shares: this.shares, ...(signal === undefined ? {} : { signal }) };
   }
 
   async fetchRoot(scope: ExchangeScope, options: FetchOptions): Promise<Uint32Array> {
     if (scope.kind === 'range') return (await this.buildRange(scope, options.signal)).root();
-    let root: Uint32Array | undefined;
-    for (const indexN of this.indexNs()) {
-      const r = await this.vnode.fetchRoot(indexN);
-      if (root === undefined) root = r;
-      else xorInto(root, r);
-    }
-    return root ?? new Uint32Array(TicTacTree.create(this.vnode.treeSize).branchCount);
+    const { acc } = await runFold(this.cluster, mergeRootNval, {}, this.run(options.signal));
+    return acc ?? new Uint32Array(TicTacTree.create(this.cluster.params.treeSize).branchCount);
   }
 
   async fetchBranches(scope: ExchangeScope, ids: readonly number[], options: FetchOptions): Promise<Map<number, Uint32Array>> {
+    if (ids.length === 0) return new Map();
     if (scope.kind === 'range') return (await this.buildRange(scope, options.signal)).branches(ids);
-    const out = new Map<number, Uint32Array>();
-    for (const indexN of this.indexNs()) {
-      const part = await this.vnode.fetchBranches(indexN, ids);
-      for (const [id, leaves] of part) {
-        const seen = out.get(id);
-        if (seen === undefined) out.set(id, leaves);
-        else xorInto(seen, leaves);
-      }
-    }
-    return out;
+    const { acc } = await runFold(this.cluster, mergeBranchNval, { branches: [...ids] }, this.run(options.signal));
+    return new Map(acc);
   }
 
   async fetchHashes(scope: ExchangeScope, request: HashesRequest, options: FetchOptions): Promise<Uint32Array> {
     if (scope.kind === 'range') return hashesOfTree(await this.buildRange(scope, options.signal), request);
-    checkHashesRequest(request, segmentCountOf(this.vnode.treeSize));
-    const out = new Uint32Array(request.ids.length);
-    for (const indexN of this.indexNs()) await this.vnode.xorWordsInto(indexN, request.width, request.ids, out);
-    return out;
+    checkHashesRequest(request, segmentCountOf(this.cluster.params.treeSize));
+    if (request.ids.length === 0) return new Uint32Array(0);
+    const { acc } = await runFold(this.cluster, mergeWordsNval, { width: request.width, ids: [...request.ids] }, this.run(options.signal));
+    return acc ?? new Uint32Array(request.ids.length);
   }
 
   async fetchClocks(scope: ExchangeScope, segments: readonly number[], options: FetchOptions): Promise<KeyClock[]> {
     if (segments.length === 0) return [];
-    const fold = options.signal === undefined ? {} : { signal: options.signal };
-    if (scope.kind === 'full') return this.vnode.fetchClocks({ keyspaces: this.keyspaces }, segments, this.vnode.treeSize, fold);
-    const out: KeyClock[] = [];
-    const filter: FoldFilter = { ...rangeFilter(scope), keyspaces: this.keyspaces, segments: { ids: segments, treeSize: scope.treeSize } };
-    for await (const batch of this.vnode.foldHeads(filter, fold)) {
-      for (const h of batch) out.push({ bucket: h.bucket, key: h.key, clock: h.clock, deleted: h.deleted });
+    if (scope.kind === 'full') {
+      const { acc } = await runFold(this.cluster, fetchClocksNval, { segments: [...segments], maxResults: MAX_CLOCKS }, this.run(options.signal));
+      return acc;
     }
-    return out;
+    const query = { ...rangeQuery(scope), segments: { ids: [...segments], treeSize: scope.treeSize }, maxResults: MAX_CLOCKS };
+    const { acc } = await runFold(this.cluster, fetchClocksRange, query, this.run(options.signal));
+    return acc;
   }
 
   private async buildRange(scope: RangeScope, signal: AbortSignal | undefined): Promise<TicTacTree> {
-    const tree = TicTacTree.create(scope.treeSize);
-    const filter: FoldFilter = { ...rangeFilter(scope), keyspaces: this.keyspaces };
-    for await (const batch of this.vnode.foldHeads(filter, signal === undefined ? {} : { signal })) {
-      for (const h of batch) tree.add(h.segment32, contribution(h.alt, h.hash));
-    }
-    return tree;
+    const { acc } = await runFold(this.cluster, mergeTreeRange, { ...rangeQuery(scope), treeSize: scope.treeSize }, this.run(signal));
+    return acc;
   }
-}
-
-export function rangeFilter(scope: RangeScope): FoldFilter {
-  const f: FoldFilter = {};
-  if (scope.bucket !== undefined) f.buckets = [scope.bucket];
-  if (scope.keyRange !== undefined) f.keyRange = { start: scope.keyRange.start, end: scope.keyRange.end };
-  if (scope.modifiedRange !== undefined) f.modifiedRange = { start: scope.modifiedRange.from, end: scope.modifiedRange.to };
-  if (scope.segments !== undefined) f.segments = { ids: scope.segments.ids, treeSize: scope.segments.treeSize as TreeSize };
-  return f;
-}
-
-function xorInto(target: Uint32Array, other: Uint32Array): void {
-  for (let i = 0; i < target.length; i++) target[i]! ^= other[i]!;
 }

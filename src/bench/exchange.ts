@@ -5,7 +5,7 @@ import { compareClusters, type ClusterComparison } from '../aae/index.js';
 import { defaultSpec, type Clock } from '../cluster/index.js';
 import { initHash, utf8, varintLength } from '../hash/index.js';
 import { plan } from '../plan/index.js';
-import { EmbeddedCluster, type PutItem } from '../store/index.js';
+import { EmbeddedCluster, type PutItem } from '../coordinator/index.js';
 import { HASH_BYTES, branchCountOf } from '../tictac/index.js';
 import { machineInfo, round, type BenchFigure, type BenchReport } from './report.js';
 import type { BenchOptions, BenchSuite } from './suite.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { defaultSpec } from '../cluster/index.js';
 import { mergeRootNval, mergeTreeRange, objectStats, runFold } from '../fold/index.js';
 import { plan } from '../plan/index.js';
-import { EmbeddedCluster, type PutItem } from '../store/index.js';
+import { EmbeddedCluster, type PutItem } from '../coordinator/index.js';
 import { KIND_HEAD, keyspacePrefix, prefixEnd } from '../store/layout.js';
 import { bestOf, machineInfo, round, type BenchFigure, type BenchReport } from './report.js';
 import type { BenchOptions, BenchSuite } from './suite.js';

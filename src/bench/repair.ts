@@ -5,7 +5,7 @@ import { compareClusters, repairClusters, twoClusterBackend } from '../aae/index
 import { defaultSpec, makeClock, type ObjectKey } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { repairKeys } from '../repair/index.js';
-import { EmbeddedCluster, type PutItem } from '../store/index.js';
+import { EmbeddedCluster, type PutItem } from '../coordinator/index.js';
 import { machineInfo, round, type BenchFigure, type BenchReport } from './report.js';
 import type { BenchOptions, BenchSuite } from './suite.js';
 

@@ -5,7 +5,8 @@ import { claim, defaultSpec, increment, preflist, type AaeObject, type ClusterSp
 import { contribution, utf8 } from '../hash/index.js';
 import { TicTacTree } from '../tictac/index.js';
 import { HEAD_SUFFIX_START, KIND_HEAD, KIND_VALUE, objectKey, writeObjectKey } from '../store/layout.js';
-import { EmbeddedCluster, locateKey, type LocatedKey, type PutItem } from '../store/index.js';
+import { locateKey, type LocatedKey } from '../store/index.js';
+import { EmbeddedCluster, type PutItem } from '../coordinator/index.js';
 import { prepareHead } from '../store/write-plan.js';
 import { keyBuffer } from '../store/write-step.js';
 import { round, type BenchFigure } from './report.js';

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parseLoadRecord, type LoadRecord } from '../cluster/index.js';
 import { AaeError, isAaeError } from '../errors.js';
-import type { EmbeddedCluster, PutItem } from '../store/index.js';
+import type { EmbeddedCluster, PutItem } from '../coordinator/index.js';
 
 /**
  * Loading a JSONL file in two passes, so that a malformed file writes nothing: the first pass

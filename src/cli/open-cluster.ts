@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { AaeError } from '../errors.js';
-import { EmbeddedCluster } from '../store/index.js';
+import { EmbeddedCluster } from '../coordinator/index.js';
 
 /** Opens the cluster at `dir`, runs `fn`, and always closes it (saving trees), even when `fn` throws. */
 export function withCluster<T>(dir: string, fn: (cluster: EmbeddedCluster) => Promise<T>): Promise<T> {

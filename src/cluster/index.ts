@@ -44,6 +44,7 @@ export {
   validateIndexEntry,
   normaliseIndexes,
   headOf,
+  versionHash,
   dominantObject,
   type ObjectKey,
   type IndexEntry,

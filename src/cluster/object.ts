@@ -151,6 +151,17 @@ export function normaliseIndexes(entries: Iterable<IndexEntry>): IndexEntry[] {
   return out;
 }
 
+const NO_VALUE = new Uint8Array(0);
+
+/**
+ * The object hash of a version, as the trees use it (docs/FORMAT.md): of its clock under hash method
+ * `clock`, of its value under `value`; a tombstone has no value. The one place a version's hash is
+ * worked out, for the store's heads and for anyone checking them. Needs initHash().
+ */
+export function versionHash(obj: Pick<AaeObject, 'clock' | 'value' | 'deleted'>, hashMethod: HashMethod, seed: number): number {
+  return objectHash(hashMethod, seed, obj.clock.entries, obj.deleted ? NO_VALUE : obj.value);
+}
+
 /** The head of an object: everything but the value, plus its size and hash. Needs initHash(). */
 export function headOf(obj: AaeObject, hashMethod: HashMethod, seed: number): ObjectHead {
   return {
@@ -158,8 +169,8 @@ export function headOf(obj: AaeObject, hashMethod: HashMethod, seed: number): Ob
     key: obj.key,
     clock: obj.clock,
     deleted: obj.deleted,
-    size: obj.value.byteLength,
-    hash: objectHash(hashMethod, seed, obj.clock.entries, obj.value),
+    size: obj.deleted ? 0 : obj.value.byteLength,
+    hash: versionHash(obj, hashMethod, seed),
     indexes: obj.indexes,
   };
 }

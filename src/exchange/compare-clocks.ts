@@ -1,10 +1,14 @@
 /**
- * Clock compare: the last stage. Each side sent the keys (with their clocks) of the dirty
- * segments; a key is a delta when one side lacks it or the two versions differ — in their clocks
- * (as equalClocks sees them: entries only, lastModified is metadata) or in being a tombstone.
- * Deciding who is ahead is repair's job (src/repair); this only finds the keys.
+ * Clock compare: the last stage. Each side sent the keys (with their clocks and object hashes) of
+ * the dirty segments; a key is a delta when one side lacks it or the two versions' object hashes
+ * differ. That is exactly what the trees compare (a key contributes `fmix32(alt XOR objectHash)`),
+ * so a key the clock stage names is one the trees disagree on and the other way round: whether a
+ * key is reported never depends on which other keys share its segment. Under hash method `value`
+ * the hash is the value's, so two values under equal clocks are a delta, and equal values under
+ * different clocks are not. Deciding who is ahead is repair's job (src/repair); this only finds
+ * the keys.
  */
-import { dominates, equalClocks, type Clock } from '../cluster/clock.js';
+import { dominates, type Clock } from '../cluster/clock.js';
 import { compareBytes } from '../hash/index.js';
 import type { KeyClock } from './source.js';
 
@@ -17,6 +21,9 @@ export interface KeyDelta {
   /** Present when that side holds the key. */
   readonly blueDeleted?: boolean;
   readonly pinkDeleted?: boolean;
+  /** The object hashes, present when that side holds the key. */
+  readonly blueHash?: number;
+  readonly pinkHash?: number;
 }
 
 /**
@@ -31,19 +38,15 @@ export function compareClocks(blue: readonly KeyClock[], pink: readonly KeyClock
   for (const [id, b] of blueByKey) {
     const p = pinkByKey.get(id);
     if (p === undefined) {
-      out.push({ bucket: b.bucket, key: b.key, blue: b.clock, pink: null, blueDeleted: b.deleted });
-    } else if (!sameVersion(b, p)) {
-      out.push({ bucket: b.bucket, key: b.key, blue: b.clock, pink: p.clock, blueDeleted: b.deleted, pinkDeleted: p.deleted });
+      out.push({ bucket: b.bucket, key: b.key, blue: b.clock, pink: null, blueDeleted: b.deleted, blueHash: b.hash });
+    } else if (b.hash !== p.hash) {
+      out.push({ bucket: b.bucket, key: b.key, blue: b.clock, pink: p.clock, blueDeleted: b.deleted, pinkDeleted: p.deleted, blueHash: b.hash, pinkHash: p.hash });
     }
   }
   for (const [id, p] of pinkByKey) {
-    if (!blueByKey.has(id)) out.push({ bucket: p.bucket, key: p.key, blue: null, pink: p.clock, pinkDeleted: p.deleted });
+    if (!blueByKey.has(id)) out.push({ bucket: p.bucket, key: p.key, blue: null, pink: p.clock, pinkDeleted: p.deleted, pinkHash: p.hash });
   }
   return out.sort(byKey);
-}
-
-function sameVersion(a: KeyClock, b: KeyClock): boolean {
-  return a.deleted === b.deleted && equalClocks(a.clock, b.clock);
 }
 
 /** A map key for (bucket, key): buckets hold no NUL, so `bucket NUL latin1(key)` is unique. */

@@ -59,9 +59,10 @@ export class MemorySource implements ExchangeSource {
     const old = this.entries.get(id);
     if (old !== undefined) this.tree.remove(old.segment32, old.contribution);
     const { segment32, alt } = keyHash(canonicalKey(bucket, keyBytes), this.seed);
-    const c = contribution(alt, objectHashOfClock(clock.entries, this.seed));
+    const hash = objectHashOfClock(clock.entries, this.seed);
+    const c = contribution(alt, hash);
     this.tree.add(segment32, c);
-    this.entries.set(id, { kc: { bucket, key: keyBytes, clock, deleted }, segment32, contribution: c });
+    this.entries.set(id, { kc: { bucket, key: keyBytes, clock, deleted, hash }, segment32, contribution: c });
   }
 
   /** Forgets a key entirely (as if never written; not a tombstone). */

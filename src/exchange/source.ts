@@ -78,12 +78,17 @@ export interface HashesRequest {
   readonly ids: readonly number[];
 }
 
-/** One key's version as a side holds it. A tombstone keeps its clock and sets `deleted`. */
+/**
+ * One key's version as a side holds it. A tombstone keeps its clock and sets `deleted`. `hash` is
+ * the object hash the side's trees were built from (of the clock, or of the value under hash method
+ * `value`): the clock stage compares it, so it and the trees agree on what a difference is.
+ */
 export interface KeyClock {
   readonly bucket: string;
   readonly key: Uint8Array;
   readonly clock: Clock;
   readonly deleted: boolean;
+  readonly hash: number;
 }
 
 export interface ExchangeSource {

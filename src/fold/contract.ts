@@ -24,17 +24,8 @@
  * function must not mutate its arguments (the runner and the laws reuse them).
  */
 import type { IndexN } from '../cluster/ring.js';
-import type { HashMethod } from '../hash/index.js';
-import type {
-  FoldFilter,
-  IndexEntryRecord,
-  KeyClock,
-  Range,
-  SegmentFilter,
-  StoredHead,
-  StoredObject,
-  Vnode,
-} from '../store/vnode.js';
+import type { Head, KeyClock, WriteOp } from '../node/index.js';
+import type { FoldFilter, IndexEntryRecord, Range, SegmentFilter, StoredHead, StoredObject } from '../store/vnode.js';
 import type { TreeSize } from '../tictac/index.js';
 
 /** The contract version this runner speaks. A loaded module declaring another is refused (FOLD_API_MISMATCH). */
@@ -110,35 +101,57 @@ export type FoldInput =
   | { kind: 'words'; indexN: IndexN; words: Uint32Array }
   | { kind: 'clocks'; keyspaces: readonly number[]; clocks: readonly KeyClock[] };
 
-/** The cluster a fold runs over, as far as a module may need to know it (for flushes). */
-export interface FoldEnv {
-  readonly ringSize: number;
-  readonly nVal: number;
-  readonly treeSize: TreeSize;
-  readonly hashMethod: HashMethod;
-  readonly seed: number;
+/**
+ * The one vnode a flush may act on: the vnode whose data was just folded, on the node running the
+ * fold. A mutating module reads and writes through it (and only it): it never holds a handle on the
+ * rest of the cluster.
+ */
+export interface VnodeHandle {
+  readonly id: number;
+  /** Writes into the vnode (conditional ops are decided in its write step); each op's previous head. */
+  write(ops: readonly WriteOp[]): Promise<Array<Head | null>>;
 }
 
-/** Where a fold runs: the embedded cluster satisfies it as it is; a networked cluster will too. */
-export interface FoldTarget {
-  readonly spec: FoldEnv;
-  /** vnode → the node that owns it; length ringSize. */
-  readonly owners: readonly string[];
-  vnode(id: number): Vnode;
-}
-
-/** Receives keys and clocks in batches (repl_keys_range). It may be slow: the fold waits for it. */
-export type KeySink = (batch: readonly KeyClock[], options: { signal: AbortSignal }) => Promise<void>;
-
-/** What a flush function may use: the vnode just folded, the whole target (for preflists) and a sink. */
+/** What a flush function is given. */
 export interface FlushContext {
   /** True after the vnode's last batch: everything pending must be handed over now. */
   final: boolean;
-  vnode: Vnode;
-  target: FoldTarget;
+  vnode: VnodeHandle;
   signal: AbortSignal;
-  sink: KeySink | undefined;
+  /** The caller takes emitted keys; when false a module drops what it would emit (and says so in its counts). */
+  emits: boolean;
 }
+
+/**
+ * What a flush hands back: the accumulator, and batches of keys for the node to stream to the
+ * caller (repl_keys_range). The node sends one batch at a time and folds on only once the caller
+ * has taken it, so a slow caller slows the fold instead of filling memory.
+ */
+export interface FlushOutput<Acc> {
+  acc: Acc;
+  emit?: ReadonlyArray<readonly KeyClock[]>;
+}
+
+/** Receives keys and clocks in batches, on the coordinator (repl_keys_range). The fold waits for it. */
+export type KeySink = (batch: readonly KeyClock[], options: { signal: AbortSignal }) => Promise<void>;
+
+/**
+ * How an accumulator crosses from the node that folded to the coordinator that merges. `decode`
+ * validates what it reads (a corrupt or foreign payload is an error, never a half-typed value).
+ * A module without a codec must keep plain-data accumulators (the default codec is msgpack with
+ * typed arrays and Sets kept).
+ */
+export interface AccCodec<Query, Acc> {
+  encode(acc: Acc, q: Query): Uint8Array;
+  decode(bytes: Uint8Array, q: Query): Acc;
+}
+
+/**
+ * Which vnodes a fold asks: `plan` — a coverage plan, one replica of each keyspace (the default);
+ * `every_replica` — every vnode over every keyspace it holds, for a module that acts on each
+ * replica's own data (reap_tombs and erase_keys when told to act).
+ */
+export type FoldCoverageKind = 'plan' | 'every_replica';
 
 /** The part of a run's coverage a module's summary may use (to scale sampled estimates). */
 export interface CoverageSummary {
@@ -157,6 +170,10 @@ export interface FoldSummary {
 export interface FoldModule<Query, Acc> {
   readonly name: string;
   readonly apiVersion: number;
+  /** The module's own version (semver): a fold request may ask for a range of it. Default "0.0.0". */
+  readonly version?: string;
+  /** The module writes (through FlushContext.vnode): a node runs it only where mutations are allowed. */
+  readonly mutates?: boolean;
   /** One line for `aae fold --help`. */
   readonly description?: string;
   /** Validates and normalises; bad input throws AaeError FOLD_QUERY_INVALID naming the field. */
@@ -174,9 +191,13 @@ export interface FoldModule<Query, Acc> {
   accSize(acc: Acc): number;
   /**
    * Optional: called after every input batch and once more (final) after a vnode's last batch, to
-   * act on what the accumulator collected (hand keys to a sink, erase tombstones) and drop it.
+   * act on what the accumulator collected (hand keys over, erase tombstones) and drop it.
    */
-  generateFlushFun?(q: Query): (acc: Acc, ctx: FlushContext) => Promise<Acc>;
+  generateFlushFun?(q: Query): (acc: Acc, ctx: FlushContext) => Promise<FlushOutput<Acc>>;
+  /** Optional: the accumulator's codec (default: msgpack, for plain-data accumulators). */
+  readonly accCodec?: AccCodec<Query, Acc>;
+  /** Optional: which vnodes a run asks (default 'plan'). */
+  coverage?(q: Query): FoldCoverageKind;
   /** Optional: the result as JSON and a table (default: the accumulator as JSON). */
   summarize?(acc: Acc, q: Query, coverage: CoverageSummary): FoldSummary;
 }
@@ -190,3 +211,6 @@ export interface FoldModule<Query, Acc> {
 export type AnyFoldModule = FoldModule<any, any>;
 
 export type { FoldFilter, KeyClock, Range, SegmentFilter };
+
+/** The version of the built-in modules: they change with the package and the API version. */
+export const BUILTIN_MODULE_VERSION = '1.0.0';

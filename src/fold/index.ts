@@ -1,21 +1,26 @@
 /**
  * src/fold: the fold-module contract, the built-in modules (Riak's catalogue and an index tree),
- * the runner (plan → vnodes → merge) with its node queues, and loading modules from files.
- * Imports plan, store (the Vnode contract), tictac, cluster, hash and errors.
+ * the node side of a fold (execute.ts: a module over a node's own vnodes, in its fold queue), the
+ * coordinator side (runner.ts: plan → one request per node over the node contract → merge), the
+ * modules a node can run (module-registry.ts), and loading modules from files.
+ * Imports plan, node, store (a node's own vnodes), tictac, cluster, hash and errors.
  */
 export {
+  BUILTIN_MODULE_VERSION,
   FOLD_API_VERSION,
   MAX_INPUT_BATCH,
   STATE_NEEDS,
+  type AccCodec,
   type AnyFoldModule,
   type CacheRead,
   type CoverageSummary,
   type FlushContext,
-  type FoldEnv,
+  type FlushOutput,
+  type FoldCoverageKind,
   type FoldInput,
   type FoldModule,
   type FoldSummary,
-  type FoldTarget,
+  type VnodeHandle,
   type HashSizeEntry,
   type IndexQuery,
   type KeySink,
@@ -33,7 +38,10 @@ export {
   type FoldTimings,
   type RunFoldOptions,
 } from './runner.js';
-export { FoldQueue, FoldScheduler, defaultScheduler, DEFAULT_MAX_RUNNING, DEFAULT_MAX_WAITING, type FoldQueueLimits } from './queue.js';
+export { FoldQueue, DEFAULT_MAX_RUNNING, DEFAULT_MAX_WAITING, abortError, type FoldQueueLimits } from './queue.js';
+export { executeFold, checkBound, moduleFailure, type ExecuteFold } from './execute.js';
+export { ModuleRegistry, moduleVersion, UNVERSIONED } from './module-registry.js';
+export { plainCodec, treeCodec, branchesCodec } from './acc-codecs.js';
 export { parseFoldQuery, parseWith } from './parse-query.js';
 export { BUILTIN_FOLD_MODULES, builtinFoldModule } from './registry.js';
 export { loadFoldModule, resolveFoldModule, validateFoldModule, isModulePath } from './load-module.js';

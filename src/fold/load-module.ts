@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import semver from 'semver';
 import { AaeError } from '../errors.js';
 import { FOLD_API_VERSION, STATE_NEEDS, type AnyFoldModule } from './contract.js';
 import { builtinFoldModule } from './registry.js';
@@ -23,7 +24,7 @@ const REQUIRED_FUNCTIONS = [
   'accBound',
   'accSize',
 ] as const;
-const OPTIONAL_FUNCTIONS = ['generateFlushFun', 'summarize'] as const;
+const OPTIONAL_FUNCTIONS = ['generateFlushFun', 'summarize', 'coverage'] as const;
 
 /** Checks that `value` is a fold module of this API version; returns it typed. */
 export function validateFoldModule(value: unknown, from: string): AnyFoldModule {
@@ -50,6 +51,14 @@ export function validateFoldModule(value: unknown, from: string): AnyFoldModule 
       details: { missing, mistyped },
     });
   }
+  const problems: string[] = [];
+  if (m['version'] !== undefined && (typeof m['version'] !== 'string' || semver.valid(m['version']) === null)) problems.push(`version '${String(m['version'])}' is not semver (such as "1.2.0")`);
+  if (m['mutates'] !== undefined && typeof m['mutates'] !== 'boolean') problems.push('mutates is not a boolean');
+  const codec = m['accCodec'] as Record<string, unknown> | undefined;
+  if (codec !== undefined && (typeof codec !== 'object' || codec === null || typeof codec['encode'] !== 'function' || typeof codec['decode'] !== 'function')) {
+    problems.push('accCodec needs encode and decode functions');
+  }
+  if (problems.length > 0) throw new AaeError('FOLD_MODULE_INVALID', `${from}: fold module '${m['name']}' breaks the contract: ${problems.join(', ')}`, { details: { problems } });
   const module = value as AnyFoldModule;
   return withCheckedNeeds(module, from);
 }

@@ -6,8 +6,8 @@ import { AaeError } from '../errors.js';
  * runs out of memory or every caller times out. A waiting fold whose signal fires leaves the queue
  * (ABORTED, or whatever reason the signal carries when it is an AaeError such as TIMEOUT).
  *
- * One queue per node; a `FoldScheduler` hands them out by node name, so every run in a process
- * that folds on node n2 shares n2's limits.
+ * Each node owns one queue (a LocalNode makes its own), so two clusters whose nodes share a name
+ * never share a queue, and every fold on a node, from whichever caller, shares that node's limits.
  */
 
 /** Folds at once per node: a vnode fold is mostly LevelDB reads on libuv's 4 threads; 2 keeps a 2-core node responsive. */
@@ -44,14 +44,25 @@ export class FoldQueue {
 
   /** Runs `task` when a slot is free; BACKLOG when the queue is full. */
   async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (signal?.aborted) throw abortError(signal);
-    if (this.running >= this.maxRunning) await this.wait(signal);
-    else this.running++;
+    const release = await this.acquire(signal);
     try {
       return await task();
     } finally {
-      this.release();
+      release();
     }
+  }
+
+  /** Takes a slot when one is free (BACKLOG when the queue is full); the returned function gives it back, once. */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) throw abortError(signal);
+    if (this.running >= this.maxRunning) await this.wait(signal);
+    else this.running++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release();
+    };
   }
 
   private wait(signal: AbortSignal | undefined): Promise<void> {
@@ -86,25 +97,6 @@ export class FoldQueue {
     else next.start();
   }
 }
-
-/** The fold queues of the nodes of one process, by node name. */
-export class FoldScheduler {
-  private readonly queues = new Map<string, FoldQueue>();
-
-  constructor(private readonly limits: FoldQueueLimits = {}) {}
-
-  queue(node: string): FoldQueue {
-    let q = this.queues.get(node);
-    if (q === undefined) {
-      q = new FoldQueue(node, this.limits);
-      this.queues.set(node, q);
-    }
-    return q;
-  }
-}
-
-/** The process-wide scheduler runs use unless given their own. */
-export const defaultScheduler = new FoldScheduler();
 
 /** The error an aborted signal stands for: its reason when that is an AaeError (TIMEOUT), else ABORTED. */
 export function abortError(signal: AbortSignal): AaeError {

@@ -1,53 +1,35 @@
 /**
- * The fold runner: plan → fold each planned vnode over the keyspaces it answers for → merge.
+ * The fold runner, the coordinator's side of a fold: plan → send each node its share → merge.
  *
- * 1. The query is validated by the module (`parseQuery`), the coverage plan drawn (forced offset and
- *    sample passed through; pvc 1, since every fold here merges disjoint slices).
- * 2. Each planned vnode folds its slice where the data is: the runner reads exactly what the
- *    module's `stateNeeds` names (heads, hash and size only, objects, index entries, or cached
- *    trees) through the Vnode interface, in batches of MAX_INPUT_BATCH. A run folds each node's
- *    vnodes one after another in a *lane* (`perNode` lanes a node), in parallel across nodes, and
- *    each vnode fold waits for a slot in its node's FoldQueue (a full queue fails the run with
- *    BACKLOG).
- * 3. A lane's vnodes fold into one accumulator, the lane's: each vnode's fold starts from where the
- *    previous one left it. That is the module's own law — folding A then B equals merging the folds
- *    of A and of B — put to work: a merge_tree_range lane fills one 4 MiB tree instead of allocating,
- *    filling, merging and dropping one per vnode (16 of them for a 16-vnode ring), which measured
- *    as most of what that fold cost beyond object_stats. A module's flush still runs after each of a
- *    vnode's batches and finally at its end, with that vnode in its context.
- * 4. Each lane's accumulator is merged into the run's as the lane finishes — in whatever order they
- *    finish, which is why a module's merge must be commutative and associative. The first lane's
- *    becomes the run's as it is (the empty accumulator is merge's identity): no merge, no copy.
+ * 1. The query is validated here first, by the module (`parseQuery`): a bad query fails before any
+ *    node is asked. The coverage is drawn: a coverage plan (forced offset and sample passed through,
+ *    pvc 1, since every fold merges disjoint slices), every replica (a module that acts on each
+ *    replica's own data, `coverage(q) === 'every_replica'`), or the caller's own shares (one vnode's
+ *    keyspaces, to compare replicas).
+ * 2. Each node gets one fold request (or `perNode` of them) over the node contract: the module's
+ *    name and version, the query as the caller gave it, and the node's planned vnodes and keyspaces.
+ *    The node validates the query again (it is an edge too), folds its vnodes where the data is, and
+ *    streams back progress, handed-over keys (passed to the caller's `sink`, which the fold waits
+ *    for) and the encoded accumulator.
+ * 3. Accumulators are decoded by the module's codec and merged as nodes finish — in whatever order,
+ *    which is why a module's merge must be commutative and associative. The first to arrive becomes
+ *    the run's as it is (the empty accumulator is merge's identity).
  *
- * The accumulator's bound is checked after every batch and every merge (FOLD_ACC_OVERFLOW). An
- * AbortSignal, a timeout (TIMEOUT) or a failing vnode stops every other vnode's fold at its next
- * batch; the run settles every fold (so every iterator is closed) before it rejects.
+ * The accumulator's bound is checked after every merge (each node checks it after every batch). An
+ * AbortSignal, a timeout (TIMEOUT) or a failing node stops every other node's fold; the run does not
+ * wait for a node that ignores the stop (a module's promise that never settles): it fails at once.
  */
-import { AaeError } from '../errors.js';
+import { AaeError, isAaeError } from '../errors.js';
 import { initHash } from '../hash/index.js';
-import { plan, type CoveragePlan, type PlanInput, type PlanSample, type PlanSelector, type PlanUnavailable, type VnodeCoverage } from '../plan/index.js';
-import type { FoldFilter, IndexFoldFilter, Vnode } from '../store/vnode.js';
-import {
-  MAX_INPUT_BATCH,
-  type AnyFoldModule,
-  type CoverageSummary,
-  type FoldInput,
-  type FoldModule,
-  type FoldSummary,
-  type FoldTarget,
-  type HashSizeEntry,
-  type KeySink,
-  type ModuleFilter,
-  type StateNeeds,
-} from './contract.js';
+import type { ClusterNodes, FoldEvent, FoldRequest, FoldShare } from '../node/index.js';
+import { plan, type CoveragePlan, type PlanInput, type PlanSample, type PlanSelector, type PlanUnavailable } from '../plan/index.js';
+import { plainCodec } from './acc-codecs.js';
+import type { AnyFoldModule, CoverageSummary, FoldModule, FoldSummary, KeySink } from './contract.js';
+import { checkBound, moduleFailure } from './execute.js';
 import { parseFoldQuery } from './parse-query.js';
-import { abortError, defaultScheduler, type FoldScheduler } from './queue.js';
+import { abortError } from './queue.js';
 
-/**
- * Vnode folds one run keeps in flight per node: one keeps every node of the plan reading (a vnode
- * fold is LevelDB-bound, and a 3-node embedded cluster on 2 cores is saturated by 3), and leaves
- * the node's other fold slots to other runs.
- */
+/** Fold requests one run keeps in flight per node: a node folds its vnodes of a request one after another. */
 export const DEFAULT_PER_NODE = 1;
 
 export interface FoldProgress {
@@ -66,15 +48,17 @@ export interface RunFoldOptions {
   /** 'allup' folds what is available and reports what it missed; 'all' (default) fails instead. */
   selector?: PlanSelector;
   unavailable?: PlanUnavailable;
+  /** Fold exactly these vnodes and keyspaces instead of drawing a plan (each vnode must hold its keyspaces). */
+  shares?: readonly FoldShare[];
+  /** A semver range the nodes' module must satisfy (default: exactly the caller's module version). */
+  version?: string;
   signal?: AbortSignal;
   /** Fails the run with TIMEOUT after this many ms. */
   timeoutMs?: number;
   onProgress?: (p: FoldProgress) => void;
-  /** The node queues to run in (default: the process-wide scheduler). */
-  scheduler?: FoldScheduler;
-  /** Vnode folds of this run in flight at once on each node (default 1). */
+  /** Fold requests of this run in flight at once on each node (default 1). */
   perNode?: number;
-  /** Where repl_keys_range (and modules like it) hand their keys. */
+  /** Where repl_keys_range (and modules like it) hand their keys, on this side. */
   sink?: KeySink;
   /** Random source for the offset when none is given. */
   random?: () => number;
@@ -82,7 +66,8 @@ export interface RunFoldOptions {
 
 export interface FoldCoverage extends CoverageSummary {
   nVal: number;
-  offset: number;
+  /** The plan's offset; null when the run folded given shares or every replica. */
+  offset: number | null;
   /** Keyspaces asked for but not covered (only with selector 'allup'). */
   missing: number[];
   complete: boolean;
@@ -91,9 +76,9 @@ export interface FoldCoverage extends CoverageSummary {
 
 export interface FoldTimings {
   planMs: number;
-  /** From the first vnode fold starting to the last one merged. */
+  /** From the first request sent to the last accumulator merged. */
   foldMs: number;
-  /** Time spent merging accumulators (inside foldMs). */
+  /** Time spent decoding and merging accumulators (inside foldMs). */
   mergeMs: number;
   totalMs: number;
 }
@@ -108,32 +93,31 @@ export interface FoldRunResult<Query, Acc> {
   items: number;
 }
 
-/** Validates `query` with the module, plans, folds and merges. */
-export async function runFold<Query, Acc>(
-  target: FoldTarget,
-  module: FoldModule<Query, Acc>,
-  query: unknown,
-  options: RunFoldOptions = {},
-): Promise<FoldRunResult<Query, Acc>> {
-  const t0 = performance.now();
-  const q = parseFoldQuery(module, query);
-  const needs = module.stateNeeds(q);
-  const filter = module.generateFilter(q);
-  checkFilter(module.name, needs, filter);
-  await initHash();
+interface Lane {
+  node: string;
+  request: FoldRequest;
+  done: number;
+  items: number;
+}
 
-  const { spec } = target;
-  const planInput: PlanInput = { ringSize: spec.ringSize, nVal: spec.nVal, owners: target.owners, selector: options.selector ?? 'all' };
-  if (options.offset !== undefined) planInput.offset = options.offset;
-  if (options.sample !== undefined) planInput.sample = options.sample;
-  if (options.unavailable !== undefined) planInput.unavailable = options.unavailable;
-  if (options.random !== undefined) planInput.random = options.random;
-  const coveragePlan = plan(planInput);
+/** Validates `query` with the module, draws the coverage, folds on the nodes and merges. */
+export async function runFold<Query, Acc>(target: ClusterNodes, module: FoldModule<Query, Acc>, query: unknown, options: RunFoldOptions = {}): Promise<FoldRunResult<Query, Acc>> {
+  const t0 = performance.now();
+  const input = query ?? {};
+  const q = parseFoldQuery(module, input);
+  await initHash();
+  const coverage = drawCoverage(target, module.coverage?.(q) ?? 'plan', options);
   const t1 = performance.now();
 
   const perNode = options.perNode ?? DEFAULT_PER_NODE;
   if (!Number.isInteger(perNode) || perNode < 1) throw new AaeError('INVALID_ARGUMENT', `perNode must be a positive integer, got ${perNode}`);
-  const scheduler = options.scheduler ?? defaultScheduler;
+  const lanes = lanesOf(target, coverage.vnodes, perNode, {
+    module: module.name,
+    ...(options.version !== undefined ? { version: options.version } : module.version !== undefined ? { version: module.version } : {}),
+    query: input,
+    emit: options.sink !== undefined,
+  });
+
   const stop = new AbortController();
   let failure: unknown;
   const fail = (e: unknown): void => {
@@ -150,63 +134,60 @@ export async function runFold<Query, Acc>(
 
   const bound = module.accBound(q);
   const merge = module.generateMergeFun(q);
-  let total = module.generateAcc(q);
+  const codec = module.accCodec ?? plainCodec<Query, Acc>();
+  let total: Acc | undefined;
   let items = 0;
-  let done = 0;
   let mergeMs = 0;
   const progress = (): void => {
-    options.onProgress?.({ vnodesDone: done, vnodesTotal: coveragePlan.vnodes.length, items, elapsedMs: performance.now() - t0 });
+    if (options.onProgress === undefined) return;
+    let done = 0;
+    let seen = 0;
+    for (const l of lanes) {
+      done += l.done;
+      seen += l.items;
+    }
+    options.onProgress({ vnodesDone: done, vnodesTotal: coverage.vnodes.length, items: seen, elapsedMs: performance.now() - t0 });
   };
-  const ctx: VnodeFoldContext<Query, Acc> = {
-    target,
-    module,
-    q,
-    needs,
-    filter,
-    bound,
-    signal: stop.signal,
-    sink: options.sink,
-    counted: (n) => {
-      items += n;
-      progress();
-    },
-  };
-
-  // One lane per node, each folding that node's planned vnodes `perNode` at a time: the run uses at
-  // most `perNode` of a node's fold slots, so a run never queues behind (or BACKLOGs) itself.
-  const byNode = new Map<string, VnodeCoverage[]>();
-  for (const cov of coveragePlan.vnodes) {
-    let list = byNode.get(cov.node);
-    if (list === undefined) byNode.set(cov.node, (list = []));
-    list.push(cov);
-  }
-  let lanesMerged = 0;
-  const lane = async (node: string, vnodes: VnodeCoverage[]): Promise<void> => {
-    const queue = scheduler.queue(node);
-    let acc: Acc | undefined;
+  const onResult = (lane: Lane, bytes: Uint8Array, n: number): void => {
+    const m0 = performance.now();
+    let acc: Acc;
+    let merged: Acc;
     try {
-      while (failure === undefined) {
-        const cov = vnodes.shift();
-        if (cov === undefined) break;
-        const from = acc ?? module.generateAcc(q);
-        acc = await queue.run(() => foldVnode(ctx, cov, from), stop.signal);
-        done++;
-        progress();
-      }
-      if (acc === undefined || failure !== undefined) return;
-      const m0 = performance.now();
-      total = lanesMerged === 0 ? acc : merge(total, acc);
-      lanesMerged++;
-      checkBound(module.name, module.accSize(total), bound);
-      mergeMs += performance.now() - m0;
+      acc = codec.decode(bytes, q);
+      merged = total === undefined ? acc : merge(total, acc);
     } catch (e) {
-      fail(e);
+      throw moduleFailure(module.name, `the accumulator of node ${lane.node}`, e);
+    }
+    checkBound(module.name, module.accSize(merged), bound);
+    total = merged;
+    items += n;
+    lane.done = lane.request.vnodes.length;
+    lane.items = n;
+    mergeMs += performance.now() - m0;
+  };
+  const runLane = async (lane: Lane): Promise<void> => {
+    try {
+      const events = target.node(lane.node).fold(lane.request, { signal: stop.signal });
+      for await (const ev of untilAborted(events, stop.signal)) {
+        if (ev.kind === 'progress') {
+          lane.done = ev.vnodesDone;
+          lane.items = ev.items;
+          progress();
+        } else if (ev.kind === 'keys') {
+          if (options.sink !== undefined) await untilAbortedPromise(options.sink(ev.keys, { signal: stop.signal }), stop.signal);
+        } else {
+          onResult(lane, ev.acc, ev.items);
+          progress();
+          return;
+        }
+      }
+      throw new AaeError('NODE_UNAVAILABLE', `node ${lane.node} ended fold ${module.name} without a result`);
+    } catch (e) {
+      fail(stop.signal.aborted && isAaeError(e, 'ABORTED') ? (failure ?? e) : e);
     }
   };
   try {
-    const lanes: Array<Promise<void>> = [];
-    for (const [node, vnodes] of byNode) for (let i = 0; i < perNode; i++) lanes.push(lane(node, vnodes));
-    await Promise.all(lanes);
+    await Promise.all(lanes.map(runLane));
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onCallerAbort);
@@ -216,15 +197,15 @@ export async function runFold<Query, Acc>(
   return {
     module: module.name,
     query: q,
-    acc: total,
-    coverage: coverageOf(coveragePlan, spec.ringSize, spec.nVal),
+    acc: total ?? module.generateAcc(q),
+    coverage,
     timings: { planMs: t1 - t0, foldMs: t2 - t1, mergeMs, totalMs: t2 - t0 },
     items,
   };
 }
 
 /** runFold for a module whose types are opaque (the registry, a loaded file): the acc comes back as unknown. */
-export function runAnyFold(target: FoldTarget, module: AnyFoldModule, query: unknown, options: RunFoldOptions = {}): Promise<FoldRunResult<unknown, unknown>> {
+export function runAnyFold(target: ClusterNodes, module: AnyFoldModule, query: unknown, options: RunFoldOptions = {}): Promise<FoldRunResult<unknown, unknown>> {
   return runFold<unknown, unknown>(target, module, query, options);
 }
 
@@ -234,162 +215,101 @@ export function summarizeRun<Query, Acc>(module: FoldModule<Query, Acc>, result:
   return { json: result.acc, table: { head: ['result'], rows: [[JSON.stringify(result.acc) ?? 'undefined']] } };
 }
 
-interface VnodeFoldContext<Query, Acc> {
-  target: FoldTarget;
-  module: FoldModule<Query, Acc>;
-  q: Query;
-  needs: StateNeeds;
-  filter: ModuleFilter;
-  bound: number;
-  signal: AbortSignal;
-  sink: KeySink | undefined;
-  counted: (n: number) => void;
-}
-
-/** One vnode's fold over the keyspaces the plan gives it, continuing from `acc` (its lane's). */
-async function foldVnode<Query, Acc>(ctx: VnodeFoldContext<Query, Acc>, cov: VnodeCoverage, from: Acc): Promise<Acc> {
-  const { module, q, signal } = ctx;
-  const vnode = ctx.target.vnode(cov.vnode);
-  const fold = module.generateObjectFoldFun(q);
-  const flush = module.generateFlushFun?.(q);
-  let acc = from;
-  const after = async (n: number): Promise<void> => {
-    if (flush !== undefined) acc = await flush(acc, { final: false, vnode, target: ctx.target, signal, sink: ctx.sink });
-    checkBound(module.name, module.accSize(acc), ctx.bound);
-    ctx.counted(n);
+/** The vnodes a run asks, and what that covers. */
+function drawCoverage(target: ClusterNodes, kind: 'plan' | 'every_replica', options: RunFoldOptions): FoldCoverage {
+  const { ringSize, nVal } = target.params;
+  if (options.shares !== undefined) {
+    const vnodes = options.shares.map((s) => ({ vnode: s.vnode, node: ownerOf(target, s.vnode), keyspaces: [...s.keyspaces] }));
+    const keyspaces = [...new Set(vnodes.flatMap((v) => v.keyspaces))].sort((a, b) => a - b);
+    return { fraction: keyspaces.length / ringSize, keyspaces, ringSize, nVal, offset: null, missing: [], complete: true, vnodes };
+  }
+  const input: PlanInput = { ringSize, nVal, owners: target.owners, selector: options.selector ?? 'all' };
+  if (kind === 'every_replica') input.pvc = nVal;
+  if (options.offset !== undefined) input.offset = options.offset;
+  if (options.sample !== undefined) input.sample = options.sample;
+  if (options.unavailable !== undefined) input.unavailable = options.unavailable;
+  if (options.random !== undefined) input.random = options.random;
+  const p: CoveragePlan = plan(input);
+  return {
+    fraction: p.fraction,
+    keyspaces: p.covered,
+    ringSize,
+    nVal,
+    offset: kind === 'plan' ? p.offset : null,
+    missing: p.missing,
+    complete: p.complete,
+    vnodes: p.vnodes.map((v) => ({ vnode: v.vnode, node: v.node, keyspaces: v.keyspaces })),
   };
-  const opts = { signal, batchSize: MAX_INPUT_BATCH };
-  switch (ctx.needs) {
-    case 'heads':
-      requireCapability(vnode, vnode.capabilities.headFold, 'head folds');
-      for await (const batch of vnode.foldHeads(headFilter(ctx.filter, cov.keyspaces), opts)) {
-        for (const head of batch) acc = fold(acc, { kind: 'head', head });
-        await after(batch.length);
+}
+
+function ownerOf(target: ClusterNodes, vnode: number): string {
+  const owner = target.owners[vnode];
+  if (owner === undefined) throw new AaeError('INVALID_ARGUMENT', `no vnode ${vnode} in a ring of ${target.params.ringSize}`);
+  return owner;
+}
+
+/** One request per node (or `perNode`, dealing its vnodes round-robin), keeping the plan's order within each. */
+function lanesOf(target: ClusterNodes, vnodes: FoldCoverage['vnodes'], perNode: number, base: Omit<FoldRequest, 'vnodes'>): Lane[] {
+  const byNode = new Map<string, FoldShare[][]>();
+  const counts = new Map<string, number>();
+  for (const v of vnodes) {
+    let parts = byNode.get(v.node);
+    if (parts === undefined) byNode.set(v.node, (parts = Array.from({ length: perNode }, () => [])));
+    const n = counts.get(v.node) ?? 0;
+    counts.set(v.node, n + 1);
+    parts[n % perNode]!.push({ vnode: v.vnode, keyspaces: v.keyspaces });
+  }
+  const lanes: Lane[] = [];
+  for (const [node, parts] of byNode) {
+    target.node(node); // an unknown node fails here, before any request is sent
+    for (const shares of parts) if (shares.length > 0) lanes.push({ node, request: { ...base, vnodes: shares }, done: 0, items: 0 });
+  }
+  return lanes;
+}
+
+/** The events of a node's fold, failing at once when `signal` fires (without waiting for the node to stop). */
+async function* untilAborted(events: AsyncIterable<FoldEvent>, signal: AbortSignal): AsyncGenerator<FoldEvent> {
+  const it = events[Symbol.asyncIterator]();
+  let finished = false;
+  try {
+    for (;;) {
+      const r = await untilAbortedPromise(it.next(), signal);
+      if (r.done === true) {
+        finished = true;
+        return;
       }
-      break;
-    case 'hash_size_only': {
-      // A vnode that offers hash-and-size folds reads no clocks or index entries (most of a head's
-      // decoding cost); any other vnode answers with whole heads, which carry the same fields.
-      const f = headFilter(ctx.filter, cov.keyspaces);
-      let batches: AsyncIterable<readonly HashSizeEntry[]>;
-      if (vnode.capabilities.hashSizeFold) batches = vnode.foldHashSizes(f, opts);
-      else {
-        requireCapability(vnode, vnode.capabilities.headFold, 'head folds');
-        batches = vnode.foldHeads(f, opts);
-      }
-      for await (const batch of batches) {
-        for (const entry of batch) acc = fold(acc, { kind: 'hash_size', entry });
-        await after(batch.length);
-      }
-      break;
+      yield r.value;
     }
-    case 'objects':
-      requireCapability(vnode, vnode.capabilities.objectFold, 'object folds');
-      for await (const batch of vnode.foldObjects(headFilter(ctx.filter, cov.keyspaces), opts)) {
-        for (const object of batch) acc = fold(acc, { kind: 'object', object });
-        await after(batch.length);
-      }
-      break;
-    case 'index': {
-      requireCapability(vnode, vnode.capabilities.indexFold, 'index folds');
-      const ix = ctx.filter.index!;
-      const f: IndexFoldFilter = { bucket: ix.bucket, index: ix.index, keyspaces: cov.keyspaces };
-      if (ix.termRange !== undefined) f.termRange = ix.termRange;
-      if (ix.keyRange !== undefined) f.keyRange = ix.keyRange;
-      for await (const batch of vnode.foldIndex(f, opts)) {
-        for (const entry of batch) acc = fold(acc, { kind: 'index', entry });
-        await after(batch.length);
-      }
-      break;
-    }
-    case 'tree_cache':
-      requireCapability(vnode, vnode.capabilities.treeCache, 'cached trees');
-      acc = await foldCache(ctx, vnode, cov.keyspaces, acc, fold, after);
-      break;
-  }
-  if (flush !== undefined) {
-    acc = await flush(acc, { final: true, vnode, target: ctx.target, signal, sink: ctx.sink });
-    checkBound(module.name, module.accSize(acc), ctx.bound);
-  }
-  return acc;
-}
-
-async function foldCache<Query, Acc>(
-  ctx: VnodeFoldContext<Query, Acc>,
-  vnode: Vnode,
-  keyspaces: readonly number[],
-  acc: Acc,
-  fold: (acc: Acc, input: FoldInput) => Acc,
-  after: (n: number) => Promise<void>,
-): Promise<Acc> {
-  const read = ctx.filter.cache!;
-  const nVal = ctx.target.spec.nVal;
-  if (read.read === 'clocks') {
-    if (ctx.signal.aborted) throw abortError(ctx.signal);
-    const clocks = await vnode.fetchClocks({ keyspaces }, read.segments, read.treeSize ?? vnode.treeSize, { signal: ctx.signal });
-    acc = fold(acc, { kind: 'clocks', keyspaces, clocks });
-    await after(clocks.length);
-    return acc;
-  }
-  for (const keyspace of keyspaces) {
-    if (ctx.signal.aborted) throw abortError(ctx.signal);
-    const indexN = { keyspace, nVal };
-    if (read.read === 'root') acc = fold(acc, { kind: 'root', indexN, root: await vnode.fetchRoot(indexN) });
-    else if (read.read === 'words') {
-      const words = new Uint32Array(read.ids.length);
-      await vnode.xorWordsInto(indexN, read.width, read.ids, words);
-      acc = fold(acc, { kind: 'words', indexN, words });
-    } else acc = fold(acc, { kind: 'branches', indexN, branches: await vnode.fetchBranches(indexN, read.ids) });
-    await after(1);
-  }
-  return acc;
-}
-
-function headFilter(f: ModuleFilter, keyspaces: readonly number[]): FoldFilter {
-  const out: FoldFilter = { keyspaces };
-  if (f.buckets !== undefined) out.buckets = f.buckets;
-  if (f.keyRange !== undefined) out.keyRange = f.keyRange;
-  if (f.segments !== undefined) out.segments = f.segments;
-  if (f.modifiedRange !== undefined) out.modifiedRange = f.modifiedRange;
-  return out;
-}
-
-function checkFilter(name: string, needs: StateNeeds, filter: ModuleFilter): void {
-  if (needs === 'index' && filter.index === undefined) {
-    throw new AaeError('FOLD_MODULE_INVALID', `fold module ${name} needs 'index' but its filter names no index`);
-  }
-  if (needs === 'tree_cache' && filter.cache === undefined) {
-    throw new AaeError('FOLD_MODULE_INVALID', `fold module ${name} needs 'tree_cache' but its filter says nothing to read`);
+  } finally {
+    // Closing the node's stream releases its iterators and queue slot; a node stuck in a module's
+    // own promise closes when that settles, and the run does not wait for it.
+    if (!finished) it.return?.().catch(() => undefined);
   }
 }
 
-function requireCapability(vnode: Vnode, has: boolean, what: string): void {
-  if (!has) throw new AaeError('INVALID_ARGUMENT', `vnode ${vnode.id} on ${vnode.node} does not offer ${what}`);
-}
-
-export function checkBound(name: string, size: number, bound: number): void {
-  if (size > bound) {
-    throw new AaeError('FOLD_ACC_OVERFLOW', `fold ${name}: its accumulator reached ${size}, over its bound of ${bound}; narrow the query or raise its limit`, {
-      details: { size, bound },
-    });
+function untilAbortedPromise<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(abortError(signal));
   }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** A failure as the caller should see it: the abort's own error (TIMEOUT, ABORTED) rather than a store's wrapper of it. */
 function normalise(failure: unknown, signal: AbortSignal): unknown {
   if (failure instanceof AaeError && failure.code === 'ABORTED' && signal.aborted && signal.reason instanceof AaeError) return signal.reason;
   return failure;
-}
-
-function coverageOf(p: CoveragePlan, ringSize: number, nVal: number): FoldCoverage {
-  return {
-    fraction: p.fraction,
-    keyspaces: p.covered,
-    ringSize,
-    nVal,
-    offset: p.offset,
-    missing: p.missing,
-    complete: p.complete,
-    vnodes: p.vnodes.map((v) => ({ vnode: v.vnode, node: v.node, keyspaces: v.keyspaces })),
-  };
 }

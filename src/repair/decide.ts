@@ -28,10 +28,17 @@ export const REPAIR_ACTOR = 'aae-repair';
 export type ConflictPolicy = 'lww' | 'source' | 'sink' | 'report';
 export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ['lww', 'source', 'sink', 'report'];
 
-/** What a place holds of a key: enough to decide (the repair loop keeps the values alongside). */
+/**
+ * What a place holds of a key: enough to decide. `hash` is the object hash the trees are built from
+ * (of the clock, or of the value under hash method `value`): two places hold the same version when
+ * their hashes (and tombstone flags) agree, whatever their clocks say — the same rule as the trees
+ * and the exchange's clock stage, so a repair never writes what a compare calls equal, and never
+ * calls equal what a compare reports.
+ */
 export interface Version {
   clock: Clock;
   deleted: boolean;
+  hash: number;
 }
 
 export type Resolution =
@@ -91,29 +98,32 @@ export function resolveVersions(versions: ReadonlyArray<Version | null>, policy:
   const winner = candidates.reduce((best, i) => (lwwLater(versions[i]!, versions[best]!) ? i : best));
   let clock = versions[maximal[0]!]!.clock;
   for (const m of maximal.slice(1)) clock = mergeClocks(clock, versions[m]!.clock);
-  // Concurrent clocks merge to a clock above all of them. Equal clocks that disagree on deletion
-  // merge to that same clock, which would dominate nothing, and a conditional write would never
-  // land: the repair then mints one step of its own actor, at the same time, so it does.
+  // Concurrent clocks merge to a clock above all of them. Equal clocks that disagree (on deletion,
+  // or on the value under hash method `value`) merge to that same clock, which would dominate
+  // nothing, and a conditional write would never land: the repair then mints one step of its own
+  // actor, at the same time, so it does.
   if (maximal.some((m) => equalClocks(versions[m]!.clock, clock))) clock = increment(clock, REPAIR_ACTOR, clock.lastModified);
   // The resulting clock differs from every maximal version's, so every place is written.
   const targets = versions.map((_v, i) => i);
   return { kind: 'write', winner, clock, targets, losers: maximal.filter((m) => m !== winner) };
 }
 
-function sameVersion(a: Version, b: Version): boolean {
-  return a.deleted === b.deleted && equalClocks(a.clock, b.clock);
+export function sameVersion(a: Version, b: Version): boolean {
+  return a.hash === b.hash && a.deleted === b.deleted;
 }
 
 /**
  * lww: is `a` later than `b`? Later lastModified; then the later clock in entry order; then a live
  * value over a tombstone (equal clocks that disagree on deletion cannot come from one writer — keep
- * the data, the tombstone goes to the conflict log).
+ * the data, the tombstone goes to the conflict log); then the higher object hash (two values under
+ * equal clocks and times: any fixed choice, so every place picks the same one).
  */
 export function lwwLater(a: Version, b: Version): boolean {
   if (a.clock.lastModified !== b.clock.lastModified) return a.clock.lastModified > b.clock.lastModified;
   const byEntries = compareEntries(a.clock, b.clock);
   if (byEntries !== 0) return byEntries > 0;
-  return !a.deleted && b.deleted;
+  if (a.deleted !== b.deleted) return !a.deleted;
+  return a.hash >>> 0 > b.hash >>> 0;
 }
 
 /** A total order on clock entries: actor by actor (code-point order), then counter; longer wins a tie. */
@@ -136,9 +146,10 @@ export function aheadOf(blue: Version | null, pink: Version | null): Ahead {
   if (blue === null && pink === null) return 'equal';
   if (pink === null) return 'blue';
   if (blue === null) return 'pink';
+  if (sameVersion(blue, pink)) return 'equal';
   const order = compareClocks(blue.clock, pink.clock);
   if (order === 'left') return 'blue';
   if (order === 'right') return 'pink';
-  if (order === 'equal') return blue.deleted === pink.deleted ? 'equal' : 'concurrent';
+  // Concurrent clocks, or equal clocks over different versions (two values under one clock).
   return 'concurrent';
 }

@@ -2,12 +2,16 @@
  * src/repair: deciding who is ahead (pure), and the repair loop over an injected backend that reads
  * versions and writes conditionally. Imports src/cluster and src/errors only.
  */
-export { resolveVersions, aheadOf, lwwLater, CONFLICT_POLICIES, REPAIR_ACTOR, type Ahead, type ConflictPolicy, type Resolution, type Version } from './decide.js';
+export { resolveVersions, aheadOf, lwwLater, sameVersion, CONFLICT_POLICIES, REPAIR_ACTOR, type Ahead, type ConflictPolicy, type Resolution, type Version } from './decide.js';
 export { ConflictLogFile, MemoryConflictSink, conflictLine, type ConflictEntry, type ConflictSink } from './conflict-log.js';
 export {
   repairKeys,
+  emptyStats,
+  REPAIR_DIRECTIONS,
+  type FetchedObject,
+  type PlaceRef,
   type PlaceVersion,
-  type PlaceWrite,
+  type RepairDirection,
   type RepairAction,
   type RepairActionKind,
   type RepairBackend,

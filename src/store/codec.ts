@@ -1,5 +1,6 @@
 import type { Clock } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
+import type { Head } from '../node/index.js';
 import { contribution } from '../hash/index.js';
 import type { StoredHead } from './vnode.js';
 
@@ -20,18 +21,8 @@ import type { StoredHead } from './vnode.js';
 
 export const HEAD_FORMAT = 1;
 
-export interface HeadValue {
-  /** In normal form (sorted by actor, no zero counters), as src/cluster/clock.ts makes them. */
-  clock: Clock;
-  deleted: boolean;
-  /** Bytes of the value (0 for a tombstone). */
-  size: number;
-  /** The object hash by the cluster's hash method. */
-  hash: number;
-  /** High 32 bits of the key hash: the contribution is src/hash contribution(alt, hash). */
-  alt: number;
-  indexes: ReadonlyArray<readonly [string, string]>;
-}
+/** A head as stored (see the node contract's Head): clock in normal form (sorted by actor, no zero counters). */
+export type HeadValue = Head;
 
 function corrupt(what: string): never {
   throw new AaeError('STORE_IO', `corrupt head in the store: ${what}`);

@@ -1,10 +1,12 @@
 /**
  * src/store: a node's LevelDB (vnodes as key ranges; heads, values and index entries under separate
- * prefixes), cached TicTac trees kept current on every write and saved safely, vnode folds, and the
- * embedded cluster. Imports src/tictac, src/cluster, src/hash and src/errors only.
+ * prefixes), cached TicTac trees kept current on every write and saved safely, vnode folds and
+ * conditional writes. Imports src/node (types), src/tictac, src/cluster, src/hash and src/errors.
  */
-export { EmbeddedCluster, type PutManyOptions, type ReplicaVersion, type CloseOptions } from './embedded-cluster.js';
-export type { PutItem } from './cluster-write.js';
+export { planWrite, prepareHead, validateWrite, type PlannedWrite, type PreparedHead } from './write-plan.js';
+export { KeySlots } from './key-slots.js';
+export { checkRingStamp } from './ring-stamp.js';
+export type { HeadValue } from './codec.js';
 export { LocalVnode, type TreeOrigin, type TreeState } from './local-vnode.js';
 export { NodeDb, type BatchOp, type RawDb } from './node-db.js';
 export { locateKey, type LocatedKey, type StoreParams } from './locate.js';

@@ -276,11 +276,18 @@ export class LocalVnode implements Vnode {
 
   /** Reads several whole objects (heads and values) in one getMany (null where absent). */
   async getMany(keys: ReadonlyArray<{ bucket: string; key: Uint8Array }>): Promise<Array<AaeObject | null>> {
+    return (await this.readObjects(keys)).map((r) => (r === null ? null : r.object));
+  }
+
+  /** As getMany, each object with the object hash its head stores (what the trees were built from). */
+  async readObjects(keys: ReadonlyArray<{ bucket: string; key: Uint8Array }>, located?: readonly LocatedKey[]): Promise<Array<{ object: AaeObject; hash: number } | null>> {
     this.checkOpen();
-    const locs = keys.map((k) => {
-      validateObjectKey(k);
-      return this.locate(k.bucket, k.key);
-    });
+    const locs =
+      located ??
+      keys.map((k) => {
+        validateObjectKey(k);
+        return this.locate(k.bucket, k.key);
+      });
     const wanted: Uint8Array[] = [];
     for (const l of locs) {
       const hk = objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey);
@@ -293,7 +300,7 @@ export class LocalVnode implements Vnode {
       const h = decodeHead(hb);
       const vb = raw[2 * i + 1];
       if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `vnode ${this.id}: the value of a live head is missing`);
-      return { bucket: l.bucket, key: l.key, clock: h.clock, value: h.deleted ? EMPTY : plainView(vb!), deleted: h.deleted, indexes: h.indexes };
+      return { object: { bucket: l.bucket, key: l.key, clock: h.clock, value: h.deleted ? EMPTY : plainView(vb!), deleted: h.deleted, indexes: h.indexes }, hash: h.hash };
     });
   }
 
@@ -338,7 +345,7 @@ export class LocalVnode implements Vnode {
     if (segments.length === 0) return out;
     const collect = async (ks: number[], ids: readonly number[]): Promise<void> => {
       for await (const batch of this.foldHeads({ keyspaces: ks, segments: { ids, treeSize } }, options)) {
-        for (const h of batch) out.push({ bucket: h.bucket, key: h.key, clock: h.clock, deleted: h.deleted });
+        for (const h of batch) out.push({ bucket: h.bucket, key: h.key, clock: h.clock, deleted: h.deleted, hash: h.hash });
       }
     };
     if (treeSize !== this.treeSize) {

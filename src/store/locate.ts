@@ -1,15 +1,9 @@
 import { keyspaceOfHash, type ClusterSpec } from '../cluster/index.js';
 import { canonicalKey, keyPlacement } from '../hash/index.js';
+import type { KeyLoc } from '../node/index.js';
 
 /** Where a key lives: computed once per write from (bucket, key) alone (see layout.ts). */
-export interface LocatedKey {
-  bucket: string;
-  key: Uint8Array;
-  ckey: Uint8Array;
-  keyspace: number;
-  segment32: number;
-  alt: number;
-}
+export type LocatedKey = KeyLoc;
 
 /** The ring and hash parameters a store needs (a subset of the cluster spec). */
 export type StoreParams = Pick<ClusterSpec, 'ringSize' | 'nVal' | 'treeSize' | 'hashMethod' | 'seed'>;

@@ -1,10 +1,12 @@
-import type { AaeObject, Clock, IndexEntry, IndexN, ObjectHead } from '../cluster/index.js';
+import type { AaeObject, IndexEntry, IndexN, ObjectHead } from '../cluster/index.js';
+import type { Head, KeyClock, WriteOp } from '../node/index.js';
 import type { TicTacTree, TreeSize } from '../tictac/index.js';
 
 /**
- * The vnode contract: what the exchange, the fold runner and repair need from one vnode, whether it
- * lives in this process (LocalVnode, over a node's LevelDB) or, later, across a socket. Everything
- * is asynchronous and answers in copies, never in views of the vnode's own state.
+ * What a node reads and writes of one of its own vnodes: the storage side of a node, never crossed
+ * by a coordinator (the coordinator reaches data through the node contract, src/node). The node's
+ * fold executor (src/fold/execute.ts) folds through it; LocalVnode implements it over a node's
+ * LevelDB. Everything is asynchronous and answers in copies, never in views of the vnode's own state.
  */
 
 /** A head as a fold yields it: the head plus where it lives (for trees built by folds). */
@@ -42,13 +44,6 @@ export interface IndexEntryRecord {
   key: Uint8Array;
   index: string;
   term: string;
-}
-
-export interface KeyClock {
-  bucket: string;
-  key: Uint8Array;
-  clock: Clock;
-  deleted: boolean;
 }
 
 /** Inclusive range. */
@@ -108,19 +103,15 @@ export interface VnodeCapabilities {
   writes: boolean;
 }
 
-/** One write into one vnode: an object version (a tombstone is one) or an erase (the key is gone). */
-export type VnodeWrite =
-  /**
-   * `ifDominates`: store the object only if its clock dominates the version the vnode holds at
-   * that moment (or the vnode lacks the key), decided inside the vnode's write step, so no other
-   * write can land between the check and the write. This is how repair writes: never over a newer
-   * or concurrent version. The result is the head the decision was made against.
-   */
-  | { kind: 'put'; object: AaeObject; ifDominates?: boolean }
-  | { kind: 'erase'; bucket: string; key: Uint8Array };
+/**
+ * One write into one vnode: an object version (a tombstone is one) or an erase (the key is gone),
+ * each optionally conditional, decided inside the vnode's write step (see the node contract's
+ * WriteOp): no other write can land between the check and the write.
+ */
+export type VnodeWrite = WriteOp;
 
-/** What a write replaced: the previous head, or null when the key was absent. */
-export type WriteResult = ObjectHead | null;
+/** What a write replaced (or was decided against): the previous head, or null when the key was absent. */
+export type WriteResult = Head | null;
 
 export interface Vnode {
   readonly id: number;
@@ -158,4 +149,4 @@ export interface Vnode {
   write(writes: readonly VnodeWrite[]): Promise<WriteResult[]>;
 }
 
-export type { IndexEntry };
+export type { IndexEntry, KeyClock };

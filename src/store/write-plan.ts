@@ -1,6 +1,5 @@
-import { validateClock, validateIndexEntry, validateObjectKey, type AaeObject } from '../cluster/index.js';
+import { validateClock, validateIndexEntry, validateObjectKey, versionHash, type AaeObject } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
-import { objectHash } from '../hash/index.js';
 import type { HeadValue } from './codec.js';
 import { encodeHead } from './head-encoder.js';
 import type { LocatedKey, StoreParams } from './locate.js';
@@ -46,7 +45,7 @@ export function prepareHead(obj: AaeObject, loc: LocatedKey, params: StoreParams
     clock: obj.clock,
     deleted: obj.deleted,
     size: value.byteLength,
-    hash: objectHash(params.hashMethod, params.seed, obj.clock.entries, value),
+    hash: versionHash(obj, params.hashMethod, params.seed),
     alt: loc.alt,
     indexes: obj.deleted ? [] : obj.indexes,
   };

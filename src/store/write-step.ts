@@ -107,11 +107,13 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
       const p = prior[i]!;
       const old = p >= 0 ? heads[p]! : heads[i]!;
       heads[i] = old; // what a later op of this key replaces, unless this op changes it
-      if (old !== null && plan.noResult !== true) results[i] = headOf(loc, old);
+      if (old !== null && plan.noResult !== true) results[i] = old;
       const oldC = old === null ? -1 : contribution(old.alt, old.hash);
       let newC = -1;
       if (op.kind === 'erase') {
         if (old === null) continue;
+        if (op.ifHash !== undefined && old.hash !== op.ifHash) continue;
+        if (op.ifDeleted === true && !old.deleted) continue;
         putOrDelete(vs, batch, loc, null);
         for (const e of old.indexes) batch.del(indexKeyOf(vs, loc, e));
         heads[i] = null;

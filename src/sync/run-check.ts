@@ -11,14 +11,15 @@
  * result: a scheduled sync must outlive a bad hour. Input errors (clusters that can never be
  * compared, a missing directory) and an abort are thrown: no later check would do better.
  */
-import { repairClusters, type RepairableCluster, type RepairRunOptions } from '../aae/index.js';
+import { repairClusters, type RepairRunOptions } from '../aae/index.js';
+import type { Cluster } from '../coordinator/index.js';
 import { isAaeError } from '../errors.js';
 import { afterCheck, type ResolvedCheck, type SyncState } from './checks.js';
 
 /** Both clusters, opened for one check; `close` saves and releases them. */
 export interface OpenPair {
-  source: RepairableCluster;
-  sink: RepairableCluster;
+  source: Cluster;
+  sink: Cluster;
   close(): Promise<void>;
 }
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { defaultSpec, type SpecOverrides } from '../../src/cluster/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import type { EmbeddedCluster } from '../../src/coordinator/index.js';
+import { createCluster } from '../support/clusters.js';
 
 /**
  * Per-test embedded clusters in a fresh temp directory, all closed and removed after each test.
@@ -22,7 +23,7 @@ export function useClusters(
     await rm(dir, { recursive: true, force: true });
   });
   return async (name, ringSize, nVal, nodes, overrides = {}) => {
-    const c = await EmbeddedCluster.create(join(dir, name), defaultSpec(name, { ringSize, nVal, nodeCount: nodes, treeSize: 'small', ...overrides }));
+    const c = await createCluster(join(dir, name), defaultSpec(name, { ringSize, nVal, nodeCount: nodes, treeSize: 'small', ...overrides }));
     open.push(c);
     return c;
   };

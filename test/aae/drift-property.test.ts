@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { compareClusters, repairClusters } from '../../src/aae/index.js';
 import { defaultSpec, makeClock, type Clock } from '../../src/cluster/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import type { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { useClusters } from './clusters.js';
+import { createCluster } from '../support/clusters.js';
 
 /** Per-test clusters (closed and removed after each); the property runs make their own. */
 const cluster = useClusters('aae-drift-');
@@ -46,8 +47,8 @@ describe('compare and repair over random drift', () => {
     await fc.assert(
       fc.asyncProperty(shapeArb, shapeArb, fc.integer({ min: 20, max: 300 }), fc.uniqueArray(driftArb, { maxLength: 25, selector: (d) => d.i % 1000 }), async (sa, sb, n, drifts) => {
         const dir = await mkdtemp(join(tmpdir(), 'aae-prop-'));
-        const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: sa.ringSize, nVal: sa.nVal, nodeCount: sa.nodes, treeSize: 'small' }));
-        const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: sb.ringSize, nVal: sb.nVal, nodeCount: sb.nodes, treeSize: 'small' }));
+        const blue = await createCluster(join(dir, 'blue'), defaultSpec('blue', { ringSize: sa.ringSize, nVal: sa.nVal, nodeCount: sa.nodes, treeSize: 'small' }));
+        const pink = await createCluster(join(dir, 'pink'), defaultSpec('pink', { ringSize: sb.ringSize, nVal: sb.nVal, nodeCount: sb.nodes, treeSize: 'small' }));
         try {
           const expected = new Map<string, string>();
           const byKey = new Map<number, Drift>();

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { compareClusters, repairClusters } from '../../src/aae/index.js';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import type { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { fast, useClusters } from './clusters.js';
+import { createCluster } from '../support/clusters.js';
 
 /** Per-test clusters (closed and removed after each); the property runs make their own. */
 const cluster = useClusters('aae-stale-');
@@ -34,8 +35,8 @@ describe('repair between clusters whose replicas disagree', () => {
       fc.asyncProperty(shapeArb, shapeArb, fc.array(keyArb, { minLength: 1, maxLength: 12 }), fc.nat(), fc.nat(), async (sa, sb, keys, blueOffset, pinkOffset) => {
         const dir = await mkdtemp(join(tmpdir(), 'aae-stale-'));
         const spec = (name: string, s: typeof sa) => defaultSpec(name, { ringSize: s.ringSize, nVal: s.nVal, nodeCount: s.nodes, treeSize: 'small' });
-        const blue = await EmbeddedCluster.create(join(dir, 'blue'), spec('blue', sa));
-        const pink = await EmbeddedCluster.create(join(dir, 'pink'), spec('pink', sb));
+        const blue = await createCluster(join(dir, 'blue'), spec('blue', sa));
+        const pink = await createCluster(join(dir, 'pink'), spec('pink', sb));
         try {
           for (const [i, k] of keys.entries()) {
             const key = `k${i}`;

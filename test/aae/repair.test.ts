@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { compareClusters, compareReplicas, repairClusters, repairReplicas } from '../../src/aae/index.js';
 import { descends, makeClock, type AaeObject } from '../../src/cluster/index.js';
 import { MemoryConflictSink } from '../../src/repair/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { fast, text, useClusters } from './clusters.js';
 
 const cluster = useClusters('aae-repair-');

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { defaultSpec, makeClock, type SpecOverrides } from '../../src/cluster/index.js';
-import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
+import { EmbeddedCluster, type PutItem } from '../../src/coordinator/index.js';
 
 /**
  * Two embedded clusters that agree on `shared` keys and then differ in a known way, for the CLI's

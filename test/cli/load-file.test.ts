@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { defaultSpec } from '../../src/cluster/index.js';
 import { loadFile, validateLoadFile } from '../../src/cli/load-file.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { aroundBatchWrites } from '../store/helpers.js';
 import { withTempDir } from './helpers.js';
 

@@ -84,7 +84,7 @@ describe('aae cluster create / load / put / get / delete', () => {
       const file = join(tmp, 'one.jsonl');
       await writeFile(file, '{"bucket":"b","key":"k","value":"x","clock":[["a",1]]}\n');
       expect((await aae('load', dir, file, '--replicas', '1')).code).toBe(0);
-      const { EmbeddedCluster } = await import('../../src/store/index.js');
+      const { EmbeddedCluster } = await import('../../src/coordinator/index.js');
       const c = await EmbeddedCluster.open(dir);
       try {
         const replicas = await c.getReplicas('b', 'k');

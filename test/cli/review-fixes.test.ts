@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { PutItem } from '../../src/store/index.js';
+import type { PutItem } from '../../src/coordinator/index.js';
 import { aae, withTempDir } from './helpers.js';
 
 /** Behaviours a fresh-eyes review of the CLI found wanting, pinned so they stay fixed. */
@@ -79,7 +79,7 @@ describe('interrupting a load', () => {
 
       // Interrupt once the first batch has landed.
       const during = new AbortController();
-      const { EmbeddedCluster } = await import('../../src/store/index.js');
+      const { EmbeddedCluster } = await import('../../src/coordinator/index.js');
       const orig = EmbeddedCluster.prototype.putMany;
       EmbeddedCluster.prototype.putMany = function (items, options = {}) {
         return orig.call(this, items, { ...options, onProgress: (p) => { options.onProgress?.(p); during.abort(); } });
@@ -111,7 +111,7 @@ describe('a load failing after it began writing', () => {
       const file = join(tmp, 'data.jsonl');
       await writeFile(file, Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ bucket: 'b', key: `k${i}`, value: 'v', clock: [['a', 1]] })).join('\n'));
       // The store fails once the items of the first two batches have been handed over.
-      const { EmbeddedCluster } = await import('../../src/store/index.js');
+      const { EmbeddedCluster } = await import('../../src/coordinator/index.js');
       const orig = EmbeddedCluster.prototype.putMany;
       EmbeddedCluster.prototype.putMany = function (items, options = {}) {
         async function* failing() {

@@ -1,7 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { runCli } from '../../src/cli/program.js';
 import { aae, withTempDir } from './helpers.js';
 

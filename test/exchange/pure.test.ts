@@ -22,6 +22,7 @@ import {
 import { initHash, utf8 } from '../../src/hash/index.js';
 import { TicTacTree } from '../../src/tictac/index.js';
 import { seeded } from './helpers.js';
+import { versionHashOf } from '../support/versions.js';
 
 beforeAll(async () => {
   await initHash();
@@ -89,7 +90,7 @@ const sideArb = fc.uniqueArray(
   { selector: (r) => `${r.bucket}/${r.key}`, maxLength: 12 },
 );
 const toKeyClocks = (side: Array<{ bucket: string; key: string; clock: ReturnType<typeof makeClock>; deleted: boolean }>): KeyClock[] =>
-  side.map((r) => ({ ...r, key: utf8(r.key) }));
+  side.map((r) => ({ ...r, key: utf8(r.key), hash: versionHashOf(r.clock.entries, r.deleted) }));
 
 describe('compareClocks', () => {
   it('finds exactly the keys whose versions differ, missing on either side included', () => {
@@ -132,6 +133,7 @@ describe('compareClocks', () => {
       key: utf8(key),
       clock: makeClock(entries, t),
       deleted,
+      hash: versionHashOf(entries, deleted),
     });
     const bl1 = [kc('K1', [['a', 1]]), kc('K2', [['b', 1]]), kc('K3', [['a', 2]])];
     expect(compareClocks(bl1, [kc('K1', [['a', 1]], 99), kc('K2', [['b', 1]]), kc('K3', [['a', 2]])])).toEqual([]);
@@ -143,6 +145,23 @@ describe('compareClocks', () => {
       ['K3', [['a', 2]], null],
     ]);
     expect(compareClocks([kc('K1', [['a', 1]])], [kc('K1', [['a', 1]], 1, true)])).toHaveLength(1);
+  });
+  it('law: a key is a delta exactly when its object hashes differ (or one side lacks it), whatever the clocks say', () => {
+    // Hash method `value`: the hash is the value's, so equal clocks over different values are a
+    // delta and equal values under different clocks are not — as the trees see it.
+    const entry = fc.record({ key: keyArb, clock: clockArb, value: fc.constantFrom(1, 2, 3) });
+    const side = fc.uniqueArray(entry, { selector: (r) => r.key, maxLength: 6 });
+    fc.assert(
+      fc.property(side, side, (b, p) => {
+        const kcs = (s: typeof b): KeyClock[] => s.map((r) => ({ bucket: 'b', key: utf8(r.key), clock: r.clock, deleted: false, hash: r.value }));
+        const got = compareClocks(kcs(b), kcs(p)).map((d) => new TextDecoder().decode(d.key));
+        const bv = new Map(b.map((r) => [r.key, r.value]));
+        const pv = new Map(p.map((r) => [r.key, r.value]));
+        const expected = [...new Set([...bv.keys(), ...pv.keys()])].filter((k) => bv.get(k) !== pv.get(k)).sort();
+        expect(got).toEqual(expected);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -228,11 +247,14 @@ describe('hashesOfTree', () => {
     expect(() => hashesOfTree(tree, { width: 3, ids: [0] })).toThrow(expect.objectContaining({ code: 'TREE_SEGMENT_INVALID' }));
     expect(() => hashesOfTree(tree, { width: 256, ids: [16] })).toThrow(/ascend/);
     expect(() => hashesOfTree(tree, { width: 1, ids: [2, 1] })).toThrow(/ascend/);
+    // A width of 0 is not a power of two: refused, with its code, even when no id is asked.
+    let refused: unknown;
     try {
       hashesOfTree(tree, { width: 0, ids: [] });
     } catch (e) {
-      expect(isAaeError(e, 'TREE_SEGMENT_INVALID')).toBe(true);
+      refused = e;
     }
+    expect(isAaeError(refused, 'TREE_SEGMENT_INVALID'), `expected TREE_SEGMENT_INVALID, got ${String(refused)}`).toBe(true);
   });
 });
 
@@ -318,7 +340,7 @@ describe('the width planner', () => {
 
 describe('keyClockBytes', () => {
   it('counts a key clock by its encoded bytes', () => {
-    // 1+2 (bucket) + 1+3 (key) + 1+1+1+1 (clock: count, actor length, actor, counter) + 2 (time 1000) + 1 (deleted)
-    expect(keyClockBytes({ bucket: 'b1', key: utf8('k01'), clock: makeClock([['a', 1]], 1000), deleted: false })).toBe(14);
+    // 1+2 (bucket) + 1+3 (key) + 1+1+1+1 (clock: count, actor length, actor, counter) + 2 (time 1000) + 1 (deleted) + 4 (hash)
+    expect(keyClockBytes({ bucket: 'b1', key: utf8('k01'), clock: makeClock([['a', 1]], 1000), deleted: false, hash: 7 })).toBe(18);
   });
 });

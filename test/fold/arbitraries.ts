@@ -56,7 +56,7 @@ export function wordsInputs(count: number): fc.Arbitrary<FoldInput[]> {
 }
 
 export const clocksInputs = fc.array(
-  fc.array(headArb, { maxLength: 10 }).map((hs): FoldInput => ({ kind: 'clocks', keyspaces: [0], clocks: hs.map((h) => ({ bucket: h.bucket, key: h.key, clock: h.clock, deleted: h.deleted })) })),
+  fc.array(headArb, { maxLength: 10 }).map((hs): FoldInput => ({ kind: 'clocks', keyspaces: [0], clocks: hs.map((h) => ({ bucket: h.bucket, key: h.key, clock: h.clock, deleted: h.deleted, hash: h.hash })) })),
   { maxLength: 5 },
 );
 

@@ -2,12 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSpec, type SpecOverrides } from '../../src/cluster/index.js';
-import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
+import type { EmbeddedCluster, OpenOptions, PutItem } from '../../src/coordinator/index.js';
+import { createCluster } from '../support/clusters.js';
 
 /** Temp-dir embedded clusters for the runner tests; `cleanup` closes them and removes the dirs. */
 
 export interface Clusters {
-  make(name: string, overrides: SpecOverrides, items: readonly PutItem[]): Promise<EmbeddedCluster>;
+  make(name: string, overrides: SpecOverrides, items: readonly PutItem[], options?: OpenOptions): Promise<EmbeddedCluster>;
   cleanup(): Promise<void>;
 }
 
@@ -15,10 +16,10 @@ export function clusters(): Clusters {
   const open: EmbeddedCluster[] = [];
   const dirs: string[] = [];
   return {
-    async make(name, overrides, items) {
+    async make(name, overrides, items, options = {}) {
       const dir = await mkdtemp(join(tmpdir(), `aae-fold-${name}-`));
       dirs.push(dir);
-      const c = await EmbeddedCluster.create(join(dir, name), defaultSpec(name, { treeSize: 'small', ...overrides }));
+      const c = await createCluster(join(dir, name), defaultSpec(name, { treeSize: 'small', ...overrides }), options);
       open.push(c);
       await c.putMany(items);
       return c;

@@ -38,8 +38,9 @@ describe('the example module passes the compliance suite', () => {
 
 test('the example module runs over a cluster and agrees with object_stats', async () => {
   const items = sampleItems(120);
-  const c = await env.make('load', { ringSize: 8, nVal: 3, nodeCount: 3 }, items);
   const m: AnyFoldModule = await resolveFoldModule('./examples/bucket-sizes.js', join(import.meta.dirname, '../..'));
+  // The fold runs on the nodes: they are given the module, as `aae fold` gives them a module file.
+  const c = await env.make('load', { ringSize: 8, nVal: 3, nodeCount: 3 }, items, { modules: [m] });
   const r = await runFold(c, m, {});
   const rows = (summarizeRun(m, r).json as { buckets: Array<{ objects: number; tombstones: number; bytes: number }> }).buckets;
   const stats = await runFold(c, objectStats, {});
@@ -71,7 +72,17 @@ test('an unknown built-in name is FOLD_MODULE_UNKNOWN', async () => {
 });
 
 test('the runner stops a loaded module whose accumulator outgrows its bound (FOLD_ACC_OVERFLOW)', async () => {
-  const c = await env.make('overflow', { ringSize: 8, nVal: 3, nodeCount: 3 }, sampleItems(60));
+  const c = await env.make('overflow', { ringSize: 8, nVal: 3, nodeCount: 3 }, sampleItems(60), { modules: [example] });
   const e = await runFold(c, example, { maxBuckets: 2 }).catch((x: unknown) => x);
   expect(isAaeError(e, 'FOLD_ACC_OVERFLOW')).toBe(true);
+});
+
+test('a module declaring a version that is not semver, or a codec without its functions, is refused with FOLD_MODULE_INVALID', async () => {
+  const base = `name: 'x', apiVersion: 1, parseQuery: (q) => q, stateNeeds: () => 'heads', generateFilter: () => ({}), generateAcc: () => 0, generateMergeFun: () => (a, b) => a + b, generateObjectFoldFun: () => (a) => a, accBound: () => 1, accSize: () => 0`;
+  const badVersion = await refusal(`export default { ${base}, version: 'one' };`);
+  expect(isAaeError(badVersion, 'FOLD_MODULE_INVALID')).toBe(true);
+  expect((badVersion as Error).message).toContain('not semver');
+  const badCodec = await refusal(`export default { ${base}, accCodec: { encode: (a) => a } };`);
+  expect(isAaeError(badCodec, 'FOLD_MODULE_INVALID')).toBe(true);
+  expect((badCodec as Error).message).toContain('accCodec');
 });

@@ -1,9 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { keyspaceOf } from '../../src/cluster/index.js';
 import { isAaeError } from '../../src/errors.js';
 import {
-  FoldScheduler,
+  FoldQueue,
+  executeFold,
   fetchClocksNval,
+  plainCodec,
   fetchClocksRange,
   findTombs,
   indexTree,
@@ -20,10 +22,10 @@ import {
   summarizeRun,
   type AnyFoldModule,
 } from '../../src/fold/index.js';
-import type { KeyClock, Vnode } from '../../src/store/index.js';
-import type { FoldTarget } from '../../src/fold/contract.js';
+import type { KeyClock } from '../../src/node/index.js';
+import type { Vnode } from '../../src/store/index.js';
 import { initHash, keyHash, canonicalKey } from '../../src/hash/index.js';
-import type { EmbeddedCluster } from '../../src/store/index.js';
+import type { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { clusters, sampleItems } from './cluster-fixture.js';
 
 const items = sampleItems(300);
@@ -104,11 +106,11 @@ test('a sampled run covers what it says, and object_stats scales its estimate by
   expect(json.estimate.count).toBe(Math.round(r.acc.count / 0.25));
 });
 
-test('each lane folds its vnodes into one accumulator, and any number of lanes per node gives the same result', async () => {
-  const cluster = await env.make('lanes', { ringSize: 16, nVal: 3, nodeCount: 3 }, items);
+test('each node folds its vnodes into one accumulator, the coordinator only merges, and any number of requests per node gives the same result', async () => {
   const counts = { accs: 0, merges: 0 };
   const counted: AnyFoldModule = {
     ...mergeTreeRange,
+    name: 'counted_tree_range',
     generateAcc: (q) => {
       counts.accs++;
       return mergeTreeRange.generateAcc(q);
@@ -121,12 +123,14 @@ test('each lane folds its vnodes into one accumulator, and any number of lanes p
       };
     },
   };
+  // The module runs on the nodes: they are given it, as `aae fold` gives them a module file.
+  const cluster = await env.make('lanes', { ringSize: 16, nVal: 3, nodeCount: 3 }, items, { modules: [counted] });
   const one = await runFold(cluster, counted, { treeSize: 'small' }, { offset: 2, perNode: 1 });
-  // One accumulator for the run and one a lane (one lane a node the plan visits), not one a vnode;
-  // the first lane's becomes the run's, so lanes − 1 merges.
+  // One accumulator a request (one request a node the plan visits), made on the node, not one a
+  // vnode; the coordinator makes none: the first node's becomes the run's, so requests − 1 merges.
   const lanes = new Set(one.coverage.vnodes.map((v) => v.node)).size;
   expect(one.coverage.vnodes.length).toBeGreaterThan(lanes);
-  expect(counts).toEqual({ accs: 1 + lanes, merges: lanes - 1 });
+  expect(counts).toEqual({ accs: lanes, merges: lanes - 1 });
   const whole = await runFold(single, mergeTreeRange, { treeSize: 'small' });
   expect(one.acc.equals(whole.acc)).toBe(true);
   for (const perNode of [2, 8]) {
@@ -138,10 +142,11 @@ test('each lane folds its vnodes into one accumulator, and any number of lanes p
 });
 
 /**
- * The cluster's vnodes seen through a proxy that logs which head-based fold each answers with and,
- * when `hashSizeFold` is false, declares no hash-and-size folds (and refuses them if asked anyway).
+ * A node's fold over the single cluster's vnodes, seen through a proxy that logs which head-based
+ * fold each answers with and, when `hashSizeFold` is false, declares no hash-and-size folds (and
+ * refuses them if asked anyway). The executor is the node's side of a fold, called directly.
  */
-function recordingTarget(cluster: EmbeddedCluster, hashSizeFold: boolean, calls: string[]): FoldTarget {
+async function recordingFold(module: AnyFoldModule, query: unknown, hashSizeFold: boolean, calls: string[]): Promise<{ json: unknown; items: number }> {
   const wrap = (v: Vnode): Vnode =>
     new Proxy(v, {
       get(t, p) {
@@ -155,7 +160,15 @@ function recordingTarget(cluster: EmbeddedCluster, hashSizeFold: boolean, calls:
         };
       },
     });
-  return { spec: cluster.spec, owners: cluster.owners, vnode: (id) => wrap(cluster.vnode(id)) };
+  const q = module.parseQuery(query);
+  const shares = single.vnodes().map((v) => ({ vnode: v.id, keyspaces: v.indexNs.map((n) => n.keyspace) }));
+  let result: { json: unknown; items: number } | undefined;
+  for await (const ev of executeFold({ node: 'n1', module, query: q, shares, vnode: (id) => wrap(single.vnode(id)), nVal: 1, queue: new FoldQueue('n1'), signal: new AbortController().signal, emits: false })) {
+    if (ev.kind !== 'result') continue;
+    const acc: unknown = (module.accCodec ?? plainCodec()).decode(ev.acc, q);
+    result = { json: summarizeRun(module, { module: module.name, query: q, acc, coverage: { fraction: 1, keyspaces: [], ringSize: 8, nVal: 1, offset: 0, missing: [], complete: true, vnodes: [] }, timings: { planMs: 0, foldMs: 0, mergeMs: 0, totalMs: 0 }, items: ev.items }).json, items: ev.items };
+  }
+  return result!;
 }
 
 describe('hash_size_only folds', () => {
@@ -171,13 +184,13 @@ describe('hash_size_only folds', () => {
     async (_name, _q, module, query) => {
       const fast: string[] = [];
       const slow: string[] = [];
-      const a = await runFold(recordingTarget(single, true, fast), module, query);
-      const b = await runFold(recordingTarget(single, false, slow), module, query);
+      const a = await recordingFold(module, query, true, fast);
+      const b = await recordingFold(module, query, false, slow);
       expect(fast.length).toBeGreaterThan(0);
       expect(new Set(fast)).toEqual(new Set(['foldHashSizes']));
       expect(slow.length).toBe(fast.length);
       expect(new Set(slow)).toEqual(new Set(['foldHeads']));
-      expect(summarizeRun(module, a).json).toEqual(summarizeRun(module, b).json);
+      expect(a.json).toEqual(b.json);
       expect(a.items).toBe(b.items);
     },
   );
@@ -185,36 +198,38 @@ describe('hash_size_only folds', () => {
 
 describe('stopping', () => {
   let cluster: EmbeddedCluster;
+  /** One fold at a time per node, none waiting: a second fold on a busy node is refused. */
+  let narrow: EmbeddedCluster;
   beforeAll(async () => {
     cluster = await env.make('stopping', { ringSize: 16, nVal: 3, nodeCount: 3 }, items);
+    narrow = await env.make('narrow', { ringSize: 16, nVal: 3, nodeCount: 3 }, items, { foldLimits: { maxRunning: 1, maxWaiting: 0 } });
   });
+  const loads = (c: EmbeddedCluster) => c.spec.nodes.map((n) => c.localNode(n).queue.load);
 
   test('an abort stops every vnode fold, rejects ABORTED and leaves no fold running', async () => {
-    const scheduler = new FoldScheduler();
     const ac = new AbortController();
     let calls = 0;
     const sink = async (): Promise<void> => {
       calls++;
       ac.abort();
     };
-    const err = await runFold(cluster, replKeysRange, { batchSize: 1 }, { signal: ac.signal, sink, scheduler }).catch((e: unknown) => e);
+    const err = await runFold(cluster, replKeysRange, { batchSize: 1 }, { signal: ac.signal, sink }).catch((e: unknown) => e);
     expect(isAaeError(err, 'ABORTED')).toBe(true);
     expect(calls).toBeLessThan(10);
-    for (const node of cluster.spec.nodes) expect(scheduler.queue(node).load).toEqual({ running: 0, waiting: 0 });
+    await vi.waitFor(() => expect(loads(cluster)).toEqual(cluster.spec.nodes.map(() => ({ running: 0, waiting: 0 }))));
   });
 
   test('a timeout rejects TIMEOUT and leaves no fold running', async () => {
-    const scheduler = new FoldScheduler();
     const sink = (_b: readonly KeyClock[], { signal }: { signal: AbortSignal }): Promise<void> =>
       new Promise((resolve) => {
         const t = setTimeout(resolve, 100);
         signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
       });
     const t0 = Date.now();
-    const err = await runFold(cluster, replKeysRange, { batchSize: 1 }, { timeoutMs: 60, sink, scheduler }).catch((e: unknown) => e);
+    const err = await runFold(cluster, replKeysRange, { batchSize: 1 }, { timeoutMs: 60, sink }).catch((e: unknown) => e);
     expect(isAaeError(err, 'TIMEOUT')).toBe(true);
     expect(Date.now() - t0).toBeLessThan(2_000);
-    for (const node of cluster.spec.nodes) expect(scheduler.queue(node).load).toEqual({ running: 0, waiting: 0 });
+    await vi.waitFor(() => expect(loads(cluster)).toEqual(cluster.spec.nodes.map(() => ({ running: 0, waiting: 0 }))));
   });
 
   test('an already aborted signal folds nothing', async () => {
@@ -227,33 +242,30 @@ describe('stopping', () => {
   test('a full node queue answers BACKLOG instead of piling up; the queue drains after', async () => {
     // Every node's one slot is taken (a plan with a random offset may ask any of them), and no one
     // may wait: the fold must be refused, not queued.
-    const scheduler = new FoldScheduler({ maxRunning: 1, maxWaiting: 0 });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const busy = cluster.spec.nodes.map((node) => scheduler.queue(node).run(() => gate));
-    const err = await runFold(cluster, objectStats, {}, { scheduler }).catch((e: unknown) => e);
+    const busy = narrow.spec.nodes.map((node) => narrow.localNode(node).queue.run(() => gate));
+    const err = await runFold(narrow, objectStats, {}).catch((e: unknown) => e);
     expect(isAaeError(err, 'BACKLOG')).toBe(true);
     release();
     await Promise.all(busy);
-    const after = await runFold(cluster, objectStats, {}, { scheduler });
+    const after = await runFold(narrow, objectStats, {});
     expect(after.acc.count).toBeGreaterThan(0);
   });
 
   test('a fold waiting on its sink keeps its node slot until the sink returns', async () => {
-    const scheduler = new FoldScheduler({ maxRunning: 1, maxWaiting: 0 });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let entered!: () => void;
     const inSink = new Promise<void>((r) => (entered = r));
-    const first = runFold(cluster, replKeysRange, { batchSize: 1000 }, {
-      scheduler,
+    const first = runFold(narrow, replKeysRange, { batchSize: 1000 }, {
       sink: async () => {
         entered();
         await gate;
       },
     });
     await inSink;
-    const held = cluster.spec.nodes.filter((n) => scheduler.queue(n).load.running > 0);
+    const held = narrow.spec.nodes.filter((n) => narrow.localNode(n).queue.load.running > 0);
     expect(held.length).toBeGreaterThan(0);
     release();
     const r = await first;
@@ -273,8 +285,9 @@ describe('mutating folds', () => {
     const tombs = items.filter((i) => i.deleted).length;
     const counted = await runFold(cluster, reapTombs, {});
     expect(counted.acc).toMatchObject({ found: tombs, removed: 0 });
+    // Told to act, it runs on every replica: found and removed count replica records.
     const reaped = await runFold(cluster, reapTombs, { change: 'reap', batchSize: 7, pauseMs: 1 }, { offset: 1 });
-    expect(reaped.acc).toMatchObject({ found: tombs, removed: tombs * 3, skipped: 0 });
+    expect(reaped.acc).toMatchObject({ found: tombs * 3, removed: tombs * 3, skipped: 0 });
     expect((await runFold(cluster, findTombs, {}, { offset: 2 })).acc.items).toHaveLength(0);
     const root = await runFold(cluster, mergeRootNval, {});
     const scan = await runFold(cluster, mergeTreeRange, { treeSize: 'small' });
@@ -287,7 +300,7 @@ describe('mutating folds', () => {
     const cluster = await env.make('erase', { ringSize: 8, nVal: 3, nodeCount: 3 }, items);
     const range = { start: 1_000, end: 1_099 };
     const r = await runFold(cluster, eraseKeys, { modifiedRange: range, change: 'erase', pauseMs: 0 });
-    expect(r.acc.found).toBe(100);
+    expect(r.acc.found).toBe(300);
     expect(r.acc.removed).toBe(300);
     const left = await runFold(cluster, objectStats, {}, { offset: 2 });
     expect(left.acc.count + left.acc.tombstones).toBe(items.length - 100);

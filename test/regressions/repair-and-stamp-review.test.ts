@@ -6,7 +6,8 @@ import { repairClusters, twoClusterBackend } from '../../src/aae/index.js';
 import { defaultSpec, makeClock, type ClusterSpec } from '../../src/cluster/index.js';
 import { isAaeError, type AaeError } from '../../src/errors.js';
 import { repairKeys } from '../../src/repair/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import type { EmbeddedCluster } from '../../src/coordinator/index.js';
+import { createCluster, openCluster } from '../support/clusters.js';
 
 /**
  * Defects a review of the ring stamp and of the repair over every replica found, one test each,
@@ -38,7 +39,7 @@ async function fileExists(path: string): Promise<boolean> {
 }
 
 async function openError(at: string): Promise<unknown> {
-  return EmbeddedCluster.open(at).then(
+  return openCluster(at).then(
     async (c) => {
       await c.close();
       return undefined;
@@ -62,11 +63,11 @@ describe('review2: the ring stamp', () => {
    * size; the create's error (undefined if it was not refused).
    */
   async function recreateWithOtherRing(at: string): Promise<unknown> {
-    const first = await EmbeddedCluster.create(at, small('dc1', 16));
+    const first = await createCluster(at, small('dc1', 16));
     await first.put({ bucket: 'b', key: 'k', value: 'v' });
     await first.close();
     await rm(join(at, 'cluster.json'));
-    return EmbeddedCluster.create(at, small('dc1', 32)).then(
+    return createCluster(at, small('dc1', 32)).then(
       async (c) => {
         await c.close();
         return undefined;
@@ -92,7 +93,7 @@ describe('review2: the ring stamp', () => {
 
   test('a changed ring size is not blamed on the node list', async () => {
     const at = join(dir, 'dc1');
-    const c = await EmbeddedCluster.create(at, small('dc1', 16));
+    const c = await createCluster(at, small('dc1', 16));
     await c.put({ bucket: 'b', key: 'k', value: 'v' });
     await c.close();
     await editSpec(at, (s) => void (s.ringSize = 32));
@@ -104,7 +105,7 @@ describe('review2: the ring stamp', () => {
 
   test('a spec edited before any data was written opens (README: refused only when "edited after data was written")', async () => {
     const at = join(dir, 'dc1');
-    const c = await EmbeddedCluster.create(at, small('dc1', 16));
+    const c = await createCluster(at, small('dc1', 16));
     await c.close();
     await editSpec(at, (s) => void (s.ringSize = 32));
     expect(await openError(at)).toBeUndefined();
@@ -113,8 +114,8 @@ describe('review2: the ring stamp', () => {
 
 describe('review2: repair between clusters', () => {
   test('a range repair leaves the sink with the source\'s newest version even when a source replica is stale', async () => {
-    const blue = await EmbeddedCluster.create(join(dir, 'blue'), small('blue', 8));
-    const pink = await EmbeddedCluster.create(join(dir, 'pink'), small('pink', 8));
+    const blue = await createCluster(join(dir, 'blue'), small('blue', 8));
+    const pink = await createCluster(join(dir, 'pink'), small('pink', 8));
     try {
       const n = 300;
       for (let i = 0; i < n; i++) {
@@ -142,8 +143,8 @@ describe('review2: repair between clusters', () => {
   });
 
   test('a dry run by range counts each differing key once, as the real run does', async () => {
-    const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'small' }));
-    const pink = await EmbeddedCluster.create(join(dir, 'pink'), small('pink', 8));
+    const blue = await createCluster(join(dir, 'blue'), defaultSpec('blue', { ringSize: 8, nVal: 3, nodeCount: 3, treeSize: 'small' }));
+    const pink = await createCluster(join(dir, 'pink'), small('pink', 8));
     try {
       const n = 300;
       for (let i = 0; i < n; i++) {
@@ -162,8 +163,8 @@ describe('review2: repair between clusters', () => {
   });
 
   test('repairKeys over twoClusterBackend accepts a key listed twice in one batch (it did before the backend kept a layout)', async () => {
-    const blue = await EmbeddedCluster.create(join(dir, 'blue'), small('blue', 8));
-    const pink = await EmbeddedCluster.create(join(dir, 'pink'), small('pink', 8));
+    const blue = await createCluster(join(dir, 'blue'), small('blue', 8));
+    const pink = await createCluster(join(dir, 'pink'), small('pink', 8));
     try {
       await blue.put({ bucket: 'b', key: 'k', value: 'v', clock: makeClock([['src', 1]], 1000) });
       const key = { bucket: 'b', key: enc('k') };

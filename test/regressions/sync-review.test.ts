@@ -1,3 +1,4 @@
+import { versionHashOf } from '../support/versions.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { repairClusters } from '../../src/aae/index.js';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
 import { isAaeError } from '../../src/errors.js';
 import { resolveVersions } from '../../src/repair/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import type { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { openPair, readValue, withOne } from '../sync/pair.js';
 import {
   abortableSleep,
@@ -20,6 +21,7 @@ import {
   type SyncState,
 } from '../../src/sync/index.js';
 import { aae } from '../cli/helpers.js';
+import { createCluster, openCluster } from '../support/clusters.js';
 
 /**
  * Defects a review of `aae sync` and of the two-cluster repair over every replica found, one test
@@ -46,8 +48,8 @@ afterEach(async () => {
 
 async function makePair(): Promise<void> {
   const spec = (name: string, ringSize: number, nVal: number) => defaultSpec(name, { ringSize, nVal, nodeCount: 2, treeSize: 'small' });
-  const dc1 = await EmbeddedCluster.create(join(dir, 'dc1'), spec('dc1', 16, 2));
-  const dr1 = await EmbeddedCluster.create(join(dir, 'dr1'), spec('dr1', 8, 1));
+  const dc1 = await createCluster(join(dir, 'dc1'), spec('dc1', 16, 2));
+  const dr1 = await createCluster(join(dir, 'dr1'), spec('dr1', 8, 1));
   const items = Array.from({ length: 50 }, (_, i) => ({ bucket: 'b', key: `old-${i}`, value: 'v', clock: makeClock([['src', 1]], NOW - 3 * DAY + i) }));
   await dc1.putMany(items);
   await dr1.putMany(items);
@@ -65,8 +67,8 @@ async function write(cluster: 'dc1' | 'dr1', key: string, lastModified: number):
 }
 
 describe('repair between clusters: --conflict sink when the source replicas are concurrent', () => {
-  const A = { clock: makeClock([['x', 1]], 3000), deleted: false }; // only on one source replica, later
-  const B = { clock: makeClock([['y', 1]], 2000), deleted: false }; // on the other source replica AND on the sink
+  const A = { clock: makeClock([['x', 1]], 3000), deleted: false, hash: versionHashOf([['x', 1]], false) }; // only on one source replica, later
+  const B = { clock: makeClock([['y', 1]], 2000), deleted: false, hash: versionHashOf([['y', 1]], false) }; // on the other source replica AND on the sink
 
   test('resolveVersions: under sink, a version the sink holds wins even when a source replica holds it too', () => {
     // Places: source replica 0, source replica 1, sink replica 0 (preferred).
@@ -78,8 +80,8 @@ describe('repair between clusters: --conflict sink when the source replicas are 
   });
 
   test('repairClusters with policy sink does not overwrite the sink with a source-only version', async () => {
-    const blue = await EmbeddedCluster.create(join(dir, 'blue'), defaultSpec('blue', { ringSize: 8, nVal: 2, nodeCount: 2, treeSize: 'small' }));
-    const pink = await EmbeddedCluster.create(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 1, nodeCount: 1, treeSize: 'small' }));
+    const blue = await createCluster(join(dir, 'blue'), defaultSpec('blue', { ringSize: 8, nVal: 2, nodeCount: 2, treeSize: 'small' }));
+    const pink = await createCluster(join(dir, 'pink'), defaultSpec('pink', { ringSize: 8, nVal: 1, nodeCount: 1, treeSize: 'small' }));
     try {
       const b = { bucket: 'b', key: 'k', value: 'B-on-sink', clock: B.clock };
       await blue.put(b);
@@ -103,7 +105,7 @@ describe('sync state: what a range check starts from', () => {
   test('a check that finds a cluster locked keeps the previous success (a range-only schedule must not go idle)', async () => {
     await makePair();
     const before: SyncState = { previousSuccess: NOW - HOUR, range: null };
-    const holder = await EmbeddedCluster.open(join(dir, 'dr1'));
+    const holder = await openCluster(join(dir, 'dr1'));
     let r: CheckReport;
     try {
       r = await runCheck(resolveCheck('range', before, NOW, 'always'), before, { open, repair: fast, now: () => NOW });

@@ -2,9 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { descends, equalClocks, makeClock, type Clock } from '../../src/cluster/clock.js';
 import { aheadOf, resolveVersions, type ConflictPolicy, type Version } from '../../src/repair/decide.js';
+import { versionHashOf } from '../support/versions.js';
 
 const clock = (entries: Array<[string, number]>, lm = 0): Clock => makeClock(entries, lm);
-const v = (entries: Array<[string, number]>, lm = 0, deleted = false): Version => ({ clock: clock(entries, lm), deleted });
+const v = (entries: Array<[string, number]>, lm = 0, deleted = false): Version => {
+  const c = clock(entries, lm);
+  return { clock: c, deleted, hash: versionHashOf(c.entries, deleted) };
+};
 
 const versionArb: fc.Arbitrary<Version> = fc
   .record({
@@ -23,7 +27,7 @@ const policyArb = fc.constantFrom<ConflictPolicy>('lww', 'source', 'sink', 'repo
 function apply(places: ReadonlyArray<Version | null>, policy: ConflictPolicy, preferred?: readonly number[]): Array<Version | null> {
   const r = resolveVersions(places, policy, preferred);
   if (r.kind !== 'write') return [...places];
-  const w = { clock: r.clock, deleted: places[r.winner]!.deleted };
+  const w = { clock: r.clock, deleted: places[r.winner]!.deleted, hash: versionHashOf(r.clock.entries, places[r.winner]!.deleted) };
   return places.map((p, i) => (r.targets.includes(i) ? w : p));
 }
 

@@ -4,36 +4,59 @@ import { dominates, increment, makeClock } from '../../src/cluster/clock.js';
 import type { AaeObject, ObjectKey } from '../../src/cluster/object.js';
 import { MemoryConflictSink } from '../../src/repair/conflict-log.js';
 import { resolveVersions } from '../../src/repair/decide.js';
-import { repairKeys, type PlaceWrite, type RepairBackend, type WriteOutcome } from '../../src/repair/repair-keys.js';
+import { repairKeys, type FetchedObject, type PlaceRef, type PlaceVersion, type RepairAction, type RepairBackend, type WriteOutcome } from '../../src/repair/repair-keys.js';
+import { versionHashOf } from '../support/versions.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const id = (k: ObjectKey) => `${k.bucket}/${Buffer.from(k.key).toString()}`;
 
-/** N places, each a map of objects, with writes that land only where they dominate. */
+/** N places, each a map of objects, with writes that land only where they dominate. Stateless, as a backend must be. */
 class MemoryPlaces implements RepairBackend {
   readonly places: Array<Map<string, AaeObject>>;
-  /** Called between a key's read and its write: simulates a live write racing the repair. */
+  /** Called before a batch is written: simulates a live write racing the repair. */
   beforeWrite: ((key: ObjectKey) => void) | undefined;
+  /** Called before objects are fetched: simulates a write changing the winner after it was read. */
+  beforeFetch: (() => void) | undefined;
   writes = 0;
+  readonly writtenSides = new Set<number>();
   constructor(n: number) {
     this.places = Array.from({ length: n }, () => new Map());
   }
-  async read(keys: readonly ObjectKey[]) {
-    // Two places are a source (side 0) and a sink (side 1); more are the replicas of one cluster.
-    const side = (i: number) => (this.places.length === 2 ? { side: i === 0 ? (0 as const) : (1 as const) } : {});
-    return keys.map((k) => this.places.map((p, i) => ({ place: `p${i}`, object: p.get(id(k)) ?? null, ...side(i) })));
+  /** Two places are a source (side 0) and a sink (side 1); more are the replicas of one cluster. */
+  private sideOf(i: number): 0 | 1 {
+    return this.places.length === 2 && i === 1 ? 1 : 0;
   }
-  async write(batch: ReadonlyArray<{ key: ObjectKey; writes: readonly PlaceWrite[] }>): Promise<WriteOutcome[][]> {
-    return batch.map(({ key, writes }) => {
-      this.beforeWrite?.(key);
-      return writes.map(({ place, object }) => {
-        const cur = this.places[place]!.get(id(key));
+  async read(keys: readonly ObjectKey[]): Promise<PlaceVersion[][]> {
+    return keys.map((k) =>
+      this.places.map((p, i): PlaceVersion => {
+        const o = p.get(id(k)) ?? null;
+        const version = o === null ? null : { clock: o.clock, deleted: o.deleted, hash: versionHashOf(o.clock.entries, o.deleted) };
+        return { place: `p${i}`, version, ref: { side: this.sideOf(i), vnode: i }, ...(this.places.length === 2 ? { side: this.sideOf(i) } : {}) };
+      }),
+    );
+  }
+  async fetch(items: ReadonlyArray<{ key: ObjectKey; ref: PlaceRef }>): Promise<Array<FetchedObject | null>> {
+    this.beforeFetch?.();
+    return items.map(({ key, ref }) => {
+      const o = this.places[ref.vnode]!.get(id(key)) ?? null;
+      return o === null ? null : { object: o, hash: versionHashOf(o.clock.entries, o.deleted) };
+    });
+  }
+  async write(batch: ReadonlyArray<{ object: AaeObject; refs: readonly PlaceRef[] }>): Promise<WriteOutcome[][]> {
+    return batch.map(({ object, refs }) => {
+      this.beforeWrite?.(object);
+      return refs.map((ref) => {
+        const cur = this.places[ref.vnode]!.get(id(object));
         if (cur !== undefined && !dominates(object.clock, cur.clock)) return 'skipped';
-        this.places[place]!.set(id(key), object);
+        this.places[ref.vnode]!.set(id(object), object);
         this.writes++;
+        this.writtenSides.add(ref.side);
         return 'written';
       });
     });
+  }
+  snapshot(): string {
+    return JSON.stringify(this.places.map((p) => [...p.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, o]) => [k, o.clock, Buffer.from(o.value).toString(), o.deleted])));
   }
 }
 
@@ -70,7 +93,11 @@ describe('repairKeys', () => {
               if (v !== null) backend.places[p]!.set(`b/${key}`, obj(key, [["a", v.a], ["b", v.b]], v.a * 10 + v.b, `v-${v.a}-${v.b}`, v.deleted));
             });
             const r = resolveVersions(
-              row.map((v, p) => (v === null ? null : backend.places[p]!.get(`b/${key}`)!)),
+              row.map((v, p) => {
+                if (v === null) return null;
+                const o = backend.places[p]!.get(`b/${key}`)!;
+                return { clock: o.clock, deleted: o.deleted, hash: versionHashOf(o.clock.entries, o.deleted) };
+              }),
               policy,
               policy === 'source' ? [0] : [1],
             );
@@ -153,6 +180,91 @@ describe('repairKeys', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(repairKeys(backend, keys, { policy: 'lww', signal: ac.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  /** Random rows of versions on two sides (a source and a sink). */
+  const rowsArb = fc.array(fc.array(versionArb, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 25 });
+  function load(rows: ReadonlyArray<ReadonlyArray<{ a: number; b: number; deleted: boolean } | null>>): { backend: MemoryPlaces; keys: ObjectKey[] } {
+    const backend = new MemoryPlaces(2);
+    const keys = rows.map((row, i) => {
+      const key = `k${i}`;
+      row.forEach((v, p) => {
+        if (v !== null) backend.places[p]!.set(`b/${key}`, obj(key, [['a', v.a], ['b', v.b]], v.a * 10 + v.b, `v-${v.a}-${v.b}`, v.deleted));
+      });
+      return { bucket: 'b', key: enc(key) };
+    });
+    return { backend, keys };
+  }
+  const actionLine = (a: RepairAction): string => JSON.stringify([a.kind, Buffer.from(a.key).toString(), a.from ?? null, [...a.to].sort()]);
+
+  test('law: a dry run lists exactly the writes the real run then makes (every action streamed, beyond the report cap)', async () => {
+    await fc.assert(
+      fc.asyncProperty(rowsArb, fc.constantFrom('lww', 'source', 'sink', 'report') as fc.Arbitrary<'lww' | 'source' | 'sink' | 'report'>, async (rows, policy) => {
+        const { backend, keys } = load(rows);
+        const before = backend.snapshot();
+        const planned: RepairAction[] = [];
+        const dry = await repairKeys(backend, keys, { policy, dryRun: true, maxActionsReported: 2, onAction: (a) => planned.push(a) });
+        expect(backend.snapshot()).toBe(before);
+        expect(planned).toHaveLength(keys.length);
+        expect(dry.actions.length).toBeLessThanOrEqual(2);
+        const done: RepairAction[] = [];
+        const real = await repairKeys(backend, keys, { policy, onAction: (a) => done.push(a) });
+        expect(done.map(actionLine)).toEqual(planned.map(actionLine));
+        expect({ copied: real.copied, resolved: real.resolved, reported: real.reported, inSync: real.inSync }).toEqual({ copied: dry.copied, resolved: dry.resolved, reported: dry.reported, inSync: dry.inSync });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('law: a one-way repair never writes the other side; what only the other side could give is held back', async () => {
+    await fc.assert(
+      fc.asyncProperty(rowsArb, fc.constantFrom('to-sink', 'to-source') as fc.Arbitrary<'to-sink' | 'to-source'>, async (rows, direction) => {
+        const { backend, keys } = load(rows);
+        const untouched = direction === 'to-sink' ? 0 : 1;
+        const before = JSON.stringify([...backend.places[untouched]!.entries()]);
+        const stats = await repairKeys(backend, keys, { policy: 'lww', direction });
+        expect(backend.writtenSides.has(untouched)).toBe(false);
+        expect(JSON.stringify([...backend.places[untouched]!.entries()])).toBe(before);
+        // Every key is settled one way or the other: in sync, written, reported, or held back.
+        expect(stats.inSync + stats.copied + stats.resolved + stats.reported + stats.heldBack).toBe(keys.length);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('a winner that changes between the read and the fetch of its object is not copied', async () => {
+    const backend = new MemoryPlaces(2);
+    backend.places[0]!.set('b/x', obj('x', [['a', 2]], 1, 'read'));
+    backend.beforeFetch = () => backend.places[0]!.set('b/x', obj('x', [['a', 3]], 2, 'changed'));
+    const stats = await repairKeys(backend, [{ bucket: 'b', key: enc('x') }], { policy: 'lww' });
+    expect(stats).toMatchObject({ copied: 1, placesWritten: 0, placesSkipped: 1 });
+    expect(backend.places[1]!.get('b/x')).toBeUndefined();
+  });
+
+  test('two values under one clock (hash method value) are a conflict the policy settles, and the action says so', async () => {
+    // A backend whose hash is the value's, as under hash method `value`.
+    class ValuePlaces extends MemoryPlaces {
+      override async read(keys: readonly ObjectKey[]): Promise<PlaceVersion[][]> {
+        return (await super.read(keys)).map((places, k) =>
+          places.map((p, i) => {
+            const o = this.places[i]!.get(id(keys[k]!));
+            return o === undefined ? p : { ...p, version: { ...p.version!, hash: versionHashOf([[Buffer.from(o.value).toString(), 1]], o.deleted) } };
+          }),
+        );
+      }
+      override async fetch(items: ReadonlyArray<{ key: ObjectKey; ref: PlaceRef }>): Promise<Array<FetchedObject | null>> {
+        return (await super.fetch(items)).map((f) => (f === null ? null : { ...f, hash: versionHashOf([[Buffer.from(f.object.value).toString(), 1]], f.object.deleted) }));
+      }
+    }
+    const backend = new ValuePlaces(2);
+    backend.places[0]!.set('b/x', obj('x', [['w', 1]], 5, 'hello'));
+    backend.places[1]!.set('b/x', obj('x', [['w', 1]], 5, 'HELLO'));
+    const dry = await repairKeys(backend, [{ bucket: 'b', key: enc('x') }], { policy: 'report' });
+    expect(dry.actions[0]).toMatchObject({ kind: 'report', conflict: 'same_clock' });
+    const stats = await repairKeys(backend, [{ bucket: 'b', key: enc('x') }], { policy: 'source' });
+    expect(stats.actions[0]).toMatchObject({ kind: 'resolve', conflict: 'same_clock', from: 'p0' });
+    expect(Buffer.from(backend.places[1]!.get('b/x')!.value).toString()).toBe('hello');
+    expect((await repairKeys(backend, [{ bucket: 'b', key: enc('x') }], { policy: 'source' })).inSync).toBe(1);
   });
 });
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { defaultSpec, type Clock } from '../../src/cluster/index.js';
-import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
+import { EmbeddedCluster, type PutItem } from '../../src/coordinator/index.js';
 import { useFileTempDir } from './helpers.js';
 
 /**

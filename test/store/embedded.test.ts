@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { defaultSpec, type ClusterSpec } from '../../src/cluster/index.js';
 import { isAaeError } from '../../src/errors.js';
-import { EmbeddedCluster, NodeDb, type PutItem } from '../../src/store/index.js';
+import { NodeDb } from '../../src/store/index.js';
+import { EmbeddedCluster, type PutItem } from '../../src/coordinator/index.js';
 import { KIND_TREE, KIND_VALUE, kindPrefix, prefixEnd } from '../../src/store/layout.js';
 import { collect, expectTreesMatchData, tempDir } from './helpers.js';
 

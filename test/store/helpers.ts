@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { canonicalKey, contribution, keyHash, objectHash } from '../../src/hash/index.js';
 import { TicTacTree } from '../../src/tictac/index.js';
 import { indexNsOfVnode, type ClusterSpec, type IndexN } from '../../src/cluster/index.js';
-import { EmbeddedCluster, locateKey, type StoredHead, type StoredObject, type Vnode } from '../../src/store/index.js';
+import { locateKey, type StoredHead, type StoredObject, type Vnode } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 
 /** A fresh temp directory; `dispose` removes it. */
 export async function tempDir(prefix = 'aae-store-'): Promise<{ path: string; dispose: () => Promise<void> }> {

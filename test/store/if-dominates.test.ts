@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { defaultSpec, makeClock, type AaeObject } from '../../src/cluster/index.js';
 import { canonicalKey, contribution, keyHash, objectHash } from '../../src/hash/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { TicTacTree } from '../../src/tictac/index.js';
 
 let dir: string;

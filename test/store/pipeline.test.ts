@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { defaultSpec, dominates, equalClocks, type Clock } from '../../src/cluster/index.js';
-import type { PutItem } from '../../src/store/index.js';
+import type { PutItem } from '../../src/coordinator/index.js';
 import { aroundBatchWrites, expectTreesMatchData, sleep, useFreshCluster } from './helpers.js';
 
 /**

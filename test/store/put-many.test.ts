@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { defaultSpec } from '../../src/cluster/index.js';
-import { EmbeddedCluster, type PutItem } from '../../src/store/index.js';
+import { EmbeddedCluster, type PutItem } from '../../src/coordinator/index.js';
 import { aroundBatchWrites, sleep, useFreshCluster } from './helpers.js';
 
 /**

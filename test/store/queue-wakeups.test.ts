@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { defaultSpec, type AaeObject } from '../../src/cluster/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { tempDir } from './helpers.js';
 
 /**
@@ -53,7 +53,7 @@ test('vnode.write, awaited, then another write some microtasks later: every writ
       const k = enc(`k${Math.random()}`);
       try {
         // only keys vnode 0 holds
-        if (cluster.preflistOf('b', k).some((x) => x.id === 0)) return k;
+        if (cluster.preflistOf('b', k).includes(0)) return k;
       } catch {
         /* ignore */
       }

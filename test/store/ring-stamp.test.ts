@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
 import { isAaeError, type AaeError } from '../../src/errors.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { META_RING_KEY } from '../../src/store/layout.js';
 import { tempDir } from './helpers.js';
 

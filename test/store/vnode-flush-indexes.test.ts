@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { beforeAll, expect, test } from 'vitest';
 import { defaultSpec, dominates, type AaeObject, type Clock, type IndexEntry } from '../../src/cluster/index.js';
 import { initHash } from '../../src/hash/index.js';
-import { EmbeddedCluster, type LocalVnode, type VnodeWrite } from '../../src/store/index.js';
+import { type LocalVnode, type VnodeWrite } from '../../src/store/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { collect, enc, expectTreesMatchData, keysHeldBy, useFileTempDir } from './helpers.js';
 
 /**

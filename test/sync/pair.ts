@@ -1,13 +1,14 @@
 import { join } from 'node:path';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import type { EmbeddedCluster } from '../../src/coordinator/index.js';
+import { openCluster } from '../support/clusters.js';
 
 /**
  * The two clusters sync tests use, `dc1` and `dr1` under one directory, opened for a check and
  * closed after it, as `aae sync` does (an embedded cluster is one process's at a time).
  */
 export async function openPair(dir: string): Promise<{ source: EmbeddedCluster; sink: EmbeddedCluster; close(): Promise<void> }> {
-  const source = await EmbeddedCluster.open(join(dir, 'dc1'));
-  const sink = await EmbeddedCluster.open(join(dir, 'dr1')).catch(async (e: unknown) => {
+  const source = await openCluster(join(dir, 'dc1'));
+  const sink = await openCluster(join(dir, 'dr1')).catch(async (e: unknown) => {
     await source.close();
     throw e;
   });
@@ -16,7 +17,7 @@ export async function openPair(dir: string): Promise<{ source: EmbeddedCluster; 
 
 /** Opens one of the two, runs `fn`, closes it. */
 export async function withOne<T>(dir: string, cluster: 'dc1' | 'dr1', fn: (c: EmbeddedCluster) => Promise<T>): Promise<T> {
-  const c = await EmbeddedCluster.open(join(dir, cluster));
+  const c = await openCluster(join(dir, cluster));
   try {
     return await fn(c);
   } finally {

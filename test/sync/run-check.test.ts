@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
 import { AaeError, isAaeError } from '../../src/errors.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import type { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { openPair, readValue, withOne } from './pair.js';
 import { INITIAL_STATE, resolveCheck, runCheck, type OpenPair, type SyncState } from '../../src/sync/index.js';
+import { createCluster, openCluster } from '../support/clusters.js';
 
 /**
  * Checks against real embedded clusters: each kind finds the drift inside its scope and repairs
@@ -20,8 +21,8 @@ let dir = '';
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'aae-sync-'));
   const spec = (name: string, ringSize: number, nVal: number) => defaultSpec(name, { ringSize, nVal, nodeCount: 2, treeSize: 'small' });
-  const dc1 = await EmbeddedCluster.create(join(dir, 'dc1'), spec('dc1', 16, 2));
-  const dr1 = await EmbeddedCluster.create(join(dir, 'dr1'), spec('dr1', 8, 1));
+  const dc1 = await createCluster(join(dir, 'dc1'), spec('dc1', 16, 2));
+  const dr1 = await createCluster(join(dir, 'dr1'), spec('dr1', 8, 1));
   const items = Array.from({ length: 300 }, (_, i) => ({ bucket: 'b', key: `old-${i}`, value: 'v', clock: makeClock([['src', 1]], NOW - 3 * 24 * HOUR + i) }));
   await dc1.putMany(items);
   await dr1.putMany(items);
@@ -98,7 +99,7 @@ describe('sync checks over real clusters', () => {
   });
 
   test('a locked cluster fails the check without throwing and leaves the state as it was; input errors and aborts throw', async () => {
-    const holder = await EmbeddedCluster.open(join(dir, 'dr1'));
+    const holder = await openCluster(join(dir, 'dr1'));
     try {
       const state: SyncState = { previousSuccess: NOW - HOUR, range: { from: 1, to: 2 } };
       const r = await runCheck(resolveCheck('all', state, NOW, 'always'), state, { open, repair: fast });

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
-import { EmbeddedCluster } from '../../src/store/index.js';
+import type { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { openPair } from './pair.js';
 import { INITIAL_STATE, runSyncLoop, type OpenPair, type ScheduleWants } from '../../src/sync/index.js';
+import { createCluster } from '../support/clusters.js';
 
 /**
  * The watermark's promise, end to end on real clusters and a simulated clock: whenever a check
@@ -31,8 +32,8 @@ describe('the sync watermark', () => {
         const dir = await mkdtemp(join(tmpdir(), 'aae-watermark-'));
         try {
           const spec = (name: string, nVal: number) => defaultSpec(name, { ringSize: 8, nVal, nodeCount: 2, treeSize: 'small' });
-          await (await EmbeddedCluster.create(join(dir, 'dc1'), spec('dc1', 2))).close();
-          await (await EmbeddedCluster.create(join(dir, 'dr1'), spec('dr1', 1))).close();
+          await (await createCluster(join(dir, 'dc1'), spec('dc1', 2))).close();
+          await (await createCluster(join(dir, 'dr1'), spec('dr1', 1))).close();
           let now = T0 + 30 * 60_000;
           let rand = seed;
           const random = (): number => ((rand = (rand * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);

@@ -22,7 +22,8 @@ describe('aae bench tictac', () => {
       expect(Number.isFinite(f.value)).toBe(true);
       expect(f.baseline).toBeDefined();
       expect(Number.isFinite(f.baseline!.value)).toBe(true);
-      expect(typeof f.ratio).toBe('number');
+      // A ratio of two positive figures: finite and positive (NaN or Infinity would mean a zero or missing figure).
+      expect(Number.isFinite(f.ratio) && f.ratio! > 0, `${f.name}: ratio ${f.ratio}`).toBe(true);
       expect(f.ratioMeaning).toBeTruthy();
     }
     for (const f of report.figures.slice(0, 3)) {

@@ -30,11 +30,13 @@ describe('tree sizes', () => {
     for (const bad of ['', 'Large', 'huge', 'toString', '__proto__', 'large ']) {
       expect(() => parseTreeSize(bad)).toThrowError(expect.objectContaining({ code: 'TREE_SIZE_UNKNOWN' }));
     }
+    let refused: unknown;
     try {
       parseTreeSize('huge');
     } catch (e) {
-      expect(isAaeError(e, 'TREE_SIZE_UNKNOWN')).toBe(true);
+      refused = e;
     }
+    expect(isAaeError(refused, 'TREE_SIZE_UNKNOWN'), `expected TREE_SIZE_UNKNOWN, got ${String(refused)}`).toBe(true);
   });
 
   test('segment, branch and leaf of known keys (frozen: these numbers must never change)', () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { claim, defaultSpec, MAX_N_VAL, MAX_RING_SIZE, MIN_RING_SIZE, TREE_SIZE_NAMES, type ClusterSpec } from '../../cluster/index.js';
 import { HASH_METHODS } from '../../hash/index.js';
-import { EmbeddedCluster } from '../../store/index.js';
+import { EmbeddedCluster } from '../../coordinator/index.js';
 import type { CommandContext } from '../io.js';
 import { printJson } from '../output.js';
 import { parseChoice, parseIntOption } from '../parse.js';

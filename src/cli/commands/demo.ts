@@ -7,7 +7,7 @@ import { classifyDifference, compareClusters, compareReplicas, DifferenceSummary
 import { defaultSpec, makeClock } from '../../cluster/index.js';
 import { MemoryConflictSink } from '../../repair/index.js';
 import { AaeError } from '../../errors.js';
-import { EmbeddedCluster } from '../../store/index.js';
+import { EmbeddedCluster } from '../../coordinator/index.js';
 import { EXIT, type CommandContext, type OutStream } from '../io.js';
 import { loadFile } from '../load-file.js';
 import { printJson } from '../output.js';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { MAX_N_VAL, MAX_RING_SIZE } from '../../cluster/index.js';
 import { AaeError } from '../../errors.js';
-import { BUILTIN_FOLD_MODULES, resolveFoldModule, runAnyFold, summarizeRun, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
-import { EmbeddedCluster } from '../../store/index.js';
+import { BUILTIN_FOLD_MODULES, isModulePath, resolveFoldModule, runAnyFold, summarizeRun, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
+import { EmbeddedCluster } from '../../coordinator/index.js';
 import type { CommandContext } from '../io.js';
 import { printJson, printTable } from '../output.js';
 import { parseIntOption } from '../parse.js';
@@ -49,7 +49,8 @@ Examples:
       if (opts.offset !== undefined) runOptions.offset = opts.offset;
       if (opts.timeout !== undefined) runOptions.timeoutMs = opts.timeout;
       if (ctx.io.signal !== undefined) runOptions.signal = ctx.io.signal;
-      const cluster = await EmbeddedCluster.open(dir);
+      // The fold runs on the nodes: a module from a file is handed to the nodes of this process.
+      const cluster = await EmbeddedCluster.open(dir, isModulePath(moduleArg) ? { modules: [module] } : {});
       const progress = ctx.progress(`fold ${module.name}`, undefined, 'vnodes');
       runOptions.onProgress = (p) => {
         progress.setTotal(p.vnodesTotal);
@@ -77,7 +78,7 @@ Examples:
         const pct = Math.round(coverage.fraction * 1000) / 10;
         ctx.io.stdout.write(
           `${module.name} over ${cluster.spec.name}: ${coverage.keyspaces.length} of ${coverage.ringSize} keyspaces (${pct}%) from ` +
-            `${coverage.vnodes.length} vnodes, offset ${coverage.offset}; ${result.items} items in ${Math.round(timings.totalMs)} ms\n`,
+            `${coverage.vnodes.length} vnodes, ${coverage.offset === null ? 'every replica' : `offset ${coverage.offset}`}; ${result.items} items in ${Math.round(timings.totalMs)} ms\n`,
         );
       } finally {
         progress.stop();

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
-import { EmbeddedCluster } from '../../store/index.js';
+import { EmbeddedCluster } from '../../coordinator/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
   DAY_MS,

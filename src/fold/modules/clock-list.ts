@@ -16,7 +16,7 @@ export function pushClock(name: string, acc: ClockList, k: KeyClock, maxResults:
       details: { size: acc.length + 1, bound: maxResults },
     });
   }
-  acc.push({ bucket: k.bucket, key: k.key, clock: k.clock, deleted: k.deleted });
+  acc.push({ bucket: k.bucket, key: k.key, clock: k.clock, deleted: k.deleted, hash: k.hash });
   return acc;
 }
 

@@ -10,5 +10,5 @@ export const eraseKeys = mutationModule({
   verb: 'erase',
   description: 'count (default) or erase every key in a range, on every replica; batched and throttled',
   matches: () => true,
-  removable: () => true,
+  onlyTombstones: false,
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
 import { parseWith } from '../parse-query.js';
 import { mergeClockLists, pushClock, summarizeClocks, type ClockList } from './clock-list.js';
 import { maxResultsSchema, modifiedRangeSchema, treeSizeSchema } from './query-parts.js';
@@ -42,6 +42,7 @@ const schema = z
 export const fetchClocksNval: FoldModule<FetchClocksNvalQuery, ClockList> = {
   name: 'fetch_clocks_nval',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: 'keys and clocks of chosen segments of the cluster tree (one seek per segment and keyspace)',
   parseQuery(input) {
     const q = parseWith('fetch_clocks_nval', schema, input);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
 import { parseWith } from '../parse-query.js';
 import { mergeClockLists, pushClock, summarizeClocks, type ClockList } from './clock-list.js';
 import { maxResultsSchema, rangeFilter, rangeWithSegmentsFields, type RangeQuery } from './query-parts.js';
@@ -19,6 +19,7 @@ const schema = z.strictObject({ ...rangeWithSegmentsFields, maxResults: maxResul
 export const fetchClocksRange: FoldModule<FetchClocksRangeQuery, ClockList> = {
   name: 'fetch_clocks_range',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: 'keys and clocks in a bucket / key range / modified range, optionally some segments (head fold)',
   parseQuery: (input) => parseWith('fetch_clocks_range', schema, input),
   stateNeeds: () => 'heads',

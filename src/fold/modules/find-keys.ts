@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { keyToJson } from '../../cluster/index.js';
-import { FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
 import { parseWith } from '../parse-query.js';
 import { emptyCapped, finishCapped, keyCell, mergeCapped, pushCapped, type CappedList } from './key-list.js';
 import { maxResultsSchema, rangeFilter, rangeFields, type RangeQuery } from './query-parts.js';
@@ -43,6 +43,7 @@ const sizeTie = (k: FoundKey): string => String(k.size);
 export const findKeys: FoldModule<FindKeysQuery, CappedList<FoundKey>> = {
   name: 'find_keys',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: 'live objects larger than objectSize bytes, with their sizes (siblings: not kept by this store)',
   parseQuery(input) {
     const { siblingCount: _unused, objectSize, ...rest } = parseWith('find_keys', schema, input);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FOLD_API_VERSION, type FoldInput, type FoldModule, type KeyClock } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule, type KeyClock } from '../contract.js';
 import { parseWith } from '../parse-query.js';
 import { clockCell, clockTie, emptyCapped, finishCapped, keyCell, keyClockJson, mergeCapped, pushCapped, type CappedList } from './key-list.js';
 import { maxResultsSchema, rangeFilter, rangeWithSegmentsFields, type RangeQuery } from './query-parts.js';
@@ -20,6 +20,7 @@ const schema = z.strictObject({ ...rangeWithSegmentsFields, maxResults: maxResul
 export const findTombs: FoldModule<FindTombsQuery, CappedList<KeyClock>> = {
   name: 'find_tombs',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: 'tombstones (keys and clocks) in a bucket / key range / modified range; the first maxResults, marked truncated past it',
   parseQuery: (input) => parseWith('find_tombs', schema, input),
   stateNeeds: () => 'heads',
@@ -29,7 +30,7 @@ export const findTombs: FoldModule<FindTombsQuery, CappedList<KeyClock>> = {
   generateObjectFoldFun: (q) => (acc, input: FoldInput) => {
     if (input.kind !== 'head' || !input.head.deleted) return acc;
     const h = input.head;
-    return pushCapped(acc, { bucket: h.bucket, key: h.key, clock: h.clock, deleted: h.deleted }, q.maxResults, clockTie);
+    return pushCapped(acc, { bucket: h.bucket, key: h.key, clock: h.clock, deleted: h.deleted, hash: h.hash }, q.maxResults, clockTie);
   },
   accBound: (q) => 2 * q.maxResults,
   accSize: (acc) => acc.items.length,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { keyHash, utf8, varintLength, writeVarint } from '../../hash/index.js';
 import { DEFAULT_TREE_SIZE, HASH_BYTES, TicTacTree, branchCountOf, segmentCountOf, type TreeSize } from '../../tictac/index.js';
-import { FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { treeCodec } from '../acc-codecs.js';
 import { parseWith } from '../parse-query.js';
 import { wordsBase64 } from './merge-root-nval.js';
 import { keyRangeSchema, treeSizeSchema } from './query-parts.js';
@@ -65,6 +66,7 @@ function treeBytes(size: TreeSize): number {
 export const indexTree: FoldModule<IndexTreeQuery, TicTacTree> = {
   name: 'index_tree',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: "a TicTac tree over one index's entries (bucket, index, term, key), comparable across clusters",
   parseQuery: (input) => parseWith('index_tree', schema, input),
   stateNeeds: () => 'index',
@@ -78,6 +80,7 @@ export const indexTree: FoldModule<IndexTreeQuery, TicTacTree> = {
     return { index };
   },
   generateAcc: (q) => TicTacTree.create(q.treeSize),
+  accCodec: treeCodec<IndexTreeQuery>(),
   generateMergeFun: () => (a, b) => a.merge(b),
   generateObjectFoldFun: () => (acc: TicTacTree, input: FoldInput) => {
     if (input.kind !== 'index') return acc;

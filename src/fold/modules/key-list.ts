@@ -43,8 +43,8 @@ export function sortKeyed<T extends Keyed>(list: readonly T[], tie: (t: T) => st
 }
 
 /** A clock as a sortable, comparable string (entries then time). */
-export function clockTie(c: { clock: Clock; deleted?: boolean }): string {
-  return `${JSON.stringify(c.clock.entries)}|${c.clock.lastModified}|${c.deleted === true ? 1 : 0}`;
+export function clockTie(c: { clock: Clock; deleted?: boolean; hash?: number }): string {
+  return `${JSON.stringify(c.clock.entries)}|${c.clock.lastModified}|${c.deleted === true ? 1 : 0}|${c.hash ?? ''}`;
 }
 
 export interface KeyClockJson {
@@ -53,10 +53,12 @@ export interface KeyClockJson {
   clock: Array<[string, number]>;
   lastModified: number;
   deleted: boolean;
+  /** The object hash (the value's, under hash method `value`). */
+  hash: number;
 }
 
 export function keyClockJson(k: KeyClock): KeyClockJson {
-  return { bucket: k.bucket, key: keyToJson(k.key), clock: clockEntriesToJson(k.clock), lastModified: k.clock.lastModified, deleted: k.deleted };
+  return { bucket: k.bucket, key: keyToJson(k.key), clock: clockEntriesToJson(k.clock), lastModified: k.clock.lastModified, deleted: k.deleted, hash: k.hash };
 }
 
 /** A key for a table cell: its text, or base64 for bytes that are not UTF-8. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
 import { parseWith } from '../parse-query.js';
 
 /**
@@ -33,6 +33,7 @@ const schema = z.strictObject({ maxBuckets: z.number().int().min(1).max(1_000_00
 export const listBuckets: FoldModule<ListBucketsQuery, BucketNames> = {
   name: 'list_buckets',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: 'the buckets that hold keys (a scan of key names); the first maxBuckets, marked truncated past it',
   parseQuery: (input) => parseWith('list_buckets', schema, input),
   stateNeeds: () => 'hash_size_only',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LEAVES_PER_BRANCH, MAX_BRANCH_COUNT, encodeBranches } from '../../tictac/index.js';
-import { FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { branchesCodec } from '../acc-codecs.js';
 import { parseWith } from '../parse-query.js';
 import { wordsBase64, xorWords } from './merge-root-nval.js';
 
@@ -24,6 +25,7 @@ const schema = z.strictObject({
 export const mergeBranchNval: FoldModule<MergeBranchQuery, BranchAcc> = {
   name: 'merge_branch_nval',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: "chosen branches of the cluster's tree, XOR of the cached IndexN trees' branches (no scan)",
   parseQuery(input) {
     const q = parseWith('merge_branch_nval', schema, input);
@@ -32,6 +34,7 @@ export const mergeBranchNval: FoldModule<MergeBranchQuery, BranchAcc> = {
   stateNeeds: () => 'tree_cache',
   generateFilter: (q) => ({ cache: { read: 'branches', ids: q.branches } }),
   generateAcc: () => new Map(),
+  accCodec: branchesCodec<MergeBranchQuery>(),
   generateMergeFun: () => (a, b) => {
     const out = new Map(a);
     for (const [id, leaves] of b) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AaeError } from '../../errors.js';
 import { MAX_BRANCH_COUNT, encodeRoot, treeSizeOfBranchCount } from '../../tictac/index.js';
-import { FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
 import { parseWith } from '../parse-query.js';
 
 /**
@@ -43,6 +43,7 @@ function xorInto(a: Uint32Array, b: Uint32Array): Uint32Array {
 export const mergeRootNval: FoldModule<MergeRootQuery, RootAcc> = {
   name: 'merge_root_nval',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: "the root of the cluster's tree, XOR of the cached IndexN roots (no scan)",
   parseQuery: (input) => parseWith('merge_root_nval', schema, input) as MergeRootQuery,
   stateNeeds: () => 'tree_cache',

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { contribution } from '../../hash/index.js';
 import { DEFAULT_TREE_SIZE, HASH_BYTES, TicTacTree, branchCountOf, segmentCountOf, type TreeSize } from '../../tictac/index.js';
-import { FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { treeCodec } from '../acc-codecs.js';
 import { parseWith } from '../parse-query.js';
 import { rangeFilter, rangeWithSegmentsFields, treeSizeSchema, type RangeQuery } from './query-parts.js';
 import { wordsBase64 } from './merge-root-nval.js';
@@ -32,11 +33,13 @@ function treeBytes(size: TreeSize): number {
 export const mergeTreeRange: FoldModule<MergeTreeRangeQuery, TicTacTree> = {
   name: 'merge_tree_range',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: 'a TicTac tree of a chosen size over a bucket / key range / modified range (hash and size only)',
   parseQuery: (input) => parseWith('merge_tree_range', schema, input),
   stateNeeds: () => 'hash_size_only',
   generateFilter: rangeFilter,
   generateAcc: (q) => TicTacTree.create(q.treeSize),
+  accCodec: treeCodec<MergeTreeRangeQuery>(),
   generateMergeFun: () => (a, b) => a.merge(b),
   generateObjectFoldFun: () => (acc: TicTacTree, input: FoldInput) => {
     if (input.kind === 'hash_size') acc.add(input.entry.segment32, contribution(input.entry.alt, input.entry.hash));

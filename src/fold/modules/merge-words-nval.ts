@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AaeError } from '../../errors.js';
 import { MAX_BRANCH_COUNT, LEAVES_PER_BRANCH } from '../../tictac/index.js';
-import { FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
 import { parseWith } from '../parse-query.js';
 import { wordsBase64, xorWords } from './merge-root-nval.js';
 
@@ -40,6 +40,7 @@ const schema = z.strictObject({
 export const mergeWordsNval: FoldModule<MergeWordsQuery, WordsAcc> = {
   name: 'merge_words_nval',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: "words of the cluster's tree at any width, XOR of the cached IndexN trees' words (no scan, no branch copies)",
   parseQuery(input) {
     const q = parseWith('merge_words_nval', schema, input);

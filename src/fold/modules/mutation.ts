@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { preflist } from '../../cluster/ring.js';
 import type { ObjectHead } from '../../cluster/object.js';
-import type { VnodeWrite } from '../../store/vnode.js';
-import { FOLD_API_VERSION, MAX_INPUT_BATCH, type FlushContext, type FoldInput, type FoldModule } from '../contract.js';
+import type { WriteOp } from '../../node/index.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, MAX_INPUT_BATCH, type FlushContext, type FlushOutput, type FoldInput, type FoldModule } from '../contract.js';
 import { parseWith } from '../parse-query.js';
 import { abortError } from '../queue.js';
 import { compareKeyed } from './key-list.js';
@@ -10,16 +9,19 @@ import { rangeFilter, rangeWithSegmentsFields, type RangeQuery } from './query-p
 
 /**
  * The mutating folds, reap_tombs and erase_keys, share one shape. By default they only count what
- * they match (Riak's `count` change method: cheaper than listing it). Told to act, they remove each
- * matched key from every replica of its preflist — not only the vnode that found it, which covers
- * the keyspace for the plan but is one replica of nVal — through Vnode.write({kind: 'erase'}), so
- * every replica's cached tree stays current. They act in batches of `batchSize` keys and pause
- * `pauseMs` after each batch, so a large reap does not starve the cluster's writes.
+ * they match (Riak's `count` change method: cheaper than listing it), over a coverage plan: one
+ * replica of each keyspace, so `found` counts keys.
  *
- * reap_tombs removes a replica's record only while that replica still holds a tombstone: a replica
- * that holds a live version (a write after the delete, or drift) is left alone and counted as
- * skipped. The check and the erase are two steps; a write that lands between them on that replica
- * is erased too — the same window Riak's reaper has. erase_keys removes whatever each replica holds.
+ * Told to act, they run on every replica instead (every vnode over every keyspace it holds), and
+ * each vnode removes its own matching records through its own writes: a fold on a node never
+ * writes anywhere but the vnode it is folding, so the fold stays on the node and every replica's
+ * cached tree stays current. `found` then counts replica records matched, `removed` those erased.
+ * They act in batches of `batchSize` keys and pause `pauseMs` after each batch, so a large reap does
+ * not starve the cluster's writes.
+ *
+ * Each erase is conditional, decided inside the vnode's write step: it lands only while the vnode
+ * still holds the version the fold matched (the same object hash, and for reap_tombs still a
+ * tombstone). A write that lands between the fold and the erase is kept and counted as skipped.
  */
 
 /** Keys per act batch by default, as Riak's delete batch: big enough to amortise a LevelDB batch per vnode. */
@@ -36,16 +38,17 @@ export interface MutationQuery extends RangeQuery {
 interface PendingKey {
   bucket: string;
   key: Uint8Array;
-  keyspace: number;
+  /** The object hash the fold matched: the erase lands only while the vnode still holds it. */
+  hash: number;
 }
 
 export interface MutationAcc {
   pending: PendingKey[];
-  /** Keys matched (on the covering vnodes). */
+  /** Keys matched (count), or replica records matched (act). */
   found: number;
   /** Replica records removed. */
   removed: number;
-  /** Replica records left alone (reap_tombs: a live version). */
+  /** Replica records left alone: a write replaced the matched version before the erase. */
   skipped: number;
 }
 
@@ -55,8 +58,8 @@ interface MutationSpec {
   verb: string;
   description: string;
   matches: (head: ObjectHead) => boolean;
-  /** Whether a replica's current head may be removed. */
-  removable: (head: ObjectHead) => boolean;
+  /** reap_tombs erases a record only while it is still a tombstone. */
+  onlyTombstones: boolean;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -74,40 +77,21 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function act(spec: MutationSpec, q: MutationQuery, acc: MutationAcc, ctx: FlushContext): Promise<MutationAcc> {
-  const { ringSize, nVal } = ctx.target.spec;
+async function act(spec: MutationSpec, q: MutationQuery, acc: MutationAcc, ctx: FlushContext): Promise<FlushOutput<MutationAcc>> {
   while (acc.pending.length >= q.batchSize || (ctx.final && acc.pending.length > 0)) {
     if (ctx.signal.aborted) throw abortError(ctx.signal);
     const batch = acc.pending.slice(0, q.batchSize);
-    const perVnode = new Map<number, PendingKey[]>();
-    for (const k of batch) {
-      for (const v of preflist(k.keyspace, { ringSize, nVal })) {
-        let list = perVnode.get(v);
-        if (list === undefined) perVnode.set(v, (list = []));
-        list.push(k);
-      }
-    }
-    await Promise.all(
-      [...perVnode].map(async ([id, keys]) => {
-        const vnode = ctx.target.vnode(id);
-        const heads = await Promise.all(keys.map((k) => vnode.getHead(k.bucket, k.key)));
-        const writes: VnodeWrite[] = [];
-        heads.forEach((h, i) => {
-          if (h === null) return;
-          if (!spec.removable(h)) {
-            acc.skipped++;
-            return;
-          }
-          writes.push({ kind: 'erase', bucket: keys[i]!.bucket, key: keys[i]!.key });
-        });
-        if (writes.length > 0) await vnode.write(writes);
-        acc.removed += writes.length;
-      }),
-    );
+    const ops: WriteOp[] = batch.map((k) => ({ kind: 'erase', bucket: k.bucket, key: k.key, ifHash: k.hash, ...(spec.onlyTombstones ? { ifDeleted: true } : {}) }));
+    const previous = await ctx.vnode.write(ops);
+    previous.forEach((h, i) => {
+      const landed = h !== null && h.hash === batch[i]!.hash && (!spec.onlyTombstones || h.deleted);
+      if (landed) acc.removed++;
+      else acc.skipped++;
+    });
     acc.pending = acc.pending.slice(batch.length);
     await sleep(q.pauseMs, ctx.signal);
   }
-  return acc;
+  return { acc };
 }
 
 export function mutationModule(spec: MutationSpec): FoldModule<MutationQuery, MutationAcc> {
@@ -120,16 +104,19 @@ export function mutationModule(spec: MutationSpec): FoldModule<MutationQuery, Mu
   return {
     name: spec.name,
     apiVersion: FOLD_API_VERSION,
+    version: BUILTIN_MODULE_VERSION,
+    mutates: true,
     description: spec.description,
     parseQuery(input) {
       const { change, ...rest } = parseWith(spec.name, schema, input);
       return { ...rest, act: change !== 'count' };
     },
     stateNeeds: () => 'heads',
+    coverage: (q) => (q.act ? 'every_replica' : 'plan'),
     generateFilter: rangeFilter,
     generateAcc: () => ({ pending: [], found: 0, removed: 0, skipped: 0 }),
     generateMergeFun: () => (a, b) => ({
-      pending: [...a.pending, ...b.pending].sort(compareKeyed),
+      pending: [...a.pending, ...b.pending].sort((x, y) => compareKeyed(x, y) || x.hash - y.hash),
       found: a.found + b.found,
       removed: a.removed + b.removed,
       skipped: a.skipped + b.skipped,
@@ -137,16 +124,16 @@ export function mutationModule(spec: MutationSpec): FoldModule<MutationQuery, Mu
     generateObjectFoldFun: (q) => (acc: MutationAcc, input: FoldInput) => {
       if (input.kind !== 'head' || !spec.matches(input.head)) return acc;
       acc.found++;
-      if (q.act) acc.pending.push({ bucket: input.head.bucket, key: input.head.key, keyspace: input.head.keyspace });
+      if (q.act) acc.pending.push({ bucket: input.head.bucket, key: input.head.key, hash: input.head.hash });
       return acc;
     },
-    generateFlushFun: (q) => async (acc, ctx) => (q.act ? act(spec, q, acc, ctx) : acc),
+    generateFlushFun: (q) => async (acc, ctx) => (q.act ? act(spec, q, acc, ctx) : { acc }),
     /** Pending keys: an act batch left over plus one input batch. */
     accBound: (q) => q.batchSize + MAX_INPUT_BATCH,
     accSize: (acc) => acc.pending.length,
     summarize(acc, q) {
       const json = { change: q.act ? spec.verb : 'count', found: acc.found, removed: acc.removed, skipped: acc.skipped };
-      return { json, table: { head: ['change', 'found', 'removed', 'skipped'], rows: [[json.change, acc.found, acc.removed, acc.skipped]] } };
+      return { json, table: { head: ['change', q.act ? 'replica records found' : 'found', 'removed', 'skipped'], rows: [[json.change, acc.found, acc.removed, acc.skipped]] } };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FOLD_API_VERSION, type CoverageSummary, type FoldInput, type FoldModule } from '../contract.js';
+import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type CoverageSummary, type FoldInput, type FoldModule } from '../contract.js';
 import { parseWith } from '../parse-query.js';
 import { rangeFilter, rangeFields, type RangeQuery } from './query-parts.js';
 
@@ -47,6 +47,7 @@ function label(m: number): string {
 export const objectStats: FoldModule<ObjectStatsQuery, ObjectStatsAcc> = {
   name: 'object_stats',
   apiVersion: FOLD_API_VERSION,
+  version: BUILTIN_MODULE_VERSION,
   description: 'object count, total bytes and a size histogram by power of ten (estimates when sampled)',
   parseQuery: (input) => parseWith('object_stats', schema, input),
   stateNeeds: () => 'hash_size_only',

@@ -20,7 +20,9 @@ export const MAX_MAX_RESULTS = 1_000_000;
 
 export const treeSizeSchema = z.enum(TREE_SIZES as [TreeSize, ...TreeSize[]]);
 
+/** A key: text, {"base64": …} (JSON), or the bytes themselves (a caller in code, or a query that crossed to a node). */
 const keySchema = z.unknown().transform((v, ctx) => {
+  if (v instanceof Uint8Array) return v;
   try {
     return keyFromJson(v);
   } catch (e) {

@@ -9,5 +9,5 @@ export const reapTombs = mutationModule({
   verb: 'reap',
   description: 'count (default) or reap tombstones in a range, on every replica; batched and throttled',
   matches: (h) => h.deleted,
-  removable: (h) => h.deleted,
+  onlyTombstones: true,
 });

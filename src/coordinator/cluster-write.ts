@@ -14,17 +14,13 @@ import {
 } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { utf8 } from '../hash/index.js';
-import type { HeadValue } from './codec.js';
-import { KeySlots } from './key-slots.js';
-import type { LocalVnode } from './local-vnode.js';
-import { locateKey } from './locate.js';
-import type { VnodeWrite } from './vnode.js';
-import { planWrite, prepareHead, type PlannedWrite } from './write-plan.js';
+import type { Head, HeadsAnswer, KeyLoc, WriteBasis, WriteEntry, WriteOp } from '../node/index.js';
+import { KeySlots, locateKey, prepareHead } from '../store/index.js';
 
 /**
- * A cluster write before it reaches the vnodes: an item validated into a PreparedPut, then a
- * flush of them planned into each replica's writes (the embedded cluster hands those to its
- * vnodes' queues; see embedded-cluster.ts for the ordering around it).
+ * A cluster write before it reaches the nodes: an item validated into a PreparedPut, then a flush
+ * of them planned into each replica's writes (the cluster sends those to the nodes that own the
+ * replicas; see cluster.ts for the ordering around it).
  */
 
 export interface PutItem {
@@ -75,18 +71,22 @@ export function prepareItem(item: PutItem, spec: ClusterSpec): PreparedPut {
   return { bucket: item.bucket, key, value, clock, deleted, indexes, now, replicas };
 }
 
+/** Reads one vnode's heads of some located keys (the node contract's readHeads). */
+export type ReadHeads = (vnode: number, locs: readonly KeyLoc[]) => Promise<HeadsAnswer>;
+
 /**
  * Plans one cluster flush. Clockless items need the clocks every replica holds: those heads are
  * read once per replica (readHeads), the new clocks minted, and the heads read passed on as each
  * write's basis, so a vnode does not read them again. Each object's head is encoded once for all
- * its replicas. Returns the stored objects (in item order) and each vnode's writes.
+ * its replicas (a hint its node may use). Returns the stored objects (in item order) and each
+ * vnode's writes.
  */
 export async function planFlush(
   items: readonly PreparedPut[],
   spec: ClusterSpec,
   preflists: ReadonlyArray<readonly number[]>,
-  vnodes: readonly LocalVnode[],
-): Promise<{ out: AaeObject[]; perVnode: Map<number, PlannedWrite[]> }> {
+  readHeads: ReadHeads,
+): Promise<{ out: AaeObject[]; perVnode: Map<number, WriteEntry[]> }> {
   const n = items.length;
   const locs = items.map((it) => locateKey(it.bucket, it.key, spec));
   const pref = locs.map((l) => preflists[l.keyspace]!);
@@ -121,13 +121,13 @@ export async function planFlush(
     }
   }
   // vnode → (item → basis): sparse arrays by item index, cheaper than Maps on this hot path.
-  const basis = new Map<number, Array<{ generation: number; head: HeadValue | null } | undefined>>();
+  const basis = new Map<number, Array<WriteBasis | undefined>>();
   await Promise.all(
     [...reads].map(async ([v, idx]) => {
-      const { generation, heads } = await vnodes[v]!.readHeads(idx.map((i) => locs[i]!));
-      const mine = new Array<{ generation: number; head: HeadValue | null } | undefined>(n);
+      const { generation, heads } = await readHeads(v, idx.map((i) => locs[i]!));
+      const mine = new Array<WriteBasis | undefined>(n);
       basis.set(v, mine);
-      heads.forEach((h, j) => {
+      heads.forEach((h: Head | null, j) => {
         const i = idx[j]!;
         mine[i] = { generation, head: h };
         if (h !== null) reps[slotOf[i]!]![pref[i]!.indexOf(v)] = h.clock;
@@ -136,7 +136,7 @@ export async function planFlush(
   );
 
   const out: AaeObject[] = new Array<AaeObject>(n);
-  const perVnode = new Map<number, PlannedWrite[]>();
+  const perVnode = new Map<number, WriteEntry[]>();
   for (let i = 0; i < n; i++) {
     const it = items[i]!;
     let clock = it.clock;
@@ -154,18 +154,17 @@ export async function planFlush(
     const object: AaeObject = { bucket: it.bucket, key: it.key, clock, value: it.value, deleted: it.deleted, indexes: it.indexes };
     out[i] = object;
     const loc = locs[i]!;
-    const head = prepareHead(object, loc, spec);
-    // The cluster returns the stored objects, not what they replaced: no per-op result. Replicas
-    // without a basis (clocked writes) share one plan.
-    const write: VnodeWrite = { kind: 'put', object };
-    const shared = planWrite(write, loc, head, undefined, true);
+    const hint = { loc, head: prepareHead(object, loc, spec) };
+    // Replicas without a basis (clocked writes) share one entry.
+    const op: WriteOp = { kind: 'put', object };
+    const shared: WriteEntry = { op, hint };
     const targets = pref[i]!;
     for (let r = 0; r < it.replicas; r++) {
       const v = targets[r]!;
       let list = perVnode.get(v);
       if (list === undefined) perVnode.set(v, (list = []));
       const b = it.clock === null ? basis.get(v)?.[i] : undefined;
-      list.push(b === undefined ? shared : planWrite(write, loc, head, b, true));
+      list.push(b === undefined ? shared : { op, basis: b, hint });
     }
   }
   return { out, perVnode };

@@ -1,60 +1,53 @@
-import { access, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import {
-  CLUSTER_SPEC_FILE,
-  claim,
-  dominantObject,
-  dominates,
-  keyToBytes,
-  parseClusterSpec,
-  preflist,
-  readClusterSpec,
-  validateObjectKey,
-  writeClusterSpec,
-  type AaeObject,
-  type Claim,
-  type Clock,
-  type ClusterSpec,
-  type ObjectHead,
-} from '../cluster/index.js';
-import { AaeError, throwIfAborted } from '../errors.js';
-import { initHash } from '../hash/index.js';
-import { planFlush, prepareItem, type PreparedPut, type PutItem } from './cluster-write.js';
-import { LocalVnode } from './local-vnode.js';
-import { locateKey, type StoreParams } from './locate.js';
-import { checkRingStamp } from './ring-stamp.js';
-import { NodeDb } from './node-db.js';
-import { WriteQueue } from './write-queue.js';
-
 /**
- * An embedded cluster: a directory holding `cluster.json` and one LevelDB folder per node (named
- * after the node), all opened in this process. Vnodes are dealt to nodes by `claim`; every vnode is
- * a LocalVnode over its owner's LevelDB.
+ * A cluster as its coordinator: the ring (claim, preflists), one handle per node on the node
+ * contract, and the cluster's own operations over them — writes (clock minting, preflist fan-out),
+ * reads of every replica, conditional repair writes. It never touches a node's storage: every
+ * replica is reached through NodeService, so the nodes may be in this process (the embedded
+ * cluster), behind a socket, or a keystore.
  *
  * A write goes to every vnode of the key's preflist (or the first `replicas` of them, to make
  * replica drift on purpose). A write with a clock stores that clock exactly (repair copies objects
  * this way); a write without one makes a new version: the clocks all replicas hold are merged and
  * incremented by the cluster's actor (its name). Cluster writes pass through one batching queue,
- * so two concurrent clockless writes to one key never mint the same clock; each vnode then applies
- * its share through its own queue, which keeps its trees current.
+ * so two concurrent clockless writes to one key never mint the same clock; each node then applies
+ * its share through its vnodes' own queues, which keep their trees current.
  *
- * The cluster queue pipelines: once a flush has handed its writes to the vnode queues (which keep
- * them in order) the next flush starts, so hashing and encoding the next batch overlaps LevelDB
- * writing this one. A flush that must read heads (clockless items) first waits until every earlier
- * flush has landed, so the clocks it merges are the latest.
+ * The cluster queue pipelines: once a flush has handed its writes to the nodes (each vnode queue
+ * keeps them in order) the next flush starts, so hashing and encoding the next batch overlaps the
+ * nodes writing this one. A flush that must read heads (clockless items) first waits until every
+ * earlier flush has landed, so the clocks it merges are the latest.
  */
+import {
+  claim,
+  dominantObject,
+  dominates,
+  keyToBytes,
+  preflist,
+  validateObjectKey,
+  type AaeObject,
+  type Claim,
+  type Clock,
+  type ClusterSpec,
+} from '../cluster/index.js';
+import { AaeError, throwIfAborted } from '../errors.js';
+import type { ClusterNodes, Head, KeyLoc, KeyRef, NodeParams, NodeService, WriteEntry } from '../node/index.js';
+import { locateKey } from '../store/index.js';
+import { WriteQueue } from '../store/write-queue.js';
+import { planFlush, prepareItem, type PreparedPut, type PutItem } from './cluster-write.js';
 
 export interface ReplicaVersion {
   vnode: number;
   node: string;
   object: AaeObject | null;
+  /** The object hash the replica's head stores (null where it lacks the key). */
+  hash: number | null;
 }
 
 export interface ReplicaHead {
   vnode: number;
   node: string;
   /** null: the replica lacks the key; undefined: not read (the caller's skipVnode). */
-  head: ObjectHead | null | undefined;
+  head: Head | null | undefined;
 }
 
 export interface PutManyOptions {
@@ -69,14 +62,11 @@ export interface PutManyOptions {
   batchSize?: number;
 }
 
-export interface CloseOptions {
-  /** Save the cached trees for the next open (default true). false: the next open rebuilds them, as after a crash. */
-  saveTrees?: boolean;
-}
+export type WriteOutcome = 'written' | 'skipped';
 
 /**
- * Items per putMany batch: each becomes one cluster flush and, per vnode, one getMany and one
- * LevelDB batch; 5000 amortises those calls while a batch's records stay a few MiB.
+ * Items per putMany batch: each becomes one cluster flush and, per vnode, one read and one write
+ * request; 5000 amortises those calls while a batch's records stay a few MiB.
  */
 const DEFAULT_PUT_BATCH = 5000;
 /** A single flush of the cluster queue takes at most this many items. */
@@ -84,85 +74,29 @@ const MAX_CLUSTER_FLUSH = 20_000;
 /** Cluster flushes unfinished at once: one landing while the next is prepared. */
 const CLUSTER_PIPELINE_DEPTH = 2;
 
-export class EmbeddedCluster {
+export class Cluster implements ClusterNodes {
+  readonly claim: Claim;
+  readonly params: NodeParams;
   private readonly queue: WriteQueue<PreparedPut, AaeObject>;
   /** Each keyspace's preflist (the ring is fixed): computed once, not once per write. */
   private readonly preflists: ReadonlyArray<readonly number[]>;
-  /** Flushes handed to the vnode queues and not yet landed (each settles, never rejects). */
+  /** Flushes handed to the nodes and not yet landed (each settles, never rejects). */
   private readonly landing = new Set<Promise<void>>();
   private closed = false;
 
-  private constructor(
-    readonly dir: string,
+  constructor(
     readonly spec: ClusterSpec,
-    readonly claim: Claim,
-    private readonly dbs: ReadonlyMap<string, NodeDb>,
-    private readonly vnodeList: readonly LocalVnode[],
+    private readonly nodes: ReadonlyMap<string, NodeService>,
   ) {
+    for (const n of spec.nodes) if (!nodes.has(n)) throw new TypeError(`no handle for node ${n}`);
+    this.claim = claim(spec.ringSize, spec.nodes, spec.nVal);
+    this.params = { ringSize: spec.ringSize, nVal: spec.nVal, treeSize: spec.treeSize, hashMethod: spec.hashMethod, seed: spec.seed };
     this.queue = new WriteQueue((items, release) => this.flush(items, release), MAX_CLUSTER_FLUSH, CLUSTER_PIPELINE_DEPTH);
     this.preflists = Array.from({ length: spec.ringSize }, (_, k) => preflist(k, spec));
   }
 
-  /** Creates the directory (if needed), cluster.json and every node's LevelDB; returns the open cluster. */
-  static async create(dir: string, spec: ClusterSpec): Promise<EmbeddedCluster> {
-    const valid = parseClusterSpec(spec, 'cluster spec');
-    if (await exists(join(dir, CLUSTER_SPEC_FILE))) {
-      throw new AaeError('CLUSTER_EXISTS', `a cluster already exists at ${dir}`);
-    }
-    try {
-      await ensureDir(dir);
-    } catch (e) {
-      throw new AaeError('STORE_IO', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
-    }
-    await writeClusterSpec(dir, valid);
-    try {
-      return await EmbeddedCluster.openWith(dir, valid, true);
-    } catch (e) {
-      // A refused create (node stores of another ring already there, a disk error) leaves no spec
-      // behind: otherwise the next create says CLUSTER_EXISTS and every open refuses the data.
-      await rm(join(dir, CLUSTER_SPEC_FILE), { force: true }).catch(() => undefined);
-      throw e;
-    }
-  }
-
-  /** Opens an existing cluster: CLUSTER_NOT_FOUND without cluster.json, STORE_LOCKED if another process has it open. */
-  static async open(dir: string): Promise<EmbeddedCluster> {
-    const spec = await readClusterSpec(dir);
-    return EmbeddedCluster.openWith(dir, spec, false);
-  }
-
-  private static async openWith(dir: string, spec: ClusterSpec, create: boolean): Promise<EmbeddedCluster> {
-    await initHash();
-    const c = claim(spec.ringSize, spec.nodes, spec.nVal);
-    const dbs = new Map<string, NodeDb>();
-    /** Nodes whose store this call created: their vnodes start with empty, current trees. */
-    const fresh = new Set<string>();
-    try {
-      for (const node of spec.nodes) {
-        const location = join(dir, node);
-        const existed = await exists(location);
-        if (!create && !existed) {
-          throw new AaeError('STORE_IO', `cluster at ${dir}: node ${node} has no store (${location} is missing)`);
-        }
-        if (!existed) fresh.add(node);
-        const db = await NodeDb.open(node, location, { createIfMissing: create });
-        dbs.set(node, db);
-        const held = c.owners.flatMap((owner, v) => (owner === node ? [v] : []));
-        await checkRingStamp(db, { ringSize: spec.ringSize, nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed, vnodes: held }, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });
-      }
-      const params: StoreParams = spec;
-      const vnodes: LocalVnode[] = [];
-      for (let v = 0; v < spec.ringSize; v++) {
-        const owner = c.owners[v]!;
-        vnodes.push(await LocalVnode.open(dbs.get(owner)!, v, params, { fresh: fresh.has(owner) }));
-      }
-      return new EmbeddedCluster(dir, spec, c, dbs, vnodes);
-    } catch (e) {
-      for (const db of dbs.values()) await db.close().catch(() => undefined);
-      // The node folders this call made hold nothing yet: a refused create removes them.
-      if (create) for (const node of fresh) await rm(join(dir, node), { recursive: true, force: true }).catch(() => undefined);
-      throw e;
-    }
+  get name(): string {
+    return this.spec.name;
   }
 
   /** vnode → owning node. */
@@ -170,29 +104,24 @@ export class EmbeddedCluster {
     return this.claim.owners;
   }
 
-  vnodes(): readonly LocalVnode[] {
-    return this.vnodeList;
+  node(name: string): NodeService {
+    const n = this.nodes.get(name);
+    if (n === undefined) throw new AaeError('INVALID_ARGUMENT', `no node '${name}' in cluster ${this.spec.name}`);
+    return n;
   }
 
-  vnode(id: number): LocalVnode {
-    const v = this.vnodeList[id];
-    if (v === undefined) throw new AaeError('INVALID_ARGUMENT', `no vnode ${id} in a ring of ${this.spec.ringSize}`);
-    return v;
-  }
-
-  /** The raw LevelDB of a node (benchmarks and tools; writes must go through vnodes). */
-  nodeDb(node: string): NodeDb {
-    const db = this.dbs.get(node);
-    if (db === undefined) throw new AaeError('INVALID_ARGUMENT', `no node '${node}' in cluster ${this.spec.name}`);
-    return db;
+  /** The node that owns `vnode`. */
+  nodeOf(vnode: number): NodeService {
+    const owner = this.claim.owners[vnode];
+    if (owner === undefined) throw new AaeError('INVALID_ARGUMENT', `no vnode ${vnode} in a ring of ${this.spec.ringSize}`);
+    return this.node(owner);
   }
 
   /** The vnodes holding (bucket, key), in preflist order. */
-  preflistOf(bucket: string, key: string | Uint8Array): LocalVnode[] {
+  preflistOf(bucket: string, key: string | Uint8Array): readonly number[] {
     const k = keyToBytes(key);
     validateObjectKey({ bucket, key: k });
-    const loc = locateKey(bucket, k, this.spec);
-    return preflist(loc.keyspace, this.spec).map((v) => this.vnodeList[v]!);
+    return this.preflists[locateKey(bucket, k, this.spec).keyspace]!;
   }
 
   private checkOpen(): void {
@@ -285,17 +214,14 @@ export class EmbeddedCluster {
 
   /** Each preflist replica's version (null where it has none), in preflist order. */
   async getReplicas(bucket: string, key: string | Uint8Array): Promise<ReplicaVersion[]> {
-    this.checkOpen();
-    const k = keyToBytes(key);
-    const vnodes = this.preflistOf(bucket, k);
-    const objects = await Promise.all(vnodes.map((v) => v.get(bucket, k)));
-    return vnodes.map((v, i) => ({ vnode: v.id, node: v.node, object: objects[i]! }));
+    const [replicas] = await this.readReplicas([{ bucket, key: keyToBytes(key) }]);
+    return replicas!;
   }
 
   /** getReplicas for many keys at once: for each key, each preflist replica's version, in preflist order. */
-  async readReplicas(keys: ReadonlyArray<{ bucket: string; key: Uint8Array }>, options: { signal?: AbortSignal } = {}): Promise<ReplicaVersion[][]> {
-    const read = await this.perReplica(keys, options, (vnode, ks) => vnode.getMany(ks));
-    return read.map((replicas) => replicas.map(({ vnode, node, found }) => ({ vnode, node, object: found })));
+  async readReplicas(keys: readonly KeyRef[], options: { signal?: AbortSignal } = {}): Promise<ReplicaVersion[][]> {
+    const read = await this.perReplica(keys, options, async (vnode, ks, signal) => (await this.nodeOf(vnode).readObjects({ vnode, keys: ks }, signal)).objects);
+    return read.map((replicas) => replicas.map(({ vnode, node, found }) => ({ vnode, node, object: found === null ? null : found.object, hash: found === null ? null : found.hash })));
   }
 
   /**
@@ -303,19 +229,16 @@ export class EmbeddedCluster {
    * may name a vnode not to read (`skipVnode`: the caller already holds its version); its entry
    * then comes back with `head: undefined`.
    */
-  async readReplicaHeads(
-    keys: ReadonlyArray<{ bucket: string; key: Uint8Array; skipVnode?: number }>,
-    options: { signal?: AbortSignal } = {},
-  ): Promise<ReplicaHead[][]> {
-    const read = await this.perReplica(keys, options, (vnode, ks) => vnode.getHeads(ks));
+  async readReplicaHeads(keys: ReadonlyArray<KeyRef & { skipVnode?: number }>, options: { signal?: AbortSignal } = {}): Promise<ReplicaHead[][]> {
+    const read = await this.perReplica(keys, options, async (vnode, ks, signal) => (await this.nodeOf(vnode).readHeads({ vnode, keys: ks }, signal)).heads);
     return read.map((replicas) => replicas.map(({ vnode, node, found, skipped }) => ({ vnode, node, head: skipped ? undefined : found })));
   }
 
   /** One read per vnode for the whole batch, not one small read per key and replica. */
   private async perReplica<T>(
-    keys: ReadonlyArray<{ bucket: string; key: Uint8Array; skipVnode?: number }>,
+    keys: ReadonlyArray<KeyRef & { skipVnode?: number }>,
     options: { signal?: AbortSignal },
-    read: (vnode: LocalVnode, keys: ReadonlyArray<{ bucket: string; key: Uint8Array }>) => Promise<Array<T | null>>,
+    read: (vnode: number, keys: KeyRef[], signal: { signal?: AbortSignal }) => Promise<ReadonlyArray<T | null>>,
   ): Promise<Array<Array<{ vnode: number; node: string; found: T | null; skipped: boolean }>>> {
     this.checkOpen();
     throwIfAborted(options.signal);
@@ -323,16 +246,18 @@ export class EmbeddedCluster {
     const perVnode = new Map<number, Array<{ item: number; slot: number }>>();
     pref.forEach((vnodes, item) =>
       vnodes.forEach((v, slot) => {
-        if (v.id === keys[item]!.skipVnode) return;
-        let list = perVnode.get(v.id);
-        if (list === undefined) perVnode.set(v.id, (list = []));
+        if (v === keys[item]!.skipVnode) return;
+        let list = perVnode.get(v);
+        if (list === undefined) perVnode.set(v, (list = []));
         list.push({ item, slot });
       }),
     );
-    const out = pref.map((vnodes, item) => vnodes.map((v) => ({ vnode: v.id, node: v.node, found: null as T | null, skipped: v.id === keys[item]!.skipVnode })));
+    const owners = this.claim.owners;
+    const out = pref.map((vnodes, item) => vnodes.map((v) => ({ vnode: v, node: owners[v]!, found: null as T | null, skipped: v === keys[item]!.skipVnode })));
+    const signal = options.signal === undefined ? {} : { signal: options.signal };
     await Promise.all(
       [...perVnode].map(async ([v, list]) => {
-        const found = await read(this.vnode(v), list.map(({ item }) => keys[item]!));
+        const found = await read(v, list.map(({ item }) => ({ bucket: keys[item]!.bucket, key: keys[item]!.key })), signal);
         list.forEach(({ item, slot }, j) => {
           out[item]![slot]!.found = found[j]!;
         });
@@ -347,12 +272,12 @@ export class EmbeddedCluster {
    * the key). The check and the write are one step of the vnode's write queue, so a write that
    * lands meanwhile is never overwritten. One outcome per vnode, in order.
    */
-  async writeIfDominates(items: ReadonlyArray<{ object: AaeObject; vnodes?: readonly number[] }>): Promise<Array<Array<'written' | 'skipped'>>> {
+  async writeIfDominates(items: ReadonlyArray<{ object: AaeObject; vnodes?: readonly number[] }>, options: { signal?: AbortSignal } = {}): Promise<WriteOutcome[][]> {
     this.checkOpen();
     const perVnode = new Map<number, Array<{ item: number; slot: number }>>();
     const targets = items.map((it, i) => {
       validateObjectKey(it.object);
-      const vnodes = it.vnodes ?? this.preflistOf(it.object.bucket, it.object.key).map((v) => v.id);
+      const vnodes = it.vnodes ?? this.preflistOf(it.object.bucket, it.object.key);
       vnodes.forEach((v, slot) => {
         let list = perVnode.get(v);
         if (list === undefined) perVnode.set(v, (list = []));
@@ -360,12 +285,14 @@ export class EmbeddedCluster {
       });
       return vnodes;
     });
-    const out = targets.map((vs) => vs.map((): 'written' | 'skipped' => 'skipped'));
+    const out = targets.map((vs) => vs.map((): WriteOutcome => 'skipped'));
+    const signal = options.signal === undefined ? {} : { signal: options.signal };
     await Promise.all(
       [...perVnode].map(async ([v, list]) => {
-        const olds = await this.vnode(v).write(list.map(({ item }) => ({ kind: 'put' as const, object: items[item]!.object, ifDominates: true })));
+        const writes: WriteEntry[] = list.map(({ item }) => ({ op: { kind: 'put', object: items[item]!.object, ifDominates: true } }));
+        const { previous } = await this.nodeOf(v).write({ vnode: v, writes }, signal);
         list.forEach(({ item, slot }, j) => {
-          const old = olds[j]!;
+          const old = previous[j] ?? null;
           // The vnode decided against exactly this head: the outcome follows from it.
           out[item]![slot] = old === null || dominates(items[item]!.object.clock, old.clock) ? 'written' : 'skipped';
         });
@@ -386,21 +313,24 @@ export class EmbeddedCluster {
 
   /**
    * One cluster flush: its writes planned (planFlush: clocks minted, heads encoded, replicas
-   * chosen), handed to the vnode queues, then `release` called (see the class note).
+   * chosen), handed to the nodes, then `release` called (see the class note).
    */
   private async flush(items: PreparedPut[], release: () => void): Promise<AaeObject[]> {
     if (this.landing.size > 0 && items.some((it) => it.clock === null)) {
       // Heads are about to be read: every earlier flush must have landed first.
       while (this.landing.size > 0) await Promise.all(this.landing);
     }
-    const { out, perVnode } = await planFlush(items, this.spec, this.preflists, this.vnodeList);
+    const { out, perVnode } = await planFlush(items, this.spec, this.preflists, (vnode, locs: readonly KeyLoc[]) =>
+      this.nodeOf(vnode).readHeads({ vnode, keys: locs, locs }),
+    );
     const writes: Array<Promise<unknown>> = [];
     try {
-      for (const [v, plans] of perVnode) writes.push(this.vnodeList[v]!.writePlanned(plans));
+      // The cluster returns the stored objects, not what they replaced: no per-op result.
+      for (const [v, entries] of perVnode) writes.push(this.nodeOf(v).write({ vnode: v, writes: entries, noResult: true }));
     } finally {
       // Landed means every write handed over has settled, failed or not (a failure of one vnode
       // must not let a clockless flush read before the others land), including those handed over
-      // before a vnode refused its share.
+      // before a node refused its share.
       const settled: Promise<void> = Promise.allSettled(writes).then(() => {
         this.landing.delete(settled);
       });
@@ -411,40 +341,25 @@ export class EmbeddedCluster {
     return out;
   }
 
-  /** Closes every vnode (after its queued writes; saving trees unless told not to), then every node's LevelDB. */
-  async close(options: CloseOptions = {}): Promise<void> {
+  /** Waits for queued writes, then closes every node handle. */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true; // refuse new writes; those already queued still land
     await this.queue.idle();
+    await this.closeNodes();
+  }
+
+  /** Closes every node handle, in the spec's order; the first failure is thrown once all were tried. */
+  protected async closeNodes(): Promise<void> {
     const errors: unknown[] = [];
-    for (const v of this.vnodeList) await v.close(options).catch((e: unknown) => errors.push(e));
-    for (const db of this.dbs.values()) await db.close().catch((e: unknown) => errors.push(e));
+    for (const name of this.spec.nodes) await this.nodes.get(name)!.close().catch((e: unknown) => errors.push(e));
     if (errors.length > 0) throw errors[0];
   }
-}
 
-/**
- * mkdir -p, one level at a time. Node's recursive mkdir spins forever on some pseudo file systems
- * (under /proc it answers ENOENT for the child and EEXIST for the parent, and retries); this walks
- * up once and fails with the file system's answer.
- */
-async function ensureDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
-    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
-    await ensureDir(dirname(dir));
-    await mkdir(dir);
+  /** True once close() was called. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export type { PutItem };

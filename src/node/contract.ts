@@ -1,0 +1,260 @@
+/**
+ * The node contract: the one seam through which a coordinator reaches data.
+ *
+ * A *node* holds some vnodes of a cluster (or, for a keystore, the trees of an external database)
+ * and answers five requests. Every request and every answer is plain data — numbers, strings,
+ * booleans, null, arrays, plain objects and typed arrays — with no class instances, no
+ * out-parameters and no callbacks, so the same call can be made on an object in this process, on a
+ * server across a socket (src/net), or through a codec in a test (the loopback suite encodes every
+ * request and answer with msgpack and decodes it on the other side).
+ *
+ * - `info`: who the node is, what it holds, what it can do, how busy its fold queue is.
+ * - `fold`: run a fold module on the node, over the vnodes and keyspaces the coordinator planned,
+ *   and stream back the module's output (key batches, for repl_keys_range) and finally its encoded
+ *   accumulator. This is the coprocessor request of TiKV: a module name, a version constraint and a
+ *   query in, an accumulator out. The data the fold reads never leaves the node; cached-tree reads
+ *   (roots, branches, words, the clocks of a few segments) are folds too.
+ * - `readHeads` / `readObjects`: what one vnode holds of some keys (a head is the object without its
+ *   value). `readHeads` also answers the vnode's write generation, so a write planned on those
+ *   heads can skip reading them again when nothing landed in between.
+ * - `write`: writes into one vnode, each optionally conditional (store an object only if it
+ *   dominates what the vnode holds at that moment; erase only while the vnode still holds the
+ *   version the decision was made on), decided inside the vnode's write step, so no other write can
+ *   land between the check and the write.
+ *
+ * The contract has a major and a minor version (NODE_CONTRACT). A coordinator refuses a node of
+ * another major version; a minor version only adds optional fields.
+ */
+import type { AaeObject, Clock, IndexEntry } from '../cluster/index.js';
+import type { HashMethod } from '../hash/index.js';
+import type { TreeSize } from '../tictac/index.js';
+
+export const NODE_CONTRACT = { major: 1, minor: 0 } as const;
+
+/** The ring and hash parameters every node of a cluster shares (a subset of cluster.json). */
+export interface NodeParams {
+  readonly ringSize: number;
+  readonly nVal: number;
+  readonly treeSize: TreeSize;
+  readonly hashMethod: HashMethod;
+  readonly seed: number;
+}
+
+/** Declared, never probed: what a node can answer. */
+export interface NodeCapabilities {
+  /** Cached trees, current after every write: tree reads cost nothing like a scan. */
+  readonly treeCache: boolean;
+  /** Folds over heads (no values read). */
+  readonly headFold: boolean;
+  /** Folds over hash and size only (no clocks or index entries decoded). */
+  readonly hashSizeFold: boolean;
+  /** Folds over whole objects, and readObjects. */
+  readonly objectFold: boolean;
+  /** Folds over secondary-index entries. */
+  readonly indexFold: boolean;
+  /** `write` accepts writes (false for a read-only node). */
+  readonly writes: boolean;
+}
+
+/** A fold module a node can run: its name and its version (semver). */
+export interface ModuleInfo {
+  readonly name: string;
+  readonly version: string;
+  /** Whether the module writes (reap_tombs, erase_keys): such folds run only where the node allows them. */
+  readonly mutates: boolean;
+}
+
+/** Where one keyspace's cached tree came from (see the store): restored, rebuilt, empty, missing, or not yet read. */
+export interface TreeStatus {
+  readonly vnode: number;
+  readonly keyspace: number;
+  readonly origin: 'empty' | 'restored' | 'rebuilt' | 'missing' | 'unread';
+  readonly reason?: string;
+}
+
+export interface NodeInfo {
+  readonly name: string;
+  /** The cluster the node belongs to (cluster.json's name). */
+  readonly cluster: string;
+  readonly contract: { readonly major: number; readonly minor: number };
+  /** The software serving the node, e.g. "tictac-aae 0.1.0". */
+  readonly software: string;
+  readonly params: NodeParams;
+  /** The vnodes this node holds, ascending. */
+  readonly vnodes: readonly number[];
+  readonly capabilities: NodeCapabilities;
+  readonly modules: readonly ModuleInfo[];
+  /** The node's fold queue now. */
+  readonly folds: { readonly running: number; readonly waiting: number; readonly maxRunning: number; readonly maxWaiting: number };
+  /** Per vnode and keyspace, where its tree stands (present when the node keeps trees). */
+  readonly trees?: readonly TreeStatus[];
+}
+
+/** Per-call options: not data, but what a transport carries beside it (gRPC: cancellation, deadline). */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+// ---- folds ----
+
+/** One vnode of a fold request, and the keyspaces of it that the fold answers for. */
+export interface FoldShare {
+  readonly vnode: number;
+  readonly keyspaces: readonly number[];
+}
+
+export interface FoldRequest {
+  /** The module's name (a built-in, a module registered with the node, later a plugin). */
+  readonly module: string;
+  /** A semver range the module's version must satisfy; any version when absent. */
+  readonly version?: string;
+  /** The module's query, as plain data: the node validates it with the module's own parseQuery. */
+  readonly query: unknown;
+  /** What to fold: the coordinator's coverage plan, this node's share of it. */
+  readonly vnodes: readonly FoldShare[];
+  /** The caller takes the keys a module hands over as it goes (`keys` events); without it they are only counted. */
+  readonly emit?: boolean;
+}
+
+/** One key's version as a node holds it. A tombstone keeps its clock and sets `deleted`. */
+export interface KeyClock {
+  readonly bucket: string;
+  readonly key: Uint8Array;
+  readonly clock: Clock;
+  readonly deleted: boolean;
+  /** The object hash (by the cluster's hash method): what the trees are built from. */
+  readonly hash: number;
+}
+
+/**
+ * What a fold streams back, in order: any number of progress and key events, then exactly one
+ * result (or the stream fails). A consumer that stops pulling holds the fold: key batches are not
+ * produced faster than they are taken.
+ */
+export type FoldEvent =
+  | { readonly kind: 'progress'; readonly vnodesDone: number; readonly items: number }
+  /** Keys the module hands over as it goes (repl_keys_range's batches). */
+  | { readonly kind: 'keys'; readonly keys: readonly KeyClock[] }
+  /** The accumulator, encoded by the module's codec, and the items folded to make it. */
+  | { readonly kind: 'result'; readonly acc: Uint8Array; readonly items: number };
+
+// ---- reads ----
+
+export interface KeyRef {
+  readonly bucket: string;
+  readonly key: Uint8Array;
+}
+
+/** A vnode's head of a key: the object without its value, plus what the trees need. */
+export interface Head {
+  readonly clock: Clock;
+  readonly deleted: boolean;
+  /** Bytes of the value (0 for a tombstone). */
+  readonly size: number;
+  /** The object hash by the cluster's hash method. */
+  readonly hash: number;
+  /** High 32 bits of the key hash (the contribution is contribution(alt, hash)). */
+  readonly alt: number;
+  readonly indexes: ReadonlyArray<readonly [string, string]>;
+}
+
+export interface ReadRequest {
+  readonly vnode: number;
+  readonly keys: readonly KeyRef[];
+  /** Where each key lives, as a coordinator in the node's own process worked it out (a hint: see WriteHint). */
+  readonly locs?: readonly KeyLoc[];
+}
+
+export interface HeadsAnswer {
+  /** The vnode's write generation when the heads were read (see WriteBasis). */
+  readonly generation: number;
+  /** In the order of the request's keys; null where the vnode lacks the key. */
+  readonly heads: ReadonlyArray<Head | null>;
+}
+
+/** An object as a vnode holds it, with the object hash its head stores (what its trees were built from). */
+export interface StoredObjectRecord {
+  readonly object: AaeObject;
+  readonly hash: number;
+}
+
+export interface ObjectsAnswer {
+  /** In the order of the request's keys; null where the vnode lacks the key (a tombstone is not null). */
+  readonly objects: ReadonlyArray<StoredObjectRecord | null>;
+}
+
+// ---- writes ----
+
+/**
+ * One write into a vnode.
+ * - `put` stores an object version (a tombstone is one). With `ifDominates`, only if its clock
+ *   dominates the version the vnode holds at that moment (or the vnode lacks the key): how repair
+ *   writes, never over a newer or concurrent version.
+ * - `erase` removes the key from the vnode (reaping a tombstone, erasing keys). With `ifHash`, only
+ *   while the vnode still holds a version of that object hash (and, with `ifDeleted`, only a tombstone).
+ */
+export type WriteOp =
+  | { readonly kind: 'put'; readonly object: AaeObject; readonly ifDominates?: boolean }
+  | { readonly kind: 'erase'; readonly bucket: string; readonly key: Uint8Array; readonly ifHash?: number; readonly ifDeleted?: boolean };
+
+/** The head a write was planned on, read at `generation`: used only if no write landed since. */
+export interface WriteBasis {
+  readonly generation: number;
+  readonly head: Head | null;
+}
+
+/**
+ * Work a coordinator in the node's own process has already done for a write, so a key's replicas
+ * share it: where the key lives and the head it will store, encoded. A node trusts it only from
+ * its own process; a server drops it and works it out again (a client must not be able to store a
+ * head that disagrees with its object).
+ */
+export interface WriteHint {
+  readonly loc: KeyLoc;
+  readonly head: { readonly value: Head; readonly bytes: Uint8Array };
+}
+
+/** Where a key lives: its keyspace, its key hash's two halves, and its canonical bytes (docs/FORMAT.md). */
+export interface KeyLoc {
+  readonly bucket: string;
+  readonly key: Uint8Array;
+  readonly ckey: Uint8Array;
+  readonly keyspace: number;
+  readonly segment32: number;
+  readonly alt: number;
+}
+
+export interface WriteEntry {
+  readonly op: WriteOp;
+  readonly basis?: WriteBasis;
+  readonly hint?: WriteHint;
+}
+
+export interface WriteRequest {
+  readonly vnode: number;
+  readonly writes: readonly WriteEntry[];
+  /** The caller ignores what each write replaced: the answer's `previous` comes back empty. */
+  readonly noResult?: boolean;
+}
+
+export interface WriteAnswer {
+  /**
+   * For each write, in order, the head it replaced or decided against (null when the vnode lacked
+   * the key). A conditional put landed exactly when this is null or the object dominates it; a
+   * conditional erase landed exactly when this matched its condition. Empty with `noResult`.
+   */
+  readonly previous: ReadonlyArray<Head | null>;
+}
+
+/** The node contract. Requests and answers are plain data (see the file comment). */
+export interface NodeService {
+  info(options?: CallOptions): Promise<NodeInfo>;
+  fold(request: FoldRequest, options?: CallOptions): AsyncIterable<FoldEvent>;
+  readHeads(request: ReadRequest, options?: CallOptions): Promise<HeadsAnswer>;
+  readObjects(request: ReadRequest, options?: CallOptions): Promise<ObjectsAnswer>;
+  write(request: WriteRequest, options?: CallOptions): Promise<WriteAnswer>;
+  /** Releases what the handle holds (a local node saves its trees and closes its store; a client closes its channel). */
+  close(): Promise<void>;
+}
+
+export type { IndexEntry };
