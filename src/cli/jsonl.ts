@@ -46,6 +46,7 @@ export async function jsonlToFile(path: string): Promise<JsonlWriter> {
     stream.once('error', (e) => reject(ioError(path, e)));
   });
   let count = 0;
+  let draining: Promise<void> | undefined;
   const check = (): void => {
     if (failure !== undefined) throw ioError(path, failure);
   };
@@ -58,15 +59,19 @@ export async function jsonlToFile(path: string): Promise<JsonlWriter> {
       check();
       count++;
       if (!stream.write(`${JSON.stringify(record, jsonReplacer)}\n`)) {
-        await new Promise<void>((resolve) => {
+        // One wait for the next drain, shared by every write that finds the buffer full (a
+        // producer that cannot await, such as repair's onAction, may write many meanwhile).
+        draining ??= new Promise<void>((resolve) => {
           const done = (): void => {
             stream.off('drain', done);
             stream.off('error', done);
+            draining = undefined;
             resolve();
           };
           stream.on('drain', done);
           stream.on('error', done);
         });
+        await draining;
         check();
       }
     },

@@ -113,6 +113,7 @@ Examples:
                 # a full check a day; hourly auto checks look at what changed since the last
                 # full one, and when a full check is due, run it only from 01:00 to 05:00 UTC
   $ aae sync ./dc1 ./dr1 --once all --json                # one check now (for cron)
+  $ aae sync ./dc1 ./dr1 --direction to-sink              # the DR copy follows; the primary is never written
   $ aae sync ./dc1 ./dr1 --status                         # the watermark and the last check (for monitoring)
   $ aae sync ./dc1 ./dr1 --status --max-age 26h || alert  # unhealthy if nothing ended in sync for 26 hours
   $ aae sync ./dc1 ./dr1 --bucket orders --schedule all=4,hour=20   # only one bucket is replicated
@@ -178,7 +179,7 @@ Examples:
           if (!opts.json) {
             const every = period / sliceCount(schedule);
             const only = opts.bucket === undefined ? '' : ` (bucket '${opts.bucket}')`;
-            err.write(`sync ${names[0]} → ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
+            err.write(`sync ${names[0]} ${opts.direction === 'both' ? '↔' : opts.direction === 'to-sink' ? '→' : '←'} ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
             const runnable = WORK_ITEMS.filter((k) => k !== 'none' && schedule[k] > 0);
             if (runnable.every((k) => k === 'range') && initial.previousSuccess === null && initial.range === null) {
               err.write('warning: range checks start from a watermark that a full check sets; there is none yet, so they will be skipped until one (e.g. --once all)\n');
