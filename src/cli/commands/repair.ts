@@ -184,7 +184,7 @@ function printReport(out: OutStream, r: RepairReport, { names, two, direction, l
   for (const d of r.firstDifferences) first.add(d);
   const ranged = r.loops.some((l) => l.mode === 'range');
   printSummary(out, first.toJSON(), names, 'differences found by the first exchange', ranged ? 'most of the tree differed: the rest was replicated by range' : undefined);
-  printDifferences(out, r.firstDifferences, names);
+  printDifferences(out, r.firstDifferences, names, 0, '`aae compare` lists every difference; --output FILE.jsonl here lists every write');
   const t = r.totals;
   printTable(out, ['repair', 'loops', 'keys', 'copied', 'conflicts resolved', 'reported', 'writes', 'skipped (raced)', 'in sync'], [
     [two ? `${names.source} ${ARROW[direction]} ${names.sink}` : names.source, r.loops.length, t.keys - t.inSync, t.copied, t.resolved, t.reported, t.placesWritten, t.placesSkipped, r.inSync ? 'yes' : 'no'],
