@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { AaeError } from '../errors.js';
+import { PACKAGE_VERSION } from '../version.js';
 import { EXIT, StdoutClosed, type CliIo, type CommandContext, type ExitCode } from './io.js';
 import { createLogger, DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from './log.js';
-import { packageRoot } from './package-root.js';
 import { parseChoice } from './parse.js';
 import { startProgress } from './progress.js';
 import { registerCompletion } from './commands/completion.js';
@@ -27,7 +25,7 @@ import { registerDemo } from './commands/demo.js';
 export function createProgram(io: CliIo, ctx: CommandContext): Command {
   const program = new Command('aae')
     .description('Anti-entropy for key-value replicas: compare, repair and inspect with TicTac trees')
-    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the version and exit')
     .option('--log-level <level>', `coded JSON log lines on stderr from this level up: ${LOG_LEVELS.join(', ')}`, parseChoice('--log-level', LOG_LEVELS), DEFAULT_LOG_LEVEL)
     .option('-q, --quiet', 'no progress bar or progress records on stderr')
     .showHelpAfterError('(run with --help for usage)')
@@ -79,11 +77,6 @@ function applyIo(cmd: Command, io: CliIo): void {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   for (const sub of cmd.commands) applyIo(sub, io);
-}
-
-/** The version in package.json (the same file from src/ under the tests and from dist/ installed). */
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Runs `aae` with `argv` (without node and script) and resolves to the exit code. */
