@@ -70,6 +70,16 @@ export const ERROR_CODES = {
   EXCHANGE_FAILED: 'failure', // a source failed or answered malformed data
   CONFLICT_LOG_IO: 'failure', // the conflict log could not be opened or written: nothing is overwritten
 
+  // src/connect
+  CONNECT_SPEC_INVALID: 'input', // a keystore's source spec (source.json, or aae connect's options) fails validation
+  KEYSTORE_NOT_FOUND: 'input', // the directory is not a keystore (no source.json)
+  KEYSTORE_EXISTS: 'input', // aae connect over an existing cluster or keystore
+  KEYSTORE_STATE_INVALID: 'input', // a keystore's state.json does not parse
+  KEYSTORE_UNRELIABLE: 'failure', // the keystore missed changes (a gap) and is not rebuilt yet: it vouches for nothing
+  SOURCE_INVALID: 'input', // the source does not fit: no such table or column, no primary key, wal_level not logical, missing privileges
+  SOURCE_UNAVAILABLE: 'failure', // the source could not be reached or failed while running
+  FEED_GAP: 'failure', // the change feed lost changes: a dropped or lost slot, a position the source no longer has, stopped too long
+
   // src/sync
   SYNC_STATE_INVALID: 'input', // a sync state file that does not parse or belongs to other clusters
   SYNC_STATE_IO: 'failure', // the sync state file could not be read or written

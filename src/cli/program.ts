@@ -17,6 +17,8 @@ import { registerRepair } from './commands/repair.js';
 import { registerSync } from './commands/sync.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerDemo } from './commands/demo.js';
+import { registerConnect } from './commands/connect.js';
+import { registerFollow } from './commands/follow.js';
 
 /**
  * Builds the `aae` program. Nothing here touches `process`: tests call `runCli` in-process with
@@ -43,6 +45,8 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
   registerSync(program, ctx);
   registerInspect(program, ctx);
   registerDemo(program, ctx);
+  registerConnect(program, ctx);
+  registerFollow(program, ctx);
   registerBench(program, ctx);
   registerPlan(program, ctx);
   registerFold(program, ctx);
@@ -62,6 +66,7 @@ Examples:
   $ aae repair ./dc1 ./dr1 --dry-run
   $ aae sync ./dc1 ./dr1 --schedule all=1,hour=23   # keep them agreeing, on a schedule
   $ aae inspect ./dc1 ./dr1 --html diff.html
+  $ aae connect ./ks 'postgresql://aae@db1/app' --table kv && aae follow ./ks --once
   $ aae bench tictac --json
   $ aae --log-level info compare ./dc1 ./dr1 2> exchange.log   # EX codes as JSON lines
   $ source <(aae completion bash)              # tab completion`,

@@ -3,7 +3,7 @@
  * prefixes), cached TicTac trees kept current on every write and saved safely, vnode folds and
  * conditional writes. Imports src/node (types), src/tictac, src/cluster, src/hash and src/errors.
  */
-export { planWrite, prepareHead, validateWrite, type PlannedWrite, type PreparedHead } from './write-plan.js';
+export { planWrite, prepareGivenHead, prepareHead, validateWrite, type PlannedWrite, type PreparedHead } from './write-plan.js';
 export { KeySlots } from './key-slots.js';
 export { checkRingStamp } from './ring-stamp.js';
 export type { HeadValue } from './codec.js';

@@ -1,4 +1,4 @@
-import type { AaeObject, IndexEntry, IndexN, ObjectHead } from '../cluster/index.js';
+import type { AaeObject, Clock, IndexEntry, IndexN, ObjectHead } from '../cluster/index.js';
 import type { Head, KeyClock, WriteOp } from '../node/index.js';
 import type { TicTacTree, TreeSize } from '../tictac/index.js';
 
@@ -104,11 +104,28 @@ export interface VnodeCapabilities {
 }
 
 /**
- * One write into one vnode: an object version (a tombstone is one) or an erase (the key is gone),
- * each optionally conditional, decided inside the vnode's write step (see the node contract's
- * WriteOp): no other write can land between the check and the write.
+ * One write into one vnode: a write of the node contract (an object version — a tombstone is one —
+ * or an erase, each optionally conditional, decided inside the vnode's write step: see WriteOp), or
+ * a head without a value, which only a keystore writes into its own store.
  */
-export type VnodeWrite = WriteOp;
+export type VnodeWrite = WriteOp | HeadWrite;
+
+/**
+ * A head without a value: for a keystore, whose objects live in an external database. The head
+ * takes `hash` (an object hash the caller computed, e.g. of a row's canonical bytes) and `size` as
+ * given instead of hashing a value; the key's value record and index entries, if any, go. Trees
+ * change exactly as for a put of an object with that hash. Not part of the node contract: nothing
+ * outside the node writes heads.
+ */
+export interface HeadWrite {
+  kind: 'head';
+  bucket: string;
+  key: Uint8Array;
+  clock: Clock;
+  hash: number;
+  size: number;
+  deleted: boolean;
+}
 
 /** What a write replaced (or was decided against): the previous head, or null when the key was absent. */
 export type WriteResult = Head | null;

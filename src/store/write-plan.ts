@@ -52,9 +52,23 @@ export function prepareHead(obj: AaeObject, loc: LocatedKey, params: StoreParams
   return { value: head, bytes: encodeHead(head) };
 }
 
+/** The head a `head` write stores: its hash and size as given, no value, no index entries. */
+export function prepareGivenHead(w: Extract<VnodeWrite, { kind: 'head' }>, loc: LocatedKey): PreparedHead {
+  const head: HeadValue = { clock: w.clock, deleted: w.deleted, size: w.size, hash: w.hash, alt: loc.alt, indexes: [] };
+  return { value: head, bytes: encodeHead(head) };
+}
+
 export function validateWrite(w: VnodeWrite): void {
   if (w.kind === 'erase') {
     validateObjectKey(w);
+    return;
+  }
+  if (w.kind === 'head') {
+    validateObjectKey(w);
+    validateClock(w.clock);
+    if (!Number.isInteger(w.hash) || w.hash < 0 || w.hash > 0xffff_ffff) throw new AaeError('INVALID_ARGUMENT', `a head's hash must be a u32, got ${w.hash}`);
+    if (!Number.isSafeInteger(w.size) || w.size < 0) throw new AaeError('INVALID_ARGUMENT', `a head's size must be a non-negative integer, got ${w.size}`);
+    if (typeof w.deleted !== 'boolean') throw new AaeError('INVALID_ARGUMENT', "a head's deleted flag must be a boolean");
     return;
   }
   const o = w.object;

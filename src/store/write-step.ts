@@ -8,7 +8,8 @@ import type { LocatedKey, StoreParams } from './locate.js';
 import type { BatchWriter, NodeDb } from './node-db.js';
 import type { TreeCache } from './tree-cache.js';
 import type { WriteResult } from './vnode.js';
-import { prepareHead, type PlannedWrite } from './write-plan.js';
+import { prepareGivenHead, prepareHead, type PlannedWrite } from './write-plan.js';
+import { encodeHead } from './head-encoder.js';
 
 /**
  * A vnode's write step: one flush of its write queue (docs/STORE.md, "Writes and trees"). It finds
@@ -61,7 +62,7 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
     const loc = plan.loc;
     const filter = vs.filters.get(loc.keyspace) ?? null;
     // Every put enters the filter (before its batch: a batch that fails leaves a harmless "maybe").
-    const unseen = filter !== null && (plan.write.kind === 'put' ? filter.addIfAbsent(loc.segment32, loc.alt) : !filter.mayContain(loc.segment32, loc.alt));
+    const unseen = filter !== null && (plan.write.kind !== 'erase' ? filter.addIfAbsent(loc.segment32, loc.alt) : !filter.mayContain(loc.segment32, loc.alt));
     if (!unseen && slots === null) {
       slots = new KeySlots();
       for (let j = 0; j < i; j++) {
@@ -117,6 +118,14 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
         putOrDelete(vs, batch, loc, null);
         for (const e of old.indexes) batch.del(indexKeyOf(vs, loc, e));
         heads[i] = null;
+      } else if (op.kind === 'head') {
+        // A valueless head (a keystore's): no value record, no index entries. A key without an
+        // old head has no value record either (both are written in one batch): nothing to delete.
+        const head = (plan.head ?? prepareGivenHead(op, loc)).value;
+        putHead(vs, batch, loc, plan.head?.bytes ?? encodeHead(head), old !== null);
+        if (old !== null && old.indexes.length > 0) indexChanges(vs, loc, old.indexes, [], batch);
+        newC = contribution(head.alt, head.hash);
+        heads[i] = head;
       } else {
         const obj = op.object;
         if (op.ifDominates === true && old !== null && !dominates(obj.clock, old.clock)) continue;
@@ -165,6 +174,16 @@ function putOrDelete(vs: WriteStepState, batch: BatchWriter, loc: LocatedKey, he
   key[3] = KIND_VALUE;
   if (value === null) batch.del(key);
   else batch.put(key, value);
+}
+
+/** Puts a key's head record; with `dropValue`, deletes its value record too (see putOrDelete). */
+function putHead(vs: WriteStepState, batch: BatchWriter, loc: LocatedKey, head: Uint8Array, dropValue: boolean): void {
+  const key = keyBuffer(HEAD_SUFFIX_START + loc.ckey.length);
+  writeObjectKey(key, vs.vnode, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);
+  batch.put(key, head);
+  if (!dropValue) return;
+  key[3] = KIND_VALUE;
+  batch.del(key);
 }
 
 function indexKeyOf(vs: WriteStepState, loc: LocatedKey, [name, term]: IndexEntry): Uint8Array {

@@ -20,6 +20,8 @@ import type { Progress } from '../progress.js';
 import { differenceJson, printDifferences, replicaDifferenceJson, SHOWN_DIFFERENCES } from '../render-comparison.js';
 import { printSummary, summaryJson, type SideNames } from '../render-summary.js';
 import { addScopeOptions, checkNVal, exchangeTuning, type ScopeOptions } from '../scope-options.js';
+import { isKeystore, keystoreStatus, type KeystoreStatus } from '../../connect/index.js';
+import { statusLine } from './follow.js';
 
 interface CompareCliOptions extends ScopeOptions {
   output?: string;
@@ -68,18 +70,29 @@ Examples:
   $ aae compare ./dc1 ./dr1 --json
   $ aae compare ./dc1 ./dr1 --bucket users --key-range a..m
   $ aae compare ./dc1 ./dr1 --modified-range 2026-11-01T00:00:00Z..2026-11-02T00:00:00Z
-  $ aae compare ./dc1                                  # replica against replica inside one cluster`,
+  $ aae compare ./dc1                                  # replica against replica inside one cluster
+  $ aae compare ./ks-primary ./ks-dr                   # two keystores (aae connect, aae follow --once)`,
     )
     .action(async (source: string, sink: string | undefined, opts: CompareCliOptions) => {
       if (opts.jsonLines && opts.json) throw new AaeError('USAGE', '--json-lines and --json: choose one (--json-lines lists every difference; --json prints one document)');
       if (opts.jsonLines && opts.output !== undefined) throw new AaeError('USAGE', '--json-lines and --output: choose one place for the listing');
       const dirs = sink === undefined ? [source] : [source, sink];
+      // A keystore says how far behind its source it is, and whether it can be trusted at all.
+      const keystores: KeystoreStatus[] = [];
+      for (const d of dirs) if (await isKeystore(d)) keystores.push(await keystoreStatus(d));
+      const unreliable = keystores.filter((k) => !k.reliable);
+      const refuse = (inSync: boolean): void => {
+        if (unreliable.length === 0) return;
+        const why = unreliable.map((k) => `${k.dir} (${k.reason ?? 'unknown'})`).join('; ');
+        if (inSync) throw new AaeError('KEYSTORE_UNRELIABLE', `the trees agree, but not calling it in sync: unreliable keystore(s) missed changes: ${why}; run aae follow to rebuild`);
+        ctx.io.stderr.write(`warning: unreliable keystore(s), the differences may be incomplete: ${why}\n`);
+      };
       await withClusters(dirs, async (clusters) => {
         checkNVal(opts, clusters.map((c) => c.spec));
         const names: SideNames = clusters.length === 2 ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name } : { source: 'A', sink: 'B' };
         const writer = opts.output !== undefined ? await jsonlToFile(opts.output) : opts.jsonLines ? jsonlToStream(ctx.io.stdout) : undefined;
         const progress = ctx.progress('compare', undefined, 'segments');
-        const run = new Listing(ctx, opts, writer, progress);
+        const run = new Listing(ctx, opts, writer, progress, keystores);
         try {
           const tuning = { ...exchangeTuning(opts, ctx.io.signal), logger: exchangeLogger(ctx.log), onProgress: (p: ExchangeProgress) => run.onProgress(p) };
           // Without --max-results every dirty segment is compared and the differences stream past;
@@ -88,11 +101,13 @@ Examples:
           if (clusters.length === 1) {
             const r = await compareReplicas(clusters[0]!, { ...tuning, ...stream });
             await run.add(r.differences);
+            refuse(r.inSync);
             run.end(r.inSync);
             run.printReplicas(r);
           } else {
             const r = await compareClusters(clusters[0]!, clusters[1]!, { ...tuning, ...stream });
             await run.add(r.differences);
+            refuse(r.inSync);
             run.end(r.inSync);
             run.printClusters(r, names);
           }
@@ -115,6 +130,8 @@ class Listing {
     private readonly opts: CompareCliOptions,
     private readonly writer: JsonlWriter | undefined,
     private readonly progress: Progress,
+    /** Keystores compared: their lag and reliability go beside the result. */
+    private readonly keystores: readonly KeystoreStatus[] = [],
   ) {}
 
   async add(ds: ReadonlyArray<Difference | ReplicaDifference>): Promise<void> {
@@ -184,6 +201,7 @@ class Listing {
         complete: !e.truncated,
         summary: summaryJson(this.summary.toJSON()),
         ...this.listed(),
+        ...(this.keystores.length === 0 ? {} : { keystores: this.keystores }),
         exchange: {
           dirtyBranches: e.dirtyBranches,
           dirtySegments: e.dirtySegments,
@@ -199,6 +217,8 @@ class Listing {
       return;
     }
     const ms = Object.values(e.timings).reduce((a, b) => a + (b ?? 0), 0);
+    // A difference younger than a keystore's lag is not yet a difference: say the lag first.
+    for (const k of this.keystores) out.write(`${statusLine(k)}\n`);
     printTable(out, ['compare', 'in sync', 'differences', 'dirty segments', 'round trips', 'bytes', 'ms'], [
       [`${names.source} ↔ ${names.sink}`, r.inSync ? 'yes' : 'no', this.summary.total, e.dirtySegments, e.roundTrips, e.bytes.total, Math.round(ms)],
     ]);
@@ -218,6 +238,7 @@ class Listing {
         complete: !r.truncated,
         summary: summaryJson(this.summary.toJSON(), { source: 'a', sink: 'b' }),
         ...this.listed(),
+        ...(this.keystores.length === 0 ? {} : { keystores: this.keystores }),
         pairs: r.pairs,
         pairsInSync: r.pairsInSync,
         keys: r.keys,
@@ -226,6 +247,7 @@ class Listing {
       });
       return;
     }
+    for (const k of this.keystores) out.write(`${statusLine(k)}\n`);
     printTable(out, ['cluster', 'in sync', 'replica pairs', 'pairs in sync', 'keys differing', 'differences', 'bytes'], [
       [r.cluster, r.inSync ? 'yes' : 'no', r.pairs, r.pairsInSync, r.keys, this.summary.total, r.bytes],
     ]);

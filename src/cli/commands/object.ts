@@ -1,3 +1,4 @@
+import { isKeystore } from '../../connect/index.js';
 import type { Command } from 'commander';
 import { bytesToText, clockEntriesToJson, keyFromJson, MAX_N_VAL, valueToJson, type AaeObject, type IndexEntry } from '../../cluster/index.js';
 import { AaeError } from '../../errors.js';
@@ -59,6 +60,7 @@ Examples:
   $ aae put ./dc1 blobs AAEC /wA= --key-base64 --base64
   $ aae put ./dc1 users bob v1 --replicas 1`)
     .action(async (dir: string, bucket: string, key: string, value: string | undefined, opts: KeyOptions & { base64?: boolean; index?: IndexEntry[]; replicas?: number }) => {
+      await refuseKeystore(dir, 'put');
       const bytes = value === undefined ? new Uint8Array(0) : opts.base64 ? keyFromJsonValue(value) : new TextEncoder().encode(value);
       const obj = await withCluster(dir, (c) =>
         c.put({ bucket, key: keyArg(key, opts), value: bytes, indexes: opts.index ?? [], ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}) }),
@@ -82,6 +84,7 @@ Examples:
   $ aae get ./dc1 users alice
   $ aae get ./dc1 users alice --json`)
     .action(async (dir: string, bucket: string, key: string, opts: KeyOptions) => {
+      await refuseKeystore(dir, 'get');
       const obj = await withCluster(dir, (c) => c.get(bucket, keyArg(key, opts)));
       if (obj === null || obj.deleted) ctx.setExitCode(EXIT.DIFFERENT);
       if (opts.json) {
@@ -113,6 +116,7 @@ Examples:
 Examples:
   $ aae delete ./dc1 users alice`)
     .action(async (dir: string, bucket: string, key: string, opts: KeyOptions) => {
+      await refuseKeystore(dir, 'delete');
       const obj = await withCluster(dir, (c) => c.delete(bucket, keyArg(key, opts)));
       if (opts.json) printJson(ctx.io.stdout, objectJson(obj));
       else ctx.io.stdout.write(`deleted ${bucket}/${key}: ${describe(obj)}\n`);
@@ -125,4 +129,13 @@ function keyFromJsonValue(b64: string): Uint8Array {
   } catch (e) {
     throw new AaeError('USAGE', `the value is not canonical base64`, { cause: e });
   }
+}
+
+/**
+ * A keystore holds heads, not rows, and only its follower may write it: reading or writing an
+ * object there would fail obscurely or put keys in it that the source does not have.
+ */
+async function refuseKeystore(dir: string, what: 'put' | 'get' | 'delete'): Promise<void> {
+  if (!(await isKeystore(dir))) return;
+  throw new AaeError('USAGE', `${dir} is a keystore: its rows live in the source database, which is where to ${what} them (it holds only hashes, kept by aae follow)`);
 }

@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { AaeError } from '../../errors.js';
+import { createKeystore } from '../keystore.js';
+import { DEFAULT_MAX_STOPPED_MS, DEFAULT_REBUILD_EVERY_MS, DEFAULT_REBUILD_JITTER_MS, parseSourceSpec, type SourceSpec } from '../source-spec.js';
+import { connect, redactUrl } from './pg-connection.js';
+import { checkServer, ensurePublication, resolveTable, splitTableName } from './pg-table.js';
+
+/**
+ * `aae connect <dir> postgresql://…`: checks the server, the role and the table, resolves the key
+ * and value columns, makes sure a publication publishes the table, and creates the keystore
+ * directory with its spec. The keystore is built by its first `aae follow`.
+ */
+
+export interface PgConnectOptions {
+  url: string;
+  table: string;
+  schema?: string;
+  key?: readonly string[];
+  columns?: readonly string[];
+  updatedAt?: string;
+  bucket?: string;
+  /** Use this publication (it must publish the table); default: create aae_<id>. */
+  publication?: string;
+  /** Base name of the keystore's replication slots (default aae_<id>; rebuilds add _<generation>). */
+  slot?: string;
+  rebuildEveryMs?: number;
+  rebuildJitterMs?: number;
+  maxStoppedMs?: number;
+}
+
+export async function connectPostgres(dir: string, options: PgConnectOptions): Promise<SourceSpec> {
+  const id = randomBytes(4).toString('hex');
+  const { schema, table } = splitTableName(options.table, options.schema);
+  const base = options.slot ?? `aae_${id}`;
+  // Validate what can be validated offline first: a bad option names its field before any connection.
+  const draft = {
+    version: 1,
+    bucket: options.bucket ?? table,
+    rebuildEveryMs: options.rebuildEveryMs ?? DEFAULT_REBUILD_EVERY_MS,
+    rebuildJitterMs: options.rebuildJitterMs ?? DEFAULT_REBUILD_JITTER_MS,
+    maxStoppedMs: options.maxStoppedMs ?? DEFAULT_MAX_STOPPED_MS,
+    source: {
+      engine: 'postgresql',
+      url: options.url,
+      schema,
+      table,
+      key: options.key ?? ['placeholder'],
+      columns: options.columns ?? [],
+      updatedAt: options.updatedAt ?? null,
+      slot: base,
+      publication: options.publication ?? base,
+      ownPublication: options.publication === undefined,
+    },
+  };
+  parseSourceSpec(draft, 'aae connect');
+  if (base.length > 60) throw new AaeError('CONNECT_SPEC_INVALID', 'source.slot: at most 60 characters (rebuilds add a suffix)', { details: { fields: ['source.slot'] } });
+  const c = await connect(options.url);
+  let spec: SourceSpec;
+  try {
+    await checkServer(c);
+    const t = await resolveTable(c, {
+      schema,
+      table,
+      ...(options.key === undefined ? {} : { key: options.key }),
+      ...(options.columns === undefined ? {} : { columns: options.columns }),
+      ...(options.updatedAt === undefined ? {} : { updatedAt: options.updatedAt }),
+    });
+    const own = await ensurePublication(c, draft.source.publication, t);
+    spec = parseSourceSpec({ ...draft, source: { ...draft.source, key: t.key, columns: t.columns, updatedAt: t.updatedAt, ownPublication: own } }, 'aae connect');
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+  await createKeystore(dir, spec);
+  return spec;
+}
+
+export { redactUrl };
