@@ -13,7 +13,8 @@
  */
 import type { ObjectKey } from '../cluster/index.js';
 import type { Cluster } from '../coordinator/index.js';
-import type { FetchedObject, PlaceRef, PlaceVersion, RepairBackend, WriteOutcome } from '../repair/index.js';
+import type { HeldVersion } from '../node/index.js';
+import type { FetchedObject, PlaceRef, PlaceVersion, RepairBackend, Version, WriteOutcome } from '../repair/index.js';
 
 /**
  * Between two clusters, the places of a key are every replica of both sides: blue's preflist,
@@ -40,23 +41,23 @@ export function twoClusterBackend(blue: Cluster, pink: Cluster): RepairBackend {
     },
     fetch: (items, options) => fetchFrom((side) => sides[side], items, options),
     async write(batch, options) {
-      // One writeIfDominates per side for the whole batch, each item naming its vnodes there.
-      const perSide = sides.map(() => [] as Array<{ item: number; slots: number[]; vnodes: number[] }>);
-      batch.forEach(({ refs }, item) => {
+      // One compare-and-set write per side for the whole batch, each item naming its vnodes there.
+      const perSide = sides.map(() => [] as Array<{ item: number; slots: number[]; targets: Array<{ vnode: number; held: HeldVersion | null }> }>);
+      batch.forEach(({ targets }, item) => {
         const bySide: Array<(typeof perSide)[number][number] | undefined> = [undefined, undefined];
-        refs.forEach((ref, slot) => {
+        targets.forEach(({ ref, held }, slot) => {
           let entry = bySide[ref.side];
-          if (entry === undefined) perSide[ref.side]!.push((entry = bySide[ref.side] = { item, slots: [], vnodes: [] }));
+          if (entry === undefined) perSide[ref.side]!.push((entry = bySide[ref.side] = { item, slots: [], targets: [] }));
           entry.slots.push(slot);
-          entry.vnodes.push(ref.vnode);
+          entry.targets.push({ vnode: ref.vnode, held: heldOf(held) });
         });
       });
-      const out: WriteOutcome[][] = batch.map(({ refs }) => refs.map((): WriteOutcome => 'skipped'));
+      const out: WriteOutcome[][] = batch.map(({ targets }) => targets.map((): WriteOutcome => 'skipped'));
       await Promise.all(
         perSide.map(async (list, side) => {
           if (list.length === 0) return;
-          const outcomes = await sides[side]!.writeIfDominates(
-            list.map((e) => ({ object: batch[e.item]!.object, vnodes: e.vnodes })),
+          const outcomes = await sides[side]!.writeIfHeld(
+            list.map((e) => ({ object: batch[e.item]!.object, targets: e.targets })),
             options,
           );
           list.forEach((e, j) => e.slots.forEach((slot, n) => (out[e.item]![slot] = outcomes[j]![n]!)));
@@ -79,8 +80,12 @@ export function replicaBackend(cluster: Cluster): RepairBackend {
       );
     },
     fetch: (items, options) => fetchFrom(() => cluster, items, options),
-    write: (batch, options) => cluster.writeIfDominates(batch.map(({ object, refs }) => ({ object, vnodes: refs.map((r) => r.vnode) })), options),
+    write: (batch, options) => cluster.writeIfHeld(batch.map(({ object, targets }) => ({ object, targets: targets.map((t) => ({ vnode: t.ref.vnode, held: heldOf(t.held) })) })), options),
   };
+}
+
+function heldOf(v: Version | null): HeldVersion | null {
+  return v === null ? null : { hash: v.hash, deleted: v.deleted };
 }
 
 /** The objects the refs hold, one read request per vnode. */

@@ -30,7 +30,7 @@ import {
   type ClusterSpec,
 } from '../cluster/index.js';
 import { AaeError, throwIfAborted } from '../errors.js';
-import type { ClusterNodes, Head, KeyLoc, KeyRef, NodeParams, NodeService, WriteEntry } from '../node/index.js';
+import type { ClusterNodes, Head, HeldVersion, KeyLoc, KeyRef, NodeParams, NodeService, WriteEntry } from '../node/index.js';
 import { locateKey } from '../store/index.js';
 import { WriteQueue } from '../store/write-queue.js';
 import { planFlush, prepareItem, type PreparedPut, type PutItem } from './cluster-write.js';
@@ -295,6 +295,40 @@ export class Cluster implements ClusterNodes {
           const old = previous[j] ?? null;
           // The vnode decided against exactly this head: the outcome follows from it.
           out[item]![slot] = old === null || dominates(items[item]!.object.clock, old.clock) ? 'written' : 'skipped';
+        });
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Repair's compare-and-set: each object, keeping its clock, to the given vnodes, each only while
+   * that vnode still holds exactly the version named with it (null: none) — the version the repair
+   * decided on. The check and the write are one step of the vnode's write queue, so a version that
+   * lands after the decision is never overwritten, whatever its clock. One outcome per target, in order.
+   */
+  async writeIfHeld(items: ReadonlyArray<{ object: AaeObject; targets: ReadonlyArray<{ vnode: number; held: HeldVersion | null }> }>, options: { signal?: AbortSignal } = {}): Promise<WriteOutcome[][]> {
+    this.checkOpen();
+    const perVnode = new Map<number, Array<{ item: number; slot: number }>>();
+    items.forEach((it, i) => {
+      validateObjectKey(it.object);
+      it.targets.forEach((t, slot) => {
+        let list = perVnode.get(t.vnode);
+        if (list === undefined) perVnode.set(t.vnode, (list = []));
+        list.push({ item: i, slot });
+      });
+    });
+    const out = items.map((it) => it.targets.map((): WriteOutcome => 'skipped'));
+    const signal = options.signal === undefined ? {} : { signal: options.signal };
+    await Promise.all(
+      [...perVnode].map(async ([v, list]) => {
+        const writes: WriteEntry[] = list.map(({ item, slot }) => ({ op: { kind: 'put', object: items[item]!.object, ifHeld: items[item]!.targets[slot]!.held } }));
+        const { previous } = await this.nodeOf(v).write({ vnode: v, writes }, signal);
+        list.forEach(({ item, slot }, j) => {
+          const held = items[item]!.targets[slot]!.held;
+          const old = previous[j] ?? null;
+          // The vnode decided against exactly this head: the outcome follows from it.
+          out[item]![slot] = (old === null ? held === null : held !== null && old.hash === held.hash && old.deleted === held.deleted) ? 'written' : 'skipped';
         });
       }),
     );

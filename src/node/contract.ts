@@ -185,16 +185,24 @@ export interface ObjectsAnswer {
 
 // ---- writes ----
 
+/** A version as a decision saw it: its object hash and tombstone flag. */
+export interface HeldVersion {
+  readonly hash: number;
+  readonly deleted: boolean;
+}
+
 /**
  * One write into a vnode.
  * - `put` stores an object version (a tombstone is one). With `ifDominates`, only if its clock
- *   dominates the version the vnode holds at that moment (or the vnode lacks the key): how repair
- *   writes, never over a newer or concurrent version.
+ *   dominates the version the vnode holds at that moment (or the vnode lacks the key). With
+ *   `ifHeld`, only while the vnode still holds exactly the version a decision was made on (null:
+ *   it held none) — a compare-and-set, how repair writes: a version that landed after the decision
+ *   is never overwritten, whether or not clocks can tell (data without clocks has none to tell).
  * - `erase` removes the key from the vnode (reaping a tombstone, erasing keys). With `ifHash`, only
  *   while the vnode still holds a version of that object hash (and, with `ifDeleted`, only a tombstone).
  */
 export type WriteOp =
-  | { readonly kind: 'put'; readonly object: AaeObject; readonly ifDominates?: boolean }
+  | { readonly kind: 'put'; readonly object: AaeObject; readonly ifDominates?: boolean; readonly ifHeld?: HeldVersion | null }
   | { readonly kind: 'erase'; readonly bucket: string; readonly key: Uint8Array; readonly ifHash?: number; readonly ifDeleted?: boolean };
 
 /** The head a write was planned on, read at `generation`: used only if no write landed since. */
@@ -240,8 +248,9 @@ export interface WriteRequest {
 export interface WriteAnswer {
   /**
    * For each write, in order, the head it replaced or decided against (null when the vnode lacked
-   * the key). A conditional put landed exactly when this is null or the object dominates it; a
-   * conditional erase landed exactly when this matched its condition. Empty with `noResult`.
+   * the key). A conditional write landed exactly when this met its condition (`ifDominates`: null
+   * or dominated by the object; `ifHeld`: the version named; `ifHash`: that hash). Empty with
+   * `noResult`.
    */
   readonly previous: ReadonlyArray<Head | null>;
 }

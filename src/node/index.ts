@@ -10,6 +10,7 @@ export {
   type FoldRequest,
   type FoldShare,
   type Head,
+  type HeldVersion,
   type HeadsAnswer,
   type KeyClock,
   type KeyLoc,

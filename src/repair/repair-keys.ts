@@ -12,11 +12,12 @@
  * is), and a write names the refs to write, so no backend remembers one call for the next.
  *
  * Safety against live writes: the exchange only nominates keys; the decision is made on the
- * versions read now, and every write is conditional (`write` must store an object at a place only
- * if it dominates what that place holds at that moment, atomically with respect to other writes
- * there). A write that lands between our read and our write is therefore never overwritten: the
- * conditional write skips, and the next exchange round sees the key again if it still differs. If
- * the winner itself changed between the read and the fetch of its object, the key is skipped too.
+ * versions read now, and every write is a compare-and-set (`write` must store an object at a place
+ * only while that place still holds the version the decision saw there, atomically with respect to
+ * other writes there). A write that lands between our read and our write is therefore never
+ * overwritten — whether or not clocks could tell, so data without clocks is as safe — the write
+ * skips, and the next exchange round sees the key again if it still differs. If the winner itself
+ * changed between the read and the fetch of its object, the key is skipped too.
  *
  * Direction: `both` writes wherever a place lacks the winner; `to-sink` writes only the sink's
  * places and `to-source` only the source's, so a one-way repair never writes the other side (a
@@ -57,11 +58,12 @@ export interface RepairBackend {
   /** The whole object each ref holds of its key, with its object hash (null where it holds none). */
   fetch(items: ReadonlyArray<{ key: ObjectKey; ref: PlaceRef }>, options: { signal?: AbortSignal }): Promise<Array<FetchedObject | null>>;
   /**
-   * Conditional writes (see the file comment) for a batch of keys at once: for each key, its object
-   * to each of its refs; one outcome per ref, in order. Batching lets a backend make one write
-   * request per vnode for many keys.
+   * Compare-and-set writes for a batch of keys at once: for each key, its object to each target
+   * place, each only while that place still holds exactly the version the decision saw there
+   * (`held`; null: none), decided atomically with the place's other writes. One outcome per target,
+   * in order. Batching lets a backend make one write request per vnode for many keys.
    */
-  write(batch: ReadonlyArray<{ object: AaeObject; refs: readonly PlaceRef[] }>, options: { signal?: AbortSignal }): Promise<WriteOutcome[][]>;
+  write(batch: ReadonlyArray<{ object: AaeObject; targets: ReadonlyArray<{ ref: PlaceRef; held: Version | null }> }>, options: { signal?: AbortSignal }): Promise<WriteOutcome[][]>;
 }
 
 /** An object as a place holds it, and its object hash (by the hash method of the place's cluster). */
@@ -266,7 +268,7 @@ async function writePending(
     stats.conflictsLogged += conflicts.length;
   }
   const outcomes = await backend.write(
-    writes.map(({ p, object }) => ({ object, refs: p.targets.map((t) => p.places[t]!.ref) })),
+    writes.map(({ p, object }) => ({ object, targets: p.targets.map((t) => ({ ref: p.places[t]!.ref, held: p.places[t]!.version })) })),
     signalOpt,
   );
   writes.forEach(({ p }, i) => {

@@ -129,6 +129,7 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
       } else {
         const obj = op.object;
         if (op.ifDominates === true && old !== null && !dominates(obj.clock, old.clock)) continue;
+        if (op.ifHeld !== undefined && !holds(old, op.ifHeld)) continue;
         const prepared = plan.head ?? prepareHead(obj, loc, vs.params);
         const head = prepared.value;
         putOrDelete(vs, batch, loc, prepared.bytes, obj.deleted ? null : obj.value);
@@ -196,6 +197,12 @@ function indexChanges(vs: WriteStepState, loc: LocatedKey, before: readonly Inde
   const had = new Set(before.map(id));
   for (const e of before) if (!keep.has(id(e))) batch.del(indexKeyOf(vs, loc, e));
   for (const e of after) if (!had.has(id(e))) batch.put(indexKeyOf(vs, loc, e), EMPTY);
+}
+
+/** Whether a vnode's head is exactly the version a decision named (null: it held none). */
+export function holds(head: HeadValue | null, version: { hash: number; deleted: boolean } | null): boolean {
+  if (head === null || version === null) return head === version;
+  return head.hash === version.hash && head.deleted === version.deleted;
 }
 
 /** The ObjectHead of a located key's head. */

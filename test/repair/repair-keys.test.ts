@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { dominates, increment, makeClock } from '../../src/cluster/clock.js';
+import { increment, makeClock } from '../../src/cluster/clock.js';
 import type { AaeObject, ObjectKey } from '../../src/cluster/object.js';
 import { MemoryConflictSink } from '../../src/repair/conflict-log.js';
 import { resolveVersions } from '../../src/repair/decide.js';
+import type { Version } from '../../src/repair/decide.js';
 import { repairKeys, type FetchedObject, type PlaceRef, type PlaceVersion, type RepairAction, type RepairBackend, type WriteOutcome } from '../../src/repair/repair-keys.js';
 import { versionHashOf } from '../support/versions.js';
 
@@ -22,6 +23,10 @@ class MemoryPlaces implements RepairBackend {
   constructor(n: number) {
     this.places = Array.from({ length: n }, () => new Map());
   }
+  /** A version's object hash (of its clock, as under hash method `clock`; a subclass may hash values). */
+  hashOf(o: AaeObject): number {
+    return versionHashOf(o.clock.entries, o.deleted);
+  }
   /** Two places are a source (side 0) and a sink (side 1); more are the replicas of one cluster. */
   private sideOf(i: number): 0 | 1 {
     return this.places.length === 2 && i === 1 ? 1 : 0;
@@ -30,7 +35,7 @@ class MemoryPlaces implements RepairBackend {
     return keys.map((k) =>
       this.places.map((p, i): PlaceVersion => {
         const o = p.get(id(k)) ?? null;
-        const version = o === null ? null : { clock: o.clock, deleted: o.deleted, hash: versionHashOf(o.clock.entries, o.deleted) };
+        const version = o === null ? null : { clock: o.clock, deleted: o.deleted, hash: this.hashOf(o) };
         return { place: `p${i}`, version, ref: { side: this.sideOf(i), vnode: i }, ...(this.places.length === 2 ? { side: this.sideOf(i) } : {}) };
       }),
     );
@@ -39,15 +44,17 @@ class MemoryPlaces implements RepairBackend {
     this.beforeFetch?.();
     return items.map(({ key, ref }) => {
       const o = this.places[ref.vnode]!.get(id(key)) ?? null;
-      return o === null ? null : { object: o, hash: versionHashOf(o.clock.entries, o.deleted) };
+      return o === null ? null : { object: o, hash: this.hashOf(o) };
     });
   }
-  async write(batch: ReadonlyArray<{ object: AaeObject; refs: readonly PlaceRef[] }>): Promise<WriteOutcome[][]> {
-    return batch.map(({ object, refs }) => {
+  /** Compare-and-set: a target is written only while it still holds the version the decision saw there. */
+  async write(batch: ReadonlyArray<{ object: AaeObject; targets: ReadonlyArray<{ ref: PlaceRef; held: Version | null }> }>): Promise<WriteOutcome[][]> {
+    return batch.map(({ object, targets }) => {
       this.beforeWrite?.(object);
-      return refs.map((ref) => {
-        const cur = this.places[ref.vnode]!.get(id(object));
-        if (cur !== undefined && !dominates(object.clock, cur.clock)) return 'skipped';
+      return targets.map(({ ref, held }) => {
+        const cur = this.places[ref.vnode]!.get(id(object)) ?? null;
+        const same = cur === null ? held === null : held !== null && this.hashOf(cur) === held.hash && cur.deleted === held.deleted;
+        if (!same) return 'skipped';
         this.places[ref.vnode]!.set(id(object), object);
         this.writes++;
         this.writtenSides.add(ref.side);
@@ -244,16 +251,8 @@ describe('repairKeys', () => {
   test('two values under one clock (hash method value) are a conflict the policy settles, and the action says so', async () => {
     // A backend whose hash is the value's, as under hash method `value`.
     class ValuePlaces extends MemoryPlaces {
-      override async read(keys: readonly ObjectKey[]): Promise<PlaceVersion[][]> {
-        return (await super.read(keys)).map((places, k) =>
-          places.map((p, i) => {
-            const o = this.places[i]!.get(id(keys[k]!));
-            return o === undefined ? p : { ...p, version: { ...p.version!, hash: versionHashOf([[Buffer.from(o.value).toString(), 1]], o.deleted) } };
-          }),
-        );
-      }
-      override async fetch(items: ReadonlyArray<{ key: ObjectKey; ref: PlaceRef }>): Promise<Array<FetchedObject | null>> {
-        return (await super.fetch(items)).map((f) => (f === null ? null : { ...f, hash: versionHashOf([[Buffer.from(f.object.value).toString(), 1]], f.object.deleted) }));
+      override hashOf(o: AaeObject): number {
+        return versionHashOf([[Buffer.from(o.value).toString(), 1]], o.deleted);
       }
     }
     const backend = new ValuePlaces(2);

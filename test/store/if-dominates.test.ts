@@ -54,3 +54,20 @@ test('writeIfDominates writes over older versions and missing keys, never over e
     expect([...root]).toEqual([...expected.root()]);
   }
 });
+
+test('writeIfHeld writes only while a vnode holds exactly the version named: a compare-and-set, clocks or none', async () => {
+  const key = obj('v1', [['a', 1]]);
+  const [first, second] = c.preflistOf('b', key.key);
+  // Nothing held: lands where the vnode holds nothing.
+  expect(await c.writeIfHeld([{ object: key, targets: [{ vnode: first!, held: null }] }])).toEqual([['written']]);
+  const { heads } = await c.nodeOf(first!).readHeads({ vnode: first!, keys: [{ bucket: key.bucket, key: key.key }] });
+  const held = { hash: heads[0]!.hash, deleted: heads[0]!.deleted };
+  // Named wrongly (nothing, a tombstone of the same hash, another hash): skipped, whatever the clocks.
+  expect(await c.writeIfHeld([{ object: obj('v9', [['a', 9]]), targets: [{ vnode: first!, held: null }] }])).toEqual([['skipped']]);
+  expect(await c.writeIfHeld([{ object: obj('v9', [['a', 9]]), targets: [{ vnode: first!, held: { ...held, deleted: true } }] }])).toEqual([['skipped']]);
+  expect(await c.writeIfHeld([{ object: obj('v9', [['a', 9]]), targets: [{ vnode: first!, held: { ...held, hash: (held.hash + 1) >>> 0 } }] }])).toEqual([['skipped']]);
+  // Named rightly: lands, even with a clock that does not dominate (data without clocks has none).
+  expect(await c.writeIfHeld([{ object: obj('older', [['z', 1]]), targets: [{ vnode: first!, held }, { vnode: second!, held: null }] }])).toEqual([['written', 'written']]);
+  const reps = await c.getReplicas('b', key.key);
+  expect(reps.slice(0, 2).map((r) => Buffer.from(r.object!.value).toString())).toEqual(['older', 'older']);
+});
