@@ -1,6 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { AaeError, escapeControls } from '../errors.js';
-import { EXIT, type CliIo, type CommandContext, type ExitCode } from './io.js';
+import { PACKAGE_VERSION } from '../version.js';
+import { EXIT, StdoutClosed, type CliIo, type CommandContext, type ExitCode } from './io.js';
+import { createLogger, DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from './log.js';
+import { parseChoice } from './parse.js';
+import { startProgress } from './progress.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerBench } from './commands/bench.js';
 import { registerPlan } from './commands/plan.js';
 import { registerFold } from './commands/fold.js';
@@ -23,6 +28,9 @@ import { registerVerify } from './commands/verify.js';
 export function createProgram(io: CliIo, ctx: CommandContext): Command {
   const program = new Command('aae')
     .description('Anti-entropy for key-value replicas: compare, repair and inspect with TicTac trees')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the version and exit')
+    .option('--log-level <level>', `coded JSON log lines on stderr from this level up: ${LOG_LEVELS.join(', ')}`, parseChoice('--log-level', LOG_LEVELS), DEFAULT_LOG_LEVEL)
+    .option('-q, --quiet', 'no progress bar or progress records on stderr')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -44,11 +52,14 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
   registerBench(program, ctx);
   registerPlan(program, ctx);
   registerFold(program, ctx);
+  registerCompletion(program, ctx);
 
   program.addHelpText(
     'after',
     `
 Exit codes: 0 in sync / done, 1 differences found, 2 bad usage or input, 3 failure while running.
+Logs are JSON lines on stderr (--log-level); progress is a bar on a TTY and a record a few seconds
+otherwise (--quiet for none); with --json, stdout holds JSON only.
 
 Examples:
   $ aae demo                                   # the whole job on two throwaway clusters
@@ -59,7 +70,9 @@ Examples:
   $ aae inspect ./dc1 ./dr1 --html diff.html
   $ aae connect ./ks 'postgresql://aae@db1/app' --table kv && aae follow ./ks --once
   $ aae verify ./dc1 --fix                     # are the cached trees true to the data?
-  $ aae bench tictac --json`,
+  $ aae bench tictac --json
+  $ aae --log-level info compare ./dc1 ./dr1 2> exchange.log   # EX codes as JSON lines
+  $ source <(aae completion bash)              # tab completion`,
   );
   // Subcommands inherit output settings and exitOverride only when set on each; do it once here.
   for (const cmd of program.commands) applyIo(cmd, io);
@@ -77,17 +90,43 @@ function applyIo(cmd: Command, io: CliIo): void {
 /** Runs `aae` with `argv` (without node and script) and resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   let exitCode: ExitCode = EXIT.OK;
+  let level: LogLevel = DEFAULT_LOG_LEVEL;
+  let quiet = false;
+  let log = createLogger(io.stderr, level);
   const ctx: CommandContext = {
     io,
     setExitCode(code) {
       exitCode = code;
+      io.onExitCode?.(code);
+    },
+    get exitCode() {
+      return exitCode;
+    },
+    get log() {
+      return log;
+    },
+    get quiet() {
+      return quiet;
+    },
+    progress(task, total, unit) {
+      // Progress records are info lines whatever --log-level says: --quiet is what silences them.
+      return startProgress({ out: io.stderr, quiet, records: createLogger(io.stderr, 'info') }, task, total, unit);
     },
   };
   const program = createProgram(io, ctx);
+  program.hook('preAction', () => {
+    const o = program.opts<{ logLevel: LogLevel; quiet?: boolean }>();
+    level = o.logLevel;
+    quiet = o.quiet === true;
+    log = createLogger(io.stderr, level);
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (e) {
+    // Stopped because the reader of stdout went away: that ends the command, not in failure.
+    // (Whatever the error: aborts surface as ABORTED, as the signal's reason, or as a store closed mid-read.)
+    if (io.signal?.aborted === true && io.signal.reason instanceof StdoutClosed) return exitCode;
     return reportError(e, io);
   }
 }

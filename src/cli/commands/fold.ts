@@ -65,8 +65,14 @@ async function foldCluster(ctx: CommandContext, dir: string, module: AnyFoldModu
   // The fold runs on the nodes: a module from a file is handed to the nodes of this process.
   const cluster = await EmbeddedCluster.open(dir, fromFile ? { modules: [module] } : {});
   warnRecovered(cluster, ctx.io.stderr);
+  const progress = ctx.progress(`fold ${module.name}`, undefined, 'vnodes');
+  runOptions.onProgress = (p) => {
+    progress.setTotal(p.vnodesTotal);
+    progress.update(p.vnodesDone, { items: p.items });
+  };
   try {
     const result = await limit.run((signal) => runAnyFold(cluster, module, query, { ...runOptions, signal }));
+    progress.stop({ items: result.items });
     const summary = summarizeRun(module, result);
     const { coverage, timings } = result;
     if (opts.json) {
@@ -81,14 +87,27 @@ async function foldCluster(ctx: CommandContext, dir: string, module: AnyFoldModu
       return;
     }
     printTable(ctx.io.stdout, summary.table.head, summary.table.rows);
+    const capped = truncation(summary.json);
+    if (capped !== undefined) ctx.io.stdout.write(`truncated: the first ${capped.limit} in key order are shown, and more match (raise ${capped.field} in --query to see more)\n`);
     const pct = Math.round(coverage.fraction * 1000) / 10;
     ctx.io.stdout.write(
       `${module.name} over ${cluster.spec.name}: ${coverage.keyspaces.length} of ${coverage.ringSize} keyspaces (${pct}%) from ` +
         `${coverage.vnodes.length} vnodes, ${coverage.offset === null ? 'every replica' : `offset ${coverage.offset}`}; ${result.items} items in ${Math.round(timings.totalMs)} ms\n`,
     );
   } finally {
+    progress.stop();
     await cluster.close();
   }
+}
+
+/** A module's capped listing (find_tombs, find_keys, list_buckets) says it was cut, and at what. */
+function truncation(json: unknown): { field: string; limit: number } | undefined {
+  if (typeof json !== 'object' || json === null || (json as { truncated?: unknown }).truncated !== true) return undefined;
+  for (const field of ['maxResults', 'maxBuckets']) {
+    const limit = (json as Record<string, unknown>)[field];
+    if (typeof limit === 'number') return { field, limit };
+  }
+  return undefined;
 }
 
 function parseQueryOption(raw: string | undefined): unknown {

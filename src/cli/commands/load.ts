@@ -6,7 +6,7 @@ import { loadFile } from '../load-file.js';
 import { withCluster } from '../open-cluster.js';
 import { printJson } from '../output.js';
 import { parseIntOption } from '../parse.js';
-import { startProgress } from '../progress.js';
+import type { Progress } from '../progress.js';
 
 export function registerLoad(program: Command, ctx: CommandContext): void {
   program
@@ -36,7 +36,7 @@ Examples:
         if (opts.replicas !== undefined && opts.replicas > cluster.spec.nVal) {
           throw new AaeError('USAGE', `--replicas ${opts.replicas} exceeds the cluster's nVal ${cluster.spec.nVal}`);
         }
-        let bar: ReturnType<typeof startProgress> | undefined;
+        let bar: Progress | undefined;
         let total = 0;
         let written = 0;
         let through = 0;
@@ -56,8 +56,8 @@ Examples:
                 ctx.io.stderr.write(`LD001 landed: ${lines} object(s); every line through ${through} has landed\n`);
                 return;
               }
-              bar ??= startProgress(ctx.io.stderr, Math.max(total, lines), 'loading');
-              bar.update(lines);
+              bar ??= ctx.progress('load', Math.max(total, lines), 'objects');
+              bar.update(lines, { through });
             },
           });
           return r;
@@ -77,7 +77,7 @@ Examples:
             { cause: e, details: { written, total, through } },
           );
         } finally {
-          bar?.stop();
+          bar?.stop({ written });
         }
       }, ctx.io.stderr);
       if (opts.json) {

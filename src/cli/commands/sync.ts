@@ -19,6 +19,7 @@ import {
   runSyncLoop,
   saveSyncState,
   sliceCount,
+  successTime,
   syncLockHolder,
   type CheckReport,
   type CheckWindow,
@@ -33,6 +34,7 @@ import { parseChoice, parseIntOption } from '../parse.js';
 import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
 import { addExchangeTuningOptions } from '../scope-options.js';
 import { warnRecovered } from '../open-cluster.js';
+import { exchangeLogger } from '../log.js';
 
 interface SyncCliOptions extends RepairTuningOptions {
   schedule?: ScheduleWants;
@@ -51,6 +53,7 @@ interface SyncCliOptions extends RepairTuningOptions {
   rebuildWait?: number;
   rebuildDelay?: number;
   rebuildRate?: number;
+  maxAge?: number;
 }
 
 const DEFAULT_SCHEDULE = 'all=24';
@@ -72,14 +75,15 @@ export function registerSync(program: Command, ctx: CommandContext): void {
   const cmd = program
     .command('sync')
     .description('keep two clusters agreeing on a schedule: checks dealt over a period, each one a repair over its scope')
-    .argument('<source>', 'the source cluster directory (blue)')
-    .argument('<sink>', 'the sink cluster directory (pink)')
+    .argument('<source>', 'the source cluster directory')
+    .argument('<sink>', 'the sink cluster directory')
     .option('--schedule <checks>', `checks a period, as kind=count: ${WORK_ITEMS.join(', ')} (default: ${DEFAULT_SCHEDULE})`, flag('--schedule', parseSchedule))
     .option('--period <duration>', 'the period the schedule repeats over (e.g. 24h, 1h, 10m; default: 24h)', flag('--period', parseDuration))
     .option('--window <hours>', 'UTC hours when an auto check may compare everything: H1-H2, always or never', flag('--window', parseWindow), 'always' as CheckWindow)
     .option('--once <kind>', `run one check now and exit: ${ONCE_KINDS.join(', ')}`, parseChoice('--once', ONCE_KINDS))
     .option('--checks <n>', 'stop after this many checks have run (default: run until interrupted)', parseIntOption('--checks', 1, 1_000_000))
-    .option('--status', 'show the sync\'s state and its last check (whether one is running too), and exit by that check\'s outcome; opens no cluster')
+    .option('--status', "show the sync's state and its last check (whether one is running too), and exit by its health: 0 healthy, 1 no check yet, differences left or a success older than --max-age, 3 the last check failed; opens no cluster")
+    .option('--max-age <duration>', 'with --status: unhealthy (exit 1) when the last check that ended in sync finished longer ago than this (e.g. 26h)', flag('--max-age', parseDuration))
     .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own", flag('--bucket', (b) => (validateObjectKey({ bucket: b, key: new Uint8Array(0) }), b)))
     .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>[+<bucket>].json)')
     .option('--conflict-log <file>', "where versions that lose a conflict are appended (JSONL; default: the state file's path with .conflicts.jsonl)")
@@ -125,12 +129,15 @@ Examples:
                 # a full check a day; hourly auto checks look at what changed since the last
                 # full one, and when a full check is due, run it only from 01:00 to 05:00 UTC
   $ aae sync ./dc1 ./dr1 --once all --json                # one check now (for cron)
+  $ aae sync ./dc1 ./dr1 --direction to-sink              # the DR copy follows; the primary is never written
   $ aae sync ./dc1 ./dr1 --status                         # the watermark and the last check (for monitoring)
+  $ aae sync ./dc1 ./dr1 --status --max-age 26h || alert  # unhealthy if nothing ended in sync for 26 hours
   $ aae sync ./dc1 ./dr1 --bucket orders --schedule all=4,hour=20   # only one bucket is replicated
   $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3
   $ aae sync ./dc1 ./dr1 --rebuild-wait 7d --rebuild-delay 2d --rebuild-rate 20000`,
     )
     .action(async (source: string, sink: string, opts: SyncCliOptions, cmd: Command) => {
+      if (opts.maxAge !== undefined && opts.status !== true) throw new AaeError('USAGE', '--max-age goes with --status (it judges the last success)');
       if (opts.status === true) {
         const others = ['once', 'schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
         if (others.length > 0) throw new AaeError('USAGE', `--status only reads the state; ${others.map((o) => `--${o}`).join(', ')} run checks`);
@@ -143,6 +150,8 @@ Examples:
       }
       const { names, who, stateFile } = await identify(source, sink, opts);
       const lock = await acquireSyncLock(stateFile);
+      const progress = ctx.progress('sync', opts.once !== undefined ? 1 : opts.checks, 'checks');
+      let checks = 0;
       let log: ConflictLogFile | undefined;
       const out = ctx.io.stdout;
       const err = ctx.io.stderr;
@@ -152,11 +161,14 @@ Examples:
           ctx.io.stderr.write(`warning: ${stateFile} was written against other copies of ${names[0]} or ${names[1]} (rebuilt?): starting afresh, with no watermark\n`);
         }
         const initial = status.state;
+        let lastSuccess = status.lastSuccessAt;
+
         log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'), { refuseSymlink: opts.conflictLog === undefined });
         const options = {
           open: () => openPair(source, sink, rebuildOptions(opts, ctx.io.signal), err),
           repair: {
             ...repairTuning(opts),
+            logger: exchangeLogger(ctx.log),
             pauseMs: opts.pauseMs,
             conflictLog: log,
             ...(opts.maxResults === undefined ? {} : { maxResults: opts.maxResults }),
@@ -165,6 +177,8 @@ Examples:
           ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
         };
         const report = (r: CheckReport): void => {
+          progress.update(++checks, { outcome: r.outcome });
+          lastSuccess = successTime(r) ?? lastSuccess;
           if (opts.json) out.write(`${JSON.stringify(reportJson(r, names))}\n`);
           else out.write(`${reportLine(r)}\n`);
         };
@@ -175,14 +189,14 @@ Examples:
           last = await runCheck(check, initial, options);
           // Said first: if the state cannot be saved, what the check did to the clusters is still known.
           report(last);
-          await saveSyncState(stateFile, who, last.state, last);
+          await saveSyncState(stateFile, who, last.state, last, lastSuccess);
         } else {
           const schedule = opts.schedule ?? parseSchedule(DEFAULT_SCHEDULE);
           const period = opts.period ?? DAY_MS;
           if (!opts.json) {
             const every = period / sliceCount(schedule);
             const only = opts.bucket === undefined ? '' : ` (bucket '${opts.bucket}')`;
-            err.write(`sync ${names[0]} → ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
+            err.write(`sync ${names[0]} ${opts.direction === 'both' ? '↔' : opts.direction === 'to-sink' ? '→' : '←'} ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
             const runnable = WORK_ITEMS.filter((k) => k !== 'none' && schedule[k] > 0);
             if (runnable.every((k) => k === 'range') && initial.previousSuccess === null && initial.range === null) {
               err.write('warning: range checks start from a watermark that a full check sets; there is none yet, so they will be skipped until one (e.g. --once all)\n');
@@ -203,13 +217,14 @@ Examples:
             onCheck: async (r) => {
               report(r);
               // A skipped slice changes nothing worth an fsync (a stall can skip many in a row).
-              if (r.outcome !== 'skipped') await saveSyncState(stateFile, who, r.state, r);
+              if (r.outcome !== 'skipped') await saveSyncState(stateFile, who, r.state, r, lastSuccess);
             },
           });
           last = result.last;
         }
         ctx.setExitCode(exitFor(last));
       } finally {
+        progress.stop();
         await log?.close();
         await lock.release();
       }
@@ -238,7 +253,8 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   const status = await readSyncStatus(stateFile, who);
   const pid = await syncLockHolder(stateFile);
   const last = status.lastCheck;
-  ctx.setExitCode(exitFor(last));
+  const health = healthOf(status.lastCheck, status.lastSuccessAt, opts.maxAge, Date.now());
+  ctx.setExitCode(health.exit);
   const { previousSuccess: w, range, fullCheckDue } = status.state;
   if (opts.json) {
     printJson(ctx.io.stdout, {
@@ -251,6 +267,10 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
       watermark: w === null ? null : iso(w),
       range: range === null ? null : { ...range, from: iso(range.from), to: iso(range.to) },
       fullCheckDue: fullCheckDue === true,
+      healthy: health.exit === EXIT.OK,
+      health: health.why,
+      lastSuccess: status.lastSuccessAt === undefined ? null : iso(status.lastSuccessAt),
+      ...(opts.maxAge === undefined ? {} : { maxAgeMs: opts.maxAge }),
       lastCheck: last === undefined ? null : reportJson(last, names),
     });
     return;
@@ -263,6 +283,8 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
     `  span to check:   ${range === null ? 'none' : `${iso(range.from)} .. ${iso(range.to)}${range.bucket === undefined ? '' : ` in bucket ${range.bucket}`}`}`,
     `  full check due:  ${fullCheckDue === true ? 'yes' : 'no'}`,
     `  last check:      ${last === undefined ? 'none' : reportLine(last)}`,
+    `  last success:    ${status.lastSuccessAt === undefined ? 'none' : age(status.lastSuccessAt)}`,
+    `  health:          ${health.exit === EXIT.OK ? 'ok' : 'NOT OK'}: ${health.why}`,
   ];
   ctx.io.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -320,6 +342,22 @@ async function openPair(source: string, sink: string, rebuild: DueRebuildOptions
       }
     },
   };
+}
+
+/**
+ * `--status` for monitoring: healthy only when a check has run, the last one did not fail or leave
+ * differences, and (with --max-age) the last success is recent enough. A sync that never ran is
+ * not healthy: nothing vouches for the clusters.
+ */
+export function healthOf(last: CheckReport | undefined, lastSuccessAt: number | undefined, maxAgeMs: number | undefined, now: number): { exit: (typeof EXIT)[keyof typeof EXIT]; why: string } {
+  if (last === undefined) return { exit: EXIT.DIFFERENT, why: 'no check has run yet' };
+  if (last.outcome === 'failed') return { exit: EXIT.FAILURE, why: `the last check failed (${last.error?.code ?? 'failure'})` };
+  if (last.outcome === 'differences_left') return { exit: EXIT.DIFFERENT, why: 'the last check left differences' };
+  if (maxAgeMs !== undefined) {
+    if (lastSuccessAt === undefined) return { exit: EXIT.DIFFERENT, why: 'no check has ended in sync yet' };
+    if (now - lastSuccessAt > maxAgeMs) return { exit: EXIT.DIFFERENT, why: `the last success was ${duration(now - lastSuccessAt)} ago, more than --max-age ${duration(maxAgeMs)}` };
+  }
+  return { exit: EXIT.OK, why: lastSuccessAt === undefined ? 'the last check ended without differences' : `the last success was ${duration(Math.max(0, now - lastSuccessAt))} ago` };
 }
 
 function exitFor(last: CheckReport | undefined) {

@@ -5,7 +5,6 @@ import { EXIT, type CommandContext } from '../io.js';
 import { withCluster } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
 import { parseIntOption } from '../parse.js';
-import { startProgress } from '../progress.js';
 
 interface VerifyCliOptions {
   fix?: boolean;
@@ -44,7 +43,7 @@ Examples:
         await withCluster(
           dir,
           async (cluster) => {
-            const bar = opts.json ? undefined : startProgress(ctx.io.stderr, cluster.spec.ringSize, 'verifying');
+            const bar = ctx.progress('verify', cluster.spec.ringSize, 'vnodes');
             const report = await limit
               .run((signal) =>
                 verifyTrees(cluster, {
@@ -52,12 +51,12 @@ Examples:
                   signal,
                   ...(opts.maxKeysPerSecond === undefined ? {} : { maxKeysPerSecond: opts.maxKeysPerSecond }),
                   onVnode: (check, done) => {
-                    bar?.update(done);
+                    bar.update(done);
                     if (!opts.json && check.differed) ctx.io.stderr.write(`${line(check, cluster.spec.name)}\n`);
                   },
                 }),
               )
-              .finally(() => bar?.stop());
+              .finally(() => bar.stop());
             if (report.differed.length > 0) ctx.setExitCode(EXIT.DIFFERENT);
             if (opts.json) {
               printJson(ctx.io.stdout, {
