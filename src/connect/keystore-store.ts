@@ -78,9 +78,9 @@ export class KeystoreStore {
       let plan: PlannedWrite;
       if (c.kind === 'set') {
         const w = headOfRow(this.bucket, c.key, c.values, c.lastModified, spec.seed);
-        plan = planWrite(w, loc, prepareGivenHead(w, loc), undefined, true);
+        plan = planWrite(w, loc, prepareGivenHead(w, loc), undefined);
       } else {
-        plan = planWrite({ kind: 'erase', bucket: this.bucket, key: c.key }, loc, undefined, undefined, true);
+        plan = planWrite({ kind: 'erase', bucket: this.bucket, key: c.key }, loc, undefined, undefined);
       }
       const v = loc.keyspace;
       let list = perVnode.get(v);
@@ -102,7 +102,7 @@ export class KeystoreStore {
     for (const r of rows) {
       const loc = locateKey(this.bucket, r.key, spec);
       const w = headOfRow(this.bucket, r.key, r.values, r.lastModified, spec.seed);
-      perVnode[loc.keyspace]!.push(planWrite(w, loc, prepareGivenHead(w, loc), undefined, true));
+      perVnode[loc.keyspace]!.push(planWrite(w, loc, prepareGivenHead(w, loc), undefined));
     }
     await Promise.all(perVnode.map((list, v) => (list.length === 0 ? undefined : this.cluster.vnode(v).writePlanned(list))));
   }

@@ -156,9 +156,10 @@ export async function planFlush(
     out[i] = object;
     const loc = locs[i]!;
     const hint = { loc, head: prepareHead(object, loc, spec) };
-    // Replicas without a basis (clocked writes) share one entry.
+    // Replicas without a basis (clocked writes) share one entry. Every entry has one shape (all
+    // three fields, in the order a vnode's write step reads them): see planWrite.
     const op: WriteOp = { kind: 'put', object };
-    const shared: WriteEntry = { op, hint };
+    const shared: WriteEntry = { op, basis: undefined, hint };
     const targets = pref[i]!;
     for (let r = 0; r < it.replicas; r++) {
       const v = targets[r]!;

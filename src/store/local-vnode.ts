@@ -222,7 +222,7 @@ export class LocalVnode implements Vnode {
     this.checkOpen();
     const plans: PlannedWrite[] = writes.map((w) => {
       validateWrite(w);
-      return planWrite(w, w.kind === 'put' ? this.locate(w.object.bucket, w.object.key) : this.locate(w.bucket, w.key), undefined, undefined, false);
+      return planWrite(w, w.kind === 'put' ? this.locate(w.object.bucket, w.object.key) : this.locate(w.bucket, w.key), undefined, undefined);
     });
     return this.queue.push(plans);
   }
@@ -236,8 +236,8 @@ export class LocalVnode implements Vnode {
   writePlanned(plans: readonly PlannedWrite[]): Promise<WriteResult[]> {
     this.checkOpen();
     for (const p of plans) {
-      if (!this.cache.holds(p.loc.keyspace)) {
-        throw new AaeError('INVALID_ARGUMENT', `vnode ${this.id} does not hold keyspace ${p.loc.keyspace}`);
+      if (!this.cache.holds(p.hint.loc.keyspace)) {
+        throw new AaeError('INVALID_ARGUMENT', `vnode ${this.id} does not hold keyspace ${p.hint.loc.keyspace}`);
       }
     }
     return this.queue.push(plans);
