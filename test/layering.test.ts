@@ -25,10 +25,11 @@ const ALLOWED: Record<string, string[]> = {
   repair: ['cluster', 'hash', 'errors'],
   aae: ['coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   sync: ['aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  net: ['coordinator', 'local', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors', 'version'],
   testing: ['aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   bench: ['testing', 'aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  cli: ['sync', 'bench', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  index: ['sync', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  cli: ['net', 'sync', 'bench', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  index: ['net', 'sync', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
 };
 
 function files(dir: string): string[] {
