@@ -12,6 +12,7 @@ import { registerRepair } from './commands/repair.js';
 import { registerSync } from './commands/sync.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerDemo } from './commands/demo.js';
+import { registerNode } from './commands/node.js';
 
 /**
  * Builds the `aae` program. Nothing here touches `process`: tests call `runCli` in-process with
@@ -28,6 +29,7 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
     .exitOverride();
 
   registerCluster(program, ctx);
+  registerNode(program, ctx);
   registerLoad(program, ctx);
   registerObjectCommands(program, ctx);
   registerCompare(program, ctx);

@@ -11,3 +11,4 @@ export { parseAddress, formatAddress, isLoopback, type HostPort } from './addres
 export { NET_LOG_CODES, type LogLine, type LogSink, type LogLevel, type NetLogCode } from './log.js';
 export { serverMetrics, syncMetrics, serveMetrics, type ServerMetrics, type SyncMetrics, type MetricsEndpoint } from './metrics.js';
 export { PROTOCOL, PROTO_FILE, SERVICE_NAME, messageCodec, type MethodName } from './proto.js';
+export { openCluster, createCluster, transportOf, ServedCluster, type OpenClusterOptions, type NodeProbe } from './open-cluster.js';

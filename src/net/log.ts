@@ -18,6 +18,7 @@ export const NET_LOG_CODES = {
   NS008: 'connection opened',
   NS009: 'connection closed with an error (a failed TLS handshake, a reset, a protocol error)',
   NS010: 'metrics and health listening',
+  NS011: 'node closed, its trees saved',
 } as const;
 
 export type NetLogCode = keyof typeof NET_LOG_CODES;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MAX_N_VAL, MAX_RING_SIZE } from '../../cluster/index.js';
 import { AaeError } from '../../errors.js';
 import { BUILTIN_FOLD_MODULES, isModulePath, resolveFoldModule, runAnyFold, summarizeRun, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
-import { EmbeddedCluster } from '../../coordinator/index.js';
+import { openCluster } from '../../net/index.js';
 import type { CommandContext } from '../io.js';
 import { printJson, printTable } from '../output.js';
 import { parseIntOption } from '../parse.js';
@@ -49,7 +49,7 @@ Examples:
       if (opts.offset !== undefined) runOptions.offset = opts.offset;
       if (opts.timeout !== undefined) runOptions.timeoutMs = opts.timeout;
       // The fold runs on the nodes: a module from a file is handed to the nodes of this process.
-      const cluster = await EmbeddedCluster.open(dir, isModulePath(moduleArg) ? { modules: [module] } : {});
+      const cluster = await openCluster(dir, isModulePath(moduleArg) ? { modules: [module] } : {});
       try {
         const result = await runAnyFold(cluster, module, query, runOptions);
         const summary = summarizeRun(module, result);

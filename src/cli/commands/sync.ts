@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
-import { EmbeddedCluster } from '../../coordinator/index.js';
+import type { Cluster } from '../../coordinator/index.js';
+import { openCluster } from '../../net/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
   DAY_MS,
@@ -251,10 +252,10 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
 }
 
 async function openPair(source: string, sink: string): Promise<OpenPair> {
-  const a = await EmbeddedCluster.open(source);
-  let b: EmbeddedCluster;
+  const a = await openCluster(source);
+  let b: Cluster;
   try {
-    b = await EmbeddedCluster.open(sink);
+    b = await openCluster(sink);
   } catch (e) {
     await a.close();
     throw e;
