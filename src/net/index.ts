@@ -7,7 +7,7 @@
 export { NodeServer, DEFAULT_LIMITS, type NodeServerLimits, type NodeServerOptions } from './server.js';
 export { RemoteNode, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_FOLD_TIMEOUT_MS, type RemoteNodeOptions } from './remote-node.js';
 export { type Transport, type TlsFiles, loadTls } from './tls.js';
-export { parseAddress, formatAddress, isLoopback, type HostPort } from './address.js';
+export { parseAddress, formatAddress, isLoopback, requireLoopback, type HostPort } from './address.js';
 export { NET_LOG_CODES, type LogLine, type LogSink, type LogLevel, type NetLogCode } from './log.js';
 export { serverMetrics, syncMetrics, serveMetrics, type ServerMetrics, type SyncMetrics, type MetricsEndpoint } from './metrics.js';
 export { PROTOCOL, PROTO_FILE, SERVICE_NAME, messageCodec, type MethodName } from './proto.js';

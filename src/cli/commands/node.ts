@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readClusterConfig } from '../../cluster/index.js';
 import { openLocalNodes } from '../../coordinator/index.js';
 import { AaeError } from '../../errors.js';
-import { DEFAULT_LIMITS, NET_LOG_CODES, NodeServer, serveMetrics, serverMetrics, type MetricsEndpoint, type Transport } from '../../net/index.js';
+import { DEFAULT_LIMITS, NET_LOG_CODES, NodeServer, loadTls, parseAddress, requireLoopback, serveMetrics, serverMetrics, type MetricsEndpoint, type Transport } from '../../net/index.js';
 import type { CommandContext } from '../io.js';
 import { jsonLogger, LOG_LEVELS, pinoSink, type CliLogLevel } from '../log.js';
 import { parseChoice, parseIntOption } from '../parse.js';
@@ -53,6 +53,11 @@ Examples:
     )
     .action(async (dir: string, name: string, opts: ServeOptions) => {
       const transport = transportFromFlags(opts);
+      // Everything that can be refused is refused before the node's store is opened.
+      const at = parseAddress(opts.listen, '--listen', true);
+      if (transport.kind === 'insecure') requireLoopback(at, '--listen');
+      else loadTls(transport.files);
+      if (opts.metricsListen !== undefined) parseAddress(opts.metricsListen, '--metrics-listen', true);
       const { spec } = await readClusterConfig(dir);
       if (!spec.nodes.includes(name)) throw new AaeError('USAGE', `cluster ${spec.name} has no node '${name}' (its nodes: ${spec.nodes.join(', ')})`);
       const logger = jsonLogger(ctx.io.stderr, opts.logLevel, { cluster: spec.name });
