@@ -366,9 +366,12 @@ class Exchange {
     if (this.signal.aborted) throw new AaeError('ABORTED', 'exchange aborted', { cause: this.signal.reason });
     const side = e instanceof SourceFailure ? e.colour : 'engine';
     const cause = e instanceof SourceFailure ? e.cause : e;
-    const error = new AaeError('EXCHANGE_FAILED', `exchange failed in ${this.stage}: ${e instanceof Error ? e.message : String(e)}`, {
+    // A source that could not reach its node keeps that code (and the node it names): an operator
+    // acts on "node n2 is unreachable", not on "the exchange failed".
+    const unreachable = cause instanceof AaeError && cause.code === 'NODE_UNAVAILABLE';
+    const error = new AaeError(unreachable ? 'NODE_UNAVAILABLE' : 'EXCHANGE_FAILED', `exchange failed in ${this.stage}: ${e instanceof Error ? e.message : String(e)}`, {
       cause,
-      details: { stage: this.stage, side },
+      details: { ...(unreachable ? cause.details : {}), stage: this.stage, side },
     });
     this.log('EX008', 'error', 'a source failed', { stage: this.stage, side, message: error.message });
     return this.result('error', [], error);
