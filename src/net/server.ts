@@ -21,7 +21,7 @@
  * period, then they are cancelled). The caller then closes the node (saving its trees).
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { Server, type ConnectionInjector, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import { Server, type ConnectionInjector, type MethodDefinition, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition } from '@grpc/grpc-js';
 import { AaeError, isAaeError } from '../errors.js';
 import type { CallOptions, NodeService } from '../node/index.js';
 import { formatAddress, parseAddress, requireLoopback } from './address.js';
@@ -130,12 +130,14 @@ export class NodeServer {
 
   private serve(): void {
     const h = this.o.node;
-    this.grpc.addService(nodeService(), {
+    this.grpc.addService(tolerantService(), {
       Info: this.unary('Info', (req) => decodeInfoRequest(req), (_r, opts) => h.info(opts), encodeInfo),
       ReadHeads: this.unary('ReadHeads', decodeReadRequest, (r, opts) => h.readHeads(r, opts), encodeHeads),
       ReadObjects: this.unary('ReadObjects', decodeReadRequest, (r, opts) => h.readObjects(r, opts), encodeObjects),
       Write: this.unary('Write', decodeWriteRequest, (r, opts) => h.write(r, opts), encodeWriteAnswer),
-      Fold: (call: ServerWritableStream<unknown, unknown>) => void this.fold(call),
+      Fold: (call: ServerWritableStream<unknown, unknown>) => {
+        this.fold(call).catch((e: unknown) => this.lastResort('Fold', call, e));
+      },
     });
     this.listener.on('connection', (socket: Socket) => this.accept(socket));
     this.listener.on('error', (e) => this.log(logLine('NS009', 'error', { where: 'listener', message: e.message })));
@@ -225,11 +227,21 @@ export class NodeServer {
     this.o.metrics?.requests.inc({ method, code });
     if (code === 'BACKLOG') this.o.metrics?.backlog.inc();
     if (code === 'NODE_REQUEST_INVALID' || code === 'NODE_CONTRACT_MISMATCH') {
-      this.log(logLine('NS003', 'warn', { node: this.o.name, method, peer, code, message: (e as Error).message }));
+      this.log(logLine('NS003', 'warn', { node: this.o.name, method, peer, error: code, message: (e as Error).message }));
     } else if (code === 'NODE_LIMIT_EXCEEDED') {
       this.log(logLine('NS004', 'warn', { node: this.o.name, method, peer, limit: 'maxInFlightPerClient' }));
     } else if (!isAaeError(e) || e.kind === 'failure') {
-      this.log(logLine('NS007', code === 'ABORTED' || code === 'TIMEOUT' || code === 'BACKLOG' ? 'info' : 'error', { node: this.o.name, method, peer, code, message: e instanceof Error ? e.message : String(e) }));
+      this.log(logLine('NS007', code === 'ABORTED' || code === 'TIMEOUT' || code === 'BACKLOG' ? 'info' : 'error', { node: this.o.name, method, peer, error: code, message: e instanceof Error ? e.message : String(e) }));
+    }
+  }
+
+  /** A failure while answering a failure: logged, the call ended, the server kept up (never an unhandled rejection). */
+  private lastResort(method: MethodName, call: { cancelled: boolean; emit(e: 'error', s: unknown): boolean }, e: unknown): void {
+    this.log(logLine('NS007', 'error', { node: this.o.name, method, error: 'INTERNAL', message: e instanceof Error ? e.message : String(e) }));
+    try {
+      if (!call.cancelled) call.emit('error', { code: 13, details: 'internal error' });
+    } catch {
+      // the call is gone
     }
   }
 
@@ -249,9 +261,9 @@ export class NodeServer {
         return;
       }
       const { signal, done } = this.callSignal(call, method);
-      void (async () => {
+      (async () => {
         try {
-          const req = decode(call.request);
+          const req = decode(undecodable(call.request));
           const ans = await untilAborted(run(req, { signal }), signal);
           const msg = encode(ans);
           this.o.metrics?.requests.inc({ method, code: 'OK' });
@@ -264,7 +276,14 @@ export class NodeServer {
           this.release(peer);
           this.o.metrics?.latency.observe({ method }, (performance.now() - started) / 1000);
         }
-      })();
+      })().catch((e: unknown) => {
+        this.log(logLine('NS007', 'error', { node: this.o.name, method, error: 'INTERNAL', message: e instanceof Error ? e.message : String(e) }));
+        try {
+          callback({ code: 13, details: 'internal error' });
+        } catch {
+          // already answered
+        }
+      });
     };
   }
 
@@ -281,7 +300,7 @@ export class NodeServer {
     const { signal, done } = this.callSignal(call, method);
     let it: AsyncIterator<unknown> | undefined;
     try {
-      const req = decodeFoldRequest(call.request);
+      const req = decodeFoldRequest(undecodable(call.request));
       it = this.o.node.fold(req, { signal })[Symbol.asyncIterator]();
       for (;;) {
         const r = await untilAborted(it.next(), signal);
@@ -327,6 +346,44 @@ export class NodeServer {
     await listenerClosed;
     this.log(logLine('NS006', 'info', { node: this.o.name }));
   }
+}
+
+/** What a request that is not a protobuf message of its type deserializes to (see tolerantService). */
+class Undecodable {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * The Node service with deserializers that never throw: bytes that are not a message of the
+ * method's request type become an Undecodable, which the handler refuses like any invalid request
+ * (NODE_REQUEST_INVALID, INVALID_ARGUMENT, an NS003 line). Left to throw, grpc-js would answer
+ * INTERNAL (or reset a stream) without our handler ever hearing of it.
+ */
+function tolerantService(): ServiceDefinition {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, def] of Object.entries(nodeService())) {
+    const d = def as MethodDefinition<unknown, unknown>;
+    out[name] = {
+      ...d,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return d.requestDeserialize(bytes);
+        } catch (e) {
+          return new Undecodable(e);
+        }
+      },
+    };
+  }
+  return out as ServiceDefinition;
+}
+
+/** The request as decoded, or a refusal when its bytes were not a message (NODE_REQUEST_INVALID). */
+function undecodable(request: unknown): unknown {
+  if (request instanceof Undecodable) {
+    const why = request.error instanceof Error ? request.error.message : String(request.error);
+    throw new AaeError('NODE_REQUEST_INVALID', `the request's bytes are not a protobuf message of its type: ${why}`);
+  }
+  return request;
 }
 
 function abortReason(signal: AbortSignal): unknown {

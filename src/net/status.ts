@@ -1,6 +1,6 @@
 /**
  * Errors across the wire. A server answers an AaeError with a gRPC status chosen by its code and
- * the code itself in the trailer `aae-code` (with `aae-details`, the error's details as JSON); a
+ * the code itself in the trailer `aae-code` (with `aae-details-bin`, the error's details as UTF-8 JSON); a
  * client turns the status back into the same AaeError, naming the node. A failure the server did
  * not code (a bug) crosses as INTERNAL without its stack. Statuses that come from the transport,
  * not from the node — the node unreachable, the deadline passed, a message over the size limit —
@@ -11,7 +11,8 @@ import { AaeError, ERROR_CODES, type AaeErrorCode } from '../errors.js';
 import { notPlainData } from '../node/index.js';
 
 const CODE_KEY = 'aae-code';
-const DETAILS_KEY = 'aae-details';
+/** Binary (-bin) metadata: details may hold any text, and a string value must be printable ASCII. */
+const DETAILS_KEY = 'aae-details-bin';
 /** Details larger than this stay on the server (a list of a million missing keys is not a trailer). */
 const MAX_DETAILS_BYTES = 4096;
 
@@ -47,7 +48,7 @@ export function toStatus(e: unknown): WireStatus {
     metadata.set(CODE_KEY, e.code);
     if (e.details !== undefined && notPlainData(e.details) === null) {
       const json = JSON.stringify(e.details);
-      if (json !== undefined && json.length <= MAX_DETAILS_BYTES) metadata.set(DETAILS_KEY, json);
+      if (json !== undefined && json.length <= MAX_DETAILS_BYTES) metadata.set(DETAILS_KEY, Buffer.from(json, 'utf8'));
     }
     return { code: statusOfCode(e.code), details: e.message, metadata };
   }
@@ -57,7 +58,7 @@ export function toStatus(e: unknown): WireStatus {
 
 function metadataString(md: Metadata | undefined, key: string): string | undefined {
   const v = md?.get(key)[0];
-  return typeof v === 'string' ? v : undefined;
+  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
 }
 
 /** The AaeError a client reports for a failed call to `node` at `address`. */
