@@ -1,0 +1,105 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { defaultSpec, type ClusterSpec } from '../../src/cluster/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
+import { isAaeError } from '../../src/errors.js';
+import { mergeRootNval, replKeysRange, runFold } from '../../src/fold/index.js';
+import { RemoteNode, openCluster } from '../../src/net/index.js';
+import { clientDir, serveNode } from '../support/served.js';
+
+/** What an operator relies on: SIGTERM drains and saves trees, /metrics and /healthz answer, a stopped node times out. */
+let dir: string;
+let spec: ClusterSpec;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'aae-ops-'));
+  spec = defaultSpec('ops', { nodeCount: 1, ringSize: 8, nVal: 1, treeSize: 'xxsmall' });
+  const c = await EmbeddedCluster.create(join(dir, 'server'), spec);
+  await c.putMany(Array.from({ length: 40 }, (_, i) => ({ bucket: 'b', key: `k${i}`, value: 'v' })));
+  await c.close();
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('a node server in operation', () => {
+  test('SIGTERM lets a fold in flight finish, saves the trees and exits 0', async () => {
+    const node = await serveNode(join(dir, 'server'), 'n1');
+    const c = await openCluster(await clientDir(join(dir, 'client'), spec, { n1: node.address }));
+    try {
+      let batches = 0;
+      const fold = runFold(c, replKeysRange, { batchSize: 1 }, {
+        sink: async () => {
+          if (++batches === 1) node.process.kill('SIGTERM');
+          await new Promise((r) => setTimeout(r, 10));
+        },
+      });
+      const { acc } = await fold;
+      expect(acc.dispatched).toBe(40);
+      expect(await node.exited).toBe(0);
+      expect(node.log()).toMatch(/"code":"NS005"[\s\S]*"code":"NS006"[\s\S]*"code":"NS011"/);
+    } finally {
+      await c.close();
+    }
+    // The trees were saved: a restarted node restores them instead of rebuilding them from heads.
+    const again = await serveNode(join(dir, 'server'), 'n1');
+    const remote = new RemoteNode('n1', again.address, { transport: { kind: 'insecure' } });
+    const c2 = await openCluster(await clientDir(join(dir, 'client2'), spec, { n1: again.address }));
+    try {
+      await runFold(c2, mergeRootNval, {});
+      const origins = new Set((await remote.info()).trees!.map((t) => t.origin));
+      expect(origins).toEqual(new Set(['restored']));
+    } finally {
+      await c2.close();
+      await remote.close();
+      again.process.kill('SIGTERM');
+      await again.exited;
+    }
+  });
+
+  test('/metrics counts requests by method and shows the fold queue; /healthz answers', async () => {
+    const node = await serveNode(join(dir, 'server'), 'n1', { flags: ['--insecure', '--metrics-listen', '127.0.0.1:0'] });
+    try {
+      await expect.poll(() => node.log()).toMatch(/"code":"NS010"/);
+      const metricsAt = /"code":"NS010".*?"address":"([^"]+)"/.exec(node.log())![1]!;
+      const remote = new RemoteNode('n1', node.address, { transport: { kind: 'insecure' } });
+      await remote.info();
+      await remote.info();
+      await remote.readHeads({ vnode: 0, keys: [{ bucket: 'b', key: new Uint8Array([1]) }] }).catch(() => undefined);
+      await remote.close();
+      const health = await fetch(`http://${metricsAt}/healthz`);
+      expect(health.status).toBe(200);
+      const text = await (await fetch(`http://${metricsAt}/metrics`)).text();
+      expect(text).toMatch(/aae_node_requests_total\{method="Info",code="OK"\} 2/);
+      expect(text).toMatch(/aae_node_requests_total\{method="ReadHeads",code="NODE_REQUEST_INVALID"\} 1/);
+      expect(text).toMatch(/aae_node_fold_waiting 0/);
+      expect(text).toMatch(/aae_node_backlog_refusals_total 0/);
+      expect(text).toMatch(/aae_node_request_seconds_bucket\{le="0.001",method="Info"\}/);
+      expect((await fetch(`http://${metricsAt}/nothing`)).status).toBe(404);
+    } finally {
+      node.process.kill('SIGTERM');
+      await node.exited;
+    }
+  });
+
+  test('a node that stops answering (SIGSTOP) fails calls with TIMEOUT naming it; it serves again once resumed', async () => {
+    const node = await serveNode(join(dir, 'server'), 'n1');
+    const remote = new RemoteNode('n1', node.address, { transport: { kind: 'insecure' }, callTimeoutMs: 1500 });
+    try {
+      await remote.info();
+      node.process.kill('SIGSTOP');
+      const e = await remote.info().catch((err: unknown) => err);
+      expect(isAaeError(e, 'TIMEOUT')).toBe(true);
+      expect((e as Error).message).toContain('n1');
+      node.process.kill('SIGCONT');
+      expect((await remote.info()).name).toBe('n1');
+    } finally {
+      node.process.kill('SIGCONT');
+      await remote.close();
+      node.process.kill('SIGTERM');
+      await node.exited;
+    }
+  });
+});
