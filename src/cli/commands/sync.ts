@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
 import type { Cluster } from '../../coordinator/index.js';
-import { openCluster } from '../../net/index.js';
+import { openCluster, parseAddress, serveMetrics, syncMetrics, type MetricsEndpoint } from '../../net/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
   DAY_MS,
@@ -45,6 +45,7 @@ interface SyncCliOptions extends RepairTuningOptions {
   conflictLog?: string;
   maxResults?: number;
   pauseMs: number;
+  metricsListen?: string;
   json?: boolean;
 }
 
@@ -78,6 +79,7 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own", flag('--bucket', (b) => (validateObjectKey({ bucket: b, key: new Uint8Array(0) }), b)))
     .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>[+<bucket>].json)')
     .option('--conflict-log <file>', "where versions that lose a conflict are appended (JSONL; default: the state file's path with .conflicts.jsonl)")
+    .option('--metrics-listen <host:port>', 'serve GET /metrics (Prometheus: checks, exchanges, deltas found, keys repaired) and GET /healthz here while the sync runs')
     .option('--json', 'one JSON object a line per check on stdout, nothing else');
   addExchangeTuningOptions(addRepairTuningOptions(cmd))
     .addHelpText(
@@ -125,9 +127,13 @@ Examples:
         const loopOnly = ['schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
         if (loopOnly.length > 0) throw new AaeError('USAGE', `--once runs one check now; ${loopOnly.map((o) => `--${o}`).join(', ')} only apply to a scheduled sync`);
       }
+      if (opts.metricsListen !== undefined) parseAddress(opts.metricsListen, '--metrics-listen', true);
       const { names, who, stateFile } = await identify(source, sink, opts);
       const lock = await acquireSyncLock(stateFile);
       let log: ConflictLogFile | undefined;
+      let endpoint: MetricsEndpoint | undefined;
+      const metrics = syncMetrics();
+      let lastOutcome: CheckReport['outcome'] | undefined;
       const out = ctx.io.stdout;
       const err = ctx.io.stderr;
       try {
@@ -148,7 +154,17 @@ Examples:
           },
           ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
         };
+        if (opts.metricsListen !== undefined) {
+          endpoint = await serveMetrics(opts.metricsListen, metrics.registry, async () => lastOutcome !== 'failed');
+          err.write(`metrics: http://${endpoint.address}/metrics, health: http://${endpoint.address}/healthz\n`);
+        }
         const report = (r: CheckReport): void => {
+          lastOutcome = r.outcome;
+          metrics.checks.inc({ kind: r.kind ?? r.item, outcome: r.outcome });
+          metrics.exchanges.inc(r.loops);
+          metrics.deltas.inc(r.differences);
+          metrics.repaired.inc(r.repaired.keys);
+          if (r.outcome === 'in_sync' || r.outcome === 'repaired') metrics.lastSuccess.set((r.startedAt + r.durationMs) / 1000);
           if (opts.json) out.write(`${JSON.stringify(reportJson(r, names))}\n`);
           else out.write(`${reportLine(r)}\n`);
         };
@@ -194,6 +210,7 @@ Examples:
         }
         ctx.setExitCode(exitFor(last));
       } finally {
+        await endpoint?.close();
         await log?.close();
         await lock.release();
       }
