@@ -117,6 +117,8 @@ class Exchange {
   private largeDelta = false;
   private uncapped = false;
   private walk: WalkMode = 'classic';
+  /** Both sides answer sketches: the top is compared by 8 bytes a source first (see walkFine). */
+  private sketch = false;
   private blueSide: Side | undefined;
   private pinkSide: Side | undefined;
 
@@ -143,6 +145,12 @@ class Exchange {
       }
     }
     this.walk = fine ? 'fine' : 'classic';
+    this.sketch = fine && this.o.scope.kind === 'full' && descriptions.every((d) => d.capabilities?.sketch === true);
+    if (this.sketch) {
+      for (const s of [...this.blue, ...this.pink]) {
+        if (typeof s.fetchSketch !== 'function') throw new TypeError('a source declares sketch but has no fetchSketch');
+      }
+    }
     const branchCount = branchCountOf(treeSize);
     this.blueSide = new Side('blue', this.blue, this.o.scope, branchCount, this.walk, this.signal);
     this.pinkSide = new Side('pink', this.pink, this.o.scope, branchCount, this.walk, this.signal);
@@ -167,7 +175,16 @@ class Exchange {
     let width = planTopWidth(segments, this.o.expectedDifferences, this.o.maxResults);
     const top = range(segments / width);
     this.stage = stageOf(width);
-    let dirty = await this.compareRound(width, top);
+    let dirty: number[];
+    if (this.sketch) {
+      // In sync is the common answer: 8 bytes a source say so (src/tictac/sketch.ts). Only when the
+      // sketches differ are the top's words fetched — at once, no pause: the same look at the trees.
+      const seed = Math.floor(this.o.random() * 0x1_0000_0000) >>> 0;
+      const [b, p] = await this.round(() => Promise.all([this.blueSide!.sketch(width, top, seed), this.pinkSide!.sketch(width, top, seed)]));
+      this.progress(width, top.length, b[0] === p[0] && b[1] === p[1] ? 0 : top.length);
+      if (b[0] === p[0] && b[1] === p[1]) return this.finish([]);
+      dirty = await this.compareRound(width, top, false);
+    } else dirty = await this.compareRound(width, top);
     if (dirty.length === 0) return this.finish([]);
     let d = estimateDifferences(dirty.length, top.length);
     this.estimatedDifferences = d;
@@ -278,14 +295,15 @@ class Exchange {
     }
   }
 
-  /** Words for `ids` at `width` from both sides, in one round. */
-  private fetchRound(width: number, ids: readonly number[]): Promise<[Uint32Array, Uint32Array]> {
-    return this.round(() => Promise.all([this.blueSide!.words(width, ids), this.pinkSide!.words(width, ids)]));
+  /** Words for `ids` at `width` from both sides, in one round (or, `newRound` false, as part of the round before). */
+  private fetchRound(width: number, ids: readonly number[], newRound = true): Promise<[Uint32Array, Uint32Array]> {
+    const fetch = (): Promise<[Uint32Array, Uint32Array]> => Promise.all([this.blueSide!.words(width, ids), this.pinkSide!.words(width, ids)]);
+    return newRound ? this.round(fetch) : fetch();
   }
 
   /** A level's first look: every id asked; returns the dirty ones. */
-  private async compareRound(width: number, ids: readonly number[]): Promise<number[]> {
-    const [b, p] = await this.fetchRound(width, ids);
+  private async compareRound(width: number, ids: readonly number[], newRound = true): Promise<number[]> {
+    const [b, p] = await this.fetchRound(width, ids, newRound);
     const dirty = compareWords(ids, b, p);
     this.progress(width, ids.length, dirty.length);
     return dirty;

@@ -7,7 +7,7 @@
  */
 import { AaeError } from '../errors.js';
 import { LEAVES_PER_BRANCH } from '../tictac/index.js';
-import { BRANCH_BYTES, WORD_BYTES, keyClockBytes } from './sizes.js';
+import { BRANCH_BYTES, SKETCH_BYTES, WORD_BYTES, keyClockBytes } from './sizes.js';
 import type { WalkMode } from './levels.js';
 import type { ExchangeScope, ExchangeSource, KeyClock } from './source.js';
 
@@ -43,6 +43,22 @@ export class Side {
     if (ids.length === 0) return out;
     const answers = await this.each((source) => this.sourceWords(source, width, ids));
     for (const words of answers) for (let i = 0; i < out.length; i++) out[i]! ^= words[i]!;
+    return out;
+  }
+
+  /** The side's sketch of its words for `ids` at `width` (the XOR of its sources' sketches): 8 bytes a source. */
+  async sketch(width: number, ids: readonly number[], seed: number): Promise<Uint32Array> {
+    const out = new Uint32Array(2);
+    const answers = await this.each(async (source) => {
+      const s = await source.fetchSketch!(this.scope, { width, ids }, seed, { signal: this.signal });
+      expectWords(s, 2, 'fetchSketch');
+      this.bytes += SKETCH_BYTES;
+      return s;
+    });
+    for (const s of answers) {
+      out[0]! ^= s[0]!;
+      out[1]! ^= s[1]!;
+    }
     return out;
   }
 

@@ -63,7 +63,7 @@ export interface SourceDescription {
   readonly hashMethod: HashMethod;
   readonly seed: number;
   /** Declared capabilities; the engine never probes for methods. */
-  readonly capabilities?: { readonly hashes?: boolean };
+  readonly capabilities?: { readonly hashes?: boolean; readonly sketch?: boolean };
 }
 
 export interface FetchOptions {
@@ -104,4 +104,10 @@ export interface ExchangeSource {
    * `request.ids.length` words in the order of `request.ids`.
    */
   fetchHashes?(scope: ExchangeScope, request: HashesRequest, options: FetchOptions): Promise<Uint32Array>;
+  /**
+   * Only when `describe().capabilities.sketch` is true (and `hashes`): the 64-bit linear sketch
+   * (src/tictac/sketch.ts) of the words fetchHashes would answer for `request`, under `seed` — two
+   * words. Linear over XOR, so a side's sketch is the XOR of its sources'.
+   */
+  fetchSketch?(scope: ExchangeScope, request: HashesRequest, seed: number, options: FetchOptions): Promise<Uint32Array>;
 }
