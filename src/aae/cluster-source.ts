@@ -14,7 +14,7 @@
  * branches from another would not describe one tree. Offsets 0…nVal−1 ask different replicas.
  */
 import { AaeError } from '../errors.js';
-import { checkHashesRequest, hashesOfTree, type ExchangeScope, type ExchangeSource, type FetchOptions, type HashesRequest, type KeyClock, type RangeScope, type SourceDescription } from '../exchange/index.js';
+import { checkHashesRequest, hashesOfTree, type ExchangeScope, type ExchangeSource, type FetchOptions, type HashesRequest, type KeyClock, type RangeScope, type SourceDescription, type SyndromeRequest } from '../exchange/index.js';
 import {
   fetchClocksNval,
   fetchClocksRange,
@@ -24,6 +24,7 @@ import {
   mergeWordsNval,
   runFold,
   sketchWordsNval,
+  syndromeWordsNval,
   toRuns,
   type RunFoldOptions,
 } from '../fold/index.js';
@@ -57,7 +58,7 @@ export class ClusterSource implements ExchangeSource {
 
   describe(): SourceDescription {
     const { treeSize, hashMethod, seed } = this.target.params;
-    return { treeSize, hashMethod, seed, capabilities: { hashes: true, sketch: true } };
+    return { treeSize, hashMethod, seed, capabilities: { hashes: true, sketch: true, syndromes: true } };
   }
 
   private run(signal: AbortSignal | undefined): RunFoldOptions {
@@ -91,6 +92,13 @@ export class ClusterSource implements ExchangeSource {
     if (scope.kind === 'range') throw new AaeError('INTERNAL', `${this.label}: sketches are for full exchanges`);
     checkHashesRequest(request, segmentCountOf(this.target.params.treeSize));
     const { acc } = await runFold(this.target, sketchWordsNval, { width: request.width, runs: toRuns(request.ids), seed }, this.run(options.signal));
+    return acc;
+  }
+
+  async fetchSyndromes(scope: ExchangeScope, request: SyndromeRequest, seed: number, options: FetchOptions): Promise<Uint32Array> {
+    if (scope.kind === 'range') throw new AaeError('INTERNAL', `${this.label}: syndromes are for full exchanges`);
+    if (request.ids.length === 0) return new Uint32Array(0);
+    const { acc } = await runFold(this.target, syndromeWordsNval, { width: request.width, fanout: request.fanout, runs: toRuns(request.ids), seed }, this.run(options.signal));
     return acc;
   }
 

@@ -63,7 +63,7 @@ export interface SourceDescription {
   readonly hashMethod: HashMethod;
   readonly seed: number;
   /** Declared capabilities; the engine never probes for methods. */
-  readonly capabilities?: { readonly hashes?: boolean; readonly sketch?: boolean };
+  readonly capabilities?: { readonly hashes?: boolean; readonly sketch?: boolean; readonly syndromes?: boolean };
 }
 
 export interface FetchOptions {
@@ -110,4 +110,17 @@ export interface ExchangeSource {
    * words. Linear over XOR, so a side's sketch is the XOR of its sources'.
    */
   fetchSketch?(scope: ExchangeScope, request: HashesRequest, seed: number, options: FetchOptions): Promise<Uint32Array>;
+  /**
+   * Only when `describe().capabilities.syndromes` is true (and `hashes`): for each group id (a word
+   * at width·fanout), the syndrome (src/tictac/syndrome.ts) of its `fanout` children at `width`,
+   * syndromeWords(fanout) words a group, in the order of `ids`.
+   */
+  fetchSyndromes?(scope: ExchangeScope, request: SyndromeRequest, seed: number, options: FetchOptions): Promise<Uint32Array>;
+}
+
+export interface SyndromeRequest {
+  readonly width: number;
+  readonly fanout: number;
+  /** Ascending group ids at width·fanout. */
+  readonly ids: readonly number[];
 }

@@ -12,6 +12,7 @@ import { mergeRootNval } from './modules/merge-root-nval.js';
 import { mergeTreeRange } from './modules/merge-tree-range.js';
 import { mergeWordsNval } from './modules/merge-words-nval.js';
 import { sketchWordsNval } from './modules/sketch-words-nval.js';
+import { syndromeWordsNval } from './modules/syndrome-words-nval.js';
 import { objectStats } from './modules/object-stats.js';
 import { reapTombs } from './modules/reap-tombs.js';
 import { replKeysRange } from './modules/repl-keys-range.js';
@@ -22,6 +23,7 @@ export const BUILTIN_FOLD_MODULES: readonly AnyFoldModule[] = [
   mergeBranchNval,
   mergeWordsNval,
   sketchWordsNval,
+  syndromeWordsNval,
   fetchClocksNval,
   mergeTreeRange,
   fetchClocksRange,

@@ -5,7 +5,7 @@
  * and below. docs/PROTOCOL.md documents the wire.
  */
 export { NodeServer, DEFAULT_LIMITS, type NodeServerLimits, type NodeServerOptions } from './server.js';
-export { RemoteNode, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_FOLD_TIMEOUT_MS, type RemoteNodeOptions } from './remote-node.js';
+export { RemoteNode, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_FOLD_TIMEOUT_MS, type RemoteNodeOptions, type Traffic } from './remote-node.js';
 export { type Transport, type TlsFiles, loadTls } from './tls.js';
 export { parseAddress, formatAddress, isLoopback, requireLoopback, type HostPort } from './address.js';
 export { NET_LOG_CODES, type LogLine, type LogSink, type LogLevel, type NetLogCode } from './log.js';

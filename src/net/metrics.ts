@@ -25,9 +25,21 @@ export interface ServerMetrics {
 }
 
 /** A node server's metrics; the fold queue and tree gauges read the node's info when scraped. */
-export function serverMetrics(node: NodeService): ServerMetrics {
+export function serverMetrics(node: NodeService, wire?: () => { received: number; sent: number } | undefined): ServerMetrics {
   const registry = new Registry();
   const registers = [registry];
+  new Gauge({
+    name: 'aae_node_wire_bytes',
+    help: 'Bytes received and sent on the node\'s connections since it started (TLS, HTTP/2 framing and all)',
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      const w = wire?.();
+      if (w === undefined) return;
+      this.set({ direction: 'received' }, w.received);
+      this.set({ direction: 'sent' }, w.sent);
+    },
+  });
   const foldGauge = (name: string, help: string, pick: (f: { running: number; waiting: number }) => number): Gauge =>
     new Gauge({
       name,

@@ -52,8 +52,18 @@ export interface RemoteNodeOptions {
   foldTimeoutMs?: number;
   /** Largest message sent or received. */
   maxMessageBytes?: number;
-  /** Counts bytes of every request and reply message (benchmarks): called with the method and the byte count. */
-  onBytes?: (method: MethodName, direction: 'sent' | 'received', bytes: number) => void;
+  /**
+   * Counts what crosses (benchmarks): every request and reply message (`part: 'message'`, its
+   * protobuf bytes), and within fold replies the accumulators (`part: 'accumulator'`).
+   */
+  onBytes?: (t: Traffic) => void;
+}
+
+export interface Traffic {
+  method: MethodName;
+  direction: 'sent' | 'received';
+  bytes: number;
+  part: 'message' | 'accumulator';
 }
 
 export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
@@ -112,11 +122,11 @@ export class RemoteNode implements NodeService {
     return new Promise<Ans>((resolve, reject) => {
       const serialize = (v: unknown): Buffer => {
         const b = def.requestSerialize(v);
-        this.options.onBytes?.(name, 'sent', b.length);
+        this.options.onBytes?.({ method: name, direction: 'sent', bytes: b.length, part: 'message' });
         return b;
       };
       const deserialize = (b: Buffer): unknown => {
-        this.options.onBytes?.(name, 'received', b.length);
+        this.options.onBytes?.({ method: name, direction: 'received', bytes: b.length, part: 'message' });
         return def.responseDeserialize(b);
       };
       const call = this.client.makeUnaryRequest(def.path, serialize, deserialize, request, new Metadata(), this.callOptions(this.callTimeoutMs), (err, reply) => {
@@ -163,11 +173,11 @@ export class RemoteNode implements NodeService {
     if (signal?.aborted) throw new AaeError('ABORTED', `fold on node ${this.name} aborted`, { cause: signal.reason });
     const serialize = (v: unknown): Buffer => {
       const b = def.requestSerialize(v);
-      this.options.onBytes?.('Fold', 'sent', b.length);
+      this.options.onBytes?.({ method: 'Fold', direction: 'sent', bytes: b.length, part: 'message' });
       return b;
     };
     const deserialize = (b: Buffer): unknown => {
-      this.options.onBytes?.('Fold', 'received', b.length);
+      this.options.onBytes?.({ method: 'Fold', direction: 'received', bytes: b.length, part: 'message' });
       return def.responseDeserialize(b);
     };
     const call: ClientReadableStream<unknown> = this.client.makeServerStreamRequest(def.path, serialize, deserialize, message, new Metadata(), this.callOptions(this.foldTimeoutMs));
@@ -177,6 +187,7 @@ export class RemoteNode implements NodeService {
     try {
       for await (const reply of call) {
         const event = decodeFoldEvent(reply);
+        if (event.kind === 'result') this.options.onBytes?.({ method: 'Fold', direction: 'received', bytes: event.acc.length, part: 'accumulator' });
         yield event;
         if (event.kind === 'result') {
           finished = true;

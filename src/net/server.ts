@@ -82,6 +82,8 @@ export class NodeServer {
   private active = 0;
   private stopping = false;
   private readonly sockets = new Set<Socket>();
+  /** Bytes of connections already closed; open ones are read off their sockets. */
+  private closedBytes = { received: 0, sent: 0 };
 
   private constructor(
     private readonly o: NodeServerOptions,
@@ -154,6 +156,8 @@ export class NodeServer {
     this.o.metrics?.connections.inc();
     socket.once('close', (hadError) => {
       this.sockets.delete(socket);
+      this.closedBytes.received += socket.bytesRead;
+      this.closedBytes.sent += socket.bytesWritten;
       this.o.metrics?.connections.dec();
       if (hadError) this.log(logLine('NS009', 'warn', { peer }));
     });
@@ -319,6 +323,16 @@ export class NodeServer {
       this.release(peer);
       this.o.metrics?.latency.observe({ method }, (performance.now() - started) / 1000);
     }
+  }
+
+  /** Bytes received and sent on every connection so far (TLS records, HTTP/2 frames and all). */
+  wireBytes(): { received: number; sent: number } {
+    let { received, sent } = this.closedBytes;
+    for (const s of this.sockets) {
+      received += s.bytesRead;
+      sent += s.bytesWritten;
+    }
+    return { received, sent };
   }
 
   /** Requests being served now. */

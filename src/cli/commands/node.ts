@@ -66,7 +66,7 @@ Examples:
       let server: NodeServer | undefined;
       let endpoint: MetricsEndpoint | undefined;
       try {
-        const metrics = serverMetrics(local);
+        const metrics = serverMetrics(local, () => server?.wireBytes());
         server = await NodeServer.start({
           node: local,
           name,
