@@ -13,8 +13,10 @@
  *   list    := 0x01 varint(actors) str* varint(buckets) str* varint(n) varint(firstTime) entry*
  *   str     := varint(len) utf8
  *   entry   := varint(bucket) varint(len) key varint(clockEntries) (varint(actor) varint(counter))*
- *              zigzag(time − previous time) flags:u8 hash:u32le
- *   flags   := bit 0 deleted; every other bit 0
+ *              flags:u8 time hash:u32le
+ *   flags   := bit 0 deleted, bit 1 absolute time; every other bit 0
+ *   time    := zigzag(time − previous time), or varint(time) when flags bit 1 is set (a jump too
+ *              far for a zigzag varint to hold exactly: more than 2^52 ms either way)
  *
  * Decoding validates every length against the bytes left, every index against its dictionary, every
  * counter and time against the clock rules (a safe integer, sorted distinct actors, no zero
@@ -35,6 +37,14 @@ function zigzag(n: number): number {
 
 function unzigzag(n: number): number {
   return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+}
+
+/** Deltas this far or nearer are written as zigzag varints (exact below 2^53); farther ones as the time itself. */
+const MAX_DELTA = 2 ** 52 - 1;
+
+function timeBytes(time: number, previous: number): number {
+  const delta = time - previous;
+  return Math.abs(delta) <= MAX_DELTA ? varintLength(zigzag(delta)) : varintLength(time);
 }
 
 /** Packs a key-clock list (see the file comment). */
@@ -59,7 +69,7 @@ export function encodeKeyClocks(list: readonly KeyClock[]): Uint8Array {
   for (const kc of list) {
     size += varintLength(index(buckets, bucketBytes, kc.bucket)) + varintLength(kc.key.length) + kc.key.length + varintLength(kc.clock.entries.length);
     for (const [actor, counter] of kc.clock.entries) size += varintLength(index(actors, actorBytes, actor)) + varintLength(counter);
-    size += varintLength(zigzag(kc.clock.lastModified - prev)) + 1 + 4;
+    size += 1 + timeBytes(kc.clock.lastModified, prev) + 4;
     prev = kc.clock.lastModified;
   }
   for (const b of actorBytes) size += varintLength(b.length) + b.length;
@@ -93,9 +103,11 @@ export function encodeKeyClocks(list: readonly KeyClock[]): Uint8Array {
       pos = writeVarint(out, pos, actors.get(actor)!);
       pos = writeVarint(out, pos, counter);
     }
-    pos = writeVarint(out, pos, zigzag(kc.clock.lastModified - prev));
+    const delta = kc.clock.lastModified - prev;
+    const absolute = Math.abs(delta) > MAX_DELTA;
+    out[pos++] = (kc.deleted ? 1 : 0) | (absolute ? 2 : 0);
+    pos = writeVarint(out, pos, absolute ? kc.clock.lastModified : zigzag(delta));
     prev = kc.clock.lastModified;
-    out[pos++] = kc.deleted ? 1 : 0;
     view.setUint32(pos, kc.hash >>> 0, true);
     pos += 4;
   }
@@ -107,7 +119,7 @@ export function encodeKeyClocks(list: readonly KeyClock[]): Uint8Array {
 export function packedEntryBytes(kc: KeyClock, previousTime: number): number {
   let n = 1 + varintLength(kc.key.length) + kc.key.length + varintLength(kc.clock.entries.length);
   for (const [, counter] of kc.clock.entries) n += 1 + varintLength(counter);
-  return n + varintLength(zigzag(kc.clock.lastModified - previousTime)) + 1 + 4;
+  return n + 1 + timeBytes(kc.clock.lastModified, previousTime) + 4;
 }
 
 class Reader {
@@ -200,10 +212,10 @@ export function decodeKeyClocks(bytes: Uint8Array, what = 'key-clock list'): Key
       if (j > 0 && compareActors(clockEntries[j - 1]![0], actor) >= 0) r.fail('clock actors out of order or repeated');
       clockEntries.push([actor, counter]);
     }
-    time += unzigzag(r.varint());
-    if (!isValidTime(time)) r.fail(`lastModified ${time} out of range`);
     const flags = r.u8();
-    if ((flags & ~1) !== 0) r.fail(`flags ${flags}`);
+    if ((flags & ~3) !== 0) r.fail(`flags ${flags}`);
+    time = (flags & 2) !== 0 ? r.varint() : time + unzigzag(r.varint());
+    if (!isValidTime(time)) r.fail(`lastModified ${time} out of range`);
     const hash = r.u32();
     const clock: Clock = { entries: clockEntries, lastModified: time };
     out.push({ bucket: buckets[b]!, key, clock, deleted: (flags & 1) === 1, hash });
