@@ -7,7 +7,7 @@
  * and its lastModified times sit close together. So the list starts with an actor dictionary and a
  * bucket dictionary, and each entry names them by index; counters and sizes are LEB128 varints; a
  * time is the zigzag varint of its distance from the previous entry's. For the exchange bench's
- * keys (`b0/key-123456`, one actor, one time) an entry costs 17 bytes where the unpacked model
+ * keys (`b0/key-123456`, one actor, one time) an entry costs 21 bytes where the unpacked model
  * (sizes.ts before this codec) counted 33.
  *
  *   list    := 0x01 varint(actors) str* varint(buckets) str* varint(n) varint(firstTime) entry*
