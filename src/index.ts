@@ -23,6 +23,7 @@ export {
   type RepairReport,
 } from './aae/index.js';
 export { runSyncLoop, runCheck, parseSchedule, type CheckReport, type ScheduleWants } from './sync/index.js';
+export { openCluster, NodeServer, RemoteNode, type OpenClusterOptions, type NodeServerOptions, type RemoteNodeOptions } from './net/index.js';
 
 export * as hash from './hash/index.js';
 export * as tictac from './tictac/index.js';
@@ -34,3 +35,4 @@ export * as exchange from './exchange/index.js';
 export * as repair from './repair/index.js';
 export * as aae from './aae/index.js';
 export * as sync from './sync/index.js';
+export * as net from './net/index.js';
