@@ -29,7 +29,7 @@ import {
   type RunFoldOptions,
 } from '../fold/index.js';
 import type { ClusterNodes } from '../node/index.js';
-import { segmentCountOf, type TicTacTree } from '../tictac/index.js';
+import { segmentCountOf, syndromeWords, type TicTacTree } from '../tictac/index.js';
 
 /** fetch_clocks folds may return this many keys at most (the fold's own ceiling). */
 const MAX_CLOCKS = 1_000_000;
@@ -92,14 +92,15 @@ export class ClusterSource implements ExchangeSource {
     if (scope.kind === 'range') throw new AaeError('INTERNAL', `${this.label}: sketches are for full exchanges`);
     checkHashesRequest(request, segmentCountOf(this.target.params.treeSize));
     const { acc } = await runFold(this.target, sketchWordsNval, { width: request.width, runs: toRuns(request.ids), seed }, this.run(options.signal));
-    return acc;
+    // What crossed is the nodes' sketches, merged; no node asked is the sketch of nothing.
+    return acc ?? new Uint32Array(2);
   }
 
   async fetchSyndromes(scope: ExchangeScope, request: SyndromeRequest, seed: number, options: FetchOptions): Promise<Uint32Array> {
     if (scope.kind === 'range') throw new AaeError('INTERNAL', `${this.label}: syndromes are for full exchanges`);
     if (request.ids.length === 0) return new Uint32Array(0);
     const { acc } = await runFold(this.target, syndromeWordsNval, { width: request.width, fanout: request.fanout, runs: toRuns(request.ids), seed }, this.run(options.signal));
-    return acc;
+    return acc ?? new Uint32Array(request.ids.length * syndromeWords(request.fanout));
   }
 
   async fetchClocks(scope: ExchangeScope, segments: readonly number[], options: FetchOptions): Promise<KeyClock[]> {

@@ -38,6 +38,19 @@
  * keys among 1M (large tree, see `aae bench exchange`): w1 = 512, w2 = 32, ≈ 27 KB of tree words a
  * side, ~59 KB in all with the clocks; Negentropy ~163 KB; the classic root/branch walk 485 KB.
  *
+ * Sketches and syndromes (sources that declare them; a cluster through its folds does). Tree words
+ * are linear over XOR, and so are two summaries of them, which lets a side whose words are the XOR
+ * of many nodes' partial words move far fewer of them (docs/PROTOCOL.md):
+ *   - the first round asks for a 64-bit sketch of the top (src/tictac/sketch.ts), 8 bytes a
+ *     source; equal sketches end the exchange, in sync, in one round trip. Only when they differ
+ *     are the top's words fetched, at once (the same look, one more round trip);
+ *   - below a dirty top word, while differences are few (under 1.5 a word expected), the next
+ *     round asks for each dirty word's syndrome (src/tictac/syndrome.ts): log2(w) + 2 words that
+ *     name the one differing leaf under it (11 words for 512 leaves, against 2 KiB), and whose
+ *     total is the word's second look. A word holding more than one difference is walked by its
+ *     words at once. Then the clocks. Two tree rounds, three in all; for 100 differences among
+ *     1M keys ≈ 14 KB a side, against ≈ 27 KB walking words.
+ *
  * The classic walk (sources without `hashes`, or `walk: 'classic'`) is the original's: the root
  * twice, the dirty branches twice (whole 1 KiB branches: such a source answers nothing finer), the
  * clocks — five rounds.

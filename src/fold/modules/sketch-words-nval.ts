@@ -20,8 +20,12 @@ export interface SketchWordsQuery {
   seed: number;
 }
 
-/** The sketch so far: two words (64 bits). */
-export type SketchAcc = Uint32Array;
+/**
+ * On the node, the XOR of the words of every tree folded (one word per id; null before the
+ * first): the sketch is taken once, when the accumulator is encoded to cross. After crossing, the
+ * sketch itself: two words (64 bits), which merge by XOR.
+ */
+export type SketchAcc = Uint32Array | null;
 
 const schema = z.strictObject({ width: widthSchema, ...idsFields, seed: z.number().int().min(0).max(0xffff_ffff) });
 
@@ -36,23 +40,30 @@ export const sketchWordsNval: FoldModule<SketchWordsQuery, SketchAcc> = {
   },
   stateNeeds: () => 'tree_cache',
   generateFilter: (q) => ({ cache: { read: 'words', width: q.width, ids: q.ids } }),
-  generateAcc: () => new Uint32Array(2),
-  generateMergeFun: () => (a, b) => Uint32Array.of(a[0]! ^ b[0]!, a[1]! ^ b[1]!),
+  generateAcc: () => null,
+  generateMergeFun: () => (a, b) => {
+    if (a === null || b === null) return a ?? b;
+    if (a.length !== b.length) throw new AaeError('INTERNAL', `sketch_words_nval: merging ${a.length} and ${b.length} words`);
+    return a.map((w, i) => w ^ b[i]!);
+  },
   generateObjectFoldFun: (q) => (acc: SketchAcc, input: FoldInput) => {
     if (input.kind !== 'words') return acc;
     if (input.words.length !== q.ids.length) throw new AaeError('INTERNAL', `sketch_words_nval: ${input.words.length} words for ${q.ids.length} ids`);
-    sketchWordsInto(acc, input.words, q.ids, q.seed);
+    if (acc === null) return input.words.slice();
+    for (let i = 0; i < acc.length; i++) acc[i]! ^= input.words[i]!;
     return acc;
   },
-  accBound: () => 2,
-  accSize: (acc) => acc.length,
-  /** Two little-endian words: 8 bytes. */
+  accBound: (q) => Math.max(2, q.ids.length),
+  accSize: (acc) => acc?.length ?? 0,
+  /** The sketch of the node's words (sketched once, not once a tree): two little-endian words, 8 bytes. */
   accCodec: {
-    encode: (acc) => {
+    encode: (acc, q) => {
+      const sketch = new Uint32Array(2);
+      if (acc !== null) sketchWordsInto(sketch, acc, q.ids, q.seed);
       const out = new Uint8Array(8);
       const v = new DataView(out.buffer);
-      v.setUint32(0, acc[0]!, true);
-      v.setUint32(4, acc[1]!, true);
+      v.setUint32(0, sketch[0]!, true);
+      v.setUint32(4, sketch[1]!, true);
       return out;
     },
     decode: (bytes) => {
@@ -62,7 +73,8 @@ export const sketchWordsNval: FoldModule<SketchWordsQuery, SketchAcc> = {
     },
   },
   summarize: (acc) => {
-    const hex = (acc[1]!.toString(16).padStart(8, '0') + acc[0]!.toString(16).padStart(8, '0'));
+    const a = acc ?? new Uint32Array(2);
+    const hex = a[1]!.toString(16).padStart(8, '0') + a[0]!.toString(16).padStart(8, '0');
     return { json: { sketch: hex }, table: { head: ['sketch'], rows: [[hex]] } };
   },
 };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AaeError } from '../../errors.js';
 import { syndromeInto, syndromeWords } from '../../tictac/index.js';
 import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { plainCodec } from '../acc-codecs.js';
 import { parseWith } from '../parse-query.js';
 import { idsFields, idsOf, widthSchema } from './merge-words-nval.js';
 
@@ -23,7 +24,12 @@ export interface SyndromeQuery {
   seed: number;
 }
 
-export type SyndromeAcc = Uint32Array;
+/**
+ * On the node, the XOR of the children's words of every tree folded (fanout words a group; null
+ * before the first): the syndromes are taken once, when the accumulator is encoded to cross. After
+ * crossing, the syndromes: syndromeWords(fanout) words a group, which merge by XOR.
+ */
+export type SyndromeAcc = Uint32Array | null;
 
 /** A group of more children than this is not a syndrome's job (a whole tree is a sketch's). */
 const MAX_FANOUT = 4096;
@@ -36,6 +42,8 @@ const schema = z.strictObject({
   ...idsFields,
   seed: z.number().int().min(0).max(0xffff_ffff),
 });
+
+const words = plainCodec<SyndromeQuery, Uint32Array | null>();
 
 export const syndromeWordsNval: FoldModule<SyndromeQuery, SyndromeAcc> = {
   name: 'syndrome_words_nval',
@@ -54,26 +62,39 @@ export const syndromeWordsNval: FoldModule<SyndromeQuery, SyndromeAcc> = {
     for (const g of q.ids) for (let i = 0; i < q.fanout; i++) children.push(g * q.fanout + i);
     return { cache: { read: 'words', width: q.width, ids: children } };
   },
-  generateAcc: (q) => new Uint32Array(q.ids.length * syndromeWords(q.fanout)),
+  generateAcc: () => null,
   generateMergeFun: () => (a, b) => {
+    if (a === null || b === null) return a ?? b;
     if (a.length !== b.length) throw new AaeError('INTERNAL', `syndrome_words_nval: merging ${a.length} and ${b.length} words`);
     const out = a.slice();
     for (let i = 0; i < out.length; i++) out[i]! ^= b[i]!;
     return out;
   },
-  generateObjectFoldFun: (q) => {
-    const s = syndromeWords(q.fanout);
-    return (acc: SyndromeAcc, input: FoldInput) => {
-      if (input.kind !== 'words') return acc;
-      if (input.words.length !== q.ids.length * q.fanout) throw new AaeError('INTERNAL', `syndrome_words_nval: ${input.words.length} words for ${q.ids.length} groups`);
-      q.ids.forEach((g, j) => syndromeInto(acc, j * s, input.words, j * q.fanout, q.fanout, g, q.seed));
-      return acc;
-    };
+  generateObjectFoldFun: (q) => (acc: SyndromeAcc, input: FoldInput) => {
+    if (input.kind !== 'words') return acc;
+    if (input.words.length !== q.ids.length * q.fanout) throw new AaeError('INTERNAL', `syndrome_words_nval: ${input.words.length} words for ${q.ids.length} groups`);
+    if (acc === null) return input.words.slice();
+    for (let i = 0; i < acc.length; i++) acc[i]! ^= input.words[i]!;
+    return acc;
   },
-  accBound: (q) => q.ids.length * syndromeWords(q.fanout),
-  accSize: (acc) => acc.length,
+  accBound: (q) => q.ids.length * Math.max(q.fanout, syndromeWords(q.fanout)),
+  accSize: (acc) => acc?.length ?? 0,
+  /** The syndromes of the node's children words (taken once, not once a tree), as msgpack words. */
+  accCodec: {
+    encode: (acc, q) => {
+      const s = syndromeWords(q.fanout);
+      const out = new Uint32Array(q.ids.length * s);
+      if (acc !== null) q.ids.forEach((g, j) => syndromeInto(out, j * s, acc, j * q.fanout, q.fanout, g, q.seed));
+      return words.encode(out, q);
+    },
+    decode: (bytes, q) => {
+      const out = words.decode(bytes, q);
+      if (!(out instanceof Uint32Array) || out.length !== q.ids.length * syndromeWords(q.fanout)) throw new AaeError('FOLD_ACC_CORRUPT', `syndrome_words_nval: an accumulator that is not ${q.ids.length * syndromeWords(q.fanout)} words`);
+      return out;
+    },
+  },
   summarize: (acc, q) => ({
-    json: { groups: q.ids.length, words: acc.length },
-    table: { head: ['groups', 'words'], rows: [[q.ids.length, acc.length]] },
+    json: { groups: q.ids.length, words: acc?.length ?? 0 },
+    table: { head: ['groups', 'words'], rows: [[q.ids.length, acc?.length ?? 0]] },
   }),
 };
