@@ -206,7 +206,16 @@ export const netBench: BenchSuite = {
       let servedSmall: Counted;
       let servedInSync: Counted;
       let servedStats: number;
+      let rtt: number;
       try {
+        // The floor of any served figure on this machine now: one Info round trip to a node (median of 21).
+        const samples: number[] = [];
+        for (let i = 0; i < 21; i++) {
+          const s = performance.now();
+          await blue.node(specs.blue.nodes[0]!).info();
+          samples.push(performance.now() - s);
+        }
+        rtt = samples.sort((a, b) => a - b)[10]!;
         await compareClusters(blue, pink, { pauseMs: 0, blueOffset: 0, pinkOffset: 0 }); // the nodes read their trees
         servedInSync = await compareBest(blue, pink, 0, count);
         options.log(`net: served, in sync ${round(servedInSync.ms, 1)} ms, ${servedInSync.socket} B on the sockets, ${servedInSync.accumulators} B of accumulators`);
@@ -225,6 +234,7 @@ export const netBench: BenchSuite = {
       const fig = (name: string, value: number, unit: string, extra: Partial<BenchFigure> = {}): void => {
         figures.push({ name, value: round(value, 1), unit, ...extra });
       };
+      fig('one round trip to a served node (Info, median of 21): the floor of every served time', rtt, 'ms');
       fig('in sync, served: time', servedInSync.ms, 'ms', {
         baseline: { name: 'in sync, one process', value: round(inProc.inSync.ms, 1), unit: 'ms' },
         ratio: round(servedInSync.ms / inProc.inSync.ms, 3),

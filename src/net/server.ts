@@ -21,7 +21,7 @@
  * period, then they are cancelled). The caller then closes the node (saving its trees).
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { Server, type ConnectionInjector, type MethodDefinition, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, type ConnectionInjector, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { AaeError, isAaeError } from '../errors.js';
 import type { CallOptions, NodeService } from '../node/index.js';
 import { formatAddress, parseAddress, requireLoopback } from './address.js';
@@ -38,7 +38,9 @@ import {
 } from './codec-messages.js';
 import { logLine, silent, type LogSink } from './log.js';
 import type { ServerMetrics } from './metrics.js';
-import { nodeService, type MethodName } from './proto.js';
+import type { MethodName } from './proto.js';
+import { screen } from './front-door.js';
+import { drained, tolerantService, undecodable, untilAborted } from './request-helpers.js';
 import { toStatus } from './status.js';
 import { serverCredentials, type Transport } from './tls.js';
 
@@ -69,11 +71,6 @@ export interface NodeServerOptions {
   metrics?: ServerMetrics;
 }
 
-/** A connection's first bytes must arrive within this long (a client that connects and says nothing holds a socket). */
-const FIRST_BYTES_TIMEOUT_MS = 10_000;
-const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-/** A TLS record starts with its type (22: handshake) and the major version 3. */
-const TLS_HANDSHAKE = Buffer.from([0x16, 0x03]);
 
 export class NodeServer {
   private readonly limits: NodeServerLimits;
@@ -117,7 +114,8 @@ export class NodeServer {
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     });
     const injector = grpc.createConnectionInjector(creds);
-    const listener = createServer({ pauseOnConnect: true });
+    // Replies are small and latency-bound: no Nagle (a reply's frames waiting on a delayed ACK cost 40 ms).
+    const listener = createServer({ pauseOnConnect: true, noDelay: true });
     await new Promise<void>((resolve, reject) => {
       listener.once('error', (e) => reject(new AaeError('NET_CONFIG_INVALID', `cannot listen on ${o.listen}: ${e.message}`, { cause: e })));
       listener.listen(at.port, at.host, () => resolve());
@@ -145,15 +143,15 @@ export class NodeServer {
     this.listener.on('error', (e) => this.log(logLine('NS009', 'error', { where: 'listener', message: e.message })));
   }
 
-  /** The front door (see the file comment): check the first bytes, then hand the socket to gRPC. */
+  /** The front door (front-door.ts): check the first bytes, then hand the socket to gRPC. */
   private accept(socket: Socket): void {
-    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     if (this.stopping) {
       socket.destroy();
       return;
     }
     this.sockets.add(socket);
     this.o.metrics?.connections.inc();
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     socket.once('close', (hadError) => {
       this.sockets.delete(socket);
       this.closedBytes.received += socket.bytesRead;
@@ -161,42 +159,16 @@ export class NodeServer {
       this.o.metrics?.connections.dec();
       if (hadError) this.log(logLine('NS009', 'warn', { peer }));
     });
-    socket.on('error', () => undefined); // reported by 'close' above
-    const expected = this.o.transport.kind === 'tls' ? TLS_HANDSHAKE : HTTP2_PREFACE;
-    let head = Buffer.alloc(0);
-    const drop = (reason: string): void => {
-      this.o.metrics?.dropped.inc({ reason });
-      this.log(logLine('NS002', 'warn', { peer, reason, bytes: head.length }));
-      socket.destroy();
-    };
-    const onData = (chunk: Buffer): void => {
-      head = Buffer.concat([head, chunk]);
-      const n = Math.min(head.length, expected.length);
-      if (!head.subarray(0, n).equals(expected.subarray(0, n))) {
-        cleanup();
-        drop(this.o.transport.kind === 'tls' ? 'not a TLS handshake' : 'not the HTTP/2 preface');
-        return;
-      }
-      if (head.length < expected.length) return;
-      cleanup();
-      socket.pause();
-      socket.unshift(head);
-      this.log(logLine('NS008', 'debug', { peer }));
-      this.injector.injectConnection(socket);
-    };
-    const onTimeout = (): void => {
-      cleanup();
-      drop('no bytes in time');
-    };
-    const cleanup = (): void => {
-      socket.off('data', onData);
-      socket.off('timeout', onTimeout);
-      socket.setTimeout(0);
-    };
-    socket.on('data', onData);
-    socket.setTimeout(FIRST_BYTES_TIMEOUT_MS);
-    socket.on('timeout', onTimeout);
-    socket.resume();
+    screen(socket, this.o.transport.kind === 'tls', {
+      pass: () => {
+        this.log(logLine('NS008', 'debug', { peer }));
+        this.injector.injectConnection(socket);
+      },
+      drop: (reason, bytes) => {
+        this.o.metrics?.dropped.inc({ reason });
+        this.log(logLine('NS002', 'warn', { peer, reason, bytes }));
+      },
+    });
   }
 
   /** Counts a request against its client's limit; false when the client is at it. */
@@ -362,70 +334,3 @@ export class NodeServer {
   }
 }
 
-/** What a request that is not a protobuf message of its type deserializes to (see tolerantService). */
-class Undecodable {
-  constructor(readonly error: unknown) {}
-}
-
-/**
- * The Node service with deserializers that never throw: bytes that are not a message of the
- * method's request type become an Undecodable, which the handler refuses like any invalid request
- * (NODE_REQUEST_INVALID, INVALID_ARGUMENT, an NS003 line). Left to throw, grpc-js would answer
- * INTERNAL (or reset a stream) without our handler ever hearing of it.
- */
-function tolerantService(): ServiceDefinition {
-  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
-  for (const [name, def] of Object.entries(nodeService())) {
-    const d = def as MethodDefinition<unknown, unknown>;
-    out[name] = {
-      ...d,
-      requestDeserialize: (bytes: Buffer) => {
-        try {
-          return d.requestDeserialize(bytes);
-        } catch (e) {
-          return new Undecodable(e);
-        }
-      },
-    };
-  }
-  return out as ServiceDefinition;
-}
-
-/** The request as decoded, or a refusal when its bytes were not a message (NODE_REQUEST_INVALID). */
-function undecodable(request: unknown): unknown {
-  if (request instanceof Undecodable) {
-    const why = request.error instanceof Error ? request.error.message : String(request.error);
-    throw new AaeError('NODE_REQUEST_INVALID', `the request's bytes are not a protobuf message of its type: ${why}`);
-  }
-  return request;
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason instanceof Error ? signal.reason : new AaeError('ABORTED', 'aborted');
-}
-
-/** Settles with `p`, or rejects with the signal's reason as soon as it fires. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => undefined);
-    return Promise.reject(abortReason(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
-function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
-  return untilAborted(new Promise<void>((resolve) => call.once('drain', () => resolve())), signal);
-}
