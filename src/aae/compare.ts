@@ -20,7 +20,7 @@ export type ClusterHandle = ClusterNodes;
 
 export type ExchangeTuning = Pick<
   ExchangeOptions,
-  'maxResults' | 'pauseMs' | 'jitter' | 'sleep' | 'signal' | 'timeoutMs' | 'random' | 'logger' | 'walk' | 'largeDelta'
+  'maxResults' | 'pauseMs' | 'jitter' | 'sleep' | 'signal' | 'timeoutMs' | 'random' | 'logger' | 'walk' | 'largeDelta' | 'onProgress'
 >;
 
 export interface CompareOptions extends ExchangeTuning {

@@ -61,14 +61,21 @@ const nodeName = z
 const ADDRESS = /^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s]+):\d{1,5}$/;
 const ADDRESS_MSG = 'must be host:port, e.g. 10.0.0.5:7001';
 
-/** A node: its name (served in this directory) or its name and the address of its server. */
-const nodeEntry = z.union([
-  nodeName,
-  z.strictObject({
-    name: nodeName,
-    address: z.string(must(ADDRESS_MSG)).refine((a) => ADDRESS.test(a) && Number(a.slice(a.lastIndexOf(':') + 1)) <= 65535, { error: ADDRESS_MSG }),
-  }),
-]);
+const servedNode = z.strictObject({
+  name: nodeName,
+  address: z.string(must(ADDRESS_MSG)).refine((a) => ADDRESS.test(a) && Number(a.slice(a.lastIndexOf(':') + 1)) <= 65535, { error: ADDRESS_MSG }),
+});
+
+/**
+ * A node: its name (served from this directory), or {name, address} (served elsewhere). Not a
+ * z.union, whose failure says only "Invalid input": each form reports its own message.
+ */
+const nodeEntry = z.unknown().transform((v, ctx): string | { name: string; address: string } => {
+  const r = typeof v === 'object' && v !== null && !Array.isArray(v) ? servedNode.safeParse(v) : nodeName.safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
 
 const TLS_MSG = 'must be "insecure" or {"ca", "cert", "key"}: paths to PEM files, relative to the cluster directory';
 const path = z.string(must(TLS_MSG)).min(1, { error: TLS_MSG });
