@@ -132,4 +132,37 @@ describe('a node server in operation', () => {
       await node.exited;
     }
   });
+
+  test('limits: requests in flight per client, and message size, are refused with NODE_LIMIT_EXCEEDED; the node serves on', async () => {
+    const node = await serveNode(join(dir, 'server'), 'n1', { flags: ['--insecure', '--max-in-flight', '1', '--max-message-bytes', '4096'] });
+    const c = await openCluster(await clientDir(join(dir, 'client'), spec, { n1: node.address }));
+    try {
+      // A fold whose keys the caller takes slowly holds the one request this client may have in flight.
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((r) => (release = r));
+      let first = true;
+      const slow = runFold(c, replKeysRange, { batchSize: 1 }, {
+        sink: async () => {
+          if (first) {
+            first = false;
+            await held;
+          }
+        },
+      });
+      await expect.poll(() => first).toBe(false);
+      const refused = await c.node('n1').info().catch((e: unknown) => e);
+      expect(isAaeError(refused, 'NODE_LIMIT_EXCEEDED')).toBe(true);
+      release();
+      expect((await slow).acc.dispatched).toBe(40);
+      // A write larger than the node takes.
+      const big = await c.put({ bucket: 'b', key: 'big', value: 'x'.repeat(8192) }).catch((e: unknown) => e);
+      expect(isAaeError(big, 'NODE_LIMIT_EXCEEDED')).toBe(true);
+      expect((await c.node('n1').info()).name).toBe('n1');
+      expect(node.log()).toMatch(/"code":"NS004"/);
+    } finally {
+      await c.close();
+      node.process.kill('SIGTERM');
+      await node.exited;
+    }
+  });
 });
