@@ -71,13 +71,24 @@ function serve(main: string, dir: string, node: string): Promise<Served> {
   const exited = new Promise((resolve) => child.on('exit', resolve));
   let log = '';
   return new Promise((resolve, reject) => {
+    // A node that does not come up is killed, never left behind.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`aae node serve ${node} did not listen within a minute: ${log}`));
+    }, 60_000);
     child.stderr!.on('data', (d: Buffer) => {
       log += d.toString();
       const a = /"code":"NS001".*?"address":"([^"]+)"/.exec(log);
       const m = /"code":"NS010".*?"address":"([^"]+)"/.exec(log);
-      if (a !== null && m !== null) resolve({ node, address: a[1]!, metrics: m[1]!, child, exited });
+      if (a !== null && m !== null) {
+        clearTimeout(timer);
+        resolve({ node, address: a[1]!, metrics: m[1]!, child, exited });
+      }
     });
-    void exited.then(() => reject(new Error(`aae node serve ${node} exited before listening: ${log}`)));
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`aae node serve ${node} exited before listening: ${log}`));
+    });
   });
 }
 

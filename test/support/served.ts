@@ -24,6 +24,9 @@ export interface ServeOptions {
   flags?: readonly string[];
 }
 
+/** A node that has not said where it listens in this long is killed and the start fails (a busy machine takes a few s). */
+const START_TIMEOUT_MS = 45_000;
+
 /** Starts `aae node serve <dir> <name>` and waits for its NS001 line (the address it listens on). */
 export function serveNode(dir: string, name: string, options: ServeOptions = {}): Promise<ServedNode> {
   const flags = options.flags ?? ['--insecure'];
@@ -31,17 +34,26 @@ export function serveNode(dir: string, name: string, options: ServeOptions = {})
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise<ServedNode>((resolve, reject) => {
+    // Never leave a process behind: one that does not come up in time is killed.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`aae node serve ${name} did not listen within ${START_TIMEOUT_MS} ms: ${stderr}`));
+    }, START_TIMEOUT_MS);
     const onData = (d: Buffer): void => {
       stderr += d.toString();
       const m = /"code":"NS001".*?"address":"([^"]+)"/.exec(stderr);
       if (m !== null) {
+        clearTimeout(timer);
         child.stderr!.off('data', onData);
         child.stderr!.on('data', (more: Buffer) => (stderr += more.toString()));
         resolve({ name, address: m[1]!, process: child, log: () => stderr, exited });
       }
     };
     child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`aae node serve ${name} exited ${code} before listening: ${stderr}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`aae node serve ${name} exited ${code} before listening: ${stderr}`));
+    });
     child.on('error', reject);
   });
 }
@@ -56,7 +68,13 @@ export interface ServedCluster {
 
 /** Serves every node of the cluster at `dir` (a plain cluster directory). */
 export async function serveCluster(dir: string, spec: ClusterSpec, options: ServeOptions = {}): Promise<ServedCluster> {
-  const nodes = await Promise.all(spec.nodes.map((n) => serveNode(dir, n, options)));
+  const started = await Promise.allSettled(spec.nodes.map((n) => serveNode(dir, n, options)));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed !== undefined) {
+    for (const r of started) if (r.status === 'fulfilled') r.value.process.kill('SIGKILL');
+    throw failed.reason;
+  }
+  const nodes = started.map((r) => (r as PromiseFulfilledResult<ServedNode>).value);
   return {
     nodes,
     addresses: Object.fromEntries(nodes.map((n) => [n.name, n.address])),
