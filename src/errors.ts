@@ -65,6 +65,11 @@ export const ERROR_CODES = {
   NODE_CONTRACT_MISMATCH: 'input', // a node speaks another major version of the node contract
   NODE_REQUEST_INVALID: 'input', // a request a node cannot serve: a vnode it does not hold, a keyspace outside a vnode
   NODE_UNAVAILABLE: 'failure', // a node could not be reached or stopped answering
+  NODE_REPLY_INVALID: 'failure', // a node answered bytes that do not decode into the node contract
+  NODE_LIMIT_EXCEEDED: 'failure', // a node refused a request over its limits (message size, requests in flight per client)
+
+  // src/net
+  NET_CONFIG_INVALID: 'input', // a bad address, unreadable or invalid TLS files, --insecure on a non-loopback address
 
   // src/exchange and src/repair
   EXCHANGE_FAILED: 'failure', // a source failed or answered malformed data

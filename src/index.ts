@@ -37,5 +37,7 @@ export {
 export { NODE_CONTRACT, type NodeService, type NodeInfo } from './node/index.js';
 export { runSyncLoop, runCheck, parseSchedule, type CheckReport, type ScheduleWants } from './sync/index.js';
 export { PACKAGE_VERSION } from './version.js';
+export { openCluster, NodeServer, RemoteNode, type OpenClusterOptions, type NodeServerOptions, type RemoteNodeOptions } from './net/index.js';
 
 export * as sync from './sync/index.js';
+export * as net from './net/index.js';

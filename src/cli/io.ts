@@ -38,6 +38,8 @@ export interface CommandContext {
   readonly exitCode: ExitCode;
   /** Coded JSON log lines on stderr, at `--log-level` (log.ts). */
   readonly log: Logger;
+  /** A long-running service's logger (`aae node serve`): at `--log-level` when given, else at info. */
+  readonly serviceLog: Logger;
   /** `--quiet`: no progress bar or records. */
   readonly quiet: boolean;
   /** Progress of a long task on stderr: a bar on a TTY, records otherwise, nothing with --quiet. */

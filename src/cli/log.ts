@@ -12,6 +12,7 @@
  */
 import { pino, type Logger } from 'pino';
 import type { ExchangeLogger } from '../exchange/index.js';
+import type { LogSink } from '../net/index.js';
 import type { OutStream } from './out-stream.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -41,4 +42,9 @@ export function exchangeLogger(log: Logger): ExchangeLogger {
     if (!log.isLevelEnabled(line.level)) return;
     log[line.level]({ code: line.code, ...line.fields }, line.message);
   };
+}
+
+/** The library's log lines (a LogSink: the node server's NS codes) through a pino logger. */
+export function pinoSink(logger: Logger): LogSink {
+  return (line) => logger[line.level]({ code: line.code, ...line.fields }, line.message);
 }

@@ -1,4 +1,4 @@
-import { AaeError, quote } from '../errors.js';
+import { AaeError, isAaeError, quote } from '../errors.js';
 
 /** Option parsers for commander: bad values become USAGE errors (exit 2), never NaN flowing inward. */
 export function parseIntOption(name: string, min: number, max: number): (raw: string) => number {
@@ -18,5 +18,17 @@ export function parseChoice<T extends string>(name: string, choices: readonly T[
       throw new AaeError('USAGE', `${name} must be one of ${choices.join(', ')}, got ${quote(raw)}`);
     }
     return raw as T;
+  };
+}
+
+/** A library parser's INVALID_ARGUMENT, named after the flag it came from. */
+export function flag<T>(name: string, parse: (raw: string) => T): (raw: string) => T {
+  return (raw) => {
+    try {
+      return parse(raw);
+    } catch (e) {
+      if (isAaeError(e)) throw new AaeError('USAGE', `${name}: ${e.message}`);
+      throw e;
+    }
   };
 }

@@ -20,6 +20,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerConnect } from './commands/connect.js';
 import { registerFollow } from './commands/follow.js';
 import { registerVerify } from './commands/verify.js';
+import { registerNode } from './commands/node.js';
 
 /**
  * Builds the `aae` program. Nothing here touches `process`: tests call `runCli` in-process with
@@ -39,6 +40,7 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
     .exitOverride();
 
   registerCluster(program, ctx);
+  registerNode(program, ctx);
   registerLoad(program, ctx);
   registerObjectCommands(program, ctx);
   registerCompare(program, ctx);
@@ -92,6 +94,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   let exitCode: ExitCode = EXIT.OK;
   let level: LogLevel = DEFAULT_LOG_LEVEL;
   let quiet = false;
+  let levelGiven = false;
   let log = createLogger(io.stderr, level);
   const ctx: CommandContext = {
     io,
@@ -105,6 +108,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     get log() {
       return log;
     },
+    get serviceLog() {
+      return levelGiven ? log : createLogger(io.stderr, 'info');
+    },
     get quiet() {
       return quiet;
     },
@@ -117,6 +123,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   program.hook('preAction', () => {
     const o = program.opts<{ logLevel: LogLevel; quiet?: boolean }>();
     level = o.logLevel;
+    levelGiven = program.getOptionValueSource('logLevel') === 'cli';
     quiet = o.quiet === true;
     log = createLogger(io.stderr, level);
   });

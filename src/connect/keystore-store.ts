@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { defaultSpec, type ClusterSpec, type ObjectHead } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
-import { objectHashOfValue } from '../hash/index.js';
+import { decodeUtf8, objectHashOfValue } from '../hash/index.js';
 import { EmbeddedCluster } from '../coordinator/index.js';
 import { locateKey, planWrite, prepareGivenHead, type PlannedWrite, type VnodeWrite } from '../store/index.js';
 import { keystoreClock, keystoreClockUnchecked } from './keystore-clock.js';
@@ -147,7 +147,7 @@ export class KeystoreStore {
   async position(): Promise<string | null> {
     const b = await this.cluster.nodeDb(KEYSTORE_NODE).get(CHECKPOINT_KEY);
     if (b === undefined) return null;
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(b);
+    const text = decodeUtf8(b);
     if (text.length === 0) throw new AaeError('STORE_IO', 'the keystore checkpoint is empty');
     return text;
   }

@@ -13,6 +13,7 @@ export type {
   ModifiedRange,
   RangeScope,
   SourceDescription,
+  SyndromeRequest,
 } from './source.js';
 export { compareRoots, compareWords } from './compare-roots.js';
 export { compareBranches } from './compare-branches.js';

@@ -11,6 +11,8 @@ import { mergeBranchNval } from './modules/merge-branch-nval.js';
 import { mergeRootNval } from './modules/merge-root-nval.js';
 import { mergeTreeRange } from './modules/merge-tree-range.js';
 import { mergeWordsNval } from './modules/merge-words-nval.js';
+import { sketchWordsNval } from './modules/sketch-words-nval.js';
+import { syndromeWordsNval } from './modules/syndrome-words-nval.js';
 import { objectStats } from './modules/object-stats.js';
 import { reapTombs } from './modules/reap-tombs.js';
 import { replKeysRange } from './modules/repl-keys-range.js';
@@ -20,6 +22,8 @@ export const BUILTIN_FOLD_MODULES: readonly AnyFoldModule[] = [
   mergeRootNval,
   mergeBranchNval,
   mergeWordsNval,
+  sketchWordsNval,
+  syndromeWordsNval,
   fetchClocksNval,
   mergeTreeRange,
   fetchClocksRange,

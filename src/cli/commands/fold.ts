@@ -4,7 +4,7 @@ import { AaeError } from '../../errors.js';
 import { BUILTIN_FOLD_MODULES, isModulePath, resolveFoldModule, runAnyFold, summarizeRun, type AnyFoldModule, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
 import { CommandLimit } from '../command-limit.js';
 import { warnRecovered } from '../open-cluster.js';
-import { EmbeddedCluster } from '../../coordinator/index.js';
+import { openCluster } from '../../net/index.js';
 import type { CommandContext } from '../io.js';
 import { printJson, printTable } from '../output.js';
 import { parseIntOption } from '../parse.js';
@@ -63,7 +63,7 @@ async function foldCluster(ctx: CommandContext, dir: string, module: AnyFoldModu
   if (opts.sample !== undefined) runOptions.sample = { fraction: opts.sample };
   if (opts.offset !== undefined) runOptions.offset = opts.offset;
   // The fold runs on the nodes: a module from a file is handed to the nodes of this process.
-  const cluster = await EmbeddedCluster.open(dir, fromFile ? { modules: [module] } : {});
+  const cluster = await openCluster(dir, fromFile ? { modules: [module] } : {});
   warnRecovered(cluster, ctx.io.stderr);
   const progress = ctx.progress(`fold ${module.name}`, undefined, 'vnodes');
   runOptions.onProgress = (p) => {

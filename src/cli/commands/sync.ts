@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
-import { EmbeddedCluster } from '../../coordinator/index.js';
+import { EmbeddedCluster, type Cluster } from '../../coordinator/index.js';
+import { openCluster, parseAddress, serveMetrics, syncMetrics, type MetricsEndpoint } from '../../net/index.js';
 import { DEFAULT_REBUILD_RATE, DEFAULT_REBUILD_SCHEDULE, rebuildFailedLine, startDueRebuilds, treeCheckLine, type DueRebuildOptions } from '../../store/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
@@ -30,7 +31,7 @@ import {
 } from '../../sync/index.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { printJson } from '../output.js';
-import { parseChoice, parseIntOption } from '../parse.js';
+import { flag, parseChoice, parseIntOption } from '../parse.js';
 import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
 import { addExchangeTuningOptions } from '../scope-options.js';
 import { warnRecovered } from '../open-cluster.js';
@@ -54,22 +55,12 @@ interface SyncCliOptions extends RepairTuningOptions {
   rebuildDelay?: number;
   rebuildRate?: number;
   maxAge?: number;
+  metricsListen?: string;
 }
 
 const DEFAULT_SCHEDULE = 'all=24';
 const ONCE_KINDS = WORK_ITEMS.filter((k) => k !== 'none');
 
-/** A library parser's INVALID_ARGUMENT, named after the flag it came from. */
-function flag<T>(name: string, parse: (raw: string) => T): (raw: string) => T {
-  return (raw) => {
-    try {
-      return parse(raw);
-    } catch (e) {
-      if (isAaeError(e)) throw new AaeError('USAGE', `${name}: ${e.message}`);
-      throw e;
-    }
-  };
-}
 
 export function registerSync(program: Command, ctx: CommandContext): void {
   const cmd = program
@@ -85,6 +76,7 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .option('--status', "show the sync's state and its last check (whether one is running too), and exit by its health: 0 healthy, 1 no check yet, differences left or a success older than --max-age, 3 the last check failed; opens no cluster")
     .option('--max-age <duration>', 'with --status: unhealthy (exit 1) when the last check that ended in sync finished longer ago than this (e.g. 26h)', flag('--max-age', parseDuration))
     .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own", flag('--bucket', (b) => (validateObjectKey({ bucket: b, key: new Uint8Array(0) }), b)))
+    .option('--metrics-listen <host:port>', 'serve GET /metrics (Prometheus: checks, exchanges, deltas found, keys repaired) and GET /healthz here while the sync runs')
     .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>[+<bucket>].json)')
     .option('--conflict-log <file>', "where versions that lose a conflict are appended (JSONL; default: the state file's path with .conflicts.jsonl)")
     .option('--json', 'one JSON object a line per check on stdout, nothing else')
@@ -148,8 +140,12 @@ Examples:
         const loopOnly = ['schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
         if (loopOnly.length > 0) throw new AaeError('USAGE', `--once runs one check now; ${loopOnly.map((o) => `--${o}`).join(', ')} only apply to a scheduled sync`);
       }
+      if (opts.metricsListen !== undefined) parseAddress(opts.metricsListen, '--metrics-listen', true);
       const { names, who, stateFile } = await identify(source, sink, opts);
       const lock = await acquireSyncLock(stateFile);
+      let endpoint: MetricsEndpoint | undefined;
+      const metrics = syncMetrics();
+      let lastOutcome: CheckReport['outcome'] | undefined;
       const progress = ctx.progress('sync', opts.once !== undefined ? 1 : opts.checks, 'checks');
       let checks = 0;
       let log: ConflictLogFile | undefined;
@@ -164,6 +160,10 @@ Examples:
         let lastSuccess = status.lastSuccessAt;
 
         log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'), { refuseSymlink: opts.conflictLog === undefined });
+        if (opts.metricsListen !== undefined) {
+          endpoint = await serveMetrics(opts.metricsListen, metrics.registry, async () => lastOutcome !== 'failed');
+          err.write(`metrics: http://${endpoint.address}/metrics, health: http://${endpoint.address}/healthz\n`);
+        }
         const options = {
           open: () => openPair(source, sink, rebuildOptions(opts, ctx.io.signal), err),
           repair: {
@@ -177,6 +177,12 @@ Examples:
           ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
         };
         const report = (r: CheckReport): void => {
+          lastOutcome = r.outcome;
+          metrics.checks.inc({ kind: r.kind ?? r.item, outcome: r.outcome });
+          metrics.exchanges.inc(r.loops);
+          metrics.deltas.inc(r.differences);
+          metrics.repaired.inc(r.repaired.keys);
+          if (r.outcome === 'in_sync' || r.outcome === 'repaired') metrics.lastSuccess.set((r.startedAt + r.durationMs) / 1000);
           progress.update(++checks, { outcome: r.outcome });
           lastSuccess = successTime(r) ?? lastSuccess;
           if (opts.json) out.write(`${JSON.stringify(reportJson(r, names))}\n`);
@@ -225,6 +231,7 @@ Examples:
         ctx.setExitCode(exitFor(last));
       } finally {
         progress.stop();
+        await endpoint?.close();
         await log?.close();
         await lock.release();
       }
@@ -307,19 +314,21 @@ function rebuildOptions(opts: SyncCliOptions, signal: AbortSignal | undefined): 
  * finish (so every check moves the schedule on by at least a vnode) and starts no other.
  */
 async function openPair(source: string, sink: string, rebuild: DueRebuildOptions | undefined, err: { write(s: string): unknown }): Promise<OpenPair> {
-  const a = await EmbeddedCluster.open(source);
-  let b: EmbeddedCluster;
+  const a = await openCluster(source);
+  let b: Cluster;
   try {
-    b = await EmbeddedCluster.open(sink);
+    b = await openCluster(sink);
   } catch (e) {
     await a.close();
     throw e;
   }
   for (const c of [a, b]) warnRecovered(c, err);
+  // Trees in this process are rebuilt here; a served node's server rebuilds its own.
+  const here = [a, b].filter((c): c is EmbeddedCluster => c instanceof EmbeddedCluster);
   const rebuilds =
-    rebuild === undefined
+    rebuild === undefined || here.length === 0
       ? undefined
-      : startDueRebuilds([a, b], {
+      : startDueRebuilds(here, {
           ...rebuild,
           onRebuilt: (check, cluster) => {
             const l = treeCheckLine(check, cluster.spec.name);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { EmbeddedCluster } from '../../coordinator/index.js';
+import { AaeError } from '../../errors.js';
 import { treeCheckLine, verifyTrees, type VnodeTreeCheck } from '../../store/index.js';
 import { CommandLimit } from '../command-limit.js';
 import { EXIT, type CommandContext } from '../io.js';
@@ -42,7 +44,12 @@ Examples:
       try {
         await withCluster(
           dir,
-          async (cluster) => {
+          async (opened) => {
+            // verify rebuilds trees from a node's own LevelDB: it runs where the stores are.
+            if (!(opened instanceof EmbeddedCluster)) {
+              throw new AaeError('USAGE', `${dir} has nodes served elsewhere: run aae verify on each node's machine, against the directory it serves from`);
+            }
+            const cluster = opened;
             const bar = ctx.progress('verify', cluster.spec.ringSize, 'vnodes');
             const report = await limit
               .run((signal) =>
