@@ -11,6 +11,7 @@ export { LocalVnode, type TreeOrigin, type TreeState } from './local-vnode.js';
 export { NodeDb, type BatchOp, type RawDb } from './node-db.js';
 export { locateKey, type LocatedKey, type StoreParams } from './locate.js';
 export { DEFAULT_FOLD_BATCH } from './fold.js';
+export { BulkHeadLoad, type BulkHead, type BulkLoadOptions } from './bulk-load.js';
 export type {
   Vnode,
   VnodeCapabilities,
