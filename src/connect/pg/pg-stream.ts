@@ -2,6 +2,7 @@ import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-log
 import { AaeError } from '../../errors.js';
 import type { FeedBatch, FeedChange, FeedStream, FeedTransaction } from '../feed.js';
 import { keyBytesOf } from '../row-bytes.js';
+import { isClockCounter } from '../keystore-clock.js';
 import { clientConfig, sourceError } from './pg-connection.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import { parseTimestampMs, type StreamTable } from './pg-rows.js';
@@ -204,7 +205,8 @@ export async function openPgStream(url: string, slot: string, publication: strin
       const commitTime = Number(BigInt(msg.commitTime as unknown as bigint) / 1000n);
       if (txn !== null && txn.changes.length > 0) {
         for (const u of txn.patch) u.lastModified = commitTime;
-        ready.push({ position: formatLsn(end), commitTime, changes: txn.changes });
+        const counter = Number(end);
+        ready.push(isClockCounter(counter) ? { position: formatLsn(end), counter, commitTime, changes: txn.changes } : { position: formatLsn(end), commitTime, changes: txn.changes });
         buffered += txn.changes.length;
       }
       notify();
