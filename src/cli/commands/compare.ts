@@ -5,9 +5,8 @@ import { withClusters } from '../open-cluster.js';
 import { printJson } from '../output.js';
 import { clusterComparisonJson, printClusterComparison, printReplicaComparison, replicaComparisonJson } from '../render-comparison.js';
 import { addScopeOptions, checkNVal, exchangeTuning, type ScopeOptions } from '../scope-options.js';
-import { isKeystore, keystoreStatus, type KeystoreStatus } from '../../connect/index.js';
 import { AaeError } from '../../errors.js';
-import { statusLine } from './follow.js';
+import { keystoreLine, keystoreStatuses } from '../keystore-status.js';
 
 export function registerCompare(program: Command, ctx: CommandContext): void {
   addScopeOptions(
@@ -36,18 +35,17 @@ Examples:
     )
     .action(async (source: string, sink: string | undefined, opts: ScopeOptions) => {
       const dirs = sink === undefined ? [source] : [source, sink];
-      // A keystore says how far behind its source it is, and whether it can be trusted at all.
-      const keystores: KeystoreStatus[] = [];
-      for (const d of dirs) if (await isKeystore(d)) keystores.push(await keystoreStatus(d));
-      const unreliable = keystores.filter((k) => !k.reliable);
-      const refuse = (inSync: boolean): void => {
-        if (unreliable.length === 0) return;
-        const why = unreliable.map((k) => `${k.dir} (${k.reason ?? 'unknown'})`).join('; ');
-        if (inSync) throw new AaeError('KEYSTORE_UNRELIABLE', `the trees agree, but not calling it in sync: unreliable keystore(s) missed changes: ${why}; run aae follow to rebuild`);
-        ctx.io.stderr.write(`warning: unreliable keystore(s), the differences may be incomplete: ${why}\n`);
-      };
       await withClusters(dirs, async (clusters) => {
         checkNVal(opts, clusters.map((c) => c.spec));
+        // A keystore node says how far behind its source it is, and whether it can be trusted at all.
+        const keystores = await keystoreStatuses(clusters);
+        const unreliable = keystores.filter((k) => !k.reliable);
+        const refuse = (inSync: boolean): void => {
+          if (unreliable.length === 0) return;
+          const why = unreliable.map((k) => `${k.cluster} (${k.reason ?? 'unknown'})`).join('; ');
+          if (inSync) throw new AaeError('KEYSTORE_UNRELIABLE', `the trees agree, but not calling it in sync: unreliable keystore(s) missed changes: ${why}; run aae follow to rebuild`);
+          ctx.io.stderr.write(`warning: unreliable keystore(s), the differences may be incomplete: ${why}\n`);
+        };
         const tuning = exchangeTuning(opts, ctx.io.signal);
         if (clusters.length === 1) {
           const r = await compareReplicas(clusters[0]!, tuning);
@@ -63,7 +61,7 @@ Examples:
         if (opts.json) printJson(ctx.io.stdout, keystores.length === 0 ? clusterComparisonJson(r) : { ...clusterComparisonJson(r), keystores });
         else {
           // A difference younger than a keystore's lag is not yet a difference: say the lag first.
-          for (const k of keystores) ctx.io.stdout.write(`${statusLine(k)}\n`);
+          for (const k of keystores) ctx.io.stdout.write(`${keystoreLine(k)}\n`);
           printClusterComparison(ctx.io.stdout, r);
         }
       });

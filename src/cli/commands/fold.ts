@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MAX_N_VAL, MAX_RING_SIZE } from '../../cluster/index.js';
 import { AaeError } from '../../errors.js';
 import { BUILTIN_FOLD_MODULES, isModulePath, resolveFoldModule, runAnyFold, summarizeRun, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
-import { EmbeddedCluster } from '../../coordinator/index.js';
+import { openClusterDir } from '../open-cluster.js';
 import type { CommandContext } from '../io.js';
 import { printJson, printTable } from '../output.js';
 import { parseIntOption } from '../parse.js';
@@ -19,7 +19,7 @@ export function registerFold(program: Command, ctx: CommandContext): void {
   program
     .command('fold')
     .description('run a fold module across a cluster: plan, fold each vnode where the data is, merge')
-    .argument('<cluster>', 'cluster directory (holds cluster.json)')
+    .argument('<cluster>', 'cluster or keystore directory (holds cluster.json)')
     .argument('<module>', `a built-in module (${BUILTIN_FOLD_MODULES.map((m) => m.name).join(', ')}) or a path to a .js module file`)
     .option('--query <json>', 'the query as a JSON object (each module documents its fields in docs/FOLDS.md)')
     .option('--sample <fraction>', 'fold only this fraction of the keyspaces, in (0, 1]; object_stats then also estimates the whole', parseFraction)
@@ -49,7 +49,7 @@ Examples:
       if (opts.offset !== undefined) runOptions.offset = opts.offset;
       if (opts.timeout !== undefined) runOptions.timeoutMs = opts.timeout;
       // The fold runs on the nodes: a module from a file is handed to the nodes of this process.
-      const cluster = await EmbeddedCluster.open(dir, isModulePath(moduleArg) ? { modules: [module] } : {});
+      const cluster = await openClusterDir(dir, isModulePath(moduleArg) ? { modules: [module] } : {});
       try {
         const result = await runAnyFold(cluster, module, query, runOptions);
         const summary = summarizeRun(module, result);

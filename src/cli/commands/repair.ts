@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import { EXIT, type CommandContext } from '../io.js';
-import { withClusters } from '../open-cluster.js';
+import { anyKeystore, withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
 import { differenceJson, printDifferences } from '../render-comparison.js';
 import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
@@ -21,8 +21,8 @@ export function registerRepair(program: Command, ctx: CommandContext): void {
       program
         .command('repair')
         .description('make two clusters (or the replicas inside one) agree, without losing a write')
-        .argument('<source>', 'the source cluster directory (blue)')
-        .argument('[sink]', 'the sink cluster directory (pink); without it, repair the replicas inside <source>'),
+        .argument('<source>', 'the source cluster or keystore directory (blue)')
+        .argument('[sink]', 'the sink cluster or keystore directory (pink); without it, repair the replicas inside <source>'),
     ),
   )
     .option('--dry-run', 'decide and report what would be written; write nothing')
@@ -42,20 +42,33 @@ concurrent versions follow --conflict. Every write is conditional: a write that 
 is never overwritten. When most of the tree differs (an empty sink), the repair replicates by range;
 when damage outruns --max-results, later loops forward up to 8 times as many segments.
 
+Keystores (aae connect): a repair writes into the keystore's database, each write conditional on
+the row still holding what the decision saw (a live write is never overwritten), and waits until
+the keystore has read its own writes back. Rows of an external database carry no causality
+across databases, so when either side is a keystore the defaults are one-way: --conflict source
+--direction to-sink (the source wins, only the sink is written). An explicit flag wins. The
+keystores are caught up with their databases first (built, if they never were).
+
 Examples:
   $ aae repair ./dc1 ./dr1 --dry-run
   $ aae repair ./dc1 ./dr1 --conflict source --max-keys-per-second 5000
-  $ aae repair ./dc1                        # read repair between the replicas of one cluster`,
+  $ aae repair ./dc1                        # read repair between the replicas of one cluster
+  $ aae repair ./ks-primary ./ks-dr         # into the DR database: source wins, DR written only
+  $ aae repair ./ks-primary ./ks-dr --direction both --conflict lww
+  $ aae repair ./ks-orders ./dc1            # a table into an embedded cluster (hash method value)`,
     )
     .action(async (source: string, sink: string | undefined, opts: RepairCliOptions) => {
       const dirs = sink === undefined ? [source] : [source, sink];
+      const external = dirs.length === 2 && (await anyKeystore(dirs));
+      const tuning = repairTuning(opts, { external });
+      const follow = { keystores: 'follow' as const, log: (l: { code: string; message: string }) => ctx.io.stderr.write(`${l.code} ${l.message}\n`), ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }) };
       await withClusters(dirs, async (clusters) => {
         checkNVal(opts, clusters.map((c) => c.spec));
         const log = opts.dryRun ? undefined : await ConflictLogFile.open(opts.conflictLog);
         try {
           const runOptions = {
             ...exchangeTuning(opts, ctx.io.signal),
-            ...repairTuning(opts),
+            ...tuning,
             dryRun: opts.dryRun ?? false,
             healReplicas: opts.replicas,
             ...(log === undefined ? {} : { conflictLog: log }),
@@ -65,12 +78,17 @@ Examples:
           };
           const report = clusters.length === 1 ? await repairReplicas(clusters[0]!, runOptions) : await repairClusters(clusters[0]!, clusters[1]!, runOptions);
           if (!report.inSync) ctx.setExitCode(EXIT.DIFFERENT);
-          if (opts.json) printJson(ctx.io.stdout, reportJson(report, log?.path));
-          else printReport(ctx, report, clusters.map((c) => c.spec.name), log?.path);
+          if (opts.json) printJson(ctx.io.stdout, { ...reportJson(report, log?.path), ...(clusters.length === 2 ? { policy: tuning.policy, direction: tuning.direction } : {}) });
+          else {
+            if (external && (opts.conflict === undefined || opts.direction === undefined)) {
+              ctx.io.stderr.write(`a keystore is involved: --conflict ${tuning.policy} --direction ${tuning.direction}${opts.conflict === undefined && opts.direction === undefined ? ' (the one-way default)' : ''}\n`);
+            }
+            printReport(ctx, report, clusters.map((c) => c.spec.name), log?.path);
+          }
         } finally {
           await log?.close();
         }
-      });
+      }, follow);
     });
 }
 

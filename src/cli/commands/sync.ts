@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
-import { EmbeddedCluster } from '../../coordinator/index.js';
+import type { Cluster } from '../../coordinator/index.js';
+import { anyKeystore, openClusterDir, type OpenClusterOptions } from '../open-cluster.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
   DAY_MS,
@@ -136,10 +137,12 @@ Examples:
         }
         const initial = status.state;
         log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'));
+        const external = await anyKeystore([source, sink]);
+        const follow: OpenClusterOptions = { keystores: 'follow', ...(opts.json ? {} : { log: (l) => err.write(`  ${l.code} ${l.message}\n`) }), ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }) };
         const options = {
-          open: () => openPair(source, sink),
+          open: () => openPair(source, sink, follow),
           repair: {
-            ...repairTuning(opts),
+            ...repairTuning(opts, { external }),
             pauseMs: opts.pauseMs,
             conflictLog: log,
             ...(opts.maxResults === undefined ? {} : { maxResults: opts.maxResults }),
@@ -250,11 +253,12 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   ctx.io.stdout.write(`${lines.join('\n')}\n`);
 }
 
-async function openPair(source: string, sink: string): Promise<OpenPair> {
-  const a = await EmbeddedCluster.open(source);
-  let b: EmbeddedCluster;
+/** Both sides, keystores caught up with their databases and followed while the check runs (open-cluster.ts). */
+async function openPair(source: string, sink: string, options: OpenClusterOptions): Promise<OpenPair> {
+  const a = await openClusterDir(source, options);
+  let b: Cluster;
   try {
-    b = await EmbeddedCluster.open(sink);
+    b = await openClusterDir(sink, options);
   } catch (e) {
     await a.close();
     throw e;
