@@ -183,7 +183,7 @@ export class KeystoreNode implements NodeService {
         ...local,
         contract: { major: NODE_CONTRACT.major, minor: NODE_CONTRACT.minor },
         // The values live in the source: no object or index folds; writes go to the source while following.
-        capabilities: { treeCache: true, headFold: true, hashSizeFold: true, objectFold: false, indexFold: false, writes: this.writer !== null && this.following },
+        capabilities: { treeCache: true, headFold: true, hashSizeFold: true, objectFold: false, indexFold: false, writes: this.writer !== null && this.following, erasesDeletes: true },
         modules: this.modules.list(),
         folds: { ...this.queue.load, maxRunning: this.queue.maxRunning, maxWaiting: this.queue.maxWaiting },
         keystore: this.status(),

@@ -54,6 +54,12 @@ export interface NodeCapabilities {
   readonly indexFold: boolean;
   /** `write` accepts writes (false for a read-only node). */
   readonly writes: boolean;
+  /**
+   * Minor 1. A delete erases the key instead of keeping a tombstone, so a key the node lacks was
+   * deleted there (a keystore: its table has no such row), not merely never written. Repair lets
+   * such a deletion win under the source/sink policies. Absent: false (a node keeps tombstones).
+   */
+  readonly erasesDeletes?: boolean;
 }
 
 /** A fold module a node can run: its name and its version (semver). */
