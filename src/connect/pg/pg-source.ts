@@ -36,8 +36,17 @@ export class PgChangeSource implements ChangeSource {
     this.table = { schema: spec.schema, table: spec.table, key: spec.key, columns: spec.columns, updatedAt: spec.updatedAt };
   }
 
+  /** Queries take turns on the one connection (a keystore node's requests and its feed share it). */
+  private turn: Promise<unknown> = Promise.resolve();
+
   /** A plain (non-replication) connection for queries, made on first use. */
-  private async query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], what = 'query'): Promise<pg.QueryResult<T>> {
+  private query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], what = 'query'): Promise<pg.QueryResult<T>> {
+    const run = this.turn.then(() => this.queryNow<T>(sql, params, what));
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async queryNow<T extends pg.QueryResultRow>(sql: string, params: unknown[], what: string): Promise<pg.QueryResult<T>> {
     if (this.client === null) this.client = await connect(this.spec.url);
     try {
       return await this.client.query<T>(sql, params);
@@ -195,6 +204,7 @@ export class PgChangeSource implements ChangeSource {
   }
 
   async close(): Promise<void> {
+    await this.turn;
     const c = this.client;
     this.client = null;
     await c?.end().catch(() => undefined);
