@@ -1,12 +1,12 @@
-import { indexNsOfVnode, type Clock } from '../cluster/index.js';
+import { indexNsOfVnode, keyspaceOfHash, type Clock } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
-import { contribution } from '../hash/index.js';
+import { bucketPrefix, contribution, keyPlacement, writeKey } from '../hash/index.js';
 import { TicTacTree } from '../tictac/index.js';
 import { readHashes } from './codec.js';
-import { encodeHead } from './head-encoder.js';
+import { encodeHeadView } from './head-encoder.js';
 import { KeyFilter } from './key-filter.js';
-import { HEAD_SUFFIX_START, KIND_HEAD, bitReverse32, filterKey, kindPrefix, prefixEnd, treeKey, writeObjectKey } from './layout.js';
-import { locateKey, type StoreParams } from './locate.js';
+import { HEAD_SUFFIX_START, KIND_HEAD, VNODE_TAG, bitReverse32, filterKey, kindPrefix, prefixEnd, treeKey } from './layout.js';
+import type { StoreParams } from './locate.js';
 import { NodeDb, type BatchOp } from './node-db.js';
 import { encodeTreeRecord } from './tree-persist.js';
 
@@ -51,6 +51,8 @@ export interface BulkLoadOptions {
 
 /** 256 MiB of keys and heads: a keystore head is ~70–90 bytes, so about three million rows a run. */
 const DEFAULT_MAX_RUN_BYTES = 256 * 1024 * 1024;
+/** Room reserved for a head before it is encoded: a keystore head is under 100 bytes (one clock entry, no index entries). */
+const MAX_HEAD_BYTES = 4096;
 /** Ops per LevelDB batch: big enough to amortise the native write, a few MiB of memtable. */
 const WRITE_BATCH = 16_384;
 
@@ -167,30 +169,47 @@ export class BulkHeadLoad {
   /** Adds a key's head (the caller validated bucket and key); a later add of the same key wins. */
   add(bucket: string, key: Uint8Array, head: BulkHead): void {
     if (this.done) throw new AaeError('STORE_CLOSED', 'the bulk load has finished');
-    const loc = locateKey(bucket, key, this.params);
-    const s = this.shareOf.get(loc.keyspace);
-    if (s === undefined) throw new AaeError('INVALID_ARGUMENT', `keyspace ${loc.keyspace} is not on the vnodes being loaded`);
-    const bytes = encodeHead({ clock: head.clock, deleted: false, size: head.size, hash: head.hash, alt: loc.alt, indexes: [] });
-    const share = this.shares[s]!;
-    const keyLength = HEAD_SUFFIX_START + loc.ckey.length;
-    if (keyLength > 0xffff || bytes.length > 0xffff) throw new AaeError('INVALID_ARGUMENT', 'a key or head over 64 KiB cannot be bulk loaded');
     const r = this.run;
-    r.reserve(keyLength + bytes.length);
+    // The canonical key goes straight into the arena, after the 10 bytes of prefix layout.ts puts
+    // before it, and is hashed there: no key is built or copied twice.
+    const prefix = bucketPrefix(bucket);
+    const ckeyLength = prefix.length + key.length;
+    const keyLength = HEAD_SUFFIX_START + ckeyLength;
+    r.reserve(keyLength + MAX_HEAD_BYTES);
+    const at = r.used;
+    const arena = r.arena;
+    writeKey(arena, at + HEAD_SUFFIX_START, prefix, key);
+    const p = keyPlacement(arena.subarray(at + HEAD_SUFFIX_START, at + keyLength), this.params.seed);
+    const keyspace = keyspaceOfHash(p.partition, this.params.ringSize);
+    const s = this.shareOf.get(keyspace);
+    if (s === undefined) throw new AaeError('INVALID_ARGUMENT', `keyspace ${keyspace} is not on the vnodes being loaded`);
+    const share = this.shares[s]!;
+    const rev = bitReverse32(p.segment32);
+    arena[at] = VNODE_TAG;
+    arena[at + 1] = share.vnode >>> 8;
+    arena[at + 2] = share.vnode & 0xff;
+    arena[at + 3] = KIND_HEAD;
+    arena[at + 4] = keyspace >>> 8;
+    arena[at + 5] = keyspace & 0xff;
+    arena[at + 6] = rev >>> 24;
+    arena[at + 7] = (rev >>> 16) & 0xff;
+    arena[at + 8] = (rev >>> 8) & 0xff;
+    arena[at + 9] = rev & 0xff;
+    const bytes = encodeHeadView({ clock: head.clock, deleted: false, size: head.size, hash: head.hash, alt: p.alt, indexes: [] });
+    if (keyLength > 0xffff || bytes.length > MAX_HEAD_BYTES) throw new AaeError('INVALID_ARGUMENT', 'a key over 64 KiB or a head over 4 KiB cannot be bulk loaded');
+    arena.set(bytes, at + keyLength);
     const i = r.count++;
-    writeObjectKey(r.arena.subarray(r.used), share.vnode, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);
-    r.keyOff[i] = r.used;
+    r.keyOff[i] = at;
     r.keyLen[i] = keyLength;
-    r.used += keyLength;
-    r.arena.set(bytes, r.used);
     r.headLen[i] = bytes.length;
-    r.used += bytes.length;
+    r.used = at + keyLength + bytes.length;
     r.share[i] = s;
-    r.segment32[i] = loc.segment32;
-    r.rev[i] = bitReverse32(loc.segment32);
-    r.alt[i] = loc.alt;
+    r.segment32[i] = p.segment32;
+    r.rev[i] = rev;
+    r.alt[i] = p.alt;
     r.hash[i] = head.hash;
     // "Maybe": loaded by an earlier run (or a repeat in this one, or a false positive): checked at flush.
-    r.suspect[i] = share.filter.addIfAbsent(loc.segment32, loc.alt) ? 0 : 1;
+    r.suspect[i] = share.filter.addIfAbsent(p.segment32, p.alt) ? 0 : 1;
   }
 
   /** Whether the run has reached its size: the caller should `flush` before adding more. */
