@@ -1,10 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import { KeystoreStore } from '../connect/index.js';
 import { clientConfig } from '../connect/pg/pg-connection.js';
+import { findPgBin, type LocalServer } from '../connect/pg/local-server.js';
 import { NodeDb } from '../store/index.js';
 import { KIND_HEAD, kindPrefix, prefixEnd } from '../store/layout.js';
 import { ownCpuMs, processTreeCpuMs } from './cpu.js';
@@ -86,8 +88,45 @@ export async function plainConsume(url: string, slot: string, publication: strin
   return n;
 }
 
-/** Single-row updates of random keys from `writers` connections for `seconds`: writes/s. */
-export async function writeThroughput(url: string, rows: number, seconds: number, writers: number): Promise<number> {
+/** A plain consumer of a new slot, running until `stop()` (which drops the slot): what logical decoding costs the source. */
+export async function plainConsumer(url: string, publication: string): Promise<{ stop(): Promise<void> }> {
+  await exec(url, "SELECT pg_create_logical_replication_slot('bench_attached', 'pgoutput')");
+  const service = new LogicalReplicationService({ connectionString: url });
+  service.on('data', () => undefined);
+  const running = service.subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: [publication] }), 'bench_attached').catch(() => undefined);
+  return {
+    async stop() {
+      await service.destroy();
+      await running;
+      await exec(url, "SELECT pg_drop_replication_slot('bench_attached')");
+    },
+  };
+}
+
+/**
+ * Single-row updates of random keys from `writers` connections for `seconds`: writes/s. The
+ * writers are PostgreSQL's own pgbench, in its own process: writers in this process would share
+ * its event loop and its CPU with the follower being measured, and every apply round would hold
+ * them back, which no application writing to its database suffers. Without pgbench, connections
+ * of this process write instead (and the figure says so).
+ */
+export async function writeThroughput(server: LocalServer, db: string, rows: number, seconds: number, writers: number): Promise<{ perSecond: number; by: 'pgbench' | 'in-process' }> {
+  const bin = await findPgBin().catch(() => null);
+  const pgbench = bin === null ? null : join(bin, 'pgbench');
+  if (pgbench !== null && (await access(pgbench).then(() => true, () => false))) {
+    const dir = await mkdtemp(join(tmpdir(), 'aae-bench-pgbench-'));
+    try {
+      const script = join(dir, 'update.sql');
+      await writeFile(script, `\\set id random(1, ${rows})\nUPDATE kv SET val = md5(random()::text) WHERE id = 'k' || :id;\n`);
+      const out = await run(pgbench, ['-n', '-c', String(writers), '-j', String(writers), '-T', String(seconds), '-f', script, '-h', server.host, '-p', String(server.port), '-U', server.user, db]);
+      const m = /tps = ([0-9.]+)/.exec(out);
+      if (m === null) throw new Error(`pgbench printed no tps:\n${out}`);
+      return { perSecond: Number(m[1]), by: 'pgbench' };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const url = server.url(db);
   const end = performance.now() + seconds * 1000;
   let n = 0;
   await Promise.all(
@@ -104,7 +143,18 @@ export async function writeThroughput(url: string, rows: number, seconds: number
       }
     }),
   );
-  return n / seconds;
+  return { perSecond: n / seconds, by: 'in-process' };
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${out}`))));
+  });
 }
 
 /**
