@@ -74,7 +74,8 @@ export function headOfRow(
 ): Extract<VnodeWrite, { kind: 'head' }> {
   const bytes = canonicalRowBytes(values);
   const hash = objectHashOfValue(bytes, seed);
-  return { kind: 'head', bucket, key, clock: rowClock(hash, lastModified, position), hash, size: bytes.byteLength, deleted: false };
+  // valueless: a keystore's keys never have value records (its writes are all head writes).
+  return { kind: 'head', bucket, key, clock: rowClock(hash, lastModified, position), hash, size: bytes.byteLength, deleted: false, valueless: true };
 }
 
 /** A row's clock: by position when one is given and valid, else by hash (keystore-clock.ts). */
