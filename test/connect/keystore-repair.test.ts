@@ -82,6 +82,14 @@ describe('two PostgreSQL databases through their keystores', () => {
     const again = await aae('compare', p, d, '--pause-ms', '0', '--json');
     expect(again.code, again.stderr).toBe(0);
     expect(again.json()).toMatchObject({ inSync: true, keystores: [{ reliable: true }, { reliable: true }] });
+
+    // aae sync does the same on a schedule: one check now.
+    await sql(primary, "UPDATE kv SET val = 'synced' WHERE id IN ('k1', 'k2')");
+    await sql(primary, "DELETE FROM kv WHERE id = 'k3'");
+    const sync = await aae('sync', p, d, '--once', 'all', '--pause-ms', '0', '--state', join(dir.path, 'sync.json'), '--json');
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(JSON.parse(sync.stdout.trim().split('\n').at(-1)!)).toMatchObject({ outcome: 'repaired' });
+    expect(await rows(dr)).toEqual(await rows(primary));
     for (const u of [primary, dr]) await dropSlots(u);
   });
 

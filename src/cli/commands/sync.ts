@@ -67,8 +67,8 @@ export function registerSync(program: Command, ctx: CommandContext): void {
   const cmd = program
     .command('sync')
     .description('keep two clusters agreeing on a schedule: checks dealt over a period, each one a repair over its scope')
-    .argument('<source>', 'the source cluster directory (blue)')
-    .argument('<sink>', 'the sink cluster directory (pink)')
+    .argument('<source>', 'the source cluster or keystore directory (blue)')
+    .argument('<sink>', 'the sink cluster or keystore directory (pink)')
     .option('--schedule <checks>', `checks a period, as kind=count: ${WORK_ITEMS.join(', ')} (default: ${DEFAULT_SCHEDULE})`, flag('--schedule', parseSchedule))
     .option('--period <duration>', 'the period the schedule repeats over (e.g. 24h, 1h, 10m; default: 24h)', flag('--period', parseDuration))
     .option('--window <hours>', 'UTC hours when an auto check may compare everything: H1-H2, always or never', flag('--window', parseWindow), 'always' as CheckWindow)
@@ -99,6 +99,10 @@ slice has passed (the previous one ran long) is skipped. The clusters are opened
 and closed between checks, so other commands can use them meanwhile; a check that finds one
 busy fails, is reported, and the next runs as scheduled.
 
+Keystores (aae connect) sync like clusters: each check catches them up with their databases and
+follows them while it runs, and writes into the sink's database conditionally. With a keystore on
+either side the defaults are one-way: --conflict source --direction to-sink (an explicit flag wins).
+
 Exit codes (with --once or --checks): 0 the last check ended in sync, 1 differences left,
 2 bad usage or input, 3 the last check failed. Ctrl-C stops the sync (exit 130; SIGTERM 143); a
 check it interrupts leaves nothing half-written (every repair write is conditional and idempotent).
@@ -112,7 +116,8 @@ Examples:
   $ aae sync ./dc1 ./dr1 --once all --json                # one check now (for cron)
   $ aae sync ./dc1 ./dr1 --status                         # the watermark and the last check (for monitoring)
   $ aae sync ./dc1 ./dr1 --bucket orders --schedule all=4,hour=20   # only one bucket is replicated
-  $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3`,
+  $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3
+  $ aae sync ./ks-primary ./ks-dr --schedule all=24   # a table into its DR copy, one-way, hourly`,
     )
     .action(async (source: string, sink: string, opts: SyncCliOptions, cmd: Command) => {
       if (opts.status === true) {
