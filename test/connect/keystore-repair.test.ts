@@ -133,7 +133,7 @@ describe('a table and an embedded cluster', () => {
     const c = ks(`cluster${n}`);
     const made = await aae('cluster', 'create', c, '--nodes', '2', '--ring-size', '8', '--n-val', '2', '--hash-method', 'value', '--seed', '0', '--tree-size', 'large');
     expect(made.code, made.stderr).toBe(0);
-    const first = await aae('repair', p, c, '--pause-ms', '0', '--json');
+    const first = await aae('repair', p, c, '--pause-ms', '0', '--conflict-log', join(dir.path, 'cluster-conflicts.jsonl'), '--json');
     expect(first.code, first.stderr).toBe(0);
     expect(first.json<{ totals: { copied: number; resolved: number } }>().totals).toMatchObject({ copied: 200, resolved: 0 });
     const got = await aae('get', c, 'kv', 'k7', '--json');
@@ -142,7 +142,7 @@ describe('a table and an embedded cluster', () => {
     expect(k7.clock[0]![0]).toMatch(/^@[0-9a-f]{16}$/);
 
     await sql(primary, "UPDATE kv SET val = 'v7 again' WHERE id = 'k7'");
-    const second = await aae('repair', p, c, '--pause-ms', '0', '--json');
+    const second = await aae('repair', p, c, '--pause-ms', '0', '--conflict-log', join(dir.path, 'cluster-conflicts.jsonl'), '--json');
     expect(second.code, second.stderr).toBe(0);
     // The source's new version descends from the copy the cluster holds: copied, no conflict, nothing logged.
     expect(second.json<{ totals: Record<string, number> }>().totals).toMatchObject({ copied: 1, resolved: 0, conflictsLogged: 0 });
@@ -154,7 +154,7 @@ describe('a table and an embedded cluster', () => {
     // A deletion at the source becomes a tombstone in the cluster (which keeps tombstones); once
     // reaped, the two agree again.
     await sql(primary, "DELETE FROM kv WHERE id = 'k8'");
-    const third = await aae('repair', p, c, '--pause-ms', '0', '--json');
+    const third = await aae('repair', p, c, '--pause-ms', '0', '--conflict-log', join(dir.path, 'cluster-conflicts.jsonl'), '--json');
     expect(third.json<{ totals: Record<string, number> }>().totals).toMatchObject({ resolved: 1 });
     expect((await aae('get', c, 'kv', 'k8')).code).toBe(1);
     expect((await aae('fold', c, 'reap_tombs', '--query', '{"change": "reap"}')).code).toBe(0);
@@ -165,7 +165,7 @@ describe('a table and an embedded cluster', () => {
     // it), so the DR's rows of ghost and k8 are held back, not deleted.
     const d2 = ks(`d2-${n}`);
     expect((await aae('connect', d2, dr, '--table', 'kv', '--slot', `back_${n}`)).code).toBe(0);
-    const back = await aae('repair', c, d2, '--pause-ms', '0', '--json');
+    const back = await aae('repair', c, d2, '--pause-ms', '0', '--conflict-log', join(dir.path, 'cluster-conflicts.jsonl'), '--json');
     expect(back.code, back.stderr).toBe(1);
     // Copied k10, k20, k30; resolved k7, k40, k50 for the source; ghost and k8 held back in each of the two loops.
     expect(back.json<{ totals: Record<string, number> }>().totals).toMatchObject({ copied: 3, resolved: 3, heldBack: 4 });
