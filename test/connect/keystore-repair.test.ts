@@ -83,6 +83,12 @@ describe('two PostgreSQL databases through their keystores', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.json()).toMatchObject({ inSync: true, keystores: [{ reliable: true }, { reliable: true }] });
 
+    // The other commands read keystores as they stand: a fold on the node, inspect over both.
+    const stats = await aae('fold', p, 'object_stats', '--json');
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(stats.json<{ result: { count: number } }>().result.count).toBe(199);
+    expect((await aae('inspect', p, d, '--pause-ms', '0', '--json')).code).toBe(0);
+
     // aae sync does the same on a schedule: one check now.
     await sql(primary, "UPDATE kv SET val = 'synced' WHERE id IN ('k1', 'k2')");
     await sql(primary, "DELETE FROM kv WHERE id = 'k3'");
