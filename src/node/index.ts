@@ -16,6 +16,7 @@ export {
   type KeyLoc,
   type KeyRef,
   type ModuleInfo,
+  type PluginState,
   type NodeCapabilities,
   type NodeInfo,
   type NodeParams,
