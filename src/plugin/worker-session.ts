@@ -80,23 +80,30 @@ export class WorkerSession implements FoldSession {
       p?.resolve(m);
     });
     const task = plugin.pool.run({ op: 'session', manifest: plugin.manifest, digest: plugin.digest, port: port2 }, { transferList: [port2], signal: this.abort.signal });
-    // The worker closes its end when the session is over; the close arrives after every message it sent.
+    // The session is over when the worker has closed its end (that close arrives after every message
+    // it sent) and its task has settled (on piscina's own channel, in either order). A task that
+    // rejects means the worker died or was terminated: the session fails at once.
     port1.on('close', () => {
-      if (!this.finished && this.pending.length > 0) this.fail(this.failure ?? new AaeError('PLUGIN_CRASHED', `plugin ${plugin.manifest.name}: its session ended early`));
+      this.portClosed = true;
+      this.maybeEnded();
     });
     task.then(
-      () => undefined,
+      () => {
+        this.taskDone = true;
+        this.maybeEnded();
+      },
       (e: unknown) => {
-        const loss = this.failure instanceof AaeError && this.failure.code === 'PLUGIN_TIMEOUT' ? this.failure : workerLoss(plugin.manifest.name, e, plugin.limits, this.timedOut);
-        if (!this.finished && !this.abortedByCaller) {
-          if (loss.code === 'PLUGIN_CRASHED') hooks.onWorkerLost(loss);
+        const timeout = this.failure instanceof AaeError && this.failure.code === 'PLUGIN_TIMEOUT';
+        const loss = timeout ? (this.failure as AaeError) : workerLoss(plugin.manifest.name, e, plugin.limits, this.timedOut);
+        if (!timeout && !this.cancelled) {
+          hooks.onWorkerLost(loss);
           this.fail(loss);
         }
         readyReject(loss);
       },
     );
     const onAbort = (): void => {
-      this.abortedByCaller = true;
+      this.cancelled = true;
       this.fail(abortError(signal));
       readyReject(abortError(signal));
     };
@@ -105,8 +112,17 @@ export class WorkerSession implements FoldSession {
     this.detach = () => signal.removeEventListener('abort', onAbort);
   }
 
-  private abortedByCaller = false;
+  /** The caller stopped the session (an abort, or close before it finished): a terminated worker is not a crash. */
+  private cancelled = false;
   private workerEnded = false;
+  private portClosed = false;
+  private taskDone = false;
+
+  private maybeEnded(): void {
+    if (this.portClosed && this.taskDone && !this.finished && this.pending.length > 0) {
+      this.fail(this.failure ?? new AaeError('PLUGIN_CRASHED', `plugin ${this.plugin.manifest.name}: its session ended early`));
+    }
+  }
   private readonly detach: () => void;
 
   get name(): string {
@@ -213,9 +229,11 @@ export class WorkerSession implements FoldSession {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.finished) {
-      if (this.failure === undefined) this.fail(new AaeError('ABORTED', `plugin ${this.name}: the fold stopped`));
+      if (this.failure === undefined) {
+        this.cancelled = true;
+        this.fail(new AaeError('ABORTED', `plugin ${this.name}: the fold stopped`));
+      }
       // A session that ended without finishing may still be running plugin code: stop its worker.
-      this.abortedByCaller = true;
       if (!this.workerEnded) this.abort.abort();
     }
     this.port.close();
