@@ -172,7 +172,12 @@ export class PluginHost implements ModuleSource {
     }
     for (const path of present) {
       if (this.closed) return;
-      await this.scanPath(path);
+      try {
+        await this.scanPath(path);
+      } catch (e) {
+        // One entry that cannot be read (it vanished midway, a permission) never stops the others.
+        this.log(pluginLine('PL009', 'warn', { dir: this.dir, path, message: e instanceof Error ? e.message : String(e) }));
+      }
     }
     this.reportStates();
   }
