@@ -36,6 +36,7 @@ import { pluginLine, silent, type LogSink } from './log.js';
 import { digestOf, fingerprintOf, isPluginEntryName, pluginFiles, readManifest, type PluginManifest } from './manifest.js';
 import { DEFAULT_POOL_LIMITS, PluginPool, type PoolLimits } from './pool.js';
 import { PluginVersion } from './plugin-version.js';
+import type { SessionTuning } from './worker-session.js';
 
 /** What the host reports for metrics (metrics.ts implements it over prom-client). */
 export interface PluginObserver {
@@ -62,6 +63,8 @@ export interface PluginHostOptions {
   watch?: boolean;
   /** Rescan this often whether or not an event came, ms (default 2000; 0: never). */
   pollMs?: number;
+  /** How batches travel to the workers (default: packed, two in flight); `aae bench plugins` measures the others. */
+  tuning?: SessionTuning;
 }
 
 /** Events of one save or deploy arrive in a burst: rescan once it has passed. */
@@ -236,7 +239,7 @@ export class PluginHost implements ModuleSource {
         this.log(pluginLine('PL005', 'info', { plugin: r.name, version: r.version, path: r.manifest.path }));
       },
       onCall: (r) => this.o.observer?.call(r.name, r.version) ?? { done: () => undefined },
-    });
+    }, this.o.tuning);
     const old = state.serving;
     state.serving = v;
     delete state.refused;

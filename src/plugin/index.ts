@@ -8,6 +8,7 @@
 export { PLUGIN_API_VERSION } from './api.js';
 export { PluginHost, type PluginHostOptions, type PluginObserver } from './host.js';
 export { DEFAULT_POOL_LIMITS, type PoolLimits } from './pool.js';
+export { DEFAULT_TUNING, MAX_BATCHES_IN_FLIGHT, type SessionTuning } from './worker-session.js';
 export { pluginMetrics } from './metrics.js';
 export { PLUGIN_LOG_CODES, type LogLine, type LogSink, type PluginLogCode } from './log.js';
 export { readManifest, digestOf, pluginFiles, type PluginManifest } from './manifest.js';

@@ -8,7 +8,7 @@ import type { ModuleLease, NodeModule } from '../fold/index.js';
 import type { ModuleInfo, PluginState } from '../node/index.js';
 import type { PluginManifest } from './manifest.js';
 import type { PluginPool } from './pool.js';
-import { WorkerSession, type SessionHooks } from './worker-session.js';
+import { DEFAULT_TUNING, WorkerSession, type SessionHooks, type SessionTuning } from './worker-session.js';
 
 export interface VersionHooks extends SessionHooks {
   /** The version retired and its last fold finished: its workers are stopping. */
@@ -29,6 +29,7 @@ export class PluginVersion {
     readonly digest: string,
     readonly pool: PluginPool,
     private readonly hooks: VersionHooks,
+    private readonly tuning: SessionTuning = DEFAULT_TUNING,
   ) {}
 
   get name(): string {
@@ -60,7 +61,7 @@ export class PluginVersion {
       open: async (query, { signal }) => {
         const call = this.hooks.onCall(this);
         try {
-          const session = await WorkerSession.open(this.pool, query, signal, this.hooks);
+          const session = await WorkerSession.open(this.pool, query, signal, this.hooks, this.tuning);
           return observed(session, call);
         } catch (e) {
           call.done(e);

@@ -20,7 +20,7 @@ export interface WireError {
 /** The node to the worker. */
 export type ToWorker =
   | { t: 'open'; query: unknown }
-  | { t: 'batch'; batch: PackedHashSizes | { kind: 'head' | 'object' | 'index' | 'cache'; items: readonly unknown[] }; where: string }
+  | { t: 'batch'; batch: PackedHashSizes | { kind: 'hash_size' | 'head' | 'object' | 'index' | 'cache'; items: readonly unknown[] }; where: string }
   | { t: 'flush'; final: boolean; vnode: number; emits: boolean; where: string }
   | { t: 'finish'; where: string }
   | { t: 'written'; id: number; previous?: Array<Head | null>; error?: WireError };

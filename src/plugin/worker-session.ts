@@ -23,6 +23,18 @@ import type { FromWorker, ToWorker, WireError } from './protocol.js';
 /** Batches sent and not yet answered: two keeps the worker busy while the next is read, and bounds what waits in its queue. */
 export const MAX_BATCHES_IN_FLIGHT = 2;
 
+/**
+ * How batches travel: the defaults, or (for `aae bench plugins`, to measure what each buys)
+ * hash-and-size batches by structured clone instead of packed, and no batch in flight while the
+ * next is read.
+ */
+export interface SessionTuning {
+  packed: boolean;
+  inFlight: number;
+}
+
+export const DEFAULT_TUNING: SessionTuning = { packed: true, inFlight: MAX_BATCHES_IN_FLIGHT };
+
 interface Pending {
   resolve: (m: FromWorker) => void;
   reject: (e: unknown) => void;
@@ -57,6 +69,7 @@ export class WorkerSession implements FoldSession {
     private readonly plugin: PluginPool,
     private readonly hooks: SessionHooks,
     signal: AbortSignal,
+    private readonly tuning: SessionTuning,
   ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
@@ -130,8 +143,8 @@ export class WorkerSession implements FoldSession {
   }
 
   /** Opens a session: waits for a worker to take it, then parses the query there. */
-  static async open(plugin: PluginPool, query: unknown, signal: AbortSignal, hooks: SessionHooks): Promise<WorkerSession> {
-    const s = new WorkerSession(plugin, hooks, signal);
+  static async open(plugin: PluginPool, query: unknown, signal: AbortSignal, hooks: SessionHooks, tuning: SessionTuning = DEFAULT_TUNING): Promise<WorkerSession> {
+    const s = new WorkerSession(plugin, hooks, signal, tuning);
     try {
       await s.ready;
       const opened = await s.call({ t: 'open', query });
@@ -191,7 +204,7 @@ export class WorkerSession implements FoldSession {
   async fold(batch: InputBatch, where: string): Promise<void> {
     let m: ToWorker;
     let transfer: ArrayBuffer[] = [];
-    if (batch.kind === 'hash_size') {
+    if (batch.kind === 'hash_size' && this.tuning.packed) {
       const packed = packHashSizes(batch.items);
       m = { t: 'batch', batch: packed, where };
       transfer = [packed.buffer];
@@ -199,7 +212,7 @@ export class WorkerSession implements FoldSession {
     const answer = this.call(m, transfer);
     answer.catch(() => undefined);
     this.unanswered.push(answer);
-    while (this.unanswered.length > MAX_BATCHES_IN_FLIGHT) await this.unanswered.shift();
+    while (this.unanswered.length > this.tuning.inFlight) await this.unanswered.shift();
   }
 
   private async settle(): Promise<void> {

@@ -110,6 +110,8 @@ function serve(module: AnyFoldModule, port: MessagePort): Promise<void> {
           try {
             if (b.kind === 'hash_size_packed') {
               for (const entry of unpackHashSizes(b)) acc = f(acc, { kind: 'hash_size', entry });
+            } else if (b.kind === 'hash_size') {
+              for (const entry of b.items) acc = f(acc, { kind: 'hash_size', entry } as FoldInput);
             } else if (b.kind === 'head') {
               for (const head of b.items) acc = f(acc, { kind: 'head', head } as FoldInput);
             } else if (b.kind === 'object') {

@@ -8,7 +8,9 @@ test('aae bench plugins is registered and reports the plugin rate against the bu
   const r = await pluginsBench.run({ scale: 0.002, log: (l) => lines.push(l) });
   expect(r.suite).toBe('plugins');
   expect(r.params).toMatchObject({ objects: 2000, nodes: 3 });
-  const [rate, reload] = r.figures;
+  const [rate, cloned, serial, reload] = r.figures;
+  expect(cloned!.name).toMatch(/structured clone/);
+  expect(serial!.name).toMatch(/no batch in flight/);
   expect(rate!.baseline!.name).toMatch(/built in/);
   // Both folds saw every object (the bench checks items itself) and the ratio is what it says.
   expect(rate!.ratio).toBeCloseTo(rate!.value / rate!.baseline!.value, 2);
