@@ -52,7 +52,7 @@ export class EmbeddedCluster extends Cluster {
    * leaves a whole cluster or none (src/store/create-cluster.ts); returns the open cluster.
    */
   static async create(dir: string, spec: ClusterSpec, options: OpenOptions = {}): Promise<EmbeddedCluster> {
-    await createClusterDir(dir, spec, async (at, valid) => EmbeddedCluster.openWith(at, valid, true, {}).then((c) => c.close()));
+    await createClusterDir(dir, { spec, addresses: {} }, async (at, valid) => EmbeddedCluster.openWith(at, valid, true, {}).then((c) => c.close()));
     return EmbeddedCluster.open(dir, options);
   }
 

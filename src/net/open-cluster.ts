@@ -11,11 +11,11 @@
  * be compared or written to. A node that does not answer is marked unavailable: folds plan around
  * it where the replicas allow, and anything that needs it fails with NODE_UNAVAILABLE naming it.
  */
-import { access, mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { CLUSTER_SPEC_FILE, claim, readClusterConfig, writeClusterConfig, type ClientTls, type ClusterConfig } from '../cluster/index.js';
+import { resolve } from 'node:path';
+import { claim, readClusterConfig, type ClientTls, type ClusterConfig } from '../cluster/index.js';
 import { Cluster, EmbeddedCluster, openLocalNodes, type OpenOptions } from '../coordinator/index.js';
 import { AaeError, isAaeError } from '../errors.js';
+import { createClusterDir } from '../store/index.js';
 import type { NodeInfo, NodeService } from '../node/index.js';
 import { RemoteNode, type RemoteNodeOptions } from './remote-node.js';
 import { PROTOCOL } from './proto.js';
@@ -125,34 +125,14 @@ async function probe(config: ClusterConfig, remotes: ReadonlyMap<string, RemoteN
 
 /**
  * Creates a cluster directory: cluster.json (with the served nodes' addresses and the TLS settings)
- * and a LevelDB store for each node served from this directory. Returns nothing open.
+ * and a LevelDB store for each node served from this directory, so that a crash leaves a whole
+ * cluster or none (src/store/create-cluster.ts). Returns nothing open.
  */
 export async function createCluster(dir: string, config: ClusterConfig): Promise<void> {
   const served = Object.keys(config.addresses);
-  if (served.length === 0) {
-    const c = await EmbeddedCluster.create(dir, config.spec);
-    await c.close();
-    if (config.tls === undefined) return;
-  }
   if (served.length > 0) transportOf(dir, config.tls, served);
-  if (await exists(join(dir, CLUSTER_SPEC_FILE)) && served.length > 0) throw new AaeError('CLUSTER_EXISTS', `a cluster already exists at ${dir}`);
-  await mkdir(dir, { recursive: true }).catch((e: unknown) => {
-    throw new AaeError('STORE_IO', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
+  await createClusterDir(dir, config, async (at, spec, local) => {
+    const nodes = await openLocalNodes(at, spec, local, true);
+    for (const n of nodes.values()) await n.close();
   });
-  await writeClusterConfig(dir, config);
-  if (served.length === 0) return;
-  try {
-    const local = await openLocalNodes(dir, config.spec, config.spec.nodes.filter((n) => config.addresses[n] === undefined), true);
-    for (const n of local.values()) await n.close();
-  } catch (e) {
-    await rm(join(dir, CLUSTER_SPEC_FILE), { force: true }).catch(() => undefined);
-    throw e;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -2,7 +2,9 @@
  * Creating a cluster's directory so that a crash never leaves one that can be neither opened nor
  * created again.
  *
- * A cluster is `cluster.json` plus one LevelDB folder per node; 64 nodes take a couple of seconds
+ * A cluster is `cluster.json` plus one LevelDB folder per node served from this directory (a
+ * cluster whose nodes are served elsewhere lists their addresses and has no folder for them); 64
+ * nodes take a couple of seconds
  * to create. Written in place, `cluster.json` first (as it once was), a kill in between left a spec
  * whose nodes were missing: `open` failed (a node has no store) and `create` refused
  * (CLUSTER_EXISTS). Now `cluster.json` is the commit point, written last, and:
@@ -21,17 +23,20 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { CLUSTER_SPEC_FILE, parseClusterSpec, writeClusterSpec, type ClusterSpec } from '../cluster/index.js';
+import { CLUSTER_SPEC_FILE, parseClusterConfig, clusterConfigJson, writeClusterConfig, type ClusterConfig, type ClusterSpec } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 
-/** Creates every node's store of `spec` at `at` (opened with create, ring stamps written) and closes them. */
-export type BuildNodes = (at: string, spec: ClusterSpec) => Promise<void>;
+/**
+ * Creates the stores of `local` (the nodes of `spec` served from this directory) at `at`, opened
+ * with create and their ring stamps written, and closes them.
+ */
+export type BuildNodes = (at: string, spec: ClusterSpec, local: readonly string[]) => Promise<void>;
 
 const STAGING = /^\.(.+)\.creating-(\d+)-[0-9a-f]+$/;
 
-/** Makes the cluster directory `dir` for `spec` (see above); the caller opens it afterwards. */
-export async function createClusterDir(dir: string, spec: ClusterSpec, build: BuildNodes): Promise<void> {
-  const valid = parseClusterSpec(spec, 'cluster spec');
+/** Makes the cluster directory `dir` for `config` (see above); the caller opens it afterwards. */
+export async function createClusterDir(dir: string, config: ClusterConfig, build: BuildNodes): Promise<void> {
+  const valid = parseClusterConfig(clusterConfigJson(config), 'cluster spec');
   const target = resolve(dir);
   const entries = await listDir(target);
   if (entries?.includes(CLUSTER_SPEC_FILE)) throw new AaeError('CLUSTER_EXISTS', `a cluster already exists at ${dir}`);
@@ -42,13 +47,18 @@ export async function createClusterDir(dir: string, spec: ClusterSpec, build: Bu
   else await buildInPlace(target, valid, build, dir);
 }
 
-async function buildBeside(target: string, spec: ClusterSpec, build: BuildNodes, dir: string): Promise<void> {
+function localNodes(config: ClusterConfig): string[] {
+  return config.spec.nodes.filter((node) => config.addresses[node] === undefined);
+}
+
+async function buildBeside(target: string, config: ClusterConfig, build: BuildNodes, dir: string): Promise<void> {
   const stage = join(dirname(target), `.${basename(target)}.creating-${process.pid}-${randomBytes(4).toString('hex')}`);
   await makeDir(stage, { mode: 0o700 }, dir);
   try {
-    await build(stage, spec);
-    await ownerOnly(spec.nodes.map((node) => join(stage, node)), dir);
-    await writeClusterSpec(stage, spec);
+    const local = localNodes(config);
+    await build(stage, config.spec, local);
+    await ownerOnly(local.map((node) => join(stage, node)), dir);
+    await writeClusterConfig(stage, config);
     try {
       // Replaces an empty directory there; fails if one with content appeared meanwhile.
       await rename(stage, target);
@@ -64,13 +74,14 @@ async function buildBeside(target: string, spec: ClusterSpec, build: BuildNodes,
   await syncDir(dirname(target));
 }
 
-async function buildInPlace(target: string, spec: ClusterSpec, build: BuildNodes, dir: string): Promise<void> {
+async function buildInPlace(target: string, config: ClusterConfig, build: BuildNodes, dir: string): Promise<void> {
   // The build removes the node folders it made if it fails; those it made are owner-only.
+  const local = localNodes(config);
   const made: string[] = [];
-  for (const node of spec.nodes) if ((await listDir(join(target, node))) === undefined) made.push(join(target, node));
-  await build(target, spec);
+  for (const node of local) if ((await listDir(join(target, node))) === undefined) made.push(join(target, node));
+  await build(target, config.spec, local);
   await ownerOnly(made, dir);
-  await writeClusterSpec(target, spec);
+  await writeClusterConfig(target, config);
 }
 
 /**

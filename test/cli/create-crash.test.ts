@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
 import { isAaeError } from '../../src/errors.js';
 import { EmbeddedCluster } from '../../src/coordinator/index.js';
+import { readClusterConfig } from '../../src/cluster/index.js';
 import { aae, withTempDir } from './helpers.js';
 
 /**
@@ -20,9 +21,9 @@ import { aae, withTempDir } from './helpers.js';
 const MAIN = join(import.meta.dirname, '../../dist/src/cli/main.js');
 const ARGS = ['--nodes', '24', '--ring-size', '128', '--n-val', '3', '--tree-size', 'small'];
 
-async function killMidCreate(parent: string, dir: string, delayMs: number): Promise<void> {
+async function killMidCreate(parent: string, dir: string, delayMs: number, args: readonly string[] = ARGS): Promise<void> {
   const before = new Set(await readdir(parent));
-  const child = spawn(process.execPath, [MAIN, 'cluster', 'create', dir, ...ARGS], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [MAIN, 'cluster', 'create', dir, ...args], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   let started = false;
   child.on('exit', () => (started = true));
@@ -77,6 +78,33 @@ describe('a crash during cluster create', () => {
       if ((await outcome(dir)) === 'none') expect((await aae('cluster', 'create', dir, ...ARGS)).code).toBe(0);
       expect(await outcome(dir)).toBe('whole');
       expect((await stat(join(dir, 'NOTES.txt'))).isFile()).toBe(true);
+    }));
+
+  test('a cluster with served nodes is created whole or not at all: cluster.json only beside every local store', () =>
+    withTempDir(async (tmp) => {
+      // Half the nodes served elsewhere (no store here), half local: the same commit point.
+      const served = Array.from({ length: 12 }, (_, i) => ['--address', `n${i + 13}=127.0.0.1:${7100 + i}`]).flat();
+      const args = [...ARGS, ...served, '--insecure'];
+      const local = Array.from({ length: 12 }, (_, i) => `n${i + 1}`);
+      for (const [i, delay] of [0, 60, 200].entries()) {
+        const dir = join(tmp, `m${i}`);
+        await killMidCreate(tmp, dir, Math.floor(Math.random() * delay), args);
+        const config = await readClusterConfig(dir).catch((e: unknown) => {
+          expect(isAaeError(e, 'CLUSTER_NOT_FOUND'), String(e)).toBe(true);
+          return undefined;
+        });
+        if (config === undefined) {
+          const again = await aae('cluster', 'create', dir, ...args);
+          expect(again.stderr).toBe('');
+          expect(again.code).toBe(0);
+        }
+        const made = await readClusterConfig(dir);
+        expect(Object.keys(made.addresses)).toHaveLength(12);
+        expect(made.tls).toBe('insecure');
+        for (const node of local) expect((await stat(join(dir, node, 'CURRENT'))).isFile(), node).toBe(true);
+        expect((await readdir(dir)).filter((e) => /^n\d+$/.test(e)).sort()).toEqual([...local].sort());
+      }
+      expect((await readdir(tmp)).filter((e) => e.startsWith('.'))).toEqual([]);
     }));
 
   test('directories of a new cluster are owner-only, whatever the umask', () =>

@@ -17,7 +17,7 @@ import { exchangeLogger } from '../log.js';
 import { withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
 import type { Progress } from '../progress.js';
-import { differenceJson, printDifferences, replicaDifferenceJson, SHOWN_DIFFERENCES } from '../render-comparison.js';
+import { differenceJson, isReplicaDifference, printDifferences, replicaDifferenceJson, SHOWN_DIFFERENCES } from '../render-comparison.js';
 import { printSummary, summaryJson, type SideNames } from '../render-summary.js';
 import { addScopeOptions, checkNVal, exchangeTuning, type ScopeOptions } from '../scope-options.js';
 import { isKeystore, keystoreStatus, type KeystoreStatus } from '../../connect/index.js';
@@ -141,7 +141,7 @@ class Listing {
     for (const d of ds) {
       this.summary.add(d);
       this.sample.add(d);
-      const record = 'blueVnode' in d ? replicaDifferenceJson(d) : differenceJson(d);
+      const record = isReplicaDifference(d) ? replicaDifferenceJson(d) : differenceJson(d);
       if (this.opts.json && this.json.length < JSON_DIFFERENCES) this.json.push(record);
       if (this.writer !== undefined) await this.writer.write(record);
     }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DifferenceSummary, repairClusters, repairReplicas, type LoopReport, type RepairReport, type ReplicaDifference } from '../../aae/index.js';
+import { DifferenceSummary, repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import { AaeError } from '../../errors.js';
 import type { RepairDirection } from '../../repair/index.js';
@@ -8,7 +8,7 @@ import { jsonlToFile, jsonlToStream } from '../jsonl.js';
 import { RepairListing } from '../repair-listing.js';
 import { withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
-import { differenceJson, printDifferences, replicaDifferenceJson } from '../render-comparison.js';
+import { differenceJson, isReplicaDifference, printDifferences, replicaDifferenceJson } from '../render-comparison.js';
 import { printSummary, summaryJson, type SideNames } from '../render-summary.js';
 import { exchangeLogger } from '../log.js';
 import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
@@ -174,7 +174,7 @@ function reportJson(r: RepairReport, { names, two, direction, listing, conflictL
     }),
     loopLimitReached: r.loopLimitReached,
     ...(r.replicas === undefined ? {} : { replicas: r.replicas.map(({ cluster, report }) => ({ cluster, inSync: report.inSync, totals: countersJson(report.totals) })) }),
-    firstDifferences: r.firstDifferences.map((d) => ('blueVnode' in d ? replicaDifferenceJson(d as ReplicaDifference) : differenceJson(d))),
+    firstDifferences: r.firstDifferences.map((d) => (isReplicaDifference(d) ? replicaDifferenceJson(d) : differenceJson(d))),
     ...(conflictLog === undefined ? {} : { conflictLog }),
   };
 }
