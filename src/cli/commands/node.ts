@@ -9,6 +9,8 @@ import { flag, parseIntOption } from '../parse.js';
 import { parseDuration } from '../../sync/index.js';
 import { DEFAULT_POOL_LIMITS, PluginHost, pluginMetrics, type PluginObserver } from '../../plugin/index.js';
 import { pluginDirOf } from '../plugin-dir.js';
+import { serveKeystore } from '../serve-keystore.js';
+import { isKeystore, KEYSTORE_NODE } from '../../connect/index.js';
 import { DEFAULT_REBUILD_RATE, DEFAULT_REBUILD_SCHEDULE, rebuildFailedLine, startDueRebuilds, treeCheckLine, type BackgroundRebuilds } from '../../store/index.js';
 
 interface ServeOptions {
@@ -38,8 +40,8 @@ export function registerNode(program: Command, ctx: CommandContext): void {
   node
     .command('serve')
     .description("serve one node's vnodes over gRPC (mutual TLS unless --insecure), until SIGTERM or Ctrl-C")
-    .argument('<cluster-dir>', 'the cluster directory holding this node\'s LevelDB folder')
-    .argument('<node>', 'the node to serve (a name in cluster.json)')
+    .argument('<cluster-dir>', 'the cluster directory holding this node\'s LevelDB folder, or a keystore directory (aae connect)')
+    .argument('[node]', `the node to serve (a name in cluster.json; a keystore's one node is ${KEYSTORE_NODE}, the default there)`)
     .option('--listen <host:port>', 'where to listen (port 0: any free port, printed at start)', '127.0.0.1:7070')
     .option('--tls-cert <file>', "this node's certificate (PEM), signed by the CA")
     .option('--tls-key <file>', "this node's private key (PEM)")
@@ -65,6 +67,10 @@ export function registerNode(program: Command, ctx: CommandContext): void {
 Logs are JSON lines on stderr, each with a stable code (NS001 listening, NS002 a connection that
 was not gRPC dropped, NS003 a malformed request refused, ... see docs/OPERATIONS.md).
 SIGTERM drains: no new connections, requests in flight finish, trees are saved, exit 0.
+A keystore directory is served as its one node: it catches up with its database (built first if it
+never was), then follows it while serving; a gap is rebuilt and swapped in, and meanwhile the node
+says it is unreliable (compare refuses to call it in sync; /healthz answers 503). Its lag is in
+aae cluster status and in /metrics (aae_keystore_lag_bytes, aae_keystore_lag_seconds).
 With --plugins, each plugin is checked (its manifest's plugin-API range) before any of its code runs,
 runs in worker threads of its own, and is reloaded when its files change (PL001 … PL009).
 
@@ -72,15 +78,37 @@ Examples:
   $ aae node serve ./dc1 n1 --listen 10.0.0.5:7001 \\
       --tls-cert tls/n1.pem --tls-key tls/n1-key.pem --tls-ca tls/ca.pem --metrics-listen 10.0.0.5:9101
   $ aae node serve ./dc1 n1 --listen 127.0.0.1:7001 --insecure     # one machine, plaintext
-  $ aae node serve ./dc1 n1 --listen 127.0.0.1:7001 --insecure --plugins /var/lib/aae/plugins`,
+  $ aae node serve ./dc1 n1 --listen 127.0.0.1:7001 --insecure --plugins /var/lib/aae/plugins
+  $ aae node serve ./ks-orders --listen 10.0.0.5:7002 --tls-cert tls/ks.pem --tls-key tls/ks-key.pem --tls-ca tls/ca.pem`,
     )
-    .action(async (dir: string, name: string, opts: ServeOptions) => {
+    .action(async (dir: string, name: string | undefined, opts: ServeOptions, cmd: Command) => {
       const transport = transportFromFlags(opts);
       // Everything that can be refused is refused before the node's store is opened.
       const at = parseAddress(opts.listen, '--listen', true);
       if (transport.kind === 'insecure') requireLoopback(at, '--listen');
       else loadTls(transport.files);
       if (opts.metricsListen !== undefined) parseAddress(opts.metricsListen, '--metrics-listen', true);
+      if (await isKeystore(dir)) {
+        const clusterOnly = ['plugins', 'allowMutatingPlugins', 'rebuildWait', 'rebuildDelay', 'rebuildRate'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
+        if (clusterOnly.length > 0) throw new AaeError('USAGE', `${dir} is a keystore: ${clusterOnly.map((o) => `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} apply to cluster nodes only (a keystore runs no plugins, and its feed rebuilds it)`);
+        await serveKeystore(
+          {
+            dir,
+            name: name ?? KEYSTORE_NODE,
+            listen: opts.listen,
+            transport,
+            limits: { maxMessageBytes: opts.maxMessageBytes, maxInFlightPerClient: opts.maxInFlight, requestTimeoutMs: opts.requestTimeout },
+            ...(opts.metricsListen === undefined ? {} : { metricsListen: opts.metricsListen }),
+            drainMs: opts.drainMs,
+            log: pinoSink(ctx.serviceLog.child({ keystore: dir })),
+            stopped: untilStopped(ctx.io.signal),
+            ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
+          },
+          KEYSTORE_NODE,
+        );
+        return;
+      }
+      if (name === undefined) throw new AaeError('USAGE', 'name the node to serve (a name in cluster.json)');
       const { spec } = await readClusterConfig(dir);
       if (!spec.nodes.includes(name)) throw new AaeError('USAGE', `cluster ${spec.name} has no node '${name}' (its nodes: ${spec.nodes.join(', ')})`);
       const pluginDir = await pluginDirOf(dir, opts.plugins);
