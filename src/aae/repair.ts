@@ -218,9 +218,10 @@ async function repairLoop<C extends { inSync: boolean; differences: Difference[]
     if (dryRun) break;
     if (entry.mode === 'exchange' && entry.stats.placesWritten === 0 && entry.stats.placesSkipped === 0) break;
   }
-  // A conflict left alone (policy report) is met again by every loop: the last loop's count is
-  // the conflicts still standing, not the sum.
+  // A conflict left alone (policy report), or a key held back by the direction, is met again by
+  // every loop: the last loop's count is what still stands, not the sum.
   report.totals.reported = report.loops.at(-1)?.stats.reported ?? 0;
+  report.totals.heldBack = report.loops.at(-1)?.stats.heldBack ?? 0;
   return report;
 }
 

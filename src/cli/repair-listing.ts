@@ -7,7 +7,9 @@ import type { JsonlWriter } from './jsonl.js';
  * action, uncapped): counted by the side written and, with `--output FILE.jsonl` or
  * `--json-lines`, listed one JSON line per action. Keys found level (`in_sync`) are counted, not
  * listed: they are not writes. A line:
- *   {"bucket","key","kind":"copy"|"resolve"|"report"|"held_back","from","to":[places],"skipped":[places],"conflict"?,"status":"planned"|"done"}
+ *   {"bucket","key","kind":"copy"|"resolve"|"report"|"held_back","from","to":[places],"skipped":[places],"conflict"?,"status":"planned"|"done"|"not_written"}
+ * A key left alone (report, held_back) is met again by every loop of the repair: it is listed once,
+ * with status not_written.
  * Places are the clusters' names between two clusters, and `vnode V@node` for a repair of the
  * replicas inside one (including the replica repair that comes first between two).
  */
@@ -16,6 +18,8 @@ export class RepairListing {
   readonly keysByPlace = new Map<string, number>();
   listed = 0;
   private failure: unknown;
+  /** Keys already listed as left alone (report, held_back): later loops meet them again. */
+  private readonly leftAlone = new Set<string>();
   private pending: Promise<void> = Promise.resolve();
 
   constructor(
@@ -30,6 +34,12 @@ export class RepairListing {
     // the conflicting places (nothing written); held_back writes nothing.
     if (a.kind === 'copy' || a.kind === 'resolve') for (const place of a.to) this.keysByPlace.set(place, (this.keysByPlace.get(place) ?? 0) + 1);
     if (this.writer === undefined || this.failure !== undefined) return;
+    const alone = a.kind === 'report' || a.kind === 'held_back';
+    if (alone) {
+      const id = `${a.kind}\u0000${a.bucket}\u0000${Buffer.from(a.key).toString('base64')}`;
+      if (this.leftAlone.has(id)) return;
+      this.leftAlone.add(id);
+    }
     this.listed++;
     const record = {
       bucket: a.bucket,
@@ -39,7 +49,7 @@ export class RepairListing {
       to: a.to,
       skipped: a.skipped,
       ...(a.conflict === undefined ? {} : { conflict: a.conflict }),
-      status: this.dryRun ? 'planned' : 'done',
+      status: alone ? 'not_written' : this.dryRun ? 'planned' : 'done',
     };
     // The writer starts each line at once (so lines stay in order); its backpressure is awaited
     // here, in a chain, and a failure is raised at the end (the repair's callback cannot wait).

@@ -131,7 +131,8 @@ describe('a keystore node under races', () => {
     const ks = join(dir.path, 'outage');
     await connectPostgres(ks, { url, table: 'kv' });
     const codes: string[] = [];
-    const cluster = await KeystoreCluster.open(ks, { source: 'follow', retryMs: 100, log: (l) => codes.push(l.code) });
+    const lines: string[] = [];
+    const cluster = await KeystoreCluster.open(ks, { source: 'follow', retryMs: 100, log: (l) => (codes.push(l.code), lines.push(`${l.code} ${l.message}`)) });
     const admin = pgs.server.url('postgres');
     const db = new URL(url).pathname.slice(1);
     try {
@@ -139,7 +140,9 @@ describe('a keystore node under races', () => {
       await sql(admin, `ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS false`);
       await sql(admin, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db]);
       // Several retry rounds fail while it lasts (each a refused connection, not a gap).
-      await until(async () => codes.filter((c) => c === 'CN005').length >= 3, 30_000, 'three reconnect attempts');
+      await until(async () => codes.filter((c) => c === 'CN005').length >= 3, 30_000, 'three reconnect attempts').catch((e: Error) => {
+        throw new Error(`${e.message}; the feed said ${JSON.stringify(lines)}; the node says ${JSON.stringify(cluster.keystore.following)}`);
+      });
       await sql(admin, `ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS true`);
       await sql(url, "INSERT INTO kv VALUES ('after', 'the outage')");
       const node = cluster.keystore;

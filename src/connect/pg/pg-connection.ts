@@ -51,8 +51,17 @@ export function redactUrl(url: string): string {
 const GAP_STATES = new Set([
   '42704', // undefined_object: the replication slot does not exist (dropped)
   '58P01', // undefined_file: the WAL the slot needs has been removed
-  '55000', // object_not_in_prerequisite_state: the slot was invalidated (max_slot_wal_keep_size)
 ]);
+/**
+ * object_not_in_prerequisite_state is a gap only when it is about the slot: it was invalidated
+ * (max_slot_wal_keep_size) or can no longer give changes. The same state also says "database is
+ * not currently accepting connections", an outage the feed waits out.
+ */
+const SLOT_LOST = /slot.*(invalidated|can no longer get changes)|(invalidated|can no longer get changes).*slot/is;
+
+function isGap(code: string, message: string): boolean {
+  return GAP_STATES.has(code) || (code === '55000' && SLOT_LOST.test(message));
+}
 const INPUT_STATES = new Set(['42P01', '42703', '42501', '3D000', '28000', '28P01']);
 
 export function pgCode(e: unknown): string | undefined {
@@ -65,7 +74,7 @@ export function sourceError(e: unknown, what: string, options: { feed?: boolean 
   if (e instanceof AaeError) return e;
   const code = pgCode(e);
   const msg = `${what}: ${(e as Error)?.message ?? String(e)}${code === undefined ? '' : ` (SQLSTATE ${code})`}`;
-  if (options.feed === true && code !== undefined && GAP_STATES.has(code)) return new AaeError('FEED_GAP', msg, { cause: e });
+  if (options.feed === true && code !== undefined && isGap(code, msg)) return new AaeError('FEED_GAP', msg, { cause: e });
   if (code !== undefined && INPUT_STATES.has(code)) return new AaeError('SOURCE_INVALID', msg, { cause: e });
   return new AaeError('SOURCE_UNAVAILABLE', msg, { cause: e });
 }
