@@ -33,7 +33,7 @@ export async function serveKeystore(o: ServeKeystore, node: string): Promise<voi
   const ks = await KeystoreNode.open(o.dir, {
     source: 'follow',
     rebuilds: true,
-    log: (l) => o.log({ code: l.code, level: WARNINGS.has(l.code) ? 'warn' : 'info', message: l.message, fields: { node, keystore: o.dir } }),
+    log: (l) => o.log({ code: l.code, level: WARNINGS.has(l.code) ? 'warn' : 'info', message: l.message, fields: { node } }),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   });
   let server: NodeServer | undefined;

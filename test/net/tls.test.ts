@@ -85,6 +85,13 @@ describe('mutual TLS', () => {
     expect(r.stderr).toContain('[NET_CONFIG_INVALID]');
     const e = await openCluster(await clientDir(join(dir, 'far'), spec, { n1: '10.1.2.3:7000' }, 'insecure')).catch((err: unknown) => err);
     expect(isAaeError(e, 'NET_CONFIG_INVALID')).toBe(true);
+    // And at create, rather than by every command after it: nothing is written.
+    const made = await aae('cluster', 'create', join(dir, 'far-create'), '--nodes', '1', '--ring-size', '8', '--n-val', '1', '--address', 'n1=10.1.2.3:7000', '--insecure');
+    expect(made.code).toBe(2);
+    expect(made.stderr).toContain('[NET_CONFIG_INVALID]');
+    expect(await import('node:fs').then((fs) => fs.existsSync(join(dir, 'far-create', 'cluster.json')))).toBe(false);
+    const near = await aae('cluster', 'create', join(dir, 'near-create'), '--nodes', '1', '--ring-size', '8', '--n-val', '1', '--address', 'n1=127.0.0.1:7000', '--insecure');
+    expect(near.code, near.stderr).toBe(0);
     const half = await aae('node', 'serve', join(dir, 'server'), 'n1', '--tls-cert', pki.nodeCert);
     expect(half.code).toBe(2);
     expect(half.stderr).toContain('[USAGE]');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { claim, defaultSpec, MAX_N_VAL, MAX_RING_SIZE, MIN_RING_SIZE, TREE_SIZE_NAMES, type ClusterSpec } from '../../cluster/index.js';
 import { HASH_METHODS } from '../../hash/index.js';
 import type { ClientTls } from '../../cluster/index.js';
-import { createCluster, parseAddress } from '../../net/index.js';
+import { createCluster, parseAddress, requireLoopback } from '../../net/index.js';
 import { registerStatus } from './cluster-status.js';
 import type { CommandContext } from '../io.js';
 import { printJson } from '../output.js';
@@ -73,7 +73,7 @@ Examples:
         seed: opts.seed,
       });
       const addresses = parseAddresses(opts.address, spec.nodes);
-      const tls = clientTls(dir, opts, Object.keys(addresses).length > 0);
+      const tls = clientTls(dir, opts, addresses);
       await createCluster(dir, { spec, addresses, ...(tls === undefined ? {} : { tls }) });
       const placement = claim(spec.ringSize, spec.nodes, spec.nVal);
       if (!placement.safe) {
@@ -114,7 +114,9 @@ function parseAddresses(list: readonly string[], nodes: readonly string[]): Reco
 }
 
 /** The client TLS settings for cluster.json, paths made relative to the cluster directory. */
-function clientTls(dir: string, opts: CreateOptions, served: boolean): ClientTls | undefined {
+/** Refuses, at create, what every later command would refuse: plaintext to a node off loopback. */
+function clientTls(dir: string, opts: CreateOptions, addresses: Record<string, string>): ClientTls | undefined {
+  const served = Object.keys(addresses).length > 0;
   const given = [opts.tlsCert, opts.tlsKey, opts.tlsCa].filter((x) => x !== undefined).length;
   if (!served) {
     if (given > 0 || opts.insecure === true) throw new AaeError('USAGE', '--tls-* and --insecure are for clusters with --address nodes');
@@ -122,6 +124,7 @@ function clientTls(dir: string, opts: CreateOptions, served: boolean): ClientTls
   }
   if (opts.insecure === true) {
     if (given > 0) throw new AaeError('USAGE', '--insecure and --tls-* exclude each other');
+    for (const [node, address] of Object.entries(addresses)) requireLoopback(parseAddress(address, `--address ${node}`), `--address ${node}`);
     return 'insecure';
   }
   if (given !== 3) throw new AaeError('USAGE', 'a cluster with --address nodes needs --tls-cert, --tls-key and --tls-ca (mutual TLS), or --insecure on loopback');
