@@ -29,10 +29,15 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Makes a keystore directory (nothing is read from the source here: aae connect checks it first). */
-export async function createKeystore(dir: string, spec: SourceSpec): Promise<void> {
+/** Refuses a directory that already holds a cluster or a keystore (KEYSTORE_EXISTS). */
+export async function checkKeystoreFree(dir: string): Promise<void> {
   for (const f of [CLUSTER_SPEC_FILE, SOURCE_SPEC_FILE]) {
     if (await exists(join(dir, f))) throw new AaeError('KEYSTORE_EXISTS', `${dir} already holds a cluster or keystore (${f})`);
   }
+}
+
+export async function createKeystore(dir: string, spec: SourceSpec): Promise<void> {
+  await checkKeystoreFree(dir);
   await mkdir(dir, { recursive: true }).catch((e: unknown) => {
     throw new AaeError('STORE_IO', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
   });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { AaeError } from '../../errors.js';
-import { createKeystore } from '../keystore.js';
+import { checkKeystoreFree, createKeystore } from '../keystore.js';
 import { DEFAULT_MAX_STOPPED_MS, DEFAULT_REBUILD_EVERY_MS, DEFAULT_REBUILD_JITTER_MS, parseSourceSpec, type SourceSpec } from '../source-spec.js';
-import { connect, redactUrl } from './pg-connection.js';
+import { connect, ident, redactUrl } from './pg-connection.js';
 import { checkServer, ensurePublication, resolveTable, splitTableName } from './pg-table.js';
 
 /**
@@ -54,6 +54,8 @@ export async function connectPostgres(dir: string, options: PgConnectOptions): P
   };
   parseSourceSpec(draft, 'aae connect');
   if (base.length > 60) throw new AaeError('CONNECT_SPEC_INVALID', 'source.slot: at most 60 characters (rebuilds add a suffix)', { details: { fields: ['source.slot'] } });
+  // Refused before the database is touched: a failed connect leaves nothing behind there.
+  await checkKeystoreFree(dir);
   const c = await connect(options.url);
   let spec: SourceSpec;
   try {
@@ -65,13 +67,32 @@ export async function connectPostgres(dir: string, options: PgConnectOptions): P
       ...(options.columns === undefined ? {} : { columns: options.columns }),
       ...(options.updatedAt === undefined ? {} : { updatedAt: options.updatedAt }),
     });
-    const own = await ensurePublication(c, draft.source.publication, t);
+    const own = await ensurePublication(c, draft.source.publication, t, options.publication === undefined);
     spec = parseSourceSpec({ ...draft, source: { ...draft.source, key: t.key, columns: t.columns, updatedAt: t.updatedAt, ownPublication: own } }, 'aae connect');
   } finally {
     await c.end().catch(() => undefined);
   }
-  await createKeystore(dir, spec);
+  try {
+    await createKeystore(dir, spec);
+  } catch (e) {
+    // The publication this call made publishes for a keystore that does not exist: drop it.
+    if (spec.source.ownPublication) await dropOwnPublication(options.url, spec.source.publication);
+    throw e;
+  }
   return spec;
+}
+
+/** Drops a publication this connect created, best effort (the keystore it was for was not made). */
+async function dropOwnPublication(url: string, publication: string): Promise<void> {
+  const c = await connect(url).catch(() => null);
+  if (c === null) return;
+  try {
+    await c.query(`DROP PUBLICATION IF EXISTS ${ident(publication)}`);
+  } catch {
+    // left for the operator: the error that matters is the one being thrown
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }
 
 export { redactUrl };

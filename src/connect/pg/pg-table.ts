@@ -112,8 +112,11 @@ export async function resolveTable(c: pg.Client, choice: TableChoice): Promise<R
  * Makes sure `publication` publishes the table: creates it if absent (returns true: the keystore
  * owns it), checks it includes the table if present.
  */
-export async function ensurePublication(c: pg.Client, publication: string, t: { schema: string; table: string }): Promise<boolean> {
+export async function ensurePublication(c: pg.Client, publication: string, t: { schema: string; table: string }, create: boolean): Promise<boolean> {
   const exists = await one<{ n: string }>(c, 'SELECT 1 AS n FROM pg_publication WHERE pubname = $1', [publication]);
+  if (exists === undefined && !create) {
+    throw new AaeError('SOURCE_INVALID', `publication: ${publication} does not exist (CREATE PUBLICATION ${publication} FOR TABLE ${t.schema}.${t.table}, or leave out --publication and aae creates its own)`);
+  }
   if (exists === undefined) {
     try {
       await c.query(`CREATE PUBLICATION ${ident(publication)} FOR TABLE ${qualified(t.schema, t.table)}`);
