@@ -28,3 +28,4 @@ export {
   type KeyHash,
   type KeyPlacement,
 } from './hashes.js';
+export { Xxh32Stream } from './xxh32-stream.js';
