@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { compareClusters } from '../aae/index.js';
-import { changeSourceOf, connectPostgres, followKeystore, KeystoreStore, readSourceSpec, startLocalServer, type FollowOptions, type LocalServer } from '../connect/index.js';
+import { changeSourceOf, connectPostgres, followKeystore, KeystoreStore, readSourceSpec, startLocalServer, type FollowOptions, type LocalServer, type SourceSpec } from '../connect/index.js';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import { clientConfig } from '../connect/pg/pg-connection.js';
 import { AaeError } from '../errors.js';
@@ -38,6 +38,11 @@ const LOAD_ROWS_PER_TXN = 10;
 const LOAD_TXNS_PER_SECOND = 200;
 /** Connections writing in the throughput phases. */
 const WRITERS = 4;
+
+function pgSpec(spec: SourceSpec): Extract<SourceSpec['source'], { engine: 'postgresql' }> {
+  if (spec.source.engine !== 'postgresql') throw new AaeError('INTERNAL', 'bench pg: not a PostgreSQL keystore');
+  return spec.source;
+}
 
 async function exec(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResult> {
   const c = new pg.Client({ connectionString: url });
@@ -182,7 +187,7 @@ export const pgBench: BenchSuite = {
       const k1 = join(dir, 'k1');
       const k2 = join(dir, 'k2');
       await connectPostgres(k1, { url, table: 'kv', slot: 'bench_k1' });
-      await connectPostgres(k2, { url, table: 'kv', slot: 'bench_k2', publication: (await readSourceSpec(k1)).source.publication });
+      await connectPostgres(k2, { url, table: 'kv', slot: 'bench_k2', publication: pgSpec(await readSourceSpec(k1)).publication });
       options.log('pg: building a keystore');
       const b0 = performance.now();
       await follow(k1, { once: true });
@@ -211,7 +216,7 @@ export const pgBench: BenchSuite = {
         await exec(url, `UPDATE kv SET val = md5(val) WHERE id IN (SELECT 'k' || j FROM generate_series(${1 + (i % n)}, ${Math.min(n, (i % n) + perTxn)}) j)`);
       }
       const target = (await exec(url, 'SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string;
-      const spec = (await readSourceSpec(k1)).source;
+      const spec = pgSpec(await readSourceSpec(k1));
       const d0 = performance.now();
       const consumed = await plainConsume(url, 'bench_discard', spec.publication, start, changes);
       const discardMs = performance.now() - d0;

@@ -204,13 +204,13 @@ async function applyTransactions(store: KeystoreStore, source: ChangeSource, txn
   const flushRefetch = async (): Promise<void> => {
     if (refetch.length === 0) return;
     const rows = await source.fetchRows(refetch);
-    await store.apply(rows.map((r, i) => (r === null ? { kind: 'delete', key: refetch[i]! } : { kind: 'set', key: r.key, values: r.values, lastModified: r.lastModified })));
+    await store.apply(rows.map((r, i) => (r === null ? { kind: 'delete', key: refetch[i]! } : { kind: 'set', key: r.key, values: r.values, lastModified: r.lastModified, ...(r.digest === undefined ? {} : { digest: r.digest }) })));
     refetch = [];
   };
   for (const t of txns) {
     for (const c of t.changes) {
       n++;
-      if (c.kind === 'upsert') pending.push({ kind: 'set', key: c.key, values: c.values, lastModified: c.lastModified });
+      if (c.kind === 'upsert') pending.push({ kind: 'set', key: c.key, values: c.values, lastModified: c.lastModified, ...(c.digest === undefined ? {} : { digest: c.digest }) });
       else if (c.kind === 'delete') pending.push({ kind: 'delete', key: c.key });
       else {
         await store.apply(pending);

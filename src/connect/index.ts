@@ -16,3 +16,13 @@ export { connectPostgres, redactUrl, type PgConnectOptions } from './pg/pg-conne
 export { PgChangeSource } from './pg/pg-source.js';
 export { writeRows, type RowWrite, type RowWriteOutcome, type RowWriteReport } from './pg/pg-repair.js';
 export { startLocalServer, type LocalServer } from './pg/local-server.js';
+export type { ValueDigest } from './feed.js';
+export { connectRedis, type RedisConnectOptions } from './redis/redis-connect.js';
+export { redactRedisUrl } from './redis/redis-connection.js';
+export { RedisChangeSource } from './redis/redis-source.js';
+export { writeRedis, type RedisWrite, type RedisWriteReport, type RedisWriteValue } from './redis/redis-repair.js';
+export { startLocalRedis, startLocalRedisCluster, type LocalRedis, type LocalRedisCluster } from './redis/local-redis.js';
+export { connectEtcd, type EtcdConnectOptions } from './etcd/etcd-connect.js';
+export { EtcdChangeSource } from './etcd/etcd-source.js';
+export { writeEtcd, type EtcdWrite, type EtcdWriteReport } from './etcd/etcd-repair.js';
+export { startLocalEtcd, type LocalEtcd } from './etcd/local-etcd.js';

@@ -7,7 +7,7 @@ import { locateKey, planWrite, prepareGivenHead, type PlannedWrite, type VnodeWr
 import { keystoreClock, keystoreClockUnchecked } from './keystore-clock.js';
 import { MAX_TIME_MS } from '../cluster/index.js';
 import { canonicalRowBytes, type RowValues } from './row-bytes.js';
-import type { SnapshotRow } from './feed.js';
+import type { SnapshotRow, ValueDigest } from './feed.js';
 
 /**
  * A keystore's heads: an embedded cluster of one node, ring 8, nVal 1, hash method `value`, so
@@ -32,18 +32,29 @@ const CHECKPOINT_KEY = Uint8Array.of(0x00, 0x63);
 /** Rows per vnode write: one flush each (the vnode's own ceiling is 10,000 ops). */
 const WRITE_BATCH = 5_000;
 
-export type HeadChange = { kind: 'set'; key: Uint8Array; values: RowValues; lastModified: number } | { kind: 'delete'; key: Uint8Array };
+export type HeadChange = { kind: 'set'; key: Uint8Array; values: RowValues; lastModified: number; digest?: ValueDigest } | { kind: 'delete'; key: Uint8Array };
 
 export function keystoreClusterSpec(name: string): ClusterSpec {
   return defaultSpec(name, { nodes: [KEYSTORE_NODE], ringSize: KEYSTORE_RING, nVal: 1, treeSize: 'large', hashMethod: 'value', seed: 0 });
 }
 
-/** The head a row becomes: hash and size of its canonical bytes (the same hash method `value` uses for a value). */
-export function headOfRow(bucket: string, key: Uint8Array, values: RowValues, lastModified: number, seed: number): Extract<VnodeWrite, { kind: 'head' }> {
-  const bytes = canonicalRowBytes(values);
-  const hash = objectHashOfValue(bytes, seed);
+/**
+ * The head a row becomes: hash and size of its canonical bytes (the same hash method `value` uses
+ * for a value), or the digest an engine computed itself (a value streamed in chunks; seed 0).
+ */
+export function headOfRow(bucket: string, key: Uint8Array, values: RowValues, lastModified: number, seed: number, digest?: ValueDigest): Extract<VnodeWrite, { kind: 'head' }> {
+  let hash: number;
+  let size: number;
+  if (digest !== undefined) {
+    if (seed !== 0) throw new AaeError('INTERNAL', 'an engine digest is hashed at seed 0; this keystore has another seed');
+    ({ hash, size } = digest);
+  } else {
+    const bytes = canonicalRowBytes(values);
+    hash = objectHashOfValue(bytes, seed);
+    size = bytes.byteLength;
+  }
   const ok = Number.isSafeInteger(lastModified) && lastModified >= 0 && lastModified <= MAX_TIME_MS;
-  return { kind: 'head', bucket, key, clock: ok ? keystoreClockUnchecked(hash, lastModified) : keystoreClock(hash, lastModified), hash, size: bytes.byteLength, deleted: false };
+  return { kind: 'head', bucket, key, clock: ok ? keystoreClockUnchecked(hash, lastModified) : keystoreClock(hash, lastModified), hash, size, deleted: false };
 }
 
 export class KeystoreStore {
@@ -77,7 +88,7 @@ export class KeystoreStore {
       const loc = locateKey(this.bucket, c.key, spec);
       let plan: PlannedWrite;
       if (c.kind === 'set') {
-        const w = headOfRow(this.bucket, c.key, c.values, c.lastModified, spec.seed);
+        const w = headOfRow(this.bucket, c.key, c.values, c.lastModified, spec.seed, c.digest);
         plan = planWrite(w, loc, prepareGivenHead(w, loc), undefined, true);
       } else {
         plan = planWrite({ kind: 'erase', bucket: this.bucket, key: c.key }, loc, undefined, undefined, true);
@@ -101,7 +112,7 @@ export class KeystoreStore {
     const perVnode: PlannedWrite[][] = Array.from({ length: spec.ringSize }, () => []);
     for (const r of rows) {
       const loc = locateKey(this.bucket, r.key, spec);
-      const w = headOfRow(this.bucket, r.key, r.values, r.lastModified, spec.seed);
+      const w = headOfRow(this.bucket, r.key, r.values, r.lastModified, spec.seed, r.digest);
       perVnode[loc.keyspace]!.push(planWrite(w, loc, prepareGivenHead(w, loc), undefined, true));
     }
     await Promise.all(perVnode.map((list, v) => (list.length === 0 ? undefined : this.cluster.vnode(v).writePlanned(list))));
