@@ -38,7 +38,13 @@ export interface RedisWriteReport {
   skipped: number;
 }
 
-export async function writeRedis(source: RedisChangeSource, writes: readonly RedisWrite[], options: { signal?: AbortSignal } = {}): Promise<RedisWriteReport> {
+export interface RedisWriteOptions {
+  signal?: AbortSignal;
+  /** Called between the check and MULTI/EXEC (tests inject a racing write here). */
+  beforeExec?: (key: Uint8Array) => Promise<void>;
+}
+
+export async function writeRedis(source: RedisChangeSource, writes: readonly RedisWrite[], options: RedisWriteOptions = {}): Promise<RedisWriteReport> {
   const fields = source.spec.fields;
   for (const w of writes) {
     if (w.value !== null && 'row' in w.value) {
@@ -62,7 +68,7 @@ export async function writeRedis(source: RedisChangeSource, writes: readonly Red
         });
         conns.set(node.url, conn);
       }
-      outcomes.push(await writeOne(conn, node, source.nameOf(w.key), w, fields));
+      outcomes.push(await writeOne(conn, node, source.nameOf(w.key), w, fields, options.beforeExec));
     }
   } finally {
     await Promise.all([...conns.values()].map((c) => c.close().catch(() => c.destroy())));
@@ -71,7 +77,7 @@ export async function writeRedis(source: RedisChangeSource, writes: readonly Red
   return { outcomes, written, skipped: outcomes.length - written };
 }
 
-async function writeOne(conn: RedisClient, node: Parameters<typeof readValue>[0], name: Buffer, w: RedisWrite, fields: readonly string[] | null): Promise<RedisWriteOutcome> {
+async function writeOne(conn: RedisClient, node: Parameters<typeof readValue>[0], name: Buffer, w: RedisWrite, fields: readonly string[] | null, beforeExec?: (key: Uint8Array) => Promise<void>): Promise<RedisWriteOutcome> {
   try {
     await conn.watch(name);
     // Read through the key's node connection: WATCH is on `conn`, and any write after it, from
@@ -81,6 +87,7 @@ async function writeOne(conn: RedisClient, node: Parameters<typeof readValue>[0]
       await conn.unwatch();
       return 'skipped';
     }
+    await beforeExec?.(w.key);
     const m = conn.multi();
     for (const cmd of commandsFor(name, w, fields)) m.addCommand(cmd);
     await m.exec();
