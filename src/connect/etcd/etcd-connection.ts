@@ -14,7 +14,7 @@ export function etcdClient(endpoints: readonly string[]): Etcd3 {
 }
 
 // A cockatiel policy that runs the call once (etcd3's default retries three times and marks hosts down).
-const noRetry = { execute: <T>(fn: () => Promise<T>) => fn() };
+const noRetry = { execute: async <T>(fn: () => Promise<T> | T): Promise<T> => fn() };
 
 export function isCompacted(e: unknown): boolean {
   return e instanceof Error && /compacted/i.test(e.message);
