@@ -88,7 +88,6 @@ const lastCheckSchema = z.looseObject({
 });
 
 export async function readSyncStatus(file: string, who: SyncIdentity): Promise<SyncStatus> {
-  const { source, sink } = who;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -96,6 +95,12 @@ export async function readSyncStatus(file: string, who: SyncIdentity): Promise<S
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined };
     throw new AaeError('SYNC_STATE_IO', `cannot read the sync state ${file}`, { cause: e });
   }
+  return parseSyncStatus(text, file, who);
+}
+
+/** Decodes a saved state (from a file, or an etcd key: `file` names where it came from). */
+export function parseSyncStatus(text: string, file: string, who: SyncIdentity): SyncStatus {
+  const { source, sink } = who;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -123,6 +128,16 @@ export async function readSyncStatus(file: string, who: SyncIdentity): Promise<S
 }
 
 export async function saveSyncState(file: string, who: SyncIdentity, state: SyncState, lastCheck?: CheckReport): Promise<void> {
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFileAtomic(file, encodeSyncState(who, state, lastCheck));
+  } catch (e) {
+    throw new AaeError('SYNC_STATE_IO', `cannot write the sync state ${file}`, { cause: e });
+  }
+}
+
+/** The saved form of a state (what a file or an etcd key holds). */
+export function encodeSyncState(who: SyncIdentity, state: SyncState, lastCheck?: CheckReport): string {
   const body = {
     format: FORMAT,
     version: VERSION,
@@ -136,10 +151,5 @@ export async function saveSyncState(file: string, who: SyncIdentity, state: Sync
     fullCheckDue: state.fullCheckDue === true,
     ...(lastCheck === undefined ? {} : { lastCheck }),
   };
-  try {
-    await mkdir(dirname(file), { recursive: true });
-    await writeFileAtomic(file, `${JSON.stringify(body, null, 2)}\n`);
-  } catch (e) {
-    throw new AaeError('SYNC_STATE_IO', `cannot write the sync state ${file}`, { cause: e });
-  }
+  return `${JSON.stringify(body, null, 2)}\n`;
 }
