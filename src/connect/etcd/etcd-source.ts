@@ -50,6 +50,18 @@ export class EtcdChangeSource implements ChangeSource {
     return this.client;
   }
 
+  /** Closes the connection (the next call opens a new one): a lost connection, or a test forcing one. */
+  dropConnection(): void {
+    const c = this.client;
+    this.client = null;
+    const open = [...this.watches];
+    this.watches.clear();
+    for (const w of open) w.cancel(); // a closed client lets its calls run on: end them
+    c?.close();
+  }
+
+  private readonly watches = new Set<{ cancel(): void }>();
+
   /** The etcd key a keystore key stands for. */
   nameOf(key: Uint8Array): Buffer {
     return Buffer.concat([this.prefix, key]);
@@ -126,6 +138,7 @@ export class EtcdChangeSource implements ChangeSource {
     } catch (e) {
       throw etcdError(e, 'opening a watch');
     }
+    this.watches.add(stream);
     const queue: FeedTransaction[] = [];
     let buffered = 0;
     let failure: AaeError | null = null;
@@ -164,7 +177,8 @@ export class EtcdChangeSource implements ChangeSource {
     });
     stream.on('error', (e: Error) => {
       // A lost connection resumes exactly from the checkpoint; any other watch error is a gap.
-      const lost = /UNAVAILABLE|ECONNREFUSED|ECONNRESET|No connection|socket|14 /i.test(e.message);
+      const lost = /UNAVAILABLE|ECONNREFUSED|ECONNRESET|No connection|socket|CANCELLED|closed|14 /i.test(e.message);
+      if (lost) this.dropConnection();
       fail(lost ? etcdError(e, 'the etcd watch') : new AaeError('FEED_GAP', `the etcd watch failed: ${e.message}`, { cause: e }));
     });
     stream.on('end', () => fail(new AaeError('SOURCE_UNAVAILABLE', 'the etcd watch stream ended')));
@@ -209,6 +223,7 @@ export class EtcdChangeSource implements ChangeSource {
       close: async () => {
         failure ??= new AaeError('SOURCE_UNAVAILABLE', 'the etcd watch was closed');
         stream.on('error', () => undefined);
+        this.watches.delete(stream);
         stream.cancel();
       },
     };
