@@ -123,7 +123,17 @@ export async function followKeystore(dir: string, source: ChangeSource, options:
           throw e;
         }
       }
-      ks = await rebuild(ks, source, why, options, save, now, log);
+      try {
+        ks = await rebuild(ks, source, why, options, save, now, log);
+      } catch (e) {
+        // A source that cannot be reached mid-rebuild (a failover under way) is retried, as a lost feed is.
+        if (isAaeError(e, 'SOURCE_UNAVAILABLE') && options.once !== true && !(options.signal?.aborted ?? false)) {
+          log({ code: 'CN005', message: `${e.message}; retrying the build in ${options.retryMs ?? DEFAULT_RETRY_MS} ms` });
+          await sleep(options.retryMs ?? DEFAULT_RETRY_MS, options.signal);
+          continue;
+        }
+        throw e;
+      }
       report.builds++;
     }
   } finally {

@@ -112,7 +112,7 @@ test(`etcd: ${WRITERS} writers × ${KEYS_PER_WRITER} keys, v then v+1, a dropped
     try {
       await f.caughtUp();
       await workload(
-        (key, value) => c.put(`cdc/${key}`).value(value),
+        (key, value) => c.put(`cdc/${key}`).value(value).exec(),
         async () => {
           (f.source as EtcdChangeSource).dropConnection();
           await waitFor('the follower to reconnect', () => f.logs.some((l) => l.code === 'CN005'));

@@ -28,6 +28,7 @@ export async function startFollowing(dir: string, options: { onProgress?: (p: Fo
     statusEveryMs: 50,
     log: (l) => {
       logs.push(l);
+      if (process.env.AAE_TEST_LOG) console.error(Date.now() % 100000, l.code, l.message.slice(0, 200));
       // A gap or a build starts a new subscription, whose positions do not compare with the old one's.
       if (l.code === 'CN001' || l.code === 'CN004') {
         building = true;

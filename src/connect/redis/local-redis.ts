@@ -40,7 +40,9 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
     save: '""',
     appendonly: 'no',
     'notify-keyspace-events': options.notify ?? 'KA',
-    ...(options.cluster ? { 'cluster-enabled': 'yes', 'cluster-config-file': join(dir, 'nodes.conf'), 'cluster-node-timeout': 1000 } : {}),
+    // A fast failover for tests: a master is failed after 1 s, and a replica syncs at once (the
+    // default waits 5 s before a diskless sync; a replica that never synced cannot take over).
+    ...(options.cluster ? { 'cluster-enabled': 'yes', 'cluster-config-file': join(dir, 'nodes.conf'), 'cluster-node-timeout': 1000, 'repl-diskless-sync-delay': 0 } : {}),
     ...(options.settings ?? {}),
   };
   const args = Object.entries(settings).flatMap(([k, v]) => [`--${k}`, v === '""' ? '' : String(v)]);
@@ -113,6 +115,7 @@ export async function startLocalRedisCluster(masters = 3, replicas = 1): Promise
     for (let i = 0; i < masters * (1 + replicas); i++) nodes.push(await startLocalRedis({ cluster: true }));
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
     await waitClusterOk(nodes);
+    await waitReplicasSynced(nodes);
   } catch (e) {
     await Promise.all(nodes.map((n) => n.stop()));
     throw e;
@@ -147,6 +150,29 @@ export async function waitClusterOk(nodes: readonly LocalRedis[], masters?: numb
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new AaeError('TIMEOUT', 'the Redis Cluster did not reach cluster_state:ok within 60 s');
+}
+
+/** Waits until every replica's link to its master is up (a replica that never synced cannot fail over). */
+async function waitReplicasSynced(nodes: readonly LocalRedis[]): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    let ok = true;
+    for (const n of nodes) {
+      const c = createClient({ url: n.url, socket: { reconnectStrategy: false, connectTimeout: 500 } });
+      c.on('error', () => undefined);
+      try {
+        await c.connect();
+        const info = String(await c.sendCommand(['INFO', 'replication']));
+        if (info.includes('role:slave') && !info.includes('master_link_status:up')) ok = false;
+        await c.close();
+      } catch {
+        c.destroy();
+        ok = false;
+      }
+    }
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new AaeError('TIMEOUT', 'the Redis Cluster replicas did not sync within 60 s');
 }
 
 function run(cmd: string, args: string[]): Promise<string> {

@@ -79,8 +79,19 @@ export class RedisTopology {
     readonly signature: string,
   ) {}
 
-  static async open(spec: RedisSourceSpec): Promise<RedisTopology> {
-    const seed = await RedisNode.connect(spec.url, spec.db);
+  /** Opens the topology from the spec's URL, or (a cluster whose seed node is down) from any of `seeds`. */
+  static async open(spec: RedisSourceSpec, seeds: readonly string[] = []): Promise<RedisTopology> {
+    let seed: RedisNode | null = null;
+    let failure: unknown;
+    for (const url of [spec.url, ...(spec.cluster ? seeds.filter((s) => s !== spec.url) : [])]) {
+      try {
+        seed = await RedisNode.connect(url, spec.db);
+        break;
+      } catch (e) {
+        failure = e;
+      }
+    }
+    if (seed === null) throw failure;
     if (!spec.cluster) {
       return new RedisTopology(spec, [seed], null, `standalone ${redactRedisUrl(spec.url)}`);
     }

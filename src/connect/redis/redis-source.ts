@@ -41,8 +41,17 @@ export class RedisChangeSource implements ChangeSource {
 
   /** The connections for reads, (re)opened on demand. */
   async topology(): Promise<RedisTopology> {
-    if (this.data === null) this.data = await RedisTopology.open(this.spec);
+    if (this.data === null) this.data = await this.openTopology();
     return this.data;
+  }
+
+  /** Every master seen so far: seeds for a cluster whose first node is down. */
+  private readonly seen = new Set<string>();
+
+  private async openTopology(): Promise<RedisTopology> {
+    const t = await RedisTopology.open(this.spec, [...this.seen]);
+    for (const m of t.masters) this.seen.add(m.url);
+    return t;
   }
 
   /** Runs `fn` over the topology; once more over a fresh one if a connection failed or the cluster moved a slot. */
@@ -91,7 +100,7 @@ export class RedisChangeSource implements ChangeSource {
 
   async subscribe(name: string, options: { signal?: AbortSignal } = {}): Promise<Subscription> {
     await this.drop(name);
-    const t = await RedisTopology.open(this.spec);
+    const t = await this.openTopology();
     let sub: RedisSubscription;
     try {
       for (const m of t.masters) {
