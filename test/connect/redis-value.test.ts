@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { canonicalRowBytes } from '../../src/connect/row-bytes.js';
@@ -129,4 +130,18 @@ test('scores are canonical: the shortest text that reads back as the same double
         expect(scoreText(Buffer.from(d.toPrecision(17))).toString()).toBe(String(d));
       }),
   );
+});
+
+test('the frozen vectors (fixtures/redis-values-v1.json): each value built by its commands reads as its bytes and hash', async () => {
+  const { vectors } = JSON.parse(readFileSync(new URL('../../fixtures/redis-values-v1.json', import.meta.url), 'utf8')) as {
+    vectors: Array<{ name: string; fields?: string[]; commands: Array<Array<string | { hex: string }>>; type: string; hex: string; hashSeed0: number; size: number }>;
+  };
+  expect(vectors.length).toBeGreaterThanOrEqual(9);
+  for (const v of vectors) {
+    await c.del('vec');
+    for (const cmd of v.commands) await node.run(cmd.map((a, i) => (i === 1 ? 'vec' : typeof a === 'string' ? a : Buffer.from(a.hex, 'hex'))));
+    const r = await readValue(node, Buffer.from('vec'), v.fields ?? null, true);
+    expect({ type: r!.type, hex: Buffer.from(r!.bytes!).toString('hex'), hash: r!.digest.hash, size: r!.digest.size }, v.name).toEqual({ type: v.type, hex: v.hex, hash: v.hashSeed0, size: v.size });
+    expect(hashOf(Buffer.from(v.hex, 'hex')), v.name).toBe(v.hashSeed0);
+  }
 });
