@@ -26,3 +26,4 @@ export { connectEtcd, type EtcdConnectOptions } from './etcd/etcd-connect.js';
 export { EtcdChangeSource } from './etcd/etcd-source.js';
 export { writeEtcd, type EtcdWrite, type EtcdWriteReport } from './etcd/etcd-repair.js';
 export { startLocalEtcd, type LocalEtcd } from './etcd/local-etcd.js';
+export { sourceAccessOf, type SourceAccess, type SourceValue, type SourceWrite } from './source-access.js';

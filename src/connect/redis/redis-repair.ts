@@ -1,6 +1,7 @@
 import { WatchError } from 'redis';
 import { AaeError, throwIfAborted } from '../../errors.js';
-import type { RowValues } from '../row-bytes.js';
+import { decodeRowBytes, type RowValues } from '../row-bytes.js';
+import { commandsForCanonical } from './redis-decode.js';
 import { redisError, type RedisArg, type RedisClient } from './redis-connection.js';
 import type { RedisChangeSource } from './redis-source.js';
 import { readValue } from './redis-value.js';
@@ -16,11 +17,13 @@ import { readValue } from './redis-value.js';
  * - `row`: a string (one value: SET), or under a fields mapping the hash's fields (DEL, then HSET
  *   of the non-null fields), so a row of a database refreshes its cache entry;
  * - `dump`: a DUMP payload (RESTORE … REPLACE), for Redis → Redis repair of any type;
+ * - `canonical`: a value's canonical bytes (what readValues and a keystore node's object reads
+ *   give), written back as the same type (redis-decode.ts);
  * - null: DEL.
  * `ttlMs` (optional) is set with the value (PX); without it, a written key has no expiry.
  */
 
-export type RedisWriteValue = { row: RowValues } | { dump: Uint8Array };
+export type RedisWriteValue = { row: RowValues } | { dump: Uint8Array } | { canonical: Uint8Array };
 
 export interface RedisWrite {
   key: Uint8Array;
@@ -102,12 +105,24 @@ function commandsFor(name: Buffer, w: RedisWrite, fields: readonly string[] | nu
   const px = w.ttlMs === undefined ? [] : ['PX', String(w.ttlMs)];
   if (w.value === null) return [['DEL', name]];
   if ('dump' in w.value) return [['RESTORE', name, String(w.ttlMs ?? 0), Buffer.from(w.value.dump), 'REPLACE']];
+  if ('canonical' in w.value) {
+    const cmds = fields === null ? commandsForCanonical(name, w.value.canonical) : commandsForRow(name, decodeRowBytes(w.value.canonical, fields.length), fields);
+    if (w.ttlMs !== undefined) cmds.push(['PEXPIRE', name, String(w.ttlMs)]);
+    return cmds;
+  }
   const row = w.value.row;
-  const bytes = (v: string | Uint8Array): RedisArg => (typeof v === 'string' ? v : Buffer.from(v));
   if (fields === null) return [['SET', name, bytes(row[0]!), ...px]];
-  const set = fields.flatMap((f, i) => (row[i] === null ? [] : [f, bytes(row[i]!)]));
+  const cmds = commandsForRow(name, row, fields);
+  if (w.ttlMs !== undefined) cmds.push(['PEXPIRE', name, String(w.ttlMs)]);
+  return cmds;
+}
+
+const bytes = (v: string | Uint8Array): RedisArg => (typeof v === 'string' ? v : Buffer.from(v));
+
+/** A row as a hash of the mapped fields: DEL, then HSET of the non-null ones. */
+function commandsForRow(name: Buffer, row: RowValues, fields: readonly string[]): RedisArg[][] {
+  const set = fields.flatMap((f, i) => (row[i] === null || row[i] === undefined ? [] : [f, bytes(row[i]!)]));
   const cmds: RedisArg[][] = [['DEL', name]];
   if (set.length > 0) cmds.push(['HSET', name, ...set]);
-  if (w.ttlMs !== undefined) cmds.push(['PEXPIRE', name, String(w.ttlMs)]);
   return cmds;
 }
