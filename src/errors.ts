@@ -65,6 +65,11 @@ export const ERROR_CODES = {
   NODE_CONTRACT_MISMATCH: 'input', // a node speaks another major version of the node contract
   NODE_REQUEST_INVALID: 'input', // a request a node cannot serve: a vnode it does not hold, a keyspace outside a vnode
   NODE_UNAVAILABLE: 'failure', // a node could not be reached or stopped answering
+  NODE_REPLY_INVALID: 'failure', // a node answered bytes that do not decode into the node contract
+  NODE_LIMIT_EXCEEDED: 'failure', // a node refused a request over its limits (message size, requests in flight per client)
+
+  // src/net
+  NET_CONFIG_INVALID: 'input', // a bad address, unreadable or invalid TLS files, --insecure on a non-loopback address
 
   // src/exchange and src/repair
   EXCHANGE_FAILED: 'failure', // a source failed or answered malformed data
@@ -85,6 +90,9 @@ export const ERROR_CODES = {
   SYNC_STATE_IO: 'failure', // the sync state file could not be read or written
   SYNC_BUSY: 'failure', // another aae sync holds the lock of this state file
   SYNC_LOCK_LOST: 'failure', // an aae sync lost its etcd lease (another may have taken over): it stops
+
+  // src/cli
+  OUTPUT_IO: 'failure', // a listing (--output FILE) or an --html page could not be written
 } as const satisfies Record<string, 'input' | 'failure'>;
 
 export type AaeErrorCode = keyof typeof ERROR_CODES;
@@ -120,4 +128,57 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
     throw new AaeError('ABORTED', 'operation aborted', { cause: signal.reason });
   }
+}
+
+/**
+ * Characters a terminal acts on rather than prints: C0 controls (escape sequences start with ESC,
+ * 0x1b), DEL, C1 controls (0x9b is a one-byte CSI on some terminals), and the bidirectional
+ * overrides and isolates, which reorder what is shown (a key could display as another).
+ */
+const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text safe to print on a terminal: every character above replaced by a visible escape (`\x1b`,
+ * `\u202e`); everything else, printable Unicode included, unchanged. For table cells and quoted
+ * input in messages: a key holding an escape sequence must not recolour, move or clear the screen.
+ */
+export function escapeControls(s: string): string {
+  return s.replace(TERMINAL_UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** `quote` without the quotes, for names shown bare (a field of a file): escaped, cut to `max`. */
+export function clip(value: string, max: number = QUOTE_MAX): string {
+  const { text, cut } = clipped(value, max);
+  return cut ? `${text}… (${value.length} characters)` : text;
+}
+
+function clipped(value: string, max: number): { text: string; cut: boolean } {
+  if (value.length <= max) return { text: escapeControls(value), cut: false };
+  // Cut on a code point boundary: half a surrogate pair would print as U+FFFD.
+  let end = max;
+  const last = value.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return { text: escapeControls(value.slice(0, end)), cut: true };
+}
+
+/** The most characters of one input an error message quotes: enough to recognise it, never megabytes. */
+export const QUOTE_MAX = 64;
+
+/**
+ * Input as an error message may show it: a string in single quotes, its terminal controls escaped
+ * and cut to `max` characters (saying how long it was); a number, boolean, null or undefined as
+ * itself; a list or object only by its kind (never serialised: it may be megabytes, or nested
+ * deeper than the stack).
+ */
+export function quote(value: unknown, max: number = QUOTE_MAX): string {
+  if (typeof value === 'string') {
+    const { text, cut } = clipped(value, max);
+    return cut ? `'${text}…' (${value.length} characters)` : `'${text}'`;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  return `a value of type ${typeof value}`;
 }

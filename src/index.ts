@@ -14,6 +14,7 @@ export { initHash, type HashMethod } from './hash/index.js';
 export { TicTacTree, type TreeSize } from './tictac/index.js';
 export { defaultSpec, makeClock, dominates, type AaeObject, type Clock, type ClusterSpec, type SpecOverrides } from './cluster/index.js';
 export { Cluster, EmbeddedCluster, type OpenOptions, type PutItem, type PutManyOptions, type ReplicaVersion } from './coordinator/index.js';
+export { verifyTrees, type VerifyReport, type VnodeTreeCheck } from './store/index.js';
 export { plan, type CoveragePlan } from './plan/index.js';
 export { runFold, summarizeRun, BUILTIN_FOLD_MODULES, type FoldModule, type FoldRunResult, type RunFoldOptions } from './fold/index.js';
 export { runExchange, type ExchangeResult, type ExchangeSource } from './exchange/index.js';
@@ -36,5 +37,7 @@ export {
 export { NODE_CONTRACT, type NodeService, type NodeInfo } from './node/index.js';
 export { runSyncLoop, runCheck, parseSchedule, type CheckReport, type ScheduleWants } from './sync/index.js';
 export { PACKAGE_VERSION } from './version.js';
+export { openCluster, NodeServer, RemoteNode, type OpenClusterOptions, type NodeServerOptions, type RemoteNodeOptions } from './net/index.js';
 
 export * as sync from './sync/index.js';
+export * as net from './net/index.js';

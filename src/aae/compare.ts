@@ -20,7 +20,7 @@ export type ClusterHandle = ClusterNodes;
 
 export type ExchangeTuning = Pick<
   ExchangeOptions,
-  'maxResults' | 'pauseMs' | 'jitter' | 'sleep' | 'signal' | 'timeoutMs' | 'random' | 'logger' | 'walk' | 'largeDelta'
+  'maxResults' | 'pauseMs' | 'jitter' | 'sleep' | 'signal' | 'timeoutMs' | 'random' | 'logger' | 'walk' | 'largeDelta' | 'onProgress'
 >;
 
 export interface CompareOptions extends ExchangeTuning {
@@ -28,6 +28,15 @@ export interface CompareOptions extends ExchangeTuning {
   /** Coverage offsets of the two sides (random when absent). */
   blueOffset?: number;
   pinkOffset?: number;
+}
+
+/**
+ * A complete compare: every difference is handed to `onDifferences` as the exchange finds them
+ * (window by window, awaited) and none is kept in the result; the exchange walks every dirty
+ * segment (ExchangeOptions.onDeltas). Replica comparisons hand over ReplicaDifferences.
+ */
+export interface StreamOptions<D> {
+  onDifferences?: (differences: D[]) => void | Promise<void>;
 }
 
 export interface Difference extends KeyDelta {
@@ -49,15 +58,23 @@ export function withAhead(d: KeyDelta): Difference {
   return { ...d, ahead: aheadOf(version(d.blue, d.blueDeleted, d.blueHash), version(d.pink, d.pinkDeleted, d.pinkHash)) };
 }
 
-function exchangeOptions(options: CompareOptions): ExchangeOptions {
-  const { blueOffset: _b, pinkOffset: _p, ...rest } = options;
+function exchangeOptions(options: CompareOptions & StreamOptions<never>): ExchangeOptions {
+  const { blueOffset: _b, pinkOffset: _p, onDifferences: _d, ...rest } = options;
   return rest;
 }
 
-export async function compareClusters(blue: ClusterHandle, pink: ClusterHandle, options: CompareOptions = {}): Promise<ClusterComparison> {
+export async function compareClusters(
+  blue: ClusterHandle,
+  pink: ClusterHandle,
+  options: CompareOptions & StreamOptions<Difference> = {},
+): Promise<ClusterComparison> {
+  const stream = options.onDifferences;
   const blueSource = new ClusterSource(blue, { label: blue.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
   const pinkSource = new ClusterSource(pink, { label: pink.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
-  const exchange = await runExchange([blueSource], [pinkSource], exchangeOptions(options));
+  const exchange = await runExchange([blueSource], [pinkSource], {
+    ...exchangeOptions(options as CompareOptions),
+    ...(stream === undefined ? {} : { onDeltas: (ds: KeyDelta[]) => stream(ds.map(withAhead)) }),
+  });
   if (exchange.state === 'error') throw exchange.error ?? new AaeError('EXCHANGE_FAILED', 'the exchange failed');
   return {
     kind: 'clusters',
@@ -96,8 +113,11 @@ export interface ReplicaComparison {
  */
 const REPLICA_EXCHANGES_AT_ONCE = 32;
 
-export async function compareReplicas(cluster: ClusterHandle, options: CompareOptions = {}): Promise<ReplicaComparison> {
+export async function compareReplicas(cluster: ClusterHandle, options: CompareOptions & StreamOptions<ReplicaDifference> = {}): Promise<ReplicaComparison> {
   const spec = cluster.params;
+  const stream = options.onDifferences;
+  // Streamed, the distinct keys are counted here (one identity a differing key); kept, below.
+  const streamedKeys = new Set<string>();
   const pairs = replicaPairs(spec);
   const results: Array<{ a: number; b: number; r: ExchangeResult }> = [];
   let next = 0;
@@ -107,7 +127,18 @@ export async function compareReplicas(cluster: ClusterHandle, options: CompareOp
       const r = await runExchange(
         [new VnodeSource(cluster, p.a, p.keyspaces)],
         [new VnodeSource(cluster, p.b, p.keyspaces)],
-        { ...exchangeOptions(options), id: `${cluster.name}:${p.a}~${p.b}` },
+        {
+          ...exchangeOptions(options as CompareOptions),
+          id: `${cluster.name}:${p.a}~${p.b}`,
+          ...(stream === undefined
+            ? {}
+            : {
+                onDeltas: (ds: KeyDelta[]) => {
+                  for (const d of ds) streamedKeys.add(keyIdentity(d));
+                  return stream(ds.map((d) => ({ ...withAhead(d), blueVnode: p.a, pinkVnode: p.b })));
+                },
+              }),
+        },
       );
       if (r.state === 'error') throw r.error ?? new AaeError('EXCHANGE_FAILED', `exchange of vnodes ${p.a} and ${p.b} failed`);
       results.push({ a: p.a, b: p.b, r });
@@ -116,7 +147,7 @@ export async function compareReplicas(cluster: ClusterHandle, options: CompareOp
   await Promise.all(Array.from({ length: Math.min(REPLICA_EXCHANGES_AT_ONCE, pairs.length) }, worker));
   results.sort((x, y) => x.a - y.a || x.b - y.b);
   const differences: ReplicaDifference[] = [];
-  const keys = new Set<string>();
+  const keys = streamedKeys;
   for (const { a, b, r } of results) {
     for (const d of r.deltas) {
       differences.push({ ...withAhead(d), blueVnode: a, pinkVnode: b });

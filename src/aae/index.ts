@@ -17,7 +17,22 @@ export {
   type ExchangeTuning,
   type ReplicaComparison,
   type ReplicaDifference,
+  type StreamOptions,
 } from './compare.js';
 export { replicaBackend, twoClusterBackend } from './cluster-backend.js';
 export { repairClusters, repairReplicas, type LoopReport, type RepairReport, type RepairRunOptions } from './repair.js';
 export { inspectClusters, inspectReplicas, MAX_SEGMENT_DETAIL, type InspectOptions, type InspectReport, type PairInspection, type SegmentDetail } from './inspect.js';
+export {
+  DifferenceSummary,
+  classifyDifference,
+  DIFFERENCE_KINDS,
+  MAX_SUMMARY_BUCKETS,
+  OTHER_BUCKETS,
+  type AheadSide,
+  type BucketSummary,
+  type Classified,
+  type DifferenceKind,
+  type SideCounts,
+  type SummaryJson,
+} from './difference-summary.js';
+export { DriftProfile, CELL_KEYS, FIRST_BIN_MS, MAX_BINS, MAX_CELL_BUCKETS, type DriftProfileJson, type RingLayout } from './drift-profile.js';

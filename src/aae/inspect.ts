@@ -1,32 +1,55 @@
 /**
  * Inspecting where two clusters (or one cluster's replicas) differ: one look at the trees, no
  * confirmation round (a snapshot — writes in flight may show; `compare` confirms). Roots, then the
- * dirty branches, then for each dirty segment how many keys each side holds in it; optionally the
- * keys and clocks of one chosen segment.
+ * dirty branches, then the keys of the dirty segments, window by window: for each segment how many
+ * keys each side holds and how many of them differ, and for the differing keys a summary (bucket ×
+ * kind × side) and a drift profile (when, which partitions and nodes, which keys: drift-profile.ts).
+ * Optionally the keys and clocks of one chosen segment.
+ *
+ * Counting costs a seek per segment and keyspace, so it stops after `maxSegments` dirty segments
+ * (default MAX_SEGMENT_DETAIL; 0 counts them all) and says so: `segmentsTruncated`, and the
+ * counts cover the segments counted. Memory stays bounded: the key clocks of one window at a time.
  */
+import type { ObjectKey } from '../cluster/index.js';
 import { canonicalKey, keyHash } from '../hash/index.js';
-import { checkCompatible, type ExchangeScope, type ExchangeSource, type KeyClock } from '../exchange/index.js';
+import { CLOCK_WINDOW_SEGMENTS, checkCompatible, compareClocks, type ExchangeScope, type ExchangeSource, type KeyClock } from '../exchange/index.js';
 import { dirtyBranches, dirtySegments, segmentCountOf, branchCountOf, type TreeSize } from '../tictac/index.js';
 import { ClusterSource } from './cluster-source.js';
-import type { ClusterHandle } from './compare.js';
+import { withAhead, type ClusterHandle } from './compare.js';
+import { DifferenceSummary, type SummaryJson } from './difference-summary.js';
+import { DriftProfile, type DriftProfileJson, type RingLayout } from './drift-profile.js';
 import { replicaPairs } from './replica-pairs.js';
 import { VnodeSource } from './vnode-source.js';
 
-/** Segments whose keys are counted; beyond it the report says it stopped (counting costs a seek each). */
-export const MAX_SEGMENT_DETAIL = 1024;
+/**
+ * Dirty segments whose keys are counted by default: 65,536 covers damage of ~50,000 scattered
+ * keys in a large tree, at about the cost of a compare of it (a clock fetch per 1,024 segments).
+ */
+export const MAX_SEGMENT_DETAIL = 65_536;
 
 export interface SegmentDetail {
   segment: number;
+  /** Keys each side holds in the segment. */
   blueKeys: number;
   pinkKeys: number;
+  /** Of those, keys whose versions differ (or that one side lacks). */
+  differing: number;
 }
 
 export interface PairInspection {
   blue: string;
   pink: string;
+  /** For a replica pair: the two vnodes. */
+  vnodes?: readonly [number, number];
   dirtyBranches: Array<{ branch: number; dirtySegments: number }>;
+  /** Every dirty segment found, counted or not. */
+  dirtySegments: number;
+  /** The segments counted (at most maxSegments over all pairs), ascending. */
   segments: SegmentDetail[];
+  /** More segments were dirty than were counted. */
   segmentsTruncated: boolean;
+  /** Differing keys in the counted segments. */
+  differing: number;
   chosen?: { segment: number; blue: KeyClock[]; pink: KeyClock[] };
 }
 
@@ -35,6 +58,11 @@ export interface InspectReport {
   treeSize: TreeSize;
   branchCount: number;
   pairs: PairInspection[];
+  /** The cap on segments counted (0: none). */
+  maxSegments: number;
+  /** Differing keys in the counted segments by bucket, kind and side (source = blue). */
+  summary: SummaryJson;
+  profile: DriftProfileJson;
 }
 
 export interface InspectOptions {
@@ -43,6 +71,16 @@ export interface InspectOptions {
   blueOffset?: number;
   pinkOffset?: number;
   signal?: AbortSignal;
+  /** Dirty segments whose keys are counted, over all pairs (default MAX_SEGMENT_DETAIL; 0: all). */
+  maxSegments?: number;
+  /** Segments counted so far, of those that will be. */
+  onProgress?: (p: { segments: number; total: number }) => void;
+}
+
+interface Tally {
+  budget: number;
+  summary: DifferenceSummary;
+  profile: DriftProfile;
 }
 
 async function inspectPair(
@@ -51,6 +89,8 @@ async function inspectPair(
   treeSize: TreeSize,
   seed: number,
   options: InspectOptions,
+  tally: Tally,
+  vnodes?: readonly [number, number],
 ): Promise<PairInspection> {
   const scope = options.scope ?? { kind: 'full' };
   const fetch = options.signal === undefined ? {} : { signal: options.signal };
@@ -61,19 +101,35 @@ async function inspectPair(
   const segs = dirtySegments(mapB, mapP, branches);
   const perBranch = new Map<number, number>();
   for (const s of segs) perBranch.set(s >> 8, (perBranch.get(s >> 8) ?? 0) + 1);
-  const detail = segs.slice(0, MAX_SEGMENT_DETAIL);
+  const counted = segs.slice(0, Math.max(0, tally.budget));
+  tally.budget -= counted.length;
   const mask = segmentCountOf(treeSize) - 1;
-  const segmentOf = (k: KeyClock) => keyHash(canonicalKey(k.bucket, k.key), seed).segment32 & mask;
-  const [keysB, keysP] = await Promise.all([blue.fetchClocks(scope, detail, fetch), pink.fetchClocks(scope, detail, fetch)]);
-  const counts = new Map<number, SegmentDetail>(detail.map((s) => [s, { segment: s, blueKeys: 0, pinkKeys: 0 }]));
-  for (const k of keysB) counts.get(segmentOf(k))!.blueKeys++;
-  for (const k of keysP) counts.get(segmentOf(k))!.pinkKeys++;
+  const segmentOf = (k: ObjectKey) => keyHash(canonicalKey(k.bucket, k.key), seed).segment32 & mask;
+  const details = new Map<number, SegmentDetail>(counted.map((s) => [s, { segment: s, blueKeys: 0, pinkKeys: 0, differing: 0 }]));
+  let differing = 0;
+  for (let at = 0; at < counted.length; at += CLOCK_WINDOW_SEGMENTS) {
+    const window = counted.slice(at, at + CLOCK_WINDOW_SEGMENTS);
+    const [keysB, keysP] = await Promise.all([blue.fetchClocks(scope, window, fetch), pink.fetchClocks(scope, window, fetch)]);
+    for (const k of keysB) details.get(segmentOf(k))!.blueKeys++;
+    for (const k of keysP) details.get(segmentOf(k))!.pinkKeys++;
+    for (const delta of compareClocks(keysB, keysP)) {
+      details.get(segmentOf(delta))!.differing++;
+      differing++;
+      const d = withAhead(delta);
+      tally.summary.add(d);
+      tally.profile.add(d, vnodes);
+    }
+    options.onProgress?.({ segments: at + window.length, total: counted.length });
+  }
   const report: PairInspection = {
     blue: blue.label,
     pink: pink.label,
+    ...(vnodes === undefined ? {} : { vnodes }),
     dirtyBranches: [...perBranch].map(([branch, dirty]) => ({ branch, dirtySegments: dirty })),
-    segments: [...counts.values()],
-    segmentsTruncated: segs.length > detail.length,
+    dirtySegments: segs.length,
+    segments: [...details.values()],
+    segmentsTruncated: segs.length > counted.length,
+    differing,
   };
   if (options.segment !== undefined) {
     const [b, p] = await Promise.all([blue.fetchClocks(scope, [options.segment], fetch), pink.fetchClocks(scope, [options.segment], fetch)]);
@@ -86,20 +142,52 @@ function sizeOf(scope: ExchangeScope | undefined, clusterSize: TreeSize): TreeSi
   return scope?.kind === 'range' ? scope.treeSize : clusterSize;
 }
 
+function layoutOf(c: ClusterHandle): RingLayout {
+  return { name: c.name, ringSize: c.params.ringSize, nVal: c.params.nVal, owners: c.owners };
+}
+
+function tallyFor(options: InspectOptions, layouts: RingLayout[]): Tally {
+  const max = options.maxSegments ?? MAX_SEGMENT_DETAIL;
+  return { budget: max === 0 ? Infinity : max, summary: new DifferenceSummary(), profile: new DriftProfile(layouts) };
+}
+
 export async function inspectClusters(blue: ClusterHandle, pink: ClusterHandle, options: InspectOptions = {}): Promise<InspectReport> {
   const treeSize = sizeOf(options.scope, blue.params.treeSize);
   const b = new ClusterSource(blue, { label: blue.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
   const p = new ClusterSource(pink, { label: pink.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
-  return { kind: 'clusters', treeSize, branchCount: branchCountOf(treeSize), pairs: [await inspectPair(b, p, treeSize, blue.params.seed, options)] };
+  const tally = tallyFor(options, [layoutOf(blue), layoutOf(pink)]);
+  const pair = await inspectPair(b, p, treeSize, blue.params.seed, options, tally);
+  return report('clusters', treeSize, [pair], options, tally);
 }
 
 export async function inspectReplicas(cluster: ClusterHandle, options: InspectOptions = {}): Promise<InspectReport> {
   const { params } = cluster;
   const treeSize = sizeOf(options.scope, params.treeSize);
+  const tally = tallyFor(options, [layoutOf(cluster)]);
   const pairs: PairInspection[] = [];
   for (const pair of replicaPairs(params)) {
-    const r = await inspectPair(new VnodeSource(cluster, pair.a, pair.keyspaces), new VnodeSource(cluster, pair.b, pair.keyspaces), treeSize, params.seed, options);
+    const r = await inspectPair(
+      new VnodeSource(cluster, pair.a, pair.keyspaces),
+      new VnodeSource(cluster, pair.b, pair.keyspaces),
+      treeSize,
+      params.seed,
+      options,
+      tally,
+      [pair.a, pair.b],
+    );
     if (r.dirtyBranches.length > 0 || (r.chosen !== undefined && r.chosen.blue.length + r.chosen.pink.length > 0)) pairs.push(r);
   }
-  return { kind: 'replicas', treeSize, branchCount: branchCountOf(treeSize), pairs };
+  return report('replicas', treeSize, pairs, options, tally);
+}
+
+function report(kind: InspectReport['kind'], treeSize: TreeSize, pairs: PairInspection[], options: InspectOptions, tally: Tally): InspectReport {
+  return {
+    kind,
+    treeSize,
+    branchCount: branchCountOf(treeSize),
+    pairs,
+    maxSegments: options.maxSegments ?? MAX_SEGMENT_DETAIL,
+    summary: tally.summary.toJSON(),
+    profile: tally.profile.toJSON(),
+  };
 }

@@ -13,7 +13,7 @@
  */
 import type { ExchangeScope, ExchangeSource, FetchOptions, HashesRequest, KeyClock, RangeScope, SourceDescription } from '../exchange/index.js';
 import { checkHashesRequest, hashesOfTree } from '../exchange/index.js';
-import { fetchClocksNval, fetchClocksRange, mergeBranchNval, mergeRootNval, mergeTreeRange, mergeWordsNval, runFold, type RunFoldOptions } from '../fold/index.js';
+import { fetchClocksNval, fetchClocksRange, mergeBranchNval, mergeRootNval, mergeTreeRange, mergeWordsNval, runFold, toRuns, type RunFoldOptions } from '../fold/index.js';
 import type { ClusterNodes, FoldShare } from '../node/index.js';
 import { TicTacTree, segmentCountOf } from '../tictac/index.js';
 import { rangeQuery } from './cluster-source.js';
@@ -63,7 +63,7 @@ export class VnodeSource implements ExchangeSource {
     if (scope.kind === 'range') return hashesOfTree(await this.buildRange(scope, options.signal), request);
     checkHashesRequest(request, segmentCountOf(this.cluster.params.treeSize));
     if (request.ids.length === 0) return new Uint32Array(0);
-    const { acc } = await runFold(this.cluster, mergeWordsNval, { width: request.width, ids: [...request.ids] }, this.run(options.signal));
+    const { acc } = await runFold(this.cluster, mergeWordsNval, { width: request.width, runs: toRuns(request.ids) }, this.run(options.signal));
     return acc ?? new Uint32Array(request.ids.length);
   }
 

@@ -1,8 +1,9 @@
 /**
- * The picture `aae inspect --html` writes: one self-contained HTML page (no scripts, no network)
- * with an SVG grid of the tree's branches, each cell shaded by how many of its 256 segments differ,
- * and a table of the most different branches. A large tree's 4096 branches make a 64×64 grid; a
- * cell's tooltip names the branch, its segment range and the counts.
+ * The segment grid: an SVG grid of the tree's branches, each cell shaded by how many of its 256
+ * segments differ. A large tree's 4096 branches make a 64×64 grid; a cell's tooltip names the
+ * branch, its segment range and the count. `aae inspect --html` shows it as a secondary view
+ * (inspect-page.ts: segments are hash positions, so it says how much differs, not where); as a
+ * page of its own it has a table of the most different branches.
  */
 
 export interface HeatmapInput {
@@ -13,8 +14,10 @@ export interface HeatmapInput {
   dirty: ReadonlyMap<number, number>;
   /** Rows for the table under the picture, already formatted. */
   rows?: ReadonlyArray<{ branch: number; dirtySegments: number; blueKeys?: number; pinkKeys?: number }>;
-  /** Column names for the two sides' key counts (default blue, pink). */
+  /** Column names for the two sides' key counts (default source, sink). */
   sides?: readonly [string, string];
+  /** Only the grid and its legend, to embed in another page. */
+  fragment?: boolean;
 }
 
 const CELL = 10;
@@ -48,6 +51,11 @@ export function renderHeatmap(input: HeatmapInput): string {
   const legend = [0, 1, 4, 16, 64, 256]
     .map((n, i) => `<rect x="${i * 70}" y="0" width="14" height="14" fill="${shade(n)}"/><text x="${i * 70 + 18}" y="12">${n === 0 ? 'clean' : `${n} dirty`}</text>`)
     .join('');
+  const grid = `<svg xmlns="http://www.w3.org/2000/svg" width="${cols * CELL}" height="${rows * CELL}" role="img" aria-label="branch heat map">
+${cells.join('\n')}
+</svg>
+<svg xmlns="http://www.w3.org/2000/svg" width="440" height="20" style="display:block;margin-top:8px">${legend}</svg>`;
+  if (input.fragment === true) return `<p class="note">${input.dirty.size} of ${input.branchCount} branches differ, ${totalDirty} dirty segment(s).</p>\n${grid}`;
   const tableRows = (input.rows ?? [])
     .map(
       (r) =>
@@ -66,11 +74,8 @@ export function renderHeatmap(input: HeatmapInput): string {
 <body>
 <h1>${escapeHtml(input.title)}</h1>
 <p>${escapeHtml(input.subtitle)} — ${input.dirty.size} of ${input.branchCount} branches differ, ${totalDirty} dirty segment(s).</p>
-<svg xmlns="http://www.w3.org/2000/svg" width="${cols * CELL}" height="${rows * CELL}" role="img" aria-label="branch heat map">
-${cells.join('\n')}
-</svg>
-<svg xmlns="http://www.w3.org/2000/svg" width="440" height="20" style="display:block;margin-top:8px">${legend}</svg>
-${tableRows ? `<table><thead><tr><th>branch</th><th>segments</th><th>dirty segments</th><th>keys in ${escapeHtml(input.sides?.[0] ?? 'blue')}</th><th>keys in ${escapeHtml(input.sides?.[1] ?? 'pink')}</th></tr></thead><tbody>\n${tableRows}\n</tbody></table>` : ''}
+${grid}
+${tableRows ? `<table><thead><tr><th>branch</th><th>segments</th><th>dirty segments</th><th>keys in ${escapeHtml(input.sides?.[0] ?? 'source')}</th><th>keys in ${escapeHtml(input.sides?.[1] ?? 'sink')}</th></tr></thead><tbody>\n${tableRows}\n</tbody></table>` : ''}
 </body></html>
 `;
 }

@@ -1,15 +1,28 @@
-/** Where the CLI writes. Tests pass string sinks; `main.ts` passes the process streams. */
-export interface OutStream {
-  write(chunk: string): unknown;
-  isTTY?: boolean;
-  columns?: number;
-}
+import type { Logger } from './log.js';
+import type { Progress } from './progress.js';
+
+import type { OutStream } from './out-stream.js';
+
+export type { OutStream };
 
 export interface CliIo {
   stdout: OutStream;
   stderr: OutStream;
   /** Fires when the user interrupts (Ctrl-C): long commands stop, close their stores and say what was done. */
   signal?: AbortSignal;
+  /** Told each exit code a command sets, as it sets it (main.ts keeps process.exitCode current). */
+  onExitCode?: (code: ExitCode) => void;
+}
+
+/**
+ * The reason the CLI's signal carries when stdout was closed under it (`aae compare … | head -1`):
+ * the command stops, and the process exits with the code the command had set (1 when it had found
+ * differences), not with the failure an abort would be.
+ */
+export class StdoutClosed extends Error {
+  constructor() {
+    super('stdout was closed by its reader');
+  }
 }
 
 /** Exit codes follow diff(1): 0 in sync / done, 1 differences found, 2 bad usage or input, 3 failure. */
@@ -21,6 +34,16 @@ export interface CommandContext {
   io: CliIo;
   /** A command that finds differences (or a missing key) sets 1; errors are mapped by the runner. */
   setExitCode(code: ExitCode): void;
+  /** The code set so far (what the process exits with if stdout is closed under the command). */
+  readonly exitCode: ExitCode;
+  /** Coded JSON log lines on stderr, at `--log-level` (log.ts). */
+  readonly log: Logger;
+  /** A long-running service's logger (`aae node serve`): at `--log-level` when given, else at info. */
+  readonly serviceLog: Logger;
+  /** `--quiet`: no progress bar or records. */
+  readonly quiet: boolean;
+  /** Progress of a long task on stderr: a bar on a TTY, records otherwise, nothing with --quiet. */
+  progress(task: string, total?: number, unit?: string): Progress;
 }
 
 /** The shell's convention for a process ended by a signal: 128 + its number. */

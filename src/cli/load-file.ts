@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parseLoadRecord, type LoadRecord } from '../cluster/index.js';
 import { AaeError, isAaeError } from '../errors.js';
-import type { EmbeddedCluster, PutItem } from '../coordinator/index.js';
+import type { Cluster, PutItem } from '../coordinator/index.js';
 
 /**
  * Loading a JSONL file in two passes, so that a malformed file writes nothing: the first pass
@@ -123,7 +123,7 @@ function toPutItem(r: LoadRecord, replicas: number | undefined): PutItem {
   return item;
 }
 
-export async function loadFile(cluster: EmbeddedCluster, path: string, options: LoadFileOptions = {}): Promise<LoadFileResult> {
+export async function loadFile(cluster: Cluster, path: string, options: LoadFileOptions = {}): Promise<LoadFileResult> {
   const lines = await validateLoadFile(path, options);
   let tombstones = 0;
   // The file line of each object handed to putMany and not yet known to have landed: a few
@@ -155,7 +155,7 @@ export async function loadFile(cluster: EmbeddedCluster, path: string, options: 
       yield toPutItem(r, options.replicas);
     }
   }
-  const putOptions: Parameters<EmbeddedCluster['putMany']>[1] = {
+  const putOptions: Parameters<Cluster['putMany']>[1] = {
     onProgress: ({ written, prefix }) => {
       onLanded(prefix);
       options.onProgress?.({ phase: 'write', lines: written, through });

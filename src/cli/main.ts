@@ -1,15 +1,7 @@
 #!/usr/bin/env node
 import { setMaxListeners } from 'node:events';
-import { EXIT_ON_SIGNAL, finalExitCode, type StopSignal } from './io.js';
+import { EXIT, EXIT_ON_SIGNAL, StdoutClosed, finalExitCode, type StopSignal } from './io.js';
 import { runCli } from './program.js';
-
-// A reader that stops early (`aae compare … | head`) closes our stdout: that is a normal end for a
-// command-line tool, not a crash. Exiting here is safe for the stores: trees that were not saved
-// on a clean close are rebuilt from the heads on the next open.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
 
 // The first Ctrl-C (or SIGTERM, as a service manager sends) asks the running command to stop
 // cleanly (stores closed, trees saved, what was done reported); a second one ends the process at once.
@@ -17,14 +9,47 @@ const interrupt = new AbortController();
 // Every exchange, fold and wait of a command listens on this one signal (a replica compare runs
 // dozens at once): that is by design, not a leak.
 setMaxListeners(0, interrupt.signal);
+
+// A reader that stops early (`aae compare … | head -1`) closes our stdout: a normal end for a
+// command-line tool, not a crash. The command is stopped through the same signal as Ctrl-C (its
+// stores closed, trees saved) and the process exits with the code the command had set by then:
+// a compare that found differences sets 1 before it prints the first one, so a script under
+// `set -o pipefail` sees 1, never "in sync". A command that ignores the signal finishes, its
+// further writes dropped.
+let stdoutClosed = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  // After EPIPE, later writes fail too (the stream is destroyed): those are the same end.
+  if (stdoutClosed) return;
+  if (e.code !== 'EPIPE') throw e;
+  stdoutClosed = true;
+  if (!interrupt.signal.aborted) interrupt.abort(new StdoutClosed());
+});
+
 let stoppedBy: StopSignal | undefined;
 for (const signal of Object.keys(EXIT_ON_SIGNAL) as StopSignal[]) {
   process.on(signal, () => {
     if (stoppedBy !== undefined) process.exit(EXIT_ON_SIGNAL[stoppedBy]);
     stoppedBy = signal;
-    interrupt.abort(new Error(`interrupted (${signal})`));
+    if (!interrupt.signal.aborted) interrupt.abort(new Error(`interrupted (${signal})`));
   });
 }
 
-const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: interrupt.signal });
+const code = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  signal: interrupt.signal,
+  onExitCode: (c) => {
+    process.exitCode = c;
+  },
+});
 process.exitCode = finalExitCode(code, stoppedBy);
+
+/** How long a stopped or failed command's output may take to drain before the process exits. */
+const EXIT_GRACE_MS = 500;
+
+// A command that failed or was stopped has closed its stores and said why. Code it ran may still
+// hold the process open: a fold module from a file that ignored its signal keeps a timer, or
+// awaits forever. It must not keep the process past its answer: exit once what is written has had
+// a moment to drain (an unref'd timer, so a process that ends by itself ends at once). A command
+// that succeeded is never cut short.
+if (code === EXIT.FAILURE || stoppedBy !== undefined || stdoutClosed) setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();

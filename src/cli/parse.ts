@@ -1,12 +1,12 @@
-import { AaeError } from '../errors.js';
+import { AaeError, isAaeError, quote } from '../errors.js';
 
 /** Option parsers for commander: bad values become USAGE errors (exit 2), never NaN flowing inward. */
 export function parseIntOption(name: string, min: number, max: number): (raw: string) => number {
   return (raw: string) => {
-    if (!/^-?\d+$/.test(raw.trim())) throw new AaeError('USAGE', `${name} must be an integer, got '${raw}'`);
+    if (!/^-?\d+$/.test(raw.trim())) throw new AaeError('USAGE', `${name} must be an integer, got ${quote(raw)}`);
     const n = Number(raw);
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      throw new AaeError('USAGE', `${name} must be between ${min} and ${max}, got ${raw}`);
+      throw new AaeError('USAGE', `${name} must be between ${min} and ${max}, got ${quote(raw)}`);
     }
     return n;
   };
@@ -15,8 +15,20 @@ export function parseIntOption(name: string, min: number, max: number): (raw: st
 export function parseChoice<T extends string>(name: string, choices: readonly T[]): (raw: string) => T {
   return (raw: string) => {
     if (!(choices as readonly string[]).includes(raw)) {
-      throw new AaeError('USAGE', `${name} must be one of ${choices.join(', ')}, got '${raw}'`);
+      throw new AaeError('USAGE', `${name} must be one of ${choices.join(', ')}, got ${quote(raw)}`);
     }
     return raw as T;
+  };
+}
+
+/** A library parser's INVALID_ARGUMENT, named after the flag it came from. */
+export function flag<T>(name: string, parse: (raw: string) => T): (raw: string) => T {
+  return (raw) => {
+    try {
+      return parse(raw);
+    } catch (e) {
+      if (isAaeError(e)) throw new AaeError('USAGE', `${name}: ${e.message}`);
+      throw e;
+    }
   };
 }

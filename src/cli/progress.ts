@@ -1,28 +1,119 @@
 import { SingleBar } from 'cli-progress';
-import type { OutStream } from './io.js';
+import type { OutStream } from './out-stream.js';
+import type { Logger } from './log.js';
 
 /**
- * Progress for long work: a bar on a TTY (stderr), nothing otherwise — logs and pipes stay clean,
- * and `--json` output on stdout is never touched.
+ * Progress for long work (load, compare, repair, sync checks, folds, inspect), on stderr:
+ * - on a TTY, a bar (cli-progress) that redraws in place;
+ * - otherwise (a pipe, a log file, cron, CI), a progress record: a pino line
+ *   `{"level":"info","code":"PR001","task":"compare","done":…,"total":…,"msg":"progress"}` when
+ *   the task starts, one every `everyMs` while it runs, and `PR002` ("done") when it
+ *   stops, so a job that runs for minutes shows it is alive, in the same format as the logs;
+ * - nothing with `--quiet`.
+ * stdout is never touched: `--json` output stays JSON only.
+ *
+ * Codes: PR001 progress (a task's start and each period), PR002 a task finished or stopped.
  */
 export interface Progress {
-  update(done: number): void;
-  stop(): void;
+  /** Work done so far, in the task's unit; `fields` are figures for the record (segments, writes…). */
+  update(done: number, fields?: ProgressFields): void;
+  /** The total, once it is known (a compare learns it as it walks). */
+  setTotal(total: number): void;
+  stop(fields?: ProgressFields): void;
 }
 
-export function startProgress(out: OutStream, total: number, label: string): Progress {
-  if (!out.isTTY || total <= 0) return { update() {}, stop() {} };
-  const bar = new SingleBar(
-    {
-      format: `${label} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left`,
+export type ProgressFields = Readonly<Record<string, string | number | boolean>>;
+
+export interface ProgressSink {
+  out: OutStream;
+  /** `--quiet`: no bar, no records. */
+  quiet: boolean;
+  /** Where the records go on a non-TTY (a pino logger at info, whatever --log-level says). */
+  records: Logger;
+  /** Injected for tests. */
+  now?: () => number;
+  /** The period of records on a non-TTY (default 2 s: often enough to show life, rare enough for a log). */
+  everyMs?: number;
+  /** Injected for tests: runs `tick` every `ms` until the returned function is called (default setInterval, unref'd). */
+  every?: (tick: () => void, ms: number) => () => void;
+}
+
+export const PROGRESS_EVERY_MS = 2000;
+
+const NONE: Progress = { update() {}, setTotal() {}, stop() {} };
+
+export function startProgress(sink: ProgressSink, task: string, total?: number, unit = 'items'): Progress {
+  if (sink.quiet) return NONE;
+  return sink.out.isTTY ? bar(sink.out, task, total, unit) : records(sink, task, total, unit);
+}
+
+/** A timer that does not keep the process alive: progress must never hold a finished command open. */
+function interval(tick: () => void, ms: number): () => void {
+  const t = setInterval(tick, ms);
+  t.unref();
+  return () => clearInterval(t);
+}
+
+function records(sink: ProgressSink, task: string, total: number | undefined, unit: string): Progress {
+  const now = sink.now ?? Date.now;
+  const started = now();
+  let done = 0;
+  let known = total;
+  let extra: ProgressFields = {};
+  let stopped = false;
+  const emit = (code: 'PR001' | 'PR002', msg: string): void => {
+    sink.records.info({ code, task, done, ...(known === undefined ? {} : { total: known }), unit, elapsedMs: now() - started, ...extra }, msg);
+  };
+  emit('PR001', 'progress');
+  // On a clock, not on updates: a long phase that reports nothing (a range pass) still shows life.
+  const cancel = (sink.every ?? interval)(() => emit('PR001', 'progress'), sink.everyMs ?? PROGRESS_EVERY_MS);
+  return {
+    update(n, fields) {
+      done = n;
+      if (fields !== undefined) extra = { ...extra, ...fields };
+    },
+    setTotal(n) {
+      known = n;
+    },
+    stop(fields) {
+      if (stopped) return;
+      stopped = true;
+      cancel();
+      if (fields !== undefined) extra = { ...extra, ...fields };
+      emit('PR002', 'done');
+    },
+  };
+}
+
+function bar(out: OutStream, task: string, total: number | undefined, unit: string): Progress {
+  // A bar needs its total: until a task knows it (a compare learns it from the tree rounds), nothing is drawn.
+  let b: SingleBar | undefined;
+  let done = 0;
+  let stopped = false;
+  const begin = (n: number): void => {
+    b = new SingleBar({
+      format: `${task} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted} left`,
       stream: out as NodeJS.WritableStream,
       hideCursor: true,
       clearOnComplete: false,
-    },
-  );
-  bar.start(total, 0);
+    });
+    b.start(n, done);
+  };
+  if (total !== undefined && total > 0) begin(total);
   return {
-    update: (done) => bar.update(done),
-    stop: () => bar.stop(),
+    update(n) {
+      done = n;
+      b?.update(n);
+    },
+    setTotal(n) {
+      if (n <= 0 || stopped) return;
+      if (b === undefined) begin(n);
+      else b.setTotal(n);
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      b?.stop();
+    },
   };
 }

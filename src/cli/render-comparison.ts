@@ -1,58 +1,42 @@
-import type { Difference, ReplicaDifference, ClusterComparison, ReplicaComparison } from '../aae/index.js';
+import { classifyDifference, type Difference, type ReplicaDifference } from '../aae/index.js';
 import { clockEntriesToJson, keyToJson, type Clock } from '../cluster/index.js';
-import type { OutStream } from './io.js';
+import type { OutStream } from './out-stream.js';
 import { printTable } from './output.js';
+import type { SideNames } from './render-summary.js';
 
-/** How comparisons look: JSON (stable, for scripts) and tables (for people). */
+/**
+ * How differences look: JSON (stable, for scripts: one record per difference, the same in
+ * `--json`, `--json-lines` and `--output FILE.jsonl`) and table rows (for people).
+ *
+ * The user-facing vocabulary: "differences"; the two sides of a cluster compare are `source` and
+ * `sink` (the clusters' names in tables and beside the JSON); inside one cluster, replicas `a`
+ * and `b` of a vnode pair. The engine's blue and pink stay in the library.
+ */
 
-/** Rows of differences printed without --json; the JSON always has them all. */
+/** Rows of differences printed without --json. */
 export const SHOWN_DIFFERENCES = 20;
 
 export function versionJson(clock: Clock | null, deleted: boolean | undefined) {
   return clock === null ? null : { clock: clockEntriesToJson(clock), lastModified: clock.lastModified, deleted: deleted ?? false };
 }
 
-export function differenceJson(d: Difference | ReplicaDifference) {
+/** A difference between two clusters: `{bucket, key, kind, ahead: source|sink|both, source, sink}`. */
+export function differenceJson(d: Difference) {
+  const { kind, ahead } = classifyDifference(d);
+  return { bucket: d.bucket, key: keyToJson(d.key), kind, ahead, source: versionJson(d.blue, d.blueDeleted), sink: versionJson(d.pink, d.pinkDeleted) };
+}
+
+/** A difference between two replicas: `{bucket, key, kind, ahead: a|b|both, a, b, vnodes: {a, b}}`. */
+export function replicaDifferenceJson(d: ReplicaDifference) {
+  const { kind, ahead } = classifyDifference(d);
   return {
     bucket: d.bucket,
     key: keyToJson(d.key),
-    blue: versionJson(d.blue, d.blueDeleted),
-    pink: versionJson(d.pink, d.pinkDeleted),
-    ahead: d.ahead,
-    ...('blueVnode' in d ? { blueVnode: d.blueVnode, pinkVnode: d.pinkVnode } : {}),
-  };
-}
-
-export function clusterComparisonJson(c: ClusterComparison) {
-  const e = c.exchange;
-  return {
-    kind: c.kind,
-    blue: c.blue,
-    pink: c.pink,
-    state: e.state,
-    inSync: c.inSync,
-    deltas: c.differences.map(differenceJson),
-    counts: { deltas: c.differences.length, dirtyBranches: e.dirtyBranches, dirtySegments: e.dirtySegments },
-    truncated: e.truncated,
-    largeDelta: e.largeDelta,
-    walk: e.walk,
-    rounds: e.rounds,
-    roundTrips: e.roundTrips,
-    bytes: e.bytes,
-    timings: e.timings,
-  };
-}
-
-export function replicaComparisonJson(c: ReplicaComparison) {
-  return {
-    kind: c.kind,
-    cluster: c.cluster,
-    inSync: c.inSync,
-    deltas: c.differences.map(differenceJson),
-    counts: { deltas: c.differences.length, keys: c.keys, pairs: c.pairs, pairsInSync: c.pairsInSync },
-    truncated: c.truncated,
-    roundTrips: c.roundTrips,
-    bytes: { total: c.bytes },
+    kind,
+    ahead: ahead === 'source' ? 'a' : ahead === 'sink' ? 'b' : 'both',
+    a: versionJson(d.blue, d.blueDeleted),
+    b: versionJson(d.pink, d.pinkDeleted),
+    vnodes: { a: d.blueVnode, b: d.pinkVnode },
   };
 }
 
@@ -62,41 +46,33 @@ function clockText(clock: Clock | null, deleted: boolean | undefined): string {
   return `${deleted ? 'tombstone ' : ''}[${entries}]`;
 }
 
-function keyText(key: Uint8Array): string {
+export function keyText(key: Uint8Array): string {
   const j = keyToJson(key);
   return typeof j === 'string' ? j : `base64:${j.base64}`;
 }
 
-export function printDifferences(out: OutStream, ds: ReadonlyArray<Difference | ReplicaDifference>, blueName: string, pinkName: string): void {
+const KIND_TEXT = { missing: 'missing', tombstone: 'tombstone vs value', concurrent: 'concurrent', newer: 'newer' } as const;
+
+/** A table of differences (the first SHOWN_DIFFERENCES of `ds`); `more` differences were not shown. */
+export function printDifferences(out: OutStream, ds: ReadonlyArray<Difference | ReplicaDifference>, names: SideNames, more = 0, lift = '--output FILE.jsonl lists every difference'): void {
   if (ds.length === 0) return;
   const replica = ds[0] !== undefined && 'blueVnode' in ds[0];
+  const shown = ds.slice(0, SHOWN_DIFFERENCES);
   printTable(
     out,
-    ['bucket', 'key', replica ? 'replica A' : blueName, replica ? 'replica B' : pinkName, 'ahead'],
-    ds.slice(0, SHOWN_DIFFERENCES).map((d) => [
-      d.bucket,
-      keyText(d.key),
-      clockText(d.blue, d.blueDeleted) + ('blueVnode' in d ? ` @v${d.blueVnode}` : ''),
-      clockText(d.pink, d.pinkDeleted) + ('pinkVnode' in d ? ` @v${d.pinkVnode}` : ''),
-      d.ahead === 'blue' ? (replica ? 'A' : blueName) : d.ahead === 'pink' ? (replica ? 'B' : pinkName) : d.ahead,
-    ]),
+    ['bucket', 'key', 'kind', replica ? 'replica A' : names.source, replica ? 'replica B' : names.sink, 'ahead'],
+    shown.map((d) => {
+      const c = classifyDifference(d);
+      return [
+        d.bucket,
+        keyText(d.key),
+        KIND_TEXT[c.kind],
+        clockText(d.blue, d.blueDeleted) + ('blueVnode' in d ? ` @v${d.blueVnode}` : ''),
+        clockText(d.pink, d.pinkDeleted) + ('pinkVnode' in d ? ` @v${d.pinkVnode}` : ''),
+        c.ahead === 'source' ? names.source : c.ahead === 'sink' ? names.sink : 'concurrent',
+      ];
+    }),
   );
-  if (ds.length > SHOWN_DIFFERENCES) out.write(`… and ${ds.length - SHOWN_DIFFERENCES} more (--json lists them all)\n`);
-}
-
-export function printClusterComparison(out: OutStream, c: ClusterComparison): void {
-  const e = c.exchange;
-  const ms = Object.values(e.timings).reduce((a, b) => a + (b ?? 0), 0);
-  printTable(out, ['compare', 'in sync', 'stage', 'dirty branches', 'dirty segments', 'deltas', 'round trips', 'bytes', 'ms'], [
-    [`${c.blue} ↔ ${c.pink}`, c.inSync ? 'yes' : 'no', e.state, e.dirtyBranches, e.dirtySegments, c.differences.length, e.roundTrips, e.bytes.total, Math.round(ms)],
-  ]);
-  printDifferences(out, c.differences, c.blue, c.pink);
-  if (e.truncated) out.write('more segments differ than one exchange forwards (--max-results): `aae repair` loops until in sync\n');
-}
-
-export function printReplicaComparison(out: OutStream, c: ReplicaComparison): void {
-  printTable(out, ['cluster', 'in sync', 'replica pairs', 'pairs in sync', 'keys differing', 'deltas', 'bytes'], [
-    [c.cluster, c.inSync ? 'yes' : 'no', c.pairs, c.pairsInSync, c.keys, c.differences.length, c.bytes],
-  ]);
-  printDifferences(out, c.differences, 'A', 'B');
+  const rest = ds.length - shown.length + more;
+  if (rest > 0) out.write(`… and ${rest.toLocaleString('en-US')} more (${lift})\n`);
 }

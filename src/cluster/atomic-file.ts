@@ -2,6 +2,9 @@
  * Writing a small file so that a crash leaves the old contents or the new, never half of one: a
  * temp file in the same directory, fsync, rename over the old file, fsync the directory. On failure
  * the temp file is removed and the error is rethrown for the caller to name.
+ *
+ * The file is created owner-only (0600, whatever the umask): it describes a cluster or holds a
+ * sync's state, and nobody else has business reading or replacing it.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
@@ -11,7 +14,7 @@ export async function writeFileAtomic(file: string, body: string): Promise<void>
   const dir = dirname(file);
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const fh = await open(tmp, 'wx');
+    const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.writeFile(body, 'utf8');
       await fh.sync();

@@ -1,4 +1,4 @@
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 import type { ClockEntry } from '../hash/index.js';
 
 /**
@@ -58,8 +58,8 @@ function validateActor(actor: unknown): asserts actor is string {
 
 function validateCounter(actor: string, counter: unknown): asserts counter is number {
   if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 0) {
-    // JSON shows a string counter as "1", not as 1.
-    throw new AaeError('CLOCK_INVALID', `clock counter for '${actor}' must be a non-negative safe integer, got ${typeof counter === 'number' ? String(counter) : JSON.stringify(counter) ?? String(counter)}`);
+    // quote: a string counter shows as '1', not as 1; a list only by its kind (it may nest deeper than the stack).
+    throw new AaeError('CLOCK_INVALID', `clock counter for ${quote(actor)} must be a non-negative safe integer, got ${quote(counter)}`);
   }
 }
 
@@ -73,7 +73,7 @@ export function isValidTime(t: unknown): t is number {
 
 function validateTime(lastModified: unknown): asserts lastModified is number {
   if (!isValidTime(lastModified)) {
-    throw new AaeError('CLOCK_INVALID', `clock lastModified must be an integer in 0..${MAX_TIME_MS} (ms since the epoch), got ${String(lastModified)}`);
+    throw new AaeError('CLOCK_INVALID', `clock lastModified must be an integer in 0..${MAX_TIME_MS} (ms since the epoch), got ${quote(lastModified)}`);
   }
 }
 
@@ -102,7 +102,7 @@ export function makeClock(entries: Iterable<ClockEntry>, lastModified: number): 
   for (let i = 1; i < out.length; i++) {
     // A duplicate with a zero counter was dropped above, so only live duplicates are caught here.
     if (out[i - 1]![0] === out[i]![0]) {
-      throw new AaeError('CLOCK_INVALID', `clock names actor '${out[i]![0]}' twice`);
+      throw new AaeError('CLOCK_INVALID', `clock names actor ${quote(out[i]![0])} twice`);
     }
   }
   return { entries: out, lastModified };
@@ -165,7 +165,7 @@ export function increment(clock: Clock | null, actor: string, now: number): Cloc
     const d = placed ? -1 : compareActors(entry[0], actor);
     if (d === 0) {
       if (entry[1] >= Number.MAX_SAFE_INTEGER) {
-        throw new AaeError('CLOCK_INVALID', `clock counter for '${actor}' would overflow`);
+        throw new AaeError('CLOCK_INVALID', `clock counter for ${quote(actor)} would overflow`);
       }
       entries.push([actor, entry[1] + 1]);
       placed = true;

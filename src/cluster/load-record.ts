@@ -1,4 +1,4 @@
-import { AaeError, isAaeError } from '../errors.js';
+import { AaeError, isAaeError, quote } from '../errors.js';
 import { validateBucket } from '../hash/index.js';
 import { MAX_TIME_MS, isValidTime, makeClock, type Clock } from './clock.js';
 import { keyFromJson, normaliseIndexes, valueFromJson, type IndexEntry } from './object.js';
@@ -35,7 +35,7 @@ export function parseLoadRecord(line: string): LoadRecord {
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('must be a JSON object');
   const o = json as Record<string, unknown>;
-  for (const f of Object.keys(o)) if (!FIELDS.has(f)) throw invalid(`unknown field '${f}'`);
+  for (const f of Object.keys(o)) if (!FIELDS.has(f)) throw invalid(`unknown field ${quote(f)}`);
 
   try {
     if (typeof o.bucket !== 'string') throw invalid('bucket must be a string');

@@ -1,5 +1,5 @@
-import { AaeError } from '../errors.js';
-import { compareBytes, objectHash, utf8, validateBucket, type HashMethod } from '../hash/index.js';
+import { AaeError, quote } from '../errors.js';
+import { compareBytes, decodeUtf8, objectHash, utf8, validateBucket, type HashMethod } from '../hash/index.js';
 import { compareClocks, type Clock } from './clock.js';
 
 /**
@@ -47,10 +47,6 @@ export interface ObjectHead {
 /** A JSON-safe byte string: text when it is valid UTF-8, else base64. */
 export type BytesJson = string | { base64: string };
 
-// fatal: invalid UTF-8 throws instead of becoming U+FFFD; ignoreBOM: a leading BOM is kept as text,
-// so decode∘encode is the identity on every string this accepts.
-const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 export function keyToBytes(k: string | Uint8Array): Uint8Array {
   if (typeof k === 'string') {
     if (!k.isWellFormed()) throw new AaeError('KEY_INVALID', 'key must be well-formed UTF-16 text');
@@ -63,7 +59,7 @@ export function keyToBytes(k: string | Uint8Array): Uint8Array {
 /** The bytes as UTF-8 text, or undefined when they are not valid UTF-8. */
 export function bytesToText(bytes: Uint8Array): string | undefined {
   try {
-    return strictDecoder.decode(bytes);
+    return decodeUtf8(bytes);
   } catch {
     return undefined;
   }
@@ -109,6 +105,15 @@ export function keyFromJson(v: unknown): Uint8Array {
   return bytesFromJson(v, 'key', 'KEY_INVALID');
 }
 
+/**
+ * A value given as text: its UTF-8 bytes. A lone surrogate has no UTF-8 form (an encoder would
+ * write U+FFFD, and the value would not read back as written): INVALID_ARGUMENT.
+ */
+export function textValueBytes(s: string): Uint8Array {
+  if (!s.isWellFormed()) throw new AaeError('INVALID_ARGUMENT', 'value text must be well-formed (a lone surrogate has no UTF-8 form)');
+  return utf8(s);
+}
+
 export function valueToJson(value: Uint8Array): BytesJson {
   return bytesToJson(value);
 }
@@ -129,7 +134,7 @@ export function validateIndexEntry(entry: IndexEntry): void {
     throw new AaeError('KEY_INVALID', 'index name must be non-empty well-formed text without NUL');
   }
   if (typeof term !== 'string' || term.includes('\0') || !term.isWellFormed()) {
-    throw new AaeError('KEY_INVALID', `index term for '${name}' must be well-formed text without NUL`);
+    throw new AaeError('KEY_INVALID', `index term for ${quote(name)} must be well-formed text without NUL`);
   }
 }
 
@@ -159,7 +164,7 @@ const NO_VALUE = new Uint8Array(0);
  * worked out, for the store's heads and for anyone checking them. Needs initHash().
  */
 export function versionHash(obj: Pick<AaeObject, 'clock' | 'value' | 'deleted'>, hashMethod: HashMethod, seed: number): number {
-  return objectHash(hashMethod, seed, obj.clock.entries, obj.deleted ? NO_VALUE : obj.value);
+  return objectHash(hashMethod, seed, obj.clock.entries, obj.deleted ? NO_VALUE : obj.value, obj.deleted);
 }
 
 /** The head of an object: everything but the value, plus its size and hash. Needs initHash(). */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { AaeError, isAaeError } from '../errors.js';
+import { AaeError, clip, isAaeError } from '../errors.js';
 import { HASH_METHODS, type HashMethod } from '../hash/index.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { MAX_N_VAL, MAX_RING_SIZE, MIN_RING_SIZE, validateRing } from './ring.js';
@@ -57,6 +57,30 @@ const nodeName = z
     error: NODE_MSG,
   });
 
+/** host:port or [v6]:port (src/net parses it fully; here only its shape is checked). */
+const ADDRESS = /^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s]+):\d{1,5}$/;
+const ADDRESS_MSG = 'must be host:port, e.g. 10.0.0.5:7001';
+
+const servedNode = z.strictObject({
+  name: nodeName,
+  address: z.string(must(ADDRESS_MSG)).refine((a) => ADDRESS.test(a) && Number(a.slice(a.lastIndexOf(':') + 1)) <= 65535, { error: ADDRESS_MSG }),
+});
+
+/**
+ * A node: its name (served from this directory), or {name, address} (served elsewhere). Not a
+ * z.union, whose failure says only "Invalid input": each form reports its own message.
+ */
+const nodeEntry = z.unknown().transform((v, ctx): string | { name: string; address: string } => {
+  const r = typeof v === 'object' && v !== null && !Array.isArray(v) ? servedNode.safeParse(v) : nodeName.safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
+
+const TLS_MSG = 'must be "insecure" or {"ca", "cert", "key"}: paths to PEM files, relative to the cluster directory';
+const path = z.string(must(TLS_MSG)).min(1, { error: TLS_MSG });
+const tlsSchema = z.union([z.literal('insecure'), z.strictObject({ ca: path, cert: path, key: path })], must(TLS_MSG));
+
 const specSchema = z.strictObject({
   version: z.literal(CLUSTER_SPEC_VERSION, must(`must be ${CLUSTER_SPEC_VERSION}`)),
   name: z
@@ -76,21 +100,38 @@ const specSchema = z.strictObject({
     .number(must('must be an integer in 0..4294967295'))
     .refine((n) => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff, { error: 'must be an integer in 0..4294967295' }),
   nodes: z
-    .array(nodeName, must(`must be a list of 1..${MAX_NODES} node names`))
+    .array(nodeEntry, must(`must be a list of 1..${MAX_NODES} node names`))
     .min(1, { error: `must be a list of 1..${MAX_NODES} node names` })
     .max(MAX_NODES, { error: `must be a list of 1..${MAX_NODES} node names` })
-    .superRefine((names, ctx) => {
+    .superRefine((entries, ctx) => {
       const seen = new Set<string>();
-      for (const n of names) {
+      for (const e of entries) {
+        const n = typeof e === 'string' ? e : e.name;
         if (seen.has(n)) ctx.addIssue({ code: 'custom', message: `names node '${n}' twice` });
         seen.add(n);
       }
     }),
+  tls: tlsSchema.optional(),
 });
 
+/** How this directory's commands reach served nodes: mutual TLS with these files, or plaintext on loopback. */
+export type ClientTls = 'insecure' | { ca: string; cert: string; key: string };
+
+/**
+ * Everything cluster.json says: the spec, and for a cluster whose nodes (some or all) are served
+ * elsewhere (`aae node serve`), each such node's address and how to reach them. A node without an
+ * address is served from this directory (its LevelDB folder is here).
+ */
+export interface ClusterConfig {
+  spec: ClusterSpec;
+  /** node name → host:port, for the nodes served elsewhere. */
+  addresses: Readonly<Record<string, string>>;
+  tls?: ClientTls;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `${issue.keys.join(', ')}: unknown field`;
-  const path = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') return `${issue.keys.slice(0, 5).map((k) => clip(k)).join(', ')}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ''}: unknown field`;
+  const path = issue.path.length === 0 ? '(root)' : issue.path.map((p) => (typeof p === 'string' ? clip(p) : String(p))).join('.');
   return `${path}: ${issue.message}`;
 }
 
@@ -99,6 +140,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * "cluster.json: ringSize: must be a power of two in 8..1024"; `details.fields` lists them.
  */
 export function parseClusterSpec(json: unknown, source = CLUSTER_SPEC_FILE): ClusterSpec {
+  return parseClusterConfig(json, source).spec;
+}
+
+/** As parseClusterSpec, keeping the nodes' addresses and the TLS settings. */
+export function parseClusterConfig(json: unknown, source = CLUSTER_SPEC_FILE): ClusterConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new AaeError('CLUSTER_SPEC_INVALID', `${source}: must be a JSON object`, { details: { fields: [] } });
   }
@@ -109,14 +155,27 @@ export function parseClusterSpec(json: unknown, source = CLUSTER_SPEC_FILE): Clu
       details: { fields: [...new Set(fields)] },
     });
   }
-  const spec: ClusterSpec = { ...r.data, nodes: [...r.data.nodes] };
+  const { tls, nodes, ...rest } = r.data;
+  const spec: ClusterSpec = { ...rest, nodes: nodes.map((n) => (typeof n === 'string' ? n : n.name)) };
+  const addresses: Record<string, string> = {};
+  for (const n of nodes) if (typeof n !== 'string') addresses[n.name] = n.address;
   try {
     validateRing(spec); // the ring's own rules, should they ever become stricter than the schema
   } catch (e) {
     if (!isAaeError(e, 'RING_INVALID')) throw e;
     throw new AaeError('CLUSTER_SPEC_INVALID', `${source}: ${e.message}`, { cause: e, details: { fields: ['ringSize', 'nVal'] } });
   }
-  return spec;
+  return { spec, addresses, ...(tls === undefined ? {} : { tls }) };
+}
+
+/** cluster.json's JSON for a config: a node with an address is written as {name, address}. */
+export function clusterConfigJson(config: ClusterConfig): Record<string, unknown> {
+  const { spec } = config;
+  return {
+    ...spec,
+    nodes: spec.nodes.map((n) => (config.addresses[n] === undefined ? n : { name: n, address: config.addresses[n] })),
+    ...(config.tls === undefined ? {} : { tls: config.tls }),
+  };
 }
 
 /** n1, n2, …, nK: the default node names. */
@@ -165,6 +224,11 @@ function errnoCode(e: unknown): string | undefined {
 
 /** Reads and validates `<dir>/cluster.json`. Missing → CLUSTER_NOT_FOUND; bad JSON or fields → CLUSTER_SPEC_INVALID. */
 export async function readClusterSpec(dir: string): Promise<ClusterSpec> {
+  return (await readClusterConfig(dir)).spec;
+}
+
+/** As readClusterSpec, keeping the nodes' addresses and the TLS settings. */
+export async function readClusterConfig(dir: string): Promise<ClusterConfig> {
   const file = join(dir, CLUSTER_SPEC_FILE);
   let text: string;
   try {
@@ -185,7 +249,7 @@ export async function readClusterSpec(dir: string): Promise<ClusterSpec> {
       details: { fields: [] },
     });
   }
-  return parseClusterSpec(json);
+  return parseClusterConfig(json);
 }
 
 /**
@@ -193,10 +257,15 @@ export async function readClusterSpec(dir: string): Promise<ClusterSpec> {
  * it, rename it over the old file, fsync the directory. On failure the temp file is removed.
  */
 export async function writeClusterSpec(dir: string, spec: ClusterSpec): Promise<void> {
-  const valid = parseClusterSpec(spec, 'cluster spec');
+  await writeClusterConfig(dir, { spec, addresses: {} });
+}
+
+/** As writeClusterSpec, with the nodes' addresses and the TLS settings. */
+export async function writeClusterConfig(dir: string, config: ClusterConfig): Promise<void> {
+  const valid = parseClusterConfig(clusterConfigJson(config), 'cluster spec');
   const file = join(dir, CLUSTER_SPEC_FILE);
   try {
-    await writeFileAtomic(file, `${JSON.stringify(valid, null, 2)}\n`);
+    await writeFileAtomic(file, `${JSON.stringify(clusterConfigJson(valid), null, 2)}\n`);
   } catch (e) {
     throw new AaeError('STORE_IO', `cannot write ${file}`, { cause: e });
   }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { defaultSpec, type ClusterSpec, type ObjectHead } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
-import { objectHashOfValue } from '../hash/index.js';
+import { decodeUtf8, objectHashOfValue } from '../hash/index.js';
 import { EmbeddedCluster } from '../coordinator/index.js';
 import { locateKey, planWrite, prepareGivenHead, type PlannedWrite, type VnodeWrite } from '../store/index.js';
 import { keystoreClock, keystoreClockUnchecked } from './keystore-clock.js';
@@ -89,9 +89,9 @@ export class KeystoreStore {
       let plan: PlannedWrite;
       if (c.kind === 'set') {
         const w = headOfRow(this.bucket, c.key, c.values, c.lastModified, spec.seed, c.digest);
-        plan = planWrite(w, loc, prepareGivenHead(w, loc), undefined, true);
+        plan = planWrite(w, loc, prepareGivenHead(w, loc), undefined);
       } else {
-        plan = planWrite({ kind: 'erase', bucket: this.bucket, key: c.key }, loc, undefined, undefined, true);
+        plan = planWrite({ kind: 'erase', bucket: this.bucket, key: c.key }, loc, undefined, undefined);
       }
       const v = loc.keyspace;
       let list = perVnode.get(v);
@@ -113,7 +113,7 @@ export class KeystoreStore {
     for (const r of rows) {
       const loc = locateKey(this.bucket, r.key, spec);
       const w = headOfRow(this.bucket, r.key, r.values, r.lastModified, spec.seed, r.digest);
-      perVnode[loc.keyspace]!.push(planWrite(w, loc, prepareGivenHead(w, loc), undefined, true));
+      perVnode[loc.keyspace]!.push(planWrite(w, loc, prepareGivenHead(w, loc), undefined));
     }
     await Promise.all(perVnode.map((list, v) => (list.length === 0 ? undefined : this.cluster.vnode(v).writePlanned(list))));
   }
@@ -158,7 +158,7 @@ export class KeystoreStore {
   async position(): Promise<string | null> {
     const b = await this.cluster.nodeDb(KEYSTORE_NODE).get(CHECKPOINT_KEY);
     if (b === undefined) return null;
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(b);
+    const text = decodeUtf8(b);
     if (text.length === 0) throw new AaeError('STORE_IO', 'the keystore checkpoint is empty');
     return text;
   }

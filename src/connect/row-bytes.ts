@@ -1,5 +1,5 @@
 import { AaeError } from '../errors.js';
-import { utf8 } from '../hash/index.js';
+import { decodeUtf8, utf8 } from '../hash/index.js';
 
 /**
  * Canonical row bytes: what a keystore hashes for one row (docs/FORMAT.md, "Canonical row
@@ -95,7 +95,8 @@ function writeVarint(out: Uint8Array, p: number, n: number): number {
 
 /** The inverse of canonicalRowBytes, given how many values the row has (a one-value row is ambiguous without it). */
 export function decodeRowBytes(bytes: Uint8Array, count: number): Array<string | null> {
-  const dec = new TextDecoder('utf-8', { fatal: true });
+  // Strict, and a leading U+FEFF is text (decodeUtf8): every value reads back exactly as written.
+  const dec = { decode: decodeUtf8 };
   const bad = (why: string): never => {
     throw new AaeError('INVALID_ARGUMENT', `not canonical row bytes: ${why}`);
   };

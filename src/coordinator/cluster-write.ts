@@ -6,6 +6,7 @@ import {
   makeClock,
   mergeClocks,
   normaliseIndexes,
+  textValueBytes,
   validateObjectKey,
   type AaeObject,
   type Clock,
@@ -58,7 +59,7 @@ export function prepareItem(item: PutItem, spec: ClusterSpec): PreparedPut {
   const key = keyToBytes(item.key);
   validateObjectKey({ bucket: item.bucket, key });
   const deleted = item.deleted ?? false;
-  const value = deleted || item.value === undefined ? EMPTY : typeof item.value === 'string' ? utf8(item.value) : item.value;
+  const value = deleted || item.value === undefined ? EMPTY : typeof item.value === 'string' ? textValueBytes(item.value) : item.value;
   if (!(value instanceof Uint8Array)) throw new AaeError('INVALID_ARGUMENT', 'value must be a string or bytes');
   const replicas = item.replicas ?? spec.nVal;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > spec.nVal) {
@@ -155,9 +156,10 @@ export async function planFlush(
     out[i] = object;
     const loc = locs[i]!;
     const hint = { loc, head: prepareHead(object, loc, spec) };
-    // Replicas without a basis (clocked writes) share one entry.
+    // Replicas without a basis (clocked writes) share one entry. Every entry has one shape (all
+    // three fields, in the order a vnode's write step reads them): see planWrite.
     const op: WriteOp = { kind: 'put', object };
-    const shared: WriteEntry = { op, hint };
+    const shared: WriteEntry = { op, basis: undefined, hint };
     const targets = pref[i]!;
     for (let r = 0; r < it.replicas; r++) {
       const v = targets[r]!;

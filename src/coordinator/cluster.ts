@@ -83,6 +83,7 @@ export class Cluster implements ClusterNodes {
   /** Flushes handed to the nodes and not yet landed (each settles, never rejects). */
   private readonly landing = new Set<Promise<void>>();
   private closed = false;
+  private readonly down = new Set<string>();
 
   constructor(
     readonly spec: ClusterSpec,
@@ -108,6 +109,15 @@ export class Cluster implements ClusterNodes {
     const n = this.nodes.get(name);
     if (n === undefined) throw new AaeError('INVALID_ARGUMENT', `no node '${name}' in cluster ${this.spec.name}`);
     return n;
+  }
+
+  /** Nodes found unreachable (see ClusterNodes): plans route around them. */
+  get unavailable(): ReadonlySet<string> {
+    return this.down;
+  }
+
+  markUnavailable(name: string): void {
+    if (this.nodes.has(name)) this.down.add(name);
   }
 
   /** The node that owns `vnode`. */

@@ -8,15 +8,15 @@
  * loopback codec encodes every request and answer on the way); `modules` adds fold modules the
  * nodes may run (a module loaded from a file for `aae fold`).
  */
-import { access, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { CLUSTER_SPEC_FILE, claim, parseClusterSpec, readClusterSpec, writeClusterSpec, type ClusterSpec } from '../cluster/index.js';
+import { access, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CLUSTER_SPEC_FILE, claim, readClusterConfig, type ClusterSpec } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { ModuleRegistry, type AnyFoldModule, type FoldQueueLimits } from '../fold/index.js';
 import { initHash } from '../hash/index.js';
 import { LocalNode } from '../local/index.js';
 import type { NodeService } from '../node/index.js';
-import { LocalVnode, NodeDb, checkRingStamp, type StoreParams } from '../store/index.js';
+import { LocalVnode, NodeDb, createClusterDir, prepareNode, type StoreParams } from '../store/index.js';
 import { Cluster } from './cluster.js';
 
 export interface CloseOptions {
@@ -45,77 +45,33 @@ export class EmbeddedCluster extends Cluster {
     super(spec, handles);
   }
 
-  /** Creates the directory (if needed), cluster.json and every node's LevelDB; returns the open cluster. */
+  /**
+   * Creates the directory (if needed), cluster.json and every node's LevelDB, so that a crash
+   * leaves a whole cluster or none (src/store/create-cluster.ts); returns the open cluster.
+   */
   static async create(dir: string, spec: ClusterSpec, options: OpenOptions = {}): Promise<EmbeddedCluster> {
-    const valid = parseClusterSpec(spec, 'cluster spec');
-    if (await exists(join(dir, CLUSTER_SPEC_FILE))) {
-      throw new AaeError('CLUSTER_EXISTS', `a cluster already exists at ${dir}`);
-    }
-    try {
-      await ensureDir(dir);
-    } catch (e) {
-      throw new AaeError('STORE_IO', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
-    }
-    await writeClusterSpec(dir, valid);
-    try {
-      return await EmbeddedCluster.openWith(dir, valid, true, options);
-    } catch (e) {
-      // A refused create (node stores of another ring already there, a disk error) leaves no spec
-      // behind: otherwise the next create says CLUSTER_EXISTS and every open refuses the data.
-      await rm(join(dir, CLUSTER_SPEC_FILE), { force: true }).catch(() => undefined);
-      throw e;
-    }
+    await createClusterDir(dir, { spec, addresses: {} }, async (at, valid) => EmbeddedCluster.openWith(at, valid, true, {}).then((c) => c.close()));
+    return EmbeddedCluster.open(dir, options);
   }
 
   /** Opens an existing cluster: CLUSTER_NOT_FOUND without cluster.json, STORE_LOCKED if another process has it open. */
   static async open(dir: string, options: OpenOptions = {}): Promise<EmbeddedCluster> {
-    const spec = await readClusterSpec(dir);
+    const { spec, addresses } = await readClusterConfig(dir);
+    const served = Object.entries(addresses);
+    if (served.length > 0) {
+      throw new AaeError(
+        'INVALID_ARGUMENT',
+        `cluster at ${dir} has nodes served elsewhere (${served.map(([n, a]) => `${n} at ${a}`).join(', ')}): open it with openCluster (src/net), which reaches them over the network`,
+      );
+    }
     return EmbeddedCluster.openWith(dir, spec, false, options);
   }
 
   private static async openWith(dir: string, spec: ClusterSpec, create: boolean, options: OpenOptions): Promise<EmbeddedCluster> {
-    await initHash();
-    const c = claim(spec.ringSize, spec.nodes, spec.nVal);
-    const dbs = new Map<string, NodeDb>();
-    /** Nodes whose store this call created: their vnodes start with empty, current trees. */
-    const fresh = new Set<string>();
-    try {
-      for (const node of spec.nodes) {
-        const location = join(dir, node);
-        const existed = await exists(location);
-        if (!create && !existed) {
-          throw new AaeError('STORE_IO', `cluster at ${dir}: node ${node} has no store (${location} is missing)`);
-        }
-        if (!existed) fresh.add(node);
-        const db = await NodeDb.open(node, location, { createIfMissing: create });
-        dbs.set(node, db);
-        const held = c.owners.flatMap((owner, v) => (owner === node ? [v] : []));
-        await checkRingStamp(db, { ringSize: spec.ringSize, nVal: spec.nVal, hashMethod: spec.hashMethod, seed: spec.seed, vnodes: held }, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });
-      }
-      const params: StoreParams = spec;
-      const modules = options.modules === undefined || options.modules.length === 0 ? undefined : new ModuleRegistry().with(options.modules);
-      const local = new Map<string, LocalNode>();
-      const handles = new Map<string, NodeService>();
-      for (const node of spec.nodes) {
-        const db = dbs.get(node)!;
-        const vnodes: LocalVnode[] = [];
-        for (let v = 0; v < spec.ringSize; v++) if (c.owners[v] === node) vnodes.push(await LocalVnode.open(db, v, params, { fresh: fresh.has(node) }));
-        const n = new LocalNode(node, db, vnodes, {
-          cluster: spec.name,
-          params: { ringSize: spec.ringSize, nVal: spec.nVal, treeSize: spec.treeSize, hashMethod: spec.hashMethod, seed: spec.seed },
-          ...(modules === undefined ? {} : { modules }),
-          ...(options.foldLimits === undefined ? {} : { foldLimits: options.foldLimits }),
-        });
-        local.set(node, n);
-        handles.set(node, options.wrapNode === undefined ? n : options.wrapNode(n));
-      }
-      return new EmbeddedCluster(dir, spec, local, handles);
-    } catch (e) {
-      for (const db of dbs.values()) await db.close().catch(() => undefined);
-      // The node folders this call made hold nothing yet: a refused create removes them.
-      if (create) for (const node of fresh) await rm(join(dir, node), { recursive: true, force: true }).catch(() => undefined);
-      throw e;
-    }
+    const local = await openLocalNodes(dir, spec, spec.nodes, create, options);
+    const handles = new Map<string, NodeService>();
+    for (const [name, n] of local) handles.set(name, options.wrapNode === undefined ? n : options.wrapNode(n));
+    return new EmbeddedCluster(dir, spec, local, handles);
   }
 
   /** A node of this process (tools and tests; operations go through the node contract). */
@@ -157,19 +113,57 @@ export class EmbeddedCluster extends Cluster {
 }
 
 /**
- * mkdir -p, one level at a time. Node's recursive mkdir spins forever on some pseudo file systems
- * (under /proc it answers ENOENT for the child and EEXIST for the parent, and retries); this walks
- * up once and fails with the file system's answer.
+ * Opens the LevelDB stores of `names` (nodes of `spec` served from `dir`) as LocalNodes, each
+ * checked against the ring it was written under. The embedded cluster opens all of them; a cluster
+ * of local and served nodes (src/net) opens those without an address; `aae node serve` opens one.
+ * On failure nothing stays open, and a create removes the node folders it made.
  */
-async function ensureDir(dir: string): Promise<void> {
+export async function openLocalNodes(
+  dir: string,
+  spec: ClusterSpec,
+  names: readonly string[],
+  create: boolean,
+  options: Omit<OpenOptions, 'wrapNode'> = {},
+): Promise<Map<string, LocalNode>> {
+  await initHash();
+  const c = claim(spec.ringSize, spec.nodes, spec.nVal);
+  const dbs = new Map<string, NodeDb>();
+  /** Nodes whose store this call created: their vnodes start with empty, current trees. */
+  const fresh = new Set<string>();
   try {
-    await mkdir(dir);
+    for (const node of names) {
+      const location = join(dir, node);
+      const existed = await exists(location);
+      if (!create && !existed) {
+        throw new AaeError('STORE_IO', `cluster at ${dir}: node ${node} has no store (${location} is missing)`);
+      }
+      if (!existed) fresh.add(node);
+      const db = await NodeDb.open(node, location, { createIfMissing: create });
+      dbs.set(node, db);
+      const held = c.owners.flatMap((owner, v) => (owner === node ? [v] : []));
+      await prepareNode(db, spec, held, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });
+    }
+    const params: StoreParams = spec;
+    const modules = options.modules === undefined || options.modules.length === 0 ? undefined : new ModuleRegistry().with(options.modules);
+    const local = new Map<string, LocalNode>();
+    for (const node of names) {
+      const db = dbs.get(node)!;
+      const vnodes: LocalVnode[] = [];
+      for (let v = 0; v < spec.ringSize; v++) if (c.owners[v] === node) vnodes.push(await LocalVnode.open(db, v, params, { fresh: fresh.has(node) }));
+      const n = new LocalNode(node, db, vnodes, {
+        cluster: spec.name,
+        params: { ringSize: spec.ringSize, nVal: spec.nVal, treeSize: spec.treeSize, hashMethod: spec.hashMethod, seed: spec.seed },
+        ...(modules === undefined ? {} : { modules }),
+        ...(options.foldLimits === undefined ? {} : { foldLimits: options.foldLimits }),
+      });
+      local.set(node, n);
+    }
+    return local;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
-    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
-    await ensureDir(dirname(dir));
-    await mkdir(dir);
+    for (const db of dbs.values()) await db.close().catch(() => undefined);
+    // The node folders this call made hold nothing yet: a refused create removes them.
+    if (create) for (const node of fresh) await rm(join(dir, node), { recursive: true, force: true }).catch(() => undefined);
+    throw e;
   }
 }
 

@@ -5,5 +5,5 @@
  * Imports src/local, src/fold, src/store, src/node and below.
  */
 export { Cluster, type PutManyOptions, type ReplicaHead, type ReplicaVersion, type WriteOutcome } from './cluster.js';
-export { EmbeddedCluster, type CloseOptions, type OpenOptions } from './embedded-cluster.js';
+export { EmbeddedCluster, openLocalNodes, type CloseOptions, type OpenOptions } from './embedded-cluster.js';
 export type { PutItem } from './cluster-write.js';

@@ -38,6 +38,19 @@
  * keys among 1M (large tree, see `aae bench exchange`): w1 = 512, w2 = 32, ≈ 27 KB of tree words a
  * side, ~59 KB in all with the clocks; Negentropy ~163 KB; the classic root/branch walk 485 KB.
  *
+ * Sketches and syndromes (sources that declare them; a cluster through its folds does). Tree words
+ * are linear over XOR, and so are two summaries of them, which lets a side whose words are the XOR
+ * of many nodes' partial words move far fewer of them (docs/PROTOCOL.md):
+ *   - the first round asks for a 64-bit sketch of the top (src/tictac/sketch.ts), 8 bytes a
+ *     source; equal sketches end the exchange, in sync, in one round trip. Only when they differ
+ *     are the top's words fetched, at once (the same look, one more round trip);
+ *   - below a dirty top word, while differences are few (under 1.5 a word expected), the next
+ *     round asks for each dirty word's syndrome (src/tictac/syndrome.ts): log2(w) + 2 words that
+ *     name the one differing leaf under it (11 words for 512 leaves, against 2 KiB), and whose
+ *     total is the word's second look. A word holding more than one difference is walked by its
+ *     words at once. Then the clocks. Two tree rounds, three in all; for 100 differences among
+ *     1M keys ≈ 14 KB a side, against ≈ 27 KB walking words.
+ *
  * The classic walk (sources without `hashes`, or `walk: 'classic'`) is the original's: the root
  * twice, the dirty branches twice (whole 1 KiB branches: such a source answers nothing finer), the
  * clocks — five rounds.
@@ -46,6 +59,17 @@
  * next (and at most maxResults segments into the clock fetch), chosen by selectIds as a tight
  * window. One exchange therefore repairs at most maxResults segments; as in the original, the
  * caller loops (exchange → repair → exchange) and `truncated` says that dirty ids were left over.
+ *
+ * Complete listings (`onDeltas`). An operator who asks for every difference (`aae compare
+ * --output FILE.jsonl`) wants neither a window of maxResults segments nor every key clock of a
+ * damaged cluster in memory at once. With `onDeltas` the cap is lifted at every tree level (tree
+ * words are 4 bytes an id: even all 2^20 segments of a large tree are 4 MiB), a large delta is
+ * walked rather than reported, and the clock round goes window by window: at most
+ * CLOCK_WINDOW_SEGMENTS segments' key clocks are held at once, their differences handed to
+ * `onDeltas` (awaited: a slow writer slows the walk, it does not fill memory) and dropped. Only the
+ * first window pauses before it: the later ones are fetched later still after their leaves were
+ * seen dirty, so they too get their second look. The result then keeps no deltas; `deltaCount`
+ * counts them.
  *
  * Large deltas. When the differences the top implies would make more than half of the branches
  * dirty (an empty or restored sink, thousands of lost writes), capped exchanges would each pay the
@@ -62,7 +86,7 @@
  * twice) and fetches the clocks of every dirty branch.
  */
 import { AaeError } from '../errors.js';
-import { segmentCountOf, branchCountOf, LEAVES_PER_BRANCH, type TreeSize } from '../tictac/index.js';
+import { decodeSyndrome, segmentCountOf, branchCountOf, syndromeWords, LEAVES_PER_BRANCH, type TreeSize } from '../tictac/index.js';
 import { compareClocks, type KeyDelta } from './compare-clocks.js';
 import { compareWords } from './compare-roots.js';
 import { confirmByChildren, intersectConfirmed } from './intersect.js';
@@ -83,6 +107,24 @@ import type { ExchangeSource, SourceDescription } from './source.js';
 export const LARGE_DELTA_FRACTION = 0.5;
 
 const TIMED_OUT = Symbol('exchange timed out');
+
+/**
+ * Segments whose key clocks one window of a complete listing fetches (onDeltas). It bounds memory:
+ * a large tree holds ~1 key a segment per million keys, so a window is ~1,000 clocks a side per
+ * million keys (a small tree: 16 times that). Each window is one clock fetch a side (a fold over
+ * the coverage plan), so windows much smaller cost time: `aae compare --output` of 20,000
+ * differences between clusters of ~105k keys (large trees, three runs each) took 5.6 s in
+ * 256-segment windows, 2.8 s in 1,024 and 2.7 s in 4,096.
+ */
+export const CLOCK_WINDOW_SEGMENTS = 1024;
+
+/**
+ * Syndromes are used below the top while the differences a dirty top word holds are expected to be
+ * below this: most words then decode, and the few that hold two or more are walked by their words.
+ */
+const SYNDROME_MAX_PER_WORD = 1.5;
+/** The width at which a word holding several differences is walked: 16 leaves a word (64 bytes). */
+const SYNDROME_FALLBACK_WIDTH = 16;
 
 /** Runs one exchange between two lists of sources. */
 export async function runExchange(
@@ -116,7 +158,12 @@ class Exchange {
   private truncated = false;
   private largeDelta = false;
   private uncapped = false;
+  private deltaCount = 0;
   private walk: WalkMode = 'classic';
+  /** Both sides answer sketches: the top is compared by 8 bytes a source first (see walkFine). */
+  private sketch = false;
+  /** Both sides answer syndromes: a dirty top word's one difference is located without its leaves (walkSyndromes). */
+  private syndromes = false;
   private blueSide: Side | undefined;
   private pinkSide: Side | undefined;
 
@@ -143,6 +190,20 @@ class Exchange {
       }
     }
     this.walk = fine ? 'fine' : 'classic';
+    // A complete listing goes past every cap (see "Complete listings" above).
+    if (this.o.onDeltas !== undefined) this.uncapped = true;
+    this.sketch = fine && this.o.scope.kind === 'full' && descriptions.every((d) => d.capabilities?.sketch === true);
+    if (this.sketch) {
+      for (const s of [...this.blue, ...this.pink]) {
+        if (typeof s.fetchSketch !== 'function') throw new TypeError('a source declares sketch but has no fetchSketch');
+      }
+    }
+    this.syndromes = fine && this.o.scope.kind === 'full' && descriptions.every((d) => d.capabilities?.syndromes === true);
+    if (this.syndromes) {
+      for (const s of [...this.blue, ...this.pink]) {
+        if (typeof s.fetchSyndromes !== 'function') throw new TypeError('a source declares syndromes but has no fetchSyndromes');
+      }
+    }
     const branchCount = branchCountOf(treeSize);
     this.blueSide = new Side('blue', this.blue, this.o.scope, branchCount, this.walk, this.signal);
     this.pinkSide = new Side('pink', this.pink, this.o.scope, branchCount, this.walk, this.signal);
@@ -167,13 +228,25 @@ class Exchange {
     let width = planTopWidth(segments, this.o.expectedDifferences, this.o.maxResults);
     const top = range(segments / width);
     this.stage = stageOf(width);
-    let dirty = await this.compareRound(width, top);
+    let dirty: number[];
+    if (this.sketch) {
+      // In sync is the common answer: 8 bytes a source say so (src/tictac/sketch.ts). Only when the
+      // sketches differ are the top's words fetched — at once, no pause: the same look at the trees.
+      const seed = Math.floor(this.o.random() * 0x1_0000_0000) >>> 0;
+      const [b, p] = await this.round(() => Promise.all([this.blueSide!.sketch(width, top, seed), this.pinkSide!.sketch(width, top, seed)]));
+      this.progress(width, top.length, b[0] === p[0] && b[1] === p[1] ? 0 : top.length);
+      if (b[0] === p[0] && b[1] === p[1]) {
+        this.log('EX012', 'debug', 'in sync: the tops\' sketches agree', { width, words: top.length });
+        return this.finish([]);
+      }
+      dirty = await this.compareRound(width, top, false);
+    } else dirty = await this.compareRound(width, top);
     if (dirty.length === 0) return this.finish([]);
     let d = estimateDifferences(dirty.length, top.length);
     this.estimatedDifferences = d;
     if (expectedDirty(branchCount, d) / branchCount > LARGE_DELTA_FRACTION) {
       this.flagLargeDelta(dirty.length, top.length);
-      if (this.o.largeDelta === 'report') {
+      if (this.o.largeDelta === 'report' && this.o.onDeltas === undefined) {
         // Confirm before stopping: a burst of writes in flight is no reason for range replication.
         dirty = await this.confirmRound(width, dirty);
         this.noteDirty(width, dirty);
@@ -190,6 +263,8 @@ class Exchange {
         this.uncapped = true;
       }
     }
+    // Few differences a dirty top word: locate each by its syndrome (src/tictac/syndrome.ts).
+    if (this.syndromes && !this.uncapped && d / dirty.length < SYNDROME_MAX_PER_WORD) return this.walkSyndromes(width, dirty);
     let atTop = true;
     for (;;) {
       const parents = this.cap(dirty);
@@ -232,6 +307,53 @@ class Exchange {
     }
   }
 
+  /**
+   * Below a dirty top (width `width`): one round asks each side for the syndromes of the dirty
+   * top words' leaves — log2(width) + 2 words a word instead of `width` leaves. The syndromes' own
+   * totals are the top's second look (a word that came back clean was a write in flight); a
+   * word with exactly one differing leaf names it. Words with two or more differences (rare when
+   * differences are few: ~1 in 40 of the dirty words for 100 among 2048) are walked at once, with
+   * no pause (the same look), by their words at width 16 and then the leaves of the dirty ones.
+   */
+  private async walkSyndromes(width: number, dirty: number[]): Promise<ExchangeResult> {
+    const parents = this.cap(dirty);
+    const seed = Math.floor(this.o.random() * 0x1_0000_0000) >>> 0;
+    this.stage = 'branch_compare';
+    const [b, p] = await this.round(() => Promise.all([this.blueSide!.syndromes(1, width, parents, seed), this.pinkSide!.syndromes(1, width, parents, seed)]));
+    const size = syndromeWords(width);
+    const confirmed: number[] = [];
+    const leaves: number[] = [];
+    const many: number[] = [];
+    parents.forEach((g, j) => {
+      const v = decodeSyndrome(b, p, j * size, width, g, seed);
+      if (v.kind === 'clean') return;
+      confirmed.push(g);
+      if (v.kind === 'one') leaves.push(g * width + v.child);
+      else many.push(g);
+    });
+    if (confirmed.length < parents.length) {
+      this.log('EX010', 'debug', 'dirty once, clean on confirm: writes in flight', { width, dropped: parents.length - confirmed.length });
+    }
+    this.noteDirty(width, confirmed);
+    this.progress(1, parents.length, confirmed.length);
+    if (many.length > 0) {
+      const mid = Math.min(SYNDROME_FALLBACK_WIDTH, width / 2);
+      const ids = children(many, width / mid);
+      const [mb, mp] = await this.fetchRound(mid, ids, false);
+      const dirtyMid = compareWords(ids, mb, mp);
+      const leafIds = children(dirtyMid, mid);
+      const [lb, lp] = await this.fetchRound(1, leafIds, false);
+      leaves.push(...compareWords(leafIds, lb, lp));
+      this.log('EX013', 'debug', 'syndromes: words with more than one difference walked by their words', { words: many.length, leaves: leafIds.length });
+    }
+    leaves.sort((x, y) => x - y);
+    if (leaves.length === 0) return this.finish([]);
+    this.noteDirty(1, leaves);
+    this.dirtySegments = leaves.length;
+    this.log('EX003', 'info', 'branch compare: dirty segments', { dirtySegments: leaves.length });
+    return this.clockRound(this.cap(leaves));
+  }
+
   /** The original's walk: root, root again, branches, branches again, clocks. */
   private async walkClassic(treeSize: TreeSize): Promise<ExchangeResult> {
     const branchCount = branchCountOf(treeSize);
@@ -245,7 +367,7 @@ class Exchange {
     if (confirmed.length === 0) return this.finish([]);
     if (confirmed.length / branchCount > LARGE_DELTA_FRACTION) {
       this.flagLargeDelta(confirmed.length, branchCount);
-      if (this.o.largeDelta === 'report') {
+      if (this.o.largeDelta === 'report' && this.o.onDeltas === undefined) {
         this.truncated = true;
         return this.finish([]);
       }
@@ -278,14 +400,15 @@ class Exchange {
     }
   }
 
-  /** Words for `ids` at `width` from both sides, in one round. */
-  private fetchRound(width: number, ids: readonly number[]): Promise<[Uint32Array, Uint32Array]> {
-    return this.round(() => Promise.all([this.blueSide!.words(width, ids), this.pinkSide!.words(width, ids)]));
+  /** Words for `ids` at `width` from both sides, in one round (or, `newRound` false, as part of the round before). */
+  private fetchRound(width: number, ids: readonly number[], newRound = true): Promise<[Uint32Array, Uint32Array]> {
+    const fetch = (): Promise<[Uint32Array, Uint32Array]> => Promise.all([this.blueSide!.words(width, ids), this.pinkSide!.words(width, ids)]);
+    return newRound ? this.round(fetch) : fetch();
   }
 
   /** A level's first look: every id asked; returns the dirty ones. */
-  private async compareRound(width: number, ids: readonly number[]): Promise<number[]> {
-    const [b, p] = await this.fetchRound(width, ids);
+  private async compareRound(width: number, ids: readonly number[], newRound = true): Promise<number[]> {
+    const [b, p] = await this.fetchRound(width, ids, newRound);
     const dirty = compareWords(ids, b, p);
     this.progress(width, ids.length, dirty.length);
     return dirty;
@@ -304,16 +427,30 @@ class Exchange {
 
   private async clockRound(segments: readonly number[]): Promise<ExchangeResult> {
     this.stage = 'clock_compare';
-    const [b, p] = await this.round(() => Promise.all([this.blueSide!.clocks(segments), this.pinkSide!.clocks(segments)]));
-    const deltas = compareClocks(b, p);
-    this.log('EX004', 'info', 'clock compare', { segments: segments.length, deltas: deltas.length });
-    this.progress(0, segments.length, deltas.length);
-    return this.finish(deltas);
+    const onDeltas = this.o.onDeltas;
+    if (onDeltas === undefined) {
+      const [b, p] = await this.round(() => Promise.all([this.blueSide!.clocks(segments), this.pinkSide!.clocks(segments)]));
+      const deltas = compareClocks(b, p);
+      this.deltaCount = deltas.length;
+      this.log('EX004', 'info', 'clock compare', { segments: segments.length, deltas: deltas.length });
+      this.progress(0, segments.length, deltas.length, { done: segments.length, total: segments.length });
+      return this.finish(deltas);
+    }
+    for (let at = 0; at < segments.length; at += CLOCK_WINDOW_SEGMENTS) {
+      const window = segments.slice(at, at + CLOCK_WINDOW_SEGMENTS);
+      const [b, p] = await this.round(() => Promise.all([this.blueSide!.clocks(window), this.pinkSide!.clocks(window)]), at === 0);
+      const deltas = compareClocks(b, p);
+      this.deltaCount += deltas.length;
+      this.log('EX004', 'info', 'clock compare', { segments: window.length, deltas: deltas.length, window: at / CLOCK_WINDOW_SEGMENTS + 1 });
+      if (deltas.length > 0) await raceSignal(Promise.resolve(onDeltas(deltas)), this.signal);
+      this.progress(0, window.length, deltas.length, { done: at + window.length, total: segments.length });
+    }
+    return this.finish([]);
   }
 
-  /** One round: a pause first (but for the very first round), then the fetches, timed by stage. */
-  private async round<T>(fetch: () => Promise<T>): Promise<T> {
-    if (this.rounds > 0) await this.pause();
+  /** One round: a pause first (but for the very first round, or when told not to), then the fetches, timed by stage. */
+  private async round<T>(fetch: () => Promise<T>, pause = true): Promise<T> {
+    if (this.rounds > 0 && pause) await this.pause();
     this.rounds++;
     if (this.stage !== 'clock_compare') this.treeRounds++;
     const start = performance.now();
@@ -348,7 +485,7 @@ class Exchange {
     this.log('EX009', 'info', 'exchange finished', {
       state: result.state,
       inSync: result.inSync,
-      deltas: deltas.length,
+      deltas: this.deltaCount,
       rounds: result.rounds,
       bytes: result.bytes.total,
     });
@@ -366,9 +503,12 @@ class Exchange {
     if (this.signal.aborted) throw new AaeError('ABORTED', 'exchange aborted', { cause: this.signal.reason });
     const side = e instanceof SourceFailure ? e.colour : 'engine';
     const cause = e instanceof SourceFailure ? e.cause : e;
-    const error = new AaeError('EXCHANGE_FAILED', `exchange failed in ${this.stage}: ${e instanceof Error ? e.message : String(e)}`, {
+    // A source that could not reach its node keeps that code (and the node it names): an operator
+    // acts on "node n2 is unreachable", not on "the exchange failed".
+    const unreachable = cause instanceof AaeError && cause.code === 'NODE_UNAVAILABLE';
+    const error = new AaeError(unreachable ? 'NODE_UNAVAILABLE' : 'EXCHANGE_FAILED', `exchange failed in ${this.stage}: ${e instanceof Error ? e.message : String(e)}`, {
       cause,
-      details: { stage: this.stage, side },
+      details: { ...(unreachable ? cause.details : {}), stage: this.stage, side },
     });
     this.log('EX008', 'error', 'a source failed', { stage: this.stage, side, message: error.message });
     return this.result('error', [], error);
@@ -381,8 +521,9 @@ class Exchange {
       id: this.o.id,
       state,
       stage: this.stage,
-      inSync: error === undefined && deltas.length === 0 && !this.truncated,
+      inSync: error === undefined && this.deltaCount === 0 && !this.truncated,
       deltas,
+      deltaCount: error === undefined ? this.deltaCount : 0,
       dirtyBranches: this.dirtyBranches,
       dirtySegments: this.dirtySegments,
       estimatedDifferences: Math.round(this.estimatedDifferences),
@@ -398,8 +539,9 @@ class Exchange {
     };
   }
 
-  private progress(width: number, asked: number, dirty: number): void {
+  private progress(width: number, asked: number, dirty: number, clockSegments?: { done: number; total: number }): void {
     this.o.onProgress?.({
+      ...(clockSegments === undefined ? {} : { clockSegments }),
       id: this.o.id,
       stage: this.stage,
       round: this.rounds,

@@ -13,6 +13,7 @@ export type {
   ModifiedRange,
   RangeScope,
   SourceDescription,
+  SyndromeRequest,
 } from './source.js';
 export { compareRoots, compareWords } from './compare-roots.js';
 export { compareBranches } from './compare-branches.js';
@@ -34,7 +35,7 @@ export {
   type WalkMode,
 } from './levels.js';
 export { keyClockBytes, WORD_BYTES, BRANCH_BYTES } from './sizes.js';
-export { runExchange, LARGE_DELTA_FRACTION } from './engine.js';
+export { runExchange, LARGE_DELTA_FRACTION, CLOCK_WINDOW_SEGMENTS } from './engine.js';
 export { checkCompatible, DEFAULT_MAX_RESULTS, DEFAULT_PAUSE_MS, type ExchangeOptions } from './options.js';
 export type { ExchangeProgress, ExchangeResult, ExchangeStage, ExchangeState } from './result.js';
 export type { ExchangeLogCode, ExchangeLogLine, ExchangeLogger } from './log.js';

@@ -8,6 +8,7 @@
  * EX004 info  clock compare: deltas found EX009 info  exchange finished
  * EX005 info  throttled to maxResults     EX010 debug ids dirty once, clean on confirm (writes in flight)
  *                                         EX011 info  large delta: moving key lists instead of leaves
+ * EX012 debug in sync by the tops' sketches    EX013 debug syndromes: words with several differences walked
  */
 export type ExchangeLogCode =
   | 'EX001'
@@ -20,7 +21,9 @@ export type ExchangeLogCode =
   | 'EX008'
   | 'EX009'
   | 'EX010'
-  | 'EX011';
+  | 'EX011'
+  | 'EX012'
+  | 'EX013';
 
 export interface ExchangeLogLine {
   readonly code: ExchangeLogCode;

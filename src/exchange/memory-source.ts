@@ -7,7 +7,7 @@
  * Hash method `clock` only (it holds no values). initHash() must have resolved before a write.
  */
 import type { Clock } from '../cluster/clock.js';
-import { canonicalKey, compareBytes, contribution, keyHash, objectHashOfClock, utf8 } from '../hash/index.js';
+import { canonicalKey, compareBytes, contribution, keyHash, objectHash, utf8 } from '../hash/index.js';
 import { TicTacTree, segmentCountOf, type TreeSize } from '../tictac/index.js';
 import { hashesOfTree } from './hashes-of-tree.js';
 import type {
@@ -18,6 +18,9 @@ import type {
   KeyClock,
   SourceDescription,
 } from './source.js';
+
+/** A tombstone has no value (its hash is of its clock, under a seed of its own: docs/FORMAT.md). */
+const NO_VALUE = new Uint8Array(0);
 
 export interface MemorySourceOptions {
   readonly treeSize: TreeSize;
@@ -59,7 +62,7 @@ export class MemorySource implements ExchangeSource {
     const old = this.entries.get(id);
     if (old !== undefined) this.tree.remove(old.segment32, old.contribution);
     const { segment32, alt } = keyHash(canonicalKey(bucket, keyBytes), this.seed);
-    const hash = objectHashOfClock(clock.entries, this.seed);
+    const hash = objectHash('clock', this.seed, clock.entries, NO_VALUE, deleted);
     const c = contribution(alt, hash);
     this.tree.add(segment32, c);
     this.entries.set(id, { kc: { bucket, key: keyBytes, clock, deleted, hash }, segment32, contribution: c });

@@ -8,6 +8,7 @@ import { DEFAULT_EXPECTED_DIFFERENCES } from './levels.js';
 import type { ExchangeLogger } from './log.js';
 import type { ExchangeScope, SourceDescription } from './source.js';
 import type { ExchangeProgress } from './result.js';
+import type { KeyDelta } from './compare-clocks.js';
 
 /** The original's MAX_RESULTS: ids a round may carry forward. */
 export const DEFAULT_MAX_RESULTS = 128;
@@ -29,6 +30,13 @@ export interface ExchangeOptions {
   /** Past this the exchange ends in state 'timeout'. */
   readonly timeoutMs?: number;
   readonly onProgress?: (progress: ExchangeProgress) => void;
+  /**
+   * A complete listing: every difference, handed over window by window as the clock stage finds
+   * them (awaited), and not kept in the result (`deltaCount` counts them). The walk then goes past
+   * maxResults and through a large delta until every dirty segment has been compared, holding the
+   * key clocks of at most CLOCK_WINDOW_SEGMENTS segments at once (engine.ts).
+   */
+  readonly onDeltas?: (deltas: KeyDelta[]) => void | Promise<void>;
   /** In [0, 1): the pause jitter and selectIds's tie-break. */
   readonly random?: () => number;
   readonly logger?: ExchangeLogger;
@@ -54,6 +62,7 @@ export interface Normalised {
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   timeoutMs: number | undefined;
   onProgress: ((p: ExchangeProgress) => void) | undefined;
+  onDeltas: ((deltas: KeyDelta[]) => void | Promise<void>) | undefined;
   random: () => number;
   logger: ExchangeLogger;
   walk: 'auto' | 'classic';
@@ -87,6 +96,7 @@ export function normalise(blue: readonly unknown[], pink: readonly unknown[], o:
     sleep: o.sleep ?? sleep,
     timeoutMs: o.timeoutMs,
     onProgress: o.onProgress,
+    onDeltas: o.onDeltas,
     random: o.random ?? Math.random,
     logger: o.logger ?? (() => undefined),
     walk: o.walk ?? 'auto',

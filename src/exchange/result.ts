@@ -18,6 +18,8 @@ export interface ExchangeProgress {
   readonly dirty: number;
   readonly bytes: number;
   readonly roundTrips: number;
+  /** In the clock stage: segments whose clocks have been compared, of all that go to the clocks. */
+  readonly clockSegments?: { readonly done: number; readonly total: number };
 }
 
 export interface ExchangeResult {
@@ -28,7 +30,10 @@ export interface ExchangeResult {
   readonly stage: ExchangeStage;
   /** No confirmed differences, and none left over. */
   readonly inSync: boolean;
+  /** The differences found, unless they were handed to `onDeltas` (then empty). */
   readonly deltas: KeyDelta[];
+  /** Differences found, kept in `deltas` or handed to `onDeltas`. */
+  readonly deltaCount: number;
   /**
    * Branches holding a confirmed dirty id, as far as the walk looked: counted at the finest level it
    * reached (a word coarser than a branch counts once), among the ids it went on with.

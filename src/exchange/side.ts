@@ -6,8 +6,8 @@
  * Answers are validated before anything is counted or compared.
  */
 import { AaeError } from '../errors.js';
-import { LEAVES_PER_BRANCH } from '../tictac/index.js';
-import { BRANCH_BYTES, WORD_BYTES, keyClockBytes } from './sizes.js';
+import { LEAVES_PER_BRANCH, syndromeWords } from '../tictac/index.js';
+import { BRANCH_BYTES, SKETCH_BYTES, WORD_BYTES, keyClockBytes } from './sizes.js';
 import type { WalkMode } from './levels.js';
 import type { ExchangeScope, ExchangeSource, KeyClock } from './source.js';
 
@@ -43,6 +43,36 @@ export class Side {
     if (ids.length === 0) return out;
     const answers = await this.each((source) => this.sourceWords(source, width, ids));
     for (const words of answers) for (let i = 0; i < out.length; i++) out[i]! ^= words[i]!;
+    return out;
+  }
+
+  /** The side's sketch of its words for `ids` at `width` (the XOR of its sources' sketches): 8 bytes a source. */
+  async sketch(width: number, ids: readonly number[], seed: number): Promise<Uint32Array> {
+    const out = new Uint32Array(2);
+    const answers = await this.each(async (source) => {
+      const s = await source.fetchSketch!(this.scope, { width, ids }, seed, { signal: this.signal });
+      expectWords(s, 2, 'fetchSketch');
+      this.bytes += SKETCH_BYTES;
+      return s;
+    });
+    for (const s of answers) {
+      out[0]! ^= s[0]!;
+      out[1]! ^= s[1]!;
+    }
+    return out;
+  }
+
+  /** The side's syndromes of `ids` (groups of `fanout` children at `width`): the XOR of its sources'. */
+  async syndromes(width: number, fanout: number, ids: readonly number[], seed: number): Promise<Uint32Array> {
+    const out = new Uint32Array(ids.length * syndromeWords(fanout));
+    if (ids.length === 0) return out;
+    const answers = await this.each(async (source) => {
+      const s = await source.fetchSyndromes!(this.scope, { width, fanout, ids }, seed, { signal: this.signal });
+      expectWords(s, out.length, 'fetchSyndromes');
+      this.bytes += out.length * WORD_BYTES;
+      return s;
+    });
+    for (const s of answers) for (let i = 0; i < out.length; i++) out[i]! ^= s[i]!;
     return out;
   }
 

@@ -63,7 +63,7 @@ export interface SourceDescription {
   readonly hashMethod: HashMethod;
   readonly seed: number;
   /** Declared capabilities; the engine never probes for methods. */
-  readonly capabilities?: { readonly hashes?: boolean };
+  readonly capabilities?: { readonly hashes?: boolean; readonly sketch?: boolean; readonly syndromes?: boolean };
 }
 
 export interface FetchOptions {
@@ -104,4 +104,23 @@ export interface ExchangeSource {
    * `request.ids.length` words in the order of `request.ids`.
    */
   fetchHashes?(scope: ExchangeScope, request: HashesRequest, options: FetchOptions): Promise<Uint32Array>;
+  /**
+   * Only when `describe().capabilities.sketch` is true (and `hashes`): the 64-bit linear sketch
+   * (src/tictac/sketch.ts) of the words fetchHashes would answer for `request`, under `seed` — two
+   * words. Linear over XOR, so a side's sketch is the XOR of its sources'.
+   */
+  fetchSketch?(scope: ExchangeScope, request: HashesRequest, seed: number, options: FetchOptions): Promise<Uint32Array>;
+  /**
+   * Only when `describe().capabilities.syndromes` is true (and `hashes`): for each group id (a word
+   * at width·fanout), the syndrome (src/tictac/syndrome.ts) of its `fanout` children at `width`,
+   * syndromeWords(fanout) words a group, in the order of `ids`.
+   */
+  fetchSyndromes?(scope: ExchangeScope, request: SyndromeRequest, seed: number, options: FetchOptions): Promise<Uint32Array>;
+}
+
+export interface SyndromeRequest {
+  readonly width: number;
+  readonly fanout: number;
+  /** Ascending group ids at width·fanout. */
+  readonly ids: readonly number[];
 }

@@ -7,11 +7,13 @@
  * - `treeCodec`: a TicTacTree as its export (docs/FORMAT.md, "TicTac tree export": compact, with a
  *   checksum), refused unless it is a tree of the query's size.
  * - `branchesCodec`: a map of branch id → 256 leaves, as the exchange's branch payload.
+ * - `keyClocksCodec`: a list of keys and clocks, packed (actor and bucket dictionaries, varints).
  */
 import { Packr } from 'msgpackr';
 import { AaeError } from '../errors.js';
 import { TicTacTree, decodeBranches, encodeBranches, type TreeSize } from '../tictac/index.js';
-import type { AccCodec } from './contract.js';
+import { decodeKeyClocks, encodeKeyClocks } from '../node/index.js';
+import type { AccCodec, KeyClock } from './contract.js';
 
 const packr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true });
 
@@ -53,6 +55,23 @@ export function branchesCodec<Q>(): AccCodec<Q, ReadonlyMap<number, Uint32Array>
         return decodeBranches(bytes, 'xlarge');
       } catch (e) {
         throw new AaeError('FOLD_ACC_CORRUPT', `a branch accumulator failed to decode: ${(e as Error).message}`, { cause: e });
+      }
+    },
+  };
+}
+
+/**
+ * A list of keys and clocks as a packed key-clock list (src/node/key-clocks.ts): an actor and a
+ * bucket dictionary, varint counters, times as deltas. What an exchange's clock round moves.
+ */
+export function keyClocksCodec<Q>(): AccCodec<Q, KeyClock[]> {
+  return {
+    encode: (acc) => encodeKeyClocks(acc),
+    decode: (bytes) => {
+      try {
+        return decodeKeyClocks(bytes, 'a key-clock accumulator');
+      } catch (e) {
+        throw new AaeError('FOLD_ACC_CORRUPT', `a key-clock accumulator failed to decode: ${(e as Error).message}`, { cause: e });
       }
     },
   };

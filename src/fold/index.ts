@@ -48,6 +48,9 @@ export { loadFoldModule, resolveFoldModule, validateFoldModule, isModulePath } f
 export { mergeRootNval, type MergeRootQuery, type RootAcc } from './modules/merge-root-nval.js';
 export { mergeBranchNval, type MergeBranchQuery, type BranchAcc } from './modules/merge-branch-nval.js';
 export { mergeWordsNval, type MergeWordsQuery, type WordsAcc } from './modules/merge-words-nval.js';
+export { sketchWordsNval, type SketchWordsQuery, type SketchAcc } from './modules/sketch-words-nval.js';
+export { syndromeWordsNval, type SyndromeQuery, type SyndromeAcc } from './modules/syndrome-words-nval.js';
+export { toRuns } from './modules/id-runs.js';
 export { fetchClocksNval, type FetchClocksNvalQuery } from './modules/fetch-clocks-nval.js';
 export { mergeTreeRange, type MergeTreeRangeQuery } from './modules/merge-tree-range.js';
 export { fetchClocksRange, type FetchClocksRangeQuery } from './modules/fetch-clocks-range.js';

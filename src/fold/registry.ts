@@ -1,4 +1,4 @@
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 import type { AnyFoldModule } from './contract.js';
 import { eraseKeys } from './modules/erase-keys.js';
 import { fetchClocksNval } from './modules/fetch-clocks-nval.js';
@@ -11,6 +11,8 @@ import { mergeBranchNval } from './modules/merge-branch-nval.js';
 import { mergeRootNval } from './modules/merge-root-nval.js';
 import { mergeTreeRange } from './modules/merge-tree-range.js';
 import { mergeWordsNval } from './modules/merge-words-nval.js';
+import { sketchWordsNval } from './modules/sketch-words-nval.js';
+import { syndromeWordsNval } from './modules/syndrome-words-nval.js';
 import { objectStats } from './modules/object-stats.js';
 import { reapTombs } from './modules/reap-tombs.js';
 import { replKeysRange } from './modules/repl-keys-range.js';
@@ -20,6 +22,8 @@ export const BUILTIN_FOLD_MODULES: readonly AnyFoldModule[] = [
   mergeRootNval,
   mergeBranchNval,
   mergeWordsNval,
+  sketchWordsNval,
+  syndromeWordsNval,
   fetchClocksNval,
   mergeTreeRange,
   fetchClocksRange,
@@ -39,7 +43,7 @@ const byName = new Map(BUILTIN_FOLD_MODULES.map((m) => [m.name, m]));
 export function builtinFoldModule(name: string): AnyFoldModule {
   const m = byName.get(name);
   if (m === undefined) {
-    throw new AaeError('FOLD_MODULE_UNKNOWN', `no fold module '${name}' (built-in: ${[...byName.keys()].join(', ')}; or give a path to a .js module)`);
+    throw new AaeError('FOLD_MODULE_UNKNOWN', `no fold module ${quote(name)} (built-in: ${[...byName.keys()].join(', ')}; or give a path to a .js module)`);
   }
   return m;
 }

@@ -100,8 +100,32 @@ interface Lane {
   items: number;
 }
 
-/** Validates `query` with the module, draws the coverage, folds on the nodes and merges. */
+/**
+ * Validates `query` with the module, draws the coverage, folds on the nodes and merges.
+ *
+ * A node found unreachable (NODE_UNAVAILABLE) during a run over a coverage plan is reported to the
+ * cluster (markUnavailable) and the run starts again, with the same offset, on a plan that routes
+ * around it — unless the run cannot be repeated safely: a mutating module, keys already handed to
+ * the caller's sink, or shares the caller fixed. A plan that cannot route around the nodes that
+ * are down fails with NODE_UNAVAILABLE naming them.
+ */
 export async function runFold<Query, Acc>(target: ClusterNodes, module: FoldModule<Query, Acc>, query: unknown, options: RunFoldOptions = {}): Promise<FoldRunResult<Query, Acc>> {
+  const repeatable = options.shares === undefined && options.sink === undefined && module.mutates !== true && target.markUnavailable !== undefined;
+  const { ringSize, nVal } = target.params;
+  // One offset for every attempt: a rerun covers the same keyspaces from the same replicas where it can.
+  const fixed = options.offset === undefined && options.shares === undefined ? { ...options, offset: Math.floor((options.random ?? Math.random)() * ringSize * nVal) } : options;
+  for (;;) {
+    try {
+      return await runFoldOnce(target, module, query, fixed);
+    } catch (e) {
+      const node = isAaeError(e, 'NODE_UNAVAILABLE') ? e.details?.['node'] : undefined;
+      if (!repeatable || typeof node !== 'string' || target.unavailable?.has(node) === true || !target.owners.includes(node)) throw e;
+      target.markUnavailable!(node);
+    }
+  }
+}
+
+async function runFoldOnce<Query, Acc>(target: ClusterNodes, module: FoldModule<Query, Acc>, query: unknown, options: RunFoldOptions): Promise<FoldRunResult<Query, Acc>> {
   const t0 = performance.now();
   const input = query ?? {};
   const q = parseFoldQuery(module, input);
@@ -227,9 +251,22 @@ function drawCoverage(target: ClusterNodes, kind: 'plan' | 'every_replica', opti
   if (kind === 'every_replica') input.pvc = nVal;
   if (options.offset !== undefined) input.offset = options.offset;
   if (options.sample !== undefined) input.sample = options.sample;
-  if (options.unavailable !== undefined) input.unavailable = options.unavailable;
+  const down = [...(target.unavailable ?? [])];
+  if (options.unavailable !== undefined || down.length > 0) {
+    input.unavailable = { ...options.unavailable, nodes: [...(options.unavailable?.nodes ?? []), ...down] };
+  }
   if (options.random !== undefined) input.random = options.random;
-  const p: CoveragePlan = plan(input);
+  let p: CoveragePlan;
+  try {
+    p = plan(input);
+  } catch (e) {
+    if (!isAaeError(e, 'PLAN_INCOMPLETE') || down.length === 0) throw e;
+    const missing = (e.details?.['missing'] as number[] | undefined) ?? [];
+    throw new AaeError('NODE_UNAVAILABLE', `node${down.length > 1 ? 's' : ''} ${down.join(', ')} of cluster ${target.name} ${down.length > 1 ? 'are' : 'is'} unreachable, and ${missing.length} keyspace(s) have no other replica up`, {
+      cause: e,
+      details: { node: down[0], nodes: down, missing },
+    });
+  }
   return {
     fraction: p.fraction,
     keyspaces: p.covered,

@@ -1,4 +1,4 @@
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 import { copyInto } from './copy.js';
 
 /**
@@ -16,6 +16,19 @@ import { copyInto } from './copy.js';
  */
 
 const encoder = new TextEncoder();
+
+/**
+ * The one UTF-8 decoder for text the toolkit stored: `fatal` (invalid bytes throw instead of
+ * becoming U+FFFD) and `ignoreBOM` (a leading U+FEFF is text, not a byte-order mark to drop). So
+ * decodeUtf8(utf8(s)) === s for every well-formed string, a leading U+FEFF included: without
+ * `ignoreBOM` a bucket "\ufeffb" read back as "b" and an actor "\ufeff" as "".
+ */
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text of UTF-8 bytes, exactly (see strictDecoder); throws a TypeError on invalid UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return strictDecoder.decode(bytes);
+}
 
 /** One entry of a vector clock: the actor's name and its counter (a positive safe integer). */
 export type ClockEntry = readonly [actor: string, counter: number];
@@ -166,7 +179,7 @@ export function canonicalClockSlow(entries: readonly ClockEntry[]): Uint8Array {
   const encoded: Array<{ actor: Uint8Array; counter: number }> = [];
   for (const [actor, counter] of entries) {
     if (!Number.isSafeInteger(counter) || counter < 0) {
-      throw new AaeError('CLOCK_INVALID', `clock counter for '${actor}' must be a non-negative integer`);
+      throw new AaeError('CLOCK_INVALID', `clock counter for ${quote(actor)} must be a non-negative integer`);
     }
     if (counter === 0) continue;
     encoded.push({ actor: utf8(actor), counter });

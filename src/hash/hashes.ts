@@ -1,4 +1,4 @@
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 import {
   bucketPrefix,
   canonicalClockSlow,
@@ -15,7 +15,9 @@ import { SCRATCH, copyToScratch, scratch, xxh32, xxh32Scratch, xxh64, xxh64High,
  * - keyHash = xxh64(canonicalKey, seed): its low 32 bits are `segment32` (a tree of any size takes
  *   its segment from the low bits), its high 32 bits are `alt`.
  * - objectHash = xxh32(canonicalClock, seed) for hash method `clock` (the default), or
- *   xxh32(value, seed) for hash method `value`.
+ *   xxh32(value, seed) for hash method `value`. A tombstone (hash format 2) hashes the same bytes
+ *   (its clock; under `value` its empty value) with the seed XOR TOMBSTONE_SEED_XOR, so a delete
+ *   that reuses the clock of the value it deletes is a different version in every tree.
  * - A key's contribution to its segment is `alt XOR objectHash`: two keys of one segment that hold
  *   equal clocks do not cancel each other out, because their `alt`s differ.
  * - partitionHash = xxh32(canonicalKey, PARTITION_SEED): the ring position. A different function and
@@ -108,15 +110,42 @@ export function objectHashOfValue(value: Uint8Array, seed: number): number {
   return xxh32(value, seed);
 }
 
-/** The object hash by the cluster's hash method. */
+/**
+ * The version of the hashes: 2 since tombstones hash with a seed of their own. Live objects hash
+ * as in format 1 (fixtures/format-vectors.json still holds); tombstones did not differ from the
+ * value they deleted when the delete reused its clock (or, under `value`, from an empty value).
+ */
+export const HASH_FORMAT_VERSION = 2;
+
+/**
+ * XORed into the seed of a tombstone's object hash ("TOMB"). A different seed makes xxh32 a
+ * different function, so a tombstone and a live version hash apart even over the same bytes (the
+ * same clock, or an empty value), and no choice of value bytes can collide with a tombstone
+ * except by a 2^-32 accident. Both hash methods use it: under `value` every tombstone of a
+ * cluster hashes alike (data without clocks has no other version to tell apart), unlike any live
+ * value, the empty one included.
+ */
+export const TOMBSTONE_SEED_XOR = 0x544f_4d42;
+
+/** The object hash of a version by the cluster's hash method and seed (hash format 2). */
 export function objectHash(
   method: HashMethod,
   seed: number,
   clock: readonly ClockEntry[],
   value: Uint8Array,
+  deleted: boolean,
 ): number {
+  if (deleted) return tombstoneHash(method, seed, clock);
   return method === 'clock' ? objectHashOfClock(clock, seed) : objectHashOfValue(value, seed);
 }
+
+/** A tombstone's object hash: its clock (`clock`) or its empty value (`value`), under the tombstone seed. */
+export function tombstoneHash(method: HashMethod, seed: number, clock: readonly ClockEntry[]): number {
+  const s = (seed ^ TOMBSTONE_SEED_XOR) >>> 0;
+  return method === 'clock' ? objectHashOfClock(clock, s) : objectHashOfValue(NO_BYTES, s);
+}
+
+const NO_BYTES = new Uint8Array(0);
 
 export function partitionHash(canonicalKey: Uint8Array): number {
   return xxh32(canonicalKey, PARTITION_SEED);
@@ -149,5 +178,5 @@ export function fmix32(h: number): number {
 
 export function parseHashMethod(s: string): HashMethod {
   if (s === 'clock' || s === 'value') return s;
-  throw new AaeError('HASH_METHOD_UNKNOWN', `unknown hash method '${s}' (expected clock or value)`);
+  throw new AaeError('HASH_METHOD_UNKNOWN', `unknown hash method ${quote(s)} (expected clock or value)`);
 }

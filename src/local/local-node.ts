@@ -157,10 +157,17 @@ export class LocalNode implements NodeService {
 
   async write(request: WriteRequest): Promise<WriteAnswer> {
     const { vnode, keyspaces } = this.entry(request.vnode);
-    const noResult = request.noResult === true;
-    const plans: PlannedWrite[] = new Array<PlannedWrite>(request.writes.length);
-    for (let i = 0; i < plans.length; i++) {
-      const w = request.writes[i]!;
+    const writes = request.writes;
+    // Entries with hints (a coordinator in this process) are already what the vnode's write step
+    // reads: they go as they are, one check each. Others are validated and located here.
+    let plans: PlannedWrite[] | undefined;
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i]!;
+      if (w.hint !== undefined && plans === undefined) {
+        if (!keyspaces.has(w.hint.loc.keyspace)) this.notHeld(request.vnode, w.hint.loc.keyspace);
+        continue;
+      }
+      plans ??= writes.slice(0, i).map((x) => x as PlannedWrite);
       let loc: LocatedKey;
       if (w.hint !== undefined) loc = w.hint.loc as LocatedKey;
       else {
@@ -168,10 +175,10 @@ export class LocalNode implements NodeService {
         loc = w.op.kind === 'put' ? locateKey(w.op.object.bucket, w.op.object.key, this.options.params) : locateKey(w.op.bucket, w.op.key, this.options.params);
       }
       if (!keyspaces.has(loc.keyspace)) this.notHeld(request.vnode, loc.keyspace);
-      plans[i] = planWrite(w.op, loc, w.hint?.head, w.basis, noResult);
+      plans.push(planWrite(w.op, loc, w.hint?.head, w.basis));
     }
-    const previous = await vnode.writePlanned(plans);
-    return { previous: noResult ? [] : previous };
+    const previous = await vnode.writePlanned(plans ?? (writes as readonly PlannedWrite[] as PlannedWrite[]));
+    return { previous: request.noResult === true ? [] : previous };
   }
 
   /** Closes every vnode (saving trees unless told not to), then the node's LevelDB. */

@@ -14,4 +14,8 @@ export interface ClusterNodes {
   readonly owners: readonly string[];
   /** The node called `name` (one of `owners`). */
   node(name: string): NodeService;
+  /** Nodes found unreachable: coverage plans route around them (absent: every node is taken as up). */
+  readonly unavailable?: ReadonlySet<string>;
+  /** A fold runner that found `name` unreachable reports it here, so later plans route around it. */
+  markUnavailable?(name: string): void;
 }

@@ -32,3 +32,5 @@ export {
   type WriteRequest,
 } from './contract.js';
 export type { ClusterNodes } from './cluster-nodes.js';
+export { notPlainData } from './plain-data.js';
+export { decodeKeyClocks, encodeKeyClocks, packedEntryBytes } from './key-clocks.js';

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, open, type FileHandle } from 'node:fs/promises';
+import { access, lstat, open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { clockEntriesToJson, keyToJson, valueToJson, type AaeObject } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
@@ -43,23 +43,39 @@ export function conflictLine(e: ConflictEntry, now: number): string {
   });
 }
 
+export interface ConflictLogOptions {
+  /**
+   * The path is a default the user did not choose (`aae repair` writes aae-conflicts.jsonl in the
+   * working directory): then a symbolic link there is refused rather than followed, so a link
+   * planted in a shared directory cannot make a repair append data to a file of its choosing.
+   * A path the user names is followed like any path they name.
+   */
+  refuseSymlink?: boolean;
+}
+
 /**
  * A conflict log file, appended to. It is opened at the first conflict, so a repair without
  * conflicts leaves no file behind; `close()` when done. Opening fails early if the directory is
- * missing, before any repair work, through `ConflictLogFile.open`.
+ * missing, before any repair work, through `ConflictLogFile.open`. A new file is created
+ * owner-only (0600): it holds the data of the versions that lost.
  */
 export class ConflictLogFile implements ConflictSink {
   private fh: FileHandle | undefined;
 
-  private constructor(readonly path: string) {}
+  private constructor(
+    readonly path: string,
+    private readonly refuseSymlink: boolean,
+  ) {}
 
-  static async open(path: string): Promise<ConflictLogFile> {
+  static async open(path: string, options: ConflictLogOptions = {}): Promise<ConflictLogFile> {
     try {
       await access(dirname(resolve(path)), constants.W_OK);
     } catch (e) {
       throw new AaeError('CONFLICT_LOG_IO', `cannot write the conflict log ${path}: ${(e as Error).message}`, { cause: e });
     }
-    return new ConflictLogFile(path);
+    const refuseSymlink = options.refuseSymlink === true;
+    if (refuseSymlink && (await lstat(path).then((s) => s.isSymbolicLink(), () => false))) throw symlinkRefused(path);
+    return new ConflictLogFile(path, refuseSymlink);
   }
 
   async append(entries: readonly ConflictEntry[]): Promise<void> {
@@ -67,10 +83,13 @@ export class ConflictLogFile implements ConflictSink {
     const now = Date.now();
     const text = entries.map((e) => `${conflictLine(e, now)}\n`).join('');
     try {
-      this.fh ??= await open(this.path, 'a');
+      // O_NOFOLLOW: the check in `open` and this open are two steps; a link made in between fails here.
+      const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (this.refuseSymlink ? constants.O_NOFOLLOW : 0);
+      this.fh ??= await open(this.path, flags, 0o600);
       await this.fh.appendFile(text, 'utf8');
       await this.fh.sync();
     } catch (e) {
+      if (this.refuseSymlink && (e as NodeJS.ErrnoException).code === 'ELOOP') throw symlinkRefused(this.path, e);
       throw new AaeError('CONFLICT_LOG_IO', `cannot write the conflict log ${this.path}: ${(e as Error).message}`, { cause: e });
     }
   }
@@ -79,6 +98,10 @@ export class ConflictLogFile implements ConflictSink {
     await this.fh?.close();
     this.fh = undefined;
   }
+}
+
+function symlinkRefused(path: string, cause?: unknown): AaeError {
+  return new AaeError('CONFLICT_LOG_IO', `the default conflict log ${path} is a symbolic link: refused (name the file with --conflict-log to use it)`, cause === undefined ? {} : { cause });
 }
 
 /** Keeps entries in memory (tests, and `--dry-run` reports). */

@@ -9,7 +9,7 @@
  * (each saw a write the others did not), and only then does the conflict policy speak:
  *
  * - `lww`: the later lastModified wins; on a tie the later clock in entry order (actor by actor,
- *   then counter), so every place picks the same winner.
+ *   then counter), so every place picks the same winner; on equal clocks, the tombstone (lwwLater).
  * - `source` / `sink`: a version held on the preferred side wins (blue is the source, pink the
  *   sink); a side may be several places (its replicas), and of its concurrent versions lww picks.
  * - `report`: nothing is written; the conflict is reported.
@@ -113,16 +113,19 @@ export function sameVersion(a: Version, b: Version): boolean {
 }
 
 /**
- * lww: is `a` later than `b`? Later lastModified; then the later clock in entry order; then a live
- * value over a tombstone (equal clocks that disagree on deletion cannot come from one writer — keep
- * the data, the tombstone goes to the conflict log); then the higher object hash (two values under
- * equal clocks and times: any fixed choice, so every place picks the same one).
+ * lww: is `a` later than `b`? Later lastModified; then the later clock in entry order; then, for
+ * equal clocks that disagree on deletion, the tombstone: a tombstone carrying exactly a value's
+ * clock (and time) is a delete of that version by someone who read it (`delete` with the clock it
+ * read), so it came after the value: the delete stands and the value goes to the conflict log
+ * (hash format 2 makes such a pair a difference every exchange sees; docs/FORMAT.md); then the
+ * higher object hash (two values under equal clocks and times, as data without clocks has: any
+ * fixed choice, so every place picks the same one).
  */
 export function lwwLater(a: Version, b: Version): boolean {
   if (a.clock.lastModified !== b.clock.lastModified) return a.clock.lastModified > b.clock.lastModified;
   const byEntries = compareEntries(a.clock, b.clock);
   if (byEntries !== 0) return byEntries > 0;
-  if (a.deleted !== b.deleted) return !a.deleted;
+  if (a.deleted !== b.deleted) return a.deleted;
   return a.hash >>> 0 > b.hash >>> 0;
 }
 

@@ -3,7 +3,7 @@
  * versions and writes conditionally. Imports src/cluster and src/errors only.
  */
 export { resolveVersions, aheadOf, lwwLater, sameVersion, CONFLICT_POLICIES, REPAIR_ACTOR, type Ahead, type ConflictPolicy, type Resolution, type Version } from './decide.js';
-export { ConflictLogFile, MemoryConflictSink, conflictLine, type ConflictEntry, type ConflictSink } from './conflict-log.js';
+export { ConflictLogFile, MemoryConflictSink, conflictLine, type ConflictEntry, type ConflictLogOptions, type ConflictSink } from './conflict-log.js';
 export {
   repairKeys,
   emptyStats,

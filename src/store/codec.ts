@@ -1,7 +1,7 @@
 import type { Clock } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import type { Head } from '../node/index.js';
-import { contribution } from '../hash/index.js';
+import { contribution, decodeUtf8 } from '../hash/index.js';
 import type { StoredHead } from './vnode.js';
 
 /**
@@ -27,8 +27,6 @@ export type HeadValue = Head;
 function corrupt(what: string): never {
   throw new AaeError('STORE_IO', `corrupt head in the store: ${what}`);
 }
-
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The last few short strings decoded, by their bytes. Heads repeat the same few actor names (and
@@ -148,7 +146,7 @@ class Reader {
     if (cached !== undefined) return cached;
     let str: string;
     try {
-      str = utf8Decoder.decode(this.b.subarray(start, end));
+      str = decodeUtf8(this.b.subarray(start, end));
     } catch (e) {
       throw new AaeError('STORE_IO', `corrupt head in the store: ${what} is not UTF-8`, { cause: e });
     }
@@ -275,8 +273,6 @@ function readHashesWith(bytes: Uint8Array, out: { hash: number; alt: number }): 
   return r;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * A plain Uint8Array view of `bytes` from `start` (no copy). LevelDB hands out Buffers, whose
  * slice() is also a Buffer; callers get plain Uint8Arrays, so equality never depends on the class.
@@ -349,7 +345,7 @@ export class CanonicalKeyReader {
     const bytes = Uint8Array.prototype.slice.call(ckey, start, end);
     let bucket: string;
     try {
-      bucket = decoder.decode(bytes);
+      bucket = decodeUtf8(bytes);
     } catch (e) {
       throw new AaeError('STORE_IO', 'corrupt bucket in the store', { cause: e });
     }

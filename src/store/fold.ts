@@ -1,5 +1,5 @@
 import { AaeError, throwIfAborted } from '../errors.js';
-import { compareBytes } from '../hash/index.js';
+import { compareBytes, decodeUtf8 } from '../hash/index.js';
 import { segmentCountOf } from '../tictac/index.js';
 import { CanonicalKeyReader, decodeStoredHead, plainView, readHashSize, type HeadHashSize } from './codec.js';
 import {
@@ -15,7 +15,7 @@ import {
   withKind,
   bitReverse32,
 } from './layout.js';
-import type { NodeDb } from './node-db.js';
+import { namingNode, type NodeDb } from './node-db.js';
 import type { FoldFilter, FoldOptions, IndexEntryRecord, IndexFoldFilter, StoredHashSize, StoredHead, StoredObject } from './vnode.js';
 
 /**
@@ -146,7 +146,19 @@ export interface FoldSource {
  * most `batchSize`.
  */
 export async function* foldHeads(src: FoldSource, filter: FoldFilter, options: FoldOptions = {}): AsyncGenerator<StoredHead[]> {
-  for await (const batch of scanHeads(src, filter, options, false, makeHead)) yield batch.heads;
+  for await (const batch of named(src, scanHeads(src, filter, options, false, makeHead))) yield batch.heads;
+}
+
+/**
+ * The batches of `inner`, a STORE_IO raised while decoding them (a head or key that does not
+ * decode) naming the node that holds it. LevelDB's own errors are named by NodeDb already.
+ */
+async function* named<T>(src: FoldSource, inner: AsyncGenerator<T>): AsyncGenerator<T> {
+  try {
+    yield* inner;
+  } catch (e) {
+    throw namingNode(e, src.db.node);
+  }
 }
 
 /**
@@ -154,7 +166,7 @@ export async function* foldHeads(src: FoldSource, filter: FoldFilter, options: F
  * records: clocks and index entries are never decoded.
  */
 export async function* foldHashSizes(src: FoldSource, filter: FoldFilter, options: FoldOptions = {}): AsyncGenerator<StoredHashSize[]> {
-  for await (const batch of scanHeads(src, filter, options, false, makeHashSize)) yield batch.heads;
+  for await (const batch of named(src, scanHeads(src, filter, options, false, makeHashSize))) yield batch.heads;
 }
 
 /**
@@ -318,7 +330,7 @@ async function scanGroup<T>(src: FoldSource, ranges: readonly ScanRange[], out: 
 /** Objects (head and value) matching the filter: a head fold plus one getMany of values per batch. */
 export async function* foldObjects(src: FoldSource, filter: FoldFilter, options: FoldOptions = {}): AsyncGenerator<StoredObject[]> {
   const EMPTY = new Uint8Array(0);
-  for await (const { heads, keys } of scanHeads(src, filter, options, true, makeHead)) {
+  for await (const { heads, keys } of named(src, scanHeads(src, filter, options, true, makeHead))) {
     const liveKeys: Uint8Array[] = [];
     for (let i = 0; i < heads.length; i++) if (!heads[i]!.deleted) liveKeys.push(valueKeyOfHeadKey(keys[i]!));
     const values = await src.db.getMany(liveKeys);
@@ -327,7 +339,7 @@ export async function* foldObjects(src: FoldSource, filter: FoldFilter, options:
     const out: StoredObject[] = heads.map((h) => {
       if (h.deleted) return { ...h, value: EMPTY };
       const value = values[j++];
-      if (value === undefined) throw new AaeError('STORE_IO', `vnode ${src.vnode}: the value of a live head is missing`);
+      if (value === undefined) throw new AaeError('STORE_IO', `node ${src.db.node}, vnode ${src.vnode}: the value of a live head is missing`);
       return { ...h, value: plainView(value) };
     });
     yield out;
@@ -339,10 +351,12 @@ export function valueKeyOfHeadKey(headKey: Uint8Array): Uint8Array {
   return withKind(headKey, KIND_VALUE);
 }
 
-const termDecoder = new TextDecoder('utf-8', { fatal: true });
-
 /** Index entries of one bucket's index, in (keyspace, term, key) order. */
-export async function* foldIndex(src: FoldSource, filter: IndexFoldFilter, options: FoldOptions = {}): AsyncGenerator<IndexEntryRecord[]> {
+export function foldIndex(src: FoldSource, filter: IndexFoldFilter, options: FoldOptions = {}): AsyncGenerator<IndexEntryRecord[]> {
+  return named(src, indexEntries(src, filter, options));
+}
+
+async function* indexEntries(src: FoldSource, filter: IndexFoldFilter, options: FoldOptions): AsyncGenerator<IndexEntryRecord[]> {
   const batchSize = options.batchSize ?? DEFAULT_FOLD_BATCH;
   const keyspaces = foldKeyspaces(src.held, filter.keyspaces);
   const keyStart = filter.keyRange?.start;
@@ -367,7 +381,7 @@ export async function* foldIndex(src: FoldSource, filter: IndexFoldFilter, optio
           if (keyEnd !== undefined && compareBytes(key, keyEnd) > 0) continue;
           let term: string;
           try {
-            term = termDecoder.decode(k.subarray(base.length, z));
+            term = decodeUtf8(k.subarray(base.length, z));
           } catch (e) {
             throw new AaeError('STORE_IO', 'malformed index term in the store', { cause: e });
           }

@@ -110,6 +110,15 @@ export class KeyFilter {
     return false;
   }
 
+  /**
+   * A filter that may contain every key either may (its layers are both chains': a query asks them
+   * all). How a rebuilt keyspace's filter (every key its heads hold) joins the live one (every key
+   * written since, the rebuild's own time included).
+   */
+  static union(a: KeyFilter, b: KeyFilter): KeyFilter {
+    return new KeyFilter([...b.layers, ...a.layers]);
+  }
+
   /** Adds the key. */
   add(segment32: number, alt: number): void {
     let last = this.layers[this.layers.length - 1]!;

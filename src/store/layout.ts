@@ -1,4 +1,5 @@
 import { AaeError } from '../errors.js';
+import { decodeUtf8 } from '../hash/index.js';
 import { segmentCountOf, type TreeSize } from '../tictac/index.js';
 
 /**
@@ -12,6 +13,7 @@ import { segmentCountOf, type TreeSize } from '../tictac/index.js';
  *   index  'i' ‖ keyspace (u16 BE) ‖ bucket ‖ 0 ‖ index ‖ 0 ‖ term ‖ 0 ‖ key
  *   tree   't' ‖ keyspace (u16 BE)           (present only between a clean close and the next open)
  *   filter 'k' ‖ keyspace (u16 BE)           (the keyspace's key filter: saved and deleted with the tree)
+ *   built  'b'                               (when the vnode's trees were last built from its heads: tree-rebuild.ts)
  *
  * Why the bit reversal: a tree of 2^b segments takes a key's segment from the LOW b bits of its
  * segment32. Reversed, those bits become the HIGH b bits, so every segment of every tree size is
@@ -30,7 +32,8 @@ export const KIND_VALUE = 0x6f; // 'o'
 export const KIND_INDEX = 0x69; // 'i'
 export const KIND_TREE = 0x74; // 't'
 export const KIND_FILTER = 0x6b; // 'k'
-export type RecordKind = typeof KIND_HEAD | typeof KIND_VALUE | typeof KIND_INDEX | typeof KIND_TREE | typeof KIND_FILTER;
+export const KIND_BUILT = 0x62; // 'b'
+export type RecordKind = typeof KIND_HEAD | typeof KIND_VALUE | typeof KIND_INDEX | typeof KIND_TREE | typeof KIND_FILTER | typeof KIND_BUILT;
 
 /** Bytes before the keyspace: tag, vnode u16, kind. */
 export const PREFIX_BYTES = 4;
@@ -210,21 +213,23 @@ export interface ParsedIndexKey {
   key: Uint8Array;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
 export function parseIndexKey(k: Uint8Array): ParsedIndexKey {
   const keyspace = (k[4]! << 8) | k[5]!;
   const a = k.indexOf(0, PREFIX_BYTES + 2);
   const b = a < 0 ? -1 : k.indexOf(0, a + 1);
   const c = b < 0 ? -1 : k.indexOf(0, b + 1);
   if (c < 0) throw new AaeError('STORE_IO', 'malformed index key in the store');
-  return {
-    keyspace,
-    bucket: decoder.decode(k.subarray(PREFIX_BYTES + 2, a)),
-    index: decoder.decode(k.subarray(a + 1, b)),
-    term: decoder.decode(k.subarray(b + 1, c)),
-    key: k.slice(c + 1),
-  };
+  try {
+    return {
+      keyspace,
+      bucket: decodeUtf8(k.subarray(PREFIX_BYTES + 2, a)),
+      index: decodeUtf8(k.subarray(a + 1, b)),
+      term: decodeUtf8(k.subarray(b + 1, c)),
+      key: k.slice(c + 1),
+    };
+  } catch (e) {
+    throw new AaeError('STORE_IO', 'malformed index key in the store: not UTF-8', { cause: e });
+  }
 }
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
@@ -249,8 +254,20 @@ export function filterKey(vnode: number, keyspace: number): Uint8Array {
   return keyspacePrefix(vnode, KIND_FILTER, keyspace);
 }
 
+/** The key of a vnode's rebuild record: when its trees were last built from its heads (tree-rebuild.ts). */
+export function builtKey(vnode: number): Uint8Array {
+  return kindPrefix(vnode, KIND_BUILT);
+}
+
 /** Node-level metadata lives before every vnode record. */
 export const META_FORMAT_KEY = Uint8Array.of(0x00, 0x66); // 0 'f'
 /** The ring the node's records were placed by (ring-stamp.ts). */
 export const META_RING_KEY = Uint8Array.of(0x00, 0x72); // 0 'r'
-export const STORE_FORMAT_VERSION = 1;
+/**
+ * The store layout (docs/STORE.md). 2: heads hold hash-format-2 object hashes (a tombstone hashes
+ * apart from a live version of the same clock). A store of layout 1 is migrated when it is opened
+ * (migrate-format.ts); one of a later layout is refused.
+ */
+export const STORE_FORMAT_VERSION = 2;
+/** Layouts an open migrates from. */
+export const MIGRATABLE_FORMATS: readonly number[] = [1];

@@ -1,13 +1,12 @@
 import { indexNsOfVnode, validateObjectKey, type AaeObject, type IndexN, type ObjectHead } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
-import { contribution } from '../hash/index.js';
 import { TicTacTree, type TreeSize } from '../tictac/index.js';
-import { decodeHead, plainView, readHashes, type HeadValue } from './codec.js';
-import { DEFAULT_FOLD_BATCH, foldHashSizes, foldHeads, foldIndex, foldKeyspaces, foldObjects, type FoldSource } from './fold.js';
+import { decodeHead, plainView, type HeadValue } from './codec.js';
+import { foldHashSizes, foldHeads, foldIndex, foldKeyspaces, foldObjects, type FoldSource } from './fold.js';
 import { KeyFilter } from './key-filter.js';
-import { KIND_FILTER, KIND_HEAD, KIND_TREE, KIND_VALUE, filterKey, keyspacePrefix, kindPrefix, objectKey, prefixEnd, treeKey, withKind, bitReverse32 } from './layout.js';
+import { KIND_FILTER, KIND_HEAD, KIND_TREE, KIND_VALUE, builtKey, filterKey, kindPrefix, objectKey, prefixEnd, treeKey, withKind } from './layout.js';
 import { locateKey, type LocatedKey, type StoreParams } from './locate.js';
-import type { BatchOp, NodeDb } from './node-db.js';
+import { namingNode, type BatchOp, type NodeDb } from './node-db.js';
 import { TreeCache } from './tree-cache.js';
 import { decodeTreeRecord, encodeTreeRecord } from './tree-persist.js';
 import type {
@@ -25,6 +24,8 @@ import type {
   VnodeWrite,
   WriteResult,
 } from './vnode.js';
+import { rebuildVnodeTrees, type RebuildTarget, type RebuildTreesOptions, type VnodeTreeCheck } from './tree-check.js';
+import { decodeBuilt, encodeBuilt, foldTree, spotCheck, type BuiltRecord } from './tree-rebuild.js';
 import { WriteQueue } from './write-queue.js';
 import { planWrite, validateWrite, type PlannedWrite } from './write-plan.js';
 import { headOf, writeStep, type WriteStepState } from './write-step.js';
@@ -71,6 +72,8 @@ export class LocalVnode implements Vnode {
   private readonly queue: WriteQueue<PlannedWrite, WriteResult>;
   private readonly held: number[];
   private readonly origins = new Map<number, { origin: TreeOrigin; reason?: string }>();
+  /** The rebuild in progress (rebuildTrees runs one at a time per vnode). */
+  private rebuilding: Promise<void> = Promise.resolve();
   /** The filters and write generation the write step shares with the reads (write-step.ts). */
   private readonly state: WriteStepState;
   private closed = false;
@@ -111,6 +114,8 @@ export class LocalVnode implements Vnode {
         v.origins.set(k, { origin: 'empty' });
       }
       v.loaded = true;
+      // Empty trees of a new store are exact: they count as built from the (no) heads.
+      await v.writeBuilt(false);
     }
     return v;
   }
@@ -120,20 +125,27 @@ export class LocalVnode implements Vnode {
     if (this.loaded) return;
     await this.restoreTrees();
     this.loaded = true;
+    // A store older than the rebuild record: count its trees as built now (the schedule starts here).
+    if ((await this.builtRecord()) === undefined) await this.writeBuilt(false);
   }
 
   private async restoreTrees(): Promise<void> {
     const found = await this.savedRecords(KIND_TREE);
     const savedFilters = await this.savedRecords(KIND_FILTER);
+    let contradicted: number | undefined;
     for (const keyspace of this.held) {
       this.state.filters.set(keyspace, null);
       const bytes = found.get(keyspace);
       if (bytes === undefined) {
-        this.origins.set(keyspace, { origin: 'missing', reason: 'no saved tree (no clean close)' });
+        this.origins.set(keyspace, { origin: 'missing', reason: this.db.recoveryLoss ?? 'no saved tree (no clean close)' });
         continue;
       }
       const r = decodeTreeRecord(bytes, this.treeSize);
-      if (r.ok) {
+      const wrong = r.ok ? await spotCheck(this.db, this.id, keyspace, r.tree) : undefined;
+      if (wrong !== undefined) {
+        contradicted ??= keyspace;
+        this.origins.set(keyspace, { origin: 'missing', reason: `the saved tree disagrees with the heads of segment ${wrong} (spot check): the store changed under it` });
+      } else if (r.ok) {
         this.cache.set(keyspace, r.tree);
         this.origins.set(keyspace, { origin: 'restored' });
         // A filter is sound only with its tree: both were saved by the same clean close.
@@ -142,6 +154,15 @@ export class LocalVnode implements Vnode {
         if (restored !== null && restored.ok) this.state.filters.set(keyspace, restored.filter);
       } else {
         this.origins.set(keyspace, { origin: 'missing', reason: r.reason });
+      }
+    }
+    // One keyspace's tree contradicted by its heads: the store changed under the saved trees, and
+    // the others of this vnode are not trusted either (a sample can miss what a rebuild cannot).
+    if (contradicted !== undefined) {
+      this.cache.invalidate();
+      for (const k of this.held) {
+        this.state.filters.set(k, null);
+        if (this.origins.get(k)?.origin === 'restored') this.origins.set(k, { origin: 'missing', reason: `the saved tree of keyspace ${contradicted} of this vnode failed its spot check` });
       }
     }
     // Delete before any write (sync, so it is durable): a crash from here on must rebuild.
@@ -185,6 +206,15 @@ export class LocalVnode implements Vnode {
     if (this.closed) throw new AaeError('STORE_CLOSED', `vnode ${this.id} is closed`);
   }
 
+  /** A head read from the store; one that does not decode is STORE_IO naming the node. */
+  private decode(bytes: Uint8Array): HeadValue {
+    try {
+      return decodeHead(bytes);
+    } catch (e) {
+      throw namingNode(e, this.node);
+    }
+  }
+
   // ---- writes ----
 
   /** Bad input (a key, clock, value or index entry) rejects the whole call before anything is queued. */
@@ -192,7 +222,7 @@ export class LocalVnode implements Vnode {
     this.checkOpen();
     const plans: PlannedWrite[] = writes.map((w) => {
       validateWrite(w);
-      return planWrite(w, w.kind === 'put' ? this.locate(w.object.bucket, w.object.key) : this.locate(w.bucket, w.key), undefined, undefined, false);
+      return planWrite(w, w.kind === 'put' ? this.locate(w.object.bucket, w.object.key) : this.locate(w.bucket, w.key), undefined, undefined);
     });
     return this.queue.push(plans);
   }
@@ -206,8 +236,8 @@ export class LocalVnode implements Vnode {
   writePlanned(plans: readonly PlannedWrite[]): Promise<WriteResult[]> {
     this.checkOpen();
     for (const p of plans) {
-      if (!this.cache.holds(p.loc.keyspace)) {
-        throw new AaeError('INVALID_ARGUMENT', `vnode ${this.id} does not hold keyspace ${p.loc.keyspace}`);
+      if (!this.cache.holds(p.hint.loc.keyspace)) {
+        throw new AaeError('INVALID_ARGUMENT', `vnode ${this.id} does not hold keyspace ${p.hint.loc.keyspace}`);
       }
     }
     return this.queue.push(plans);
@@ -232,7 +262,7 @@ export class LocalVnode implements Vnode {
     }
     const raw = await this.db.getMany(read.map((i) => objectKey(this.id, KIND_HEAD, locs[i]!.keyspace, locs[i]!.segment32, locs[i]!.ckey)));
     raw.forEach((b, j) => {
-      if (b !== undefined) heads[read[j]!] = decodeHead(b);
+      if (b !== undefined) heads[read[j]!] = this.decode(b);
     });
     return { generation, heads };
   }
@@ -263,7 +293,7 @@ export class LocalVnode implements Vnode {
     validateObjectKey({ bucket, key });
     const loc = this.locate(bucket, key);
     const b = await this.db.get(objectKey(this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey));
-    return b === undefined ? null : headOf(loc, decodeHead(b));
+    return b === undefined ? null : headOf(loc, this.decode(b));
   }
 
   /** Reads several heads in one getMany (null where absent). Keys must belong to this vnode. */
@@ -271,7 +301,7 @@ export class LocalVnode implements Vnode {
     this.checkOpen();
     const locs = keys.map((k) => this.locate(k.bucket, k.key));
     const raw = await this.db.getMany(locs.map((l) => objectKey(this.id, KIND_HEAD, l.keyspace, l.segment32, l.ckey)));
-    return raw.map((b, i) => (b === undefined ? null : headOf(locs[i]!, decodeHead(b))));
+    return raw.map((b, i) => (b === undefined ? null : headOf(locs[i]!, this.decode(b))));
   }
 
   /** Reads several whole objects (heads and values) in one getMany (null where absent). */
@@ -297,9 +327,9 @@ export class LocalVnode implements Vnode {
     return locs.map((l, i) => {
       const hb = raw[2 * i];
       if (hb === undefined) return null;
-      const h = decodeHead(hb);
+      const h = this.decode(hb);
       const vb = raw[2 * i + 1];
-      if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `vnode ${this.id}: the value of a live head is missing`);
+      if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `node ${this.node}, vnode ${this.id}: the value of a live head is missing`);
       return { object: { bucket: l.bucket, key: l.key, clock: h.clock, value: h.deleted ? EMPTY : plainView(vb!), deleted: h.deleted, indexes: h.indexes }, hash: h.hash };
     });
   }
@@ -311,8 +341,8 @@ export class LocalVnode implements Vnode {
     const hk = objectKey(this.id, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey);
     const [hb, vb] = await this.db.getMany([hk, withKind(hk, KIND_VALUE)]);
     if (hb === undefined) return null;
-    const h = decodeHead(hb);
-    if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `vnode ${this.id}: the value of a live head is missing`);
+    const h = this.decode(hb);
+    if (!h.deleted && vb === undefined) throw new AaeError('STORE_IO', `node ${this.node}, vnode ${this.id}: the value of a live head is missing`);
     return { bucket, key, clock: h.clock, value: h.deleted ? EMPTY : plainView(vb!), deleted: h.deleted, indexes: h.indexes };
   }
 
@@ -407,39 +437,81 @@ export class LocalVnode implements Vnode {
 
   /** Rebuilds every missing tree from the heads. Runs inside the queue: no write interleaves. */
   private async rebuildMissing(): Promise<void> {
-    for (const keyspace of this.cache.missing()) {
+    const missing = this.cache.missing();
+    for (const keyspace of missing) {
       const filter = KeyFilter.create();
       this.cache.set(keyspace, await this.treeFromHeads(keyspace, {}, filter));
       this.state.filters.set(keyspace, filter);
       const reason = this.origins.get(keyspace)?.reason;
       this.origins.set(keyspace, reason === undefined ? { origin: 'rebuilt' } : { origin: 'rebuilt', reason });
     }
+    // Every tree built from the heads just now (after a crash): the schedule starts again.
+    if (missing.length > 0 && missing.length === this.held.length) await this.writeBuilt(true);
   }
 
   /** A tree built from scratch from one keyspace's heads (reads no values); `filter`, if given, gets every key. */
   async treeFromHeads(keyspace: number, options: FoldOptions = {}, filter?: KeyFilter): Promise<TicTacTree> {
     foldKeyspaces(this.held, [keyspace]);
-    const tree = TicTacTree.create(this.treeSize);
-    const h = { hash: 0, alt: 0 };
-    const prefix = keyspacePrefix(this.id, KIND_HEAD, keyspace);
-    const it = this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
-    try {
-      for (;;) {
-        if (options.signal?.aborted) throw new AaeError('ABORTED', 'tree rebuild aborted', { cause: options.signal.reason });
-        const entries = await it.nextv(options.batchSize ?? DEFAULT_FOLD_BATCH);
-        if (entries.length === 0) break;
-        for (const [k, v] of entries) {
-          const rev = ((k[6]! << 24) | (k[7]! << 16) | (k[8]! << 8) | k[9]!) >>> 0;
-          const segment32 = bitReverse32(rev);
-          readHashes(v, h);
-          tree.add(segment32, contribution(h.alt, h.hash));
-          filter?.add(segment32, h.alt);
-        }
-      }
-    } finally {
-      await it.close();
-    }
-    return tree;
+    return foldTree(this.db, this.id, keyspace, this.treeSize, {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(filter === undefined ? {} : { filter }),
+    });
+  }
+
+  // ---- verification and scheduled rebuilds (tree-check.ts) ----
+
+  /**
+   * Builds every tree of the vnode from its heads beside the cached ones, throttled, while the
+   * vnode goes on writing and answering from the cached trees; says which keyspaces differed and,
+   * with `replace`, swaps the rebuilt trees in. See tree-check.ts.
+   */
+  rebuildTrees(options: RebuildTreesOptions = {}): Promise<VnodeTreeCheck> {
+    this.checkOpen();
+    const run = this.rebuilding.then(() => rebuildVnodeTrees(this.rebuildTarget(), options));
+    this.rebuilding = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** When the vnode's trees were last built from its heads (undefined: no record yet). */
+  async builtRecord(): Promise<BuiltRecord | undefined> {
+    this.checkOpen();
+    const bytes = await this.db.get(builtKey(this.id));
+    return bytes === undefined ? undefined : decodeBuilt(bytes);
+  }
+
+  /** Records that every tree was built from the heads now, with a new random share of the delay. */
+  private async writeBuilt(sync: boolean): Promise<void> {
+    await this.db.batch([{ type: 'put', key: builtKey(this.id), value: encodeBuilt({ builtAt: Date.now(), jitter: Math.random() }) }], { sync });
+  }
+
+  private rebuildTarget(): RebuildTarget {
+    return {
+      db: this.db,
+      vnode: this.id,
+      treeSize: this.treeSize,
+      keyspaces: this.held,
+      cache: this.cache,
+      exclusive: (fn) =>
+        this.queue.exclusive(async () => {
+          this.checkOpen();
+          return fn();
+        }),
+      current: async () => {
+        await this.load();
+        await this.rebuildMissing();
+      },
+      replaced: (keyspace, reason) => this.origins.set(keyspace, { origin: 'rebuilt', reason }),
+      learnKeys: (keyspace, rebuilt) => {
+        // A filter that is unknown (null) stays unknown: every key is read anyway.
+        const live = this.state.filters.get(keyspace);
+        if (live !== undefined && live !== null) this.state.filters.set(keyspace, KeyFilter.union(live, rebuilt));
+      },
+      built: () => this.writeBuilt(true),
+    };
   }
 
   /**

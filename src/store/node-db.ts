@@ -1,12 +1,16 @@
-import { Level, type ChainedBatch } from 'level';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Level, type ChainedBatch, type Iterator as LevelIterator } from 'level';
 import { AaeError } from '../errors.js';
-import { META_FORMAT_KEY, STORE_FORMAT_VERSION } from './layout.js';
+import { META_FORMAT_KEY, MIGRATABLE_FORMATS, STORE_FORMAT_VERSION } from './layout.js';
 
 /**
  * One node's LevelDB: binary keys and values (layout.ts), every LevelDB error turned into a coded
- * AaeError (STORE_LOCKED when another process holds the database, STORE_CLOSED after close,
- * STORE_IO otherwise). The raw handle is exposed for the store's own modules and for benchmarks
- * that need a same-run baseline; nothing outside src/store writes through it, and nothing may
+ * AaeError naming the node (STORE_LOCKED when another process holds the database, STORE_CLOSED
+ * after close, STORE_IO otherwise: `details.node` names it too). Iterators are wrapped as well
+ * (NodeIterator): a damaged table surfaces while a fold or a tree rebuild reads, not only on a get.
+ * The raw handle is exposed for the store's own modules and for benchmarks that need a same-run
+ * baseline; nothing outside src/store writes through it, and nothing may
  * attach a prewrite hook or a 'write' listener to it: the vnode write path reuses its key buffers,
  * which is safe only because LevelDB copies a key when it is put and abstract-level then keeps no
  * reference to it (it would, for such a hook or listener).
@@ -24,19 +28,42 @@ function levelCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null ? String((e as { code?: unknown }).code) : undefined;
 }
 
-export function storeError(e: unknown, what: string, location: string): AaeError {
-  if (e instanceof AaeError) return e;
+export function storeError(e: unknown, what: string, node: string, location: string): AaeError {
+  if (e instanceof AaeError) return withNode(e, node);
   const code = levelCode(e);
+  const details = { node, location };
   if (code === 'LEVEL_LOCKED') {
-    return new AaeError('STORE_LOCKED', `${location} is in use by another process or handle`, { cause: e });
+    return new AaeError('STORE_LOCKED', `node ${node}: ${location} is in use by another process or handle`, { cause: e, details });
   }
-  if (code === 'LEVEL_DATABASE_NOT_OPEN') {
-    return new AaeError('STORE_CLOSED', `${what}: the store at ${location} is closed`, { cause: e });
+  if (code === 'LEVEL_DATABASE_NOT_OPEN' || code === 'LEVEL_ITERATOR_NOT_OPEN') {
+    return new AaeError('STORE_CLOSED', `node ${node}: ${what}: the store at ${location} is closed`, { cause: e, details });
   }
-  return new AaeError('STORE_IO', `${what} failed on ${location}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  return new AaeError('STORE_IO', `node ${node}: ${what} failed (${location}): ${(e as Error)?.message ?? String(e)}`, { cause: e, details });
+}
+
+/** `withNode` for anything thrown: other errors pass through unchanged. */
+export function namingNode(e: unknown, node: string): unknown {
+  return e instanceof AaeError ? withNode(e, node) : e;
+}
+
+/**
+ * A STORE_IO raised below the node (a head that does not decode) with the node named, once: the
+ * operator must know which store to look at.
+ */
+export function withNode(e: AaeError, node: string): AaeError {
+  if (e.code !== 'STORE_IO' || e.details?.['node'] !== undefined) return e;
+  return new AaeError('STORE_IO', `node ${node}: ${e.message}`, { cause: e, details: { ...e.details, node } });
 }
 
 export class NodeDb {
+  private layout = STORE_FORMAT_VERSION;
+  /**
+   * What LevelDB reported dropping when this open recovered its log (damaged records it skipped),
+   * or undefined when it dropped nothing. Trees saved before the damage describe more than the
+   * store now holds: the cluster drops them (open-node.ts) and they are rebuilt from what remains.
+   */
+  recoveryLoss: string | undefined;
+
   private constructor(
     readonly node: string,
     readonly location: string,
@@ -50,9 +77,10 @@ export class NodeDb {
       await raw.open({ createIfMissing: options.createIfMissing, errorIfExists: false });
     } catch (e) {
       await raw.close().catch(() => undefined);
-      throw storeError(e, `open node ${node}`, location);
+      throw storeError(e, 'open', node, location);
     }
     const db = new NodeDb(node, location, raw);
+    db.recoveryLoss = await recoveryLoss(location);
     await db.checkFormat();
     return db;
   }
@@ -65,14 +93,34 @@ export class NodeDb {
     if (this.raw.status !== 'open') throw new AaeError('STORE_CLOSED', `${what}: node ${this.node} is closed`);
   }
 
-  /** Stamps a new store with the layout version; refuses a store written by a newer layout. */
+  /**
+   * The store's layout version as found at open: STORE_FORMAT_VERSION, or an older one still to
+   * be migrated (migrate-format.ts), which then calls setFormat.
+   */
+  get format(): number {
+    return this.layout;
+  }
+
+  /** Records that the store now has layout `version` (synced: the migration before it is done). */
+  async setFormat(version: number): Promise<void> {
+    await this.batch([{ type: 'put', key: META_FORMAT_KEY, value: Uint8Array.of(version) }], { sync: true });
+    this.layout = version;
+  }
+
+  /** Stamps a new store with the layout version; notes an older one to migrate; refuses a newer one. */
   private async checkFormat(): Promise<void> {
     const v = await this.get(META_FORMAT_KEY);
     if (v === undefined) {
       await this.batch([{ type: 'put', key: META_FORMAT_KEY, value: Uint8Array.of(STORE_FORMAT_VERSION) }]);
-    } else if (v.length !== 1 || v[0] !== STORE_FORMAT_VERSION) {
+    } else if (v.length === 1 && (v[0] === STORE_FORMAT_VERSION || MIGRATABLE_FORMATS.includes(v[0]!))) {
+      this.layout = v[0]!;
+    } else {
       await this.raw.close().catch(() => undefined);
-      throw new AaeError('STORE_IO', `node ${this.node}: store layout version ${v[0]} is not supported (expected ${STORE_FORMAT_VERSION})`);
+      throw new AaeError(
+        'STORE_IO',
+        `node ${this.node}: store layout version ${v[0]} is not supported (this aae reads ${[...MIGRATABLE_FORMATS, STORE_FORMAT_VERSION].join(', ')}): it was written by a newer aae; open it with that version`,
+        { details: { node: this.node, layout: v[0] } },
+      );
     }
   }
 
@@ -81,7 +129,7 @@ export class NodeDb {
     try {
       return await this.raw.get(key);
     } catch (e) {
-      throw storeError(e, 'get', this.location);
+      throw storeError(e, 'get', this.node, this.location);
     }
   }
 
@@ -91,7 +139,7 @@ export class NodeDb {
     try {
       return await this.raw.getMany(keys);
     } catch (e) {
-      throw storeError(e, 'getMany', this.location);
+      throw storeError(e, 'getMany', this.node, this.location);
     }
   }
 
@@ -109,7 +157,7 @@ export class NodeDb {
       await b.write({ sync: options.sync ?? false });
     } catch (e) {
       await b.close().catch(() => undefined);
-      throw storeError(e, 'batch write', this.location);
+      throw storeError(e, 'batch write', this.node, this.location);
     }
   }
 
@@ -123,13 +171,37 @@ export class NodeDb {
       // Then abstract-level would keep the (reused) key buffers the write path puts: see above.
       throw new AaeError('INTERNAL', `node ${this.node}: a 'write' listener is attached to the raw LevelDB`);
     }
-    return new BatchWriter(this.raw.batch(), this.location);
+    return new BatchWriter(this.raw.batch(), this.node, this.location);
   }
 
-  /** A raw iterator over [gte, lt); the caller closes it (finally). */
-  iterator(range: { gte: Uint8Array; lt: Uint8Array }, options: { keys?: boolean; values?: boolean } = {}) {
+  /** An iterator over [gte, lt), its errors coded like every other read; the caller closes it (finally). */
+  iterator(range: { gte: Uint8Array; lt: Uint8Array }, options: { keys?: boolean; values?: boolean; snapshot?: Snapshot } = {}): NodeIterator {
     this.checkOpen('iterator');
-    return this.raw.iterator({ gte: range.gte, lt: range.lt, keys: options.keys ?? true, values: options.values ?? true });
+    try {
+      const raw = this.raw.iterator({
+        gte: range.gte,
+        lt: range.lt,
+        keys: options.keys ?? true,
+        values: options.values ?? true,
+        ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot.raw }),
+      });
+      return new NodeIterator(raw, this.node, this.location);
+    } catch (e) {
+      throw storeError(e, 'iterator', this.node, this.location);
+    }
+  }
+
+  /**
+   * An explicit LevelDB snapshot: iterators given it read the store as it was when it was taken,
+   * whatever is written meanwhile. Release it (finally).
+   */
+  snapshot(): Snapshot {
+    this.checkOpen('snapshot');
+    try {
+      return new Snapshot(this.raw.snapshot(), this.node, this.location);
+    } catch (e) {
+      throw storeError(e, 'snapshot', this.node, this.location);
+    }
   }
 
   async close(): Promise<void> {
@@ -137,7 +209,84 @@ export class NodeDb {
     try {
       await this.raw.close();
     } catch (e) {
-      throw storeError(e, 'close', this.location);
+      throw storeError(e, 'close', this.node, this.location);
+    }
+  }
+}
+
+/**
+ * Lines of LevelDB's info log (`<location>/LOG`, rewritten at every open: the last open's is LOG.old)
+ * that say this open recovered with less than was written: when recovery meets a damaged log record
+ * it skips it ("dropping N bytes; Corruption: checksum mismatch") instead of failing, and the data
+ * in it is gone. A cheap first check, read once per open; never the only one (`aae verify`,
+ * scheduled rebuilds). Undefined when the log says nothing of the kind (or cannot be read).
+ */
+async function recoveryLoss(location: string): Promise<string | undefined> {
+  const text = await readFile(join(location, 'LOG'), 'utf8').catch(() => '');
+  // Status::ToString writes "Corruption: …" (capitalised, with the colon): not a word a path holds.
+  const lines = text.split('\n').filter((l) => /dropping \d+ bytes|Corruption: /.test(l));
+  if (lines.length === 0) return undefined;
+  const first = lines[0]!.replace(/^\S+ \S+ /, ''); // without LevelDB's timestamp and thread id
+  return `LevelDB dropped damaged records when it opened (${lines.length} report(s), the first: ${first.slice(0, 200)})`;
+}
+
+type RawIterator = LevelIterator<RawDb, Uint8Array, Uint8Array>;
+type RawSnapshot = ReturnType<RawDb['snapshot']>;
+
+/** A LevelDB iterator whose errors are coded AaeErrors naming the node (see NodeDb.iterator). */
+export class NodeIterator {
+  constructor(
+    private readonly it: RawIterator,
+    private readonly node: string,
+    private readonly location: string,
+  ) {}
+
+  async next(): Promise<[Uint8Array, Uint8Array] | undefined> {
+    try {
+      return await this.it.next();
+    } catch (e) {
+      throw storeError(e, 'iterator read', this.node, this.location);
+    }
+  }
+
+  async nextv(size: number): Promise<Array<[Uint8Array, Uint8Array]>> {
+    try {
+      return await this.it.nextv(size);
+    } catch (e) {
+      throw storeError(e, 'iterator read', this.node, this.location);
+    }
+  }
+
+  seek(target: Uint8Array): void {
+    try {
+      this.it.seek(target);
+    } catch (e) {
+      throw storeError(e, 'iterator seek', this.node, this.location);
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.it.close();
+    } catch (e) {
+      throw storeError(e, 'iterator close', this.node, this.location);
+    }
+  }
+}
+
+/** See NodeDb.snapshot. */
+export class Snapshot {
+  constructor(
+    /** @internal */ readonly raw: RawSnapshot,
+    private readonly node: string,
+    private readonly location: string,
+  ) {}
+
+  async release(): Promise<void> {
+    try {
+      await this.raw.close();
+    } catch (e) {
+      throw storeError(e, 'snapshot release', this.node, this.location);
     }
   }
 }
@@ -148,6 +297,7 @@ export class BatchWriter {
 
   constructor(
     private readonly b: ChainedBatch<RawDb, Uint8Array, Uint8Array>,
+    private readonly node: string,
     private readonly location: string,
   ) {}
 
@@ -171,7 +321,7 @@ export class BatchWriter {
       else await this.b.write({ sync: options.sync ?? false });
     } catch (e) {
       await this.b.close().catch(() => undefined);
-      throw storeError(e, 'batch write', this.location);
+      throw storeError(e, 'batch write', this.node, this.location);
     }
   }
 

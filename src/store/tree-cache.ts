@@ -14,6 +14,12 @@ import { TicTacTree, type TreeSize } from '../tictac/index.js';
  */
 export class TreeCache {
   private readonly trees = new Map<number, TicTacTree | null>();
+  /**
+   * While a rebuild reads a snapshot of the heads (tree-rebuild.ts): per keyspace, the XOR of every
+   * change applied since the snapshot. The rebuilt tree merged with it is the tree of the heads as
+   * they are now, which is what the cached tree must equal.
+   */
+  private shadow: Map<number, TicTacTree> | null = null;
 
   constructor(
     readonly size: TreeSize,
@@ -59,15 +65,34 @@ export class TreeCache {
    * the new one in (null: the key is erased). A missing tree is left alone.
    */
   apply(keyspace: number, segment32: number, oldC: number | null, newC: number | null): void {
+    const delta = this.shadow?.get(keyspace);
+    if (delta !== undefined) change(delta, segment32, oldC, newC);
     const tree = this.trees.get(keyspace);
     if (tree === undefined || tree === null) return;
-    if (oldC === null) {
-      if (newC !== null) tree.add(segment32, newC);
-    } else if (newC === null) {
-      tree.remove(segment32, oldC);
-    } else {
-      tree.alter(segment32, oldC, newC);
-    }
+    change(tree, segment32, oldC, newC);
+  }
+
+  /** Starts recording every change to the trees of the keyspaces held (see `shadow`); replaces a recording in progress. */
+  startShadow(): void {
+    this.shadow = new Map([...this.trees.keys()].map((k) => [k, TicTacTree.create(this.size)]));
+  }
+
+  /** Stops recording; the changes recorded since startShadow, per keyspace (empty if none was started). */
+  endShadow(): Map<number, TicTacTree> {
+    const recorded = this.shadow ?? new Map<number, TicTacTree>();
+    this.shadow = null;
+    return recorded;
+  }
+}
+
+/** One write's change to a tree: XOR the old contribution out and the new one in. */
+function change(tree: TicTacTree, segment32: number, oldC: number | null, newC: number | null): void {
+  if (oldC === null) {
+    if (newC !== null) tree.add(segment32, newC);
+  } else if (newC === null) {
+    tree.remove(segment32, oldC);
+  } else {
+    tree.alter(segment32, oldC, newC);
   }
 }
 

@@ -1,6 +1,8 @@
 import { AaeError } from '../errors.js';
 import { TicTacTree, type TreeSize } from '../tictac/index.js';
 import { crc32 } from '../tictac/crc32.js';
+import { KIND_FILTER, KIND_TREE, kindPrefix, prefixEnd } from './layout.js';
+import type { BatchOp, NodeDb } from './node-db.js';
 
 /**
  * A cached tree as it is saved on clean close (docs/STORE.md):
@@ -48,4 +50,26 @@ export function decodeTreeRecord(bytes: Uint8Array, expected: TreeSize): Restore
   }
   if (tree.size !== expected) return { ok: false, reason: `tree size ${tree.size}, expected ${expected}` };
   return { ok: true, tree };
+}
+
+/**
+ * Deletes every saved tree and key filter of these vnodes (one synced batch): when they can no
+ * longer be trusted to describe the heads (the store was migrated, or LevelDB dropped damaged
+ * records when it opened). Each is then rebuilt from the heads when first needed.
+ */
+export async function dropSavedTrees(db: NodeDb, vnodes: readonly number[]): Promise<number> {
+  const dels: BatchOp[] = [];
+  for (const vnode of vnodes) {
+    for (const kind of [KIND_TREE, KIND_FILTER] as const) {
+      const prefix = kindPrefix(vnode, kind);
+      const it = db.iterator({ gte: prefix, lt: prefixEnd(prefix) }, { values: false });
+      try {
+        for (let e = await it.next(); e !== undefined; e = await it.next()) dels.push({ type: 'del', key: e[0] });
+      } finally {
+        await it.close();
+      }
+    }
+  }
+  await db.batch(dels, { sync: true });
+  return dels.length;
 }

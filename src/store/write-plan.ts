@@ -12,16 +12,21 @@ import type { VnodeWrite } from './vnode.js';
 
 const EMPTY = new Uint8Array(0);
 
-/** A write with its key located; optionally its new head prepared and its old head known. @internal */
+/**
+ * A write with its key located; optionally its new head prepared and its old head known. It has
+ * the shape of the node contract's WriteEntry with its hint present ({op, basis, hint: {loc,
+ * head}}), so a node hands a coordinator's entries to its vnode as they are, without a copy per
+ * replica. @internal
+ */
 export interface PlannedWrite {
-  write: VnodeWrite;
-  loc: LocatedKey;
-  /** The new head and its bytes (the same for every replica, so a cluster makes them once). */
-  head?: PreparedHead;
+  op: VnodeWrite;
   /** The old head as read at `generation` (readHeads); used only if no flush has landed since. */
-  basis?: { generation: number; head: HeadValue | null };
-  /** The caller ignores this op's result: the flush makes none (null). */
-  noResult?: boolean;
+  basis: { generation: number; head: HeadValue | null } | undefined;
+  hint: {
+    loc: LocatedKey;
+    /** The new head and its bytes (the same for every replica, so a cluster makes them once). */
+    head: PreparedHead | undefined;
+  };
 }
 
 /**
@@ -29,8 +34,8 @@ export interface PlannedWrite {
  * these, and objects of one shape keep its property loads monomorphic (spreads and optional
  * fields made them megamorphic: measured ~15% of a bulk load's time).
  */
-export function planWrite(write: VnodeWrite, loc: LocatedKey, head: PreparedHead | undefined, basis: PlannedWrite['basis'], noResult: boolean): PlannedWrite {
-  return { write, loc, head, basis, noResult };
+export function planWrite(op: VnodeWrite, loc: LocatedKey, head: PreparedHead | undefined, basis: PlannedWrite['basis']): PlannedWrite {
+  return { op, basis, hint: { loc, head } };
 }
 
 export interface PreparedHead {

@@ -5,7 +5,7 @@ import type { KeyFilter } from './key-filter.js';
 import { KeySlots } from './key-slots.js';
 import { HEAD_SUFFIX_START, KIND_HEAD, KIND_VALUE, indexKey, objectKey, writeObjectKey } from './layout.js';
 import type { LocatedKey, StoreParams } from './locate.js';
-import type { BatchWriter, NodeDb } from './node-db.js';
+import { namingNode, type BatchWriter, type NodeDb } from './node-db.js';
 import type { TreeCache } from './tree-cache.js';
 import type { WriteResult } from './vnode.js';
 import { prepareGivenHead, prepareHead, type PlannedWrite } from './write-plan.js';
@@ -59,14 +59,14 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
   const lastOp: number[] = []; // per slot: the latest op of its key so far
   for (let i = 0; i < n; i++) {
     const plan = plans[i]!;
-    const loc = plan.loc;
+    const loc = plan.hint.loc;
     const filter = vs.filters.get(loc.keyspace) ?? null;
     // Every put enters the filter (before its batch: a batch that fails leaves a harmless "maybe").
-    const unseen = filter !== null && (plan.write.kind !== 'erase' ? filter.addIfAbsent(loc.segment32, loc.alt) : !filter.mayContain(loc.segment32, loc.alt));
+    const unseen = filter !== null && (plan.op.kind !== 'erase' ? filter.addIfAbsent(loc.segment32, loc.alt) : !filter.mayContain(loc.segment32, loc.alt));
     if (!unseen && slots === null) {
       slots = new KeySlots();
       for (let j = 0; j < i; j++) {
-        const s = slots.slotOf(plans[j]!.loc);
+        const s = slots.slotOf(plans[j]!.hint.loc);
         if (s === lastOp.length) lastOp.push(j);
         else lastOp[s] = j;
       }
@@ -86,11 +86,16 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
   }
   if (toRead.length > 0) {
     const raw = await vs.db.getMany(toRead.map((i) => {
-      const l = plans[i]!.loc;
+      const l = plans[i]!.hint.loc;
       return objectKey(vs.vnode, KIND_HEAD, l.keyspace, l.segment32, l.ckey);
     }));
     raw.forEach((b, j) => {
-      if (b !== undefined) heads[toRead[j]!] = decodeHead(b);
+      if (b === undefined) return;
+      try {
+        heads[toRead[j]!] = decodeHead(b);
+      } catch (e) {
+        throw namingNode(e, vs.db.node);
+      }
     });
   }
 
@@ -103,12 +108,12 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
   try {
     for (let i = 0; i < n; i++) {
       const plan = plans[i]!;
-      const op = plan.write;
-      const loc = plan.loc;
+      const op = plan.op;
+      const loc = plan.hint.loc;
       const p = prior[i]!;
       const old = p >= 0 ? heads[p]! : heads[i]!;
       heads[i] = old; // what a later op of this key replaces, unless this op changes it
-      if (old !== null && plan.noResult !== true) results[i] = old;
+      results[i] = old;
       const oldC = old === null ? -1 : contribution(old.alt, old.hash);
       let newC = -1;
       if (op.kind === 'erase') {
@@ -121,8 +126,8 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
       } else if (op.kind === 'head') {
         // A valueless head (a keystore's): no value record, no index entries. A key without an
         // old head has no value record either (both are written in one batch): nothing to delete.
-        const head = (plan.head ?? prepareGivenHead(op, loc)).value;
-        putHead(vs, batch, loc, plan.head?.bytes ?? encodeHead(head), old !== null);
+        const head = (plan.hint.head ?? prepareGivenHead(op, loc)).value;
+        putHead(vs, batch, loc, plan.hint.head?.bytes ?? encodeHead(head), old !== null);
         if (old !== null && old.indexes.length > 0) indexChanges(vs, loc, old.indexes, [], batch);
         newC = contribution(head.alt, head.hash);
         heads[i] = head;
@@ -130,7 +135,7 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
         const obj = op.object;
         if (op.ifDominates === true && old !== null && !dominates(obj.clock, old.clock)) continue;
         if (op.ifHeld !== undefined && !holds(old, op.ifHeld)) continue;
-        const prepared = plan.head ?? prepareHead(obj, loc, vs.params);
+        const prepared = plan.hint.head ?? prepareHead(obj, loc, vs.params);
         const head = prepared.value;
         putOrDelete(vs, batch, loc, prepared.bytes, obj.deleted ? null : obj.value);
         if (head.indexes.length > 0 || (old !== null && old.indexes.length > 0)) indexChanges(vs, loc, old?.indexes ?? [], head.indexes, batch);

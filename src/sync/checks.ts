@@ -34,7 +34,7 @@
  */
 import type { Difference } from '../aae/index.js';
 import type { ExchangeScope } from '../exchange/index.js';
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 import { DAY_MS, type WorkItem } from './schedule.js';
 
 const HOUR_MS = 3_600_000;
@@ -161,7 +161,7 @@ export function parseWindow(text: string): CheckWindow {
   const startHour = Number(m?.[1]);
   const endHour = Number(m?.[2]);
   if (m === null || startHour > 23 || endHour > 23) {
-    throw new AaeError('INVALID_ARGUMENT', `window: '${text}' is not always, never or H1-H2 (UTC hours 0-23)`);
+    throw new AaeError('INVALID_ARGUMENT', `window: ${quote(text)} is not always, never or H1-H2 (UTC hours 0-23)`);
   }
   return { startHour, endHour };
 }

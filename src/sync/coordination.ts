@@ -23,7 +23,8 @@ export interface SyncCoordination {
   /** Aborts when the lock is lost: the runner must stop (SYNC_LOCK_LOST). */
   readonly lost: AbortSignal;
   readStatus(): Promise<SyncStatus>;
-  saveState(state: SyncState, lastCheck?: CheckReport): Promise<void>;
+  /** `lastSuccessAt`: the end of the last check that ended in sync (state-file.ts). */
+  saveState(state: SyncState, lastCheck?: CheckReport, lastSuccessAt?: number): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -34,7 +35,7 @@ export async function fileCoordination(stateFile: string, who: SyncIdentity): Pr
     where: stateFile,
     lost: new AbortController().signal,
     readStatus: () => readSyncStatus(stateFile, who),
-    saveState: (state, lastCheck) => saveSyncState(stateFile, who, state, lastCheck),
+    saveState: (state, lastCheck, lastSuccessAt) => saveSyncState(stateFile, who, state, lastCheck, lastSuccessAt),
     release: () => lock.release(),
   };
 }

@@ -95,12 +95,12 @@ export async function etcdCoordination(who: SyncIdentity, options: EtcdLockOptio
     where,
     lost: lost.signal,
     readStatus: () => readStatusAt(etcd, keys.state, who),
-    async saveState(state: SyncState, lastCheck?: CheckReport) {
+    async saveState(state: SyncState, lastCheck?: CheckReport, lastSuccessAt?: number) {
       let r;
       try {
         r = await etcd.kv.txn({
           compare: [{ key: Buffer.from(keys.lock), target: 'Value', result: 'Equal', value: Buffer.from(id) }],
-          success: [{ request_put: { key: Buffer.from(keys.state), value: Buffer.from(encodeSyncState(who, state, lastCheck)) } }],
+          success: [{ request_put: { key: Buffer.from(keys.state), value: Buffer.from(encodeSyncState(who, state, lastCheck, lastSuccessAt)) } }],
           failure: [],
         });
       } catch (e) {
@@ -126,7 +126,7 @@ async function readStatusAt(etcd: Etcd3, key: string, who: SyncIdentity): Promis
   } catch (e) {
     throw new AaeError('SYNC_STATE_IO', `cannot read the sync state from etcd (${key}): ${(e as Error).message}`, { cause: e });
   }
-  if (text === null) return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined };
+  if (text === null) return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined };
   return parseSyncStatus(text, `etcd key ${key}`, who);
 }
 

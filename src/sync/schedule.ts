@@ -16,7 +16,7 @@
  *
  * Everything here is pure; the manager sleeps, runs and persists.
  */
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 
 /** The kinds of check (see checks.ts for what each compares). */
 export const WORK_ITEMS = ['all', 'day', 'hour', 'range', 'auto', 'none'] as const;
@@ -47,10 +47,10 @@ export function parseSchedule(text: string): ScheduleWants {
   const seen = new Set<string>();
   for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
     const m = /^([a-z]+)\s*=\s*(\d+)$/.exec(part);
-    if (m === null) throw new AaeError('INVALID_ARGUMENT', `schedule: '${part}' is not kind=count (kinds: ${WORK_ITEMS.join(', ')})`);
+    if (m === null) throw new AaeError('INVALID_ARGUMENT', `schedule: ${quote(part)} is not kind=count (kinds: ${WORK_ITEMS.join(', ')})`);
     const kind = m[1]!;
     if (!(WORK_ITEMS as readonly string[]).includes(kind)) {
-      throw new AaeError('INVALID_ARGUMENT', `schedule: unknown check '${kind}' (kinds: ${WORK_ITEMS.join(', ')})`);
+      throw new AaeError('INVALID_ARGUMENT', `schedule: unknown check ${quote(kind)} (kinds: ${WORK_ITEMS.join(', ')})`);
     }
     if (seen.has(kind)) throw new AaeError('INVALID_ARGUMENT', `schedule: '${kind}' is given twice`);
     seen.add(kind);
@@ -123,8 +123,8 @@ const UNIT_MS: DurationUnits = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY
 /** `"24h"`, `"90m"`, `"10s"`, `"500ms"` → ms. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
-  if (m === null) throw new AaeError('INVALID_ARGUMENT', `'${text}' is not a duration (e.g. 24h, 90m, 30s, 500ms)`);
+  if (m === null) throw new AaeError('INVALID_ARGUMENT', `${quote(text)} is not a duration (e.g. 24h, 90m, 30s, 500ms)`);
   const ms = Number(m[1]) * UNIT_MS[m[2] as keyof DurationUnits];
-  if (!Number.isFinite(ms) || ms < 1) throw new AaeError('INVALID_ARGUMENT', `'${text}' is not a positive duration`);
+  if (!Number.isFinite(ms) || ms < 1) throw new AaeError('INVALID_ARGUMENT', `${quote(text)} is not a positive duration`);
   return Math.round(ms);
 }

@@ -39,6 +39,7 @@ const stateSchema = z.object({
     .nullable(),
   fullCheckDue: z.boolean().optional(),
   lastCheck: z.unknown().optional(),
+  lastSuccessAt: time.optional(),
 });
 
 /** The default place: beside the source cluster's spec, one file per sink (and bucket, if one). */
@@ -74,6 +75,16 @@ export interface SyncStatus {
   otherCopies: boolean;
   state: SyncState;
   lastCheck: CheckReport | undefined;
+  /**
+   * When the last check that ended in sync (in_sync or repaired) finished, whatever came after it:
+   * what monitoring compares with a maximum age (`aae sync --status --max-age`).
+   */
+  lastSuccessAt: number | undefined;
+}
+
+/** The end of a check that ended in sync, or undefined for any other outcome. */
+export function successTime(r: CheckReport): number | undefined {
+  return r.outcome === 'in_sync' || r.outcome === 'repaired' ? r.startedAt + Math.round(r.durationMs) : undefined;
 }
 
 const lastCheckSchema = z.looseObject({
@@ -92,7 +103,7 @@ export async function readSyncStatus(file: string, who: SyncIdentity): Promise<S
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined };
     throw new AaeError('SYNC_STATE_IO', `cannot read the sync state ${file}`, { cause: e });
   }
   return parseSyncStatus(text, file, who);
@@ -123,21 +134,23 @@ export function parseSyncStatus(text: string, file: string, who: SyncIdentity): 
   const last = lastCheckSchema.safeParse(s.lastCheck);
   const lastCheck = last.success ? (last.data as unknown as CheckReport) : undefined;
   const differs = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && a !== b;
-  if (differs(s.sourceId, who.sourceId) || differs(s.sinkId, who.sinkId)) return { exists: true, otherCopies: true, state: { ...INITIAL_STATE }, lastCheck };
-  return { exists: true, otherCopies: false, state, lastCheck };
+  if (differs(s.sourceId, who.sourceId) || differs(s.sinkId, who.sinkId)) return { exists: true, otherCopies: true, state: { ...INITIAL_STATE }, lastCheck, lastSuccessAt: undefined };
+  return { exists: true, otherCopies: false, state, lastCheck, lastSuccessAt: s.lastSuccessAt };
 }
 
-export async function saveSyncState(file: string, who: SyncIdentity, state: SyncState, lastCheck?: CheckReport): Promise<void> {
+/** `lastSuccessAt`: the end of the last check that ended in sync (this one's, if it did). */
+export async function saveSyncState(file: string, who: SyncIdentity, state: SyncState, lastCheck?: CheckReport, lastSuccessAt?: number): Promise<void> {
   try {
-    await mkdir(dirname(file), { recursive: true });
-    await writeFileAtomic(file, encodeSyncState(who, state, lastCheck));
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(file, encodeSyncState(who, state, lastCheck, lastSuccessAt));
   } catch (e) {
     throw new AaeError('SYNC_STATE_IO', `cannot write the sync state ${file}`, { cause: e });
   }
 }
 
 /** The saved form of a state (what a file or an etcd key holds). */
-export function encodeSyncState(who: SyncIdentity, state: SyncState, lastCheck?: CheckReport): string {
+export function encodeSyncState(who: SyncIdentity, state: SyncState, lastCheck?: CheckReport, lastSuccessAt?: number): string {
+  const success = (lastCheck === undefined ? undefined : successTime(lastCheck)) ?? lastSuccessAt;
   const body = {
     format: FORMAT,
     version: VERSION,
@@ -150,6 +163,7 @@ export function encodeSyncState(who: SyncIdentity, state: SyncState, lastCheck?:
     range: state.range,
     fullCheckDue: state.fullCheckDue === true,
     ...(lastCheck === undefined ? {} : { lastCheck }),
+    ...(success === undefined ? {} : { lastSuccessAt: success }),
   };
   return `${JSON.stringify(body, null, 2)}\n`;
 }

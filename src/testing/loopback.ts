@@ -11,7 +11,9 @@
  */
 import { Packr } from 'msgpackr';
 import { AaeError, ERROR_CODES, type AaeErrorCode } from '../errors.js';
-import type { CallOptions, FoldEvent, FoldRequest, NodeService, ReadRequest, WriteRequest } from '../node/index.js';
+import { notPlainData, type CallOptions, type FoldEvent, type FoldRequest, type NodeService, type ReadRequest, type WriteRequest } from '../node/index.js';
+
+export { notPlainData };
 
 const packr = new Packr({ structuredClone: false, useRecords: false, moreTypes: true });
 
@@ -24,39 +26,6 @@ export interface LoopbackStats {
 
 export interface LoopbackNode extends NodeService {
   readonly stats: LoopbackStats;
-}
-
-/** Where in a value a non-plain part sits, or null when it is all plain data. */
-export function notPlainData(value: unknown, path = '$', seen: Set<unknown> = new Set()): string | null {
-  if (value === null || value === undefined) return null;
-  const t = typeof value;
-  if (t === 'string' || t === 'boolean') return null;
-  if (t === 'number') return Number.isNaN(value) ? null : null;
-  if (t === 'bigint' || t === 'function' || t === 'symbol') return `${path} is a ${t}`;
-  if (ArrayBuffer.isView(value)) return value instanceof DataView ? `${path} is a DataView` : null;
-  if (seen.has(value)) return `${path} is a cycle`;
-  seen.add(value);
-  try {
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const bad = notPlainData(value[i], `${path}[${i}]`, seen);
-        if (bad !== null) return bad;
-      }
-      return null;
-    }
-    const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto !== Object.prototype && proto !== null) {
-      const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-      return `${path} is an instance of ${name}`;
-    }
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      const bad = notPlainData(v, `${path}.${k}`, seen);
-      if (bad !== null) return bad;
-    }
-    return null;
-  } finally {
-    seen.delete(value);
-  }
 }
 
 /** Encodes after checking that `value` is plain data; throws a TypeError naming the first part that is not. */

@@ -23,3 +23,5 @@ export { TicTacTree, type TreeStats } from './tree.js';
 export { dirtyBranches, dirtySegments, type BranchMap } from './dirty.js';
 export { EXPORT_VERSION } from './export.js';
 export { decodeBranches, decodeRoot, encodeBranches, encodeRoot } from './wire.js';
+export { sketchWordsInto } from './sketch.js';
+export { decodeSyndrome, syndromeInto, syndromeWords, type SyndromeVerdict } from './syndrome.js';

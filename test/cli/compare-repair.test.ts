@@ -23,26 +23,28 @@ describe('aae compare / repair / inspect', () => {
       const [a, b] = await twoClusters(tmp);
       const same = await aae('compare', a, b, ...FAST, '--json');
       expect(same.code).toBe(0);
-      expect(same.json()).toMatchObject({ kind: 'clusters', inSync: true, state: 'root_compare', deltas: [] });
+      expect(same.json()).toMatchObject({ kind: 'clusters', source: 'a', sink: 'b', inSync: true, state: 'root_compare', differences: [], summary: { total: 0 } });
 
       expect((await aae('put', a, 'b', 'new-on-a', 'x')).code).toBe(0);
       expect((await aae('delete', b, 'b', 'k7')).code).toBe(0);
       const diff = await aae('compare', a, b, ...FAST, '--json');
       expect(diff.code).toBe(1);
-      const body = diff.json<{ inSync: boolean; deltas: Array<{ key: string; ahead: string; blue: unknown; pink: unknown }> }>();
+      const body = diff.json<{ inSync: boolean; differences: Array<{ key: string; kind: string; ahead: string; source: unknown; sink: unknown }> }>();
       expect(body.inSync).toBe(false);
-      expect(body.deltas.map((d) => [d.key, d.ahead]).sort()).toEqual([
-        ['k7', 'pink'],
-        ['new-on-a', 'blue'],
+      expect(body.differences.map((d) => [d.key, d.kind, d.ahead]).sort()).toEqual([
+        ['k7', 'tombstone', 'sink'],
+        ['new-on-a', 'missing', 'source'],
       ]);
-      expect(body.deltas.find((d) => d.key === 'new-on-a')!.pink).toBeNull();
+      expect(body.differences.find((d) => d.key === 'new-on-a')!.sink).toBeNull();
+      expect(diff.json()).toMatchObject({ summary: { total: 2, ahead: { source: 1, sink: 1, both: 0 }, kinds: { missing: { source: 1 }, tombstone: { sink: 1 } } } });
+      expect(diff.stdout).not.toMatch(/blue|pink/);
 
       const table = await aae('compare', a, b, ...FAST);
       expect(table.code).toBe(1);
       expect(table.stdout).toContain('new-on-a');
 
       // A partial exchange over one bucket sees the same; another bucket is in sync.
-      expect((await aae('compare', a, b, ...FAST, '--bucket', 'b', '--json')).json<{ deltas: unknown[] }>().deltas).toHaveLength(2);
+      expect((await aae('compare', a, b, ...FAST, '--bucket', 'b', '--json')).json<{ differences: unknown[] }>().differences).toHaveLength(2);
       expect((await aae('compare', a, b, ...FAST, '--bucket', 'other')).code).toBe(0);
     }));
 
@@ -52,18 +54,22 @@ describe('aae compare / repair / inspect', () => {
       expect((await aae('put', a, 'b', 'extra', 'x')).code).toBe(0);
       const r = await aae('inspect', a, b, '--json');
       expect(r.code).toBe(1);
-      const body = r.json<{ pairs: Array<{ dirtySegments: Array<{ segment: number; blueKeys: number; pinkKeys: number }> }> }>();
-      const segs = body.pairs[0]!.dirtySegments;
+      const body = r.json<{ pairs: Array<{ segments: Array<{ segment: number; sourceKeys: number; sinkKeys: number; differing: number }> }> }>();
+      const segs = body.pairs[0]!.segments;
       expect(segs).toHaveLength(1);
-      expect(segs[0]!.blueKeys).toBe(segs[0]!.pinkKeys + 1);
+      expect(segs[0]!.sourceKeys).toBe(segs[0]!.sinkKeys + 1);
+      expect(segs[0]!.differing).toBe(1);
       const html = join(tmp, 'diff.html');
       const one = await aae('inspect', a, b, '--segment', String(segs[0]!.segment), '--html', html, '--json');
-      const seg = one.json<{ pairs: Array<{ segment: { blue: Array<{ key: string }>; pink: Array<{ key: string }> } }> }>().pairs[0]!.segment;
-      expect(seg.blue.map((k) => k.key)).toContain('extra');
-      expect(seg.pink.map((k) => k.key)).not.toContain('extra');
+      const seg = one.json<{ pairs: Array<{ segment: { source: Array<{ key: string }>; sink: Array<{ key: string }> } }> }>().pairs[0]!.segment;
+      expect(seg.source.map((k) => k.key)).toContain('extra');
+      expect(seg.sink.map((k) => k.key)).not.toContain('extra');
+      expect(one.stdout).not.toMatch(/blue|pink/);
       const page = await readFile(html, 'utf8');
       expect(page).toContain('<svg');
+      expect(page).toContain('a ↔ b: 1 differing key<');
       expect(page).toContain('1 of 256 branches differ');
+      expect(page).not.toMatch(/blue|pink/);
     }));
 
   test('repair --dry-run changes nothing; repair makes them agree and exits 0; a second repair has nothing to do', () =>
@@ -73,7 +79,11 @@ describe('aae compare / repair / inspect', () => {
       await aae('put', b, 'b', 'k3', 'changed-on-b');
       const dry = await aae('repair', a, b, ...FAST, '--dry-run', '--json');
       expect(dry.code).toBe(1);
-      expect(dry.json()).toMatchObject({ dryRun: true, totals: { copied: 2, placesWritten: 0 } });
+      expect(dry.json()).toMatchObject({ source: 'a', sink: 'b', dryRun: true, totals: { copied: 2, writes: 0 }, summary: { total: 2 } });
+      expect(dry.stdout).not.toMatch(/blue|pink|placesWritten/);
+      // Its actions are the writes it would make: keys found level (in_sync) are not listed.
+      const actions = dry.json<{ loops: Array<{ actions: Array<{ kind: string }>; actionsOmitted: number }> }>().loops.flatMap((l) => l.actions);
+      expect(actions.map((x) => x.kind).sort()).toEqual(['copy', 'copy']);
       expect((await aae('compare', a, b, ...FAST)).code).toBe(1);
 
       const log = join(tmp, 'conflicts.jsonl');
@@ -111,7 +121,9 @@ describe('aae compare / repair / inspect', () => {
       await aae('put', a, 'b', 'lonely', 'x', '--replicas', '1');
       const c = await aae('compare', a, ...FAST, '--json');
       expect(c.code).toBe(1);
-      expect(c.json()).toMatchObject({ kind: 'replicas', counts: { keys: 1 } });
+      // One key on one replica of three: missing on each of the two pairs that hold it.
+      expect(c.json()).toMatchObject({ kind: 'replicas', keys: 1, summary: { total: 2, kinds: { missing: { a: 2 } } } });
+      expect(c.stdout).not.toMatch(/blue|pink/);
       expect((await aae('repair', a, ...FAST)).code).toBe(0);
       expect((await aae('compare', a, ...FAST)).code).toBe(0);
       expect((await aae('repair', a, '--conflict', 'source')).code).toBe(2);
@@ -138,6 +150,6 @@ describe('aae compare / repair / inspect', () => {
   test('demo runs the whole story and ends in sync', async () => {
     const r = await aae('demo', '--json');
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ loaded: 3500, replicaKeysMissing: 6, differencesFound: 28, ahead: { blue: 22, pink: 5, concurrent: 1 }, conflictsLogged: 1, inSyncAfter: true });
+    expect(r.json()).toMatchObject({ loaded: 3500, replicaKeysMissing: 6, differencesFound: 28, ahead: { primary: 22, dr: 5, concurrent: 1 }, conflictsLogged: 1, inSyncAfter: true });
   });
 });

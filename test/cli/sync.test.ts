@@ -1,8 +1,9 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { runCli } from '../../src/cli/program.js';
+import { syncLockHolder } from '../../src/sync/index.js';
 import { aae, withTempDir } from './helpers.js';
 
 async function twoClusters(tmp: string): Promise<[string, string]> {
@@ -138,18 +139,18 @@ describe('aae sync: one at a time, and --once', () => {
         expect(second.code).toBe(3);
         expect(second.stderr).toContain('SYNC_BUSY');
         // The lock names its process.
-        expect((await readFile(join(a, 'sync', 'dr1.json.lock'), 'utf8')).trim()).toBe(String(process.pid));
+        expect(await syncLockHolder(join(a, 'sync', 'dr1.json'))).toBe(process.pid);
       } finally {
         stop.abort();
         expect(await first).toBe(3);
       }
       // Stopped, it let go of the lock; and a lock whose process is gone is stale, taken over.
-      await expect(readFile(join(a, 'sync', 'dr1.json.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(stat(join(a, 'sync', 'dr1.json.lock'))).rejects.toMatchObject({ code: 'ENOENT' });
       const stale = join(tmp, 'stale-state.json');
       await writeFile(`${stale}.lock`, '999999999\n');
       const took = await aae('sync', a, b, '--once', 'all', ...FAST, '--state', stale);
       expect(took.code).toBe(0);
-      await expect(readFile(`${stale}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(stat(`${stale}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
     }));
 
   test('--once refuses the loop options, and a range check with nothing to look at', () =>
@@ -171,19 +172,29 @@ describe('aae sync: one at a time, and --once', () => {
 });
 
 describe('aae sync --status', () => {
-  test('shows the watermark, the span and the last check, and exits by that check', () =>
+  test('shows the watermark, the span and the last check, and exits by its health', () =>
     withTempDir(async (tmp) => {
       const [a, b] = await twoClusters(tmp);
+      // A sync that never ran vouches for nothing: not healthy.
       const none = await aae('sync', a, b, '--status', '--json');
-      expect(none.code).toBe(0);
-      expect(none.json()).toMatchObject({ source: 'dc1', sink: 'dr1', running: false, watermark: null, range: null, fullCheckDue: false, lastCheck: null });
+      expect(none.code).toBe(1);
+      expect(none.json()).toMatchObject({ source: 'dc1', sink: 'dr1', running: false, watermark: null, range: null, fullCheckDue: false, lastCheck: null, healthy: false, health: 'no check has run yet', lastSuccess: null });
 
       expect((await aae('put', a, 'b', 'new', 'x')).code).toBe(0);
       const run = await aae('sync', a, b, '--once', 'all', ...FAST, '--json');
       const started = lines(run.stdout)[0]!.startedAt;
       const after = await aae('sync', a, b, '--status', '--json');
       expect(after.code).toBe(0);
-      expect(after.json()).toMatchObject({ watermark: started, lastCheck: { outcome: 'repaired', differences: 1, startedAt: started } });
+      expect(after.json()).toMatchObject({ watermark: started, healthy: true, lastCheck: { outcome: 'repaired', differences: 1, startedAt: started } });
+      const success = Date.parse(after.json<{ lastSuccess: string }>().lastSuccess);
+      expect(success).toBeGreaterThanOrEqual(Date.parse(started as string));
+      // --max-age judges the last success: a day is plenty, a millisecond ago it no longer is.
+      expect((await aae('sync', a, b, '--status', '--max-age', '24h')).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 5));
+      const stale = await aae('sync', a, b, '--status', '--max-age', '1ms', '--json');
+      expect(stale.code).toBe(1);
+      expect(stale.json<{ health: string }>().health).toMatch(/more than --max-age/);
+      expect((await aae('sync', a, b, '--once', 'all', '--max-age', '1h')).code).toBe(2);
       const text = await aae('sync', a, b, '--status');
       expect(text.stdout).toMatch(/watermark: +\S+ \(.* ago\)/);
       expect(text.stdout).toMatch(/last check: +\S+ +all: 1 difference\(s\); repaired 1 key/);
@@ -197,7 +208,8 @@ describe('aae sync --status', () => {
       }
       const failed = await aae('sync', a, b, '--status', '--json');
       expect(failed.code).toBe(3);
-      expect(failed.json()).toMatchObject({ watermark: started, lastCheck: { outcome: 'failed', error: { code: 'STORE_LOCKED' } } });
+      // The last success is kept across the failure: monitoring can see how long ago things were fine.
+      expect(failed.json()).toMatchObject({ watermark: started, healthy: false, lastSuccess: after.json<{ lastSuccess: string }>().lastSuccess, lastCheck: { outcome: 'failed', error: { code: 'STORE_LOCKED' } } });
       expect((await aae('sync', a, b, '--status', '--once', 'all')).code).toBe(2);
     }));
 });

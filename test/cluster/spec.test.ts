@@ -8,6 +8,8 @@ import {
   TREE_SIZE_NAMES,
   defaultSpec,
   nodeNames,
+  clusterConfigJson,
+  parseClusterConfig,
   parseClusterSpec,
   readClusterSpec,
   writeClusterSpec,
@@ -75,6 +77,27 @@ describe('parseClusterSpec', () => {
       expect(e.code, message).toBe('CLUSTER_SPEC_INVALID');
       expect(e.message).toBe(message);
       expect(e.details?.fields).toEqual([Object.keys(patch)[0]]);
+    }
+  });
+
+  test('a node may be served elsewhere ({name, address}); cluster.json then says how to reach it, and round-trips', () => {
+    const json = { ...good(), nodes: [{ name: 'n1', address: '10.0.0.5:7001' }, 'n2', { name: 'n3', address: '[::1]:7003' }], tls: { ca: 'ca.pem', cert: 'ops.pem', key: 'ops-key.pem' } };
+    const config = parseClusterConfig(json);
+    expect(config.spec.nodes).toEqual(['n1', 'n2', 'n3']);
+    expect(config.addresses).toEqual({ n1: '10.0.0.5:7001', n3: '[::1]:7003' });
+    expect(parseClusterConfig(clusterConfigJson(config))).toEqual(config);
+    expect(parseClusterSpec(json)).toEqual({ ...good(), nodes: ['n1', 'n2', 'n3'] });
+    expect(parseClusterConfig({ ...good(), tls: 'insecure' }).tls).toBe('insecure');
+    for (const [bad, message] of [
+      [{ ...good(), nodes: [{ name: 'n1', address: '10.0.0.5' }] }, /nodes\.0\.address: must be host:port/],
+      [{ ...good(), nodes: [{ name: 'n1', address: 'h:70000' }] }, /nodes\.0\.address: must be host:port/],
+      [{ ...good(), nodes: [{ name: 'a/b', address: 'h:7' }] }, /nodes\.0\.name: must be 1\.\.64 characters/],
+      [{ ...good(), nodes: [{ name: 'n1', address: 'h:7', port: 1 }] }, /port: unknown field|Unrecognized key/],
+      [{ ...good(), tls: { ca: 'x' } }, /tls/],
+    ] as const) {
+      const e = errorOf(() => parseClusterConfig(bad));
+      expect(e.code).toBe('CLUSTER_SPEC_INVALID');
+      expect(e.message).toMatch(message);
     }
   });
 

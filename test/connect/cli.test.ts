@@ -80,8 +80,8 @@ describe('aae connect', () => {
     expect((await aae('follow', ks('d2'), '--once')).code).toBe(0);
     const diff = await aae('compare', ks('p2'), ks('d2'), '--pause-ms', '0', '--json');
     expect(diff.code).toBe(1);
-    const deltas = diff.json<{ deltas: Array<{ key: string; ahead: string }> }>().deltas;
-    expect(deltas.map((d) => d.key).sort()).toEqual(['extra', 'k3', 'k30', 'k300']);
+    const differences = diff.json<{ differences: Array<{ key: string; ahead: string }> }>().differences;
+    expect(differences.map((d) => d.key).sort()).toEqual(['extra', 'k3', 'k30', 'k300']);
     const text = await aae('compare', ks('p2'), ks('d2'), '--pause-ms', '0');
     expect(text.stdout).toMatch(/keystore .*p2: reliable; position [0-9A-F]+\/[0-9A-F]+; lag \d+ B/);
 

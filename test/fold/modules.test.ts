@@ -1,4 +1,4 @@
-import { describe } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   eraseKeys,
   fetchClocksNval,
@@ -14,6 +14,7 @@ import {
   objectStats,
   reapTombs,
   replKeysRange,
+  type AnyFoldModule,
   type FoldInput,
 } from '../../src/fold/index.js';
 import { branchInputs, clocksInputs, hashSizeInputs, headInputs, indexInputs, rootInputs, wordsInputs } from './arbitraries.js';
@@ -46,6 +47,31 @@ const badRange = [
   { nonsense: 1 },
   'not an object',
 ];
+
+/**
+ * A cap on a listing truncates and says so (it is not a failure): the first `max` entries in
+ * order, whichever order they arrive in and however they are split between folds.
+ */
+function truncates(module: AnyFoldModule, query: Record<string, number>, inputs: FoldInput[], field: 'keys' | 'buckets'): void {
+  test(`${module.name}: past its cap, the first entries in order, marked truncated`, async () => {
+    const q = module.parseQuery(query);
+    const max = query.maxResults ?? query.maxBuckets!;
+    const fold = module.generateObjectFoldFun(q);
+    const merge = module.generateMergeFun(q);
+    const foldAll = (xs: FoldInput[]) => xs.reduce((acc, x) => fold(acc, x), module.generateAcc(q));
+    const view = (acc: unknown) => JSON.stringify(module.summarize!(acc, q, WHOLE).json);
+    const whole = module.summarize!(foldAll(inputs), q, WHOLE).json as Record<string, unknown[] | boolean | number>;
+    expect(whole.truncated).toBe(true);
+    expect(whole[field]).toHaveLength(max);
+    expect(module.summarize!(foldAll(inputs.slice(0, max)), q, WHOLE).json).toMatchObject({ truncated: false });
+    const reversed = foldAll([...inputs].reverse());
+    expect(view(reversed)).toBe(view(foldAll(inputs)));
+    expect(view(merge(foldAll(inputs.slice(0, 3)), foldAll(inputs.slice(3))))).toBe(view(foldAll(inputs)));
+    expect(module.accSize(foldAll(inputs))).toBeLessThanOrEqual(module.accBound(q));
+  });
+}
+
+const WHOLE = { fraction: 1, keyspaces: [0], ringSize: 8 };
 
 describe('merge_root_nval', () => {
   foldModuleSuite(mergeRootNval, { queries: [{}], badQueries: [{ nVal: 3 }, 7], inputs: rootInputs(16) });
@@ -112,11 +138,12 @@ describe('repl_keys_range', () => {
 
 describe('find_keys', () => {
   foldModuleSuite(findKeys, {
-    queries: [{ objectSize: 1000 }, { objectSize: 0, bucket: 'users' }],
+    // maxResults 2: the laws hold where the list is truncated too.
+    queries: [{ objectSize: 1000 }, { objectSize: 0, bucket: 'users' }, { objectSize: 0, maxResults: 2 }],
     badQueries: [...badRange, {}, { objectSize: -1 }, { siblingCount: 1 }, { objectSize: 10, siblingCount: 2 }],
     inputs: hashSizeInputs,
-    overflow: { query: { objectSize: 10, maxResults: 5 }, inputs: asHashSize(manyHeads(6)) },
   });
+  truncates(findKeys, { objectSize: 10, maxResults: 5 }, asHashSize(manyHeads(12)), 'keys');
 });
 
 describe('object_stats', () => {
@@ -125,20 +152,20 @@ describe('object_stats', () => {
 
 describe('list_buckets', () => {
   foldModuleSuite(listBuckets, {
-    queries: [{}],
+    queries: [{}, { maxBuckets: 2 }],
     badQueries: [{ maxBuckets: 0 }, { bucket: 'a' }],
     inputs: hashSizeInputs,
-    overflow: { query: { maxBuckets: 4 }, inputs: asHashSize(manyHeads(5)) },
   });
+  truncates(listBuckets, { maxBuckets: 4 }, asHashSize(manyHeads(9)), 'buckets');
 });
 
 describe('find_tombs', () => {
   foldModuleSuite(findTombs, {
-    queries: [{}, { modifiedRange: { start: 0, end: 100 } }],
+    queries: [{}, { modifiedRange: { start: 0, end: 100 } }, { maxResults: 2 }],
     badQueries: badRange,
     inputs: headInputs,
-    overflow: { query: { maxResults: 2 }, inputs: manyHeads(3, true) },
   });
+  truncates(findTombs, { maxResults: 5 }, manyHeads(12, true), 'keys');
 });
 
 describe('reap_tombs (count)', () => {

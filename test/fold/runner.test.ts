@@ -288,7 +288,7 @@ describe('mutating folds', () => {
     // Told to act, it runs on every replica: found and removed count replica records.
     const reaped = await runFold(cluster, reapTombs, { change: 'reap', batchSize: 7, pauseMs: 1 }, { offset: 1 });
     expect(reaped.acc).toMatchObject({ found: tombs * 3, removed: tombs * 3, skipped: 0 });
-    expect((await runFold(cluster, findTombs, {}, { offset: 2 })).acc).toHaveLength(0);
+    expect((await runFold(cluster, findTombs, {}, { offset: 2 })).acc.items).toHaveLength(0);
     const root = await runFold(cluster, mergeRootNval, {});
     const scan = await runFold(cluster, mergeTreeRange, { treeSize: 'small' });
     expect(root.acc).toEqual(scan.acc.root());

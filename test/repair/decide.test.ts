@@ -45,8 +45,9 @@ describe('resolveVersions', () => {
     expect(resolveVersions([blue, pink], 'report')).toEqual({ kind: 'report', concurrent: [0, 1] });
     // A tombstone that dominates wins like any version.
     expect(resolveVersions([v([['a', 1]]), v([['a', 2]], 0, true)], 'lww')).toMatchObject({ kind: 'write', winner: 1, targets: [0] });
-    // Equal clocks that disagree on deletion: keep the live value.
-    expect(resolveVersions([v([['a', 1]], 5, true), v([['a', 1]], 5, false)], 'lww')).toMatchObject({ winner: 1, losers: [0] });
+    // Equal clocks that disagree on deletion: the delete of that very version stands (lwwLater).
+    expect(resolveVersions([v([['a', 1]], 5, true), v([['a', 1]], 5, false)], 'lww')).toMatchObject({ winner: 0, losers: [1] });
+    expect(resolveVersions([v([['a', 1]], 5, false), v([['a', 1]], 5, true)], 'lww')).toMatchObject({ winner: 1, losers: [0] });
   });
 
   test('in sync exactly when every place holds the same version', () => {

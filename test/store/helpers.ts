@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { canonicalKey, contribution, keyHash, objectHash } from '../../src/hash/index.js';
-import { TicTacTree } from '../../src/tictac/index.js';
+import { TicTacTree, segmentCountOf } from '../../src/tictac/index.js';
+import { encodeHead } from '../../src/store/head-encoder.js';
+import { KIND_HEAD, KIND_VALUE, objectKey } from '../../src/store/layout.js';
 import { indexNsOfVnode, type ClusterSpec, type IndexN } from '../../src/cluster/index.js';
 import { locateKey, type StoredHead, type StoredObject, type Vnode } from '../../src/store/index.js';
 import { EmbeddedCluster } from '../../src/coordinator/index.js';
@@ -58,7 +60,7 @@ export async function treeFromScratch(vnode: Vnode, indexN: IndexN, spec: Cluste
   const tree = TicTacTree.create(spec.treeSize);
   for (const o of await collect<StoredObject>(vnode.foldObjects({ keyspaces: [indexN.keyspace] }))) {
     const { segment32, alt } = keyHash(canonicalKey(o.bucket, o.key), spec.seed);
-    tree.add(segment32, contribution(alt, objectHash(spec.hashMethod, spec.seed, o.clock.entries, o.value)));
+    tree.add(segment32, contribution(alt, objectHash(spec.hashMethod, spec.seed, o.clock.entries, o.value, o.deleted)));
   }
   return tree;
 }
@@ -118,4 +120,34 @@ export function keysHeldBy(spec: ClusterSpec, vnode: number, stems: readonly str
     }
   }
   return out;
+}
+
+/**
+ * Writes `count` objects straight into vnode `vnode`'s LevelDB (head and value records), behind its
+ * trees' back, each in a segment its current tree holds empty: damage a spot check of the saved
+ * trees cannot see (it samples non-empty leaves), which only a rebuild from the heads finds.
+ * Returns the keys planted (bucket 'b').
+ */
+export async function plantBehindTrees(cluster: EmbeddedCluster, vnode: number, count: number): Promise<string[]> {
+  const v = cluster.vnode(vnode);
+  const spec = cluster.spec;
+  const trees = new Map<number, TicTacTree>();
+  for (const n of v.indexNs) trees.set(n.keyspace, await v.fetchTree(n));
+  const mask = segmentCountOf(spec.treeSize) - 1;
+  const planted: string[] = [];
+  const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = [];
+  for (let i = 0; planted.length < count; i++) {
+    const key = `ghost-${vnode}-${i}`;
+    const loc = locateKey('b', enc(key), spec);
+    const tree = trees.get(loc.keyspace);
+    if (tree === undefined || tree.getSegment(loc.segment32 & mask) !== 0) continue;
+    const clock = { entries: [['ghost', 1]] as Array<readonly [string, number]>, lastModified: 1 };
+    const value = enc('boo');
+    const head = encodeHead({ clock, deleted: false, size: value.length, hash: objectHash(spec.hashMethod, spec.seed, clock.entries, value, false), alt: loc.alt, indexes: [] });
+    ops.push({ type: 'put', key: objectKey(vnode, KIND_HEAD, loc.keyspace, loc.segment32, loc.ckey), value: head });
+    ops.push({ type: 'put', key: objectKey(vnode, KIND_VALUE, loc.keyspace, loc.segment32, loc.ckey), value });
+    planted.push(key);
+  }
+  await cluster.nodeDb(v.node).batch(ops);
+  return planted;
 }

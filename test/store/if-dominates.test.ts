@@ -45,7 +45,7 @@ test('writeIfDominates writes over older versions and missing keys, never over e
     const v = c.vnode(r.vnode);
     const expected = TicTacTree.create('xsmall');
     const { segment32, alt } = keyHash(canonicalKey('b', new TextEncoder().encode('k')), 0);
-    expected.add(segment32, contribution(alt, objectHash('clock', 0, r.object!.clock.entries, r.object!.value)));
+    expected.add(segment32, contribution(alt, objectHash('clock', 0, r.object!.clock.entries, r.object!.value, r.object!.deleted)));
     let root = new Uint32Array(expected.branchCount);
     for (const ix of v.indexNs) {
       const part = await v.fetchRoot(ix);

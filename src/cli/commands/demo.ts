@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { compareClusters, compareReplicas, repairClusters, repairReplicas } from '../../aae/index.js';
+import { classifyDifference, compareClusters, compareReplicas, DifferenceSummary, repairClusters, repairReplicas } from '../../aae/index.js';
 import { defaultSpec, makeClock } from '../../cluster/index.js';
 import { MemoryConflictSink } from '../../repair/index.js';
 import { AaeError } from '../../errors.js';
@@ -13,6 +13,7 @@ import { loadFile } from '../load-file.js';
 import { printJson } from '../output.js';
 import { packageRoot } from '../package-root.js';
 import { printDifferences } from '../render-comparison.js';
+import { aheadText, printSummary, summaryJson } from '../render-summary.js';
 
 /**
  * `aae demo`: the whole job on the embedded default, in a temporary directory. Two clusters of
@@ -100,9 +101,14 @@ async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string
   const before = await compareClusters(primary, dr, tune);
   const e = before.exchange;
   say(`   ${before.differences.length} key(s) differ: ${e.dirtyBranches} dirty branch(es), ${e.dirtySegments} dirty segment(s), ${e.roundTrips} round trips, ${e.bytes.total} bytes moved.`);
-  const byAhead = countBy(before.differences.map((d) => d.ahead));
-  say(`   ahead: ${Object.entries(byAhead).map(([side, n]) => `${side === 'blue' ? 'primary' : side === 'pink' ? 'dr' : side} ${n}`).join(', ')}; a few of each:`);
-  if (!before.inSync && tables !== undefined) printDifferences(tables, sampleEach(before.differences, (d) => d.ahead, 3), 'primary', 'dr');
+  const summary = new DifferenceSummary();
+  for (const d of before.differences) summary.add(d);
+  const names = { source: 'primary', sink: 'dr' };
+  say(`   ${aheadText(summary.ahead(), names)}; by bucket and kind, then a few of each:`);
+  if (!before.inSync && tables !== undefined) {
+    printSummary(tables, summary.toJSON(), names);
+    printDifferences(tables, sampleEach(before.differences, (d) => classifyDifference(d).kind + d.ahead, 2), names, 0);
+  }
 
   say('5. Repair (lww for the concurrent write; the losing version goes to the conflict log):');
   const conflicts = new MemoryConflictSink();
@@ -126,7 +132,8 @@ async function runDemo(dir: string, clusters: EmbeddedCluster[], say: (s: string
     loaded: loaded.written,
     replicaKeysMissing: inside.keys,
     differencesFound: before.differences.length,
-    ahead: countBy(before.differences.map((d) => d.ahead)),
+    ahead: { primary: summary.ahead().source, dr: summary.ahead().sink, concurrent: summary.ahead().both },
+    summary: summaryJson(summary.toJSON()),
     repaired: { copied: t.copied, conflictsResolved: t.resolved, replicaWrites: t.placesWritten, loops: repaired.loops.length },
     conflictsLogged: conflicts.entries.length,
     inSyncAfter: after.inSync && insideAfter.inSync,
@@ -143,10 +150,4 @@ function sampleEach<T>(xs: readonly T[], group: (x: T) => string, n: number): T[
     taken.set(g, k + 1);
     return k < n;
   });
-}
-
-function countBy(xs: readonly string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
-  return out;
 }

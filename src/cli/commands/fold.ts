@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { MAX_N_VAL, MAX_RING_SIZE } from '../../cluster/index.js';
 import { AaeError } from '../../errors.js';
-import { BUILTIN_FOLD_MODULES, isModulePath, resolveFoldModule, runAnyFold, summarizeRun, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
-import { EmbeddedCluster } from '../../coordinator/index.js';
+import { BUILTIN_FOLD_MODULES, isModulePath, resolveFoldModule, runAnyFold, summarizeRun, type AnyFoldModule, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
+import { CommandLimit } from '../command-limit.js';
+import { warnRecovered } from '../open-cluster.js';
+import { openCluster } from '../../net/index.js';
 import type { CommandContext } from '../io.js';
 import { printJson, printTable } from '../output.js';
 import { parseIntOption } from '../parse.js';
@@ -24,7 +26,7 @@ export function registerFold(program: Command, ctx: CommandContext): void {
     .option('--query <json>', 'the query as a JSON object (each module documents its fields in docs/FOLDS.md)')
     .option('--sample <fraction>', 'fold only this fraction of the keyspaces, in (0, 1]; object_stats then also estimates the whole', parseFraction)
     .option('--offset <k>', 'fix the coverage plan (0..ringSize·nVal−1); default random', parseIntOption('--offset', 0, MAX_RING_SIZE * MAX_N_VAL - 1))
-    .option('--timeout <ms>', 'fail (exit 3, TIMEOUT) if the fold runs longer', parseIntOption('--timeout', 1, 24 * 3600 * 1000))
+    .option('--timeout <ms>', 'fail (exit 3, TIMEOUT) if loading the module and folding take longer, whether or not the module heeds it', parseIntOption('--timeout', 1, 24 * 3600 * 1000))
     .option('--json', 'print the result, coverage and timings as JSON only')
     .addHelpText(
       'after',
@@ -43,38 +45,69 @@ Examples:
     )
     .action(async (dir: string, moduleArg: string, opts: FoldOptions) => {
       const query = parseQueryOption(opts.query);
-      const module = await resolveFoldModule(moduleArg);
-      const runOptions: RunFoldOptions = {};
-      if (opts.sample !== undefined) runOptions.sample = { fraction: opts.sample };
-      if (opts.offset !== undefined) runOptions.offset = opts.offset;
-      if (opts.timeout !== undefined) runOptions.timeoutMs = opts.timeout;
-      // The fold runs on the nodes: a module from a file is handed to the nodes of this process.
-      const cluster = await EmbeddedCluster.open(dir, isModulePath(moduleArg) ? { modules: [module] } : {});
+      // Ctrl-C, SIGTERM and --timeout end the command even if a module from a file ignores them
+      // (a load that never finishes, a flush that never settles): see CommandLimit.
+      const limit = new CommandLimit(ctx.io.signal, opts.timeout, `fold ${moduleArg}`);
       try {
-        const result = await runAnyFold(cluster, module, query, runOptions);
-        const summary = summarizeRun(module, result);
-        const { coverage, timings } = result;
-        if (opts.json) {
-          printJson(ctx.io.stdout, {
-            cluster: cluster.spec.name,
-            module: module.name,
-            result: summary.json,
-            coverage: { fraction: coverage.fraction, offset: coverage.offset, keyspaces: coverage.keyspaces, vnodes: coverage.vnodes.length },
-            items: result.items,
-            timings: roundTimings(timings),
-          });
-          return;
-        }
-        printTable(ctx.io.stdout, summary.table.head, summary.table.rows);
-        const pct = Math.round(coverage.fraction * 1000) / 10;
-        ctx.io.stdout.write(
-          `${module.name} over ${cluster.spec.name}: ${coverage.keyspaces.length} of ${coverage.ringSize} keyspaces (${pct}%) from ` +
-            `${coverage.vnodes.length} vnodes, ${coverage.offset === null ? 'every replica' : `offset ${coverage.offset}`}; ${result.items} items in ${Math.round(timings.totalMs)} ms\n`,
-        );
+        const module = await limit.run(() => resolveFoldModule(moduleArg));
+        await foldCluster(ctx, dir, module, isModulePath(moduleArg), query, opts, limit);
       } finally {
-        await cluster.close();
+        limit.dispose();
       }
     });
+}
+
+/** Opens the cluster, folds it within the command's limit, prints the result, and always closes the cluster. */
+async function foldCluster(ctx: CommandContext, dir: string, module: AnyFoldModule, fromFile: boolean, query: unknown, opts: FoldOptions, limit: CommandLimit): Promise<void> {
+  const runOptions: RunFoldOptions = {};
+  if (opts.sample !== undefined) runOptions.sample = { fraction: opts.sample };
+  if (opts.offset !== undefined) runOptions.offset = opts.offset;
+  // The fold runs on the nodes: a module from a file is handed to the nodes of this process.
+  const cluster = await openCluster(dir, fromFile ? { modules: [module] } : {});
+  warnRecovered(cluster, ctx.io.stderr);
+  const progress = ctx.progress(`fold ${module.name}`, undefined, 'vnodes');
+  runOptions.onProgress = (p) => {
+    progress.setTotal(p.vnodesTotal);
+    progress.update(p.vnodesDone, { items: p.items });
+  };
+  try {
+    const result = await limit.run((signal) => runAnyFold(cluster, module, query, { ...runOptions, signal }));
+    progress.stop({ items: result.items });
+    const summary = summarizeRun(module, result);
+    const { coverage, timings } = result;
+    if (opts.json) {
+      printJson(ctx.io.stdout, {
+        cluster: cluster.spec.name,
+        module: module.name,
+        result: summary.json,
+        coverage: { fraction: coverage.fraction, offset: coverage.offset, keyspaces: coverage.keyspaces, vnodes: coverage.vnodes.length },
+        items: result.items,
+        timings: roundTimings(timings),
+      });
+      return;
+    }
+    printTable(ctx.io.stdout, summary.table.head, summary.table.rows);
+    const capped = truncation(summary.json);
+    if (capped !== undefined) ctx.io.stdout.write(`truncated: the first ${capped.limit} in key order are shown, and more match (raise ${capped.field} in --query to see more)\n`);
+    const pct = Math.round(coverage.fraction * 1000) / 10;
+    ctx.io.stdout.write(
+      `${module.name} over ${cluster.spec.name}: ${coverage.keyspaces.length} of ${coverage.ringSize} keyspaces (${pct}%) from ` +
+        `${coverage.vnodes.length} vnodes, ${coverage.offset === null ? 'every replica' : `offset ${coverage.offset}`}; ${result.items} items in ${Math.round(timings.totalMs)} ms\n`,
+    );
+  } finally {
+    progress.stop();
+    await cluster.close();
+  }
+}
+
+/** A module's capped listing (find_tombs, find_keys, list_buckets) says it was cut, and at what. */
+function truncation(json: unknown): { field: string; limit: number } | undefined {
+  if (typeof json !== 'object' || json === null || (json as { truncated?: unknown }).truncated !== true) return undefined;
+  for (const field of ['maxResults', 'maxBuckets']) {
+    const limit = (json as Record<string, unknown>)[field];
+    if (typeof limit === 'number') return { field, limit };
+  }
+  return undefined;
 }
 
 function parseQueryOption(raw: string | undefined): unknown {

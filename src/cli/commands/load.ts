@@ -6,7 +6,7 @@ import { loadFile } from '../load-file.js';
 import { withCluster } from '../open-cluster.js';
 import { printJson } from '../output.js';
 import { parseIntOption } from '../parse.js';
-import { startProgress } from '../progress.js';
+import type { Progress } from '../progress.js';
 
 export function registerLoad(program: Command, ctx: CommandContext): void {
   program
@@ -16,23 +16,27 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .argument('<file>', 'JSONL: {"bucket","key","value"|"base64","clock","lastModified","deleted","indexes"} per line')
     .option('--replicas <k>', 'write only the first K replicas of each preflist (K < nVal makes replica drift)', parseIntOption('--replicas', 1, MAX_N_VAL))
     .option('--json', 'print the result as JSON only')
+    .option('--progress-log', 'write a line to stderr as each batch lands (LD001: objects landed, the file line every one up to has landed), for logs and scripts')
     .addHelpText(
       'after',
       `
 A line without "clock" becomes a new version by the cluster's actor; a line with one keeps it
 (with its "lastModified", or time 0 without one: such a version loses every last-write-wins tie).
-Malformed lines are listed by number (exit 2) and nothing is written.
+Malformed lines are listed by number (exit 2) and nothing is written. A load that stops (Ctrl-C,
+a failure, a crash) leaves written what it wrote; the lines through the last LD001 line's number
+have all landed on every replica, so loading the lines after it finishes the job.
 
 Examples:
   $ aae load ./dc1 fixtures/sample.jsonl
-  $ aae load ./dc1 more.jsonl --replicas 1      # only the first replica: drift inside the cluster`,
+  $ aae load ./dc1 more.jsonl --replicas 1      # only the first replica: drift inside the cluster
+  $ aae load ./dc1 big.jsonl --progress-log 2>>load.log`,
     )
-    .action(async (dir: string, file: string, opts: { replicas?: number; json?: boolean }) => {
+    .action(async (dir: string, file: string, opts: { replicas?: number; json?: boolean; progressLog?: boolean }) => {
       const result = await withCluster(dir, async (cluster) => {
         if (opts.replicas !== undefined && opts.replicas > cluster.spec.nVal) {
           throw new AaeError('USAGE', `--replicas ${opts.replicas} exceeds the cluster's nVal ${cluster.spec.nVal}`);
         }
-        let bar: ReturnType<typeof startProgress> | undefined;
+        let bar: Progress | undefined;
         let total = 0;
         let written = 0;
         let through = 0;
@@ -48,8 +52,12 @@ Examples:
               }
               written = lines;
               through = p.through ?? through;
-              bar ??= startProgress(ctx.io.stderr, Math.max(total, lines), 'loading');
-              bar.update(lines);
+              if (opts.progressLog) {
+                ctx.io.stderr.write(`LD001 landed: ${lines} object(s); every line through ${through} has landed\n`);
+                return;
+              }
+              bar ??= ctx.progress('load', Math.max(total, lines), 'objects');
+              bar.update(lines, { through });
             },
           });
           return r;
@@ -69,9 +77,9 @@ Examples:
             { cause: e, details: { written, total, through } },
           );
         } finally {
-          bar?.stop();
+          bar?.stop({ written });
         }
-      });
+      }, ctx.io.stderr);
       if (opts.json) {
         printJson(ctx.io.stdout, result);
         return;

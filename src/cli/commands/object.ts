@@ -1,7 +1,7 @@
 import { isKeystore } from '../../connect/index.js';
 import type { Command } from 'commander';
 import { bytesToText, clockEntriesToJson, keyFromJson, MAX_N_VAL, valueToJson, type AaeObject, type IndexEntry } from '../../cluster/index.js';
-import { AaeError } from '../../errors.js';
+import { AaeError, escapeControls, quote } from '../../errors.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { withCluster } from '../open-cluster.js';
 import { printJson } from '../output.js';
@@ -32,7 +32,7 @@ export function objectJson(obj: AaeObject): Record<string, unknown> {
 
 function parseIndex(raw: string, prev: IndexEntry[] = []): IndexEntry[] {
   const eq = raw.indexOf('=');
-  if (eq <= 0) throw new AaeError('USAGE', `--index takes name=term, got '${raw}'`);
+  if (eq <= 0) throw new AaeError('USAGE', `--index takes name=term, got ${quote(raw)}`);
   return [...prev, [raw.slice(0, eq), raw.slice(eq + 1)]];
 }
 
@@ -66,7 +66,7 @@ Examples:
         c.put({ bucket, key: keyArg(key, opts), value: bytes, indexes: opts.index ?? [], ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}) }),
       );
       if (opts.json) printJson(ctx.io.stdout, objectJson(obj));
-      else ctx.io.stdout.write(`stored ${bucket}/${key}: ${describe(obj)}\n`);
+      else ctx.io.stdout.write(`stored ${escapeControls(bucket)}/${escapeControls(key)}: ${describe(obj)}\n`);
     });
 
   program
@@ -92,11 +92,11 @@ Examples:
         return;
       }
       if (obj === null) {
-        ctx.io.stderr.write(`${bucket}/${key}: not found\n`);
+        ctx.io.stderr.write(`${escapeControls(bucket)}/${escapeControls(key)}: not found\n`);
         return;
       }
       if (obj.deleted) {
-        ctx.io.stderr.write(`${bucket}/${key}: deleted (${describe(obj)})\n`);
+        ctx.io.stderr.write(`${escapeControls(bucket)}/${escapeControls(key)}: deleted (${describe(obj)})\n`);
         return;
       }
       const text = bytesToText(obj.value);
@@ -119,7 +119,7 @@ Examples:
       await refuseKeystore(dir, 'delete');
       const obj = await withCluster(dir, (c) => c.delete(bucket, keyArg(key, opts)));
       if (opts.json) printJson(ctx.io.stdout, objectJson(obj));
-      else ctx.io.stdout.write(`deleted ${bucket}/${key}: ${describe(obj)}\n`);
+      else ctx.io.stdout.write(`deleted ${escapeControls(bucket)}/${escapeControls(key)}: ${describe(obj)}\n`);
     });
 }
 

@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
-import { repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
+import { DifferenceSummary, repairClusters, repairReplicas, type LoopReport, type RepairReport, type ReplicaDifference } from '../../aae/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
-import { EXIT, type CommandContext } from '../io.js';
+import { AaeError } from '../../errors.js';
+import type { RepairDirection } from '../../repair/index.js';
+import { EXIT, type CommandContext, type OutStream } from '../io.js';
+import { jsonlToFile, jsonlToStream } from '../jsonl.js';
+import { RepairListing } from '../repair-listing.js';
 import { withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
-import { differenceJson, printDifferences } from '../render-comparison.js';
+import { differenceJson, printDifferences, replicaDifferenceJson } from '../render-comparison.js';
+import { printSummary, summaryJson, type SideNames } from '../render-summary.js';
+import { exchangeLogger } from '../log.js';
 import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
 import { addScopeOptions, checkNVal, exchangeTuning, type ScopeOptions } from '../scope-options.js';
 import { keyToJson } from '../../cluster/index.js';
@@ -13,7 +19,12 @@ interface RepairCliOptions extends ScopeOptions, RepairTuningOptions {
   dryRun?: boolean;
   conflictLog: string;
   replicas: boolean;
+  output?: string;
+  jsonLines?: boolean;
 }
+
+/** The header's arrow: which way the repair may write. */
+const ARROW: Record<RepairDirection, string> = { both: '↔', 'to-sink': '→', 'to-source': '←' };
 
 export function registerRepair(program: Command, ctx: CommandContext): void {
   addRepairTuningOptions(
@@ -21,11 +32,13 @@ export function registerRepair(program: Command, ctx: CommandContext): void {
       program
         .command('repair')
         .description('make two clusters (or the replicas inside one) agree, without losing a write')
-        .argument('<source>', 'the source cluster directory (blue)')
-        .argument('[sink]', 'the sink cluster directory (pink); without it, repair the replicas inside <source>'),
+        .argument('<source>', 'the source cluster directory')
+        .argument('[sink]', 'the sink cluster directory; without it, repair the replicas inside <source>'),
     ),
   )
     .option('--dry-run', 'decide and report what would be written; write nothing')
+    .option('--output <file.jsonl>', 'also write every repair write (done, or planned with --dry-run) to this file, one JSON object a line (streamed, uncapped)')
+    .option('--json-lines', 'print every repair write as one JSON object a line on stdout, and nothing else (the summary goes to stderr)')
     .option('--no-replicas', "between two clusters, skip the repair of each cluster's own replicas that comes first")
     .option('--conflict-log <file>', 'where versions that lose a conflict are appended (JSONL)', 'aae-conflicts.jsonl')
     .option('--json', 'print the report as JSON only')
@@ -42,71 +55,151 @@ concurrent versions follow --conflict. Every write is conditional: a write that 
 is never overwritten. When most of the tree differs (an empty sink), the repair replicates by range;
 when damage outruns --max-results, later loops forward up to 8 times as many segments.
 
+--direction to-sink makes the sink agree with the source and never writes the source: a key
+whose newer version is on the sink is held back (counted and listed as held_back) and left as
+it is. The header shows ↔ when both sides may be written, → or ← when one may.
+--output FILE.jsonl (or --json-lines) lists every write: with --dry-run exactly the writes the
+real run would make (planned), otherwise the writes made (done).
+
 Examples:
-  $ aae repair ./dc1 ./dr1 --dry-run
+  $ aae repair ./dc1 ./dr1 --dry-run --output plan.jsonl   # every write it would make
+  $ aae repair ./dc1 ./dr1 --direction to-sink            # one way: the DR copy follows the primary
   $ aae repair ./dc1 ./dr1 --conflict source --max-keys-per-second 5000
   $ aae repair ./dc1                        # read repair between the replicas of one cluster`,
     )
-    .action(async (source: string, sink: string | undefined, opts: RepairCliOptions) => {
+    .action(async (source: string, sink: string | undefined, opts: RepairCliOptions, cmd: Command) => {
+      if (opts.jsonLines && opts.json) throw new AaeError('USAGE', '--json-lines and --json: choose one (--json-lines lists every write; --json prints one document)');
+      if (opts.jsonLines && opts.output !== undefined) throw new AaeError('USAGE', '--json-lines and --output: choose one place for the listing');
+      if (sink === undefined && cmd.getOptionValueSource('direction') === 'cli' && opts.direction !== 'both') {
+        throw new AaeError('USAGE', `--direction ${opts.direction} needs two clusters; inside one cluster every replica may be written`);
+      }
       const dirs = sink === undefined ? [source] : [source, sink];
       await withClusters(dirs, async (clusters) => {
         checkNVal(opts, clusters.map((c) => c.spec));
-        const log = opts.dryRun ? undefined : await ConflictLogFile.open(opts.conflictLog);
+        const listing = new RepairListing(
+          opts.output !== undefined ? await jsonlToFile(opts.output) : opts.jsonLines ? jsonlToStream(ctx.io.stdout) : undefined,
+          opts.dryRun ?? false,
+        );
+        const log = opts.dryRun ? undefined : await ConflictLogFile.open(opts.conflictLog, { refuseSymlink: cmd.getOptionValueSource('conflictLog') === 'default' });
+        const progress = ctx.progress(opts.dryRun ? 'repair (dry run)' : 'repair', undefined, 'keys');
+        let keys = 0;
+        let writes = 0;
         try {
           const runOptions = {
             ...exchangeTuning(opts, ctx.io.signal),
+            logger: exchangeLogger(ctx.log),
             ...repairTuning(opts),
+            // Inside one cluster every replica may be written (checked above).
             dryRun: opts.dryRun ?? false,
             healReplicas: opts.replicas,
+            onAction: listing.onAction,
             ...(log === undefined ? {} : { conflictLog: log }),
             onLoop: (l: LoopReport) => {
-              if (!opts.json) ctx.io.stderr.write(`loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s), ${l.stats.placesSkipped} skipped, ${l.stats.resolved} conflict(s) resolved\n`);
+              keys += l.stats.copied + l.stats.resolved;
+              writes += l.stats.placesWritten;
+              progress.update(keys, { loop: l.loop, mode: l.mode, writes });
+              if (!opts.json && !opts.jsonLines && !ctx.quiet && !ctx.io.stderr.isTTY) ctx.io.stderr.write(`loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s), ${l.stats.placesSkipped} skipped, ${l.stats.resolved} conflict(s) resolved\n`);
             },
           };
-          const report = clusters.length === 1 ? await repairReplicas(clusters[0]!, runOptions) : await repairClusters(clusters[0]!, clusters[1]!, runOptions);
+          let report: RepairReport;
+          try {
+            report = clusters.length === 1 ? await repairReplicas(clusters[0]!, runOptions) : await repairClusters(clusters[0]!, clusters[1]!, runOptions);
+          } finally {
+            // The listing is flushed whatever happened: what was written stays listed.
+            await listing.finish();
+          }
           if (!report.inSync) ctx.setExitCode(EXIT.DIFFERENT);
-          if (opts.json) printJson(ctx.io.stdout, reportJson(report, log?.path));
-          else printReport(ctx, report, clusters.map((c) => c.spec.name), log?.path);
+          const two = clusters.length === 2;
+          const names: SideNames = two ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name } : { source: clusters[0]!.spec.name, sink: clusters[0]!.spec.name };
+          const view = { names, two, direction: opts.direction, listing, conflictLog: log?.path };
+          if (opts.jsonLines) {
+            if (!ctx.quiet) printReport(ctx.io.stderr, report, two ? view : { ...view, names: { source: 'A', sink: 'B' } });
+          } else if (opts.json) printJson(ctx.io.stdout, reportJson(report, view));
+          else printReport(ctx.io.stdout, report, two ? view : { ...view, names: { source: 'A', sink: 'B' } });
         } finally {
+          progress.stop({ writes });
           await log?.close();
         }
-      });
+      }, ctx.io.stderr);
     });
 }
 
-function reportJson(r: RepairReport, conflictLog: string | undefined) {
+/** The loop's counters in the CLI's words (writes, not placesWritten; skipped = lost to a racing write). */
+function countersJson(t: RepairReport['totals']) {
   return {
+    keys: t.keys,
+    keysInSync: t.inSync,
+    copied: t.copied,
+    resolved: t.resolved,
+    reported: t.reported,
+    writes: t.placesWritten,
+    skipped: t.placesSkipped,
+    heldBack: t.heldBack,
+    conflictsLogged: t.conflictsLogged,
+  };
+}
+
+interface ReportView {
+  names: SideNames;
+  two: boolean;
+  direction: RepairDirection;
+  listing: RepairListing;
+  conflictLog: string | undefined;
+}
+
+function reportJson(r: RepairReport, { names, two, direction, listing, conflictLog }: ReportView) {
+  const first = new DifferenceSummary();
+  for (const d of r.firstDifferences) first.add(d);
+  return {
+    ...(two ? { source: names.source, sink: names.sink, direction } : { cluster: names.source }),
     inSync: r.inSync,
     dryRun: r.dryRun,
-    loops: r.loops.map((l) => ({
-      loop: l.loop,
-      mode: l.mode,
-      differences: l.differences,
-      ...Object.fromEntries(Object.entries(l.stats).filter(([k]) => k !== 'actions' && k !== 'actionsTruncated')),
-      actions: l.stats.actions.map((a) => ({ ...a, key: keyToJson(a.key) })),
-      actionsTruncated: l.stats.actionsTruncated,
-    })),
-    totals: r.totals,
+    // Keys given the winning version on each side (or, in a dry run, that would be), from every action.
+    ...(two ? { keysWritten: { source: listing.keysWrittenTo(names.source), sink: listing.keysWrittenTo(names.sink) } } : {}),
+    ...(listing.listed > 0 ? { listed: listing.listed } : {}),
+    // What the first exchange found (one window of --max-results segments; range loops list no keys).
+    summary: summaryJson(first.toJSON(), two ? undefined : { source: 'a', sink: 'b' }),
+    totals: countersJson(r.totals),
+    loops: r.loops.map((l) => {
+      // in_sync actions are keys the loop looked at and found level: not writes, not worth a line.
+      const actions = l.stats.actions.filter((a) => a.kind !== 'in_sync');
+      return {
+        loop: l.loop,
+        mode: l.mode,
+        differences: l.differences,
+        ...countersJson(l.stats),
+        actions: actions.map((a) => ({ ...a, key: keyToJson(a.key) })),
+        actionsOmitted: Math.max(0, l.stats.keys - l.stats.inSync - actions.length),
+      };
+    }),
     loopLimitReached: r.loopLimitReached,
-    ...(r.replicas === undefined ? {} : { replicas: r.replicas.map(({ cluster, report }) => ({ cluster, inSync: report.inSync, totals: report.totals })) }),
-    firstDeltas: r.firstDifferences.map(differenceJson),
+    ...(r.replicas === undefined ? {} : { replicas: r.replicas.map(({ cluster, report }) => ({ cluster, inSync: report.inSync, totals: countersJson(report.totals) })) }),
+    firstDifferences: r.firstDifferences.map((d) => ('blueVnode' in d ? replicaDifferenceJson(d as ReplicaDifference) : differenceJson(d))),
     ...(conflictLog === undefined ? {} : { conflictLog }),
   };
 }
 
-function printReport(ctx: CommandContext, r: RepairReport, names: string[], conflictLog: string | undefined): void {
-  const out = ctx.io.stdout;
-  const [blue, pink] = names.length === 2 ? names : ['A', 'B'];
-  printDifferences(out, r.firstDifferences, blue!, pink!);
+function printReport(out: OutStream, r: RepairReport, { names, two, direction, listing, conflictLog }: ReportView): void {
+  const first = new DifferenceSummary();
+  for (const d of r.firstDifferences) first.add(d);
+  const ranged = r.loops.some((l) => l.mode === 'range');
+  printSummary(out, first.toJSON(), names, 'differences found by the first exchange', ranged ? 'most of the tree differed: the rest was replicated by range' : undefined);
+  printDifferences(out, r.firstDifferences, names, 0, '`aae compare` lists every difference; --output FILE.jsonl here lists every write');
   const t = r.totals;
   printTable(out, ['repair', 'loops', 'keys', 'copied', 'conflicts resolved', 'reported', 'writes', 'skipped (raced)', 'in sync'], [
-    [names.join(' → '), r.loops.length, t.keys - t.inSync, t.copied, t.resolved, t.reported, t.placesWritten, t.placesSkipped, r.inSync ? 'yes' : 'no'],
+    [two ? `${names.source} ${ARROW[direction]} ${names.sink}` : names.source, r.loops.length, t.keys - t.inSync, t.copied, t.resolved, t.reported, t.placesWritten, t.placesSkipped, r.inSync ? 'yes' : 'no'],
   ]);
   for (const { cluster, report } of r.replicas ?? []) {
     const t2 = report.totals;
     out.write(`replicas inside ${cluster}: ${t2.keys - t2.inSync} key(s) differed, ${t2.placesWritten} write(s); in sync: ${report.inSync ? 'yes' : 'no'}\n`);
   }
+  if (two) {
+    const verb = r.dryRun ? 'would write' : 'wrote';
+    out.write(`${verb}: ${listing.keysWrittenTo(names.source).toLocaleString('en-US')} key(s) to ${names.source} · ${listing.keysWrittenTo(names.sink).toLocaleString('en-US')} key(s) to ${names.sink}\n`);
+  }
+  if (t.heldBack > 0) out.write(`held back: ${t.heldBack.toLocaleString('en-US')} key(s) whose winning version is on the side --direction ${direction} does not write\n`);
+  if (listing.target !== undefined && listing.target !== 'stdout') out.write(`${listing.listed.toLocaleString('en-US')} action(s) listed in ${listing.target}\n`);
   if (r.dryRun) out.write('dry run: nothing was written\n');
   if (t.conflictsLogged > 0 && conflictLog !== undefined) out.write(`${t.conflictsLogged} losing version(s) appended to ${conflictLog}\n`);
-  if (r.loopLimitReached) out.write('stopped at --max-loops before the sides agreed\n');
+  if (r.loopLimitReached) out.write('stopped at --max-loops before the sides agreed (raise --max-loops to go on)\n');
 }

@@ -3,7 +3,9 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
-import { EmbeddedCluster } from '../../coordinator/index.js';
+import { EmbeddedCluster, type Cluster } from '../../coordinator/index.js';
+import { openCluster, parseAddress, serveMetrics, syncMetrics, type MetricsEndpoint } from '../../net/index.js';
+import { DEFAULT_REBUILD_RATE, DEFAULT_REBUILD_SCHEDULE, rebuildFailedLine, startDueRebuilds, treeCheckLine, type DueRebuildOptions } from '../../store/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
   DAY_MS,
@@ -23,6 +25,7 @@ import {
   runCheck,
   runSyncLoop,
   sliceCount,
+  successTime,
   syncLockHolder,
   type CheckReport,
   type CheckWindow,
@@ -34,9 +37,11 @@ import {
 } from '../../sync/index.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { printJson } from '../output.js';
-import { parseChoice, parseIntOption } from '../parse.js';
+import { flag, parseChoice, parseIntOption } from '../parse.js';
 import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
 import { addExchangeTuningOptions } from '../scope-options.js';
+import { warnRecovered } from '../open-cluster.js';
+import { exchangeLogger } from '../log.js';
 
 interface SyncCliOptions extends RepairTuningOptions {
   schedule?: ScheduleWants;
@@ -53,41 +58,42 @@ interface SyncCliOptions extends RepairTuningOptions {
   maxResults?: number;
   pauseMs: number;
   json?: boolean;
+  rebuild: boolean;
+  rebuildWait?: number;
+  rebuildDelay?: number;
+  rebuildRate?: number;
+  maxAge?: number;
+  metricsListen?: string;
 }
 
 const DEFAULT_SCHEDULE = 'all=24';
 const ONCE_KINDS = WORK_ITEMS.filter((k) => k !== 'none');
 
-/** A library parser's INVALID_ARGUMENT, named after the flag it came from. */
-function flag<T>(name: string, parse: (raw: string) => T): (raw: string) => T {
-  return (raw) => {
-    try {
-      return parse(raw);
-    } catch (e) {
-      if (isAaeError(e)) throw new AaeError('USAGE', `${name}: ${e.message}`);
-      throw e;
-    }
-  };
-}
 
 export function registerSync(program: Command, ctx: CommandContext): void {
   const cmd = program
     .command('sync')
     .description('keep two clusters agreeing on a schedule: checks dealt over a period, each one a repair over its scope')
-    .argument('<source>', 'the source cluster directory (blue)')
-    .argument('<sink>', 'the sink cluster directory (pink)')
+    .argument('<source>', 'the source cluster directory')
+    .argument('<sink>', 'the sink cluster directory')
     .option('--schedule <checks>', `checks a period, as kind=count: ${WORK_ITEMS.join(', ')} (default: ${DEFAULT_SCHEDULE})`, flag('--schedule', parseSchedule))
     .option('--period <duration>', 'the period the schedule repeats over (e.g. 24h, 1h, 10m; default: 24h)', flag('--period', parseDuration))
     .option('--window <hours>', 'UTC hours when an auto check may compare everything: H1-H2, always or never', flag('--window', parseWindow), 'always' as CheckWindow)
     .option('--once <kind>', `run one check now and exit: ${ONCE_KINDS.join(', ')}`, parseChoice('--once', ONCE_KINDS))
     .option('--checks <n>', 'stop after this many checks have run (default: run until interrupted)', parseIntOption('--checks', 1, 1_000_000))
-    .option('--status', 'show the sync\'s state and its last check (whether one is running too), and exit by that check\'s outcome; opens no cluster')
+    .option('--status', "show the sync's state and its last check (whether one is running too), and exit by its health: 0 healthy, 1 no check yet, differences left or a success older than --max-age, 3 the last check failed; opens no cluster")
+    .option('--max-age <duration>', 'with --status: unhealthy (exit 1) when the last check that ended in sync finished longer ago than this (e.g. 26h)', flag('--max-age', parseDuration))
     .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own", flag('--bucket', (b) => (validateObjectKey({ bucket: b, key: new Uint8Array(0) }), b)))
+    .option('--metrics-listen <host:port>', 'serve GET /metrics (Prometheus: checks, exchanges, deltas found, keys repaired) and GET /healthz here while the sync runs')
     .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>[+<bucket>].json)')
     .option('--lock <url>', 'one runner across machines: etcd://host:port[,host:port…][/prefix/] holds the lock (a lease) and the state; others wait and take over when it dies')
     .option('--lock-ttl <seconds>', `the lease time: how soon a standby takes over from a dead runner (default ${DEFAULT_LOCK_TTL_SECONDS})`, parseIntOption('--lock-ttl', 2, 3600))
     .option('--conflict-log <file>', "where versions that lose a conflict are appended (JSONL; default: the state file's path with .conflicts.jsonl)")
-    .option('--json', 'one JSON object a line per check on stdout, nothing else');
+    .option('--json', 'one JSON object a line per check on stdout, nothing else')
+    .option('--rebuild-wait <duration>', 'rebuild a vnode\'s trees from its heads this long after their last build (default 14d)', flag('--rebuild-wait', parseDuration))
+    .option('--rebuild-delay <duration>', 'plus a random share of this, fixed per build, so vnodes spread out (default 4d)', flag('--rebuild-delay', parseDuration))
+    .option('--rebuild-rate <keys>', `heads a second a scheduled rebuild reads at most (default ${DEFAULT_REBUILD_RATE})`, parseIntOption('--rebuild-rate', 1, 1e9))
+    .option('--no-rebuild', 'run no scheduled tree rebuilds');
   addExchangeTuningOptions(addRepairTuningOptions(cmd))
     .addHelpText(
       'after',
@@ -108,6 +114,12 @@ slice has passed (the previous one ran long) is skipped. The clusters are opened
 and closed between checks, so other commands can use them meanwhile; a check that finds one
 busy fails, is reported, and the next runs as scheduled.
 
+While a check has the clusters open, vnodes whose trees are due a rebuild from their heads
+(--rebuild-wait after their last build, plus a random share of --rebuild-delay) are rebuilt in
+the background, one at a time, at most --rebuild-rate heads a second; they answer from their
+old trees until the new ones swap in. A rebuild that finds trees differing from their heads
+replaces them and says so (TR002): the next check then repairs what they hid.
+
 Exit codes (with --once or --checks): 0 the last check ended in sync, 1 differences left,
 2 bad usage or input, 3 the last check failed. Ctrl-C stops the sync (exit 130; SIGTERM 143); a
 check it interrupts leaves nothing half-written (every repair write is conditional and idempotent).
@@ -119,9 +131,12 @@ Examples:
                 # a full check a day; hourly auto checks look at what changed since the last
                 # full one, and when a full check is due, run it only from 01:00 to 05:00 UTC
   $ aae sync ./dc1 ./dr1 --once all --json                # one check now (for cron)
+  $ aae sync ./dc1 ./dr1 --direction to-sink              # the DR copy follows; the primary is never written
   $ aae sync ./dc1 ./dr1 --status                         # the watermark and the last check (for monitoring)
+  $ aae sync ./dc1 ./dr1 --status --max-age 26h || alert  # unhealthy if nothing ended in sync for 26 hours
   $ aae sync ./dc1 ./dr1 --bucket orders --schedule all=4,hour=20   # only one bucket is replicated
   $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3
+  $ aae sync ./dc1 ./dr1 --rebuild-wait 7d --rebuild-delay 2d --rebuild-rate 20000
   $ aae sync ./dc1 ./dr1 --lock etcd://etcd1:2379,etcd2:2379   # on two machines: one runs, one stands by
 
 With --lock, the lock is an etcd lease (--lock-ttl) and the state lives in etcd beside it, so a
@@ -130,6 +145,7 @@ another runner holds the lock; a scheduled sync waits for it. A runner that lose
 unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are refused from then on.`,
     )
     .action(async (source: string, sink: string, opts: SyncCliOptions, cmd: Command) => {
+      if (opts.maxAge !== undefined && opts.status !== true) throw new AaeError('USAGE', '--max-age goes with --status (it judges the last success)');
       if (opts.status === true) {
         const others = ['once', 'schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
         if (others.length > 0) throw new AaeError('USAGE', `--status only reads the state; ${others.map((o) => `--${o}`).join(', ')} run checks`);
@@ -140,7 +156,13 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
         const loopOnly = ['schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
         if (loopOnly.length > 0) throw new AaeError('USAGE', `--once runs one check now; ${loopOnly.map((o) => `--${o}`).join(', ')} only apply to a scheduled sync`);
       }
+      if (opts.metricsListen !== undefined) parseAddress(opts.metricsListen, '--metrics-listen', true);
       const { names, who, stateFile } = await identify(source, sink, opts);
+      let endpoint: MetricsEndpoint | undefined;
+      const metrics = syncMetrics();
+      let lastOutcome: CheckReport['outcome'] | undefined;
+      const progress = ctx.progress('sync', opts.once !== undefined ? 1 : opts.checks, 'checks');
+      let checks = 0;
       const out = ctx.io.stdout;
       const err = ctx.io.stderr;
       const lockAt = lockOf(opts);
@@ -162,14 +184,21 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
           ctx.io.stderr.write(`warning: ${stateFile} was written against other copies of ${names[0]} or ${names[1]} (rebuilt?): starting afresh, with no watermark\n`);
         }
         const initial = status.state;
+        let lastSuccess = status.lastSuccessAt;
+
         const logFile = opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl');
         // The file lock made the state's folder; with an etcd lock the conflict log may be the first file there.
-        await mkdir(dirname(logFile), { recursive: true }).catch(() => undefined);
-        log = await ConflictLogFile.open(logFile);
+        await mkdir(dirname(logFile), { recursive: true, mode: 0o700 }).catch(() => undefined);
+        log = await ConflictLogFile.open(logFile, { refuseSymlink: opts.conflictLog === undefined });
+        if (opts.metricsListen !== undefined) {
+          endpoint = await serveMetrics(opts.metricsListen, metrics.registry, async () => lastOutcome !== 'failed');
+          err.write(`metrics: http://${endpoint.address}/metrics, health: http://${endpoint.address}/healthz\n`);
+        }
         const options = {
-          open: () => openPair(source, sink),
+          open: () => openPair(source, sink, rebuildOptions(opts, ctx.io.signal), err),
           repair: {
             ...repairTuning(opts),
+            logger: exchangeLogger(ctx.log),
             pauseMs: opts.pauseMs,
             conflictLog: log,
             ...(opts.maxResults === undefined ? {} : { maxResults: opts.maxResults }),
@@ -178,6 +207,14 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
           signal,
         };
         const report = (r: CheckReport): void => {
+          lastOutcome = r.outcome;
+          metrics.checks.inc({ kind: r.kind ?? r.item, outcome: r.outcome });
+          metrics.exchanges.inc(r.loops);
+          metrics.deltas.inc(r.differences);
+          metrics.repaired.inc(r.repaired.keys);
+          if (r.outcome === 'in_sync' || r.outcome === 'repaired') metrics.lastSuccess.set((r.startedAt + r.durationMs) / 1000);
+          progress.update(++checks, { outcome: r.outcome });
+          lastSuccess = successTime(r) ?? lastSuccess;
           if (opts.json) out.write(`${JSON.stringify(reportJson(r, names))}\n`);
           else out.write(`${reportLine(r)}\n`);
         };
@@ -188,14 +225,14 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
           last = await runCheck(check, initial, options);
           // Said first: if the state cannot be saved, what the check did to the clusters is still known.
           report(last);
-          await coord.saveState(last.state, last);
+          await coord.saveState(last.state, last, lastSuccess);
         } else {
           const schedule = opts.schedule ?? parseSchedule(DEFAULT_SCHEDULE);
           const period = opts.period ?? DAY_MS;
           if (!opts.json) {
             const every = period / sliceCount(schedule);
             const only = opts.bucket === undefined ? '' : ` (bucket '${opts.bucket}')`;
-            err.write(`sync ${names[0]} → ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
+            err.write(`sync ${names[0]} ${opts.direction === 'both' ? '↔' : opts.direction === 'to-sink' ? '→' : '←'} ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
             const runnable = WORK_ITEMS.filter((k) => k !== 'none' && schedule[k] > 0);
             if (runnable.every((k) => k === 'range') && initial.previousSuccess === null && initial.range === null) {
               err.write('warning: range checks start from a watermark that a full check sets; there is none yet, so they will be skipped until one (e.g. --once all)\n');
@@ -216,7 +253,7 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
             onCheck: async (r) => {
               report(r);
               // A skipped slice changes nothing worth an fsync (a stall can skip many in a row).
-              if (r.outcome !== 'skipped') await coord.saveState(r.state, r);
+              if (r.outcome !== 'skipped') await coord.saveState(r.state, r, lastSuccess);
             },
           }).catch((e: unknown) => {
             throw coord.lost.aborted ? coord.lost.reason : e;
@@ -226,6 +263,8 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
         if (coord.lost.aborted) throw coord.lost.reason;
         ctx.setExitCode(exitFor(last));
       } finally {
+        progress.stop();
+        await endpoint?.close();
         await log?.close();
         await coord.release();
       }
@@ -274,7 +313,8 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
     stateFile = r.where;
   }
   const last = status.lastCheck;
-  ctx.setExitCode(exitFor(last));
+  const health = healthOf(status.lastCheck, status.lastSuccessAt, opts.maxAge, Date.now());
+  ctx.setExitCode(health.exit);
   const { previousSuccess: w, range, fullCheckDue } = status.state;
   if (opts.json) {
     printJson(ctx.io.stdout, {
@@ -287,6 +327,10 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
       watermark: w === null ? null : iso(w),
       range: range === null ? null : { ...range, from: iso(range.from), to: iso(range.to) },
       fullCheckDue: fullCheckDue === true,
+      healthy: health.exit === EXIT.OK,
+      health: health.why,
+      lastSuccess: status.lastSuccessAt === undefined ? null : iso(status.lastSuccessAt),
+      ...(opts.maxAge === undefined ? {} : { maxAgeMs: opts.maxAge }),
       lastCheck: last === undefined ? null : reportJson(last, names),
     });
     return;
@@ -299,23 +343,60 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
     `  span to check:   ${range === null ? 'none' : `${iso(range.from)} .. ${iso(range.to)}${range.bucket === undefined ? '' : ` in bucket ${range.bucket}`}`}`,
     `  full check due:  ${fullCheckDue === true ? 'yes' : 'no'}`,
     `  last check:      ${last === undefined ? 'none' : reportLine(last)}`,
+    `  last success:    ${status.lastSuccessAt === undefined ? 'none' : age(status.lastSuccessAt)}`,
+    `  health:          ${health.exit === EXIT.OK ? 'ok' : 'NOT OK'}: ${health.why}`,
   ];
   ctx.io.stdout.write(`${lines.join('\n')}\n`);
 }
 
-async function openPair(source: string, sink: string): Promise<OpenPair> {
-  const a = await EmbeddedCluster.open(source);
-  let b: EmbeddedCluster;
+/** The scheduled rebuilds' options from the flags, or undefined with --no-rebuild. */
+function rebuildOptions(opts: SyncCliOptions, signal: AbortSignal | undefined): DueRebuildOptions | undefined {
+  if (!opts.rebuild) return undefined;
+  return {
+    schedule: { waitMs: opts.rebuildWait ?? DEFAULT_REBUILD_SCHEDULE.waitMs, delayMs: opts.rebuildDelay ?? DEFAULT_REBUILD_SCHEDULE.delayMs },
+    maxKeysPerSecond: opts.rebuildRate ?? DEFAULT_REBUILD_RATE,
+    // Ctrl-C abandons the rebuild in progress (its work is discarded; the vnode stays due).
+    ...(signal === undefined ? {} : { signal }),
+  };
+}
+
+/**
+ * Both clusters, opened for one check. While they are open, the vnodes whose scheduled tree
+ * rebuild is due are rebuilt in the background, one at a time and throttled, answering the check's
+ * exchanges from their old trees until the new ones swap in; closing lets the rebuild in progress
+ * finish (so every check moves the schedule on by at least a vnode) and starts no other.
+ */
+async function openPair(source: string, sink: string, rebuild: DueRebuildOptions | undefined, err: { write(s: string): unknown }): Promise<OpenPair> {
+  const a = await openCluster(source);
+  let b: Cluster;
   try {
-    b = await EmbeddedCluster.open(sink);
+    b = await openCluster(sink);
   } catch (e) {
     await a.close();
     throw e;
   }
+  for (const c of [a, b]) warnRecovered(c, err);
+  // Trees in this process are rebuilt here; a served node's server rebuilds its own.
+  const here = [a, b].filter((c): c is EmbeddedCluster => c instanceof EmbeddedCluster);
+  const rebuilds =
+    rebuild === undefined || here.length === 0
+      ? undefined
+      : startDueRebuilds(here, {
+          ...rebuild,
+          onRebuilt: (check, cluster) => {
+            const l = treeCheckLine(check, cluster.spec.name);
+            err.write(`${l.level === 'warn' ? 'warning: ' : ''}${l.code} ${l.message}\n`);
+          },
+        });
   return {
     source: a,
     sink: b,
     close: async () => {
+      const done = await rebuilds?.finish();
+      if (done?.error !== undefined) {
+        const l = rebuildFailedLine(`${a.spec.name} or ${b.spec.name}`, done.error);
+        err.write(`error: ${l.code} ${l.message}\n`);
+      }
       try {
         await a.close();
       } finally {
@@ -323,6 +404,22 @@ async function openPair(source: string, sink: string): Promise<OpenPair> {
       }
     },
   };
+}
+
+/**
+ * `--status` for monitoring: healthy only when a check has run, the last one did not fail or leave
+ * differences, and (with --max-age) the last success is recent enough. A sync that never ran is
+ * not healthy: nothing vouches for the clusters.
+ */
+export function healthOf(last: CheckReport | undefined, lastSuccessAt: number | undefined, maxAgeMs: number | undefined, now: number): { exit: (typeof EXIT)[keyof typeof EXIT]; why: string } {
+  if (last === undefined) return { exit: EXIT.DIFFERENT, why: 'no check has run yet' };
+  if (last.outcome === 'failed') return { exit: EXIT.FAILURE, why: `the last check failed (${last.error?.code ?? 'failure'})` };
+  if (last.outcome === 'differences_left') return { exit: EXIT.DIFFERENT, why: 'the last check left differences' };
+  if (maxAgeMs !== undefined) {
+    if (lastSuccessAt === undefined) return { exit: EXIT.DIFFERENT, why: 'no check has ended in sync yet' };
+    if (now - lastSuccessAt > maxAgeMs) return { exit: EXIT.DIFFERENT, why: `the last success was ${duration(now - lastSuccessAt)} ago, more than --max-age ${duration(maxAgeMs)}` };
+  }
+  return { exit: EXIT.OK, why: lastSuccessAt === undefined ? 'the last check ended without differences' : `the last success was ${duration(Math.max(0, now - lastSuccessAt))} ago` };
 }
 
 function exitFor(last: CheckReport | undefined) {

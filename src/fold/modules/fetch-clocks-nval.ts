@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { keyClocksCodec } from '../acc-codecs.js';
 import { parseWith } from '../parse-query.js';
 import { mergeClockLists, pushClock, summarizeClocks, type ClockList } from './clock-list.js';
 import { maxResultsSchema, modifiedRangeSchema, treeSizeSchema } from './query-parts.js';
@@ -62,5 +63,6 @@ export const fetchClocksNval: FoldModule<FetchClocksNvalQuery, ClockList> = {
   },
   accBound: (q) => q.maxResults,
   accSize: (acc) => acc.length,
+  accCodec: keyClocksCodec(),
   summarize: (acc) => summarizeClocks(acc),
 };

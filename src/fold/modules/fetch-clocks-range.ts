@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
+import { keyClocksCodec } from '../acc-codecs.js';
 import { parseWith } from '../parse-query.js';
 import { mergeClockLists, pushClock, summarizeClocks, type ClockList } from './clock-list.js';
 import { maxResultsSchema, rangeFilter, rangeWithSegmentsFields, type RangeQuery } from './query-parts.js';
@@ -30,5 +31,6 @@ export const fetchClocksRange: FoldModule<FetchClocksRangeQuery, ClockList> = {
     input.kind === 'head' ? pushClock('fetch_clocks_range', acc, input.head, q.maxResults) : acc,
   accBound: (q) => q.maxResults,
   accSize: (acc) => acc.length,
+  accCodec: keyClocksCodec(),
   summarize: (acc) => summarizeClocks(acc),
 };

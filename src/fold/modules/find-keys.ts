@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { keyToJson } from '../../cluster/index.js';
-import { AaeError } from '../../errors.js';
 import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
 import { parseWith } from '../parse-query.js';
-import { keyCell, mergeKeyed, sortKeyed } from './key-list.js';
+import { emptyCapped, finishCapped, keyCell, mergeCapped, pushCapped, type CappedList } from './key-list.js';
 import { maxResultsSchema, rangeFilter, rangeFields, type RangeQuery } from './query-parts.js';
 
 /**
@@ -11,6 +10,7 @@ import { maxResultsSchema, rangeFilter, rangeFields, type RangeQuery } from './q
  * sizes (hash_size_only: no clocks, no values). Riak's find_keys can also look for keys with more
  * than N siblings; this store keeps one version per key (concurrent writes are resolved on write,
  * not kept as siblings), so a `siblingCount` query is refused rather than always answering "none".
+ * maxResults caps the list: past it, the first maxResults keys in key order, marked `truncated`.
  * Run object_stats first to pick a threshold that keeps the list under maxResults.
  */
 
@@ -40,7 +40,7 @@ const schema = z
 
 const sizeTie = (k: FoundKey): string => String(k.size);
 
-export const findKeys: FoldModule<FindKeysQuery, FoundKey[]> = {
+export const findKeys: FoldModule<FindKeysQuery, CappedList<FoundKey>> = {
   name: 'find_keys',
   apiVersion: FOLD_API_VERSION,
   version: BUILTIN_MODULE_VERSION,
@@ -51,27 +51,21 @@ export const findKeys: FoldModule<FindKeysQuery, FoundKey[]> = {
   },
   stateNeeds: () => 'hash_size_only',
   generateFilter: rangeFilter,
-  generateAcc: () => [],
-  generateMergeFun: () => (a, b) => mergeKeyed(a, b, sizeTie),
-  generateObjectFoldFun: (q) => (acc: FoundKey[], input: FoldInput) => {
+  generateAcc: () => emptyCapped(),
+  generateMergeFun: (q) => (a, b) => mergeCapped(a, b, q.maxResults, sizeTie),
+  generateObjectFoldFun: (q) => (acc, input: FoldInput) => {
     if (input.kind !== 'hash_size') return acc;
     const e = input.entry;
     if (e.deleted || e.size <= q.objectSize) return acc;
-    if (acc.length >= q.maxResults) {
-      throw new AaeError('FOLD_ACC_OVERFLOW', `fold find_keys: more than ${q.maxResults} keys match; raise objectSize or maxResults`, {
-        details: { size: acc.length + 1, bound: q.maxResults },
-      });
-    }
-    acc.push({ bucket: e.bucket, key: e.key, size: e.size });
-    return acc;
+    return pushCapped(acc, { bucket: e.bucket, key: e.key, size: e.size }, q.maxResults, sizeTie);
   },
-  accBound: (q) => q.maxResults,
-  accSize: (acc) => acc.length,
-  summarize(acc) {
-    const sorted = sortKeyed(acc, sizeTie);
+  accBound: (q) => 2 * q.maxResults,
+  accSize: (acc) => acc.items.length,
+  summarize(acc, q) {
+    const { items, truncated } = finishCapped(acc, q.maxResults, sizeTie);
     return {
-      json: { count: sorted.length, keys: sorted.map((k) => ({ bucket: k.bucket, key: keyToJson(k.key), size: k.size })) },
-      table: { head: ['bucket', 'key', 'size'], rows: sorted.map((k) => [k.bucket, keyCell(k.key), k.size]) },
+      json: { count: items.length, truncated, ...(truncated ? { maxResults: q.maxResults } : {}), keys: items.map((k) => ({ bucket: k.bucket, key: keyToJson(k.key), size: k.size })) },
+      table: { head: ['bucket', 'key', 'size'], rows: items.map((k) => [k.bucket, keyCell(k.key), k.size]) },
     };
   },
 };

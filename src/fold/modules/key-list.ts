@@ -70,3 +70,47 @@ export function keyCell(key: Uint8Array): string {
 export function clockCell(clock: Clock): string {
   return clock.entries.map(([a, c]) => `${a}:${c}`).join(',');
 }
+
+/**
+ * A list capped at `max` entries that truncates instead of failing (find_tombs, find_keys): the
+ * result is the first `max` distinct entries in (bucket, key, tie) order, and `truncated` says
+ * there were more. Choosing by order, not by arrival, keeps the laws: folding a split data set and
+ * merging gives the same first `max` as folding the whole. The fold appends and trims once the
+ * list reaches 2·max (a sort per `max` arrivals), so the bound a module declares is 2·max.
+ */
+export interface CappedList<T> {
+  readonly items: T[];
+  truncated: boolean;
+}
+
+export function emptyCapped<T>(): CappedList<T> {
+  return { items: [], truncated: false };
+}
+
+function firstDistinct<T extends Keyed>(items: readonly T[], max: number, tie: (t: T) => string): { items: T[]; over: boolean } {
+  const sorted = sortKeyed(items, tie);
+  return sorted.length > max ? { items: sorted.slice(0, max), over: true } : { items: sorted, over: false };
+}
+
+/** Appends `item` (the fold owns `acc`); past 2·max entries, keeps the first max. */
+export function pushCapped<T extends Keyed>(acc: CappedList<T>, item: T, max: number, tie: (t: T) => string): CappedList<T> {
+  acc.items.push(item);
+  if (acc.items.length >= 2 * max) {
+    const kept = firstDistinct(acc.items, max, tie);
+    acc.items.length = 0;
+    for (const t of kept.items) acc.items.push(t);
+    acc.truncated ||= kept.over;
+  }
+  return acc;
+}
+
+export function mergeCapped<T extends Keyed>(a: CappedList<T>, b: CappedList<T>, max: number, tie: (t: T) => string): CappedList<T> {
+  const kept = firstDistinct([...a.items, ...b.items], max, tie);
+  return { items: kept.items, truncated: a.truncated || b.truncated || kept.over };
+}
+
+/** The result: the first `max` distinct entries, sorted, and whether any were left out. */
+export function finishCapped<T extends Keyed>(acc: CappedList<T>, max: number, tie: (t: T) => string): CappedList<T> {
+  const kept = firstDistinct(acc.items, max, tie);
+  return { items: kept.items, truncated: acc.truncated || kept.over };
+}

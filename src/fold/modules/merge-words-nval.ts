@@ -3,6 +3,7 @@ import { AaeError } from '../../errors.js';
 import { MAX_BRANCH_COUNT, LEAVES_PER_BRANCH } from '../../tictac/index.js';
 import { BUILTIN_MODULE_VERSION, FOLD_API_VERSION, type FoldInput, type FoldModule } from '../contract.js';
 import { parseWith } from '../parse-query.js';
+import { fromRuns } from './id-runs.js';
 import { wordsBase64, xorWords } from './merge-root-nval.js';
 
 /**
@@ -18,7 +19,7 @@ import { wordsBase64, xorWords } from './merge-root-nval.js';
 export interface MergeWordsQuery {
   /** A power of two, 1 ≤ width ≤ the tree's segment count (checked against each tree). */
   width: number;
-  /** Ascending, distinct, each below segmentCount / width. */
+  /** Ascending, distinct, each below segmentCount / width (the input may give them as `runs`). */
   ids: number[];
 }
 /** The words of the ids, in their order, XORed over every tree seen; null before the first. */
@@ -27,15 +28,31 @@ export type WordsAcc = Uint32Array | null;
 /** The largest tree (xlarge) has this many segments. */
 const MAX_SEGMENTS = MAX_BRANCH_COUNT * LEAVES_PER_BRANCH;
 
-const schema = z.strictObject({
-  width: z
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_SEGMENTS)
-    .refine((w) => (w & (w - 1)) === 0, 'must be a power of two'),
-  ids: z.array(z.number().int().min(0).max(MAX_SEGMENTS - 1)).min(1).max(MAX_SEGMENTS),
-});
+export const widthSchema = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_SEGMENTS)
+  .refine((w) => (w & (w - 1)) === 0, 'must be a power of two');
+
+/** `ids` as a list, or as `runs` ([start, length] pairs: id-runs.ts), exactly one of them. */
+export const idsFields = {
+  ids: z.array(z.number().int().min(0).max(MAX_SEGMENTS - 1)).min(1).max(MAX_SEGMENTS).optional(),
+  runs: z.array(z.number().int().min(0).max(MAX_SEGMENTS)).min(2).max(2 * MAX_SEGMENTS).optional(),
+};
+
+/** The ids a query names (checked ascending and distinct), from `ids` or `runs`. */
+export function idsOf(module: string, q: { ids?: number[] | undefined; runs?: number[] | undefined }): number[] {
+  if ((q.ids === undefined) === (q.runs === undefined)) throw new AaeError('FOLD_QUERY_INVALID', `${module}: give ids or runs, one of them`);
+  if (q.runs !== undefined) return fromRuns(module, q.runs, MAX_SEGMENTS, MAX_SEGMENTS);
+  const ids = q.ids!;
+  for (let i = 1; i < ids.length; i++) {
+    if (ids[i]! <= ids[i - 1]!) throw new AaeError('FOLD_QUERY_INVALID', `${module}: ids must ascend, each once`);
+  }
+  return ids;
+}
+
+const schema = z.strictObject({ width: widthSchema, ...idsFields });
 
 export const mergeWordsNval: FoldModule<MergeWordsQuery, WordsAcc> = {
   name: 'merge_words_nval',
@@ -44,10 +61,7 @@ export const mergeWordsNval: FoldModule<MergeWordsQuery, WordsAcc> = {
   description: "words of the cluster's tree at any width, XOR of the cached IndexN trees' words (no scan, no branch copies)",
   parseQuery(input) {
     const q = parseWith('merge_words_nval', schema, input);
-    for (let i = 1; i < q.ids.length; i++) {
-      if (q.ids[i]! <= q.ids[i - 1]!) throw new AaeError('FOLD_QUERY_INVALID', 'merge_words_nval: ids must ascend, each once');
-    }
-    return { width: q.width, ids: q.ids };
+    return { width: q.width, ids: idsOf('merge_words_nval', q) };
   },
   stateNeeds: () => 'tree_cache',
   generateFilter: (q) => ({ cache: { read: 'words', width: q.width, ids: q.ids } }),

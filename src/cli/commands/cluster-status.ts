@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import type { NodeInfo, TreeStatus } from '../../node/index.js';
+import { openCluster, ServedCluster } from '../../net/index.js';
+import { EXIT, type CommandContext } from '../io.js';
+import { printJson, printTable } from '../output.js';
+
+interface NodeStatus {
+  node: string;
+  /** host:port, or "local" for a node served from the directory. */
+  where: string;
+  reachable: boolean;
+  error?: string;
+  software?: string;
+  contract?: string;
+  vnodes?: number;
+  folds?: NodeInfo['folds'];
+  trees?: Record<TreeStatus['origin'], number>;
+}
+
+export function registerStatus(cluster: Command, ctx: CommandContext): void {
+  cluster
+    .command('status')
+    .description('each node of a cluster: reachable, software, vnodes, fold queue, tree state')
+    .argument('<cluster>', 'the cluster directory')
+    .option('--json', 'print the nodes as JSON only')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 every node answered, 1 some node did not, 2 bad usage, 3 failure.
+
+Examples:
+  $ aae cluster status ./dc1
+  $ aae cluster status ./dc1-remote --json`,
+    )
+    .action(async (dir: string, opts: { json?: boolean }) => {
+      const c = await openCluster(dir);
+      const out: NodeStatus[] = [];
+      try {
+        const probes = c instanceof ServedCluster ? new Map(c.probes.map((p) => [p.node, p])) : new Map();
+        for (const node of c.spec.nodes) {
+          const p = probes.get(node);
+          const where = p?.address ?? 'local';
+          if (p !== undefined && 'error' in p) {
+            out.push({ node, where, reachable: false, error: p.error.message });
+            continue;
+          }
+          const info: NodeInfo = p !== undefined ? p.info : await c.node(node).info();
+          const trees = { empty: 0, restored: 0, rebuilt: 0, missing: 0, unread: 0 };
+          for (const t of info.trees ?? []) trees[t.origin]++;
+          out.push({ node, where, reachable: true, software: info.software, contract: `${info.contract.major}.${info.contract.minor}`, vnodes: info.vnodes.length, folds: info.folds, trees });
+        }
+      } finally {
+        await c.close();
+      }
+      if (out.some((n) => !n.reachable)) ctx.setExitCode(EXIT.DIFFERENT);
+      if (opts.json) {
+        printJson(ctx.io.stdout, { cluster: c.spec.name, nodes: out });
+        return;
+      }
+      printTable(
+        ctx.io.stdout,
+        ['node', 'where', 'reachable', 'software', 'vnodes', 'folds running/waiting (max)', 'trees restored/rebuilt/unread/empty/missing'],
+        out.map((n) =>
+          n.reachable
+            ? [n.node, n.where, 'yes', `${n.software} (contract ${n.contract})`, n.vnodes!, `${n.folds!.running}/${n.folds!.waiting} (${n.folds!.maxRunning}/${n.folds!.maxWaiting})`, `${n.trees!.restored}/${n.trees!.rebuilt}/${n.trees!.unread}/${n.trees!.empty}/${n.trees!.missing}`]
+            : [n.node, n.where, `no: ${n.error}`, '', '', '', ''],
+        ),
+      );
+    });
+}
