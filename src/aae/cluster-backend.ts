@@ -25,15 +25,20 @@ import type { FetchedObject, PlaceRef, PlaceVersion, RepairBackend, Version, Wri
  */
 export function twoClusterBackend(blue: Cluster, pink: Cluster): RepairBackend {
   const sides = [blue, pink] as const;
+  // Whether each side's nodes erase deletes (a keystore's do: NodeCapabilities.erasesDeletes), asked once.
+  let erasing: Promise<boolean[]> | undefined;
+  const erases = (): Promise<boolean[]> => (erasing ??= Promise.all(sides.map((c) => erasesDeletes(c))));
   return {
     async read(keys, options) {
-      const reads = await Promise.all(sides.map((c) => c.readReplicaHeads(keys, options)));
+      const [reads, erase] = await Promise.all([Promise.all(sides.map((c) => c.readReplicaHeads(keys, options))), erases()]);
       return keys.map((_k, i) => {
         const places: PlaceVersion[] = [];
         for (const side of [0, 1] as const) {
           for (const r of reads[side]![i]!) {
             const h = r.head ?? null;
-            places.push({ place: sides[side].spec.name, version: h === null ? null : { clock: h.clock, deleted: h.deleted, hash: h.hash }, side, ref: { side, vnode: r.vnode } });
+            const place: PlaceVersion = { place: sides[side].spec.name, version: h === null ? null : { clock: h.clock, deleted: h.deleted, hash: h.hash }, side, ref: { side, vnode: r.vnode } };
+            if (erase[side] === true) place.erases = true;
+            places.push(place);
           }
         }
         return places;
@@ -82,6 +87,12 @@ export function replicaBackend(cluster: Cluster): RepairBackend {
     fetch: (items, options) => fetchFrom(() => cluster, items, options),
     write: (batch, options) => cluster.writeIfHeld(batch.map(({ object, targets }) => ({ object, targets: targets.map((t) => ({ vnode: t.ref.vnode, held: heldOf(t.held) })) })), options),
   };
+}
+
+/** Whether every node of the cluster erases deletes (NodeCapabilities.erasesDeletes). */
+async function erasesDeletes(c: Cluster): Promise<boolean> {
+  for (const name of c.spec.nodes) if ((await c.node(name).info()).capabilities.erasesDeletes !== true) return false;
+  return true;
 }
 
 function heldOf(v: Version | null): HeldVersion | null {

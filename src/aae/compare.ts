@@ -5,12 +5,16 @@
  * and node count: trees are keyed by segment, not partition. Inside a cluster, every replica pair
  * (replica-pairs.ts) is exchanged over the keyspaces it shares; those exchanges are independent and
  * run concurrently (their time is mostly the confirmation pause), a bounded number at once.
+ *
+ * The two sides are the `source` (the first cluster given, or a replica pair's first vnode) and
+ * the `sink`, as in the CLI's JSON and tables. The exchange engine below names them blue and pink;
+ * that stays inside this layer.
  */
 import { keyIdentity, type Clock } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { runExchange, type ExchangeOptions, type ExchangeResult, type ExchangeScope, type KeyDelta } from '../exchange/index.js';
 import type { ClusterNodes } from '../node/index.js';
-import { aheadOf, type Ahead } from '../repair/index.js';
+import { aheadOf, type Ahead, type Version } from '../repair/index.js';
 import { ClusterSource } from './cluster-source.js';
 import { replicaPairs } from './replica-pairs.js';
 import { VnodeSource } from './vnode-source.js';
@@ -26,8 +30,8 @@ export type ExchangeTuning = Pick<
 export interface CompareOptions extends ExchangeTuning {
   scope?: ExchangeScope;
   /** Coverage offsets of the two sides (random when absent). */
-  blueOffset?: number;
-  pinkOffset?: number;
+  sourceOffset?: number;
+  sinkOffset?: number;
 }
 
 /**
@@ -39,57 +43,67 @@ export interface StreamOptions<D> {
   onDifferences?: (differences: D[]) => void | Promise<void>;
 }
 
-export interface Difference extends KeyDelta {
-  /** Which side holds the version that dominates (or both: concurrent). */
-  ahead: Ahead;
+/** A key whose versions differ between the two sides. */
+export interface Difference {
+  readonly bucket: string;
+  readonly key: Uint8Array;
+  /** The source's version (a tombstone is one: `deleted`); null when the source does not hold the key. */
+  readonly source: Version | null;
+  readonly sink: Version | null;
+  /** Which side holds the version that dominates (or neither: concurrent). */
+  readonly ahead: Ahead;
 }
 
 export interface ClusterComparison {
   kind: 'clusters';
-  blue: string;
-  pink: string;
+  /** The clusters' names. */
+  source: string;
+  sink: string;
   inSync: boolean;
   differences: Difference[];
   exchange: ExchangeResult;
 }
 
-export function withAhead(d: KeyDelta): Difference {
-  const version = (clock: Clock | null, deleted: boolean | undefined, hash: number | undefined) => (clock === null ? null : { clock, deleted: deleted ?? false, hash: hash ?? 0 });
-  return { ...d, ahead: aheadOf(version(d.blue, d.blueDeleted, d.blueHash), version(d.pink, d.pinkDeleted, d.pinkHash)) };
+/** The engine's delta (blue = source, pink = sink) as a Difference. */
+export function toDifference(d: KeyDelta): Difference {
+  const version = (clock: Clock | null, deleted: boolean | undefined, hash: number | undefined): Version | null => (clock === null ? null : { clock, deleted: deleted ?? false, hash: hash ?? 0 });
+  const source = version(d.blue, d.blueDeleted, d.blueHash);
+  const sink = version(d.pink, d.pinkDeleted, d.pinkHash);
+  return { bucket: d.bucket, key: d.key, source, sink, ahead: aheadOf(source, sink) };
 }
 
 function exchangeOptions(options: CompareOptions & StreamOptions<never>): ExchangeOptions {
-  const { blueOffset: _b, pinkOffset: _p, onDifferences: _d, ...rest } = options;
+  const { sourceOffset: _b, sinkOffset: _p, onDifferences: _d, ...rest } = options;
   return rest;
 }
 
 export async function compareClusters(
-  blue: ClusterHandle,
-  pink: ClusterHandle,
+  source: ClusterHandle,
+  sink: ClusterHandle,
   options: CompareOptions & StreamOptions<Difference> = {},
 ): Promise<ClusterComparison> {
   const stream = options.onDifferences;
-  const blueSource = new ClusterSource(blue, { label: blue.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
-  const pinkSource = new ClusterSource(pink, { label: pink.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
-  const exchange = await runExchange([blueSource], [pinkSource], {
+  const sourceSide = new ClusterSource(source, { label: source.name, ...(options.sourceOffset === undefined ? {} : { offset: options.sourceOffset }) });
+  const sinkSide = new ClusterSource(sink, { label: sink.name, ...(options.sinkOffset === undefined ? {} : { offset: options.sinkOffset }) });
+  const exchange = await runExchange([sourceSide], [sinkSide], {
     ...exchangeOptions(options as CompareOptions),
-    ...(stream === undefined ? {} : { onDeltas: (ds: KeyDelta[]) => stream(ds.map(withAhead)) }),
+    ...(stream === undefined ? {} : { onDeltas: (ds: KeyDelta[]) => stream(ds.map(toDifference)) }),
   });
   if (exchange.state === 'error') throw exchange.error ?? new AaeError('EXCHANGE_FAILED', 'the exchange failed');
   return {
     kind: 'clusters',
-    blue: blue.name,
-    pink: pink.name,
+    source: source.name,
+    sink: sink.name,
     inSync: exchange.inSync,
-    differences: exchange.deltas.map(withAhead),
+    differences: exchange.deltas.map(toDifference),
     exchange,
   };
 }
 
 export interface ReplicaDifference extends Difference {
-  /** The vnodes compared: blue is the pair's first vnode, pink its partner. */
-  blueVnode: number;
-  pinkVnode: number;
+  /** The vnodes compared: the pair's first vnode is the source (replica `a` in the CLI), its partner the sink (`b`). */
+  readonly sourceVnode: number;
+  readonly sinkVnode: number;
 }
 
 export interface ReplicaComparison {
@@ -135,7 +149,7 @@ export async function compareReplicas(cluster: ClusterHandle, options: CompareOp
             : {
                 onDeltas: (ds: KeyDelta[]) => {
                   for (const d of ds) streamedKeys.add(keyIdentity(d));
-                  return stream(ds.map((d) => ({ ...withAhead(d), blueVnode: p.a, pinkVnode: p.b })));
+                  return stream(ds.map((d) => ({ ...toDifference(d), sourceVnode: p.a, sinkVnode: p.b })));
                 },
               }),
         },
@@ -150,7 +164,7 @@ export async function compareReplicas(cluster: ClusterHandle, options: CompareOp
   const keys = streamedKeys;
   for (const { a, b, r } of results) {
     for (const d of r.deltas) {
-      differences.push({ ...withAhead(d), blueVnode: a, pinkVnode: b });
+      differences.push({ ...toDifference(d), sourceVnode: a, sinkVnode: b });
       keys.add(keyIdentity(d));
     }
   }

@@ -9,7 +9,7 @@
  *               or a write after a delete);
  *   concurrent  both hold versions and neither clock dominates the other;
  *   newer       both hold values and one side's clock dominates (it is ahead).
- * Sides are `source` (the first side of a compare: blue in the engine) and `sink` (the second);
+ * Sides are `source` (the first side of a compare) and `sink` (the second);
  * `both` is concurrent.
  */
 import type { Difference } from './compare.js';
@@ -25,9 +25,9 @@ export interface Classified {
 }
 
 export function classifyDifference(d: Difference): Classified {
-  const ahead: AheadSide = d.ahead === 'blue' ? 'source' : d.ahead === 'pink' ? 'sink' : 'both';
-  if (d.blue === null || d.pink === null) return { kind: 'missing', ahead };
-  if ((d.blueDeleted ?? false) !== (d.pinkDeleted ?? false)) return { kind: 'tombstone', ahead };
+  const ahead: AheadSide = d.ahead === 'source' || d.ahead === 'sink' ? d.ahead : 'both';
+  if (d.source === null || d.sink === null) return { kind: 'missing', ahead };
+  if (d.source.deleted !== d.sink.deleted) return { kind: 'tombstone', ahead };
   return { kind: ahead === 'both' ? 'concurrent' : 'newer', ahead };
 }
 

@@ -64,7 +64,7 @@ export class DriftProfile {
 
   /** Adds one difference; `vnodes`, for a replica pair, names the vnodes that differ. */
   add(d: Difference, vnodes?: readonly [number, number]): void {
-    const t = Math.max(d.blue?.lastModified ?? 0, d.pink?.lastModified ?? 0);
+    const t = Math.max(d.source?.clock.lastModified ?? 0, d.sink?.clock.lastModified ?? 0);
     if (t <= 0) this.untimed++;
     else this.count(t);
     this.layouts.forEach((l, i) => {

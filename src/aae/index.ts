@@ -9,7 +9,7 @@ export { replicaPairs, type ReplicaPair } from './replica-pairs.js';
 export {
   compareClusters,
   compareReplicas,
-  withAhead,
+  toDifference,
   type ClusterHandle,
   type ClusterComparison,
   type CompareOptions,

@@ -15,7 +15,7 @@ import { canonicalKey, keyHash } from '../hash/index.js';
 import { CLOCK_WINDOW_SEGMENTS, checkCompatible, compareClocks, type ExchangeScope, type ExchangeSource, type KeyClock } from '../exchange/index.js';
 import { dirtyBranches, dirtySegments, segmentCountOf, branchCountOf, type TreeSize } from '../tictac/index.js';
 import { ClusterSource } from './cluster-source.js';
-import { withAhead, type ClusterHandle } from './compare.js';
+import { toDifference, type ClusterHandle } from './compare.js';
 import { DifferenceSummary, type SummaryJson } from './difference-summary.js';
 import { DriftProfile, type DriftProfileJson, type RingLayout } from './drift-profile.js';
 import { replicaPairs } from './replica-pairs.js';
@@ -30,16 +30,17 @@ export const MAX_SEGMENT_DETAIL = 65_536;
 export interface SegmentDetail {
   segment: number;
   /** Keys each side holds in the segment. */
-  blueKeys: number;
-  pinkKeys: number;
+  sourceKeys: number;
+  sinkKeys: number;
   /** Of those, keys whose versions differ (or that one side lacks). */
   differing: number;
 }
 
 export interface PairInspection {
-  blue: string;
-  pink: string;
-  /** For a replica pair: the two vnodes. */
+  /** The sides' names: the clusters, or for a replica pair the vnodes' labels. */
+  source: string;
+  sink: string;
+  /** For a replica pair: the two vnodes (source first). */
   vnodes?: readonly [number, number];
   dirtyBranches: Array<{ branch: number; dirtySegments: number }>;
   /** Every dirty segment found, counted or not. */
@@ -50,7 +51,7 @@ export interface PairInspection {
   segmentsTruncated: boolean;
   /** Differing keys in the counted segments. */
   differing: number;
-  chosen?: { segment: number; blue: KeyClock[]; pink: KeyClock[] };
+  chosen?: { segment: number; source: KeyClock[]; sink: KeyClock[] };
 }
 
 export interface InspectReport {
@@ -60,7 +61,7 @@ export interface InspectReport {
   pairs: PairInspection[];
   /** The cap on segments counted (0: none). */
   maxSegments: number;
-  /** Differing keys in the counted segments by bucket, kind and side (source = blue). */
+  /** Differing keys in the counted segments by bucket, kind and side. */
   summary: SummaryJson;
   profile: DriftProfileJson;
 }
@@ -68,8 +69,8 @@ export interface InspectReport {
 export interface InspectOptions {
   scope?: ExchangeScope;
   segment?: number;
-  blueOffset?: number;
-  pinkOffset?: number;
+  sourceOffset?: number;
+  sinkOffset?: number;
   signal?: AbortSignal;
   /** Dirty segments whose keys are counted, over all pairs (default MAX_SEGMENT_DETAIL; 0: all). */
   maxSegments?: number;
@@ -84,8 +85,8 @@ interface Tally {
 }
 
 async function inspectPair(
-  blue: ExchangeSource & { label: string },
-  pink: ExchangeSource & { label: string },
+  source: ExchangeSource & { label: string },
+  sink: ExchangeSource & { label: string },
   treeSize: TreeSize,
   seed: number,
   options: InspectOptions,
@@ -94,10 +95,10 @@ async function inspectPair(
 ): Promise<PairInspection> {
   const scope = options.scope ?? { kind: 'full' };
   const fetch = options.signal === undefined ? {} : { signal: options.signal };
-  checkCompatible([await blue.describe(), await pink.describe()], scope);
-  const [rootB, rootP] = await Promise.all([blue.fetchRoot(scope, fetch), pink.fetchRoot(scope, fetch)]);
+  checkCompatible([await source.describe(), await sink.describe()], scope);
+  const [rootB, rootP] = await Promise.all([source.fetchRoot(scope, fetch), sink.fetchRoot(scope, fetch)]);
   const branches = dirtyBranches(rootB, rootP);
-  const [mapB, mapP] = await Promise.all([blue.fetchBranches(scope, branches, fetch), pink.fetchBranches(scope, branches, fetch)]);
+  const [mapB, mapP] = await Promise.all([source.fetchBranches(scope, branches, fetch), sink.fetchBranches(scope, branches, fetch)]);
   const segs = dirtySegments(mapB, mapP, branches);
   const perBranch = new Map<number, number>();
   for (const s of segs) perBranch.set(s >> 8, (perBranch.get(s >> 8) ?? 0) + 1);
@@ -105,25 +106,25 @@ async function inspectPair(
   tally.budget -= counted.length;
   const mask = segmentCountOf(treeSize) - 1;
   const segmentOf = (k: ObjectKey) => keyHash(canonicalKey(k.bucket, k.key), seed).segment32 & mask;
-  const details = new Map<number, SegmentDetail>(counted.map((s) => [s, { segment: s, blueKeys: 0, pinkKeys: 0, differing: 0 }]));
+  const details = new Map<number, SegmentDetail>(counted.map((s) => [s, { segment: s, sourceKeys: 0, sinkKeys: 0, differing: 0 }]));
   let differing = 0;
   for (let at = 0; at < counted.length; at += CLOCK_WINDOW_SEGMENTS) {
     const window = counted.slice(at, at + CLOCK_WINDOW_SEGMENTS);
-    const [keysB, keysP] = await Promise.all([blue.fetchClocks(scope, window, fetch), pink.fetchClocks(scope, window, fetch)]);
-    for (const k of keysB) details.get(segmentOf(k))!.blueKeys++;
-    for (const k of keysP) details.get(segmentOf(k))!.pinkKeys++;
+    const [keysB, keysP] = await Promise.all([source.fetchClocks(scope, window, fetch), sink.fetchClocks(scope, window, fetch)]);
+    for (const k of keysB) details.get(segmentOf(k))!.sourceKeys++;
+    for (const k of keysP) details.get(segmentOf(k))!.sinkKeys++;
     for (const delta of compareClocks(keysB, keysP)) {
       details.get(segmentOf(delta))!.differing++;
       differing++;
-      const d = withAhead(delta);
+      const d = toDifference(delta);
       tally.summary.add(d);
       tally.profile.add(d, vnodes);
     }
     options.onProgress?.({ segments: at + window.length, total: counted.length });
   }
   const report: PairInspection = {
-    blue: blue.label,
-    pink: pink.label,
+    source: source.label,
+    sink: sink.label,
     ...(vnodes === undefined ? {} : { vnodes }),
     dirtyBranches: [...perBranch].map(([branch, dirty]) => ({ branch, dirtySegments: dirty })),
     dirtySegments: segs.length,
@@ -132,8 +133,8 @@ async function inspectPair(
     differing,
   };
   if (options.segment !== undefined) {
-    const [b, p] = await Promise.all([blue.fetchClocks(scope, [options.segment], fetch), pink.fetchClocks(scope, [options.segment], fetch)]);
-    report.chosen = { segment: options.segment, blue: b, pink: p };
+    const [b, p] = await Promise.all([source.fetchClocks(scope, [options.segment], fetch), sink.fetchClocks(scope, [options.segment], fetch)]);
+    report.chosen = { segment: options.segment, source: b, sink: p };
   }
   return report;
 }
@@ -151,12 +152,12 @@ function tallyFor(options: InspectOptions, layouts: RingLayout[]): Tally {
   return { budget: max === 0 ? Infinity : max, summary: new DifferenceSummary(), profile: new DriftProfile(layouts) };
 }
 
-export async function inspectClusters(blue: ClusterHandle, pink: ClusterHandle, options: InspectOptions = {}): Promise<InspectReport> {
-  const treeSize = sizeOf(options.scope, blue.params.treeSize);
-  const b = new ClusterSource(blue, { label: blue.name, ...(options.blueOffset === undefined ? {} : { offset: options.blueOffset }) });
-  const p = new ClusterSource(pink, { label: pink.name, ...(options.pinkOffset === undefined ? {} : { offset: options.pinkOffset }) });
-  const tally = tallyFor(options, [layoutOf(blue), layoutOf(pink)]);
-  const pair = await inspectPair(b, p, treeSize, blue.params.seed, options, tally);
+export async function inspectClusters(source: ClusterHandle, sink: ClusterHandle, options: InspectOptions = {}): Promise<InspectReport> {
+  const treeSize = sizeOf(options.scope, source.params.treeSize);
+  const b = new ClusterSource(source, { label: source.name, ...(options.sourceOffset === undefined ? {} : { offset: options.sourceOffset }) });
+  const p = new ClusterSource(sink, { label: sink.name, ...(options.sinkOffset === undefined ? {} : { offset: options.sinkOffset }) });
+  const tally = tallyFor(options, [layoutOf(source), layoutOf(sink)]);
+  const pair = await inspectPair(b, p, treeSize, source.params.seed, options, tally);
   return report('clusters', treeSize, [pair], options, tally);
 }
 
@@ -175,7 +176,7 @@ export async function inspectReplicas(cluster: ClusterHandle, options: InspectOp
       tally,
       [pair.a, pair.b],
     );
-    if (r.dirtyBranches.length > 0 || (r.chosen !== undefined && r.chosen.blue.length + r.chosen.pink.length > 0)) pairs.push(r);
+    if (r.dirtyBranches.length > 0 || (r.chosen !== undefined && r.chosen.source.length + r.chosen.sink.length > 0)) pairs.push(r);
   }
   return report('replicas', treeSize, pairs, options, tally);
 }

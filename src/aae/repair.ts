@@ -152,11 +152,11 @@ function repairOptions(o: RepairRunOptions) {
  * sink is listed first: it is usually the side behind (an empty sink costs nothing here), and a key
  * it holds is decided there and skipped when the source lists it.
  */
-async function rangePass(blue: Cluster, pink: Cluster, backend: RepairBackend, scope: ExchangeScope, options: RepairRunOptions): Promise<RepairStats> {
+async function rangePass(source: Cluster, sink: Cluster, backend: RepairBackend, scope: ExchangeScope, options: RepairRunOptions): Promise<RepairStats> {
   const total = emptyStats(options.dryRun ?? false);
   const decided = new Set<string>();
   const query = scope.kind === 'range' ? rangeQuery(scope) : {};
-  for (const side of [pink, blue]) {
+  for (const side of [sink, source]) {
     let pending: ObjectKey[] = [];
     const decide = async (): Promise<void> => {
       if (pending.length === 0) return;
@@ -224,28 +224,28 @@ async function repairLoop<C extends { inSync: boolean; differences: Difference[]
   return report;
 }
 
-export async function repairClusters(blue: Cluster, pink: Cluster, options: RepairRunOptions = {}): Promise<RepairReport> {
+export async function repairClusters(source: Cluster, sink: Cluster, options: RepairRunOptions = {}): Promise<RepairReport> {
   const replicas: Array<{ cluster: string; report: RepairReport }> = [];
   if (options.healReplicas === true && (options.scope ?? { kind: 'full' }).kind === 'full') {
     const { onLoop: _onLoop, direction, ...inside } = options;
     const policy = options.policy === 'source' || options.policy === 'sink' ? 'lww' : options.policy;
     // A one-way repair never writes the other side, its replicas included.
-    const written = direction === 'to-sink' ? [pink] : direction === 'to-source' ? [blue] : [blue, pink];
+    const written = direction === 'to-sink' ? [sink] : direction === 'to-source' ? [source] : [source, sink];
     for (const c of written) replicas.push({ cluster: c.spec.name, report: await repairReplicas(c, { ...inside, ...(policy === undefined ? {} : { policy }) }) });
   }
-  const report = await repairBetween(blue, pink, options);
+  const report = await repairBetween(source, sink, options);
   if (replicas.length === 0) return report;
   return { ...report, inSync: report.inSync && replicas.every((r) => r.report.inSync), replicas };
 }
 
-async function repairBetween(blue: Cluster, pink: Cluster, options: RepairRunOptions): Promise<RepairReport> {
-  const backend = twoClusterBackend(blue, pink);
+async function repairBetween(source: Cluster, sink: Cluster, options: RepairRunOptions): Promise<RepairReport> {
+  const backend = twoClusterBackend(source, sink);
   const scope = options.scope ?? { kind: 'full' };
   let rangeAllowed = options.rangeReplication ?? true;
   return repairLoop(
     options,
     async (maxResults) => {
-      const cmp = await compareClusters(blue, pink, { ...options, maxResults, largeDelta: rangeAllowed ? 'report' : 'walk' });
+      const cmp = await compareClusters(source, sink, { ...options, maxResults, largeDelta: rangeAllowed ? 'report' : 'walk' });
       return { ...cmp, truncated: cmp.exchange.truncated };
     },
     async (cmp, loop, widest): Promise<LoopReport> => {
@@ -258,7 +258,7 @@ async function repairBetween(blue: Cluster, pink: Cluster, options: RepairRunOpt
         const stats = await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(options));
         return { loop, mode: 'exchange', differences: cmp.differences.length, stats };
       }
-      const stats = await rangePass(blue, pink, backend, scope, options);
+      const stats = await rangePass(source, sink, backend, scope, options);
       // A pass that landed nothing cannot help a second time: what is left needs the exchange.
       if (stats.placesWritten === 0) rangeAllowed = false;
       return { loop, mode: 'range', differences: cmp.differences.length, stats };

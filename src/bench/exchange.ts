@@ -131,7 +131,7 @@ async function exchangeBest(blue: EmbeddedCluster, pink: EmbeddedCluster, runs: 
   let best: Measured | undefined;
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
-    const cmp = await compareClusters(blue, pink, { pauseMs: PAUSE_MS, blueOffset: 0, pinkOffset: 0, ...(maxResults === undefined ? {} : { maxResults }) });
+    const cmp = await compareClusters(blue, pink, { pauseMs: PAUSE_MS, sourceOffset: 0, sinkOffset: 0, ...(maxResults === undefined ? {} : { maxResults }) });
     const ms = performance.now() - t0;
     if (cmp.differences.length !== expected) {
       throw new Error(`the exchange found ${cmp.differences.length} differences, ${expected} were planted`);
@@ -232,7 +232,7 @@ export const exchangeBench: BenchSuite = {
       const [blue, pink] = await Promise.all([load(dir, 'blue', n, none, 'blue', options), load(dir, 'pink', n, none, 'pink', options)]);
       open.push(blue, pink);
       params.loadSeconds = round((performance.now() - t0) / 1000, 1);
-      await compareClusters(blue, pink, { pauseMs: 0, blueOffset: 0, pinkOffset: 0 }); // warm: trees restored before timing
+      await compareClusters(blue, pink, { pauseMs: 0, sourceOffset: 0, sinkOffset: 0 }); // warm: trees restored before timing
       const inSync = await exchangeBest(blue, pink, runs, 0);
       const naiveInSync = await naiveCompare(blue, pink);
       checkNaive(naiveInSync, 0);

@@ -165,7 +165,7 @@ export const netBench: BenchSuite = {
           const before = count?.();
           const socket0 = before === undefined ? 0 : await before.socket();
           const s = performance.now();
-          const cmp = await compareClusters(b, p, { pauseMs: PAUSE_MS, blueOffset: 0, pinkOffset: 0 });
+          const cmp = await compareClusters(b, p, { pauseMs: PAUSE_MS, sourceOffset: 0, sinkOffset: 0 });
           const ms = performance.now() - s;
           if (cmp.differences.length !== expected) throw new Error(`the exchange found ${cmp.differences.length} differences, ${expected} were planted`);
           const after = count?.();
@@ -191,7 +191,7 @@ export const netBench: BenchSuite = {
         return best;
       };
       const inProc = await local(async (b, p) => {
-        await compareClusters(b, p, { pauseMs: 0, blueOffset: 0, pinkOffset: 0 }); // trees read before timing
+        await compareClusters(b, p, { pauseMs: 0, sourceOffset: 0, sinkOffset: 0 }); // trees read before timing
         const inSync = await compareBest(b, p, 0);
         return { inSync, stats: await statsRate(b) };
       });
@@ -227,7 +227,7 @@ export const netBench: BenchSuite = {
           samples.push(performance.now() - s);
         }
         rtt = samples.sort((a, b) => a - b)[10]!;
-        await compareClusters(blue, pink, { pauseMs: 0, blueOffset: 0, pinkOffset: 0 }); // the nodes read their trees
+        await compareClusters(blue, pink, { pauseMs: 0, sourceOffset: 0, sinkOffset: 0 }); // the nodes read their trees
         servedInSync = await compareBest(blue, pink, 0, count);
         options.log(`net: served, in sync ${round(servedInSync.ms, 1)} ms, ${servedInSync.socket} B on the sockets, ${servedInSync.accumulators} B of accumulators`);
         servedStats = await statsRate(blue);

@@ -13,7 +13,7 @@ export interface HeatmapInput {
   /** branch id → dirty segments in it (absent: clean). */
   dirty: ReadonlyMap<number, number>;
   /** Rows for the table under the picture, already formatted. */
-  rows?: ReadonlyArray<{ branch: number; dirtySegments: number; blueKeys?: number; pinkKeys?: number }>;
+  rows?: ReadonlyArray<{ branch: number; dirtySegments: number; sourceKeys?: number; sinkKeys?: number }>;
   /** Column names for the two sides' key counts (default source, sink). */
   sides?: readonly [string, string];
   /** Only the grid and its legend, to embed in another page. */
@@ -59,7 +59,7 @@ ${cells.join('\n')}
   const tableRows = (input.rows ?? [])
     .map(
       (r) =>
-        `<tr><td>${r.branch}</td><td>${r.branch * SEGMENTS_PER_BRANCH}–${r.branch * SEGMENTS_PER_BRANCH + SEGMENTS_PER_BRANCH - 1}</td><td>${r.dirtySegments}</td><td>${r.blueKeys ?? ''}</td><td>${r.pinkKeys ?? ''}</td></tr>`,
+        `<tr><td>${r.branch}</td><td>${r.branch * SEGMENTS_PER_BRANCH}–${r.branch * SEGMENTS_PER_BRANCH + SEGMENTS_PER_BRANCH - 1}</td><td>${r.dirtySegments}</td><td>${r.sourceKeys ?? ''}</td><td>${r.sinkKeys ?? ''}</td></tr>`,
     )
     .join('\n');
   return `<!doctype html>

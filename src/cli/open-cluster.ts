@@ -1,15 +1,48 @@
 import { resolve } from 'node:path';
+import { isKeystore, KeystoreCluster, type FollowLog } from '../connect/index.js';
 import { EmbeddedCluster, type Cluster } from '../coordinator/index.js';
 import { AaeError } from '../errors.js';
 import { LocalNode } from '../local/index.js';
-import { openCluster, type OpenClusterOptions } from '../net/index.js';
+import { openCluster, type OpenClusterOptions as NetOpenOptions } from '../net/index.js';
 import { recoveryLine, type NodeDb } from '../store/index.js';
 import type { OutStream } from './io.js';
 
 /**
- * Opens the cluster at `dir` (its nodes local, served, or a mix), runs `fn`, and always closes it
- * (saving trees), even when `fn` throws. With `stderr`, a local node whose LevelDB dropped damaged
- * records as it opened is reported (TR003).
+ * How a command opens a cluster directory: a cluster (its nodes local, served, or a mix; src/net),
+ * or a keystore (a directory with `source.json`), whose one node is a KeystoreNode
+ * (src/connect/keystore-node.ts).
+ *
+ * - `keystores: 'off'` (compare, inspect, fold): the keystore as it stands; nothing connects to
+ *   its database.
+ * - `keystores: 'follow'` (repair, sync): the keystore first catches up with its database (or is
+ *   built, if it never was), then follows it in this process while the command runs, so that the
+ *   repair's writes into the database are read back before its next exchange.
+ */
+export interface OpenClusterOptions extends NetOpenOptions {
+  keystores?: 'off' | 'follow';
+  /** A keystore feed's log lines (CN001…). */
+  log?: (line: FollowLog) => void;
+  signal?: AbortSignal;
+}
+
+export async function openClusterDir(dir: string, options: OpenClusterOptions = {}): Promise<Cluster> {
+  const { keystores, log, signal, ...net } = options;
+  if (await isKeystore(dir)) {
+    const modules = options.modules === undefined || options.modules.length === 0 ? {} : { modules: options.modules };
+    return KeystoreCluster.open(dir, {
+      source: keystores ?? 'off',
+      ...modules,
+      ...(log === undefined ? {} : { log }),
+      ...(signal === undefined ? {} : { signal }),
+    });
+  }
+  return openCluster(dir, net);
+}
+
+/**
+ * Opens the cluster at `dir`, runs `fn`, and always closes it (saving trees), even when `fn`
+ * throws. With `stderr`, a local node whose LevelDB dropped damaged records as it opened is
+ * reported (TR003).
  */
 export function withCluster<T>(dir: string, fn: (cluster: Cluster) => Promise<T>, stderr?: OutStream, options: OpenClusterOptions = {}): Promise<T> {
   return withClusters([dir], ([cluster]) => fn(cluster!), stderr, options);
@@ -23,7 +56,7 @@ export async function withClusters<T>(dirs: readonly string[], fn: (clusters: Cl
   const open: Cluster[] = [];
   try {
     for (const d of dirs) {
-      const c = await openCluster(d, options);
+      const c = await openClusterDir(d, options);
       open.push(c);
       if (stderr !== undefined) warnRecovered(c, stderr);
     }
@@ -31,6 +64,12 @@ export async function withClusters<T>(dirs: readonly string[], fn: (clusters: Cl
   } finally {
     for (const c of open) await c.close();
   }
+}
+
+/** Whether any of the directories is a keystore (its repairs default to one-way, source wins). */
+export async function anyKeystore(dirs: readonly string[]): Promise<boolean> {
+  for (const d of dirs) if (await isKeystore(d)) return true;
+  return false;
 }
 
 /** TR003 for each local node of `cluster` whose LevelDB recovered with less than it had (NodeDb.recoveryLoss). */

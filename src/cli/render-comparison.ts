@@ -1,5 +1,6 @@
 import { classifyDifference, type Difference, type ReplicaDifference } from '../aae/index.js';
-import { clockEntriesToJson, keyToJson, type Clock } from '../cluster/index.js';
+import { clockEntriesToJson, keyToJson } from '../cluster/index.js';
+import type { Version } from '../repair/index.js';
 import type { OutStream } from './out-stream.js';
 import { printTable } from './output.js';
 import type { SideNames } from './render-summary.js';
@@ -10,20 +11,24 @@ import type { SideNames } from './render-summary.js';
  *
  * The user-facing vocabulary: "differences"; the two sides of a cluster compare are `source` and
  * `sink` (the clusters' names in tables and beside the JSON); inside one cluster, replicas `a`
- * and `b` of a vnode pair. The engine's blue and pink stay in the library.
+ * and `b` of a vnode pair (the library's source and sink of the pair).
  */
 
 /** Rows of differences printed without --json. */
 export const SHOWN_DIFFERENCES = 20;
 
-export function versionJson(clock: Clock | null, deleted: boolean | undefined) {
-  return clock === null ? null : { clock: clockEntriesToJson(clock), lastModified: clock.lastModified, deleted: deleted ?? false };
+export function versionJson(v: Version | null) {
+  return v === null ? null : { clock: clockEntriesToJson(v.clock), lastModified: v.clock.lastModified, deleted: v.deleted };
+}
+
+export function isReplicaDifference(d: Difference | ReplicaDifference): d is ReplicaDifference {
+  return 'sourceVnode' in d;
 }
 
 /** A difference between two clusters: `{bucket, key, kind, ahead: source|sink|both, source, sink}`. */
 export function differenceJson(d: Difference) {
   const { kind, ahead } = classifyDifference(d);
-  return { bucket: d.bucket, key: keyToJson(d.key), kind, ahead, source: versionJson(d.blue, d.blueDeleted), sink: versionJson(d.pink, d.pinkDeleted) };
+  return { bucket: d.bucket, key: keyToJson(d.key), kind, ahead, source: versionJson(d.source), sink: versionJson(d.sink) };
 }
 
 /** A difference between two replicas: `{bucket, key, kind, ahead: a|b|both, a, b, vnodes: {a, b}}`. */
@@ -34,16 +39,16 @@ export function replicaDifferenceJson(d: ReplicaDifference) {
     key: keyToJson(d.key),
     kind,
     ahead: ahead === 'source' ? 'a' : ahead === 'sink' ? 'b' : 'both',
-    a: versionJson(d.blue, d.blueDeleted),
-    b: versionJson(d.pink, d.pinkDeleted),
-    vnodes: { a: d.blueVnode, b: d.pinkVnode },
+    a: versionJson(d.source),
+    b: versionJson(d.sink),
+    vnodes: { a: d.sourceVnode, b: d.sinkVnode },
   };
 }
 
-function clockText(clock: Clock | null, deleted: boolean | undefined): string {
-  if (clock === null) return '(missing)';
-  const entries = clock.entries.map(([a, n]) => `${a}:${n}`).join(',');
-  return `${deleted ? 'tombstone ' : ''}[${entries}]`;
+function versionText(v: Version | null): string {
+  if (v === null) return '(missing)';
+  const entries = v.clock.entries.map(([a, n]) => `${a}:${n}`).join(',');
+  return `${v.deleted ? 'tombstone ' : ''}[${entries}]`;
 }
 
 export function keyText(key: Uint8Array): string {
@@ -56,7 +61,7 @@ const KIND_TEXT = { missing: 'missing', tombstone: 'tombstone vs value', concurr
 /** A table of differences (the first SHOWN_DIFFERENCES of `ds`); `more` differences were not shown. */
 export function printDifferences(out: OutStream, ds: ReadonlyArray<Difference | ReplicaDifference>, names: SideNames, more = 0, lift = '--output FILE.jsonl lists every difference'): void {
   if (ds.length === 0) return;
-  const replica = ds[0] !== undefined && 'blueVnode' in ds[0];
+  const replica = ds[0] !== undefined && isReplicaDifference(ds[0]);
   const shown = ds.slice(0, SHOWN_DIFFERENCES);
   printTable(
     out,
@@ -67,8 +72,8 @@ export function printDifferences(out: OutStream, ds: ReadonlyArray<Difference | 
         d.bucket,
         keyText(d.key),
         KIND_TEXT[c.kind],
-        clockText(d.blue, d.blueDeleted) + ('blueVnode' in d ? ` @v${d.blueVnode}` : ''),
-        clockText(d.pink, d.pinkDeleted) + ('pinkVnode' in d ? ` @v${d.pinkVnode}` : ''),
+        versionText(d.source) + (isReplicaDifference(d) ? ` @v${d.sourceVnode}` : ''),
+        versionText(d.sink) + (isReplicaDifference(d) ? ` @v${d.sinkVnode}` : ''),
         c.ahead === 'source' ? names.source : c.ahead === 'sink' ? names.sink : 'concurrent',
       ];
     }),

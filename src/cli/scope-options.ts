@@ -98,7 +98,7 @@ export function exchangeTuning(opts: ScopeOptions, signal?: AbortSignal) {
     scope: scopeOf(opts),
     pauseMs: opts.pauseMs,
     ...(opts.maxResults === undefined ? {} : { maxResults: opts.maxResults }),
-    ...(opts.offset === undefined ? {} : { blueOffset: opts.offset }),
-    ...(opts.sinkOffset === undefined ? {} : { pinkOffset: opts.sinkOffset }),
+    ...(opts.offset === undefined ? {} : { sourceOffset: opts.offset }),
+    ...(opts.sinkOffset === undefined ? {} : { sinkOffset: opts.sinkOffset }),
   };
 }

@@ -36,6 +36,11 @@ export type FeedChange =
 export interface FeedTransaction {
   /** The position just past this transaction: resuming here skips it and nothing after it. */
   position: string;
+  /**
+   * The position as a clock counter in the subscription's history (keystore-clock.ts): a safe
+   * integer that grows with `position`. Absent: the engine has none, and rows get hash clocks.
+   */
+  counter?: number;
   /** Commit time, ms since the epoch. */
   commitTime: number;
   changes: FeedChange[];
@@ -58,6 +63,12 @@ export interface Subscription {
   readonly name: string;
   /** Where the subscription's changes start: the snapshot holds everything before it. */
   readonly position: string;
+  /**
+   * The history the subscription follows, for position clocks (keystore-clock.ts): its actor, and
+   * `position` as a counter (the clock of every snapshot row). Absent: the engine has no positions
+   * that can order versions (Redis), and every row gets a hash clock.
+   */
+  readonly clock?: { readonly actor: string; readonly counter: number };
   /** The snapshot's rows, in batches. */
   rows(signal?: AbortSignal): AsyncIterable<SnapshotRow[]>;
   /** Ends the snapshot (the subscription stays). */

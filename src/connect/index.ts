@@ -1,20 +1,24 @@
 /**
  * src/connect: keystores for external databases (docs/CONNECT.md). Engine-neutral parts (the
  * keystore directory and store, the feed contract, the follower: snapshot, follow, gap → rebuild
- * → swap, lag) at the top; PostgreSQL's in pg/. Imports src/store and below.
+ * → swap, lag, the keystore node and the source access it reads and writes with) at the top;
+ * PostgreSQL's in pg/, Redis's in redis/, etcd's in etcd/. Imports src/store and below.
  */
 export { canonicalRowBytes, decodeRowBytes, keyBytesOf, type RowValues } from './row-bytes.js';
-export { keystoreClock } from './keystore-clock.js';
+export { keystoreClock, sourceActor } from './keystore-clock.js';
 export type { ChangeSource, FeedBatch, FeedChange, FeedStream, FeedTransaction, SnapshotRow, Subscription } from './feed.js';
-export { KeystoreStore, headOfRow, keystoreClusterSpec, type HeadChange } from './keystore-store.js';
+export { KeystoreStore, KeystoreBuild, headOfRow, rowClock, keystoreClusterSpec, type ClockScheme, type HeadChange } from './keystore-store.js';
 export { createKeystore, isKeystore, keystoreStatus, openKeystore, type KeystoreStatus, type OpenKeystore } from './keystore.js';
 export { readState, type KeystoreState } from './keystore-state.js';
 export { parseSourceSpec, readSourceSpec, type SourceSpec } from './source-spec.js';
-export { followKeystore, type FollowLog, type FollowOptions, type FollowProgress, type FollowReport } from './follower.js';
-export { changeSourceOf } from './open-source.js';
+export { followKeystore, Follower, type FollowerHooks, type FollowLog, type FollowOptions, type FollowProgress, type FollowReport } from './follower.js';
+export { changeSourceOf, openSource, sourceAccessOf, type EngineSource } from './open-source.js';
+export { KeystoreNode, type KeystoreNodeOptions } from './keystore-node.js';
+export { KeystoreCluster } from './keystore-cluster.js';
+export type { SourceAccess, SourceValue, SourceWrite, SourceWriteOptions, SourceWriteOutcome, SourceWriteReport } from './source-access.js';
 export { connectPostgres, redactUrl, type PgConnectOptions } from './pg/pg-connect.js';
 export { PgChangeSource } from './pg/pg-source.js';
-export { writeRows, type RowWrite, type RowWriteOutcome, type RowWriteReport } from './pg/pg-repair.js';
+export { writeRows, PgRowWriter, type RowWrite, type RowWriteOutcome, type RowWriteReport } from './pg/pg-repair.js';
 export { startLocalServer, type LocalServer } from './pg/local-server.js';
 export type { ValueDigest } from './feed.js';
 export { connectRedis, type RedisConnectOptions } from './redis/redis-connect.js';
@@ -26,4 +30,3 @@ export { connectEtcd, type EtcdConnectOptions } from './etcd/etcd-connect.js';
 export { EtcdChangeSource } from './etcd/etcd-source.js';
 export { writeEtcd, type EtcdWrite, type EtcdWriteReport } from './etcd/etcd-repair.js';
 export { startLocalEtcd, type LocalEtcd } from './etcd/local-etcd.js';
-export { sourceAccessOf, type SourceAccess, type SourceValue, type SourceWrite } from './source-access.js';

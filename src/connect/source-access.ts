@@ -1,71 +1,75 @@
-import { objectHashOfValue } from '../hash/index.js';
-import { EtcdChangeSource } from './etcd/etcd-source.js';
-import { writeEtcd } from './etcd/etcd-repair.js';
-import { PgChangeSource } from './pg/pg-source.js';
-import { writeRows } from './pg/pg-repair.js';
-import { RedisChangeSource } from './redis/redis-source.js';
-import { writeRedis } from './redis/redis-repair.js';
-import { canonicalRowBytes, decodeRowBytes } from './row-bytes.js';
-import type { SourceSpec } from './source-spec.js';
-
 /**
- * What a keystore node needs from its source besides the feed, the same for every engine, in the
- * keystore's own terms (canonical bytes and their hash, docs/FORMAT.md):
+ * What a keystore node (keystore-node.ts) needs from its source besides the feed, the same for
+ * every engine and in the keystore's own terms (canonical bytes and their hash, docs/FORMAT.md):
+ *
  * - `read`: each key's current value as canonical bytes with its hash (null: absent), what the
  *   node's object reads answer;
- * - `write`: each write lands only while the key still hashes to what the decision saw (`expect`;
- *   null: absent), with the canonical bytes to store (null: delete), what the node's compare-and-set
- *   writes (`ifHeld`) do. Outcomes per key: `written` or `skipped`.
+ * - `write`: compare-and-set writes of canonical bytes (null: delete). A write with `expect` lands
+ *   only while the key still hashes to it (null: the key must still be absent), checked where the
+ *   engine makes the check and the write one step (PostgreSQL: the rows read FOR UPDATE in the
+ *   write's transaction; Redis: WATCH, then MULTI/EXEC; etcd: a transaction comparing the key's
+ *   mod revision). So a write that landed since the decision, a live write, is never overwritten.
+ *   A write without `expect` is unconditional. The report says what each write found there.
+ *
  * Canonical bytes go back into each engine as its own shape: a row's columns (PostgreSQL), a
- * string, a hash's mapped fields or a collection of the same type (Redis), a value (etcd).
+ * string, a hash's mapped fields or a collection of the same type (Redis), a value (etcd). Hashes
+ * are hash method `value` at seed 0, a keystore's seed (keystoreClusterSpec).
+ *
+ * Implementations: pg/pg-access.ts, redis/redis-access.ts, etcd/etcd-access.ts; open-source.ts
+ * picks one by the spec's engine, over the same connections as the engine's change source.
  */
 
 export interface SourceValue {
   bytes: Uint8Array;
   hash: number;
+  /** ms since the epoch: the row's updated-at column, else the time it was read. */
+  lastModified: number;
 }
 
 export interface SourceWrite {
   key: Uint8Array;
-  expect: number | null;
+  /** The hash the decision saw: the key must still hash to it; null: it must still be absent; absent: no condition. */
+  expect?: number | null;
+  /** The canonical bytes to store, or null to delete the key. */
   value: Uint8Array | null;
 }
 
+export type SourceWriteOutcome = 'written' | 'skipped';
+
+export interface SourceWriteReport {
+  /** One per write, in order. A delete of a key expected absent and still absent counts as written (nothing to do). */
+  outcomes: SourceWriteOutcome[];
+  /** One per write, in order: the value the write found (its hash and size), or null where the key was absent. */
+  found: Array<{ hash: number; size: number } | null>;
+  written: number;
+  skipped: number;
+  /**
+   * A feed position at or past every write that landed, where the engine names one with the write
+   * (etcd: the revision of the last transaction); undefined: ask the source's current position.
+   */
+  position?: string;
+}
+
+export interface SourceWriteOptions {
+  /** Writes per transaction, where the engine batches them (PostgreSQL). */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { done: number; total: number }) => void;
+}
+
 export interface SourceAccess {
+  /** Whether a key of the source can have these bytes (PostgreSQL: the canonical bytes of the key columns). */
+  holdsKey(key: Uint8Array): boolean;
+  /** Null when `value` can be written as canonical bytes; else why not (checked before anything is written). */
+  checkValue(value: Uint8Array): string | null;
   read(keys: readonly Uint8Array[]): Promise<Array<SourceValue | null>>;
-  write(writes: readonly SourceWrite[]): Promise<Array<'written' | 'skipped'>>;
+  write(writes: readonly SourceWrite[], options?: SourceWriteOptions): Promise<SourceWriteReport>;
+  /** Closes what the access opened itself (the change source it shares connections with closes the rest). */
   close(): Promise<void>;
 }
 
-const valueOf = (bytes: Uint8Array): SourceValue => ({ bytes, hash: objectHashOfValue(bytes, 0) });
-
-export function sourceAccessOf(spec: SourceSpec): SourceAccess {
-  const s = spec.source;
-  switch (s.engine) {
-    case 'postgresql': {
-      const src = new PgChangeSource(s);
-      return {
-        read: async (keys) => (await src.fetchRows(keys)).map((r) => (r === null ? null : valueOf(canonicalRowBytes(r.values)))),
-        write: async (writes) =>
-          (await writeRows(s, writes.map((w) => ({ key: w.key, expect: w.expect, row: w.value === null ? null : decodeRowBytes(w.value, s.columns.length) })))).outcomes,
-        close: () => src.close(),
-      };
-    }
-    case 'redis': {
-      const src = new RedisChangeSource(s);
-      return {
-        read: async (keys) => (await src.readValues(keys)).map((v) => (v === null ? null : { bytes: v.bytes!, hash: v.digest.hash })),
-        write: async (writes) => (await writeRedis(src, writes.map((w) => ({ key: w.key, expect: w.expect, value: w.value === null ? null : { canonical: w.value } })))).outcomes,
-        close: () => src.close(),
-      };
-    }
-    case 'etcd': {
-      const src = new EtcdChangeSource(s);
-      return {
-        read: async (keys) => (await src.readValues(keys)).map((v) => (v === null ? null : valueOf(v.value))),
-        write: async (writes) => (await writeEtcd(src, writes.map((w) => ({ key: w.key, expect: w.expect, row: w.value === null ? null : [w.value] })))).outcomes,
-        close: () => src.close(),
-      };
-    }
-  }
+/** The totals of a report's outcomes. */
+export function reportOf(outcomes: SourceWriteOutcome[], found: SourceWriteReport['found'], position?: string): SourceWriteReport {
+  const written = outcomes.filter((o) => o === 'written').length;
+  return { outcomes, found, written, skipped: outcomes.length - written, ...(position === undefined ? {} : { position }) };
 }

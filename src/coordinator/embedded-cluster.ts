@@ -31,6 +31,8 @@ export interface OpenOptions {
   foldLimits?: FoldQueueLimits;
   /** Something between the coordinator and each node (a test codec); the cluster still closes the node itself. */
   wrapNode?: (node: NodeService) => NodeService;
+  /** Each node's LevelDB memtable size (NodeDb.open; default LevelDB's 4 MiB). */
+  writeBufferSize?: number;
 }
 
 export class EmbeddedCluster extends Cluster {
@@ -138,7 +140,7 @@ export async function openLocalNodes(
         throw new AaeError('STORE_IO', `cluster at ${dir}: node ${node} has no store (${location} is missing)`);
       }
       if (!existed) fresh.add(node);
-      const db = await NodeDb.open(node, location, { createIfMissing: create });
+      const db = await NodeDb.open(node, location, { createIfMissing: create, ...(options.writeBufferSize === undefined ? {} : { writeBufferSize: options.writeBufferSize }) });
       dbs.set(node, db);
       const held = c.owners.flatMap((owner, v) => (owner === node ? [v] : []));
       await prepareNode(db, spec, held, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });

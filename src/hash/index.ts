@@ -1,5 +1,7 @@
 export { initHash, hashReady } from './xxhash.js';
 export {
+  bucketPrefix,
+  writeKey,
   canonicalKey,
   canonicalClock,
   compareBytes,

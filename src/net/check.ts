@@ -44,6 +44,12 @@ export class Checker {
     return v;
   }
 
+  /** A finite number (a double). */
+  number(v: unknown, path: string): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(path, 'must be a finite number');
+    return v;
+  }
+
   bytes(v: unknown, path: string): Uint8Array {
     if (!(v instanceof Uint8Array)) this.fail(path, 'must be bytes');
     return v;

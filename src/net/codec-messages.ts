@@ -14,6 +14,7 @@ import {
   type FoldEvent,
   type FoldRequest,
   type HeadsAnswer,
+  type KeystoreNodeStatus,
   type NodeInfo,
   type ObjectsAnswer,
   type ReadRequest,
@@ -34,6 +35,8 @@ const VERSION = { major: PROTOCOL.major, minor: PROTOCOL.minor };
 const request = (what: string): Checker => new Checker('NODE_REQUEST_INVALID', what);
 const reply = (what: string): Checker => new Checker('NODE_REPLY_INVALID', what);
 const TREE_ORIGINS = ['empty', 'restored', 'rebuilt', 'missing', 'unread'] as const;
+/** A keystore's unreliability reason: an error message. */
+const MAX_REASON = 4096;
 
 /** Refuses a request of a major version this side does not speak (NODE_CONTRACT_MISMATCH). */
 export function checkVersion(ck: Checker, v: unknown): void {
@@ -71,6 +74,41 @@ export function encodeInfo(info: NodeInfo): Record<string, unknown> {
     folds: { ...info.folds },
     hasTrees: info.trees !== undefined,
     trees: (info.trees ?? []).map((t) => ({ vnode: t.vnode, keyspace: t.keyspace, origin: t.origin, reason: t.reason ?? '' })),
+    ...(info.keystore === undefined ? {} : { keystore: encodeKeystore(info.keystore) }),
+  };
+}
+
+function encodeKeystore(k: KeystoreNodeStatus): Record<string, unknown> {
+  return {
+    engine: k.engine,
+    reliable: k.reliable,
+    reason: k.reason ?? '',
+    phase: k.phase,
+    position: k.position ?? '',
+    ...(k.lag === null ? {} : { lag: { ...k.lag } }),
+    following: k.following,
+  };
+}
+
+const KEYSTORE_PHASES = ['new', 'building', 'swapping', 'ready'] as const;
+
+function decodeKeystore(ck: Checker, v: unknown): KeystoreNodeStatus {
+  const k = ck.object(v, 'keystore');
+  const reason = ck.string(k['reason'], 'keystore.reason', MAX_REASON);
+  const position = ck.string(k['position'], 'keystore.position', MAX_NAME);
+  const lagOf = (): KeystoreNodeStatus['lag'] => {
+    if (k['lag'] === null || k['lag'] === undefined) return null;
+    const l = ck.object(k['lag'], 'keystore.lag');
+    return { bytes: ck.number(l['bytes'], 'keystore.lag.bytes'), seconds: ck.number(l['seconds'], 'keystore.lag.seconds'), at: ck.number(l['at'], 'keystore.lag.at') };
+  };
+  return {
+    engine: ck.string(k['engine'], 'keystore.engine', MAX_NAME),
+    reliable: ck.bool(k['reliable'], 'keystore.reliable'),
+    reason: reason === '' ? null : reason,
+    phase: ck.oneOf(k['phase'], 'keystore.phase', KEYSTORE_PHASES),
+    position: position === '' ? null : position,
+    lag: lagOf(),
+    following: ck.bool(k['following'], 'keystore.following'),
   };
 }
 
@@ -111,6 +149,8 @@ export function decodeInfo(v: unknown): NodeInfo {
       objectFold: ck.bool(caps['objectFold'], 'capabilities.objectFold'),
       indexFold: ck.bool(caps['indexFold'], 'capabilities.indexFold'),
       writes: ck.bool(caps['writes'], 'capabilities.writes'),
+      // Minor 1; an older node leaves it false (proto3's default), which is what absent means.
+      ...(ck.bool(caps['erasesDeletes'], 'capabilities.erasesDeletes') ? { erasesDeletes: true } : {}),
     },
     modules: ck.array(m['modules'], 'modules').map((x, i) => {
       const mod = ck.object(x, `modules[${i}]`);
@@ -123,6 +163,8 @@ export function decodeInfo(v: unknown): NodeInfo {
       maxWaiting: ck.uint(folds['maxWaiting'], 'folds.maxWaiting'),
     },
     ...(ck.bool(m['hasTrees'], 'hasTrees') ? { trees } : {}),
+    // proto3 leaves an absent message null (an older node, or a node that is not a keystore).
+    ...(m['keystore'] === null || m['keystore'] === undefined ? {} : { keystore: decodeKeystore(ck, m['keystore']) }),
   };
 }
 

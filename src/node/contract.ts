@@ -29,7 +29,7 @@ import type { AaeObject, Clock, IndexEntry } from '../cluster/index.js';
 import type { HashMethod } from '../hash/index.js';
 import type { TreeSize } from '../tictac/index.js';
 
-export const NODE_CONTRACT = { major: 1, minor: 0 } as const;
+export const NODE_CONTRACT = { major: 1, minor: 1 } as const;
 
 /** The ring and hash parameters every node of a cluster shares (a subset of cluster.json). */
 export interface NodeParams {
@@ -54,6 +54,12 @@ export interface NodeCapabilities {
   readonly indexFold: boolean;
   /** `write` accepts writes (false for a read-only node). */
   readonly writes: boolean;
+  /**
+   * Minor 1. A delete erases the key instead of keeping a tombstone, so a key the node lacks was
+   * deleted there (a keystore: its table has no such row), not merely never written. Repair lets
+   * such a deletion win under the source/sink policies. Absent: false (a node keeps tombstones).
+   */
+  readonly erasesDeletes?: boolean;
 }
 
 /** A fold module a node can run: its name and its version (semver). */
@@ -72,6 +78,27 @@ export interface TreeStatus {
   readonly reason?: string;
 }
 
+/**
+ * Minor 1: a keystore node (src/connect) says how far it can be trusted and how far behind its
+ * source it is, so that every tool that asks a node (compare, `aae cluster status`, `/metrics`)
+ * can show it: a difference younger than the lag is not yet a difference.
+ */
+export interface KeystoreNodeStatus {
+  /** The source's engine (`postgresql`). */
+  readonly engine: string;
+  /** false: the keystore missed changes (a gap) or was never built; it vouches for nothing until rebuilt. */
+  readonly reliable: boolean;
+  /** Why it is unreliable (null when reliable). */
+  readonly reason: string | null;
+  readonly phase: 'new' | 'building' | 'swapping' | 'ready';
+  /** The source position the keystore holds every change up to (the engine's text: a PostgreSQL LSN), null before the first build. */
+  readonly position: string | null;
+  /** Distance behind the source, in the engine's unit (PostgreSQL: WAL bytes) and seconds, as measured at `at` (ms); null when never measured. */
+  readonly lag: { readonly bytes: number; readonly seconds: number; readonly at: number } | null;
+  /** Whether the node's own process follows the source now (so its position moves, and writes to the source are read back). */
+  readonly following: boolean;
+}
+
 export interface NodeInfo {
   readonly name: string;
   /** The cluster the node belongs to (cluster.json's name). */
@@ -88,6 +115,8 @@ export interface NodeInfo {
   readonly folds: { readonly running: number; readonly waiting: number; readonly maxRunning: number; readonly maxWaiting: number };
   /** Per vnode and keyspace, where its tree stands (present when the node keeps trees). */
   readonly trees?: readonly TreeStatus[];
+  /** Present on a keystore node (minor 1). */
+  readonly keystore?: KeystoreNodeStatus;
 }
 
 /** Per-call options: not data, but what a transport carries beside it (gRPC: cancellation, deadline). */

@@ -15,6 +15,7 @@ export {
   type KeyClock,
   type KeyLoc,
   type KeyRef,
+  type KeystoreNodeStatus,
   type ModuleInfo,
   type NodeCapabilities,
   type NodeInfo,

@@ -20,7 +20,7 @@ export interface ConflictEntry {
   /** The clock written over it (the merged clock of the resolution). */
   replacedBy: { entries: ReadonlyArray<readonly [string, number]>; lastModified: number };
   policy: string;
-  /** Which place held the loser (e.g. "blue", "pink", "vnode 12"). */
+  /** Which place held the loser (e.g. a cluster's name, or "vnode 12"). */
   where: string;
 }
 

@@ -10,8 +10,8 @@
  *
  * - `lww`: the later lastModified wins; on a tie the later clock in entry order (actor by actor,
  *   then counter), so every place picks the same winner; on equal clocks, the tombstone (lwwLater).
- * - `source` / `sink`: a version held on the preferred side wins (blue is the source, pink the
- *   sink); a side may be several places (its replicas), and of its concurrent versions lww picks.
+ * - `source` / `sink`: a version held on the preferred side wins (the first side compared is the
+ *   source, the second the sink); a side may be several places (its replicas), and of its concurrent versions lww picks.
  * - `report`: nothing is written; the conflict is reported.
  *
  * A resolved conflict writes the winner's value with the *merged* clock, which dominates every
@@ -142,17 +142,20 @@ function compareEntries(a: Clock, b: Clock): number {
   return a.entries.length - b.entries.length;
 }
 
-/** Which side of a two-sided difference is ahead: the one whose version dominates, or both. */
-export type Ahead = 'blue' | 'pink' | 'concurrent' | 'equal';
+/**
+ * Which side of a two-sided difference is ahead: the one whose version dominates, or neither
+ * (concurrent). Inside one cluster, a replica pair's first vnode stands as the source.
+ */
+export type Ahead = 'source' | 'sink' | 'concurrent' | 'equal';
 
-export function aheadOf(blue: Version | null, pink: Version | null): Ahead {
-  if (blue === null && pink === null) return 'equal';
-  if (pink === null) return 'blue';
-  if (blue === null) return 'pink';
-  if (sameVersion(blue, pink)) return 'equal';
-  const order = compareClocks(blue.clock, pink.clock);
-  if (order === 'left') return 'blue';
-  if (order === 'right') return 'pink';
+export function aheadOf(source: Version | null, sink: Version | null): Ahead {
+  if (source === null && sink === null) return 'equal';
+  if (sink === null) return 'source';
+  if (source === null) return 'sink';
+  if (sameVersion(source, sink)) return 'equal';
+  const order = compareClocks(source.clock, sink.clock);
+  if (order === 'left') return 'source';
+  if (order === 'right') return 'sink';
   // Concurrent clocks, or equal clocks over different versions (two values under one clock).
   return 'concurrent';
 }

@@ -26,10 +26,10 @@
  * Throttle: at most `maxKeysPerSecond` keys a second (a pause after each batch), so a repair does
  * not starve the clusters' own traffic. Batches bound memory: `batchSize` keys at a time.
  */
-import { equalClocks, type AaeObject, type ObjectKey } from '../cluster/index.js';
+import { equalClocks, increment, mergeClocks, type AaeObject, type ObjectKey } from '../cluster/index.js';
 import { throwIfAborted } from '../errors.js';
 import type { ConflictEntry, ConflictSink } from './conflict-log.js';
-import { resolveVersions, sameVersion, type ConflictPolicy, type Version } from './decide.js';
+import { REPAIR_ACTOR, resolveVersions, sameVersion, type ConflictPolicy, type Version } from './decide.js';
 
 /** Where a place is: which side (0 the source, 1 the sink; 0 inside one cluster) and which vnode. Plain data. */
 export interface PlaceRef {
@@ -47,6 +47,12 @@ export interface PlaceVersion {
   /** In a repair between two sides, the side the place belongs to: 0 the source, 1 the sink. */
   side?: 0 | 1;
   ref: PlaceRef;
+  /**
+   * The place's store erases a deleted key instead of keeping a tombstone (a keystore: its table
+   * simply has no such row), so holding nothing there means the key was deleted, not that a write
+   * never arrived.
+   */
+  erases?: boolean;
 }
 
 /** 'skipped': the place held a version the object does not dominate (a write raced ours). */
@@ -148,7 +154,9 @@ export function emptyStats(dryRun: boolean): RepairStats {
 interface Pending {
   key: ObjectKey;
   places: PlaceVersion[];
+  /** The place whose version wins (its object is fetched), or −1 when a deletion wins (`tombstone`). */
   winner: number;
+  tombstone?: AaeObject;
   clock: AaeObject['clock'];
   targets: number[];
   losers: number[];
@@ -184,8 +192,34 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
       const places = read[k]!;
       const versions = places.map((p) => p.version);
       const preferred = preferredSide === undefined ? [] : places.flatMap((p, i) => (p.side === preferredSide ? [i] : []));
-      const r = resolveVersions(versions, options.policy, preferred);
       const key = batch[k]!;
+      const deletion = preferredSide === undefined ? null : deletionWins(places, preferredSide, writable);
+      if (deletion !== null) {
+        // The preferred side deleted the key (it erases: it holds nothing); that deletion is its version.
+        stats.keys++;
+        const from = places.find((p) => p.side === preferredSide)!.place;
+        if (deletion.kind === 'in_sync') {
+          stats.inSync++;
+          decided.push({ bucket: key.bucket, key: key.key, kind: 'in_sync', to: [], skipped: [] });
+          continue;
+        }
+        if (deletion.kind === 'held_back') {
+          stats.heldBack++;
+          decided.push({ bucket: key.bucket, key: key.key, kind: 'held_back', from, to: [], skipped: [] });
+          continue;
+        }
+        stats.resolved++;
+        const action: RepairAction = { bucket: key.bucket, key: key.key, kind: 'resolve', from, to: [], skipped: [], conflict: 'concurrent' };
+        decided.push(action);
+        if (stats.dryRun) {
+          action.to = labels(places, deletion.targets);
+          continue;
+        }
+        const tombstone: AaeObject = { bucket: key.bucket, key: key.key, clock: deletion.clock, value: new Uint8Array(0), deleted: true, indexes: [] };
+        pending.push({ key, places, winner: -1, tombstone, clock: deletion.clock, targets: deletion.targets, losers: deletion.targets, action });
+        continue;
+      }
+      const r = resolveVersions(versions, options.policy, preferred);
       stats.keys++;
       if (r.kind === 'in_sync') {
         stats.inSync++;
@@ -239,27 +273,29 @@ async function writePending(
   const logging = options.conflictLog !== undefined;
   const wanted: Array<{ key: ObjectKey; ref: PlaceRef }> = [];
   for (const p of pending) {
-    wanted.push({ key: p.key, ref: p.places[p.winner]!.ref });
+    if (p.tombstone === undefined) wanted.push({ key: p.key, ref: p.places[p.winner]!.ref });
     if (logging) for (const l of p.losers) wanted.push({ key: p.key, ref: p.places[l]!.ref });
   }
-  const fetched = await backend.fetch(wanted, signalOpt);
+  const fetched = wanted.length === 0 ? [] : await backend.fetch(wanted, signalOpt);
   let at = 0;
   const writes: Array<{ p: Pending; object: AaeObject }> = [];
   const conflicts: ConflictEntry[] = [];
   for (const p of pending) {
-    const winner = fetched[at++] ?? null;
+    const winner = p.tombstone === undefined ? (fetched[at++] ?? null) : null;
     const losers = logging ? p.losers.map((l) => ({ l, object: fetched[at++] ?? null })) : [];
-    const decided = p.places[p.winner]!.version!;
-    if (winner === null || !sameVersion({ clock: winner.object.clock, deleted: winner.object.deleted, hash: winner.hash }, decided)) {
-      // The winner changed since it was read: a write raced the repair; the next round decides again.
-      stats.placesSkipped += p.targets.length;
-      p.action.skipped = labels(p.places, p.targets);
-      continue;
+    if (p.tombstone === undefined) {
+      const decided = p.places[p.winner]!.version!;
+      if (winner === null || !sameVersion({ clock: winner.object.clock, deleted: winner.object.deleted, hash: winner.hash }, decided)) {
+        // The winner changed since it was read: a write raced the repair; the next round decides again.
+        stats.placesSkipped += p.targets.length;
+        p.action.skipped = labels(p.places, p.targets);
+        continue;
+      }
     }
     for (const { l, object } of losers) {
       if (object !== null) conflicts.push({ loser: object.object, replacedBy: p.clock, policy: options.policy, where: p.places[l]!.place });
     }
-    writes.push({ p, object: { ...winner.object, clock: p.clock } });
+    writes.push({ p, object: p.tombstone ?? { ...winner!.object, clock: p.clock } });
   }
   if (writes.length === 0) return;
   // Losers are logged (and synced) before anything is written over them.
@@ -293,4 +329,31 @@ function conflictKind(versions: ReadonlyArray<Version | null>, at: readonly numb
 /** The labels of some places, each once, in order. */
 function labels(places: readonly PlaceVersion[], at: readonly number[]): string[] {
   return [...new Set(at.map((i) => places[i]!.place))];
+}
+
+/**
+ * A deletion on the preferred side (source or sink): every place of the preferred side holds
+ * nothing and erases deletes (a keystore: its table has no such row, so the key was deleted
+ * there, not merely never written). Under source or sink that deletion is the preferred side's
+ * version and wins like any other: each place of the other side holding the key live gets a
+ * tombstone (which a place that erases deletes, and a place that keeps tombstones keeps), where
+ * the direction lets us write; where it does not, the deletion is held back, and the other side's
+ * version is never copied over it. Tombstones on the other side already agree with it. Null when
+ * this is not the case (the ordinary decision applies).
+ */
+function deletionWins(
+  places: readonly PlaceVersion[],
+  preferredSide: 0 | 1,
+  writable: (p: PlaceVersion) => boolean,
+): { kind: 'write'; targets: number[]; clock: AaeObject['clock'] } | { kind: 'in_sync' } | { kind: 'held_back' } | null {
+  const preferred = places.filter((p) => p.side === preferredSide);
+  if (preferred.length === 0 || !preferred.every((p) => p.version === null && p.erases === true)) return null;
+  const live = places.flatMap((p, i) => (p.side !== preferredSide && p.version !== null && !p.version.deleted ? [i] : []));
+  if (live.length === 0) return { kind: 'in_sync' };
+  const targets = live.filter((i) => writable(places[i]!));
+  if (targets.length === 0) return { kind: 'held_back' };
+  // A clock above every version it replaces (what a resolved conflict writes), one step of the repair's own actor.
+  let clock = places[targets[0]!]!.version!.clock;
+  for (const t of targets.slice(1)) clock = mergeClocks(clock, places[t]!.version!.clock);
+  return { kind: 'write', targets, clock: increment(clock, REPAIR_ACTOR, clock.lastModified) };
 }

@@ -11,6 +11,11 @@ import { HEAD_FORMAT, type HeadValue } from './codec.js';
  * index entries are validated), so their UTF-8 is unambiguous.
  */
 export function encodeHead(h: HeadValue): Uint8Array {
+  return encodeHeadView(h).slice();
+}
+
+/** encodeHead's bytes as a view of the encoder's own buffer: valid until the next encode (copy them first). */
+export function encodeHeadView(h: HeadValue): Uint8Array {
   const w = writer;
   w.pos = 0;
   const entries = h.clock.entries;
@@ -32,7 +37,7 @@ export function encodeHead(h: HeadValue): Uint8Array {
     w.str(name);
     w.str(term);
   }
-  return w.buf.slice(0, w.pos);
+  return w.buf.subarray(0, w.pos);
 }
 
 const textEncoder = new TextEncoder();

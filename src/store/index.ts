@@ -28,6 +28,7 @@ export {
   type VerifyReport,
 } from './tree-maintenance.js';
 export { rebuildFailedLine, recoveryLine, treeCheckLine, type TreeLogCode, type TreeLogLine } from './tree-log.js';
+export { BulkHeadLoad, type BulkHead, type BulkLoadOptions } from './bulk-load.js';
 export type {
   Vnode,
   VnodeCapabilities,

@@ -125,6 +125,13 @@ export interface HeadWrite {
   hash: number;
   size: number;
   deleted: boolean;
+  /**
+   * The key never has a value record here (every write of it is a head write: a keystore's), so
+   * none needs deleting when its head is replaced. Without it, a head written over an object's
+   * head also deletes the object's value record, which for a keystore is a tombstone written into
+   * LevelDB on every update for nothing.
+   */
+  valueless?: boolean;
 }
 
 /** What a write replaced (or was decided against): the previous head, or null when the key was absent. */

@@ -127,7 +127,7 @@ export async function writeStep(vs: WriteStepState, plans: PlannedWrite[]): Prom
         // A valueless head (a keystore's): no value record, no index entries. A key without an
         // old head has no value record either (both are written in one batch): nothing to delete.
         const head = (plan.hint.head ?? prepareGivenHead(op, loc)).value;
-        putHead(vs, batch, loc, plan.hint.head?.bytes ?? encodeHead(head), old !== null);
+        putHead(vs, batch, loc, plan.hint.head?.bytes ?? encodeHead(head), old !== null && op.valueless !== true);
         if (old !== null && old.indexes.length > 0) indexChanges(vs, loc, old.indexes, [], batch);
         newC = contribution(head.alt, head.hash);
         heads[i] = head;

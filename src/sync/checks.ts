@@ -205,10 +205,10 @@ export function spanOf(differences: readonly Difference[]): CheckRange | null {
   const buckets = new Set<string>();
   for (const d of differences) {
     buckets.add(d.bucket);
-    for (const c of [d.blue, d.pink]) {
-      if (c === null) continue;
-      from = Math.min(from, c.lastModified);
-      to = Math.max(to, c.lastModified);
+    for (const v of [d.source, d.sink]) {
+      if (v === null) continue;
+      from = Math.min(from, v.clock.lastModified);
+      to = Math.max(to, v.clock.lastModified);
     }
   }
   if (from > to) return null;

@@ -35,6 +35,30 @@ export type ClusterFactory = (overrides: SpecOverrides) => Promise<ClusterHandle
 export interface SuiteHarness {
   describe(name: string, fn: () => void): unknown;
   test(name: string, fn: () => Promise<void> | void): unknown;
+  /** Registers a test that does not apply (the runner shows it skipped, with its reason); without it such tests are left out. */
+  skip?(name: string, fn: () => Promise<void> | void): unknown;
+}
+
+/**
+ * What a test of the suite needs of the nodes beyond the contract's core. Every cluster of
+ * LocalNodes has all of it; a node of another kind declares what it lacks (SuiteOptions.lacks),
+ * and the tests that need it do not run against it. Declared, never probed.
+ *
+ * - `clock-writes`: a written object is stored with its clock (given, or minted by the cluster).
+ *   A keystore keeps its own clocks (the source's positions): what it stores is the row.
+ * - `replicas`: nVal > 1, and writes to some replicas only (drift between replicas).
+ * - `tombstones`: a delete is stored as a tombstone. A keystore erases (a deleted row is gone).
+ * - `dominance-writes`: `ifDominates` puts (decided by clocks).
+ * - `binary-keys`: keys that are any bytes (a table's key is text).
+ * - `buckets`: keys in any bucket (a keystore holds one).
+ * - `mutating-folds`: reap_tombs and erase_keys told to act.
+ * - `spec-overrides`: clusters made to the suite's spec (its hash method, seed, ring and tree sizes).
+ */
+export type SuiteNeed = 'clock-writes' | 'replicas' | 'tombstones' | 'dominance-writes' | 'binary-keys' | 'buckets' | 'mutating-folds' | 'spec-overrides';
+
+export interface SuiteOptions {
+  /** What the implementation's nodes do not do: the tests that need it are skipped (see SuiteNeed). */
+  lacks?: readonly SuiteNeed[];
 }
 
 /** Small rings and trees: the laws do not depend on the sizes, and test machines are shared. */
@@ -142,11 +166,18 @@ function object(key: string, value: string, entries: Array<readonly [string, num
   return { bucket: 'b', key: enc(key), clock: { entries, lastModified }, value: enc(value), deleted: false, indexes: [] };
 }
 
-export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarness): void {
-  const { describe, test } = h;
+export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarness, options: SuiteOptions = {}): void {
+  const { describe } = h;
+  const lacks = new Set(options.lacks ?? []);
+  /** A test, registered to run when the nodes have what it needs, else as skipped (naming what is lacking). */
+  const test = (title: string, needs: readonly SuiteNeed[], fn: () => Promise<void> | void): void => {
+    const missing = needs.filter((n) => lacks.has(n));
+    if (missing.length === 0) h.test(title, fn);
+    else h.skip?.(`${title} (needs ${missing.join(', ')})`, fn);
+  };
   describe(`node contract: ${name}`, () => {
     describe('nodes', () => {
-      test('every node says who it is: its cluster, the contract version, the parameters, its vnodes and what it can do', async () => {
+      test('every node says who it is: its cluster, the contract version, the parameters, its vnodes and what it can do', [], async () => {
         await withCluster(factory, {}, async (c) => {
           const seen = new Set<number>();
           for (const nodeName of c.spec.nodes) {
@@ -164,7 +195,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('a request for a vnode the node does not hold, or a key outside the vnode, is refused with NODE_REQUEST_INVALID', async () => {
+      test('a request for a vnode the node does not hold, or a key outside the vnode, is refused with NODE_REQUEST_INVALID', [], async () => {
         await withCluster(factory, {}, async (c) => {
           const first = c.spec.nodes[0]!;
           const other = c.owners.findIndex((o) => o !== first);
@@ -178,7 +209,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
     });
 
     describe('writes and reads', () => {
-      test('a write without a clock makes a new version by the cluster actor; the next one descends it', async () => {
+      test('a write without a clock makes a new version by the cluster actor; the next one descends it', ['clock-writes'], async () => {
         await withCluster(factory, {}, async (c) => {
           const a = await c.put({ bucket: 'b', key: 'k', value: 'v1', lastModified: 1000 });
           assert.deepEqual(a.clock, { entries: [[c.spec.name, 1]], lastModified: 1000 });
@@ -192,7 +223,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('a write with a clock keeps it exactly, even an older one; a clockless write then builds on it', async () => {
+      test('a write with a clock keeps it exactly, even an older one; a clockless write then builds on it', ['clock-writes'], async () => {
         await withCluster(factory, {}, async (c) => {
           await c.put({ bucket: 'b', key: enc('k'), value: enc('copied'), clock: { entries: [['zed', 2], ['other', 7]], lastModified: 1234 } });
           for (const r of await c.getReplicas('b', 'k')) assert.deepEqual(r.object?.clock, { entries: [['other', 7], ['zed', 2]], lastModified: 1234 });
@@ -201,7 +232,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('replicas: K writes only the first K of the preflist; the next full write dominates every replica', async () => {
+      test('replicas: K writes only the first K of the preflist; the next full write dominates every replica', ['replicas', 'clock-writes'], async () => {
         await withCluster(factory, {}, async (c) => {
           await c.put({ bucket: 'b', key: 'k', value: 'one', replicas: 1 });
           const reps = await c.getReplicas('b', 'k');
@@ -215,7 +246,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('get returns the dominant version of drifted replicas', async () => {
+      test('get returns the dominant version of drifted replicas', ['replicas'], async () => {
         await withCluster(factory, {}, async (c) => {
           await c.put({ bucket: 'b', key: 'k', value: 'old' });
           await c.put({ bucket: 'b', key: 'k', value: 'new', replicas: 2 });
@@ -224,7 +255,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('delete writes a tombstone whose clock dominates the deleted version', async () => {
+      test('delete writes a tombstone whose clock dominates the deleted version', ['tombstones', 'clock-writes'], async () => {
         await withCluster(factory, {}, async (c) => {
           const live = await c.put({ bucket: 'b', key: 'k', value: 'v', indexes: [['i', 't']] });
           const tomb = await c.delete('b', 'k');
@@ -239,7 +270,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('keys are bytes: a non-UTF-8 key round-trips', async () => {
+      test('keys are bytes: a non-UTF-8 key round-trips', ['binary-keys'], async () => {
         await withCluster(factory, {}, async (c) => {
           const key = Uint8Array.of(0xff, 0x00, 0xfe);
           await c.put({ bucket: 'b', key, value: Uint8Array.of(1, 2, 3) });
@@ -249,7 +280,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('bad input is refused with a code and writes nothing', async () => {
+      test('bad input is refused with a code and writes nothing', [], async () => {
         await withCluster(factory, {}, async (c) => {
           await expectCode(c.put({ bucket: '', key: 'k' }), 'KEY_INVALID');
           await expectCode(c.put({ bucket: 'a\0b', key: 'k' }), 'KEY_INVALID');
@@ -261,7 +292,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('putMany writes every item in batches and reports progress', async () => {
+      test('putMany writes every item in batches and reports progress', [], async () => {
         await withCluster(factory, {}, async (c) => {
           const progress: number[] = [];
           const items = Array.from({ length: 25 }, (_, i): PutItem => ({ bucket: 'b', key: `k${i}`, value: `v${i}` }));
@@ -273,7 +304,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('a closed cluster refuses writes with STORE_CLOSED', async () => {
+      test('a closed cluster refuses writes with STORE_CLOSED', [], async () => {
         const made = await factory(SMALL);
         try {
           await made.cluster.close();
@@ -283,7 +314,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         }
       });
 
-      test('a conditional put lands only over a version it dominates, and says what it decided against', async () => {
+      test('a conditional put lands only over a version it dominates, and says what it decided against', ['dominance-writes', 'clock-writes'], async () => {
         await withCluster(factory, {}, async (c) => {
           const [v] = c.preflistOf('b', 'k');
           const node = c.nodeOf(v!);
@@ -301,7 +332,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('a conditional erase lands only while the vnode still holds the version it names', async () => {
+      test('a conditional erase lands only while the vnode still holds the version it names', ['tombstones'], async () => {
         await withCluster(factory, {}, async (c) => {
           await c.put({ bucket: 'b', key: 'k', value: 'live' });
           await c.delete('b', 'k');
@@ -320,7 +351,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
     });
 
     describe('cached trees', () => {
-      test('law: after any sequence of writes, deletes and erases, every cached tree equals the tree worked out from the objects', async () => {
+      test('law: after any sequence of writes, deletes and erases, every cached tree equals the tree worked out from the objects', ['clock-writes', 'replicas', 'tombstones'], async () => {
         await fc.assert(
           fc.asyncProperty(fc.array(opArb(3), { minLength: 1, maxLength: 20 }), async (ops) => {
             await withCluster(factory, {}, async (c) => {
@@ -332,7 +363,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         );
       });
 
-      test('race: cluster writes and direct vnode writes to a few keys leave every tree agreeing with the data', async () => {
+      test('race: cluster writes and direct vnode writes to a few keys leave every tree agreeing with the data', ['clock-writes', 'replicas'], async () => {
         await withCluster(factory, {}, async (c) => {
           const ops = fc.sample(opArb(3), { numRuns: 200, seed: 42 });
           const direct: Array<Promise<unknown>> = [];
@@ -345,7 +376,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('race: concurrent clockless writes to one key mint distinct, increasing clocks', async () => {
+      test('race: concurrent clockless writes to one key mint distinct, increasing clocks', ['clock-writes'], async () => {
         await withCluster(factory, {}, async (c) => {
           const written = await Promise.all(Array.from({ length: 30 }, (_, i) => c.put({ bucket: 'b', key: 'hot', value: `v${i}` })));
           const counters = written.map((o) => o.clock.entries.find(([a]) => a === c.spec.name)![1]).sort((a, b) => a - b);
@@ -354,7 +385,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('hash method value: trees are built from value hashes and still agree', async () => {
+      test('hash method value: trees are built from value hashes and still agree', ['spec-overrides'], async () => {
         await withCluster(factory, { hashMethod: 'value', seed: 99 }, async (c) => {
           for (let i = 0; i < 20; i++) await c.put({ bucket: 'b', key: `k${i % 6}`, value: `v${i}` });
           await c.delete('b', 'k1');
@@ -364,7 +395,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
     });
 
     describe('folds on the nodes', () => {
-      test('object_stats over the cluster counts every object once, whatever the coverage offset', async () => {
+      test('object_stats over the cluster counts every object once, whatever the coverage offset', ['buckets'], async () => {
         await withCluster(factory, {}, async (c) => {
           await c.putMany(Array.from({ length: 60 }, (_, i) => ({ bucket: `b${i % 2}`, key: `k${i}`, value: 'x'.repeat(i) })));
           for (const offset of [0, 1, 2, 5]) {
@@ -375,7 +406,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('repl_keys_range hands over every key, in batches the caller takes', async () => {
+      test('repl_keys_range hands over every key, in batches the caller takes', [], async () => {
         await withCluster(factory, {}, async (c) => {
           await c.putMany(Array.from({ length: 50 }, (_, i) => ({ bucket: 'b', key: `k${i}`, value: 'v' })));
           const seen = new Set<string>();
@@ -393,7 +424,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('a mutating fold told to act erases on every replica through each node\'s own writes', async () => {
+      test('a mutating fold told to act erases on every replica through each node\'s own writes', ['mutating-folds', 'buckets'], async () => {
         await withCluster(factory, {}, async (c) => {
           await c.putMany(Array.from({ length: 20 }, (_, i) => ({ bucket: i < 10 ? 'gone' : 'kept', key: `k${i}`, value: 'v' })));
           const { acc } = await runFold(c, eraseKeys, { bucket: 'gone', change: 'erase', pauseMs: 0 });
@@ -406,7 +437,7 @@ export function clusterSuite(name: string, factory: ClusterFactory, h: SuiteHarn
         });
       });
 
-      test('an unknown module, a version range no node satisfies, or a keyspace outside a vnode is refused with its code', async () => {
+      test('an unknown module, a version range no node satisfies, or a keyspace outside a vnode is refused with its code', [], async () => {
         await withCluster(factory, {}, async (c) => {
           const node = c.node(c.spec.nodes[0]!);
           const [v] = (await node.info()).vnodes;

@@ -23,9 +23,9 @@ describe('compareClusters', () => {
     const r = await compareClusters(a, b, fast);
     expect(r.inSync).toBe(false);
     const seen = Object.fromEntries(r.differences.map((d) => [text(d.key), d.ahead]));
-    expect(seen).toEqual({ k1: 'pink', 'only-blue': 'blue', k2: 'blue', k3: 'concurrent' });
+    expect(seen).toEqual({ k1: 'sink', 'only-blue': 'source', k2: 'source', k3: 'concurrent' });
     const k2 = r.differences.find((d) => text(d.key) === 'k2')!;
-    expect(k2.blueDeleted).toBe(true);
+    expect(k2.source?.deleted).toBe(true);
     expect(r.exchange.deltas.length).toBe(4);
   });
 

@@ -34,11 +34,11 @@ const driftArb = fc.record({
 
 const base = (i: number): Clock => makeClock([['src', 1]], 1000 + i);
 const expectedAhead: Record<Drift['kind'], string> = {
-  'missing-on-pink': 'blue',
-  'missing-on-blue': 'pink',
-  'newer-on-blue': 'blue',
-  'newer-on-pink': 'pink',
-  'deleted-on-blue': 'blue',
+  'missing-on-pink': 'source',
+  'missing-on-blue': 'sink',
+  'newer-on-blue': 'source',
+  'newer-on-pink': 'sink',
+  'deleted-on-blue': 'source',
   concurrent: 'concurrent',
 };
 
@@ -117,7 +117,7 @@ describe('compare and repair over random drift', () => {
     const cmp = await compareClusters(blue, pink, { sleep, jitter: false });
     expect(pauses).toBeGreaterThan(0);
     expect(cmp.exchange.rounds).toBeGreaterThan(1);
-    expect(cmp.differences.map((d) => [Buffer.from(d.key).toString(), d.ahead])).toEqual([['lost', 'blue']]);
+    expect(cmp.differences.map((d) => [Buffer.from(d.key).toString(), d.ahead])).toEqual([['lost', 'source']]);
   });
 
   test('writes replicated with a lag while compares run are never reported', async () => {

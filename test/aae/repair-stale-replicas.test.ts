@@ -32,7 +32,7 @@ async function replicaVersions(c: EmbeddedCluster, key: string): Promise<Array<s
 describe('repair between clusters whose replicas disagree', () => {
   test('the repair ends in sync, and every key it found ends the same on every replica of both sides', async () => {
     await fc.assert(
-      fc.asyncProperty(shapeArb, shapeArb, fc.array(keyArb, { minLength: 1, maxLength: 12 }), fc.nat(), fc.nat(), async (sa, sb, keys, blueOffset, pinkOffset) => {
+      fc.asyncProperty(shapeArb, shapeArb, fc.array(keyArb, { minLength: 1, maxLength: 12 }), fc.nat(), fc.nat(), async (sa, sb, keys, sourceOffset, sinkOffset) => {
         const dir = await mkdtemp(join(tmpdir(), 'aae-stale-'));
         const spec = (name: string, s: typeof sa) => defaultSpec(name, { ringSize: s.ringSize, nVal: s.nVal, nodeCount: s.nodes, treeSize: 'small' });
         const blue = await createCluster(join(dir, 'blue'), spec('blue', sa));
@@ -48,7 +48,7 @@ describe('repair between clusters whose replicas disagree', () => {
               if (n > 0) await c.put({ ...newer, replicas: Math.min(n, nVal) });
             }
           }
-          const offsets = { blueOffset: blueOffset % (sa.ringSize * sa.nVal), pinkOffset: pinkOffset % (sb.ringSize * sb.nVal) };
+          const offsets = { sourceOffset: sourceOffset % (sa.ringSize * sa.nVal), sinkOffset: sinkOffset % (sb.ringSize * sb.nVal) };
           const r = await repairClusters(blue, pink, { ...fast, ...offsets, rangeReplication: false });
           expect(r.inSync).toBe(true);
           expect((await compareClusters(blue, pink, { ...fast, ...offsets })).inSync).toBe(true);
@@ -83,16 +83,16 @@ describe('repair between clusters whose replicas disagree', () => {
       await pink.put(newer);
     }
     // Offset 1 reads a stale replica of some keys: the sides differ though `get` agrees.
-    const cmp = await compareClusters(blue, pink, { ...fast, blueOffset: 1, pinkOffset: 0 });
+    const cmp = await compareClusters(blue, pink, { ...fast, sourceOffset: 1, sinkOffset: 0 });
     expect(cmp.differences.length).toBeGreaterThan(0);
-    expect(cmp.differences.every((d) => d.ahead === 'pink')).toBe(true);
-    const r = await repairClusters(blue, pink, { ...fast, blueOffset: 1, pinkOffset: 0 });
+    expect(cmp.differences.every((d) => d.ahead === 'sink')).toBe(true);
+    const r = await repairClusters(blue, pink, { ...fast, sourceOffset: 1, sinkOffset: 0 });
     expect(r.inSync).toBe(true);
     expect(r.loops).toHaveLength(1);
     // Each key found has two stale replicas on blue; pink is written nothing.
     expect(r.totals.placesWritten).toBe(2 * cmp.differences.length);
     expect(r.loops[0]!.stats.actions.map((a) => a.to)).toEqual(cmp.differences.map(() => ['blue']));
-    expect((await compareClusters(blue, pink, { ...fast, blueOffset: 1, pinkOffset: 0 })).inSync).toBe(true);
+    expect((await compareClusters(blue, pink, { ...fast, sourceOffset: 1, sinkOffset: 0 })).inSync).toBe(true);
   });
 });
 
@@ -107,11 +107,11 @@ describe('range replication when the source replicas disagree', () => {
       await blue.put({ bucket: 'b', key: `k${i}`, value: 'new', clock: makeClock([['src', 2]], 2000), replicas: newer });
     }
     // An empty sink and a tiny maxResults: large damage, so the repair replicates by range.
-    const first = await repairClusters(blue, pink, { ...fast, maxResults: 4, blueOffset: newer, pinkOffset: 0 });
+    const first = await repairClusters(blue, pink, { ...fast, maxResults: 4, sourceOffset: newer, sinkOffset: 0 });
     expect(first.inSync).toBe(true);
     expect(first.loops[0]!.mode).toBe('range');
     // Every coverage of blue now reads the newest version: each finds the sides in sync.
-    for (const blueOffset of [0, 1, 2]) expect((await compareClusters(blue, pink, { ...fast, blueOffset, pinkOffset: 0 })).inSync).toBe(true);
+    for (const sourceOffset of [0, 1, 2]) expect((await compareClusters(blue, pink, { ...fast, sourceOffset, sinkOffset: 0 })).inSync).toBe(true);
     expect((await repairClusters(blue, pink, { ...fast, maxResults: 4 })).loops.some((l) => l.mode === 'range')).toBe(false);
     for (let i = 0; i < n; i++) {
       const versions = [...(await replicaVersions(blue, `k${i}`)), ...(await replicaVersions(pink, `k${i}`))];
@@ -129,8 +129,8 @@ describe('healReplicas: keys that reached only some replicas of the source', () 
     await blue.putMany(base);
     await pink.putMany(base);
     for (let i = 0; i < 20; i++) await blue.put({ bucket: 'b', key: `one${i}`, value: 'x', clock: makeClock([['z', 1]], 2000), replicas: 1 });
-    for (const blueOffset of [1, 2]) {
-      const r = await repairClusters(blue, pink, { ...fast, healReplicas: true, blueOffset, pinkOffset: 0 });
+    for (const sourceOffset of [1, 2]) {
+      const r = await repairClusters(blue, pink, { ...fast, healReplicas: true, sourceOffset, sinkOffset: 0 });
       expect(r.inSync).toBe(true);
       expect(r.replicas?.map((x) => x.cluster)).toEqual(['blue', 'pink']);
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { DIFFERENCE_KINDS, DifferenceSummary, DriftProfile, MAX_BINS, MAX_SUMMARY_BUCKETS, OTHER_BUCKETS, classifyDifference, withAhead, type Difference } from '../../src/aae/index.js';
+import { DIFFERENCE_KINDS, DifferenceSummary, DriftProfile, MAX_BINS, MAX_SUMMARY_BUCKETS, OTHER_BUCKETS, classifyDifference, toDifference, type Difference } from '../../src/aae/index.js';
 import { makeClock } from '../../src/cluster/index.js';
 import { initHash } from '../../src/hash/index.js';
 
@@ -18,7 +18,7 @@ const difference = fc
   .record({ bucket: fc.constantFrom('users', 'orders', 'x'), key: fc.uint8Array({ minLength: 1, maxLength: 4 }), blue: version, pink: version })
   .filter((d) => d.blue !== null || d.pink !== null)
   .map((d): Difference =>
-    withAhead({
+    toDifference({
       bucket: d.bucket,
       key: d.key,
       blue: d.blue === null ? null : makeClock([[d.blue.actor, d.blue.n]], d.blue.t),
@@ -44,8 +44,8 @@ describe('DifferenceSummary', () => {
         // missing means one side is absent; tombstone means both present, one deleted.
         for (const d of ds) {
           const c = classifyDifference(d);
-          expect(c.kind === 'missing').toBe(d.blue === null || d.pink === null);
-          if (c.kind === 'tombstone') expect(d.blueDeleted).not.toBe(d.pinkDeleted);
+          expect(c.kind === 'missing').toBe(d.source === null || d.sink === null);
+          if (c.kind === 'tombstone') expect(d.source?.deleted).not.toBe(d.sink?.deleted);
           if (c.kind === 'concurrent') expect(c.ahead).toBe('both');
         }
       }),
@@ -55,7 +55,7 @@ describe('DifferenceSummary', () => {
   test('past MAX_SUMMARY_BUCKETS buckets, the rest are counted together, last', () => {
     const s = new DifferenceSummary();
     const n = MAX_SUMMARY_BUCKETS + 50;
-    for (let i = 0; i < n; i++) s.add(withAhead({ bucket: `b${i}`, key: Uint8Array.of(1), blue: makeClock([['a', 1]], 1), pink: null, blueDeleted: false }));
+    for (let i = 0; i < n; i++) s.add(toDifference({ bucket: `b${i}`, key: Uint8Array.of(1), blue: makeClock([['a', 1]], 1), pink: null, blueDeleted: false }));
     const rows = s.byBucket();
     expect(rows).toHaveLength(MAX_SUMMARY_BUCKETS + 1);
     expect(rows.at(-1)).toMatchObject({ bucket: OTHER_BUCKETS, total: 50 });
@@ -73,7 +73,7 @@ describe('DriftProfile', () => {
         ]);
         for (const d of ds) p.add(d);
         const j = p.toJSON();
-        const timed = ds.filter((d) => Math.max(d.blue?.lastModified ?? 0, d.pink?.lastModified ?? 0) > 0).length;
+        const timed = ds.filter((d) => Math.max(d.source?.clock.lastModified ?? 0, d.sink?.clock.lastModified ?? 0) > 0).length;
         expect(j.time.counts.reduce((a, b) => a + b, 0)).toBe(timed);
         expect(j.time.untimed).toBe(ds.length - timed);
         expect(j.time.counts.length).toBeLessThanOrEqual(MAX_BINS);
@@ -84,7 +84,7 @@ describe('DriftProfile', () => {
         expect(j.cells.reduce((n, c) => n + c.count, 0)).toBe(ds.length);
         // Every timed difference falls in the bin its time names.
         for (const d of ds) {
-          const t = Math.max(d.blue?.lastModified ?? 0, d.pink?.lastModified ?? 0);
+          const t = Math.max(d.source?.clock.lastModified ?? 0, d.sink?.clock.lastModified ?? 0);
           if (t > 0) expect(j.time.counts[Math.floor((t - j.time.startMs!) / j.time.binMs)]).toBeGreaterThan(0);
         }
       }),

@@ -49,7 +49,7 @@ describe.each(['clock', 'value'] as const)('hash method %s: a delete that reuses
     const r = await compareClusters(a, b, fast);
     expect(r.inSync).toBe(false);
     const k = r.differences.filter((d) => text(d.key) === 'k');
-    expect(k.map((d) => [d.blueDeleted, d.pinkDeleted])).toEqual([[false, true]]);
+    expect(k.map((d) => [d.source?.deleted, d.sink?.deleted])).toEqual([[false, true]]);
     expect(r.differences.map((d) => text(d.key))).toEqual(neighbour ? ['k', n] : ['k']);
   });
 

@@ -49,7 +49,7 @@ test('connect by URL, follow --once, compare a Redis cache with an etcd copy of 
     expect((await aae('follow', eks, '--once')).code).toBe(0);
     const cmp = await aae('compare', rks, eks, '--json');
     expect(cmp.code).toBe(1);
-    expect(cmp.json<{ deltas: Array<{ key: string }> }>().deltas.map((d) => d.key).sort()).toEqual(['7', '8']);
+    expect(cmp.json<{ differences: Array<{ key: string }> }>().differences.map((d) => d.key).sort()).toEqual(['7', '8']);
     const status = await aae('follow', rks, '--status', '--json');
     expect(status.json<{ reliable: boolean }>().reliable).toBe(true);
   } finally {

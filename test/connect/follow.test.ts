@@ -4,6 +4,23 @@ import { connectPostgres } from '../../src/connect/pg/pg-connect.js';
 import { readSourceSpec } from '../../src/connect/source-spec.js';
 import { usePostgres } from '../support/postgres.js';
 import { expectTreesEqualRebuild, followOnce, keystoreHashes, sql, tableHashes, tempDir } from './pg-helpers.js';
+import { KeystoreStore } from '../../src/connect/keystore-store.js';
+import { sourceActor } from '../../src/connect/keystore-clock.js';
+import { parseLsn } from '../../src/connect/pg/lsn.js';
+import { NodeDb } from '../../src/store/index.js';
+import { join } from 'node:path';
+
+/** Each key's clock entries in the keystore, as key text → entries. */
+async function keystoreClocks(dir: string): Promise<Map<string, Array<readonly [string, number]>>> {
+  const store = await KeystoreStore.open(dir, 'kv');
+  const out = new Map<string, Array<readonly [string, number]>>();
+  try {
+    for (const v of store.cluster.vnodes()) for await (const batch of v.foldHeads({})) for (const h of batch) out.set(Buffer.from(h.key).toString(), [...h.clock.entries]);
+  } finally {
+    await store.close();
+  }
+  return out;
+}
 
 /**
  * A keystore of a real PostgreSQL table, built and kept current by the follower: after every
@@ -132,6 +149,44 @@ describe('follow', () => {
     expect(taken).toBeGreaterThan(0);
     const r = await followOnce(ks);
     expect(r.gaps[0]).toMatch(/past the keystore's position/);
+    await expectInSync(ks);
+  });
+
+  test('rows carry position clocks: the source history as actor, the snapshot or commit position as counter', async () => {
+    await sql(url, "INSERT INTO kv SELECT 'k' || i, 'v' || i, i FROM generate_series(1, 20) i");
+    const ks = `${dir.path}/ks`;
+    await connectPostgres(ks, { url, table: 'kv' });
+    await followOnce(ks);
+    const id = (await sql(url, 'SELECT (SELECT system_identifier::text FROM pg_control_system()) AS s, (SELECT timeline_id::text FROM pg_control_checkpoint()) AS t, current_database() AS d')).rows[0];
+    const actor = sourceActor(['postgresql', id.s, id.t, id.d, 'public', 'kv']);
+    const built = await keystoreClocks(ks);
+    const snapshot = Number(parseLsn((await readState(ks)).position!));
+    expect(built.size).toBe(20);
+    for (const entries of built.values()) expect(entries).toEqual([[actor, snapshot]]);
+    await sql(url, "UPDATE kv SET val = 'later' WHERE id = 'k3'");
+    const after = await sql(url, 'SELECT pg_current_wal_insert_lsn()::text AS l');
+    await followOnce(ks);
+    const changed = (await keystoreClocks(ks)).get('k3')!;
+    expect(changed).toHaveLength(1);
+    expect(changed[0]![0]).toBe(actor);
+    expect(changed[0]![1]).toBeGreaterThan(snapshot);
+    expect(changed[0]![1]).toBeLessThanOrEqual(Number(parseLsn(after.rows[0].l)));
+  });
+
+  test('a store built before position clocks is rebuilt (not a gap), and its rows then carry them', async () => {
+    await sql(url, "INSERT INTO kv SELECT 'k' || i, 'v' || i, i FROM generate_series(1, 30) i");
+    const ks = `${dir.path}/ks`;
+    await connectPostgres(ks, { url, table: 'kv' });
+    await followOnce(ks);
+    // What a format-1 store looks like: no clock record.
+    const db = await NodeDb.open('n1', join(ks, 'n1'), { createIfMissing: false });
+    await db.batch([{ type: 'del', key: Uint8Array.of(0x00, 0x61) }]);
+    await db.close();
+    const logs: string[] = [];
+    const r = await followOnce(ks, { log: (l) => logs.push(`${l.code} ${l.message}`) });
+    expect(r).toMatchObject({ builds: 1, gaps: [], reliable: true });
+    expect(logs.some((l) => l.startsWith('CN001 rebuild for position clocks'))).toBe(true);
+    for (const entries of (await keystoreClocks(ks)).values()) expect(entries[0]![0]).toMatch(/^@[0-9a-f]{16}$/);
     await expectInSync(ks);
   });
 });

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { keystoreClock } from '../../src/connect/keystore-clock.js';
+import { keystoreClock, sourceActor } from '../../src/connect/keystore-clock.js';
+import { rowClock } from '../../src/connect/keystore-store.js';
+import { compareClocks } from '../../src/cluster/index.js';
 import { encodeState, initialState, nextRebuild, parseState } from '../../src/connect/keystore-state.js';
 import { compareLsn, formatLsn, lsnDistance, parseLsn } from '../../src/connect/pg/lsn.js';
 import { parseTimestampMs } from '../../src/connect/pg/pg-rows.js';
@@ -72,6 +74,36 @@ describe('canonical row bytes', () => {
       expect(() => decodeRowBytes(Buffer.from(hex, 'hex'), n), hex).toThrow(/not canonical row bytes/);
     }
     expect(() => decodeRowBytes(Buffer.from('fe0100', 'hex'), 2)).toThrow(/1 values where 2/);
+  });
+});
+
+describe('keystore clocks', () => {
+  const { actors } = fixture('keystore-clock-v2.json') as { actors: Array<{ parts: string[]; actor: string }> };
+
+  test('the frozen actors of source identities (fix the code, never the fixture)', () => {
+    expect(actors.length).toBeGreaterThan(4);
+    for (const a of actors) expect(sourceActor(a.parts), JSON.stringify(a.parts)).toBe(a.actor);
+    // The timeline is part of the history: a restore's new timeline is another actor.
+    expect(actors[0]!.actor).not.toBe(actors[1]!.actor);
+  });
+
+  test('law: in one history the later position descends from the earlier; another history, or a hash clock, is concurrent', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 52 }), fc.integer({ min: 1, max: 2 ** 52 }), fc.nat({ max: 0xffff_ffff }), fc.nat({ max: 0xffff_ffff }), (p, q, h1, h2) => {
+        const a = rowClock(h1, 1000, { actor: '@a', counter: p });
+        const b = rowClock(h2, 2000, { actor: '@a', counter: q });
+        expect(compareClocks(a, b)).toBe(p === q ? 'equal' : p < q ? 'right' : 'left');
+        expect(compareClocks(a, rowClock(h2, 2000, { actor: '@b', counter: q }))).toBe('concurrent');
+        expect(compareClocks(a, rowClock(h1, 1000))).toBe('concurrent');
+      }),
+    );
+  });
+
+  test('a row without a position (or with one that is no counter) gets the hash clock; a bad time is refused', () => {
+    expect(rowClock(0xfb0077f9, 5)).toEqual({ entries: [['#fb0077f9', 1]], lastModified: 5 });
+    expect(rowClock(0xfb0077f9, 5, { actor: '@a', counter: 0 })).toEqual({ entries: [['#fb0077f9', 1]], lastModified: 5 });
+    expect(rowClock(1, 5, { actor: '@a', counter: 2 ** 53 })).toEqual({ entries: [['#00000001', 1]], lastModified: 5 });
+    expect(() => rowClock(1, -1, { actor: '@a', counter: 2 })).toThrow(expect.objectContaining({ code: 'CLOCK_INVALID' }));
   });
 });
 

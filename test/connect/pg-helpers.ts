@@ -81,3 +81,8 @@ export async function expectTreesEqualRebuild(dir: string, bucket: string): Prom
 }
 
 export const keyText = (k: string): Uint8Array => keyBytesOf([k]);
+
+/** Drops every replication slot of the database (a test's keystores are gone; slots would hold WAL and count against the server's limit). */
+export async function dropSlots(url: string): Promise<void> {
+  await sql(url, 'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database() AND NOT active');
+}

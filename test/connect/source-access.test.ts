@@ -6,7 +6,8 @@ import { connectEtcd } from '../../src/connect/etcd/etcd-connect.js';
 import { connectPostgres } from '../../src/connect/pg/pg-connect.js';
 import { connectRedis } from '../../src/connect/redis/redis-connect.js';
 import { RedisNode } from '../../src/connect/redis/redis-connection.js';
-import { sourceAccessOf, type SourceAccess } from '../../src/connect/source-access.js';
+import { sourceAccessOf } from '../../src/connect/open-source.js';
+import type { SourceAccess } from '../../src/connect/source-access.js';
 import { readSourceSpec } from '../../src/connect/source-spec.js';
 import { initHash } from '../../src/hash/index.js';
 import { usePostgres } from '../support/postgres.js';
@@ -39,6 +40,7 @@ async function access(name: string, connect: (ks: string) => Promise<unknown>): 
 }
 
 const k = (s: string): Uint8Array => Buffer.from(s);
+const outcomes = async (a: SourceAccess, writes: Parameters<SourceAccess['write']>[0]) => (await a.write(writes)).outcomes;
 /** A value as hex and hash (Buffer and Uint8Array compare alike). */
 const plain = (v: { bytes: Uint8Array; hash: number } | null | undefined) => (v == null ? v : { hex: Buffer.from(v.bytes).toString('hex'), hash: v.hash });
 
@@ -54,12 +56,12 @@ test('Redis: every type written as canonical bytes reads back as the same bytes 
       for (const cmd of v.commands) await node.run(cmd.map((x, i) => (i === 1 ? 'sa:from' : typeof x === 'string' ? x : Buffer.from(x.hex, 'hex'))));
       const [from] = await a.read([k('from')]);
       expect(Buffer.from(from!.bytes).toString('hex'), v.name).toBe(v.hex);
-      expect(await a.write([{ key: k('to'), expect: null, value: from!.bytes }]), v.name).toEqual(['written']);
+      expect(await outcomes(a, [{ key: k('to'), expect: null, value: from!.bytes }]), v.name).toEqual(['written']);
       const [to] = await a.read([k('to')]);
       expect(plain(to), v.name).toEqual(plain(from));
       expect((await node.run<Buffer>(['TYPE', 'sa:to'])).toString(), v.name).toBe(v.type);
       // Over a value the decision did not see: skipped, nothing changed.
-      expect(await a.write([{ key: k('to'), expect: (from!.hash + 1) >>> 0, value: null }])).toEqual(['skipped']);
+      expect(await outcomes(a, [{ key: k('to'), expect: (from!.hash + 1) >>> 0, value: null }])).toEqual(['skipped']);
       expect(plain((await a.read([k('to')]))[0])).toEqual(plain(from));
     }
   } finally {
@@ -79,16 +81,16 @@ test('PostgreSQL and etcd round trips, and a row written into a cache as it is',
   const e = etcdClient([etcd.server.endpoint]);
   try {
     const [row] = await pg.read([k('1')]);
-    expect(await pg.write([{ key: k('2'), expect: null, value: row!.bytes }])).toEqual(['written']);
+    expect(await outcomes(pg, [{ key: k('2'), expect: null, value: row!.bytes }])).toEqual(['written']);
     expect((await sql(url, "SELECT a, b FROM t WHERE id = '2'")).rows).toEqual([{ a: 'x', b: null }]);
     expect(plain((await pg.read([k('2')]))[0])).toEqual(plain(row));
     await e.put('sa/v').value(Buffer.from([0, 1, 255])).exec();
     const [v] = await et.read([k('v')]);
-    expect(await et.write([{ key: k('w'), expect: null, value: v!.bytes }, { key: k('v'), expect: 0, value: null }])).toEqual(['written', 'skipped']);
+    expect(await outcomes(et, [{ key: k('w'), expect: null, value: v!.bytes }, { key: k('v'), expect: 0, value: null }])).toEqual(['written', 'skipped']);
     expect(plain((await et.read([k('w')]))[0])).toEqual(plain(v));
     // A one-column row's canonical bytes are its text: written into the cache, the same hash.
     const [text] = await one.read([k('1')]);
-    expect(await cache.write([{ key: k('1'), expect: null, value: text!.bytes }])).toEqual(['written']);
+    expect(await outcomes(cache, [{ key: k('1'), expect: null, value: text!.bytes }])).toEqual(['written']);
     expect(plain((await cache.read([k('1')]))[0])).toEqual(plain(text));
   } finally {
     e.close();

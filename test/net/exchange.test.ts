@@ -59,18 +59,18 @@ async function drift(client: string, local: string): Promise<Map<string, string>
       await dr.putMany(items);
       for (let i = 200; i < 205; i++) {
         await dc.put(base(i)); // missing on the sink
-        expected.set(`b${i % 3}/k${i}`, 'blue');
+        expected.set(`b${i % 3}/k${i}`, 'source');
       }
       for (let i = 205; i < 208; i++) {
         await dr.put(base(i)); // missing on the source
-        expected.set(`b${i % 3}/k${i}`, 'pink');
+        expected.set(`b${i % 3}/k${i}`, 'sink');
       }
       for (const i of [3, 50, 99]) {
         await dc.put({ ...base(i), value: 'newer', clock: { entries: [['app', 1], ['dc', 1]], lastModified: BASE.lastModified + 1 } });
-        expected.set(`b${i % 3}/k${i}`, 'blue');
+        expected.set(`b${i % 3}/k${i}`, 'source');
       }
       await dr.delete('b1', 'k100', { clock: { entries: [['app', 1], ['dr', 1]], lastModified: BASE.lastModified + 2 } });
-      expected.set('b1/k100', 'pink');
+      expected.set('b1/k100', 'sink');
     } finally {
       await dr.close();
     }
@@ -78,10 +78,9 @@ async function drift(client: string, local: string): Promise<Map<string, string>
   return expected;
 }
 
-/** compare --json's differences, by key: which side is ahead, in the library's words (blue: the source, pink: the sink). */
+/** compare --json's differences, by key: which side is ahead (`both` in JSON is the library's `concurrent`). */
 function found(json: { differences: Array<{ bucket: string; key: string; ahead: string }> }): Map<string, string> {
-  const words: Record<string, string> = { source: 'blue', sink: 'pink', both: 'concurrent' };
-  return new Map(json.differences.map((d) => [`${d.bucket}/${d.key}`, words[d.ahead] ?? d.ahead]));
+  return new Map(json.differences.map((d) => [`${d.bucket}/${d.key}`, d.ahead === 'both' ? 'concurrent' : d.ahead]));
 }
 
 describe('a served cluster against a local one', () => {
@@ -129,7 +128,7 @@ describe('a served cluster against a local one', () => {
         const r = await compareClusters(dc, dr, {
           pauseMs: 0,
           jitter: false,
-          blueOffset: offset,
+          sourceOffset: offset,
           onProgress: () => {
             if (!killed) {
               killed = true;

@@ -126,7 +126,7 @@ describe('review2: repair between clusters', () => {
       // The sink is empty: large damage, so the repair replicates by range. The confirming compare
       // reads blue at offset 0, the coverage the range pass used (the CLI draws it at random:
       // half the offsets of this ring end the same way).
-      const r = await repairClusters(blue, pink, { ...fast, maxResults: 4, blueOffset: 0, pinkOffset: 0 });
+      const r = await repairClusters(blue, pink, { ...fast, maxResults: 4, sourceOffset: 0, sinkOffset: 0 });
       expect(r.loops[0]!.mode).toBe('range');
       expect(r.inSync).toBe(true);
       const stale: string[] = [];

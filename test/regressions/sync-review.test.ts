@@ -89,7 +89,7 @@ describe('repair between clusters: --conflict sink when the source replicas are 
       // A concurrent version lands on one source replica only.
       await blue.put({ bucket: 'b', key: 'k', value: 'A-source-only', clock: A.clock, replicas: 1 });
       // Offset 1 reads the replica holding A, so the exchange finds the key.
-      const r = await repairClusters(blue, pink, { ...fast, policy: 'sink', blueOffset: 1, rangeReplication: false });
+      const r = await repairClusters(blue, pink, { ...fast, policy: 'sink', sourceOffset: 1, rangeReplication: false });
       expect(r.firstDifferences).toHaveLength(1);
       expect(r.inSync).toBe(true);
       const o = await pink.get('b', 'k');

@@ -129,9 +129,9 @@ describe('resolveVersions', () => {
 
 describe('aheadOf', () => {
   test('names the side whose version dominates', () => {
-    expect(aheadOf(v([['a', 2]]), v([['a', 1]]))).toBe('blue');
-    expect(aheadOf(null, v([['a', 1]]))).toBe('pink');
-    expect(aheadOf(v([['a', 1]]), null)).toBe('blue');
+    expect(aheadOf(v([['a', 2]]), v([['a', 1]]))).toBe('source');
+    expect(aheadOf(null, v([['a', 1]]))).toBe('sink');
+    expect(aheadOf(v([['a', 1]]), null)).toBe('source');
     expect(aheadOf(v([['a', 1]]), v([['b', 1]]))).toBe('concurrent');
     expect(aheadOf(v([['a', 1]]), v([['a', 1]]))).toBe('equal');
   });

@@ -294,3 +294,73 @@ describe('ConflictLogFile', () => {
     }
   });
 });
+
+/** Places whose stores erase deletes (keystores): a tombstone written there erases the key, and reads say so. */
+class ErasingPlaces extends MemoryPlaces {
+  constructor(readonly erasing: readonly boolean[]) {
+    super(erasing.length);
+  }
+  override async read(keys: readonly ObjectKey[]): Promise<PlaceVersion[][]> {
+    return (await super.read(keys)).map((places) => places.map((p, i) => (this.erasing[i] === true ? { ...p, erases: true } : p)));
+  }
+  override async write(batch: ReadonlyArray<{ object: AaeObject; targets: ReadonlyArray<{ ref: PlaceRef; held: Version | null }> }>): Promise<WriteOutcome[][]> {
+    const out = await super.write(batch);
+    batch.forEach(({ object, targets }, i) =>
+      targets.forEach(({ ref }, j) => {
+        if (out[i]![j] === 'written' && object.deleted && this.erasing[ref.vnode] === true) this.places[ref.vnode]!.delete(id(object));
+      }),
+    );
+    return out;
+  }
+}
+
+describe('a deletion on a side that erases deletes (keystores)', () => {
+  const live = obj('k', [['@b', 7]], 50, 'still here');
+
+  test('under source, the source having deleted the key deletes it from an erasing sink; the loser is logged; then in sync', async () => {
+    const b = new ErasingPlaces([true, true]);
+    b.places[1]!.set('b/k', live);
+    const log = new MemoryConflictSink();
+    const s = await repairKeys(b, [{ bucket: 'b', key: enc('k') }], { policy: 'source', direction: 'to-sink', conflictLog: log });
+    expect(s).toMatchObject({ resolved: 1, placesWritten: 1, conflictsLogged: 1 });
+    expect(s.actions[0]).toMatchObject({ kind: 'resolve', from: 'p0', to: ['p1'], conflict: 'concurrent' });
+    expect(b.places[1]!.has('b/k')).toBe(false);
+    expect(log.entries[0]!.loser).toEqual(live);
+    expect((await repairKeys(b, [{ bucket: 'b', key: enc('k') }], { policy: 'source' })).inSync).toBe(1);
+  });
+
+  test('under sink, the sink having deleted it deletes it from the source; a dry run only lists it', async () => {
+    const b = new ErasingPlaces([true, true]);
+    b.places[0]!.set('b/k', live);
+    const dry = await repairKeys(b, [{ bucket: 'b', key: enc('k') }], { policy: 'sink', dryRun: true });
+    expect(dry.actions[0]).toMatchObject({ kind: 'resolve', to: ['p0'] });
+    expect(b.places[0]!.has('b/k')).toBe(true);
+    await repairKeys(b, [{ bucket: 'b', key: enc('k') }], { policy: 'sink' });
+    expect(b.places[0]!.has('b/k')).toBe(false);
+  });
+
+  test('a sink that keeps tombstones gets one; where the direction forbids the write the deletion is held back, never overwritten by the other side', async () => {
+    const kept = new ErasingPlaces([true, false]);
+    kept.places[1]!.set('b/k', live);
+    await repairKeys(kept, [{ bucket: 'b', key: enc('k') }], { policy: 'source', direction: 'to-sink' });
+    expect(kept.places[1]!.get('b/k')?.deleted).toBe(true);
+    // A tombstone there already agrees with the deletion.
+    expect((await repairKeys(kept, [{ bucket: 'b', key: enc('k') }], { policy: 'source' })).inSync).toBe(1);
+    const held = new ErasingPlaces([true, true]);
+    held.places[1]!.set('b/k', live);
+    const s = await repairKeys(held, [{ bucket: 'b', key: enc('k') }], { policy: 'source', direction: 'to-source' });
+    expect(s.heldBack).toBe(1);
+    expect(held.places[0]!.has('b/k')).toBe(false);
+    expect(held.places[1]!.get('b/k')).toEqual(live);
+  });
+
+  test('not when the absent side keeps tombstones (absence there is no deletion) or the policy is lww', async () => {
+    for (const c of [{ erasing: [false, true], policy: 'source' as const }, { erasing: [true, true], policy: 'lww' as const }]) {
+      const b = new ErasingPlaces(c.erasing);
+      b.places[1]!.set('b/k', live);
+      const s = await repairKeys(b, [{ bucket: 'b', key: enc('k') }], { policy: c.policy, direction: 'to-sink' });
+      expect(b.places[1]!.get('b/k'), JSON.stringify(c)).toEqual(live);
+      expect(s.heldBack, JSON.stringify(c)).toBe(1);
+    }
+  });
+});

@@ -7,12 +7,12 @@ import { DAY_MS, INITIAL_STATE, afterCheck, inWindow, parseWindow, resolveCheck,
 const NOW = Date.UTC(2026, 10, 22, 14, 30);
 const HOUR = 3_600_000;
 
-const diff = (bucket: string, blueLm: number | null, pinkLm: number | null): Difference => ({
+const diff = (bucket: string, sourceLm: number | null, sinkLm: number | null): Difference => ({
   bucket,
   key: new TextEncoder().encode('k'),
-  blue: blueLm === null ? null : makeClock([['a', 1]], blueLm),
-  pink: pinkLm === null ? null : makeClock([['a', 2]], pinkLm),
-  ahead: 'pink',
+  source: sourceLm === null ? null : { clock: makeClock([['a', 1]], sourceLm), deleted: false, hash: 1 },
+  sink: sinkLm === null ? null : { clock: makeClock([['a', 2]], sinkLm), deleted: false, hash: 2 },
+  ahead: 'sink',
 });
 
 const modifiedOf = (c: ReturnType<typeof resolveCheck>) => (c.run && c.scope.kind === 'range' ? c.scope.modifiedRange : undefined);

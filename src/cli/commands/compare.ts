@@ -17,11 +17,10 @@ import { exchangeLogger } from '../log.js';
 import { withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
 import type { Progress } from '../progress.js';
-import { differenceJson, printDifferences, replicaDifferenceJson, SHOWN_DIFFERENCES } from '../render-comparison.js';
+import { differenceJson, isReplicaDifference, printDifferences, replicaDifferenceJson, SHOWN_DIFFERENCES } from '../render-comparison.js';
 import { printSummary, summaryJson, type SideNames } from '../render-summary.js';
 import { addScopeOptions, checkNVal, exchangeTuning, type ScopeOptions } from '../scope-options.js';
-import { isKeystore, keystoreStatus, type KeystoreStatus } from '../../connect/index.js';
-import { statusLine } from './follow.js';
+import { keystoreLine, keystoreStatuses, type NodeKeystoreStatus } from '../keystore-status.js';
 
 interface CompareCliOptions extends ScopeOptions {
   output?: string;
@@ -77,18 +76,17 @@ Examples:
       if (opts.jsonLines && opts.json) throw new AaeError('USAGE', '--json-lines and --json: choose one (--json-lines lists every difference; --json prints one document)');
       if (opts.jsonLines && opts.output !== undefined) throw new AaeError('USAGE', '--json-lines and --output: choose one place for the listing');
       const dirs = sink === undefined ? [source] : [source, sink];
-      // A keystore says how far behind its source it is, and whether it can be trusted at all.
-      const keystores: KeystoreStatus[] = [];
-      for (const d of dirs) if (await isKeystore(d)) keystores.push(await keystoreStatus(d));
-      const unreliable = keystores.filter((k) => !k.reliable);
-      const refuse = (inSync: boolean): void => {
-        if (unreliable.length === 0) return;
-        const why = unreliable.map((k) => `${k.dir} (${k.reason ?? 'unknown'})`).join('; ');
-        if (inSync) throw new AaeError('KEYSTORE_UNRELIABLE', `the trees agree, but not calling it in sync: unreliable keystore(s) missed changes: ${why}; run aae follow to rebuild`);
-        ctx.io.stderr.write(`warning: unreliable keystore(s), the differences may be incomplete: ${why}\n`);
-      };
       await withClusters(dirs, async (clusters) => {
         checkNVal(opts, clusters.map((c) => c.spec));
+        // A keystore node says how far behind its source it is, and whether it can be trusted at all.
+        const keystores = await keystoreStatuses(clusters);
+        const unreliable = keystores.filter((k) => !k.reliable);
+        const refuse = (inSync: boolean): void => {
+          if (unreliable.length === 0) return;
+          const why = unreliable.map((k) => `${k.cluster} (${k.reason ?? 'unknown'})`).join('; ');
+          if (inSync) throw new AaeError('KEYSTORE_UNRELIABLE', `the trees agree, but not calling it in sync: unreliable keystore(s) missed changes: ${why}; run aae follow to rebuild`);
+          ctx.io.stderr.write(`warning: unreliable keystore(s), the differences may be incomplete: ${why}\n`);
+        };
         const names: SideNames = clusters.length === 2 ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name } : { source: 'A', sink: 'B' };
         const writer = opts.output !== undefined ? await jsonlToFile(opts.output) : opts.jsonLines ? jsonlToStream(ctx.io.stdout) : undefined;
         const progress = ctx.progress('compare', undefined, 'segments');
@@ -131,7 +129,7 @@ class Listing {
     private readonly writer: JsonlWriter | undefined,
     private readonly progress: Progress,
     /** Keystores compared: their lag and reliability go beside the result. */
-    private readonly keystores: readonly KeystoreStatus[] = [],
+    private readonly keystores: readonly NodeKeystoreStatus[] = [],
   ) {}
 
   async add(ds: ReadonlyArray<Difference | ReplicaDifference>): Promise<void> {
@@ -141,7 +139,7 @@ class Listing {
     for (const d of ds) {
       this.summary.add(d);
       this.sample.add(d);
-      const record = 'blueVnode' in d ? replicaDifferenceJson(d) : differenceJson(d);
+      const record = isReplicaDifference(d) ? replicaDifferenceJson(d) : differenceJson(d);
       if (this.opts.json && this.json.length < JSON_DIFFERENCES) this.json.push(record);
       if (this.writer !== undefined) await this.writer.write(record);
     }
@@ -218,7 +216,7 @@ class Listing {
     }
     const ms = Object.values(e.timings).reduce((a, b) => a + (b ?? 0), 0);
     // A difference younger than a keystore's lag is not yet a difference: say the lag first.
-    for (const k of this.keystores) out.write(`${statusLine(k)}\n`);
+    for (const k of this.keystores) out.write(`${keystoreLine(k)}\n`);
     printTable(out, ['compare', 'in sync', 'differences', 'dirty segments', 'round trips', 'bytes', 'ms'], [
       [`${names.source} ↔ ${names.sink}`, r.inSync ? 'yes' : 'no', this.summary.total, e.dirtySegments, e.roundTrips, e.bytes.total, Math.round(ms)],
     ]);
@@ -247,7 +245,7 @@ class Listing {
       });
       return;
     }
-    for (const k of this.keystores) out.write(`${statusLine(k)}\n`);
+    for (const k of this.keystores) out.write(`${keystoreLine(k)}\n`);
     printTable(out, ['cluster', 'in sync', 'replica pairs', 'pairs in sync', 'keys differing', 'differences', 'bytes'], [
       [r.cluster, r.inSync ? 'yes' : 'no', r.pairs, r.pairsInSync, r.keys, this.summary.total, r.bytes],
     ]);

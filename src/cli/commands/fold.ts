@@ -3,8 +3,7 @@ import { MAX_N_VAL, MAX_RING_SIZE } from '../../cluster/index.js';
 import { AaeError } from '../../errors.js';
 import { BUILTIN_FOLD_MODULES, isModulePath, resolveFoldModule, runAnyFold, summarizeRun, type AnyFoldModule, type FoldTimings, type RunFoldOptions } from '../../fold/index.js';
 import { CommandLimit } from '../command-limit.js';
-import { warnRecovered } from '../open-cluster.js';
-import { openCluster } from '../../net/index.js';
+import { openClusterDir, warnRecovered } from '../open-cluster.js';
 import type { CommandContext } from '../io.js';
 import { printJson, printTable } from '../output.js';
 import { parseIntOption } from '../parse.js';
@@ -21,7 +20,7 @@ export function registerFold(program: Command, ctx: CommandContext): void {
   program
     .command('fold')
     .description('run a fold module across a cluster: plan, fold each vnode where the data is, merge')
-    .argument('<cluster>', 'cluster directory (holds cluster.json)')
+    .argument('<cluster>', 'cluster or keystore directory (holds cluster.json)')
     .argument('<module>', `a built-in module (${BUILTIN_FOLD_MODULES.map((m) => m.name).join(', ')}) or a path to a .js module file`)
     .option('--query <json>', 'the query as a JSON object (each module documents its fields in docs/FOLDS.md)')
     .option('--sample <fraction>', 'fold only this fraction of the keyspaces, in (0, 1]; object_stats then also estimates the whole', parseFraction)
@@ -63,7 +62,7 @@ async function foldCluster(ctx: CommandContext, dir: string, module: AnyFoldModu
   if (opts.sample !== undefined) runOptions.sample = { fraction: opts.sample };
   if (opts.offset !== undefined) runOptions.offset = opts.offset;
   // The fold runs on the nodes: a module from a file is handed to the nodes of this process.
-  const cluster = await openCluster(dir, fromFile ? { modules: [module] } : {});
+  const cluster = await openClusterDir(dir, fromFile ? { modules: [module] } : {});
   warnRecovered(cluster, ctx.io.stderr);
   const progress = ctx.progress(`fold ${module.name}`, undefined, 'vnodes');
   runOptions.onProgress = (p) => {

@@ -64,8 +64,8 @@ Examples:
             scope: scopeOf(opts),
             maxSegments: opts.maxSegments,
             ...(opts.segment === undefined ? {} : { segment: opts.segment }),
-            ...(opts.offset === undefined ? {} : { blueOffset: opts.offset }),
-            ...(opts.sinkOffset === undefined ? {} : { pinkOffset: opts.sinkOffset }),
+            ...(opts.offset === undefined ? {} : { sourceOffset: opts.offset }),
+            ...(opts.sinkOffset === undefined ? {} : { sinkOffset: opts.sinkOffset }),
             // Segments counted, over the pairs one after another.
             onProgress: (p: { segments: number }) => {
               if (p.segments < last) base += last;
@@ -121,13 +121,13 @@ function reportJson(r: InspectReport, names: SideNames, two: boolean, cluster: s
   const { dirty, counted } = totals(r);
   const sideKeys = two ? { source: 'source', sink: 'sink' } : { source: 'a', sink: 'b' };
   const pairJson = (p: PairInspection) => ({
-    ...(p.vnodes === undefined ? { source: p.blue, sink: p.pink } : { a: p.blue, b: p.pink, vnodes: { a: p.vnodes[0], b: p.vnodes[1] } }),
+    ...(p.vnodes === undefined ? { source: p.source, sink: p.sink } : { a: p.source, b: p.sink, vnodes: { a: p.vnodes[0], b: p.vnodes[1] } }),
     dirtyBranches: p.dirtyBranches,
     dirtySegments: p.dirtySegments,
     differing: p.differing,
-    segments: p.segments.map((s) => ({ segment: s.segment, branch: s.segment >> 8, [`${sideKeys.source}Keys`]: s.blueKeys, [`${sideKeys.sink}Keys`]: s.pinkKeys, differing: s.differing })),
+    segments: p.segments.map((s) => ({ segment: s.segment, branch: s.segment >> 8, [`${sideKeys.source}Keys`]: s.sourceKeys, [`${sideKeys.sink}Keys`]: s.sinkKeys, differing: s.differing })),
     segmentsTruncated: p.segmentsTruncated,
-    ...(p.chosen === undefined ? {} : { segment: { id: p.chosen.segment, [sideKeys.source]: p.chosen.blue.map(keyClockJson), [sideKeys.sink]: p.chosen.pink.map(keyClockJson) } }),
+    ...(p.chosen === undefined ? {} : { segment: { id: p.chosen.segment, [sideKeys.source]: p.chosen.source.map(keyClockJson), [sideKeys.sink]: p.chosen.sink.map(keyClockJson) } }),
   });
   return {
     kind: r.kind,
@@ -169,16 +169,16 @@ function printInspection(ctx: CommandContext, r: InspectReport, names: SideNames
     printTable(
       out,
       [...(two ? [] : ['replica pair']), 'segment', 'branch', `keys in ${names.source}`, `keys in ${names.sink}`, 'differing keys'],
-      rows.map(({ p, s }) => [...(two ? [] : [`${p.blue} ~ ${p.pink}`]), s.segment, s.segment >> 8, s.blueKeys, s.pinkKeys, s.differing]),
+      rows.map(({ p, s }) => [...(two ? [] : [`${p.source} ~ ${p.sink}`]), s.segment, s.segment >> 8, s.sourceKeys, s.sinkKeys, s.differing]),
     );
     if (counted > rows.length) out.write(`… and ${(counted - rows.length).toLocaleString('en-US')} more counted segment(s) (--json lists them)\n`);
   }
   for (const p of r.pairs) {
     if (p.chosen === undefined) continue;
-    out.write(`segment ${p.chosen.segment}${two ? '' : ` (${p.blue} ~ ${p.pink})`}:\n`);
+    out.write(`segment ${p.chosen.segment}${two ? '' : ` (${p.source} ~ ${p.sink})`}:\n`);
     const keyRows = [
-      ...p.chosen.blue.map((k) => [two ? names.source : p.blue, k.bucket, keyText(k.key), clockText(k)]),
-      ...p.chosen.pink.map((k) => [two ? names.sink : p.pink, k.bucket, keyText(k.key), clockText(k)]),
+      ...p.chosen.source.map((k) => [two ? names.source : p.source, k.bucket, keyText(k.key), clockText(k)]),
+      ...p.chosen.sink.map((k) => [two ? names.sink : p.sink, k.bucket, keyText(k.key), clockText(k)]),
     ];
     if (keyRows.length === 0) out.write('  (no keys on either side)\n');
     else printTable(out, ['side', 'bucket', 'key', 'clock'], keyRows);

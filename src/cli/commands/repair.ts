@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
-import { DifferenceSummary, repairClusters, repairReplicas, type LoopReport, type RepairReport, type ReplicaDifference } from '../../aae/index.js';
+import { DifferenceSummary, repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import { AaeError } from '../../errors.js';
 import type { RepairDirection } from '../../repair/index.js';
 import { EXIT, type CommandContext, type OutStream } from '../io.js';
 import { jsonlToFile, jsonlToStream } from '../jsonl.js';
 import { RepairListing } from '../repair-listing.js';
-import { withClusters } from '../open-cluster.js';
+import { anyKeystore, withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
-import { differenceJson, printDifferences, replicaDifferenceJson } from '../render-comparison.js';
+import { differenceJson, isReplicaDifference, printDifferences, replicaDifferenceJson } from '../render-comparison.js';
 import { printSummary, summaryJson, type SideNames } from '../render-summary.js';
 import { exchangeLogger } from '../log.js';
 import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
@@ -32,8 +32,8 @@ export function registerRepair(program: Command, ctx: CommandContext): void {
       program
         .command('repair')
         .description('make two clusters (or the replicas inside one) agree, without losing a write')
-        .argument('<source>', 'the source cluster directory')
-        .argument('[sink]', 'the sink cluster directory; without it, repair the replicas inside <source>'),
+        .argument('<source>', 'the source cluster or keystore directory')
+        .argument('[sink]', 'the sink cluster or keystore directory; without it, repair the replicas inside <source>'),
     ),
   )
     .option('--dry-run', 'decide and report what would be written; write nothing')
@@ -61,11 +61,21 @@ it is. The header shows ↔ when both sides may be written, → or ← when one 
 --output FILE.jsonl (or --json-lines) lists every write: with --dry-run exactly the writes the
 real run would make (planned), otherwise the writes made (done).
 
+Keystores (aae connect): a repair writes into the keystore's database, each write conditional on
+the row still holding what the decision saw (a live write is never overwritten), and waits until
+the keystore has read its own writes back. Rows of an external database carry no causality
+across databases, so when either side is a keystore the defaults are one-way: --conflict source
+--direction to-sink (the source wins, only the sink is written). An explicit flag wins. The
+keystores are caught up with their databases first (built, if they never were).
+
 Examples:
   $ aae repair ./dc1 ./dr1 --dry-run --output plan.jsonl   # every write it would make
   $ aae repair ./dc1 ./dr1 --direction to-sink            # one way: the DR copy follows the primary
   $ aae repair ./dc1 ./dr1 --conflict source --max-keys-per-second 5000
-  $ aae repair ./dc1                        # read repair between the replicas of one cluster`,
+  $ aae repair ./dc1                        # read repair between the replicas of one cluster
+  $ aae repair ./ks-primary ./ks-dr         # into the DR database: source wins, DR written only
+  $ aae repair ./ks-primary ./ks-dr --direction both --conflict lww
+  $ aae repair ./ks-orders ./dc1            # a table into an embedded cluster (hash method value)`,
     )
     .action(async (source: string, sink: string | undefined, opts: RepairCliOptions, cmd: Command) => {
       if (opts.jsonLines && opts.json) throw new AaeError('USAGE', '--json-lines and --json: choose one (--json-lines lists every write; --json prints one document)');
@@ -74,6 +84,9 @@ Examples:
         throw new AaeError('USAGE', `--direction ${opts.direction} needs two clusters; inside one cluster every replica may be written`);
       }
       const dirs = sink === undefined ? [source] : [source, sink];
+      const external = dirs.length === 2 && (await anyKeystore(dirs));
+      const tuning = repairTuning(opts, { external });
+      const follow = { keystores: 'follow' as const, log: (l: { code: string; message: string }) => ctx.io.stderr.write(`${l.code} ${l.message}\n`), ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }) };
       await withClusters(dirs, async (clusters) => {
         checkNVal(opts, clusters.map((c) => c.spec));
         const listing = new RepairListing(
@@ -88,7 +101,7 @@ Examples:
           const runOptions = {
             ...exchangeTuning(opts, ctx.io.signal),
             logger: exchangeLogger(ctx.log),
-            ...repairTuning(opts),
+            ...tuning,
             // Inside one cluster every replica may be written (checked above).
             dryRun: opts.dryRun ?? false,
             healReplicas: opts.replicas,
@@ -111,16 +124,19 @@ Examples:
           if (!report.inSync) ctx.setExitCode(EXIT.DIFFERENT);
           const two = clusters.length === 2;
           const names: SideNames = two ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name } : { source: clusters[0]!.spec.name, sink: clusters[0]!.spec.name };
-          const view = { names, two, direction: opts.direction, listing, conflictLog: log?.path };
+          const view = { names, two, direction: tuning.direction, listing, conflictLog: log?.path };
+          if (external && !opts.json && (opts.conflict === undefined || opts.direction === undefined)) {
+            ctx.io.stderr.write(`a keystore is involved: --conflict ${tuning.policy} --direction ${tuning.direction}${opts.conflict === undefined && opts.direction === undefined ? ' (the one-way default)' : ''}\n`);
+          }
           if (opts.jsonLines) {
             if (!ctx.quiet) printReport(ctx.io.stderr, report, two ? view : { ...view, names: { source: 'A', sink: 'B' } });
-          } else if (opts.json) printJson(ctx.io.stdout, reportJson(report, view));
+          } else if (opts.json) printJson(ctx.io.stdout, { ...reportJson(report, view), ...(two ? { policy: tuning.policy } : {}) });
           else printReport(ctx.io.stdout, report, two ? view : { ...view, names: { source: 'A', sink: 'B' } });
         } finally {
           progress.stop({ writes });
           await log?.close();
         }
-      }, ctx.io.stderr);
+      }, ctx.io.stderr, follow);
     });
 }
 
@@ -174,7 +190,7 @@ function reportJson(r: RepairReport, { names, two, direction, listing, conflictL
     }),
     loopLimitReached: r.loopLimitReached,
     ...(r.replicas === undefined ? {} : { replicas: r.replicas.map(({ cluster, report }) => ({ cluster, inSync: report.inSync, totals: countersJson(report.totals) })) }),
-    firstDifferences: r.firstDifferences.map((d) => ('blueVnode' in d ? replicaDifferenceJson(d as ReplicaDifference) : differenceJson(d))),
+    firstDifferences: r.firstDifferences.map((d) => (isReplicaDifference(d) ? replicaDifferenceJson(d) : differenceJson(d))),
     ...(conflictLog === undefined ? {} : { conflictLog }),
   };
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
 import { EmbeddedCluster, type Cluster } from '../../coordinator/index.js';
-import { openCluster, parseAddress, serveMetrics, syncMetrics, type MetricsEndpoint } from '../../net/index.js';
+import { parseAddress, serveMetrics, syncMetrics, type MetricsEndpoint } from '../../net/index.js';
 import { DEFAULT_REBUILD_RATE, DEFAULT_REBUILD_SCHEDULE, rebuildFailedLine, startDueRebuilds, treeCheckLine, type DueRebuildOptions } from '../../store/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
@@ -40,7 +40,7 @@ import { printJson } from '../output.js';
 import { flag, parseChoice, parseIntOption } from '../parse.js';
 import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '../repair-options.js';
 import { addExchangeTuningOptions } from '../scope-options.js';
-import { warnRecovered } from '../open-cluster.js';
+import { anyKeystore, openClusterDir, warnRecovered, type OpenClusterOptions } from '../open-cluster.js';
 import { exchangeLogger } from '../log.js';
 
 interface SyncCliOptions extends RepairTuningOptions {
@@ -74,8 +74,8 @@ export function registerSync(program: Command, ctx: CommandContext): void {
   const cmd = program
     .command('sync')
     .description('keep two clusters agreeing on a schedule: checks dealt over a period, each one a repair over its scope')
-    .argument('<source>', 'the source cluster directory')
-    .argument('<sink>', 'the sink cluster directory')
+    .argument('<source>', 'the source cluster or keystore directory')
+    .argument('<sink>', 'the sink cluster or keystore directory')
     .option('--schedule <checks>', `checks a period, as kind=count: ${WORK_ITEMS.join(', ')} (default: ${DEFAULT_SCHEDULE})`, flag('--schedule', parseSchedule))
     .option('--period <duration>', 'the period the schedule repeats over (e.g. 24h, 1h, 10m; default: 24h)', flag('--period', parseDuration))
     .option('--window <hours>', 'UTC hours when an auto check may compare everything: H1-H2, always or never', flag('--window', parseWindow), 'always' as CheckWindow)
@@ -120,6 +120,10 @@ the background, one at a time, at most --rebuild-rate heads a second; they answe
 old trees until the new ones swap in. A rebuild that finds trees differing from their heads
 replaces them and says so (TR002): the next check then repairs what they hid.
 
+Keystores (aae connect) sync like clusters: each check catches them up with their databases and
+follows them while it runs, and writes into the sink's database conditionally. With a keystore on
+either side the defaults are one-way: --conflict source --direction to-sink (an explicit flag wins).
+
 Exit codes (with --once or --checks): 0 the last check ended in sync, 1 differences left,
 2 bad usage or input, 3 the last check failed. Ctrl-C stops the sync (exit 130; SIGTERM 143); a
 check it interrupts leaves nothing half-written (every repair write is conditional and idempotent).
@@ -138,6 +142,7 @@ Examples:
   $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3
   $ aae sync ./dc1 ./dr1 --rebuild-wait 7d --rebuild-delay 2d --rebuild-rate 20000
   $ aae sync ./dc1 ./dr1 --lock etcd://etcd1:2379,etcd2:2379   # on two machines: one runs, one stands by
+  $ aae sync ./ks-primary ./ks-dr --schedule all=24   # a table into its DR copy, one-way, hourly
 
 With --lock, the lock is an etcd lease (--lock-ttl) and the state lives in etcd beside it, so a
 standby that takes over resumes from the last check's watermark; --once fails with SYNC_BUSY when
@@ -194,10 +199,13 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
           endpoint = await serveMetrics(opts.metricsListen, metrics.registry, async () => lastOutcome !== 'failed');
           err.write(`metrics: http://${endpoint.address}/metrics, health: http://${endpoint.address}/healthz\n`);
         }
+        const external = await anyKeystore([source, sink]);
+        const follow: OpenClusterOptions = { keystores: 'follow', ...(opts.json ? {} : { log: (l) => err.write(`  ${l.code} ${l.message}\n`) }), ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }) };
+        const tuning = repairTuning(opts, { external });
         const options = {
-          open: () => openPair(source, sink, rebuildOptions(opts, ctx.io.signal), err),
+          open: () => openPair(source, sink, follow, rebuildOptions(opts, ctx.io.signal), err),
           repair: {
-            ...repairTuning(opts),
+            ...tuning,
             logger: exchangeLogger(ctx.log),
             pauseMs: opts.pauseMs,
             conflictLog: log,
@@ -232,7 +240,7 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
           if (!opts.json) {
             const every = period / sliceCount(schedule);
             const only = opts.bucket === undefined ? '' : ` (bucket '${opts.bucket}')`;
-            err.write(`sync ${names[0]} ${opts.direction === 'both' ? '↔' : opts.direction === 'to-sink' ? '→' : '←'} ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
+            err.write(`sync ${names[0]} ${tuning.direction === 'both' ? '↔' : tuning.direction === 'to-sink' ? '→' : '←'} ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
             const runnable = WORK_ITEMS.filter((k) => k !== 'none' && schedule[k] > 0);
             if (runnable.every((k) => k === 'range') && initial.previousSuccess === null && initial.range === null) {
               err.write('warning: range checks start from a watermark that a full check sets; there is none yet, so they will be skipped until one (e.g. --once all)\n');
@@ -366,11 +374,11 @@ function rebuildOptions(opts: SyncCliOptions, signal: AbortSignal | undefined): 
  * exchanges from their old trees until the new ones swap in; closing lets the rebuild in progress
  * finish (so every check moves the schedule on by at least a vnode) and starts no other.
  */
-async function openPair(source: string, sink: string, rebuild: DueRebuildOptions | undefined, err: { write(s: string): unknown }): Promise<OpenPair> {
-  const a = await openCluster(source);
+async function openPair(source: string, sink: string, options: OpenClusterOptions, rebuild: DueRebuildOptions | undefined, err: { write(s: string): unknown }): Promise<OpenPair> {
+  const a = await openClusterDir(source, options);
   let b: Cluster;
   try {
-    b = await openCluster(sink);
+    b = await openClusterDir(sink, options);
   } catch (e) {
     await a.close();
     throw e;

@@ -1,6 +1,7 @@
 import type { Etcd3, IWatchResponse } from 'etcd3';
 import { AaeError } from '../../errors.js';
 import type { ChangeSource, FeedBatch, FeedChange, FeedStream, FeedTransaction, SnapshotRow, Subscription } from '../feed.js';
+import { isClockCounter, sourceActor } from '../keystore-clock.js';
 import { etcdClient, etcdError, isCompacted } from './etcd-connection.js';
 import { prefixEnd, type EtcdSourceSpec } from './etcd-spec.js';
 
@@ -71,6 +72,11 @@ export class EtcdChangeSource implements ChangeSource {
     return name.subarray(this.prefix.length);
   }
 
+  /** The actor of this prefix's history in the cluster `clusterId` (docs/FORMAT.md, "Keystore clocks"). */
+  private actorOf(clusterId: string): string {
+    return sourceActor(['etcd', clusterId, this.spec.prefix]);
+  }
+
   /** The cluster's current revision. */
   async revision(): Promise<number> {
     try {
@@ -89,9 +95,12 @@ export class EtcdChangeSource implements ChangeSource {
     const rev = first.header.revision;
     const scanTime = Date.now();
     const self = this;
+    const counter = Number(rev);
     return {
       name,
       position: String(rev),
+      // Position clocks (keystore-clock.ts): one history per etcd cluster (its id) and prefix; the counter is the revision.
+      ...(isClockCounter(counter) ? { clock: { actor: this.actorOf(first.header.cluster_id), counter } } : {}),
       async *rows(signal = options.signal): AsyncIterable<SnapshotRow[]> {
         let page = first;
         let batch: SnapshotRow[] = [];
@@ -166,7 +175,10 @@ export class EtcdChangeSource implements ChangeSource {
       for (const ev of res.events) {
         const rev = String(ev.kv.mod_revision);
         let t = queue[queue.length - 1];
-        if (t === undefined || t.position !== rev) queue.push((t = { position: rev, commitTime: now, changes: [] }));
+        if (t === undefined || t.position !== rev) {
+          const counter = Number(rev);
+          queue.push((t = isClockCounter(counter) ? { position: rev, counter, commitTime: now, changes: [] } : { position: rev, commitTime: now, changes: [] }));
+        }
         const key = this.keyOf(ev.kv.key);
         const change: FeedChange = ev.type === 'Delete' ? { kind: 'delete', key } : { kind: 'upsert', key, values: [ev.kv.value], lastModified: now };
         t.changes.push(change);

@@ -21,6 +21,8 @@ export interface LocalServer {
   /** The superuser (trust authentication on loopback and the socket). */
   readonly user: string;
   readonly dir: string;
+  /** The postmaster's process id (benchmarks account the server's CPU time by it). */
+  readonly pid: number;
   /** `postgresql://user@127.0.0.1:port/<db>`. */
   url(db?: string): string;
   /** Creates a database (and returns its url). */
@@ -123,6 +125,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       host: '127.0.0.1',
       user: SUPERUSER,
       dir,
+      pid: proc.pid!,
       url,
       async createDatabase(name) {
         const c = new pg.Client({ connectionString: url() });

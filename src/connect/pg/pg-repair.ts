@@ -1,75 +1,114 @@
 import type pg from 'pg';
 import { AaeError, throwIfAborted } from '../../errors.js';
 import { objectHashOfValue } from '../../hash/index.js';
-import { canonicalRowBytes, decodeRowBytes, keyBytesOf, type RowValues } from '../row-bytes.js';
-import { connect, ident, qualified, sourceError } from './pg-connection.js';
+import { canonicalRowBytes, decodeRowBytes, keyBytesOf } from '../row-bytes.js';
+import type { RowValues } from '../row-bytes.js';
+import type { SourceWriteOptions, SourceWriteOutcome, SourceWriteReport } from '../source-access.js';
+import { connect, ident, pgCode, qualified, sourceError } from './pg-connection.js';
 import type { PgSourceSpec } from './pg-spec.js';
+
+/** A write of a row's value columns (texts, in the spec's order), or null to delete the row; `expect` as in SourceWrite. */
+export interface RowWrite {
+  key: Uint8Array;
+  expect?: number | null;
+  row: RowValues | null;
+}
+
+export type RowWriteOutcome = SourceWriteOutcome;
+export type RowWriteReport = SourceWriteReport;
+export interface RowWriteOptions extends SourceWriteOptions {
+  /** The hash seed (a keystore's is 0). */
+  seed?: number;
+}
 
 /**
  * Repair's writes into a PostgreSQL table: upserts and deletes in batched transactions, each
  * conditional on the row still holding the hash the decision was made on, so a write that landed
- * since (a live write) is never overwritten. The node contract's conditional write (issue 10)
- * will call this for a keystore node.
+ * since (a live write) is never overwritten. A keystore node writes this way (pg-access.ts).
  *
  * In each batch's transaction the rows are read `FOR UPDATE` (locked until commit) and hashed as
  * the keystore hashes them (canonical row bytes of the value columns). A write whose row no longer
  * matches its expectation is skipped. An insert expected over an absent row uses
  * `ON CONFLICT DO NOTHING` (an absent row cannot be locked: a concurrent insert wins and the write
  * is skipped), which needs a unique index on the key columns (the primary key).
+ *
+ * Locks taken in key order by our batches can still meet a live transaction locking in another
+ * order: PostgreSQL then aborts one of the two (deadlock, 40P01). Ours is retried, a few times,
+ * from the start of its batch (nothing of it landed).
  */
-
-export interface RowWrite {
-  key: Uint8Array;
-  /** The hash the decision saw: the row must still hash to it; null: the row must still be absent. */
-  expect: number | null;
-  /** The value columns' texts (in the spec's order) to write, or null to delete the row. */
-  row: RowValues | null;
-}
-
-export type RowWriteOutcome = 'written' | 'skipped';
-
-export interface RowWriteReport {
-  /** One per write, in order. A delete of a row expected absent and still absent counts as written (nothing to do). */
-  outcomes: RowWriteOutcome[];
-  written: number;
-  skipped: number;
-}
-
-export interface RowWriteOptions {
-  /** Writes per transaction. */
-  batchSize?: number;
-  /** The keystore's hash seed (0). */
-  seed?: number;
-  signal?: AbortSignal;
-  onProgress?: (p: { done: number; total: number }) => void;
-}
 
 /** Rows a transaction holds locked: a few hundred keeps lock time and statement size small. */
 const DEFAULT_BATCH = 500;
+/** Tries of a batch that lost a deadlock or a serialization conflict before the failure is reported. */
+const MAX_TRIES = 5;
+const RETRY_STATES = new Set(['40P01', '40001']);
 
+/** One connection per call; a keystore node keeps a `PgRowWriter` instead. */
 export async function writeRows(spec: PgSourceSpec, writes: readonly RowWrite[], options: RowWriteOptions = {}): Promise<RowWriteReport> {
-  for (const w of writes) {
-    if (w.row !== null && w.row.length !== spec.columns.length) {
-      throw new AaeError('INVALID_ARGUMENT', `a row to write has ${w.row.length} value(s); the spec hashes ${spec.columns.length} column(s)`);
-    }
-  }
-  const outcomes: RowWriteOutcome[] = [];
-  const size = options.batchSize ?? DEFAULT_BATCH;
-  const c = await connect(spec.url);
+  const w = new PgRowWriter(spec);
   try {
-    for (let i = 0; i < writes.length; i += size) {
-      throwIfAborted(options.signal);
-      outcomes.push(...(await writeBatch(c, spec, writes.slice(i, i + size), options.seed ?? 0)));
-      options.onProgress?.({ done: Math.min(writes.length, i + size), total: writes.length });
-    }
+    return await w.writeRows(writes, options);
   } finally {
-    await c.end().catch(() => undefined);
+    await w.close();
   }
-  const written = outcomes.filter((o) => o === 'written').length;
-  return { outcomes, written, skipped: outcomes.length - written };
 }
 
-async function writeBatch(c: pg.Client, spec: PgSourceSpec, writes: readonly RowWrite[], seed: number): Promise<RowWriteOutcome[]> {
+/** Conditional row writes over one connection, made on first use and kept until `close`; calls take turns on it. */
+export class PgRowWriter {
+  private client: pg.Client | null = null;
+  private turn: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly spec: PgSourceSpec) {}
+
+  writeRows(writes: readonly RowWrite[], options: RowWriteOptions = {}): Promise<RowWriteReport> {
+    for (const w of writes) {
+      if (w.row !== null && w.row.length !== this.spec.columns.length) {
+        return Promise.reject(new AaeError('INVALID_ARGUMENT', `a row to write has ${w.row.length} value(s); the spec hashes ${this.spec.columns.length} column(s)`));
+      }
+    }
+    const run = this.turn.then(() => this.write(writes, options));
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(writes: readonly RowWrite[], options: RowWriteOptions): Promise<RowWriteReport> {
+    const outcomes: RowWriteOutcome[] = [];
+    const found: RowWriteReport['found'] = [];
+    const size = options.batchSize ?? DEFAULT_BATCH;
+    for (let i = 0; i < writes.length; i += size) {
+      throwIfAborted(options.signal);
+      const part = writes.slice(i, i + size);
+      for (let tries = 1; ; tries++) {
+        const c = (this.client ??= await connect(this.spec.url));
+        try {
+          const r = await writeBatch(c, this.spec, part, options.seed ?? 0);
+          outcomes.push(...r.outcomes);
+          found.push(...r.found);
+          break;
+        } catch (e) {
+          if (e instanceof AaeError) throw e; // bad input (a key that is not canonical row bytes): nothing was written
+          if (tries < MAX_TRIES && RETRY_STATES.has(pgCode(e) ?? '')) continue;
+          // The connection may be broken: the next call makes a new one.
+          this.client = null;
+          await c.end().catch(() => undefined);
+          throw sourceError(e, `repair writes into ${this.spec.schema}.${this.spec.table}`);
+        }
+      }
+      options.onProgress?.({ done: Math.min(writes.length, i + size), total: writes.length });
+    }
+    const written = outcomes.filter((o) => o === 'written').length;
+    return { outcomes, found, written, skipped: outcomes.length - written };
+  }
+
+  async close(): Promise<void> {
+    await this.turn;
+    const c = this.client;
+    this.client = null;
+    await c?.end().catch(() => undefined);
+  }
+}
+
+async function writeBatch(c: pg.Client, spec: PgSourceSpec, writes: readonly RowWrite[], seed: number): Promise<Pick<RowWriteReport, 'outcomes' | 'found'>> {
   const table = qualified(spec.schema, spec.table);
   const keyCols = spec.key.map(ident);
   const keyList = `(${keyCols.join(', ')})`;
@@ -85,41 +124,47 @@ async function writeBatch(c: pg.Client, spec: PgSourceSpec, writes: readonly Row
       values: params,
       rowMode: 'array',
     });
-    const current = new Map<string, number>();
+    const current = new Map<string, { hash: number; size: number }>();
     for (const row of r.rows) {
       const key = keyBytesOf(row.slice(0, spec.key.length) as string[]);
-      current.set(id(key), objectHashOfValue(canonicalRowBytes(row.slice(spec.key.length)), seed));
+      const bytes = canonicalRowBytes(row.slice(spec.key.length));
+      current.set(id(key), { hash: objectHashOfValue(bytes, seed), size: bytes.byteLength });
     }
-    const out: RowWriteOutcome[] = [];
+    const outcomes: RowWriteOutcome[] = [];
+    const found: RowWriteReport['found'] = [];
     for (let i = 0; i < writes.length; i++) {
       const w = writes[i]!;
-      const now = current.get(id(w.key)) ?? null;
-      if (now !== w.expect) {
-        out.push('skipped');
+      const was = current.get(id(w.key)) ?? null;
+      found.push(was);
+      if (w.expect !== undefined && (was === null ? w.expect !== null : w.expect !== was.hash)) {
+        outcomes.push('skipped');
         continue;
       }
       const keyParams = keyTexts[i]!;
       const where = keyCols.map((k, j) => `${k} = $${j + 1}`).join(' AND ');
       if (w.row === null) {
-        if (now !== null) await c.query(`DELETE FROM ${table} WHERE ${where}`, keyParams);
-        out.push('written');
-      } else if (now === null) {
+        if (was !== null) await c.query(`DELETE FROM ${table} WHERE ${where}`, keyParams);
+        outcomes.push('written');
+      } else if (was === null) {
         const cols = [...keyCols, ...spec.columns.map(ident)];
         const values = [...keyParams, ...w.row];
-        const ins = await c.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${values.map((_, j) => `$${j + 1}`).join(', ')}) ON CONFLICT ${keyList} DO NOTHING`, values);
-        out.push(ins.rowCount === 1 ? 'written' : 'skipped');
+        // Expected absent: a row inserted meanwhile wins. Unconditional: it is overwritten.
+        const onConflict =
+          w.expect === undefined && spec.columns.length > 0 ? `DO UPDATE SET ${spec.columns.map((col) => `${ident(col)} = EXCLUDED.${ident(col)}`).join(', ')}` : 'DO NOTHING';
+        const ins = await c.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${values.map((_, j) => `$${j + 1}`).join(', ')}) ON CONFLICT ${keyList} ${onConflict}`, values);
+        outcomes.push(ins.rowCount === 1 || w.expect === undefined ? 'written' : 'skipped');
       } else {
         if (spec.columns.length > 0) {
           const set = spec.columns.map((col, j) => `${ident(col)} = $${keyParams.length + j + 1}`).join(', ');
           await c.query(`UPDATE ${table} SET ${set} WHERE ${where}`, [...keyParams, ...w.row]);
         }
-        out.push('written');
+        outcomes.push('written');
       }
     }
     await c.query('COMMIT');
-    return out;
+    return { outcomes, found };
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
-    throw sourceError(e, `repair writes into ${spec.schema}.${spec.table}`);
+    throw e;
   }
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { AaeError } from '../../errors.js';
 import type { ChangeSource, FeedStream, SnapshotRow, Subscription } from '../feed.js';
 import { decodeRowBytes } from '../row-bytes.js';
+import { isClockCounter, sourceActor } from '../keystore-clock.js';
 import { compareLsn, lsnDistance, parseLsn } from './lsn.js';
 import { connect, ident, qualified, sourceError } from './pg-connection.js';
 import { rowOf, selectSql, selectWidth } from './pg-rows.js';
@@ -35,8 +36,17 @@ export class PgChangeSource implements ChangeSource {
     this.table = { schema: spec.schema, table: spec.table, key: spec.key, columns: spec.columns, updatedAt: spec.updatedAt };
   }
 
+  /** Queries take turns on the one connection (a keystore node's requests and its feed share it). */
+  private turn: Promise<unknown> = Promise.resolve();
+
   /** A plain (non-replication) connection for queries, made on first use. */
-  private async query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], what = 'query'): Promise<pg.QueryResult<T>> {
+  private query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], what = 'query'): Promise<pg.QueryResult<T>> {
+    const run = this.turn.then(() => this.queryNow<T>(sql, params, what));
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async queryNow<T extends pg.QueryResultRow>(sql: string, params: unknown[], what: string): Promise<pg.QueryResult<T>> {
     if (this.client === null) this.client = await connect(this.spec.url);
     try {
       return await this.client.query<T>(sql, params);
@@ -52,12 +62,25 @@ export class PgChangeSource implements ChangeSource {
     const repl = await connect(this.spec.url, { replication: 'database' } as Partial<pg.ClientConfig>);
     let scan: pg.Client | null = null;
     try {
+      // The history the slot follows, for position clocks (keystore-clock.ts): the server's system
+      // identifier and timeline (a restore to an earlier point starts a new timeline), the database, the table.
+      // Asked before the slot is made: any command on this connection after it ends the exported snapshot.
+      let id: { systemid: string; timeline: string | number; dbname: string | null };
+      try {
+        id = (await repl.query<{ systemid: string; timeline: string | number; dbname: string | null }>('IDENTIFY_SYSTEM')).rows[0]!;
+      } catch (e) {
+        throw sourceError(e, 'identifying the server (IDENTIFY_SYSTEM)');
+      }
       let created: { consistent_point: string; snapshot_name: string };
       try {
         created = (await repl.query<{ consistent_point: string; snapshot_name: string }>(`CREATE_REPLICATION_SLOT ${ident(name)} LOGICAL pgoutput (SNAPSHOT 'export')`)).rows[0]!;
       } catch (e) {
         throw sourceError(e, `creating replication slot ${name}`);
       }
+      const counter = Number(parseLsn(created.consistent_point));
+      const clock: Subscription['clock'] = isClockCounter(counter)
+        ? { actor: sourceActor(['postgresql', String(id.systemid), String(id.timeline), id.dbname ?? '', this.spec.schema, this.spec.table]), counter }
+        : undefined;
       scan = await connect(this.spec.url);
       try {
         await scan.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -72,6 +95,7 @@ export class PgChangeSource implements ChangeSource {
       return {
         name,
         position: created.consistent_point,
+        ...(clock === undefined ? {} : { clock }),
         async *rows(signal = options.signal): AsyncIterable<SnapshotRow[]> {
           // COPY streams the rows as bytes (copy-text.ts): no per-row protocol messages, no
           // strings; the socket keeps filling while the caller writes a batch.
@@ -180,6 +204,7 @@ export class PgChangeSource implements ChangeSource {
   }
 
   async close(): Promise<void> {
+    await this.turn;
     const c = this.client;
     this.client = null;
     await c?.end().catch(() => undefined);

@@ -5,6 +5,7 @@ import { commandsForCanonical } from './redis-decode.js';
 import { redisError, type RedisArg, type RedisClient } from './redis-connection.js';
 import type { RedisChangeSource } from './redis-source.js';
 import { readValue } from './redis-value.js';
+import type { ValueDigest } from '../feed.js';
 
 /**
  * Repair's writes into Redis, each conditional on the key still holding the value the decision
@@ -27,8 +28,8 @@ export type RedisWriteValue = { row: RowValues } | { dump: Uint8Array } | { cano
 
 export interface RedisWrite {
   key: Uint8Array;
-  /** The hash the decision saw: the key must still hash to it; null: the key must still be absent. */
-  expect: number | null;
+  /** The hash the decision saw: the key must still hash to it; null: the key must still be absent; absent: no condition. */
+  expect?: number | null;
   value: RedisWriteValue | null;
   ttlMs?: number;
 }
@@ -37,6 +38,8 @@ export type RedisWriteOutcome = 'written' | 'skipped';
 
 export interface RedisWriteReport {
   outcomes: RedisWriteOutcome[];
+  /** One per write: the value the write found (hash and size of its canonical bytes), or null where the key was absent. */
+  found: Array<ValueDigest | null>;
   written: number;
   skipped: number;
 }
@@ -59,6 +62,7 @@ export async function writeRedis(source: RedisChangeSource, writes: readonly Red
   const topology = await source.topology();
   const conns = new Map<string, RedisClient>();
   const outcomes: RedisWriteOutcome[] = [];
+  const found: Array<ValueDigest | null> = [];
   try {
     for (const w of writes) {
       throwIfAborted(options.signal);
@@ -71,33 +75,50 @@ export async function writeRedis(source: RedisChangeSource, writes: readonly Red
         });
         conns.set(node.url, conn);
       }
-      outcomes.push(await writeOne(conn, node, source.nameOf(w.key), w, fields, options.beforeExec));
+      const r = await writeOne(conn, node, source.nameOf(w.key), w, fields, options.beforeExec);
+      outcomes.push(r.outcome);
+      found.push(r.found);
     }
   } finally {
     await Promise.all([...conns.values()].map((c) => c.close().catch(() => c.destroy())));
   }
   const written = outcomes.filter((o) => o === 'written').length;
-  return { outcomes, written, skipped: outcomes.length - written };
+  return { outcomes, found, written, skipped: outcomes.length - written };
 }
 
-async function writeOne(conn: RedisClient, node: Parameters<typeof readValue>[0], name: Buffer, w: RedisWrite, fields: readonly string[] | null, beforeExec?: (key: Uint8Array) => Promise<void>): Promise<RedisWriteOutcome> {
-  try {
-    await conn.watch(name);
-    // Read through the key's node connection: WATCH is on `conn`, and any write after it, from
-    // anyone, aborts our EXEC; the read itself may use any connection.
-    const now = await readValue(node, name, fields, false);
-    if ((now === null ? null : now.digest.hash) !== w.expect) {
-      await conn.unwatch();
-      return 'skipped';
+/** Tries of an unconditional write whose key kept changing between its read and EXEC. */
+const UNCONDITIONAL_TRIES = 5;
+
+async function writeOne(
+  conn: RedisClient,
+  node: Parameters<typeof readValue>[0],
+  name: Buffer,
+  w: RedisWrite,
+  fields: readonly string[] | null,
+  beforeExec?: (key: Uint8Array) => Promise<void>,
+): Promise<{ outcome: RedisWriteOutcome; found: ValueDigest | null }> {
+  let found: ValueDigest | null = null;
+  for (let tries = 1; ; tries++) {
+    try {
+      await conn.watch(name);
+      // Read through the key's node connection: WATCH is on `conn`, and any write after it, from
+      // anyone, aborts our EXEC; the read itself may use any connection.
+      const now = await readValue(node, name, fields, false);
+      found = now === null ? null : now.digest;
+      if (w.expect !== undefined && (found === null ? null : found.hash) !== w.expect) {
+        await conn.unwatch();
+        return { outcome: 'skipped', found };
+      }
+      await beforeExec?.(w.key);
+      const m = conn.multi();
+      for (const cmd of commandsFor(name, w, fields)) m.addCommand(cmd);
+      await m.exec();
+      return { outcome: 'written', found };
+    } catch (e) {
+      if (!(e instanceof WatchError)) throw redisError(e, 'a repair write');
+      // A conditional write over a key touched since its check is skipped; an unconditional one reads again.
+      if (w.expect !== undefined || tries >= UNCONDITIONAL_TRIES) return { outcome: 'skipped', found };
     }
-    await beforeExec?.(w.key);
-    const m = conn.multi();
-    for (const cmd of commandsFor(name, w, fields)) m.addCommand(cmd);
-    await m.exec();
-    return 'written';
-  } catch (e) {
-    if (e instanceof WatchError) return 'skipped';
-    throw redisError(e, 'a repair write');
   }
 }
 

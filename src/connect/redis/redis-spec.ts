@@ -49,3 +49,48 @@ export function bucketOfPrefix(prefix: string): string | null {
   const b = prefix.replace(/[:/]$/, '');
   return b.length > 0 ? b : null;
 }
+
+/**
+ * Whether a key name matches a glob as Redis matches it (SCAN MATCH, PSUBSCRIBE): `*` any bytes,
+ * `?` one byte, `[abc]`, `[^a]`, `[a-z]` a class, `\x` the byte x. Bytes throughout (a glob and a
+ * name compare as their UTF-8 bytes), as Redis compares them.
+ */
+export function globMatches(glob: string, name: Uint8Array): boolean {
+  return globRegExp(glob).test(Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1'));
+}
+
+const compiled = new Map<string, RegExp>();
+
+function globRegExp(glob: string): RegExp {
+  let re = compiled.get(glob);
+  if (re !== undefined) return re;
+  const g = Buffer.from(glob, 'utf8').toString('latin1');
+  const lit = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  let out = '';
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i]!;
+    if (c === '*') out += '[^]*';
+    else if (c === '?') out += '[^]';
+    else if (c === '\\' && i + 1 < g.length) out += lit(g[++i]!);
+    else if (c === '[') {
+      let j = i + 1;
+      const not = g[j] === '^';
+      if (not) j++;
+      let cls = '';
+      for (; j < g.length && g[j] !== ']'; j++) {
+        if (g[j] === '\\' && j + 1 < g.length) cls += lit(g[++j]!);
+        else if (g[j + 1] === '-' && j + 2 < g.length && g[j + 2] !== ']') {
+          const [a, b] = [g[j]!, g[j + 2]!].sort();
+          cls += `${lit(a!)}-${lit(b!)}`;
+          j += 2;
+        } else cls += lit(g[j]!);
+      }
+      // Redis ends an unclosed class at the glob's end.
+      out += cls.length === 0 ? (not ? '[^]' : '(?!)') : `[${not ? '^' : ''}${cls}]`;
+      i = j;
+    } else out += lit(c);
+  }
+  re = new RegExp(`^${out}$`);
+  compiled.set(glob, re);
+  return re;
+}
