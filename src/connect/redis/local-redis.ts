@@ -94,7 +94,8 @@ async function waitReady(url: string, exited: Promise<void>, failed: Promise<Err
       await c.close();
       return;
     } catch {
-      c.destroy();
+      // A connect that failed may have closed the client already, and destroy() then throws.
+      if (c.isOpen) c.destroy();
       await new Promise((r) => setTimeout(r, 50));
     }
   }
