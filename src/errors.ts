@@ -61,6 +61,13 @@ export const ERROR_CODES = {
   FOLD_MUTATION_REFUSED: 'input', // a mutating module asked of a node that does not allow mutations
   BACKLOG: 'failure', // a node's fold queue is full
 
+  // src/plugin
+  PLUGIN_INVALID: 'input', // a plugin's manifest is missing or malformed, or its module did not load or breaks the contract
+  PLUGIN_API_MISMATCH: 'input', // a plugin was built for a plugin-API range this node does not satisfy: never loaded
+  PLUGIN_MISMATCH: 'input', // the coordinator's copy of a plugin and the node's differ (same version, other files): no merge of foreign accumulators
+  PLUGIN_TIMEOUT: 'failure', // a call into a plugin ran past its deadline: the call failed, its worker was replaced
+  PLUGIN_CRASHED: 'failure', // a plugin's worker died (out of memory, exit): the call failed, its worker was replaced
+
   // src/node
   NODE_CONTRACT_MISMATCH: 'input', // a node speaks another major version of the node contract
   NODE_REQUEST_INVALID: 'input', // a request a node cannot serve: a vnode it does not hold, a keyspace outside a vnode

@@ -27,10 +27,11 @@ const ALLOWED: Record<string, string[]> = {
   connect: ['coordinator', 'local', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   sync: ['aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   net: ['coordinator', 'local', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors', 'version'],
-  testing: ['aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  bench: ['net', 'connect', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  cli: ['net', 'connect', 'sync', 'bench', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  index: ['net', 'connect', 'sync', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  plugin: ['fold', 'node', 'store', 'plan', 'tictac', 'cluster', 'hash', 'errors'],
+  testing: ['plugin', 'aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  bench: ['plugin', 'net', 'connect', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  cli: ['plugin', 'net', 'connect', 'sync', 'bench', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
+  index: ['plugin', 'net', 'connect', 'sync', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
 };
 
 function files(dir: string): string[] {

@@ -17,14 +17,14 @@ import type { HeldVersion } from '../node/index.js';
 import type { FetchedObject, PlaceRef, PlaceVersion, RepairBackend, Version, WriteOutcome } from '../repair/index.js';
 
 /**
- * Between two clusters, the places of a key are every replica of both sides: blue's preflist,
- * then pink's, each labelled with its side's name. Deciding over replicas rather than over each
+ * Between two clusters, the places of a key are every replica of both sides: the source's preflist,
+ * then the sink's, each labelled with its side's name. Deciding over replicas rather than over each
  * side's dominant version means a repair between clusters also heals a side whose own replicas
  * disagree. Otherwise a stale replica that the exchange's coverage happens to read keeps the trees
  * apart while every side's dominant version agrees, and the loop would find nothing to write.
  */
-export function twoClusterBackend(blue: Cluster, pink: Cluster): RepairBackend {
-  const sides = [blue, pink] as const;
+export function twoClusterBackend(source: Cluster, sink: Cluster): RepairBackend {
+  const sides = [source, sink] as const;
   // Whether each side's nodes erase deletes (a keystore's do: NodeCapabilities.erasesDeletes), asked once.
   let erasing: Promise<boolean[]> | undefined;
   const erases = (): Promise<boolean[]> => (erasing ??= Promise.all(sides.map((c) => erasesDeletes(c))));

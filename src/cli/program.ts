@@ -21,6 +21,7 @@ import { registerConnect } from './commands/connect.js';
 import { registerFollow } from './commands/follow.js';
 import { registerVerify } from './commands/verify.js';
 import { registerNode } from './commands/node.js';
+import { registerPlugins } from './commands/plugins.js';
 
 /**
  * Builds the `aae` program. Nothing here touches `process`: tests call `runCli` in-process with
@@ -54,6 +55,7 @@ export function createProgram(io: CliIo, ctx: CommandContext): Command {
   registerBench(program, ctx);
   registerPlan(program, ctx);
   registerFold(program, ctx);
+  registerPlugins(program, ctx);
   registerCompletion(program, ctx);
 
   program.addHelpText(
@@ -128,7 +130,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     log = createLogger(io.stderr, level);
   });
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(foldVersionFlag(argv), { from: 'user' });
     return exitCode;
   } catch (e) {
     // Stopped because the reader of stdout went away: that ends the command, not in failure.
@@ -136,6 +138,25 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     if (io.signal?.aborted === true && io.signal.reason instanceof StdoutClosed) return exitCode;
     return reportError(e, io);
   }
+}
+
+/**
+ * `aae fold <cluster> <plugin> --version RANGE`: commander lets the program's own --version (print
+ * and exit) take the flag wherever it stands, so after `fold` it is handed to fold's
+ * --module-version, which is what it means there. `aae --version` and `aae fold --help` are untouched.
+ */
+export function foldVersionFlag(argv: readonly string[]): string[] {
+  const out = [...argv];
+  let sub = 0;
+  // The program's own options come first; --log-level takes a value.
+  while (sub < out.length && out[sub]!.startsWith('-')) sub += out[sub] === '--log-level' ? 2 : 1;
+  if (out[sub] !== 'fold') return out;
+  for (let i = sub + 1; i < out.length; i++) {
+    if (out[i] === '--') break;
+    if (out[i] === '--version') out[i] = '--module-version';
+    else if (out[i]!.startsWith('--version=')) out[i] = `--module-version=${out[i]!.slice('--version='.length)}`;
+  }
+  return out;
 }
 
 function reportError(e: unknown, io: CliIo): ExitCode {

@@ -112,6 +112,7 @@ const specSchema = z.strictObject({
       }
     }),
   tls: tlsSchema.optional(),
+  plugins: z.string(must('must be a path (relative to the cluster directory)')).min(1, { error: 'must be a path (relative to the cluster directory)' }).optional(),
 });
 
 /** How this directory's commands reach served nodes: mutual TLS with these files, or plaintext on loopback. */
@@ -127,6 +128,11 @@ export interface ClusterConfig {
   /** node name → host:port, for the nodes served elsewhere. */
   addresses: Readonly<Record<string, string>>;
   tls?: ClientTls;
+  /**
+   * A plugin directory, relative to the cluster directory (docs/PLUGINS.md): `aae node serve`
+   * serves its plugins, and `aae fold` loads its coordinator copies from it.
+   */
+  plugins?: string;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -155,7 +161,7 @@ export function parseClusterConfig(json: unknown, source = CLUSTER_SPEC_FILE): C
       details: { fields: [...new Set(fields)] },
     });
   }
-  const { tls, nodes, ...rest } = r.data;
+  const { tls, nodes, plugins, ...rest } = r.data;
   const spec: ClusterSpec = { ...rest, nodes: nodes.map((n) => (typeof n === 'string' ? n : n.name)) };
   const addresses: Record<string, string> = {};
   for (const n of nodes) if (typeof n !== 'string') addresses[n.name] = n.address;
@@ -165,7 +171,7 @@ export function parseClusterConfig(json: unknown, source = CLUSTER_SPEC_FILE): C
     if (!isAaeError(e, 'RING_INVALID')) throw e;
     throw new AaeError('CLUSTER_SPEC_INVALID', `${source}: ${e.message}`, { cause: e, details: { fields: ['ringSize', 'nVal'] } });
   }
-  return { spec, addresses, ...(tls === undefined ? {} : { tls }) };
+  return { spec, addresses, ...(tls === undefined ? {} : { tls }), ...(plugins === undefined ? {} : { plugins }) };
 }
 
 /** cluster.json's JSON for a config: a node with an address is written as {name, address}. */
@@ -175,6 +181,7 @@ export function clusterConfigJson(config: ClusterConfig): Record<string, unknown
     ...spec,
     nodes: spec.nodes.map((n) => (config.addresses[n] === undefined ? n : { name: n, address: config.addresses[n] })),
     ...(config.tls === undefined ? {} : { tls: config.tls }),
+    ...(config.plugins === undefined ? {} : { plugins: config.plugins }),
   };
 }
 

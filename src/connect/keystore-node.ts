@@ -34,7 +34,7 @@
  */
 import { indexNsOfVnode, type AaeObject } from '../cluster/index.js';
 import { AaeError, isAaeError } from '../errors.js';
-import { FoldQueue, ModuleRegistry, executeFold, parseFoldQuery, type AnyFoldModule, type FoldQueueLimits } from '../fold/index.js';
+import { FoldQueue, ModuleRegistry, executeFold, type AnyFoldModule, type FoldQueueLimits } from '../fold/index.js';
 import {
   NODE_CONTRACT,
   type CallOptions,
@@ -199,17 +199,12 @@ export class KeystoreNode implements NodeService {
 
   private async *runFold(request: FoldRequest, signal: AbortSignal): AsyncGenerator<FoldEvent> {
     this.checkOpen();
-    const module = this.modules.resolve(request.module, request.version);
-    if (module.mutates === true) {
-      throw new AaeError('FOLD_MUTATION_REFUSED', `keystore node ${this.keystore.dir} runs no mutating folds (${module.name}): its heads change only by its feed`, { details: { node: KEYSTORE_NODE, module: module.name } });
-    }
-    const query = parseFoldQuery(module, request.query);
-    const needs = module.stateNeeds(query);
-    if (needs === 'objects' || needs === 'index') {
-      throw new AaeError('NODE_REQUEST_INVALID', `keystore node ${this.keystore.dir} does not offer ${needs === 'objects' ? 'object' : 'index'} folds (${module.name}): the values live in the source`, { details: { node: KEYSTORE_NODE, module: module.name } });
-    }
-    const release = await this.gate.hold();
+    const lease = this.modules.acquire(request.module, request.version, request.digest);
     try {
+      const { module } = lease;
+      if (module.info.mutates) {
+        throw new AaeError('FOLD_MUTATION_REFUSED', `keystore node ${this.keystore.dir} runs no mutating folds (${module.info.name}): its heads change only by its feed`, { details: { node: KEYSTORE_NODE, module: module.info.name } });
+      }
       const cluster = this.keystore.store.cluster;
       const params = cluster.params;
       for (const share of request.vnodes) {
@@ -219,9 +214,23 @@ export class KeystoreNode implements NodeService {
           if (!held.includes(k)) throw new AaeError('NODE_REQUEST_INVALID', `vnode ${share.vnode} on node ${KEYSTORE_NODE} does not hold keyspace ${k}`, { details: { node: KEYSTORE_NODE, vnode: share.vnode, keyspace: k } });
         }
       }
-      yield* executeFold({ node: KEYSTORE_NODE, module, query, shares: request.vnodes, vnode: (id) => cluster.vnode(id), nVal: params.nVal, queue: this.queue, signal, emits: request.emit === true });
+      const session = await module.open(request.query, { signal, node: KEYSTORE_NODE });
+      try {
+        const needs = session.needs;
+        if (needs === 'objects' || needs === 'index') {
+          throw new AaeError('NODE_REQUEST_INVALID', `keystore node ${this.keystore.dir} does not offer ${needs === 'objects' ? 'object' : 'index'} folds (${module.info.name}): the values live in the source`, { details: { node: KEYSTORE_NODE, module: module.info.name } });
+        }
+        const release = await this.gate.hold();
+        try {
+          yield* executeFold({ node: KEYSTORE_NODE, session, shares: request.vnodes, vnode: (id) => cluster.vnode(id), nVal: params.nVal, queue: this.queue, signal, emits: request.emit === true });
+        } finally {
+          release();
+        }
+      } finally {
+        session.close();
+      }
     } finally {
-      release();
+      lease.release();
     }
   }
 

@@ -12,7 +12,7 @@ import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLUSTER_SPEC_FILE, claim, readClusterConfig, type ClusterSpec } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
-import { ModuleRegistry, type AnyFoldModule, type FoldQueueLimits } from '../fold/index.js';
+import { ModuleRegistry, type AnyFoldModule, type FoldQueueLimits, type ModuleSource } from '../fold/index.js';
 import { initHash } from '../hash/index.js';
 import { LocalNode } from '../local/index.js';
 import type { NodeService } from '../node/index.js';
@@ -27,6 +27,8 @@ export interface CloseOptions {
 export interface OpenOptions {
   /** Fold modules the nodes may run beyond the built-ins. */
   modules?: readonly AnyFoldModule[];
+  /** Where the nodes get their modules instead (a plugin host, src/plugin); `modules` is then ignored. */
+  source?: ModuleSource;
   /** Each node's fold queue limits. */
   foldLimits?: FoldQueueLimits;
   /** Something between the coordinator and each node (a test codec); the cluster still closes the node itself. */
@@ -146,7 +148,7 @@ export async function openLocalNodes(
       await prepareNode(db, spec, held, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });
     }
     const params: StoreParams = spec;
-    const modules = options.modules === undefined || options.modules.length === 0 ? undefined : new ModuleRegistry().with(options.modules);
+    const modules = options.source ?? (options.modules === undefined || options.modules.length === 0 ? undefined : new ModuleRegistry().with(options.modules));
     const local = new Map<string, LocalNode>();
     for (const node of names) {
       const db = dbs.get(node)!;

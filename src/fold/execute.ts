@@ -19,26 +19,29 @@
  * key batches it returns are yielded one at a time, so a caller that takes them slowly slows the
  * fold rather than filling memory. The accumulator's bound is checked after every batch and flush.
  *
- * A throw from the module's own code becomes FOLD_MODULE_FAILED naming the node and vnode (with the
- * module's error as its cause); an AaeError the module raises on purpose (FOLD_ACC_OVERFLOW) passes
- * as it is. The signal is checked between batches.
+ * The module's code runs in a session (session.ts): its own functions in this thread, or a
+ * plugin's worker, which folds a batch while this loop reads the next. A throw from the module's
+ * own code becomes FOLD_MODULE_FAILED naming the node and vnode (with the module's error as its
+ * cause); an AaeError the module raises on purpose (FOLD_ACC_OVERFLOW) passes as it is. The signal
+ * is checked between batches.
  */
-import { AaeError, isAaeError } from '../errors.js';
+import { AaeError } from '../errors.js';
 import type { FoldEvent, FoldShare, WriteOp } from '../node/index.js';
 import type { FoldFilter, IndexFoldFilter, Vnode } from '../store/vnode.js';
-import { plainCodec } from './acc-codecs.js';
-import { MAX_INPUT_BATCH, type FlushOutput, type FoldInput, type FoldModule, type ModuleFilter, type VnodeHandle } from './contract.js';
+import { MAX_INPUT_BATCH, type FoldInput, type ModuleFilter, type StateNeeds, type VnodeHandle } from './contract.js';
 import { abortError, type FoldQueue } from './queue.js';
+import type { FoldSession, InputBatch } from './session.js';
+
+export { checkBound, moduleFailure } from './failure.js';
 
 /** At most one progress event per this many ms between vnodes (a remote caller need not hear of every batch). */
 const PROGRESS_EVERY_MS = 250;
 
-export interface ExecuteFold<Query, Acc> {
+export interface ExecuteFold {
   /** The node's name, for errors. */
   node: string;
-  module: FoldModule<Query, Acc>;
-  /** Already parsed by the module. */
-  query: Query;
+  /** The request's module code, opened on its query (in this thread, or a plugin's worker). */
+  session: FoldSession;
   shares: readonly FoldShare[];
   /** The node's vnode of an id (the caller has checked the node holds every share's vnode and keyspaces). */
   vnode: (id: number) => Vnode;
@@ -49,21 +52,11 @@ export interface ExecuteFold<Query, Acc> {
   emits: boolean;
 }
 
-/** The module's failure, as the caller should see it. */
-export function moduleFailure(module: string, where: string, e: unknown): unknown {
-  if (isAaeError(e)) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  return new AaeError('FOLD_MODULE_FAILED', `fold module ${module} failed on ${where}: ${message}`, { cause: e, details: { module, where } });
-}
-
-export async function* executeFold<Query, Acc>(x: ExecuteFold<Query, Acc>): AsyncGenerator<FoldEvent> {
-  const { module, query: q, signal } = x;
-  const needs = module.stateNeeds(q);
-  const filter = module.generateFilter(q);
-  const bound = module.accBound(q);
-  const fold = module.generateObjectFoldFun(q);
-  const flush = module.generateFlushFun?.(q);
-  let acc = module.generateAcc(q);
+/** Runs the session over the shares' vnodes, one after another; the caller closes the session. */
+export async function* executeFold(x: ExecuteFold): AsyncGenerator<FoldEvent> {
+  const { session, signal } = x;
+  const needs = session.needs;
+  const filter = session.filter;
   let items = 0;
   let vnodesDone = 0;
   let lastProgress = performance.now();
@@ -76,23 +69,14 @@ export async function* executeFold<Query, Acc>(x: ExecuteFold<Query, Acc>): Asyn
     const release = needs === 'tree_cache' ? () => undefined : await x.queue.acquire(signal);
     try {
       const afterBatch = async function* (n: number, final: boolean): AsyncGenerator<FoldEvent> {
-        if (flush !== undefined) {
-          let out: FlushOutput<Acc>;
-          try {
-            out = await flush(acc, { final, vnode: handle, signal, emits: x.emits });
-          } catch (e) {
-            throw moduleFailure(module.name, where, e);
-          }
-          acc = out.acc;
-          if (out.emit !== undefined) {
-            for (const keys of out.emit) {
-              if (keys.length === 0) continue;
-              if (signal.aborted) throw abortError(signal);
-              yield { kind: 'keys', keys };
-            }
+        const emit = await session.afterBatch({ final, vnode: handle, signal, emits: x.emits }, where);
+        if (emit !== undefined) {
+          for (const keys of emit) {
+            if (keys.length === 0) continue;
+            if (signal.aborted) throw abortError(signal);
+            yield { kind: 'keys', keys };
           }
         }
-        checkBound(module.name, module.accSize(acc), bound);
         items += n;
         if (!final && performance.now() - lastProgress >= PROGRESS_EVERY_MS) {
           lastProgress = performance.now();
@@ -100,12 +84,8 @@ export async function* executeFold<Query, Acc>(x: ExecuteFold<Query, Acc>): Asyn
         }
       };
       for await (const batch of readInputs(vnode, needs, filter, share.keyspaces, x.nVal, signal)) {
-        try {
-          for (const input of batch) acc = fold(acc, input);
-        } catch (e) {
-          throw moduleFailure(module.name, where, e);
-        }
-        yield* afterBatch(batch.length, false);
+        await session.fold(batch, where);
+        yield* afterBatch(batch.items.length, false);
       }
       yield* afterBatch(0, true);
     } finally {
@@ -115,46 +95,40 @@ export async function* executeFold<Query, Acc>(x: ExecuteFold<Query, Acc>): Asyn
     lastProgress = performance.now();
     yield { kind: 'progress', vnodesDone, items };
   }
-  const codec = module.accCodec ?? plainCodec<Query, Acc>();
-  let bytes: Uint8Array;
-  try {
-    bytes = codec.encode(acc, q);
-  } catch (e) {
-    throw moduleFailure(module.name, `node ${x.node} (encoding its accumulator)`, e);
-  }
+  const bytes = await session.finish(`node ${x.node}`);
   yield { kind: 'result', acc: bytes, items };
 }
 
 /** The batches a vnode's fold reads, as fold inputs, by what the module needs. */
 async function* readInputs(
   vnode: Vnode,
-  needs: ReturnType<FoldModule<unknown, unknown>['stateNeeds']>,
+  needs: StateNeeds,
   filter: ModuleFilter,
   keyspaces: readonly number[],
   nVal: number,
   signal: AbortSignal,
-): AsyncGenerator<readonly FoldInput[]> {
+): AsyncGenerator<InputBatch> {
   const opts = { signal, batchSize: MAX_INPUT_BATCH };
   switch (needs) {
     case 'heads':
       requireCapability(vnode, vnode.capabilities.headFold, 'head folds');
-      for await (const batch of vnode.foldHeads(headFilter(filter, keyspaces), opts)) yield batch.map((head) => ({ kind: 'head', head }));
+      for await (const items of vnode.foldHeads(headFilter(filter, keyspaces), opts)) yield { kind: 'head', items };
       return;
     case 'hash_size_only': {
       // A vnode that offers hash-and-size folds reads no clocks or index entries (most of a head's
       // decoding cost); any other answers with whole heads, which carry the same fields.
       const f = headFilter(filter, keyspaces);
       if (vnode.capabilities.hashSizeFold) {
-        for await (const batch of vnode.foldHashSizes(f, opts)) yield batch.map((entry) => ({ kind: 'hash_size', entry }));
+        for await (const items of vnode.foldHashSizes(f, opts)) yield { kind: 'hash_size', items };
       } else {
         requireCapability(vnode, vnode.capabilities.headFold, 'head folds');
-        for await (const batch of vnode.foldHeads(f, opts)) yield batch.map((entry) => ({ kind: 'hash_size', entry }));
+        for await (const items of vnode.foldHeads(f, opts)) yield { kind: 'hash_size', items };
       }
       return;
     }
     case 'objects':
       requireCapability(vnode, vnode.capabilities.objectFold, 'object folds');
-      for await (const batch of vnode.foldObjects(headFilter(filter, keyspaces), opts)) yield batch.map((object) => ({ kind: 'object', object }));
+      for await (const items of vnode.foldObjects(headFilter(filter, keyspaces), opts)) yield { kind: 'object', items };
       return;
     case 'index': {
       requireCapability(vnode, vnode.capabilities.indexFold, 'index folds');
@@ -162,12 +136,12 @@ async function* readInputs(
       const f: IndexFoldFilter = { bucket: ix.bucket, index: ix.index, keyspaces };
       if (ix.termRange !== undefined) f.termRange = ix.termRange;
       if (ix.keyRange !== undefined) f.keyRange = ix.keyRange;
-      for await (const batch of vnode.foldIndex(f, opts)) yield batch.map((entry) => ({ kind: 'index', entry }));
+      for await (const items of vnode.foldIndex(f, opts)) yield { kind: 'index', items };
       return;
     }
     case 'tree_cache':
       requireCapability(vnode, vnode.capabilities.treeCache, 'cached trees');
-      yield* readCache(vnode, filter, keyspaces, nVal, signal);
+      for await (const items of readCache(vnode, filter, keyspaces, nVal, signal)) yield { kind: 'cache', items };
       return;
   }
 }
@@ -212,12 +186,4 @@ function headFilter(f: ModuleFilter, keyspaces: readonly number[]): FoldFilter {
 
 function requireCapability(vnode: Vnode, has: boolean, what: string): void {
   if (!has) throw new AaeError('NODE_REQUEST_INVALID', `vnode ${vnode.id} on ${vnode.node} does not offer ${what}`);
-}
-
-export function checkBound(name: string, size: number, bound: number): void {
-  if (size > bound) {
-    throw new AaeError('FOLD_ACC_OVERFLOW', `fold ${name}: its accumulator reached ${size}, over its bound of ${bound}; narrow the query or raise its limit`, {
-      details: { size, bound },
-    });
-  }
 }

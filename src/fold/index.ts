@@ -39,7 +39,9 @@ export {
   type RunFoldOptions,
 } from './runner.js';
 export { FoldQueue, DEFAULT_MAX_RUNNING, DEFAULT_MAX_WAITING, abortError, type FoldQueueLimits } from './queue.js';
-export { executeFold, checkBound, moduleFailure, type ExecuteFold } from './execute.js';
+export { executeFold, type ExecuteFold } from './execute.js';
+export { checkBound, moduleFailure } from './failure.js';
+export { inThreadModule, inThreadSession, moduleInfoOf, type FoldSession, type InputBatch, type ModuleLease, type ModuleSource, type NodeModule } from './session.js';
 export { ModuleRegistry, moduleVersion, UNVERSIONED } from './module-registry.js';
 export { plainCodec, treeCodec, branchesCodec } from './acc-codecs.js';
 export { parseFoldQuery, parseWith } from './parse-query.js';

@@ -13,6 +13,7 @@ import { AaeError } from '../errors.js';
 import type { ModuleInfo } from '../node/index.js';
 import type { AnyFoldModule } from './contract.js';
 import { BUILTIN_FOLD_MODULES } from './registry.js';
+import { inThreadModule, moduleInfoOf, type ModuleLease, type ModuleSource } from './session.js';
 
 /** The version of a module that declares none. */
 export const UNVERSIONED = '0.0.0';
@@ -21,7 +22,7 @@ export function moduleVersion(m: AnyFoldModule): string {
   return m.version ?? UNVERSIONED;
 }
 
-export class ModuleRegistry {
+export class ModuleRegistry implements ModuleSource {
   private readonly byName = new Map<string, AnyFoldModule[]>();
 
   constructor(modules: readonly AnyFoldModule[] = BUILTIN_FOLD_MODULES) {
@@ -62,7 +63,16 @@ export class ModuleRegistry {
     return m;
   }
 
+  /** ModuleSource: the module to run a request with, in this thread (nothing to release). A digest names plugin files: an in-process module has none. */
+  acquire(name: string, range?: string, digest?: string): ModuleLease {
+    const m = this.resolve(name, range);
+    if (digest !== undefined) {
+      throw new AaeError('PLUGIN_MISMATCH', `fold module '${name}' here is not a plugin, but the request names plugin files (digest ${digest.slice(0, 12)})`, { details: { module: name, digest } });
+    }
+    return { module: inThreadModule(m, moduleVersion(m)), release: () => undefined };
+  }
+
   list(): ModuleInfo[] {
-    return [...this.byName.values()].flatMap((list) => list.map((m) => ({ name: m.name, version: moduleVersion(m), mutates: m.mutates === true }))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...this.byName.values()].flatMap((list) => list.map((m) => moduleInfoOf(m, moduleVersion(m)))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 }

@@ -52,6 +52,8 @@ export interface RunFoldOptions {
   shares?: readonly FoldShare[];
   /** A semver range the nodes' module must satisfy (default: exactly the caller's module version). */
   version?: string;
+  /** The digest of the plugin files this side merges with: nodes whose copy differs refuse (PLUGIN_MISMATCH). */
+  digest?: string;
   signal?: AbortSignal;
   /** Fails the run with TIMEOUT after this many ms. */
   timeoutMs?: number;
@@ -140,6 +142,7 @@ async function runFoldOnce<Query, Acc>(target: ClusterNodes, module: FoldModule<
     ...(options.version !== undefined ? { version: options.version } : module.version !== undefined ? { version: module.version } : {}),
     query: input,
     emit: options.sink !== undefined,
+    ...(options.digest === undefined ? {} : { digest: options.digest }),
   });
 
   const stop = new AbortController();

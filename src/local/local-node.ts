@@ -13,7 +13,7 @@
  */
 import { validateObjectKey, type IndexN } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
-import { FoldQueue, ModuleRegistry, executeFold, parseFoldQuery, type FoldQueueLimits } from '../fold/index.js';
+import { FoldQueue, ModuleRegistry, executeFold, type FoldQueueLimits, type ModuleSource } from '../fold/index.js';
 import {
   NODE_CONTRACT,
   type CallOptions,
@@ -35,8 +35,8 @@ export interface LocalNodeOptions {
   /** The cluster's name (cluster.json). */
   cluster: string;
   params: NodeParams;
-  /** The modules this node runs (default: the built-ins). */
-  modules?: ModuleRegistry;
+  /** The modules this node runs (default: the built-ins): a registry, or a plugin host that adds deployed plugins. */
+  modules?: ModuleSource;
   foldLimits?: FoldQueueLimits;
   /** Whether mutating folds (reap_tombs, erase_keys told to act) may run here (default true). */
   allowMutations?: boolean;
@@ -46,7 +46,7 @@ const NEVER = new AbortController().signal;
 
 export class LocalNode implements NodeService {
   readonly queue: FoldQueue;
-  private readonly modules: ModuleRegistry;
+  private readonly modules: ModuleSource;
   private readonly held: ReadonlyMap<number, { vnode: LocalVnode; keyspaces: ReadonlySet<number> }>;
   private closed = false;
 
@@ -105,28 +105,37 @@ export class LocalNode implements NodeService {
 
   private async *runFold(request: FoldRequest, signal: AbortSignal): AsyncGenerator<FoldEvent> {
     this.checkOpen();
-    const module = this.modules.resolve(request.module, request.version);
-    if (module.mutates === true && this.options.allowMutations === false) {
-      throw new AaeError('FOLD_MUTATION_REFUSED', `node ${this.name} does not run mutating folds (${module.name})`, { details: { node: this.name, module: module.name } });
-    }
-    const query = parseFoldQuery(module, request.query);
-    for (const share of request.vnodes) {
-      const { keyspaces } = this.entry(share.vnode);
-      for (const k of share.keyspaces) {
-        if (!keyspaces.has(k)) throw new AaeError('NODE_REQUEST_INVALID', `vnode ${share.vnode} on node ${this.name} does not hold keyspace ${k}`, { details: { node: this.name, vnode: share.vnode, keyspace: k } });
+    // Held until the fold ends: a plugin reloaded meanwhile finishes this fold on the version it started on.
+    const lease = this.modules.acquire(request.module, request.version, request.digest);
+    try {
+      const { module } = lease;
+      if (module.info.mutates && this.options.allowMutations === false) {
+        throw new AaeError('FOLD_MUTATION_REFUSED', `node ${this.name} does not run mutating folds (${module.info.name})`, { details: { node: this.name, module: module.info.name } });
       }
+      for (const share of request.vnodes) {
+        const { keyspaces } = this.entry(share.vnode);
+        for (const k of share.keyspaces) {
+          if (!keyspaces.has(k)) throw new AaeError('NODE_REQUEST_INVALID', `vnode ${share.vnode} on node ${this.name} does not hold keyspace ${k}`, { details: { node: this.name, vnode: share.vnode, keyspace: k } });
+        }
+      }
+      const session = await module.open(request.query, { signal, node: this.name });
+      try {
+        yield* executeFold({
+          node: this.name,
+          session,
+          shares: request.vnodes,
+          vnode: (id) => this.vnode(id),
+          nVal: this.options.params.nVal,
+          queue: this.queue,
+          signal,
+          emits: request.emit === true,
+        });
+      } finally {
+        session.close();
+      }
+    } finally {
+      lease.release();
     }
-    yield* executeFold({
-      node: this.name,
-      module,
-      query,
-      shares: request.vnodes,
-      vnode: (id) => this.vnode(id),
-      nVal: this.options.params.nVal,
-      queue: this.queue,
-      signal,
-      emits: request.emit === true,
-    });
   }
 
   /** Where each key lives: the caller's hints, or worked out here; every key must belong to the vnode. */

@@ -35,7 +35,8 @@ const VERSION = { major: PROTOCOL.major, minor: PROTOCOL.minor };
 const request = (what: string): Checker => new Checker('NODE_REQUEST_INVALID', what);
 const reply = (what: string): Checker => new Checker('NODE_REPLY_INVALID', what);
 const TREE_ORIGINS = ['empty', 'restored', 'rebuilt', 'missing', 'unread'] as const;
-/** A keystore's unreliability reason: an error message. */
+const PLUGIN_STATES = ['serving', 'retiring', 'refused'] as const;
+/** A plugin's refusal reason or path, a keystore's unreliability reason: an error message, a file path. */
 const MAX_REASON = 4096;
 
 /** Refuses a request of a major version this side does not speak (NODE_CONTRACT_MISMATCH). */
@@ -70,7 +71,7 @@ export function encodeInfo(info: NodeInfo): Record<string, unknown> {
     params: { ringSize: info.params.ringSize, nVal: info.params.nVal, treeSize: info.params.treeSize, hashMethod: info.params.hashMethod, seed: info.params.seed },
     vnodes: [...info.vnodes],
     capabilities: { ...info.capabilities },
-    modules: info.modules.map((m) => ({ name: m.name, version: m.version, mutates: m.mutates })),
+    modules: info.modules.map((m) => ({ name: m.name, version: m.version, mutates: m.mutates, ...(m.plugin === undefined ? {} : { plugin: { ...m.plugin, reason: m.plugin.reason ?? '', code: m.plugin.code ?? '' } }) })),
     folds: { ...info.folds },
     hasTrees: info.trees !== undefined,
     trees: (info.trees ?? []).map((t) => ({ vnode: t.vnode, keyspace: t.keyspace, origin: t.origin, reason: t.reason ?? '' })),
@@ -154,7 +155,24 @@ export function decodeInfo(v: unknown): NodeInfo {
     },
     modules: ck.array(m['modules'], 'modules').map((x, i) => {
       const mod = ck.object(x, `modules[${i}]`);
-      return { name: ck.string(mod['name'], `modules[${i}].name`, MAX_NAME), version: ck.string(mod['version'], `modules[${i}].version`, MAX_NAME), mutates: ck.bool(mod['mutates'], `modules[${i}].mutates`) };
+      const info = { name: ck.string(mod['name'], `modules[${i}].name`, MAX_NAME), version: ck.string(mod['version'], `modules[${i}].version`, MAX_NAME), mutates: ck.bool(mod['mutates'], `modules[${i}].mutates`) };
+      // proto3 leaves an absent message null (an older node, or a built-in module).
+      if (mod['plugin'] === null || mod['plugin'] === undefined) return info;
+      const p = ck.object(mod['plugin'], `modules[${i}].plugin`);
+      const at = `modules[${i}].plugin`;
+      const reason = ck.string(p['reason'], `${at}.reason`, MAX_REASON);
+      const code = ck.string(p['code'], `${at}.code`, MAX_NAME);
+      return {
+        ...info,
+        plugin: {
+          state: ck.oneOf(p['state'], `${at}.state`, PLUGIN_STATES),
+          apiRange: ck.string(p['apiRange'], `${at}.apiRange`, MAX_NAME),
+          digest: ck.string(p['digest'], `${at}.digest`, MAX_NAME),
+          path: ck.string(p['path'], `${at}.path`, MAX_REASON),
+          ...(reason === '' ? {} : { reason }),
+          ...(code === '' ? {} : { code }),
+        },
+      };
     }),
     folds: {
       running: ck.uint(folds['running'], 'folds.running'),
@@ -180,6 +198,7 @@ export function encodeFoldRequest(r: FoldRequest): Record<string, unknown> {
     query: packr.pack(r.query ?? null),
     vnodes: r.vnodes.map((s) => ({ vnode: s.vnode, keyspaces: [...s.keyspaces] })),
     emit: r.emit === true,
+    digest: r.digest ?? '',
   };
 }
 
@@ -197,9 +216,11 @@ export function decodeFoldRequest(v: unknown): FoldRequest {
   const bad = notPlainData(query);
   if (bad !== null) ck.fail('query', `is not plain data: ${bad}`);
   const range = ck.string(m['versionRange'], 'versionRange', 1024);
+  const digest = ck.string(m['digest'], 'digest', 128);
   return {
     module: ck.string(m['module'], 'module', 256),
     ...(range === '' ? {} : { version: range }),
+    ...(digest === '' ? {} : { digest }),
     query,
     vnodes: ck.array(m['vnodes'], 'vnodes').map((x, i) => {
       const s = ck.object(x, `vnodes[${i}]`);

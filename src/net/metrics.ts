@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AaeError } from '../errors.js';
-import type { NodeService } from '../node/index.js';
+import type { KeystoreNodeStatus, NodeService } from '../node/index.js';
 import { formatAddress, parseAddress } from './address.js';
 
 /** Request latency buckets, seconds: a tree read on loopback is ~1 ms, a full fold of 1M keys a few s. */
@@ -67,6 +67,7 @@ export function serverMetrics(node: NodeService, wire?: () => { received: number
       }
     },
   });
+  keystoreGauges(node, registers);
   return {
     registry,
     requests: new Counter({ name: 'aae_node_requests_total', help: 'Requests served, by method and result code (OK or the AaeError code)', labelNames: ['method', 'code'], registers }),
@@ -75,6 +76,34 @@ export function serverMetrics(node: NodeService, wire?: () => { received: number
     dropped: new Counter({ name: 'aae_node_connections_dropped_total', help: 'Connections dropped by the server, by reason', labelNames: ['reason'], registers }),
     connections: new Gauge({ name: 'aae_node_connections', help: 'Connections open now', registers }),
   };
+}
+
+/**
+ * A keystore node's trust and lag (NodeInfo.keystore), labelled by engine; a node that is not a
+ * keystore reports none of them. A difference younger than the lag is not yet a difference.
+ */
+function keystoreGauges(node: NodeService, registers: Registry[]): void {
+  const gauge = (name: string, help: string, pick: (k: KeystoreNodeStatus) => number | undefined): Gauge<'engine'> =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['engine'],
+      registers,
+      async collect() {
+        this.reset();
+        try {
+          const k = (await node.info()).keystore;
+          const v = k === undefined ? undefined : pick(k);
+          if (k !== undefined && v !== undefined) this.set({ engine: k.engine }, v);
+        } catch {
+          // a closed node reports nothing rather than failing the scrape
+        }
+      },
+    });
+  gauge('aae_keystore_reliable', 'Whether the keystore can be trusted (0: it missed changes and is being rebuilt, or was never built)', (k) => (k.reliable ? 1 : 0));
+  gauge('aae_keystore_following', 'Whether the keystore follows its source now', (k) => (k.following ? 1 : 0));
+  gauge('aae_keystore_lag_bytes', "How far the keystore is behind its source, in the engine's unit (PostgreSQL: WAL bytes)", (k) => k.lag?.bytes);
+  gauge('aae_keystore_lag_seconds', 'How far the keystore is behind its source, in seconds', (k) => k.lag?.seconds);
 }
 
 export interface SyncMetrics {

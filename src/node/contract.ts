@@ -29,6 +29,10 @@ import type { AaeObject, Clock, IndexEntry } from '../cluster/index.js';
 import type { HashMethod } from '../hash/index.js';
 import type { TreeSize } from '../tictac/index.js';
 
+/**
+ * Minor 1 adds, all optional: a plugin's state in ModuleInfo and a digest in FoldRequest (plugins,
+ * src/plugin); a keystore's status in NodeInfo and the erasesDeletes capability (src/connect).
+ */
 export const NODE_CONTRACT = { major: 1, minor: 1 } as const;
 
 /** The ring and hash parameters every node of a cluster shares (a subset of cluster.json). */
@@ -68,6 +72,29 @@ export interface ModuleInfo {
   readonly version: string;
   /** Whether the module writes (reap_tombs, erase_keys): such folds run only where the node allows them. */
   readonly mutates: boolean;
+  /** (minor 1) Present for a deployed plugin: where it stands on the node. Absent for a built-in or in-process module. */
+  readonly plugin?: PluginState;
+}
+
+/**
+ * (minor 1) A plugin's state on a node (src/plugin):
+ * - `serving`: requests may name it;
+ * - `retiring`: replaced or removed; folds that started on it finish on it, new requests never get it;
+ * - `refused`: never loaded — its plugin-API range does not include this node's, its manifest is bad,
+ *   its module did not load, or it mutates on a node that does not allow that (`reason` says which).
+ */
+export interface PluginState {
+  readonly state: 'serving' | 'retiring' | 'refused';
+  /** The plugin-API range the plugin was built for (semver), as its manifest says. */
+  readonly apiRange: string;
+  /** sha-256 of the plugin's files, hex: a coordinator's copy must match it (PLUGIN_MISMATCH). */
+  readonly digest: string;
+  /** Where it came from: its folder or file in the node's plugin directory. */
+  readonly path: string;
+  /** Why it was refused, or why a newer copy at its path was (while this one keeps serving). */
+  readonly reason?: string;
+  /** The error code that goes with `reason`. */
+  readonly code?: string;
 }
 
 /** Where one keyspace's cached tree came from (see the store): restored, rebuilt, empty, missing, or not yet read. */
@@ -143,6 +170,11 @@ export interface FoldRequest {
   readonly vnodes: readonly FoldShare[];
   /** The caller takes the keys a module hands over as it goes (`keys` events); without it they are only counted. */
   readonly emit?: boolean;
+  /**
+   * (minor 1) The digest of the plugin files the caller merges with (PluginState.digest): a node
+   * whose plugin of that version has other files refuses with PLUGIN_MISMATCH. Absent: no check.
+   */
+  readonly digest?: string;
 }
 
 /** One key's version as a node holds it. A tombstone keeps its clock and sets `deleted`. */

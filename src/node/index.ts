@@ -17,6 +17,7 @@ export {
   type KeyRef,
   type KeystoreNodeStatus,
   type ModuleInfo,
+  type PluginState,
   type NodeCapabilities,
   type NodeInfo,
   type NodeParams,

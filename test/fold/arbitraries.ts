@@ -1,30 +1,14 @@
 import fc from 'fast-check';
 import type { FoldInput } from '../../src/fold/index.js';
-import type { StoredHead } from '../../src/store/index.js';
 
-/** Small pools, so that keys, buckets and segments repeat and the laws meet collisions. */
+import { headArb } from '../../src/testing/arbitraries.js';
+
+/** Heads and hash-and-size inputs are shipped (tictac-aae/testing); the rest are for the built-ins only. */
+export { headArb, headInputs, hashSizeInputs } from '../../src/testing/arbitraries.js';
+
 const bucket = fc.constantFrom('a', 'b', 'users');
 const key = fc.uint8Array({ minLength: 0, maxLength: 3, max: 3 });
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
-
-export const headArb: fc.Arbitrary<StoredHead> = fc.record({
-  bucket,
-  key,
-  clock: fc.record({
-    entries: fc.constantFrom<ReadonlyArray<readonly [string, number]>>([['x', 1]], [['x', 2]], [['x', 1], ['y', 1]]),
-    lastModified: fc.integer({ min: 0, max: 1000 }),
-  }),
-  deleted: fc.boolean(),
-  size: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20_000 })),
-  hash: u32,
-  indexes: fc.constant([]),
-  keyspace: fc.integer({ min: 0, max: 7 }),
-  segment32: u32,
-  alt: u32,
-});
-
-export const headInputs = fc.array(headArb.map((head): FoldInput => ({ kind: 'head', head })), { maxLength: 40 });
-export const hashSizeInputs = fc.array(headArb.map((entry): FoldInput => ({ kind: 'hash_size', entry })), { maxLength: 40 });
 
 export function rootInputs(words: number): fc.Arbitrary<FoldInput[]> {
   return fc.array(

@@ -4,6 +4,7 @@ import { isAaeError } from '../../src/errors.js';
 import {
   FoldQueue,
   executeFold,
+  inThreadSession,
   fetchClocksNval,
   plainCodec,
   fetchClocksRange,
@@ -163,7 +164,7 @@ async function recordingFold(module: AnyFoldModule, query: unknown, hashSizeFold
   const q = module.parseQuery(query);
   const shares = single.vnodes().map((v) => ({ vnode: v.id, keyspaces: v.indexNs.map((n) => n.keyspace) }));
   let result: { json: unknown; items: number } | undefined;
-  for await (const ev of executeFold({ node: 'n1', module, query: q, shares, vnode: (id) => wrap(single.vnode(id)), nVal: 1, queue: new FoldQueue('n1'), signal: new AbortController().signal, emits: false })) {
+  for await (const ev of executeFold({ node: 'n1', session: inThreadSession(module, q), shares, vnode: (id) => wrap(single.vnode(id)), nVal: 1, queue: new FoldQueue('n1'), signal: new AbortController().signal, emits: false })) {
     if (ev.kind !== 'result') continue;
     const acc: unknown = (module.accCodec ?? plainCodec()).decode(ev.acc, q);
     result = { json: summarizeRun(module, { module: module.name, query: q, acc, coverage: { fraction: 1, keyspaces: [], ringSize: 8, nVal: 1, offset: 0, missing: [], complete: true, vnodes: [] }, timings: { planMs: 0, foldMs: 0, mergeMs: 0, totalMs: 0 }, items: ev.items }).json, items: ev.items };

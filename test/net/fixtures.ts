@@ -38,6 +38,40 @@ export const foldRequest: FoldRequest = {
   emit: false,
 };
 
+/** Minor 1: a node with a plugin serving, one retiring, and one refused. */
+export const infoWithPlugins: NodeInfo = {
+  ...info,
+  contract: { major: 1, minor: 1 },
+  modules: [
+    { name: 'object_stats', version: '1.0.0', mutates: false },
+    { name: 'size_histogram', version: '1.2.0', mutates: false, plugin: { state: 'serving', apiRange: '^1.0.0', digest: 'ab'.repeat(32), path: '/var/lib/aae/plugins/size-histogram' } },
+    { name: 'size_histogram', version: '1.1.0', mutates: false, plugin: { state: 'retiring', apiRange: '^1.0.0', digest: 'cd'.repeat(32), path: '/var/lib/aae/plugins/size-histogram' } },
+    { name: 'tenant_sum', version: '3.0.0', mutates: true, plugin: { state: 'refused', apiRange: '^2.0.0', digest: 'ef'.repeat(32), path: '/var/lib/aae/plugins/tenant-sum', reason: 'built for plugin API ^2.0.0; this node speaks 1.0.0', code: 'PLUGIN_API_MISMATCH' } },
+  ],
+};
+
+/** Minor 1: a keystore node (it erases deletes, and says how far behind its source it is), and one never built. */
+export const keystoreInfo: NodeInfo = {
+  ...info,
+  contract: { major: 1, minor: 1 },
+  capabilities: { ...info.capabilities, indexFold: false, erasesDeletes: true },
+  keystore: { engine: 'postgresql', reliable: true, reason: null, phase: 'ready', position: '0/16B3748', lag: { bytes: 4096, seconds: 0.25, at: 1_700_000_000_000 }, following: true },
+};
+
+export const unbuiltKeystoreInfo: NodeInfo = {
+  ...keystoreInfo,
+  keystore: { engine: 'postgresql', reliable: false, reason: 'never built', phase: 'new', position: null, lag: null, following: false },
+};
+
+export const pluginFoldRequest: FoldRequest = {
+  module: 'size_histogram',
+  version: '1.2.0',
+  query: { bucket: 'users' },
+  vnodes: [{ vnode: 0, keyspaces: [62] }],
+  emit: false,
+  digest: 'ab'.repeat(32),
+};
+
 export const foldEvents: FoldEvent[] = [
   { kind: 'progress', vnodesDone: 1, items: 1000 },
   { kind: 'keys', keys: keyClocks },

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import type { NodeInfo, TreeStatus } from '../../node/index.js';
-import { openCluster, ServedCluster } from '../../net/index.js';
+import type { KeystoreNodeStatus, NodeInfo, TreeStatus } from '../../node/index.js';
+import { ServedCluster } from '../../net/index.js';
+import { keystoreLine } from '../keystore-status.js';
+import { openClusterDir } from '../open-cluster.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { printJson, printTable } from '../output.js';
 
@@ -15,25 +17,29 @@ interface NodeStatus {
   vnodes?: number;
   folds?: NodeInfo['folds'];
   trees?: Record<TreeStatus['origin'], number>;
+  /** A keystore node's trust and lag (a served one's, or a keystore directory's as it stands). */
+  keystore?: KeystoreNodeStatus;
 }
 
 export function registerStatus(cluster: Command, ctx: CommandContext): void {
   cluster
     .command('status')
     .description('each node of a cluster: reachable, software, vnodes, fold queue, tree state')
-    .argument('<cluster>', 'the cluster directory')
+    .argument('<cluster>', 'the cluster or keystore directory')
     .option('--json', 'print the nodes as JSON only')
     .addHelpText(
       'after',
       `
-Exit codes: 0 every node answered, 1 some node did not, 2 bad usage, 3 failure.
+Exit codes: 0 every node answered (and every keystore is reliable), 1 some node did not (or a
+keystore is unreliable), 2 bad usage, 3 failure.
 
 Examples:
   $ aae cluster status ./dc1
-  $ aae cluster status ./dc1-remote --json`,
+  $ aae cluster status ./dc1-remote --json
+  $ aae cluster status ./ks-orders          # a keystore: reliable?, position, lag`,
     )
     .action(async (dir: string, opts: { json?: boolean }) => {
-      const c = await openCluster(dir);
+      const c = await openClusterDir(dir);
       const out: NodeStatus[] = [];
       try {
         const probes = c instanceof ServedCluster ? new Map(c.probes.map((p) => [p.node, p])) : new Map();
@@ -47,12 +53,12 @@ Examples:
           const info: NodeInfo = p !== undefined ? p.info : await c.node(node).info();
           const trees = { empty: 0, restored: 0, rebuilt: 0, missing: 0, unread: 0 };
           for (const t of info.trees ?? []) trees[t.origin]++;
-          out.push({ node, where, reachable: true, software: info.software, contract: `${info.contract.major}.${info.contract.minor}`, vnodes: info.vnodes.length, folds: info.folds, trees });
+          out.push({ node, where, reachable: true, software: info.software, contract: `${info.contract.major}.${info.contract.minor}`, vnodes: info.vnodes.length, folds: info.folds, trees, ...(info.keystore === undefined ? {} : { keystore: info.keystore }) });
         }
       } finally {
         await c.close();
       }
-      if (out.some((n) => !n.reachable)) ctx.setExitCode(EXIT.DIFFERENT);
+      if (out.some((n) => !n.reachable || n.keystore?.reliable === false)) ctx.setExitCode(EXIT.DIFFERENT);
       if (opts.json) {
         printJson(ctx.io.stdout, { cluster: c.spec.name, nodes: out });
         return;
@@ -66,5 +72,7 @@ Examples:
             : [n.node, n.where, `no: ${n.error}`, '', '', '', ''],
         ),
       );
+      // A difference younger than a keystore's lag is not yet a difference.
+      for (const n of out) if (n.keystore !== undefined) ctx.io.stdout.write(`${keystoreLine({ ...n.keystore, cluster: c.spec.name, node: n.node })}\n`);
     });
 }

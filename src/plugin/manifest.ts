@@ -1,0 +1,156 @@
+/**
+ * A plugin's manifest, read without running any of its code: its name, version, the plugin-API
+ * range it was built for, whether it mutates, and the file to import.
+ *
+ * A plugin is an entry of the node's plugin directory:
+ * - a folder with a package.json: `name` (the fold module's name), `version` (semver),
+ *   `"aae": {"pluginApi": "^1.0.0", "mutates"?: true, "main"?: "./index.js"}`; the module file is
+ *   `aae.main`, else `main`, else index.js, and must lie inside the folder;
+ * - a single `.js` or `.mjs` file whose first 4 KiB hold a line
+ *   `// aae-plugin {"name": …, "version": …, "pluginApi": …, "mutates"?: …}`.
+ *
+ * Everything else in the directory (dot files, editors' backups, other files) is not a plugin and is
+ * skipped, so a deploy can write `.tmp-x` and rename it into place.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import semver from 'semver';
+import { AaeError } from '../errors.js';
+
+export interface PluginManifest {
+  /** The fold module's name: what a request names. */
+  readonly name: string;
+  readonly version: string;
+  /** The plugin-API range it was built for (semver). */
+  readonly apiRange: string;
+  readonly mutates: boolean;
+  /** Its folder or file in the plugin directory. */
+  readonly path: string;
+  /** The module file to import (absolute). */
+  readonly entry: string;
+}
+
+/** A module name: what requests and `aae fold` name it by. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** Bytes of a single-file plugin read for its header line. */
+const HEADER_BYTES = 4096;
+const HEADER = /^\s*\/\/\s*aae-plugin\s+(\{.*\})\s*$/m;
+/** A plugin folder holds at most this many files and bytes (node_modules included): its digest reads them all. */
+const MAX_FILES = 10_000;
+const MAX_BYTES = 64 * 1024 * 1024;
+
+/** Whether a directory entry's name can be a plugin at all (dot files and backups never are). */
+export function isPluginEntryName(name: string): boolean {
+  return !name.startsWith('.') && !name.endsWith('~') && name !== 'node_modules';
+}
+
+function invalid(path: string, why: string, cause?: unknown): AaeError {
+  return new AaeError('PLUGIN_INVALID', `plugin at ${path}: ${why}`, { details: { path }, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** Checks the manifest's fields, whichever form they came in. */
+function fields(path: string, raw: { name: unknown; version: unknown; pluginApi: unknown; mutates: unknown }): Omit<PluginManifest, 'path' | 'entry'> {
+  const { name, version, pluginApi, mutates } = raw;
+  if (typeof name !== 'string' || !NAME.test(name)) throw invalid(path, `its name ${JSON.stringify(name)} is not a module name (letters, digits, _ . -)`);
+  if (typeof version !== 'string' || semver.valid(version) === null) throw invalid(path, `its version ${JSON.stringify(version)} is not semver (such as "1.2.0")`);
+  if (typeof pluginApi !== 'string' || semver.validRange(pluginApi) === null) {
+    throw invalid(path, `it names no plugin-API range ("aae": {"pluginApi": "^1.0.0"}), or ${JSON.stringify(pluginApi)} is not a semver range`);
+  }
+  if (mutates !== undefined && typeof mutates !== 'boolean') throw invalid(path, 'its "mutates" is not a boolean');
+  return { name, version, apiRange: pluginApi, mutates: mutates === true };
+}
+
+/** Reads the manifest of the plugin at `path` (a folder or a file); PLUGIN_INVALID says what is wrong. */
+export async function readManifest(path: string): Promise<PluginManifest> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    throw invalid(path, `cannot read it: ${(e as Error).message}`, e);
+  }
+  if (st.isDirectory()) {
+    let pkg: Record<string, unknown>;
+    try {
+      pkg = JSON.parse(await readFile(join(path, 'package.json'), 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw invalid(path, `a plugin folder needs a package.json that parses: ${(e as Error).message}`, e);
+    }
+    if (typeof pkg !== 'object' || pkg === null) throw invalid(path, 'its package.json is not an object');
+    const aae = pkg['aae'];
+    if (typeof aae !== 'object' || aae === null) throw invalid(path, 'its package.json has no "aae" object ({"pluginApi": "^1.0.0"})');
+    const a = aae as Record<string, unknown>;
+    const f = fields(path, { name: pkg['name'], version: pkg['version'], pluginApi: a['pluginApi'], mutates: a['mutates'] });
+    const main = a['main'] ?? pkg['main'] ?? 'index.js';
+    if (typeof main !== 'string') throw invalid(path, 'its "main" is not a string');
+    const entry = resolve(path, main);
+    if (!entry.startsWith(resolve(path) + sep)) throw invalid(path, `its module file ${main} lies outside the plugin's folder`);
+    const es = await stat(entry).catch(() => undefined);
+    if (es === undefined || !es.isFile()) throw invalid(path, `its module file ${main} does not exist`);
+    return { ...f, path, entry };
+  }
+  if (!st.isFile() || !/\.m?js$/.test(path)) throw invalid(path, 'a plugin is a folder with a package.json, or a .js/.mjs file');
+  let head: string;
+  try {
+    const bytes = await readFile(path);
+    head = bytes.subarray(0, HEADER_BYTES).toString('utf8');
+  } catch (e) {
+    throw invalid(path, `cannot read it: ${(e as Error).message}`, e);
+  }
+  const m = HEADER.exec(head);
+  if (m === null) throw invalid(path, 'a single-file plugin needs a header line: // aae-plugin {"name": …, "version": …, "pluginApi": "^1.0.0"}');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(m[1]!) as Record<string, unknown>;
+  } catch (e) {
+    throw invalid(path, `its aae-plugin header is not JSON: ${(e as Error).message}`, e);
+  }
+  return { ...fields(path, { name: raw['name'], version: raw['version'], pluginApi: raw['pluginApi'], mutates: raw['mutates'] }), path, entry: path };
+}
+
+export interface PluginFile {
+  readonly rel: string;
+  readonly abs: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** The files of a plugin (the file itself, or every file under its folder), sorted by path. */
+export async function pluginFiles(path: string): Promise<PluginFile[]> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return [{ rel: '', abs: path, size: st.size, mtimeMs: st.mtimeMs }];
+  const out: PluginFile[] = [];
+  let bytes = 0;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const abs = join(dir, e.name);
+      if (e.isDirectory()) await walk(abs);
+      else if (e.isFile()) {
+        const s = await stat(abs);
+        bytes += s.size;
+        out.push({ rel: relative(path, abs), abs, size: s.size, mtimeMs: s.mtimeMs });
+        if (out.length > MAX_FILES || bytes > MAX_BYTES) throw invalid(path, `it holds more than ${MAX_FILES} files or ${MAX_BYTES / 1024 / 1024} MiB`);
+      }
+    }
+  };
+  await walk(path);
+  return out;
+}
+
+/** A cheap change detector: names, sizes and modification times (no contents read). */
+export function fingerprintOf(files: readonly PluginFile[]): string {
+  return files.map((f) => `${f.rel}\0${f.size}\0${f.mtimeMs}`).join('\n');
+}
+
+/** sha-256 of the plugin's files (paths and contents), hex: the same files give the same digest on any machine. */
+export async function digestOf(files: readonly PluginFile[]): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of files) {
+    const content = await readFile(f.abs);
+    h.update(`${f.rel}\0${content.length}\0`);
+    h.update(content);
+  }
+  return h.digest('hex');
+}
