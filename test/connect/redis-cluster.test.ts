@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCluster } from 'redis';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -12,6 +13,7 @@ import { TicTacTree } from '../../src/tictac/index.js';
 import { KeystoreStore } from '../../src/connect/keystore-store.js';
 import { startFollowing, waitFor } from './keystore-helpers.js';
 import { redisClient } from '../support/redis.js';
+import { aae } from '../cli/helpers.js';
 import { expectTreesEqualRebuild, keystoreHashes, tempDir } from './pg-helpers.js';
 
 /**
@@ -138,3 +140,24 @@ async function treeOf(store: KeystoreStore, keys: string[]): Promise<TicTacTree>
   });
   return tree;
 }
+
+test('aae repair writes into a Redis Cluster keystore through the master of each key (WATCH/MULTI per master), and the two compare in sync', async () => {
+  const src = join(dir.path, 'rk-source');
+  const ks = join(dir.path, 'rk-cache');
+  const made = await aae('cluster', 'create', src, '--nodes', '1', '--ring-size', '8', '--n-val', '1', '--hash-method', 'value', '--seed', '0', '--tree-size', 'large');
+  expect(made.code, made.stderr).toBe(0);
+  const lines = Array.from({ length: 60 }, (_, i) => JSON.stringify({ bucket: 'rk', key: `k${i}`, value: `v${i}` }));
+  const file = join(dir.path, 'rk.jsonl');
+  await writeFile(file, `${lines.join('\n')}\n`);
+  expect((await aae('load', src, file)).code).toBe(0);
+  // The cache holds half of them, some stale, spread over the masters by slot.
+  for (let i = 0; i < 60; i += 2) await c.set(`rk:k${i}`, i % 3 === 0 ? 'stale' : `v${i}`);
+  expect((await aae('connect', ks, cluster.url, '--match', 'rk:*')).code).toBe(0);
+  expect((await aae('follow', ks, '--once')).code).toBe(0);
+  expect((await aae('compare', src, ks, '--pause-ms', '0')).code).toBe(1);
+  const rep = await aae('repair', src, ks, '--pause-ms', '0', '--conflict-log', join(dir.path, 'rk-conflicts.jsonl'), '--json');
+  expect(rep.code, rep.stderr).toBe(0);
+  expect(rep.json()).toMatchObject({ inSync: true, policy: 'source', direction: 'to-sink', totals: { skipped: 0 } });
+  for (let i = 0; i < 60; i++) expect(await c.get(`rk:k${i}`)).toBe(`v${i}`);
+  expect((await aae('compare', src, ks, '--pause-ms', '0')).code).toBe(0);
+}, 120_000);
