@@ -22,7 +22,7 @@
  *   reached a position at or past the write: the one the write names (etcd: its transaction's
  *   revision), else the source's current position taken after the write (PostgreSQL: the WAL
  *   insert position; Redis: a PING through every subscriber connection, after which the write's
- *   notification has been received, and the count of notifications received then).
+ *   notification has been received, and the tick of the feed's notification clock then).
  * - `info.keystore` says whether the keystore is reliable, its position and its lag.
  *
  * Opened with `source: 'off'` the node serves the keystore as it stands, without following its

@@ -133,6 +133,24 @@ test('Redis: read-your-writes holds for every write of a random run (a law over 
   );
 });
 
+test('Redis, served with rebuilds: writes made while its notification connection is killed (a gap, a rebuild, a swap) are still read back before they are answered', async () => {
+  const ks = join(dir.path, `ks${n++}`);
+  await connectRedis(ks, { url: redis.server.url, match: 'gap:*', bucket: 'gap' });
+  const cluster = await KeystoreCluster.open(ks, { source: 'follow', rebuilds: true, wrapNode: loopbackNode, retryMs: 50 });
+  open.push(cluster);
+  const k = on(cluster, cluster.node('n1'), 'gap');
+  for (let round = 0; round < 4; round++) {
+    await c.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    // Right away, while the feed finds the gap, rebuilds and swaps (or is about to).
+    for (let i = 0; i < 5; i++) {
+      const value = `round ${round} write ${i}`;
+      await k.put(`k${i}`, b(value));
+      expect((await k.head(`k${i}`))?.hash, value).toBe(h(value));
+    }
+  }
+  expect((await cluster.node('n1').info()).keystore).toMatchObject({ following: true });
+}, 60_000);
+
 test('etcd: compare-and-set writes with position clocks; a later write is a later position; read-your-writes', async () => {
   const e = etcdClient([etcd.server.endpoint]);
   try {

@@ -17,11 +17,17 @@ import { redisError } from './redis-connection.js';
  * - it lives in this process only: a follower that stops and starts again rebuilds.
  * This is best effort, where PostgreSQL's slot is a guarantee (docs/CONNECT.md).
  *
- * Positions are counts of notifications received on one subscription ("0" is its start, which
- * the snapshot covers). A PING on each subscriber connection is a barrier: Redis queues a
- * notification on the subscriber's connection when the write executes, before it answers the
- * writer, and the PING's reply comes after everything queued before it; so once the PINGs return,
- * every write acknowledged before them has been received.
+ * Positions are ticks of one clock per change source (`NoticeClock`), shared by its
+ * subscriptions: every notification received, by whichever subscription, takes the next tick. A
+ * subscription starts at the tick its PSUBSCRIBEs were confirmed at (its snapshot, scanned after,
+ * covers everything before), and its feed is idle at the clock's current tick once it has
+ * delivered all it received. So positions of a subscription and of the one a rebuild replaces it
+ * with compare, as PostgreSQL's LSNs and etcd's revisions do, and a wait for a position taken
+ * before a rebuild (a keystore node's read-your-writes) ends after it. A PING on each subscriber
+ * connection is a barrier: Redis queues a notification on the subscriber's connection when the
+ * write executes, before it answers the writer, and the PING's reply comes after everything
+ * queued before it; so once the PINGs return, every write acknowledged before them has been
+ * received, with a tick at most the clock's then.
  */
 
 /** Notifications one batch takes (their keys are deduplicated and refetched together). */
@@ -36,13 +42,20 @@ export const MAX_BUFFERED = 5_000_000;
 interface Notice {
   key: Buffer;
   at: number;
+  tick: number;
+}
+
+/** The tick clock of one change source's subscriptions (see the file comment). */
+export interface NoticeClock {
+  tick: number;
 }
 
 /** One subscription: its subscriber connections and the notifications they delivered. */
 export class RedisSubscription {
-  /** Notifications received and not yet acknowledged; queue[0] has seq base + 1. */
+  /** Notifications received and not yet acknowledged, in tick order. */
   private queue: Notice[] = [];
-  private base = 0;
+  /** The tick the subscription started at: its snapshot covers everything before. */
+  start = 0;
   private waiter: (() => void) | null = null;
   broken: string | null = null;
 
@@ -50,12 +63,13 @@ export class RedisSubscription {
     readonly name: string,
     readonly signature: string,
     private readonly subscribers: RedisClient[],
+    private readonly clock: NoticeClock,
   ) {}
 
   /** Subscribes on every master of `topology`; resolves once every PSUBSCRIBE is confirmed. */
-  static async open(name: string, topology: RedisTopology, channelPattern: string, keyOf: (channel: Buffer) => Buffer | null): Promise<RedisSubscription> {
+  static async open(name: string, topology: RedisTopology, channelPattern: string, keyOf: (channel: Buffer) => Buffer | null, clock: NoticeClock): Promise<RedisSubscription> {
     const subs: RedisClient[] = [];
-    const s = new RedisSubscription(name, topology.signature, subs);
+    const s = new RedisSubscription(name, topology.signature, subs, clock);
     try {
       for (const master of topology.masters) {
         const c = master.duplicate();
@@ -70,17 +84,18 @@ export class RedisSubscription {
       await s.close();
       throw redisError(e, 'subscribing to keyspace notifications');
     }
+    s.start = clock.tick;
     return s;
   }
 
-  /** Notifications received so far. */
-  get seq(): number {
-    return this.base + this.queue.length;
+  /** The clock's current tick: every notification this subscription received has a tick at most this. */
+  get now(): number {
+    return this.clock.tick;
   }
 
   private push(key: Buffer | null): void {
     if (key === null || this.broken !== null) return;
-    this.queue.push({ key, at: Date.now() });
+    this.queue.push({ key, at: Date.now(), tick: ++this.clock.tick });
     if (this.queue.length > MAX_BUFFERED) this.breakWith(`more than ${MAX_BUFFERED} notifications are waiting to be applied`);
     this.wake();
   }
@@ -111,19 +126,28 @@ export class RedisSubscription {
     });
   }
 
-  /** Up to `max` notifications after `position`. */
+  /** Up to `max` notifications with ticks after `position`. */
   after(position: number, max: number): Notice[] {
-    const from = Math.max(0, position - this.base);
+    const from = this.firstAfter(position);
     return this.queue.slice(from, from + max);
   }
 
   /** Forgets the notifications up to `position` (applied durably). */
   trim(position: number): void {
-    const n = Math.min(this.queue.length, position - this.base);
-    if (n > 0) {
-      this.queue = this.queue.slice(n);
-      this.base += n;
+    const n = this.firstAfter(position);
+    if (n > 0) this.queue = this.queue.slice(n);
+  }
+
+  /** The index of the first queued notification with a tick after `position` (binary search: ticks ascend). */
+  private firstAfter(position: number): number {
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.queue[mid]!.tick <= position) lo = mid + 1;
+      else hi = mid;
     }
+    return lo;
   }
 
   /** A barrier: resolves when every notification for a write acknowledged before the call has been received. */
@@ -161,15 +185,21 @@ export function openRedisStream(sub: RedisSubscription, from: number, check: Fee
           if (why !== null) sub.breakWith(why);
           if (sub.broken !== null) gap();
         }
+        // Everything received so far has a tick at most `now`: read it first, then the queue.
+        const now = sub.now;
         const notices = sub.after(position, BATCH);
         if (notices.length > 0) {
           const keys = new Map<string, Buffer>();
           for (const n of notices) keys.set(n.key.toString('latin1'), n.key);
           const changes: FeedChange[] = [...keys.values()].map((key) => ({ kind: 'refetch', key }));
-          position += notices.length;
+          position = notices[notices.length - 1]!.tick;
           return { kind: 'transactions', transactions: [{ position: String(position), commitTime: notices[0]!.at, changes }] };
         }
-        if (waited) return { kind: 'idle', position: String(position) };
+        if (waited) {
+          // Nothing of this subscription's is pending: every tick up to `now` has been delivered.
+          position = Math.max(position, now);
+          return { kind: 'idle', position: String(position) };
+        }
         await sub.wait(IDLE_WAIT_MS, signal);
       }
     },

@@ -1,7 +1,7 @@
 import { AaeError } from '../../errors.js';
 import type { ChangeSource, FeedStream, SnapshotRow, Subscription } from '../feed.js';
 import { RedisTopology, redisError, type RedisNode } from './redis-connection.js';
-import { openRedisStream, RedisSubscription } from './redis-feed.js';
+import { openRedisStream, RedisSubscription, type NoticeClock } from './redis-feed.js';
 import type { RedisSourceSpec } from './redis-spec.js';
 import { readBatch, readValue, type RedisValue } from './redis-value.js';
 
@@ -28,6 +28,8 @@ const READ_BATCH = 1_000;
 
 export class RedisChangeSource implements ChangeSource {
   private readonly held = new Map<string, RedisSubscription>();
+  /** The ticks every subscription's notifications take: positions that compare across rebuilds (redis-feed.ts). */
+  private readonly clock: NoticeClock = { tick: 0 };
   /** The latest subscription: what currentPosition() measures. */
   private active: RedisSubscription | null = null;
   private data: RedisTopology | null = null;
@@ -107,7 +109,7 @@ export class RedisChangeSource implements ChangeSource {
         const why = await this.checkNotifications(m);
         if (why !== null) throw new AaeError('SOURCE_INVALID', `${m.url.replace(/\/\/[^@]*@/, '//')}: ${why}`);
       }
-      sub = await RedisSubscription.open(name, t, `__keyspace@${this.spec.db}__:${this.spec.match}`, this.keyOfChannel);
+      sub = await RedisSubscription.open(name, t, `__keyspace@${this.spec.db}__:${this.spec.match}`, this.keyOfChannel, this.clock);
     } catch (e) {
       await t.close();
       throw e;
@@ -119,7 +121,7 @@ export class RedisChangeSource implements ChangeSource {
     const scanTime = Date.now();
     return {
       name,
-      position: '0',
+      position: String(sub.start),
       async *rows(signal = options.signal): AsyncIterable<SnapshotRow[]> {
         let batch: SnapshotRow[] = [];
         for (const node of t.masters) {
@@ -186,9 +188,11 @@ export class RedisChangeSource implements ChangeSource {
 
   async currentPosition(): Promise<string> {
     const sub = this.active;
-    if (sub === null) return '0';
-    await sub.barrier();
-    return String(sub.seq);
+    if (sub !== null) await sub.barrier();
+    // A broken subscription (or none) vouches for nothing received: answer a tick past everything,
+    // which only a new subscription (a rebuild, whose snapshot comes after) can reach.
+    if (sub === null || sub.broken !== null) return String(++this.clock.tick);
+    return String(this.clock.tick);
   }
 
   comparePositions(a: string, b: string): number {
