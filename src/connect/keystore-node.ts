@@ -273,15 +273,15 @@ export class KeystoreNode implements NodeService {
     const keys = request.writes.map(({ op }) => (op.kind === 'put' ? { bucket: op.object.bucket, key: op.object.key } : { bucket: op.bucket, key: op.key }));
     const plans = request.writes.map(({ op }, i) => planSourceWrite(op, keys[i]!.bucket, bucket, this.access, this.keystore.dir));
     const { heads } = await this.readHeads({ vnode: request.vnode, keys });
-    const rowWrites: SourceWrite[] = [];
+    const sourceWrites: SourceWrite[] = [];
     const at: number[] = [];
     plans.forEach((p, i) => {
       if (p !== null) {
         at.push(i);
-        rowWrites.push(p);
+        sourceWrites.push(p);
       }
     });
-    const report = rowWrites.length === 0 ? null : await this.access.write(rowWrites, options.signal === undefined ? {} : { signal: options.signal });
+    const report = sourceWrites.length === 0 ? null : await this.access.write(sourceWrites, options.signal === undefined ? {} : { signal: options.signal });
     if (report !== null && report.written > 0) {
       // Read-your-writes: the answer waits until the keystore (and its trees) hold what was written.
       const target = report.position ?? (await this.source.currentPosition());
