@@ -106,6 +106,14 @@ test('a table (id, val) and Redis strings kv:<id>: aae compare finds the stale, 
   expect((await compare(pgDir, cacheDir)).code).toBe(0);
   await follow(pgDir, cacheDir);
   expect((await compare(pgDir, cacheDir)).code).toBe(0);
+
+  // aae sync does the same on a schedule: one check now, one-way by default.
+  await sql(url, "UPDATE kv SET val = 'synced' WHERE id IN ('k1', 'k2')");
+  await sql(url, "DELETE FROM kv WHERE id = 'k3'");
+  const sync = await aae('sync', pgDir, cacheDir, '--once', 'all', '--pause-ms', '0', '--state', join(dir.path, 'cache-sync.json'), '--json');
+  expect(sync.code, sync.stderr).toBe(0);
+  expect(JSON.parse(sync.stdout.trim().split('\n').at(-1)!)).toMatchObject({ outcome: 'repaired' });
+  expect(await cacheOf('kv:')).toEqual(await table(url));
   await dropSlots(url);
 });
 
