@@ -13,6 +13,8 @@ export interface RunningFollower {
   logs: FollowLog[];
   /** Resolves once the follower has applied everything the source had when this was called. */
   caughtUp(): Promise<void>;
+  /** What ended the follower's run by itself (null while it runs). */
+  readonly failure: unknown;
   stop(): Promise<FollowReport | undefined>;
 }
 
@@ -49,6 +51,9 @@ export async function startFollowing(dir: string, options: { onProgress?: (p: Fo
   return {
     source,
     logs,
+    get failure() {
+      return failed;
+    },
     async caughtUp() {
       // Wait for a follower that streams (a build first ends), then for its position to pass the source's.
       for (let i = 0; i < 1200; i++) {

@@ -135,7 +135,8 @@ test('notifications off: aae connect refuses and names the setting; turned off u
     await f.caughtUp();
     await c.configSet('notify-keyspace-events', 'Kg');
     await waitFor('the gap', () => f.logs.some((l) => l.code === 'CN004'));
-    // The rebuild cannot subscribe either: the follower stops with the setting to change.
+    // The rebuild cannot subscribe either: the follower stops by itself with the setting to change.
+    await waitFor('the refused rebuild', () => f.failure !== null);
     stopped = await f.stop().catch((e: unknown) => e);
   } finally {
     await c.configSet('notify-keyspace-events', 'KA');
