@@ -12,6 +12,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
 const ALLOWED: Record<string, string[]> = {
   errors: [],
   version: [],
+  'log-line': [],
   hash: ['errors'],
   tictac: ['hash', 'errors'],
   cluster: ['hash', 'errors'],
@@ -26,8 +27,8 @@ const ALLOWED: Record<string, string[]> = {
   aae: ['coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   connect: ['coordinator', 'local', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   sync: ['aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  net: ['coordinator', 'local', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors', 'version'],
-  plugin: ['fold', 'node', 'store', 'plan', 'tictac', 'cluster', 'hash', 'errors'],
+  net: ['coordinator', 'local', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors', 'version', 'log-line'],
+  plugin: ['fold', 'node', 'store', 'plan', 'tictac', 'cluster', 'hash', 'errors', 'log-line'],
   testing: ['plugin', 'aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   bench: ['plugin', 'net', 'connect', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   cli: ['plugin', 'net', 'connect', 'sync', 'bench', 'testing', 'aae', 'version', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],

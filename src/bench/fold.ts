@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { defaultSpec } from '../cluster/index.js';
 import { mergeRootNval, mergeTreeRange, objectStats, runFold } from '../fold/index.js';
 import { plan } from '../plan/index.js';
-import { EmbeddedCluster, type PutItem } from '../coordinator/index.js';
+import { EmbeddedCluster } from '../coordinator/index.js';
 import { KIND_HEAD, keyspacePrefix, prefixEnd } from '../store/layout.js';
 import { bestOf, machineInfo, round, type BenchFigure, type BenchReport } from './report.js';
 import type { BenchOptions, BenchSuite } from './suite.js';
+import { FOLD_LOAD_BATCH, FOLD_N_VAL, FOLD_NODES, FOLD_OBJECTS, FOLD_RING_SIZE, foldObjects } from './fold-workload.js';
 
 /**
  * `aae bench fold`: coverage folds over an embedded 3-node cluster of N objects (nVal 3), against
@@ -18,30 +19,14 @@ import type { BenchOptions, BenchSuite } from './suite.js';
  * - merge_root_nval over the whole cluster (cached trees, no scan), ms, target ≤ 50 ms.
  */
 
-/** N at scale 1, as the issue's targets name it. */
-const OBJECTS = 1_000_000;
-/** A modest ring: 16 vnodes × 3 IndexN trees, each a large tree of up to 4 MiB, ≈ 192 MiB of cached trees at 1M keys. */
-const RING_SIZE = 16;
-const N_VAL = 3;
-const NODES = 3;
-/** Objects per putMany batch while loading: the store's own batching amortises LevelDB batches. */
-const LOAD_BATCH = 10_000;
-/** Value bytes: small values, as the targets are about head folds, not value reads. */
-const VALUE = new Uint8Array(100);
 /** Timed rounds at full scale (each times raw, object_stats and merge_tree_range once); each figure keeps its best (the least disturbed on a shared machine). */
 const RUNS = 5;
 /** merge_root_nval is short: more runs for a stable best. */
 const ROOT_RUNS = 7;
 
-function* objects(n: number): Generator<PutItem> {
-  for (let i = 0; i < n; i++) {
-    yield { bucket: `b${i % 4}`, key: `key-${i}`, value: VALUE, clock: { entries: [['bench', 1]], lastModified: 1_700_000_000_000 + i } };
-  }
-}
-
 /** Raw iteration of the head entries the offset-0 plan visits: the floor under any head fold. */
 async function rawScan(cluster: EmbeddedCluster): Promise<number> {
-  const p = plan({ ringSize: RING_SIZE, nVal: N_VAL, owners: cluster.owners, offset: 0 });
+  const p = plan({ ringSize: FOLD_RING_SIZE, nVal: FOLD_N_VAL, owners: cluster.owners, offset: 0 });
   let entries = 0;
   await Promise.all(
     cluster.spec.nodes.map(async (node) => {
@@ -70,21 +55,21 @@ export const foldBench: BenchSuite = {
   name: 'fold',
   description: 'object_stats and merge_tree_range (large) over a 3-node cluster against raw nextv iteration; merge_root_nval time',
   async run(options: BenchOptions): Promise<BenchReport> {
-    const n = Math.max(1000, Math.round(OBJECTS * options.scale));
+    const n = Math.max(1000, Math.round(FOLD_OBJECTS * options.scale));
     const runs = options.scale < 0.1 ? 1 : RUNS;
     const rootRuns = options.scale < 0.1 ? 1 : ROOT_RUNS;
     const dir = await mkdtemp(join(tmpdir(), 'aae-bench-fold-'));
     let cluster: EmbeddedCluster | undefined;
     try {
-      cluster = await EmbeddedCluster.create(join(dir, 'bench'), defaultSpec('bench', { ringSize: RING_SIZE, nVal: N_VAL, nodeCount: NODES, treeSize: 'large' }));
+      cluster = await EmbeddedCluster.create(join(dir, 'bench'), defaultSpec('bench', { ringSize: FOLD_RING_SIZE, nVal: FOLD_N_VAL, nodeCount: FOLD_NODES, treeSize: 'large' }));
       const t0 = performance.now();
       let next = 0;
-      await cluster.putMany(objects(n), {
-        batchSize: LOAD_BATCH,
+      await cluster.putMany(foldObjects(n), {
+        batchSize: FOLD_LOAD_BATCH,
         onProgress: ({ written }) => {
           if (written >= next) {
             options.log(`fold: loaded ${written} of ${n} objects (${Math.round((performance.now() - t0) / 1000)} s)`);
-            next += Math.max(LOAD_BATCH, Math.round(n / 10));
+            next += Math.max(FOLD_LOAD_BATCH, Math.round(n / 10));
           }
         },
       });
@@ -129,7 +114,7 @@ export const foldBench: BenchSuite = {
       return {
         suite: 'fold',
         machine: machineInfo(),
-        params: { objects: n, ringSize: RING_SIZE, nVal: N_VAL, nodes: NODES, treeSize: 'large', runs, loadSeconds: round(loadS, 1) },
+        params: { objects: n, ringSize: FOLD_RING_SIZE, nVal: FOLD_N_VAL, nodes: FOLD_NODES, treeSize: 'large', runs, loadSeconds: round(loadS, 1) },
         figures: [
           rateFigure('object_stats, whole cluster', statsRate),
           rateFigure('merge_tree_range (large tree), whole cluster', treeRate),

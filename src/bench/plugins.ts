@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultSpec } from '../cluster/index.js';
-import { EmbeddedCluster, type PutItem } from '../coordinator/index.js';
+import { EmbeddedCluster } from '../coordinator/index.js';
 import { objectStats, runFold, type ModuleSource } from '../fold/index.js';
 import { DEFAULT_TUNING, PluginHost, loadClientPlugin, type SessionTuning } from '../plugin/index.js';
 import { machineInfo, round, type BenchFigure, type BenchReport } from './report.js';
 import type { BenchOptions, BenchSuite } from './suite.js';
+import { FOLD_LOAD_BATCH, FOLD_N_VAL, FOLD_NODES, FOLD_OBJECTS, FOLD_RING_SIZE, foldObjects } from './fold-workload.js';
 
 /**
  * `aae bench plugins`: what isolation costs. Over one embedded 3-node cluster of N objects (the fold
@@ -23,20 +24,8 @@ import type { BenchOptions, BenchSuite } from './suite.js';
  *   (the watcher's event, the debounce, a new pool, a worker importing and validating it). The
  *   median and the worst of RELOADS reloads.
  */
-const OBJECTS = 1_000_000;
-const RING_SIZE = 16;
-const N_VAL = 3;
-const NODES = 3;
-const LOAD_BATCH = 10_000;
-const VALUE = new Uint8Array(100);
 const RUNS = 5;
 const RELOADS = 7;
-
-function* objects(n: number): Generator<PutItem> {
-  for (let i = 0; i < n; i++) {
-    yield { bucket: `b${i % 4}`, key: `key-${i}`, value: VALUE, clock: { entries: [['bench', 1]], lastModified: 1_700_000_000_000 + i } };
-  }
-}
 
 /** The fold layer's compiled index, which the bench's plugin imports (a worker cannot load TypeScript). */
 function foldIndexUrl(): string {
@@ -65,7 +54,7 @@ export const pluginsBench: BenchSuite = {
   name: 'plugins',
   description: 'object_stats as a plugin in worker threads against the built-in over the same objects; plugin reload latency',
   async run(options: BenchOptions): Promise<BenchReport> {
-    const n = Math.max(1000, Math.round(OBJECTS * options.scale));
+    const n = Math.max(1000, Math.round(FOLD_OBJECTS * options.scale));
     const runs = options.scale < 0.1 ? 1 : RUNS;
     const reloads = options.scale < 0.1 ? 2 : RELOADS;
     const dir = await mkdtemp(join(tmpdir(), 'aae-bench-plugins-'));
@@ -89,9 +78,9 @@ export const pluginsBench: BenchSuite = {
       const host = hosts[0]!;
       let current: ModuleSource = host;
       const source: ModuleSource = { acquire: (a, b, c) => current.acquire(a, b, c), list: () => current.list() };
-      cluster = await EmbeddedCluster.create(join(dir, 'bench'), defaultSpec('bench', { ringSize: RING_SIZE, nVal: N_VAL, nodeCount: NODES, treeSize: 'large' }), { source });
+      cluster = await EmbeddedCluster.create(join(dir, 'bench'), defaultSpec('bench', { ringSize: FOLD_RING_SIZE, nVal: FOLD_N_VAL, nodeCount: FOLD_NODES, treeSize: 'large' }), { source });
       const t0 = performance.now();
-      await cluster.putMany(objects(n), { batchSize: LOAD_BATCH });
+      await cluster.putMany(foldObjects(n), { batchSize: FOLD_LOAD_BATCH });
       options.log(`plugins: loaded ${n} objects in ${Math.round((performance.now() - t0) / 1000)} s`);
       const c = cluster;
       const copy = await loadClientPlugin(pluginDir, 'object_stats_plugin');
@@ -152,7 +141,7 @@ export const pluginsBench: BenchSuite = {
       return {
         suite: 'plugins',
         machine: machineInfo(),
-        params: { objects: n, ringSize: RING_SIZE, nVal: N_VAL, nodes: NODES, runs, reloads, pluginThreads: 2 },
+        params: { objects: n, ringSize: FOLD_RING_SIZE, nVal: FOLD_N_VAL, nodes: FOLD_NODES, runs, reloads, pluginThreads: 2 },
         figures: [
           {
             name: 'object_stats as a plugin (worker threads), whole cluster',

@@ -4,8 +4,9 @@
  * list, the library nothing. One line is `{ code, level, message, fields }`, the shape of the
  * exchange's own log lines (src/exchange/log.ts).
  */
+import type { LogLevel, LogLine } from '../log-line.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export { silent, type LogLevel, type LogLine, type LogSink } from '../log-line.js';
 
 export const NET_LOG_CODES = {
   NS001: 'node server listening',
@@ -22,17 +23,6 @@ export const NET_LOG_CODES = {
 } as const;
 
 export type NetLogCode = keyof typeof NET_LOG_CODES;
-
-export interface LogLine {
-  code: string;
-  level: LogLevel;
-  message: string;
-  fields: Record<string, string | number | boolean>;
-}
-
-export type LogSink = (line: LogLine) => void;
-
-export const silent: LogSink = () => undefined;
 
 export function logLine(code: NetLogCode, level: LogLevel, fields: LogLine['fields'] = {}): LogLine {
   return { code, level, message: NET_LOG_CODES[code], fields };

@@ -2,8 +2,9 @@
  * The plugin host's log lines, with stable codes an operator can grep: the same `{code, level,
  * message, fields}` shape as the node server's lines (src/net/log.ts), so one sink serves both.
  */
+import type { LogLevel, LogLine } from '../log-line.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export { silent, type LogLevel, type LogLine, type LogSink } from '../log-line.js';
 
 export const PLUGIN_LOG_CODES = {
   PL001: 'plugin loaded: serving',
@@ -18,17 +19,6 @@ export const PLUGIN_LOG_CODES = {
 } as const;
 
 export type PluginLogCode = keyof typeof PLUGIN_LOG_CODES;
-
-export interface LogLine {
-  code: string;
-  level: LogLevel;
-  message: string;
-  fields: Record<string, string | number | boolean>;
-}
-
-export type LogSink = (line: LogLine) => void;
-
-export const silent: LogSink = () => undefined;
 
 export function pluginLine(code: PluginLogCode, level: LogLevel, fields: LogLine['fields'] = {}): LogLine {
   return { code, level, message: PLUGIN_LOG_CODES[code], fields };
