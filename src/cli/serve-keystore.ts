@@ -42,8 +42,12 @@ export async function serveKeystore(o: ServeKeystore, node: string): Promise<voi
     const metrics = serverMetrics(ks, () => server?.wireBytes());
     server = await NodeServer.start({ node: ks, name: node, listen: o.listen, transport: o.transport, limits: o.limits, log: o.log, metrics });
     if (o.metricsListen !== undefined) {
-      // Healthy while the keystore can be trusted: an unreliable one is rebuilding and vouches for nothing.
-      endpoint = await serveMetrics(o.metricsListen, metrics.registry, async () => (await ks.info()).keystore?.reliable === true);
+      // Healthy while the keystore can be trusted and follows its source: an unreliable one is
+      // rebuilding and vouches for nothing, and one whose feed stopped goes stale.
+      endpoint = await serveMetrics(o.metricsListen, metrics.registry, async () => {
+        const k = (await ks.info()).keystore;
+        return k?.reliable === true && k.following;
+      });
       o.log({ code: 'NS010', level: 'info', message: NET_LOG_CODES.NS010, fields: { node, address: endpoint.address } });
     }
     await o.stopped;

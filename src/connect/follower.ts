@@ -224,54 +224,50 @@ export class Follower {
       const spec = this.ks.spec;
       for (;;) {
         throwIfAborted(options.signal);
-        const s = this.ks.state;
-        let why: string | null = null;
-        if (s.phase === 'new' || s.subscription === null) why = 'first build';
-        else if (!s.reliable) why = `rebuild after a gap (${s.unreliable?.reason ?? 'unknown'})`;
-        else if (rebuilds && s.nextRebuildAt !== null && now() >= s.nextRebuildAt) why = 'scheduled rebuild';
-        else if (rebuilds && this.ks.store.clock === undefined) why = 'rebuild for position clocks (the store predates them)';
-        if (why !== null && !rebuilds) throw new AaeError('KEYSTORE_UNRELIABLE', `${this.ks.dir} needs a ${why}: run aae follow`);
-        if (why === null && spec.maxStoppedMs > 0 && s.followedAt !== null && now() - s.followedAt > spec.maxStoppedMs) {
-          await markUnreliable(`the feed was stopped for ${Math.round((now() - s.followedAt) / 60_000)} min, past the limit of ${Math.round(spec.maxStoppedMs / 60_000)} min`);
-          continue;
-        }
-        if (why === null) {
-          const position = await this.ks.store.position();
-          const gap = position === null ? 'the store has no checkpoint' : await this.source.checkResume(s.subscription!, position);
-          if (gap !== null) {
-            await markUnreliable(gap);
+        // A lost connection anywhere in a round (the resume check, the stream, a rebuild) is retried
+        // until the source answers again, unless this run is a one-off (once) or was stopped.
+        try {
+          const s = this.ks.state;
+          let why: string | null = null;
+          if (s.phase === 'new' || s.subscription === null) why = 'first build';
+          else if (!s.reliable) why = `rebuild after a gap (${s.unreliable?.reason ?? 'unknown'})`;
+          else if (rebuilds && s.nextRebuildAt !== null && now() >= s.nextRebuildAt) why = 'scheduled rebuild';
+          else if (rebuilds && this.ks.store.clock === undefined) why = 'rebuild for position clocks (the store predates them)';
+          if (why !== null && !rebuilds) throw new AaeError('KEYSTORE_UNRELIABLE', `${this.ks.dir} needs a ${why}: run aae follow`);
+          if (why === null && spec.maxStoppedMs > 0 && s.followedAt !== null && now() - s.followedAt > spec.maxStoppedMs) {
+            await markUnreliable(`the feed was stopped for ${Math.round((now() - s.followedAt) / 60_000)} min, past the limit of ${Math.round(spec.maxStoppedMs / 60_000)} min`);
             continue;
           }
-          if (this.applied === null || this.source.comparePositions(position!, this.applied) > 0) this.advance(position!);
-          try {
-            const outcome = await this.followStream(position!, options, report, now, rebuilds);
-            if (outcome === 'caught-up') break;
-            continue; // a scheduled rebuild is due
-          } catch (e) {
-            if (isAaeError(e, 'FEED_GAP')) {
-              await markUnreliable(e.message);
+          if (why === null) {
+            const position = await this.ks.store.position();
+            const gap = position === null ? 'the store has no checkpoint' : await this.source.checkResume(s.subscription!, position);
+            if (gap !== null) {
+              await markUnreliable(gap);
               continue;
             }
-            if (isAaeError(e, 'SOURCE_UNAVAILABLE') && options.once !== true && !(options.signal?.aborted ?? false)) {
-              log({ code: 'CN005', message: `${e.message}; reconnecting in ${options.retryMs ?? DEFAULT_RETRY_MS} ms` });
-              await sleep(options.retryMs ?? DEFAULT_RETRY_MS, options.signal);
-              continue;
+            if (this.applied === null || this.source.comparePositions(position!, this.applied) > 0) this.advance(position!);
+            try {
+              const outcome = await this.followStream(position!, options, report, now, rebuilds);
+              if (outcome === 'caught-up') break;
+              continue; // a scheduled rebuild is due
+            } catch (e) {
+              if (isAaeError(e, 'FEED_GAP')) {
+                await markUnreliable(e.message);
+                continue;
+              }
+              throw e;
             }
-            throw e;
           }
-        }
-        try {
           await this.rebuild(why, options, now, log);
+          report.builds++;
         } catch (e) {
-          // A source that cannot be reached mid-rebuild (a failover under way) is retried, as a lost feed is.
           if (isAaeError(e, 'SOURCE_UNAVAILABLE') && options.once !== true && !(options.signal?.aborted ?? false)) {
-            log({ code: 'CN005', message: `${(e as Error).message}; retrying the build in ${options.retryMs ?? DEFAULT_RETRY_MS} ms` });
+            log({ code: 'CN005', message: `${e.message}; reconnecting in ${options.retryMs ?? DEFAULT_RETRY_MS} ms` });
             await sleep(options.retryMs ?? DEFAULT_RETRY_MS, options.signal);
             continue;
           }
           throw e;
         }
-        report.builds++;
       }
     } catch (e) {
       failure = e;

@@ -205,29 +205,31 @@ export class KeystoreNode implements NodeService {
       if (module.info.mutates) {
         throw new AaeError('FOLD_MUTATION_REFUSED', `keystore node ${this.keystore.dir} runs no mutating folds (${module.info.name}): its heads change only by its feed`, { details: { node: KEYSTORE_NODE, module: module.info.name } });
       }
-      const cluster = this.keystore.store.cluster;
-      const params = cluster.params;
-      for (const share of request.vnodes) {
-        const held = share.vnode >= 0 && share.vnode < params.ringSize ? indexNsOfVnode(share.vnode, params).map((n) => n.keyspace) : null;
-        if (held === null) throw new AaeError('NODE_REQUEST_INVALID', `node ${KEYSTORE_NODE} holds no vnode ${share.vnode}`, { details: { node: KEYSTORE_NODE, vnode: share.vnode } });
-        for (const k of share.keyspaces) {
-          if (!held.includes(k)) throw new AaeError('NODE_REQUEST_INVALID', `vnode ${share.vnode} on node ${KEYSTORE_NODE} does not hold keyspace ${k}`, { details: { node: KEYSTORE_NODE, vnode: share.vnode, keyspace: k } });
-        }
-      }
-      const session = await module.open(request.query, { signal, node: KEYSTORE_NODE });
+      // Held from before the store is looked up: a swap (an exclusive section) replaces the store,
+      // and a fold that took the old one before waiting would read it closed.
+      const release = await this.gate.hold();
       try {
-        const needs = session.needs;
-        if (needs === 'objects' || needs === 'index') {
-          throw new AaeError('NODE_REQUEST_INVALID', `keystore node ${this.keystore.dir} does not offer ${needs === 'objects' ? 'object' : 'index'} folds (${module.info.name}): the values live in the source`, { details: { node: KEYSTORE_NODE, module: module.info.name } });
+        const cluster = this.keystore.store.cluster;
+        const params = cluster.params;
+        for (const share of request.vnodes) {
+          const held = share.vnode >= 0 && share.vnode < params.ringSize ? indexNsOfVnode(share.vnode, params).map((n) => n.keyspace) : null;
+          if (held === null) throw new AaeError('NODE_REQUEST_INVALID', `node ${KEYSTORE_NODE} holds no vnode ${share.vnode}`, { details: { node: KEYSTORE_NODE, vnode: share.vnode } });
+          for (const k of share.keyspaces) {
+            if (!held.includes(k)) throw new AaeError('NODE_REQUEST_INVALID', `vnode ${share.vnode} on node ${KEYSTORE_NODE} does not hold keyspace ${k}`, { details: { node: KEYSTORE_NODE, vnode: share.vnode, keyspace: k } });
+          }
         }
-        const release = await this.gate.hold();
+        const session = await module.open(request.query, { signal, node: KEYSTORE_NODE });
         try {
+          const needs = session.needs;
+          if (needs === 'objects' || needs === 'index') {
+            throw new AaeError('NODE_REQUEST_INVALID', `keystore node ${this.keystore.dir} does not offer ${needs === 'objects' ? 'object' : 'index'} folds (${module.info.name}): the values live in the source`, { details: { node: KEYSTORE_NODE, module: module.info.name } });
+          }
           yield* executeFold({ node: KEYSTORE_NODE, session, shares: request.vnodes, vnode: (id) => cluster.vnode(id), nVal: params.nVal, queue: this.queue, signal, emits: request.emit === true });
         } finally {
-          release();
+          session.close();
         }
       } finally {
-        session.close();
+        release();
       }
     } finally {
       lease.release();

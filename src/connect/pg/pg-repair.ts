@@ -108,6 +108,15 @@ export class PgRowWriter {
   }
 }
 
+/** One row by its key, locked for this transaction, as its hash and size; null when absent. */
+async function lockedRow(c: pg.Client, spec: PgSourceSpec, table: string, where: string, keyParams: readonly string[], seed: number): Promise<{ hash: number; size: number } | null> {
+  const r = await c.query<string[]>({ text: `SELECT ${spec.columns.map(ident).join(', ') || 'NULL'} FROM ${table} WHERE ${where} FOR UPDATE`, values: [...keyParams], rowMode: 'array' });
+  const row = r.rows[0];
+  if (row === undefined) return null;
+  const bytes = canonicalRowBytes(spec.columns.length === 0 ? [] : row);
+  return { hash: objectHashOfValue(bytes, seed), size: bytes.byteLength };
+}
+
 async function writeBatch(c: pg.Client, spec: PgSourceSpec, writes: readonly RowWrite[], seed: number): Promise<Pick<RowWriteReport, 'outcomes' | 'found'>> {
   const table = qualified(spec.schema, spec.table);
   const keyCols = spec.key.map(ident);
@@ -152,7 +161,13 @@ async function writeBatch(c: pg.Client, spec: PgSourceSpec, writes: readonly Row
         const onConflict =
           w.expect === undefined && spec.columns.length > 0 ? `DO UPDATE SET ${spec.columns.map((col) => `${ident(col)} = EXCLUDED.${ident(col)}`).join(', ')}` : 'DO NOTHING';
         const ins = await c.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${values.map((_, j) => `$${j + 1}`).join(', ')}) ON CONFLICT ${keyList} ${onConflict}`, values);
-        outcomes.push(ins.rowCount === 1 || w.expect === undefined ? 'written' : 'skipped');
+        if (ins.rowCount === 1 || w.expect === undefined) outcomes.push('written');
+        else {
+          // A row inserted by a live writer since our check (its insert held the key, ours waited and
+          // did nothing): what the write found is that row, so the caller sees it lost, not landed.
+          found[i] = await lockedRow(c, spec, table, where, keyParams, seed);
+          outcomes.push('skipped');
+        }
       } else {
         if (spec.columns.length > 0) {
           const set = spec.columns.map((col, j) => `${ident(col)} = $${keyParams.length + j + 1}`).join(', ');
