@@ -157,6 +157,12 @@ interface Pending {
   /** The place whose version wins (its object is fetched), or −1 when a deletion wins (`tombstone`). */
   winner: number;
   tombstone?: AaeObject;
+  /**
+   * With a tombstone: the places whose absence is the deletion. Their objects are fetched before
+   * it is written (a keystore reads its source), so a key the source still holds, which its
+   * keystore has not applied yet, is never deleted on the other side.
+   */
+  absentAt?: number[];
   clock: AaeObject['clock'];
   targets: number[];
   losers: number[];
@@ -216,7 +222,8 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
           continue;
         }
         const tombstone: AaeObject = { bucket: key.bucket, key: key.key, clock: deletion.clock, value: new Uint8Array(0), deleted: true, indexes: [] };
-        pending.push({ key, places, winner: -1, tombstone, clock: deletion.clock, targets: deletion.targets, losers: deletion.targets, action });
+        const absentAt = places.flatMap((p, i) => (p.side === preferredSide ? [i] : []));
+        pending.push({ key, places, winner: -1, tombstone, absentAt, clock: deletion.clock, targets: deletion.targets, losers: deletion.targets, action });
         continue;
       }
       const r = resolveVersions(versions, options.policy, preferred);
@@ -274,6 +281,7 @@ async function writePending(
   const wanted: Array<{ key: ObjectKey; ref: PlaceRef }> = [];
   for (const p of pending) {
     if (p.tombstone === undefined) wanted.push({ key: p.key, ref: p.places[p.winner]!.ref });
+    else for (const a of p.absentAt ?? []) wanted.push({ key: p.key, ref: p.places[a]!.ref });
     if (logging) for (const l of p.losers) wanted.push({ key: p.key, ref: p.places[l]!.ref });
   }
   const fetched = wanted.length === 0 ? [] : await backend.fetch(wanted, signalOpt);
@@ -282,7 +290,15 @@ async function writePending(
   const conflicts: ConflictEntry[] = [];
   for (const p of pending) {
     const winner = p.tombstone === undefined ? (fetched[at++] ?? null) : null;
+    const stillThere = p.tombstone === undefined ? false : (p.absentAt ?? []).map(() => fetched[at++] ?? null).some((o) => o !== null);
     const losers = logging ? p.losers.map((l) => ({ l, object: fetched[at++] ?? null })) : [];
+    if (stillThere) {
+      // The deletion's side holds the key after all (its source has it; its keystore lagged): the
+      // next round decides again.
+      stats.placesSkipped += p.targets.length;
+      p.action.skipped = labels(p.places, p.targets);
+      continue;
+    }
     if (p.tombstone === undefined) {
       const decided = p.places[p.winner]!.version!;
       if (winner === null || !sameVersion({ clock: winner.object.clock, deleted: winner.object.deleted, hash: winner.hash }, decided)) {

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { repairClusters } from '../../src/aae/index.js';
 import { builtinFoldModule, runAnyFold } from '../../src/fold/index.js';
 import { canonicalRowBytes, connectPostgres, keyBytesOf, KeystoreCluster } from '../../src/connect/index.js';
 import { initHash } from '../../src/hash/index.js';
 import { usePostgres } from '../support/postgres.js';
-import { dropSlots, sql, tempDir } from './pg-helpers.js';
+import { dropSlots, followOnce, sql, tempDir } from './pg-helpers.js';
 
 /**
  * A keystore node under the races a server meets, against real PostgreSQL: folds arriving while a
@@ -98,6 +99,31 @@ describe('a keystore node under races', () => {
       await cluster.close();
     }
     await dropSlots(url);
+  });
+
+  test('a row its keystore has not applied yet is not a deletion: a one-way repair never deletes it on the other side', async () => {
+    const primary = await table('lag_primary', 20);
+    const dr = await table('lag_dr', 20);
+    const p = join(dir.path, 'lag-primary');
+    const d = join(dir.path, 'lag-dr');
+    await connectPostgres(p, { url: primary, table: 'kv' });
+    await connectPostgres(d, { url: dr, table: 'kv' });
+    await followOnce(p);
+    // Written at the primary after its keystore caught up, and already at the DR.
+    await sql(primary, "INSERT INTO kv VALUES ('late', 'x')");
+    await sql(dr, "INSERT INTO kv VALUES ('late', 'x')");
+    const source = await KeystoreCluster.open(p); // as it stands: it has not seen 'late'
+    const sink = await KeystoreCluster.open(d, { source: 'follow', retryMs: 100 });
+    try {
+      const report = await repairClusters(source, sink, { policy: 'source', direction: 'to-sink', pauseMs: 0, maxLoops: 1 });
+      expect(report.totals.placesSkipped).toBe(1);
+      expect(report.totals.placesWritten).toBe(0);
+    } finally {
+      await source.close();
+      await sink.close();
+    }
+    expect((await sql(dr, "SELECT val FROM kv WHERE id = 'late'")).rows).toEqual([{ val: 'x' }]);
+    for (const u of [primary, dr]) await dropSlots(u);
   });
 
   test('a database that refuses connections for longer than the retry interval is waited out: the feed resumes and follows on', async () => {
