@@ -15,6 +15,7 @@ need chromium command -v chromium
 need zsh command -v zsh
 need postgresql bash -c 'ls /usr/lib/postgresql/*/bin/initdb'
 need redis-server command -v redis-server
+need redis-tools command -v redis-cli   # the Redis Cluster test makes its cluster with redis-cli; the bench uses redis-benchmark
 need etcd-server command -v etcd
 
 [ "${#missing[@]}" -eq 0 ] && exit 0

@@ -96,6 +96,7 @@ export const ERROR_CODES = {
   SYNC_STATE_INVALID: 'input', // a sync state file that does not parse or belongs to other clusters
   SYNC_STATE_IO: 'failure', // the sync state file could not be read or written
   SYNC_BUSY: 'failure', // another aae sync holds the lock of this state file
+  SYNC_LOCK_LOST: 'failure', // an aae sync lost its etcd lease (another may have taken over): it stops
 
   // src/cli
   OUTPUT_IO: 'failure', // a listing (--output FILE) or an --html page could not be written

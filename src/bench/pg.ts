@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { compareClusters } from '../aae/index.js';
-import { changeSourceOf, connectPostgres, Follower, followKeystore, KeystoreStore, openKeystore, readSourceSpec, startLocalServer, type FollowOptions, type LocalServer } from '../connect/index.js';
+import { changeSourceOf, connectPostgres, Follower, followKeystore, KeystoreStore, openKeystore, readSourceSpec, startLocalServer, type FollowOptions, type LocalServer, type SourceSpec } from '../connect/index.js';
 import { AaeError } from '../errors.js';
 import { exec, headsFloor, measure, plainConsume, plainConsumer, plainRead, writeThroughput, type Measured } from './pg-baselines.js';
 import { bestOf, machineInfo, round, type BenchFigure, type BenchReport } from './report.js';
@@ -45,6 +45,11 @@ const LOAD_ROWS_PER_TXN = 10;
 const LOAD_TXNS_PER_SECOND = 200;
 /** Connections writing in the throughput phases. */
 const WRITERS = 4;
+
+function pgSpec(spec: SourceSpec): Extract<SourceSpec['source'], { engine: 'postgresql' }> {
+  if (spec.source.engine !== 'postgresql') throw new AaeError('INTERNAL', 'bench pg: not a PostgreSQL keystore');
+  return spec.source;
+}
 
 async function follow(dir: string, options: FollowOptions): Promise<void> {
   const source = changeSourceOf(await readSourceSpec(dir));
@@ -145,7 +150,7 @@ export const pgBench: BenchSuite = {
       const k1 = join(dir, 'k1');
       const k2 = join(dir, 'k2');
       await connectPostgres(k1, { url, table: 'kv', slot: 'bench_k1' });
-      await connectPostgres(k2, { url, table: 'kv', slot: 'bench_k2', publication: (await readSourceSpec(k1)).source.publication });
+      await connectPostgres(k2, { url, table: 'kv', slot: 'bench_k2', publication: pgSpec(await readSourceSpec(k1)).publication });
       options.log('pg: building a keystore');
       const built = await measure(server.pid, () => follow(k1, { once: true }));
       const buildRate = n / (built.ms / 1000);
@@ -177,7 +182,7 @@ export const pgBench: BenchSuite = {
       await follow(k2, { once: true });
 
       // 2. Change apply vs consume-and-discard, on two slots holding the same changes.
-      const spec = (await readSourceSpec(k1)).source;
+      const spec = pgSpec(await readSourceSpec(k1));
       const pid = server.pid;
       const source = changeSourceOf(await readSourceSpec(k1));
       const follower = new Follower(await openKeystore(k1), source);
@@ -276,7 +281,7 @@ export const pgBench: BenchSuite = {
       // 5. Source write throughput: without a feed, with ours, and with a plain consumer (what
       // logical decoding alone costs the source), alternating, twice each: the load on a shared
       // machine drifts over a minute, and alternating spreads the drift over all three.
-      const spec1 = (await readSourceSpec(k1)).source;
+      const spec1 = pgSpec(await readSourceSpec(k1));
       const sums = { none: 0, feed: 0, consumer: 0 };
       let by = '';
       for (let round = 0; round < 2; round++) {

@@ -15,10 +15,18 @@ export interface SnapshotRow {
   values: RowValues;
   /** ms since the epoch (the updated-at column, or the snapshot's time). */
   lastModified: number;
+  /** Set when the engine hashed the value itself (a big Redis value, streamed in chunks): then `values` is ignored. */
+  digest?: ValueDigest;
+}
+
+/** The hash (hash method `value`, seed 0) and size of a value's canonical bytes, computed without holding them. */
+export interface ValueDigest {
+  hash: number;
+  size: number;
 }
 
 export type FeedChange =
-  | { kind: 'upsert'; key: Uint8Array; values: RowValues; lastModified: number }
+  | { kind: 'upsert'; key: Uint8Array; values: RowValues; lastModified: number; digest?: ValueDigest }
   | { kind: 'delete'; key: Uint8Array }
   /** Every key of the source goes (SQL TRUNCATE). */
   | { kind: 'truncate' }

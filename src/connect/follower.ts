@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AaeError, isAaeError, throwIfAborted } from '../errors.js';
-import type { ChangeSource, FeedStream, FeedTransaction } from './feed.js';
+import type { ChangeSource, FeedStream, FeedTransaction, ValueDigest } from './feed.js';
+import type { RowValues } from './row-bytes.js';
 import { finishSwap, keystoreName, openKeystore, REBUILD_DIR, type OpenKeystore } from './keystore.js';
 import { nextRebuild, writeState, type KeystoreState } from './keystore-state.js';
 import { KeystoreStore, type HeadChange } from './keystore-store.js';
@@ -433,7 +434,7 @@ async function applyTransactions(store: KeystoreStore, source: ChangeSource, txn
       rows.map((r, i): HeadChange => {
         const counter = refetch[i]!.counter;
         if (r === null) return { kind: 'delete', key: refetch[i]!.key };
-        return counter === undefined ? { kind: 'set', key: r.key, values: r.values, lastModified: r.lastModified } : { kind: 'set', key: r.key, values: r.values, lastModified: r.lastModified, counter };
+        return setOf(r.key, r.values, r.lastModified, counter, r.digest);
       }),
     );
     refetch = [];
@@ -442,7 +443,7 @@ async function applyTransactions(store: KeystoreStore, source: ChangeSource, txn
     for (const c of t.changes) {
       n++;
       if (c.kind === 'upsert') {
-        pending.push(t.counter === undefined ? { kind: 'set', key: c.key, values: c.values, lastModified: c.lastModified } : { kind: 'set', key: c.key, values: c.values, lastModified: c.lastModified, counter: t.counter });
+        pending.push(setOf(c.key, c.values, c.lastModified, t.counter, c.digest));
       } else if (c.kind === 'delete') pending.push({ kind: 'delete', key: c.key });
       else {
         await store.apply(pending);
@@ -463,6 +464,11 @@ async function applyTransactions(store: KeystoreStore, source: ChangeSource, txn
   }
   await store.apply(pending);
   return n;
+}
+
+/** A set change, with a position counter and an engine's digest only where there are (exactOptionalPropertyTypes). */
+function setOf(key: Uint8Array, values: RowValues, lastModified: number, counter: number | undefined, digest: ValueDigest | undefined): HeadChange {
+  return { kind: 'set', key, values, lastModified, ...(counter === undefined ? {} : { counter }), ...(digest === undefined ? {} : { digest }) };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

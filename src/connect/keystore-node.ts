@@ -7,17 +7,22 @@
  *   trees, one node of eight vnodes). Folds over heads and cached trees run here, as on any node;
  *   object and index folds are refused (the values live in the source), and so are mutating folds
  *   (a keystore's heads change only by its feed).
- * - `readObjects` reads the rows from the source: the value is the row's canonical bytes, the hash
- *   theirs, the clock the keystore's for that version. A row the feed has not applied yet (it
+ * - `readObjects` reads the values from the source (source-access.ts): the value is its canonical
+ *   bytes (a row's, a Redis value's, an etcd value's), the hash theirs, the clock the keystore's for
+ *   that version. A row the feed has not applied yet (it
  *   hashes otherwise than the keystore's head) gets the hash clock (keystore-clock.ts): its
  *   position is unknown, and a hash clock can be taken for no version's ancestor or descendant.
- * - `write` writes into the source (row-writer.ts): a put with `ifHeld` lands only while the row
+ * - `write` writes into the source (source-access.ts): a put with `ifHeld` lands only while the row
  *   still hashes to the version the decision saw (null: the row is absent), a tombstone or an erase
  *   deletes the row under the same condition, a put without a condition is an upsert. A keystore
  *   holds no tombstones and no clocks to dominate, so a condition on a tombstone never holds and
  *   `ifDominates` is refused. `previous` is the row each write found, so the coordinator's outcome
  *   logic holds. The answer comes once the keystore has caught up to the write (its feed runs in
- *   this process): a repair loop's next exchange sees what it wrote.
+ *   this process): a repair loop's next exchange sees what it wrote. Caught up means the feed
+ *   reached a position at or past the write: the one the write names (etcd: its transaction's
+ *   revision), else the source's current position taken after the write (PostgreSQL: the WAL
+ *   insert position; Redis: a PING through every subscriber connection, after which the write's
+ *   notification has been received, and the tick of the feed's notification clock then).
  * - `info.keystore` says whether the keystore is reliable, its position and its lag.
  *
  * Opened with `source: 'off'` the node serves the keystore as it stands, without following its
@@ -48,16 +53,14 @@ import {
   type WriteRequest,
 } from '../node/index.js';
 import { locateKey } from '../store/index.js';
-import { objectHashOfValue } from '../hash/index.js';
 import type { ChangeSource } from './feed.js';
 import { Follower, type FollowLog } from './follower.js';
 import { Gate } from './gate.js';
 import { keystoreClock } from './keystore-clock.js';
 import { KEYSTORE_NODE } from './keystore-store.js';
 import { openKeystore, type OpenKeystore } from './keystore.js';
-import { changeSourceOf, rowWriterOf } from './open-source.js';
-import { canonicalRowBytes, decodeRowBytes } from './row-bytes.js';
-import type { RowWrite, RowWriter } from './row-writer.js';
+import { openSource } from './open-source.js';
+import type { SourceAccess, SourceWrite } from './source-access.js';
 
 export interface KeystoreNodeOptions {
   /** 'off' (default): serve the keystore as it stands; 'follow': catch up, then follow the source in this process and take writes. */
@@ -89,7 +92,7 @@ export class KeystoreNode implements NodeService {
   private constructor(
     private ks: OpenKeystore,
     private readonly source: ChangeSource,
-    private readonly writer: RowWriter | null,
+    private readonly access: SourceAccess,
     private readonly follower: Follower | null,
     options: KeystoreNodeOptions,
   ) {
@@ -100,12 +103,11 @@ export class KeystoreNode implements NodeService {
   /** Opens the keystore at `dir` as a node (see the file comment for the two modes). */
   static async open(dir: string, options: KeystoreNodeOptions = {}): Promise<KeystoreNode> {
     const ks = await openKeystore(dir);
-    const source = changeSourceOf(ks.spec);
-    if (options.source !== 'follow') return new KeystoreNode(ks, source, null, null, options);
+    const { feed: source, access } = openSource(ks.spec);
+    if (options.source !== 'follow') return new KeystoreNode(ks, source, access, null, options);
     let node: KeystoreNode | undefined;
     const follower = new Follower(ks, source, { exclusive: (fn) => (node === undefined ? fn() : node.gate.exclusive(fn)) });
-    const writer = rowWriterOf(ks.spec);
-    node = new KeystoreNode(ks, source, writer, follower, options);
+    node = new KeystoreNode(ks, source, access, follower, options);
     try {
       // Caught up (built, if it never was) before it serves anything.
       await follower.run({
@@ -183,7 +185,7 @@ export class KeystoreNode implements NodeService {
         ...local,
         contract: { major: NODE_CONTRACT.major, minor: NODE_CONTRACT.minor },
         // The values live in the source: no object or index folds; writes go to the source while following.
-        capabilities: { treeCache: true, headFold: true, hashSizeFold: true, objectFold: false, indexFold: false, writes: this.writer !== null && this.following, erasesDeletes: true },
+        capabilities: { treeCache: true, headFold: true, hashSizeFold: true, objectFold: false, indexFold: false, writes: this.following, erasesDeletes: true },
         modules: this.modules.list(),
         folds: { ...this.queue.load, maxRunning: this.queue.maxRunning, maxWaiting: this.queue.maxWaiting },
         keystore: this.status(),
@@ -243,54 +245,48 @@ export class KeystoreNode implements NodeService {
     this.checkOpen();
     const { heads } = await this.readHeads(request);
     const bucket = this.keystore.spec.bucket;
-    const keyColumns = this.sourceKeyColumns();
-    // Keys of another bucket, or that no row of the source could have (not canonical key bytes), are not there.
+    // Keys of another bucket, or that no key of the source could have, are not there.
     const asked: number[] = [];
     request.keys.forEach((k, i) => {
-      if (k.bucket === bucket && decodes(k.key, keyColumns)) asked.push(i);
+      if (k.bucket === bucket && this.access.holdsKey(k.key)) asked.push(i);
     });
-    const rows = asked.length === 0 ? [] : await this.source.fetchRows(asked.map((i) => request.keys[i]!.key));
+    const values = asked.length === 0 ? [] : await this.access.read(asked.map((i) => request.keys[i]!.key));
     const objects: Array<StoredObjectRecord | null> = new Array<StoredObjectRecord | null>(request.keys.length).fill(null);
-    const seed = this.keystore.store.cluster.params.seed;
     asked.forEach((i, j) => {
-      const row = rows[j];
-      if (row === null || row === undefined) return;
-      const value = copyOf(canonicalRowBytes(row.values));
-      const hash = objectHashOfValue(value, seed);
+      const v = values[j];
+      if (v === null || v === undefined) return;
       const head = heads[i] ?? null;
-      const clock = head !== null && !head.deleted && head.hash === hash ? head.clock : keystoreClock(hash, row.lastModified);
-      const object: AaeObject = { bucket, key: request.keys[i]!.key, clock, value, deleted: false, indexes: [] };
-      objects[i] = { object, hash };
+      const clock = head !== null && !head.deleted && head.hash === v.hash ? head.clock : keystoreClock(v.hash, v.lastModified);
+      const object: AaeObject = { bucket, key: request.keys[i]!.key, clock, value: v.bytes, deleted: false, indexes: [] };
+      objects[i] = { object, hash: v.hash };
     });
     return { objects };
   }
 
   async write(request: WriteRequest, options: CallOptions = {}): Promise<WriteAnswer> {
     this.checkOpen();
-    const writer = this.writer;
-    if (writer === null || !this.following) {
-      const why = this.feedError !== null ? `its feed stopped: ${(this.feedError as Error).message}` : this.writer === null && this.follower !== null ? 'its engine cannot be written' : 'it was opened without following its source';
+    if (!this.following) {
+      const why = this.feedError !== null ? `its feed stopped: ${(this.feedError as Error).message}` : 'it was opened without following its source';
       throw new AaeError(isAaeError(this.feedError, 'FEED_GAP') ? 'KEYSTORE_UNRELIABLE' : 'NODE_REQUEST_INVALID', `keystore node ${this.keystore.dir} takes no writes: ${why}`, { details: { node: KEYSTORE_NODE } });
     }
     const bucket = this.keystore.spec.bucket;
-    const columns = this.keystore.spec.source.columns.length;
     const params = this.keystore.store.cluster.params;
     // Everything is checked before anything is written.
     const keys = request.writes.map(({ op }) => (op.kind === 'put' ? { bucket: op.object.bucket, key: op.object.key } : { bucket: op.bucket, key: op.key }));
-    const plans = request.writes.map(({ op }, i) => planRowWrite(op, keys[i]!.bucket, bucket, columns, this.keystore.dir));
+    const plans = request.writes.map(({ op }, i) => planSourceWrite(op, keys[i]!.bucket, bucket, this.access, this.keystore.dir));
     const { heads } = await this.readHeads({ vnode: request.vnode, keys });
-    const rowWrites: RowWrite[] = [];
+    const sourceWrites: SourceWrite[] = [];
     const at: number[] = [];
     plans.forEach((p, i) => {
       if (p !== null) {
         at.push(i);
-        rowWrites.push(p);
+        sourceWrites.push(p);
       }
     });
-    const report = rowWrites.length === 0 ? null : await writer.writeRows(rowWrites, { seed: params.seed, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    const report = sourceWrites.length === 0 ? null : await this.access.write(sourceWrites, options.signal === undefined ? {} : { signal: options.signal });
     if (report !== null && report.written > 0) {
       // Read-your-writes: the answer waits until the keystore (and its trees) hold what was written.
-      const target = await this.source.currentPosition();
+      const target = report.position ?? (await this.source.currentPosition());
       await this.follower!.waitFor(target, options.signal);
     }
     if (request.noResult === true) return { previous: [] };
@@ -308,10 +304,6 @@ export class KeystoreNode implements NodeService {
     return { previous };
   }
 
-  private sourceKeyColumns(): number {
-    return this.keystore.spec.source.key.length;
-  }
-
   /** Stops the feed (the checkpoint is made durable), closes the store and the source's connections. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -320,7 +312,7 @@ export class KeystoreNode implements NodeService {
     await this.feed;
     const errors: unknown[] = [];
     await this.gate.exclusive(() => this.keystore.store.close()).catch((e: unknown) => errors.push(e));
-    await this.writer?.close().catch((e: unknown) => errors.push(e));
+    await this.access.close().catch((e: unknown) => errors.push(e));
     await this.source.close().catch((e: unknown) => errors.push(e));
     if (errors.length > 0) throw errors[0];
   }
@@ -329,42 +321,27 @@ export class KeystoreNode implements NodeService {
 /**
  * The source write a node write becomes, or null for a write whose condition cannot hold on a
  * keystore (a tombstone named as held: a keystore never holds one). Throws on a write the node
- * cannot take.
+ * cannot take (before anything is written).
  */
-function planRowWrite(op: WriteOp, opBucket: string, bucket: string, columns: number, dir: string): RowWrite | null {
+function planSourceWrite(op: WriteOp, opBucket: string, bucket: string, access: SourceAccess, dir: string): SourceWrite | null {
   if (opBucket !== bucket) throw new AaeError('NODE_REQUEST_INVALID', `keystore node ${dir} holds bucket '${bucket}' only, not '${opBucket}'`, { details: { node: KEYSTORE_NODE } });
+  if (!access.holdsKey(op.kind === 'put' ? op.object.key : op.key)) throw new AaeError('INVALID_ARGUMENT', `keystore ${dir}: no key of its source can have these key bytes`);
   if (op.kind === 'erase') {
     if (op.ifDeleted === true) return null;
-    return op.ifHash === undefined ? { key: op.key, row: null } : { key: op.key, expect: op.ifHash, row: null };
+    return op.ifHash === undefined ? { key: op.key, value: null } : { key: op.key, expect: op.ifHash, value: null };
   }
   if (op.ifDominates === true) {
     throw new AaeError('NODE_REQUEST_INVALID', `keystore node ${dir} writes by compare-and-set (ifHeld), not by clock: its rows carry no clocks to dominate`, { details: { node: KEYSTORE_NODE } });
   }
   const o = op.object;
-  let row: RowWrite['row'] = null;
+  let value: Uint8Array | null = null;
   if (!o.deleted) {
-    try {
-      row = decodeRowBytes(o.value, columns);
-    } catch (e) {
-      throw new AaeError('INVALID_ARGUMENT', `a value written to keystore ${dir} must be the canonical bytes of a row of ${columns} column(s): ${(e as Error).message}`, { cause: e });
-    }
+    const why = access.checkValue(o.value);
+    if (why !== null) throw new AaeError('INVALID_ARGUMENT', `keystore ${dir}: ${why}`);
+    value = o.value;
   }
-  if (op.ifHeld === undefined) return { key: o.key, row };
-  if (op.ifHeld === null) return { key: o.key, expect: null, row };
+  if (op.ifHeld === undefined) return { key: o.key, value };
+  if (op.ifHeld === null) return { key: o.key, expect: null, value };
   if (op.ifHeld.deleted) return null;
-  return { key: o.key, expect: op.ifHeld.hash, row };
-}
-
-function decodes(key: Uint8Array, columns: number): boolean {
-  try {
-    decodeRowBytes(key, columns);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The row's bytes as the object's own (a one-column row is a view of a socket buffer). */
-function copyOf(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes);
+  return { key: o.key, expect: op.ifHeld.hash, value };
 }

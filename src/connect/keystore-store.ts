@@ -7,7 +7,7 @@ import { BulkHeadLoad, locateKey, planWrite, prepareGivenHead, type PlannedWrite
 import { isClockCounter, keystoreClock, keystoreClockUnchecked, positionClockUnchecked } from './keystore-clock.js';
 import { MAX_TIME_MS, type Clock } from '../cluster/index.js';
 import { canonicalRowBytes, type RowValues } from './row-bytes.js';
-import type { SnapshotRow } from './feed.js';
+import type { SnapshotRow, ValueDigest } from './feed.js';
 
 /**
  * A keystore's heads: an embedded cluster of one node, ring 8, nVal 1, hash method `value`, so
@@ -47,8 +47,12 @@ const WRITE_BATCH = 5_000;
  */
 const KEYSTORE_WRITE_BUFFER = 32 * 1024 * 1024;
 
-/** A change to apply. `counter`: the change's position as a clock counter (absent: a hash clock). */
-export type HeadChange = { kind: 'set'; key: Uint8Array; values: RowValues; lastModified: number; counter?: number } | { kind: 'delete'; key: Uint8Array };
+/**
+ * A change to apply. `counter`: the change's position as a clock counter (absent: a hash clock).
+ * `digest`: the engine hashed the value itself (a big Redis value, streamed in chunks); then
+ * `values` is ignored.
+ */
+export type HeadChange = { kind: 'set'; key: Uint8Array; values: RowValues; lastModified: number; counter?: number; digest?: ValueDigest } | { kind: 'delete'; key: Uint8Array };
 
 /** How a store's rows are clocked: by position in `actor`'s history, or (null) by hash. */
 export interface ClockScheme {
@@ -61,8 +65,9 @@ export function keystoreClusterSpec(name: string): ClusterSpec {
 
 /**
  * The head a row becomes: hash and size of its canonical bytes (the same hash method `value` uses
- * for a value), and its clock: the position clock of `position` when given (an actor and a
- * counter), else the hash clock.
+ * for a value), or the digest an engine computed itself (a value streamed in chunks; seed 0), and
+ * its clock: the position clock of `position` when given (an actor and a counter), else the hash
+ * clock.
  */
 export function headOfRow(
   bucket: string,
@@ -71,11 +76,21 @@ export function headOfRow(
   lastModified: number,
   seed: number,
   position?: { readonly actor: string; readonly counter: number },
+  digest?: ValueDigest,
 ): Extract<VnodeWrite, { kind: 'head' }> {
-  const bytes = canonicalRowBytes(values);
-  const hash = objectHashOfValue(bytes, seed);
+  const { hash, size } = digestOf(values, seed, digest);
   // valueless: a keystore's keys never have value records (its writes are all head writes).
-  return { kind: 'head', bucket, key, clock: rowClock(hash, lastModified, position), hash, size: bytes.byteLength, deleted: false, valueless: true };
+  return { kind: 'head', bucket, key, clock: rowClock(hash, lastModified, position), hash, size, deleted: false, valueless: true };
+}
+
+/** Hash and size of a row's canonical bytes, or the engine's digest of them (hashed at seed 0). */
+export function digestOf(values: RowValues, seed: number, digest?: ValueDigest): ValueDigest {
+  if (digest !== undefined) {
+    if (seed !== 0) throw new AaeError('INTERNAL', 'an engine digest is hashed at seed 0; this keystore has another seed');
+    return digest;
+  }
+  const bytes = canonicalRowBytes(values);
+  return { hash: objectHashOfValue(bytes, seed), size: bytes.byteLength };
 }
 
 /** A row's clock: by position when one is given and valid, else by hash (keystore-clock.ts). */
@@ -150,7 +165,7 @@ export class KeystoreStore {
       const loc = locateKey(this.bucket, c.key, spec);
       let plan: PlannedWrite;
       if (c.kind === 'set') {
-        const w = headOfRow(this.bucket, c.key, c.values, c.lastModified, spec.seed, this.positionOf(c.counter));
+        const w = headOfRow(this.bucket, c.key, c.values, c.lastModified, spec.seed, this.positionOf(c.counter), c.digest);
         plan = planWrite(w, loc, prepareGivenHead(w, loc), undefined);
       } else {
         plan = planWrite({ kind: 'erase', bucket: this.bucket, key: c.key }, loc, undefined, undefined);
@@ -175,7 +190,7 @@ export class KeystoreStore {
     const perVnode: PlannedWrite[][] = Array.from({ length: spec.ringSize }, () => []);
     for (const r of rows) {
       const loc = locateKey(this.bucket, r.key, spec);
-      const w = headOfRow(this.bucket, r.key, r.values, r.lastModified, spec.seed, position);
+      const w = headOfRow(this.bucket, r.key, r.values, r.lastModified, spec.seed, position, r.digest);
       perVnode[loc.keyspace]!.push(planWrite(w, loc, prepareGivenHead(w, loc), undefined));
     }
     await Promise.all(perVnode.map((list, v) => (list.length === 0 ? undefined : this.cluster.vnode(v).writePlanned(list))));
@@ -249,9 +264,8 @@ export class KeystoreBuild {
   async add(rows: readonly SnapshotRow[], counter?: number): Promise<void> {
     const position = this.clock.actor === null || counter === undefined ? undefined : { actor: this.clock.actor, counter };
     for (const r of rows) {
-      const bytes = canonicalRowBytes(r.values);
-      const hash = objectHashOfValue(bytes, this.seed);
-      this.load.add(this.bucket, r.key, { hash, size: bytes.byteLength, clock: rowClock(hash, r.lastModified, position) });
+      const { hash, size } = digestOf(r.values, this.seed, r.digest);
+      this.load.add(this.bucket, r.key, { hash, size, clock: rowClock(hash, r.lastModified, position) });
     }
     if (this.load.runFull) await this.load.flush();
   }

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
+import { etcdSourceSchema } from './etcd/etcd-spec.js';
 import { pgSourceSchema } from './pg/pg-spec.js';
+import { redisSourceSchema } from './redis/redis-spec.js';
 
 /**
  * A keystore's source spec: `source.json` in the keystore's directory (docs/CONNECT.md). The
@@ -39,7 +41,7 @@ export const sourceSpecSchema = z.strictObject({
   rebuildEveryMs: ms('a whole number of ms ≥ 0 (0: never rebuild on schedule)'),
   rebuildJitterMs: ms('a whole number of ms ≥ 0'),
   maxStoppedMs: ms('a whole number of ms ≥ 0 (0: no limit)'),
-  source: z.discriminatedUnion('engine', [pgSourceSchema], { error: 'must be an object with a known engine (postgresql)' }),
+  source: z.discriminatedUnion('engine', [pgSourceSchema, redisSourceSchema, etcdSourceSchema], { error: 'must be an object with a known engine (postgresql, redis, etcd)' }),
 });
 
 export type SourceSpec = z.infer<typeof sourceSpecSchema>;

@@ -34,3 +34,4 @@ export {
   type KeyHash,
   type KeyPlacement,
 } from './hashes.js';
+export { Xxh32Stream } from './xxh32-stream.js';

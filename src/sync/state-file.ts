@@ -99,7 +99,6 @@ const lastCheckSchema = z.looseObject({
 });
 
 export async function readSyncStatus(file: string, who: SyncIdentity): Promise<SyncStatus> {
-  const { source, sink } = who;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -107,6 +106,12 @@ export async function readSyncStatus(file: string, who: SyncIdentity): Promise<S
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined };
     throw new AaeError('SYNC_STATE_IO', `cannot read the sync state ${file}`, { cause: e });
   }
+  return parseSyncStatus(text, file, who);
+}
+
+/** Decodes a saved state (from a file, or an etcd key: `file` names where it came from). */
+export function parseSyncStatus(text: string, file: string, who: SyncIdentity): SyncStatus {
+  const { source, sink } = who;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -135,6 +140,16 @@ export async function readSyncStatus(file: string, who: SyncIdentity): Promise<S
 
 /** `lastSuccessAt`: the end of the last check that ended in sync (this one's, if it did). */
 export async function saveSyncState(file: string, who: SyncIdentity, state: SyncState, lastCheck?: CheckReport, lastSuccessAt?: number): Promise<void> {
+  try {
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(file, encodeSyncState(who, state, lastCheck, lastSuccessAt));
+  } catch (e) {
+    throw new AaeError('SYNC_STATE_IO', `cannot write the sync state ${file}`, { cause: e });
+  }
+}
+
+/** The saved form of a state (what a file or an etcd key holds). */
+export function encodeSyncState(who: SyncIdentity, state: SyncState, lastCheck?: CheckReport, lastSuccessAt?: number): string {
   const success = (lastCheck === undefined ? undefined : successTime(lastCheck)) ?? lastSuccessAt;
   const body = {
     format: FORMAT,
@@ -150,10 +165,5 @@ export async function saveSyncState(file: string, who: SyncIdentity, state: Sync
     ...(lastCheck === undefined ? {} : { lastCheck }),
     ...(success === undefined ? {} : { lastSuccessAt: success }),
   };
-  try {
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(file, `${JSON.stringify(body, null, 2)}\n`);
-  } catch (e) {
-    throw new AaeError('SYNC_STATE_IO', `cannot write the sync state ${file}`, { cause: e });
-  }
+  return `${JSON.stringify(body, null, 2)}\n`;
 }

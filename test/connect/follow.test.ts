@@ -137,7 +137,9 @@ describe('follow', () => {
     await sql(url, "INSERT INTO kv VALUES ('b', 'y', 2)");
     // Someone else consumed the slot: the change is gone for us.
     // (The test server commits asynchronously: consume until the insert has been flushed and taken.)
-    const publication = (await readSourceSpec(ks)).source.publication;
+    const pgSource = (await readSourceSpec(ks)).source;
+    if (pgSource.engine !== 'postgresql') throw new Error('a PostgreSQL keystore');
+    const publication = pgSource.publication;
     let taken = 0;
     for (let i = 0; i < 100 && taken === 0; i++) {
       const r = await sql(url, 'SELECT count(*)::int AS n FROM pg_logical_slot_get_binary_changes($1, NULL, NULL, $2, $3, $4, $5)', [subscription, 'proto_version', '1', 'publication_names', publication]);

@@ -108,6 +108,15 @@ describe('keystore clocks', () => {
 });
 
 describe('source.json', () => {
+  test('the frozen Redis and etcd specs decode, and encoding them gives the same spec back', () => {
+    for (const name of ['keystore-source-redis-v1.json', 'keystore-source-etcd-v1.json']) {
+      const spec = parseSourceSpec(fixture(name));
+      expect(JSON.parse(encodeSourceSpec(spec)), name).toEqual(fixture(name));
+    }
+    const redis = fixture('keystore-source-redis-v1.json') as { source: Record<string, unknown> };
+    expect(() => parseSourceSpec({ ...redis, source: { ...redis.source, hashScheme: 'sha1' } })).toThrow(/source.hashScheme: must be 'xxh32'/);
+  });
+
   test('the frozen fixture decodes, and encoding it gives the same spec back', () => {
     const spec = parseSourceSpec(fixture('keystore-source-v1.json'));
     expect(spec.source).toMatchObject({ engine: 'postgresql', table: 'kv', key: ['id'], columns: ['val', 'n'] });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readClusterSpec } from '../../src/cluster/index.js';
 import { aae } from '../cli/helpers.js';
 import { usePostgres } from '../support/postgres.js';
+import { redisClient, useRedis } from '../support/redis.js';
 import { clientDir, serveNode, type ServedNode } from '../support/served.js';
 import { dropSlots, sql, tempDir } from './pg-helpers.js';
 
@@ -10,10 +11,12 @@ import { dropSlots, sql, tempDir } from './pg-helpers.js';
  * A keystore served as a node by its own `aae node serve` process, against real PostgreSQL: it
  * follows its table while serving, says how far it can be trusted in `aae cluster status` and
  * `/metrics`, and takes a repair's writes over gRPC into its database, each one read back before it
- * is answered, so the compare after the repair finds the two in sync.
+ * is answered, so the compare after the repair finds the two in sync. A served Redis cache takes
+ * a table's rows the same way.
  */
 
 const pgs = usePostgres();
+const redis = useRedis();
 let dir: { path: string; dispose(): Promise<void> };
 
 beforeAll(async () => {
@@ -114,5 +117,42 @@ describe('a keystore served by aae node serve', () => {
     }
     expect(node.log()).toMatch(/"code":"NS011"/);
     for (const u of [primary, dr]) await dropSlots(u);
+  });
+
+  test('a served Redis cache takes a one-way repair from its table over gRPC, read back before answered', async () => {
+    const url = await pgs.db('served_cache');
+    await sql(url, 'CREATE TABLE kv (id text PRIMARY KEY, val text NOT NULL)');
+    await sql(url, "INSERT INTO kv SELECT 'k' || i, 'v' || i FROM generate_series(1, 100) i");
+    const c = await redisClient(redis.server.url);
+    try {
+      for (let i = 1; i <= 100; i++) if (i !== 5) await c.set(`kv:k${i}`, i === 9 ? 'stale' : `v${i}`);
+      await c.set('kv:gone', 'not in the table');
+      const p = join(dir.path, 'cache-db');
+      const k = join(dir.path, 'cache');
+      expect((await aae('connect', p, url, '--table', 'kv')).code).toBe(0);
+      expect((await aae('connect', k, redis.server.url, '--match', 'kv:*', '--bucket', 'kv')).code).toBe(0);
+      expect((await aae('follow', p, '--once')).code).toBe(0);
+      const node = await serveNode(k, 'n1', { flags: ['--insecure', '--metrics-listen', '127.0.0.1:0'] });
+      try {
+        const remote = await clientDir(join(dir.path, 'cache-remote'), await readClusterSpec(k), { n1: node.address });
+        const scrape = await (await fetch(`http://${metricsAddress(node)}/metrics`)).text();
+        expect(scrape).toMatch(/^aae_keystore_reliable\{engine="redis"\} 1$/m);
+        const cmp = await aae('compare', p, remote, '--pause-ms', '0', '--json');
+        expect(cmp.code, cmp.stderr).toBe(1);
+        const found = cmp.json<{ differences: Array<{ key: string; ahead: string }> }>().differences;
+        expect(Object.fromEntries(found.map((x) => [x.key, x.ahead]))).toEqual({ k5: 'source', k9: 'both', gone: 'sink' });
+        const rep = await aae('repair', p, remote, '--pause-ms', '0', '--conflict-log', join(dir.path, 'cache-conflicts.jsonl'), '--json');
+        expect(rep.code, rep.stderr).toBe(0);
+        expect(rep.json()).toMatchObject({ inSync: true, policy: 'source', direction: 'to-sink', totals: { writes: 3, skipped: 0 } });
+        expect(await c.mGet(['kv:k5', 'kv:k9', 'kv:gone'])).toEqual(['v5', 'v9', null]);
+        expect((await aae('compare', p, remote, '--pause-ms', '0')).code).toBe(0);
+      } finally {
+        node.process.kill('SIGTERM');
+        expect(await node.exited).toBe(0);
+      }
+      await dropSlots(url);
+    } finally {
+      await c.close();
+    }
   });
 });

@@ -24,14 +24,21 @@ export function registerFollow(program: Command, ctx: CommandContext): void {
     .addHelpText(
       'after',
       `
-The first run builds the keystore: a replication slot is created with an exported snapshot, the
-table is read in that snapshot, and the changes committed meanwhile are applied from the slot.
+The first run builds the keystore. PostgreSQL: a replication slot is created with an exported
+snapshot, the table is read in that snapshot, and the changes committed meanwhile are applied from
+the slot.
 After that it applies each committed transaction, saves its position with the keystore, and only
 then acknowledges it to the server. A gap (the slot dropped or lost, the slot moved past the
 keystore, the feed stopped past --max-stopped) marks the keystore unreliable (compare refuses to
 call it in sync), and it is rebuilt from a fresh snapshot and swapped in. It is also rebuilt on a
 schedule (aae connect --rebuild-every). While aae follow runs, the keystore's store is locked:
 run compare between catch-ups (--once), or stop it first.
+
+Redis: the feed is keyspace notifications, subscribed before the build's SCAN. Redis keeps no
+change log, so every lost notification connection, and every new run of aae follow (each --once
+too), is a gap that rebuilds the keystore: best effort, where PostgreSQL's slot is a guarantee.
+etcd: the snapshot is a range read at one revision and the feed a watch from the next; a stopped
+follower resumes from its revision unless etcd compacted past it (then it rebuilds).
 
 Log lines carry codes: CN001 build started, CN002 built and swapped in, CN003 following, CN004 gap, CN005
 reconnecting, CN007 truncate applied, CN008 an abandoned build cleaned up.

@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
@@ -8,17 +10,20 @@ import { ConflictLogFile } from '../../repair/index.js';
 import {
   DAY_MS,
   WORK_ITEMS,
-  acquireSyncLock,
+  DEFAULT_LOCK_TTL_SECONDS,
   defaultStatePath,
+  etcdCoordination,
+  etcdSyncStatus,
+  fileCoordination,
   formatSchedule,
   parseDuration,
+  parseLockUrl,
   parseSchedule,
   parseWindow,
   readSyncStatus,
   resolveCheck,
   runCheck,
   runSyncLoop,
-  saveSyncState,
   sliceCount,
   successTime,
   syncLockHolder,
@@ -26,6 +31,7 @@ import {
   type CheckWindow,
   type OpenPair,
   type ScheduleWants,
+  type SyncCoordination,
   type SyncIdentity,
   type WorkItem,
 } from '../../sync/index.js';
@@ -45,6 +51,8 @@ interface SyncCliOptions extends RepairTuningOptions {
   status?: boolean;
   checks?: number;
   state?: string;
+  lock?: string;
+  lockTtl?: number;
   bucket?: string;
   conflictLog?: string;
   maxResults?: number;
@@ -78,6 +86,8 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own", flag('--bucket', (b) => (validateObjectKey({ bucket: b, key: new Uint8Array(0) }), b)))
     .option('--metrics-listen <host:port>', 'serve GET /metrics (Prometheus: checks, exchanges, deltas found, keys repaired) and GET /healthz here while the sync runs')
     .option('--state <file>', 'where the sync keeps what the last check left (default <source>/sync/<sink name>[+<bucket>].json)')
+    .option('--lock <url>', 'one runner across machines: etcd://host:port[,host:port…][/prefix/] holds the lock (a lease) and the state; others wait and take over when it dies')
+    .option('--lock-ttl <seconds>', `the lease time: how soon a standby takes over from a dead runner (default ${DEFAULT_LOCK_TTL_SECONDS})`, parseIntOption('--lock-ttl', 2, 3600))
     .option('--conflict-log <file>', "where versions that lose a conflict are appended (JSONL; default: the state file's path with .conflicts.jsonl)")
     .option('--json', 'one JSON object a line per check on stdout, nothing else')
     .option('--rebuild-wait <duration>', 'rebuild a vnode\'s trees from its heads this long after their last build (default 14d)', flag('--rebuild-wait', parseDuration))
@@ -131,7 +141,13 @@ Examples:
   $ aae sync ./dc1 ./dr1 --bucket orders --schedule all=4,hour=20   # only one bucket is replicated
   $ aae sync ./dc1 ./dr1 --schedule all=1 --period 5m --checks 3
   $ aae sync ./dc1 ./dr1 --rebuild-wait 7d --rebuild-delay 2d --rebuild-rate 20000
-  $ aae sync ./ks-primary ./ks-dr --schedule all=24   # a table into its DR copy, one-way, hourly`,
+  $ aae sync ./dc1 ./dr1 --lock etcd://etcd1:2379,etcd2:2379   # on two machines: one runs, one stands by
+  $ aae sync ./ks-primary ./ks-dr --schedule all=24   # a table into its DR copy, one-way, hourly
+
+With --lock, the lock is an etcd lease (--lock-ttl) and the state lives in etcd beside it, so a
+standby that takes over resumes from the last check's watermark; --once fails with SYNC_BUSY when
+another runner holds the lock; a scheduled sync waits for it. A runner that loses its lease (etcd
+unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are refused from then on.`,
     )
     .action(async (source: string, sink: string, opts: SyncCliOptions, cmd: Command) => {
       if (opts.maxAge !== undefined && opts.status !== true) throw new AaeError('USAGE', '--max-age goes with --status (it judges the last success)');
@@ -147,24 +163,38 @@ Examples:
       }
       if (opts.metricsListen !== undefined) parseAddress(opts.metricsListen, '--metrics-listen', true);
       const { names, who, stateFile } = await identify(source, sink, opts);
-      const lock = await acquireSyncLock(stateFile);
       let endpoint: MetricsEndpoint | undefined;
       const metrics = syncMetrics();
       let lastOutcome: CheckReport['outcome'] | undefined;
       const progress = ctx.progress('sync', opts.once !== undefined ? 1 : opts.checks, 'checks');
       let checks = 0;
-      let log: ConflictLogFile | undefined;
       const out = ctx.io.stdout;
       const err = ctx.io.stderr;
+      const lockAt = lockOf(opts);
+      const coord: SyncCoordination =
+        lockAt === null
+          ? await fileCoordination(stateFile, who)
+          : await etcdCoordination(who, {
+              ...lockAt,
+              ...(opts.lockTtl === undefined ? {} : { ttlSeconds: opts.lockTtl }),
+              wait: opts.once === undefined,
+              onWait: (holder) => err.write(`waiting for the sync lock (held by ${holder})\n`),
+              ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
+            });
+      const signal = ctx.io.signal === undefined ? coord.lost : AbortSignal.any([ctx.io.signal, coord.lost]);
+      let log: ConflictLogFile | undefined;
       try {
-        const status = await readSyncStatus(stateFile, who);
+        const status = await coord.readStatus();
         if (status.otherCopies) {
           ctx.io.stderr.write(`warning: ${stateFile} was written against other copies of ${names[0]} or ${names[1]} (rebuilt?): starting afresh, with no watermark\n`);
         }
         const initial = status.state;
         let lastSuccess = status.lastSuccessAt;
 
-        log = await ConflictLogFile.open(opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl'), { refuseSymlink: opts.conflictLog === undefined });
+        const logFile = opts.conflictLog ?? stateFile.replace(/(\.json)?$/, '.conflicts.jsonl');
+        // The file lock made the state's folder; with an etcd lock the conflict log may be the first file there.
+        await mkdir(dirname(logFile), { recursive: true, mode: 0o700 }).catch(() => undefined);
+        log = await ConflictLogFile.open(logFile, { refuseSymlink: opts.conflictLog === undefined });
         if (opts.metricsListen !== undefined) {
           endpoint = await serveMetrics(opts.metricsListen, metrics.registry, async () => lastOutcome !== 'failed');
           err.write(`metrics: http://${endpoint.address}/metrics, health: http://${endpoint.address}/healthz\n`);
@@ -182,7 +212,7 @@ Examples:
             ...(opts.maxResults === undefined ? {} : { maxResults: opts.maxResults }),
             ...(opts.json ? {} : { onLoop: (l: { loop: number; mode: string; differences: number; stats: { placesWritten: number } }) => err.write(`  loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s)\n`) }),
           },
-          ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
+          signal,
         };
         const report = (r: CheckReport): void => {
           lastOutcome = r.outcome;
@@ -203,7 +233,7 @@ Examples:
           last = await runCheck(check, initial, options);
           // Said first: if the state cannot be saved, what the check did to the clusters is still known.
           report(last);
-          await saveSyncState(stateFile, who, last.state, last, lastSuccess);
+          await coord.saveState(last.state, last, lastSuccess);
         } else {
           const schedule = opts.schedule ?? parseSchedule(DEFAULT_SCHEDULE);
           const period = opts.period ?? DAY_MS;
@@ -231,17 +261,20 @@ Examples:
             onCheck: async (r) => {
               report(r);
               // A skipped slice changes nothing worth an fsync (a stall can skip many in a row).
-              if (r.outcome !== 'skipped') await saveSyncState(stateFile, who, r.state, r, lastSuccess);
+              if (r.outcome !== 'skipped') await coord.saveState(r.state, r, lastSuccess);
             },
+          }).catch((e: unknown) => {
+            throw coord.lost.aborted ? coord.lost.reason : e;
           });
           last = result.last;
         }
+        if (coord.lost.aborted) throw coord.lost.reason;
         ctx.setExitCode(exitFor(last));
       } finally {
         progress.stop();
         await endpoint?.close();
         await log?.close();
-        await lock.release();
+        await coord.release();
       }
     });
 }
@@ -263,10 +296,30 @@ async function identify(source: string, sink: string, opts: SyncCliOptions): Pro
   return { names, who, stateFile: opts.state ?? defaultStatePath(source, sinkSpec.name, opts.bucket) };
 }
 
+/** The etcd lock's endpoints and prefix (--lock), or null for the default lock file. */
+function lockOf(opts: SyncCliOptions): { endpoints: string[]; prefix: string } | null {
+  if (opts.lock === undefined) return null;
+  const at = parseLockUrl(opts.lock);
+  if (at === null) throw new AaeError('USAGE', `--lock must be etcd://host:port[,host:port…][/prefix/], got '${opts.lock}'`);
+  if (opts.state !== undefined) throw new AaeError('USAGE', '--lock keeps the state in etcd beside the lock; --state names a file, so give one or the other');
+  return at;
+}
+
 async function showStatus(ctx: CommandContext, source: string, sink: string, opts: SyncCliOptions): Promise<void> {
-  const { names, who, stateFile } = await identify(source, sink, opts);
-  const status = await readSyncStatus(stateFile, who);
-  const pid = await syncLockHolder(stateFile);
+  const { names, who, stateFile: file } = await identify(source, sink, opts);
+  const lockAt = lockOf(opts);
+  let status: Awaited<ReturnType<typeof readSyncStatus>>;
+  let pid: number | string | undefined;
+  let stateFile = file;
+  if (lockAt === null) {
+    status = await readSyncStatus(stateFile, who);
+    pid = await syncLockHolder(stateFile);
+  } else {
+    const r = await etcdSyncStatus(who, lockAt);
+    status = r.status;
+    pid = r.holder ?? undefined;
+    stateFile = r.where;
+  }
   const last = status.lastCheck;
   const health = healthOf(status.lastCheck, status.lastSuccessAt, opts.maxAge, Date.now());
   ctx.setExitCode(health.exit);
@@ -293,7 +346,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   const age = (t: number) => `${iso(t)} (${duration(Math.max(0, Date.now() - t))} ago)`;
   const lines = [
     `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'}${status.otherCopies ? ', written against other copies of these clusters: ignored' : ''})`,
-    `  running:         ${pid === undefined ? 'no' : `yes, pid ${pid}`}`,
+    `  running:         ${pid === undefined ? 'no' : typeof pid === 'number' ? `yes, pid ${pid}` : `yes, ${pid}`}`,
     `  watermark:       ${w === null ? 'none yet (a full check sets it)' : age(w)}`,
     `  span to check:   ${range === null ? 'none' : `${iso(range.from)} .. ${iso(range.to)}${range.bucket === undefined ? '' : ` in bucket ${range.bucket}`}`}`,
     `  full check due:  ${fullCheckDue === true ? 'yes' : 'no'}`,

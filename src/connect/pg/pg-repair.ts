@@ -2,16 +2,29 @@ import type pg from 'pg';
 import { AaeError, throwIfAborted } from '../../errors.js';
 import { objectHashOfValue } from '../../hash/index.js';
 import { canonicalRowBytes, decodeRowBytes, keyBytesOf } from '../row-bytes.js';
-import type { RowWrite, RowWriteOptions, RowWriteOutcome, RowWriter, RowWriteReport } from '../row-writer.js';
+import type { RowValues } from '../row-bytes.js';
+import type { SourceWriteOptions, SourceWriteOutcome, SourceWriteReport } from '../source-access.js';
 import { connect, ident, pgCode, qualified, sourceError } from './pg-connection.js';
 import type { PgSourceSpec } from './pg-spec.js';
 
-export type { RowWrite, RowWriteOptions, RowWriteOutcome, RowWriteReport };
+/** A write of a row's value columns (texts, in the spec's order), or null to delete the row; `expect` as in SourceWrite. */
+export interface RowWrite {
+  key: Uint8Array;
+  expect?: number | null;
+  row: RowValues | null;
+}
+
+export type RowWriteOutcome = SourceWriteOutcome;
+export type RowWriteReport = SourceWriteReport;
+export interface RowWriteOptions extends SourceWriteOptions {
+  /** The hash seed (a keystore's is 0). */
+  seed?: number;
+}
 
 /**
  * Repair's writes into a PostgreSQL table: upserts and deletes in batched transactions, each
  * conditional on the row still holding the hash the decision was made on, so a write that landed
- * since (a live write) is never overwritten. A keystore node (keystore-node.ts) writes this way.
+ * since (a live write) is never overwritten. A keystore node writes this way (pg-access.ts).
  *
  * In each batch's transaction the rows are read `FOR UPDATE` (locked until commit) and hashed as
  * the keystore hashes them (canonical row bytes of the value columns). A write whose row no longer
@@ -41,7 +54,7 @@ export async function writeRows(spec: PgSourceSpec, writes: readonly RowWrite[],
 }
 
 /** Conditional row writes over one connection, made on first use and kept until `close`; calls take turns on it. */
-export class PgRowWriter implements RowWriter {
+export class PgRowWriter {
   private client: pg.Client | null = null;
   private turn: Promise<unknown> = Promise.resolve();
 
