@@ -76,7 +76,7 @@ export async function connectPostgres(dir: string, options: PgConnectOptions): P
     await createKeystore(dir, spec);
   } catch (e) {
     // The publication this call made publishes for a keystore that does not exist: drop it.
-    if (spec.source.ownPublication) await dropOwnPublication(options.url, spec.source.publication);
+    if (spec.source.engine === 'postgresql' && spec.source.ownPublication) await dropOwnPublication(options.url, spec.source.publication);
     throw e;
   }
   return spec;
