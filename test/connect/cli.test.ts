@@ -55,7 +55,8 @@ describe('aae connect', () => {
     for (const [name, url] of [['p', primary], ['d', dr]] as const) {
       const made = await aae('connect', ks(name), url, '--table', 'kv', '--updated-at', 'updated_at', '--json');
       expect(made.code, made.stderr).toBe(0);
-      expect(made.json<{ spec: { bucket: string; source: { key: string[]; columns: string[] } } }>().spec).toMatchObject({ bucket: 'kv', source: { key: ['id'], columns: ['val', 'updated_at'] } });
+      // The updated-at column gives lastModified and is not hashed by default: it says when, not what.
+      expect(made.json<{ spec: { bucket: string; source: { key: string[]; columns: string[] } } }>().spec).toMatchObject({ bucket: 'kv', source: { key: ['id'], columns: ['val'], updatedAt: 'updated_at' } });
       expect((await aae('connect', ks(name), url, '--table', 'kv')).stderr).toMatch(/\[KEYSTORE_EXISTS\]/);
       // Not built yet: unreliable, and compare would refuse.
       expect((await aae('follow', ks(name), '--status')).code).toBe(1);
@@ -64,7 +65,8 @@ describe('aae connect', () => {
       expect(built.json()).toMatchObject({ builds: 1, reliable: true });
       expect(built.stderr).toMatch(/CN001 first build/);
     }
-    // The same rows, but updated_at differs between the databases: hash only val.
+    // The same rows, but updated_at differs between the databases: only val is hashed (the
+    // default with --updated-at, said here explicitly).
     for (const [name, url] of [['p2', primary], ['d2', dr]] as const) {
       expect((await aae('connect', ks(name), url, '--table', 'kv', '--columns', 'val', '--updated-at', 'updated_at')).code).toBe(0);
       expect((await aae('follow', ks(name), '--once')).code).toBe(0);

@@ -52,7 +52,7 @@ export function registerConnect(program: Command, ctx: CommandContext): void {
     .option('--prefix <prefix>', 'etcd: the keys kept, those starting with this; required (the key is what follows it)')
     .option('--schema <name>', 'the schema (default public)')
     .option('--key <columns>', 'key columns, comma-separated (default: the primary key)', list('--key'))
-    .option('--columns <columns>', 'the value columns hashed, comma-separated, in order (default: every column but the key)', list('--columns'))
+    .option('--columns <columns>', 'the value columns hashed, comma-separated, in order (default: every column but the key and the --updated-at column)', list('--columns'))
     .option('--updated-at <column>', "a timestamp column giving each key's lastModified (default: the commit time)")
     .option('--bucket <name>', "the bucket its keys live in (default: the table name; Redis and etcd: the prefix less a trailing ':' or '/'); compare keystores of one bucket name")
     .option('--publication <name>', 'use this existing publication (default: create aae_<id>, which needs ownership of the table)')

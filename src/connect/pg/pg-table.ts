@@ -14,7 +14,7 @@ export interface TableChoice {
   table: string;
   /** Key columns; absent: the primary key. */
   key?: readonly string[];
-  /** Value columns; absent: every column but the key. */
+  /** Value columns; absent: every column but the key and the updated-at column. */
   columns?: readonly string[];
   updatedAt?: string;
 }
@@ -99,7 +99,9 @@ export async function resolveTable(c: pg.Client, choice: TableChoice): Promise<R
     throw new AaeError('SOURCE_INVALID', `key: (${key.join(', ')}) is not ${name}'s primary key, so a deleted row would not carry it: use the primary key, or ALTER TABLE ${name} REPLICA IDENTITY FULL`);
   }
   if (rel.relreplident === 'n') throw new AaeError('SOURCE_INVALID', `${name} has REPLICA IDENTITY NOTHING: deletes would carry no key (ALTER TABLE ${name} REPLICA IDENTITY DEFAULT)`);
-  const columns = choice.columns === undefined ? cols.filter((col) => !key.includes(col)) : [...choice.columns];
+  // The updated-at column is when, not what: hashing it would make two copies of the same row
+  // differ by the time each was written.
+  const columns = choice.columns === undefined ? cols.filter((col) => !key.includes(col) && col !== choice.updatedAt) : [...choice.columns];
   missing('columns', columns);
   if (new Set(columns).size !== columns.length) throw new AaeError('SOURCE_INVALID', 'columns: a column is named twice');
   const overlap = columns.filter((col) => key.includes(col));
