@@ -98,6 +98,12 @@ export async function plainConsumer(url: string, publication: string): Promise<{
     async stop() {
       await service.destroy();
       await running;
+      // The server's walsender lets go of the slot a moment after the client has gone.
+      for (let i = 0; ; i++) {
+        const active = await exec(url, "SELECT active FROM pg_replication_slots WHERE slot_name = 'bench_attached'");
+        if (active.rows[0]?.active !== true || i >= 100) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await exec(url, "SELECT pg_drop_replication_slot('bench_attached')");
     },
   };

@@ -1,4 +1,6 @@
 import type { Cluster } from '../coordinator/index.js';
+import { isAaeError } from '../errors.js';
+import { ServedCluster } from '../net/index.js';
 import type { KeystoreNodeStatus } from '../node/index.js';
 
 /**
@@ -14,8 +16,21 @@ export interface NodeKeystoreStatus extends KeystoreNodeStatus {
 export async function keystoreStatuses(clusters: readonly Cluster[]): Promise<NodeKeystoreStatus[]> {
   const out: NodeKeystoreStatus[] = [];
   for (const c of clusters) {
+    // A served node's info as it answered when the cluster opened: no extra round trip per command.
+    const probed = c instanceof ServedCluster ? new Map(c.probes.map((p) => [p.node, 'info' in p ? p.info : undefined])) : undefined;
     for (const name of c.spec.nodes) {
-      const ks = (await c.node(name).info()).keystore;
+      if (probed?.has(name) === true) {
+        const ks = probed.get(name)?.keystore;
+        if (ks !== undefined) out.push({ cluster: c.spec.name, node: name, ...ks });
+        continue;
+      }
+      // A node that cannot be reached says nothing here: the command routes around it (or fails
+      // naming it) as it would without this look.
+      const info = await c.node(name).info().catch((e: unknown) => {
+        if (isAaeError(e, 'NODE_UNAVAILABLE') || isAaeError(e, 'TIMEOUT')) return undefined;
+        throw e;
+      });
+      const ks = info?.keystore;
       if (ks !== undefined) out.push({ cluster: c.spec.name, node: name, ...ks });
     }
   }

@@ -112,6 +112,23 @@ describe('a served cluster against a local one', () => {
     expect(st.json<{ nodes: Array<{ reachable: boolean; vnodes: number }> }>().nodes.map((n) => n.reachable)).toEqual([true, true, true]);
   });
 
+  test('a node down before the command opens the cluster: aae compare and aae cluster status route around it', async () => {
+    const { client } = await servedCluster('dc3', { nodeCount: 3, ringSize: 8, nVal: 2 });
+    const local = join(dir, 'dr3');
+    await (await EmbeddedCluster.create(local, defaultSpec('dr3', { nodeCount: 2, ringSize: 16, nVal: 2, treeSize: 'small' }))).close();
+    const expected = await drift(client, local);
+    const victim = served!.nodes.find((n) => n.name === 'n3')!;
+    victim.process.kill('SIGKILL');
+    await victim.exited;
+    const r = await aae('compare', client, local, '--pause-ms', '0', '--json');
+    expect(r.code, r.stderr).toBe(1);
+    const found = r.json<{ differences: Array<{ bucket: string; key: string }> }>().differences;
+    expect(new Set(found.map((d) => `${d.bucket}/${d.key}`))).toEqual(new Set(expected.keys()));
+    const st = await aae('cluster', 'status', client, '--json');
+    expect(st.code).toBe(1);
+    expect(st.json<{ nodes: Array<{ node: string; reachable: boolean }> }>().nodes.map((n) => [n.node, n.reachable])).toEqual([['n1', true], ['n2', true], ['n3', false]]);
+  });
+
   test('a node killed mid-exchange: the coverage plan routes around it, and the planted differences are still found exactly', async () => {
     const { spec, client } = await servedCluster('dc2', { nodeCount: 3, ringSize: 8, nVal: 2 });
     const local = join(dir, 'dr2');

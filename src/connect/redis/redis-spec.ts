@@ -56,6 +56,9 @@ export function bucketOfPrefix(prefix: string): string | null {
  * name compare as their UTF-8 bytes), as Redis compares them.
  */
 export function globMatches(glob: string, name: Uint8Array): boolean {
+  // Redis's matcher compares nothing against an empty name: only an empty glob, or the lone "*"
+  // (which KEYS and SCAN take as every key without matching), match it.
+  if (name.byteLength === 0) return glob === '' || glob === '*';
   return globRegExp(glob).test(Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1'));
 }
 
