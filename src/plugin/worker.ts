@@ -44,6 +44,9 @@ export default async function run(task: WorkerTask): Promise<DescribeResult | un
       return { error: toWire(e) };
     }
   }
+  // The session is this worker's now (a task waits in the pool's queue until a worker is free): the
+  // node starts the load's deadline here, so an import that never settles is stopped like a loop.
+  task.port.postMessage({ t: 'taken' } satisfies FromWorker);
   let module: AnyFoldModule;
   try {
     module = await load(task.manifest, task.digest);
@@ -91,7 +94,6 @@ function serve(module: AnyFoldModule, port: MessagePort): Promise<void> {
       }
       chain = chain.then(() => (closed ? undefined : handle(m))).catch(fail);
     });
-    // The session is this worker's now (a task waits in the pool's queue until a worker is free): the node starts its deadlines here.
     send({ t: 'ready' });
     const handle = async (m: ToWorker): Promise<void> => {
       switch (m.t) {

@@ -1,0 +1,62 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import type { FoldSession } from '../../src/fold/index.js';
+import { PluginHost } from '../../src/plugin/index.js';
+import { withTempDir } from '../cli/helpers.js';
+import { writePlugin } from './plugins.js';
+
+/**
+ * A version loads in one worker (describe); piscina starts its other workers later, and each imports
+ * the plugin again. When that import fails — or never settles, or kills the worker — the session
+ * that a new worker took must fail, not wait for a `ready` that never comes (it used to hang the
+ * fold and keep its lease forever).
+ *
+ * The plugin's import misbehaves only once a flag file exists, so the version loads cleanly and the
+ * second worker, started while the first holds an open session, meets the flag.
+ */
+const HOW = {
+  throws: { atImport: (flag: string) => `if (existsSync(${JSON.stringify(flag)})) throw new Error('cannot load here');`, code: 'PLUGIN_INVALID' },
+  hangs: { atImport: (flag: string) => `if (existsSync(${JSON.stringify(flag)})) await new Promise(() => {});`, code: 'PLUGIN_TIMEOUT' },
+  dies: { atImport: (flag: string) => `if (existsSync(${JSON.stringify(flag)})) process.exit(3);`, code: 'PLUGIN_CRASHED' },
+} as const;
+
+/** Settles with what `p` settles with, or rejects if it has not within `ms`: a hang fails the test instead of stalling it. */
+function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+for (const [how, { atImport, code }] of Object.entries(HOW)) {
+  test(`a new worker whose import ${how} fails its session with ${code}, and the version serves on`, async () => {
+    await withTempDir(async (dir) => {
+      const plugins = join(dir, 'plugins');
+      await mkdir(plugins);
+      const flag = join(dir, 'flag');
+      await writePlugin(plugins, 'p', { name: 'p', version: '1.0.0', atImport: atImport(flag) });
+      const host = await PluginHost.start({ dir: plugins, watch: false, pollMs: 0, limits: { threads: 2, callTimeoutMs: 2000 } });
+      const ac = new AbortController();
+      const sessions: FoldSession[] = [];
+      try {
+        expect(host.list().find((m) => m.name === 'p')?.plugin?.state).toBe('serving');
+        const lease = host.acquire('p');
+        // The first session holds the worker that loaded the plugin; the second needs a new worker.
+        sessions.push(await lease.module.open({}, { signal: ac.signal, node: 'n1' }));
+        await writeFile(flag, 'x');
+        await expect(within(15_000, lease.module.open({}, { signal: ac.signal, node: 'n1' }))).rejects.toMatchObject({ code });
+        lease.release();
+        // The version serves on: once the import can succeed again, a session opens on whichever worker takes it.
+        await sessions[0]!.finish('the first session');
+        await rm(flag);
+        const again = host.acquire('p');
+        sessions.push(await within(15_000, again.module.open({}, { signal: ac.signal, node: 'n1' })));
+        again.release();
+      } finally {
+        for (const s of sessions) s.close();
+        ac.abort();
+        await host.close();
+      }
+    });
+  }, 60_000);
+}
