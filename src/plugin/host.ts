@@ -3,7 +3,8 @@
  * plugins of one directory, loaded at start and reloaded whenever the directory changes.
  *
  * Loading a plugin, in order — nothing of the plugin runs before step 4:
- * 1. its files are listed and hashed (sha-256: the digest a coordinator's copy must match);
+ * 1. its files are listed and hashed (sha-256: the digest a coordinator's copy must match; a link
+ *    counts as its target, which must lie inside the plugin);
  * 2. its manifest is read (manifest.ts) and its plugin-API range checked against PLUGIN_API_VERSION
  *    with semver: a mismatch is refused (PL002) and never loaded;
  * 3. a plugin that would shadow a built-in, repeat another's name and version, or mutate on a node
@@ -188,14 +189,23 @@ export class PluginHost implements ModuleSource {
   private async scanPath(path: string): Promise<void> {
     const st = this.paths.get(path);
     let files;
+    let fingerprint;
     try {
       files = await pluginFiles(path);
+      fingerprint = fingerprintOf(files);
     } catch (e) {
+      if (isAaeError(e, 'PLUGIN_INVALID')) {
+        // Its files themselves are refused (a link outside its folder, too many files): once per change.
+        if (st?.fingerprint === e.message) return;
+        const state: PathState = st ?? { fingerprint: e.message };
+        state.fingerprint = e.message;
+        this.refuse(path, state, '', await readManifest(path).catch(() => ({})), e);
+        return;
+      }
       // Gone between readdir and now, or unreadable: the next scan sees it as it is.
       if (st === undefined) this.refuse(path, { fingerprint: '' }, '', {}, e);
       return;
     }
-    const fingerprint = fingerprintOf(files);
     if (st !== undefined && st.fingerprint === fingerprint) return;
     const digest = await digestOf(files);
     const state: PathState = st ?? { fingerprint };
