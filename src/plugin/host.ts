@@ -2,14 +2,16 @@
  * The plugin host of a node: the modules the node runs (ModuleSource) are its built-ins plus the
  * plugins of one directory, loaded at start and reloaded whenever the directory changes.
  *
- * Loading a plugin, in order — nothing of the plugin runs before step 4:
+ * Loading a plugin, in order — nothing of the plugin runs before step 5:
  * 1. its files are listed and hashed (sha-256: the digest a coordinator's copy must match; a link
  *    counts as its target, which must lie inside the plugin);
  * 2. its manifest is read (manifest.ts) and its plugin-API range checked against PLUGIN_API_VERSION
  *    with semver: a mismatch is refused (PL002) and never loaded;
  * 3. a plugin that would shadow a built-in, repeat another's name and version, or mutate on a node
  *    that does not allow mutating plugins (PL008) is refused too;
- * 4. a worker pool is made for it and one worker imports and validates it (pool.ts). A plugin that
+ * 4. its files are copied into a snapshot of this version, whose digest must be the one checked
+ *    (snapshot.ts): every worker of the version, however much later it starts, imports from there;
+ * 5. a worker pool is made for it and one worker imports and validates it (pool.ts). A plugin that
  *    fails here is refused (PL003) — and if an older copy at the same path was serving, that copy
  *    keeps serving and carries the reason.
  * A refused plugin is listed (`aae plugins`) with its reason, and the node serves on.
@@ -26,7 +28,8 @@
  * the highest that satisfies it, and a request's digest must match the one picked (PLUGIN_MISMATCH).
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import semver from 'semver';
 import { AaeError, isAaeError, type AaeErrorCode } from '../errors.js';
@@ -37,6 +40,7 @@ import { pluginLine, silent, type LogSink } from './log.js';
 import { digestOf, fingerprintOf, isPluginEntryName, pluginFiles, readManifest, type PluginManifest } from './manifest.js';
 import { DEFAULT_POOL_LIMITS, PluginPool, type PoolLimits } from './pool.js';
 import { PluginVersion } from './plugin-version.js';
+import { snapshotPlugin, type PluginSnapshot } from './snapshot.js';
 import type { SessionTuning } from './worker-session.js';
 
 /** What the host reports for metrics (metrics.ts implements it over prom-client). */
@@ -102,7 +106,10 @@ export class PluginHost implements ModuleSource {
   private again = false;
   private closed = false;
 
-  private constructor(private readonly o: PluginHostOptions) {
+  private constructor(
+    private readonly o: PluginHostOptions,
+    private readonly versionsDir: string,
+  ) {
     this.dir = resolve(o.dir);
     this.builtins = o.builtins ?? new ModuleRegistry();
     this.limits = { ...DEFAULT_POOL_LIMITS, ...o.limits };
@@ -111,7 +118,8 @@ export class PluginHost implements ModuleSource {
 
   /** Loads every plugin of the directory, then watches it. A plugin that fails is refused; the host starts. */
   static async start(o: PluginHostOptions): Promise<PluginHost> {
-    const h = new PluginHost(o);
+    // The loaded versions' snapshots: the host's own, outside the plugin directory (which a node may not write, and whose rescans must not see them).
+    const h = new PluginHost(o, await mkdtemp(join(tmpdir(), 'aae-plugin-versions-')));
     await h.rescan();
     if (o.watch !== false) h.startWatching();
     const pollMs = o.pollMs ?? DEFAULT_POLL_MS;
@@ -213,16 +221,28 @@ export class PluginHost implements ModuleSource {
     this.paths.set(path, state);
     if (state.serving?.digest === digest || state.refused?.digest === digest) return;
 
-    let manifest: PluginManifest;
+    let checked: PluginManifest;
     try {
-      manifest = await readManifest(path);
+      checked = await readManifest(path);
     } catch (e) {
       this.refuse(path, state, digest, {}, e);
       return;
     }
-    const refusal = this.checkBeforeLoad(manifest, path);
+    const refusal = this.checkBeforeLoad(checked, path);
     if (refusal !== undefined) {
-      this.refuse(path, state, digest, manifest, refusal);
+      this.refuse(path, state, digest, checked, refusal);
+      return;
+    }
+    // Every worker of this version imports from its snapshot, never from the directory (snapshot.ts).
+    let snapshot: PluginSnapshot | undefined;
+    let manifest: PluginManifest;
+    try {
+      snapshot = await snapshotPlugin(this.versionsDir, path, files, digest);
+      manifest = { ...(await readManifest(snapshot.path)), path };
+      if (!sameManifest(manifest, checked)) throw new AaeError('PLUGIN_INVALID', `plugin at ${path}: its manifest changed while it was being loaded; the next rescan loads it`, { details: { path } });
+    } catch (e) {
+      await snapshot?.remove();
+      this.refuse(path, state, digest, checked, e);
       return;
     }
     const pool = new PluginPool(manifest, digest, this.limits, (e) =>
@@ -232,14 +252,16 @@ export class PluginHost implements ModuleSource {
       await pool.describe();
     } catch (e) {
       await pool.destroy().catch(() => undefined);
+      await snapshot.remove();
       this.refuse(path, state, digest, manifest, e);
       return;
     }
     if (this.closed) {
       await pool.destroy().catch(() => undefined);
+      await snapshot.remove();
       return;
     }
-    const v = new PluginVersion(manifest, digest, pool, {
+    const v = new PluginVersion(manifest, digest, pool, snapshot, {
       onWorkerLost: (e) => {
         this.o.observer?.workerLost(manifest.name, e.code);
         this.log(pluginLine('PL006', 'warn', { plugin: manifest.name, version: manifest.version, error: e.code, message: e.message }));
@@ -366,7 +388,13 @@ export class PluginHost implements ModuleSource {
     await this.scanning?.catch(() => undefined);
     const all = [...this.retiring, ...[...this.paths.values()].flatMap((s) => (s.serving === undefined ? [] : [s.serving]))];
     await Promise.all(all.map((v) => v.destroy()));
+    await rm(this.versionsDir, { recursive: true, force: true });
   }
+}
+
+/** The fields a node checks before loading: a snapshot's must be those checked. */
+function sameManifest(a: PluginManifest, b: PluginManifest): boolean {
+  return a.name === b.name && a.version === b.version && a.apiRange === b.apiRange && a.mutates === b.mutates;
 }
 
 function refusedInfo(r: Refused): ModuleInfo {
