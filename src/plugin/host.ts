@@ -8,7 +8,8 @@
  * 2. its manifest is read (manifest.ts) and its plugin-API range checked against PLUGIN_API_VERSION
  *    with semver: a mismatch is refused (PL002) and never loaded;
  * 3. a plugin that would shadow a built-in, repeat another's name and version, or mutate on a node
- *    that does not allow mutating plugins (PL008) is refused too;
+ *    that does not allow mutating plugins (PL008) is refused too; a repeat is checked again at every
+ *    rescan, so when the path serving that version goes, the repeat loads in its place;
  * 4. its files are copied into a snapshot of this version, whose digest must be the one checked
  *    (snapshot.ts): every worker of the version, however much later it starts, imports from there;
  * 5. a worker pool is made for it and one worker imports and validates it (pool.ts). A plugin that
@@ -83,6 +84,8 @@ interface Refused {
   readonly manifest: Partial<PluginManifest>;
   readonly reason: string;
   readonly code: AaeErrorCode;
+  /** Refused for what another path holds (the same name and version): checked again at every rescan, as that path may go. */
+  readonly dependsOnOthers: boolean;
 }
 
 interface PathState {
@@ -214,12 +217,15 @@ export class PluginHost implements ModuleSource {
       if (st === undefined) this.refuse(path, { fingerprint: '' }, '', {}, e);
       return;
     }
-    if (st !== undefined && st.fingerprint === fingerprint) return;
-    const digest = await digestOf(files);
+    const unchanged = st !== undefined && st.fingerprint === fingerprint;
+    const recheck = st?.refused?.dependsOnOthers === true;
+    if (unchanged && !recheck) return;
+    // Unchanged files refused for another path's sake: the digest is the one they were refused with.
+    const digest = unchanged && st.refused !== undefined ? st.refused.digest : await digestOf(files);
     const state: PathState = st ?? { fingerprint };
     state.fingerprint = fingerprint;
     this.paths.set(path, state);
-    if (state.serving?.digest === digest || state.refused?.digest === digest) return;
+    if (state.serving?.digest === digest || (state.refused?.digest === digest && !recheck)) return;
 
     let checked: PluginManifest;
     try {
@@ -230,7 +236,7 @@ export class PluginHost implements ModuleSource {
     }
     const refusal = this.checkBeforeLoad(checked, path);
     if (refusal !== undefined) {
-      this.refuse(path, state, digest, checked, refusal);
+      this.refuse(path, state, digest, checked, refusal.error, refusal.dependsOnOthers);
       return;
     }
     // Every worker of this version imports from its snapshot, never from the directory (snapshot.ts).
@@ -279,30 +285,34 @@ export class PluginHost implements ModuleSource {
     if (old !== undefined) this.retire(old);
   }
 
-  /** A refusal decided from the manifest alone (no code has run). */
-  private checkBeforeLoad(m: PluginManifest, path: string): AaeError | undefined {
+  /** A refusal decided from the manifest alone (no code has run); `dependsOnOthers` when another path's plugin decided it. */
+  private checkBeforeLoad(m: PluginManifest, path: string): { error: AaeError; dependsOnOthers: boolean } | undefined {
+    const alone = (error: AaeError): { error: AaeError; dependsOnOthers: boolean } => ({ error, dependsOnOthers: false });
     if (!semver.satisfies(PLUGIN_API_VERSION, m.apiRange, { includePrerelease: true })) {
-      return new AaeError('PLUGIN_API_MISMATCH', `plugin ${m.name} ${m.version} was built for plugin API ${m.apiRange}; this node speaks ${PLUGIN_API_VERSION}`, {
+      return alone(new AaeError('PLUGIN_API_MISMATCH', `plugin ${m.name} ${m.version} was built for plugin API ${m.apiRange}; this node speaks ${PLUGIN_API_VERSION}`, {
         details: { module: m.name, apiRange: m.apiRange, api: PLUGIN_API_VERSION },
-      });
+      }));
     }
-    if (this.builtins.list().some((b) => b.name === m.name)) return new AaeError('PLUGIN_INVALID', `plugin ${m.name} would shadow the built-in module of that name; rename it`);
+    if (this.builtins.list().some((b) => b.name === m.name)) return alone(new AaeError('PLUGIN_INVALID', `plugin ${m.name} would shadow the built-in module of that name; rename it`));
     if (m.mutates && this.o.allowMutations !== true) {
-      return new AaeError('FOLD_MUTATION_REFUSED', `plugin ${m.name} ${m.version} mutates, and this node does not allow mutating plugins (aae node serve --allow-mutating-plugins)`);
+      return alone(new AaeError('FOLD_MUTATION_REFUSED', `plugin ${m.name} ${m.version} mutates, and this node does not allow mutating plugins (aae node serve --allow-mutating-plugins)`));
     }
     for (const [p, st] of this.paths) {
       if (p !== path && st.serving?.name === m.name && st.serving.version === m.version) {
-        return new AaeError('PLUGIN_INVALID', `plugin ${m.name} ${m.version} is already served from ${p}`);
+        return { error: new AaeError('PLUGIN_INVALID', `plugin ${m.name} ${m.version} is already served from ${p}`, { details: { module: m.name, version: m.version, servedFrom: p } }), dependsOnOthers: true };
       }
     }
     return undefined;
   }
 
-  private refuse(path: string, state: PathState, digest: string, manifest: Partial<PluginManifest>, e: unknown): void {
+  private refuse(path: string, state: PathState, digest: string, manifest: Partial<PluginManifest>, e: unknown, dependsOnOthers = false): void {
     const err = isAaeError(e) ? e : new AaeError('PLUGIN_INVALID', e instanceof Error ? e.message : String(e));
     const code = err.code;
-    state.refused = { path, digest, manifest, reason: err.message, code };
+    const before = state.refused;
+    state.refused = { path, digest, manifest, reason: err.message, code, dependsOnOthers };
     this.paths.set(path, state);
+    // A refusal checked again (dependsOnOthers) and unchanged is logged once, not at every rescan.
+    if (before !== undefined && before.digest === digest && before.reason === err.message && before.code === code) return;
     if (state.serving !== undefined) state.serving.newerRefused = { reason: `a newer copy was refused: ${err.message}`, code };
     const fields = { plugin: manifest.name ?? basename(path), version: manifest.version ?? '', path, error: code, message: err.message, ...(state.serving === undefined ? {} : { keepsServing: state.serving.version }) };
     if (code === 'PLUGIN_API_MISMATCH') this.log(pluginLine('PL002', 'warn', fields));
