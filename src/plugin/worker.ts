@@ -23,9 +23,19 @@ import { unpackHashSizes } from './pack.js';
 import type { DescribeResult, FromWorker, ToWorker, WireError, WorkerTask } from './protocol.js';
 
 let loaded: { digest: string; module: Promise<AnyFoldModule> } | undefined;
+/** Imports tried in this worker: a retry after a failure imports under a fresh URL. */
+let attempts = 0;
 
 function load(manifest: PluginManifest, digest: string): Promise<AnyFoldModule> {
-  if (loaded === undefined || loaded.digest !== digest) loaded = { digest, module: importPlugin(manifest, digest) };
+  if (loaded === undefined || loaded.digest !== digest) {
+    const module = importPlugin(manifest, digest, attempts++);
+    loaded = { digest, module };
+    // A failed import stays failed in the module cache under its URL: the next task tries afresh, so a
+    // failure that passes (a resource the plugin reads at import) does not break this worker for good.
+    module.catch(() => {
+      if (loaded?.module === module) loaded = undefined;
+    });
+  }
   return loaded.module;
 }
 
