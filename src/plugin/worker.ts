@@ -1,8 +1,10 @@
 /**
  * A plugin's worker thread (a piscina worker; the node's side is worker-session.ts). It imports the
- * plugin once, when its first task arrives, and then serves tasks:
+ * plugin once, when its first task arrives — from the version's snapshot (snapshot.ts), never the
+ * plugin directory; an import that failed is tried afresh by the next task — and then serves tasks:
  * - `describe`: load and validate the plugin, say what it is (how a node learns a plugin loads);
- * - `session`: one fold request, over a MessagePort: parse the query, fold the batches the node
+ * - `session`: one fold request, over a MessagePort: say `taken` (the load's deadline starts), load
+ *   the plugin (`ready`, or an `error` that ends the session), parse the query, fold the batches the node
  *   sends (a hash-and-size batch arrives packed, pack.ts), flush (a flush's writes go back to the
  *   node, which holds the store), check the accumulator's bound after every batch, and finally
  *   encode the accumulator with the module's codec and send it back, transferred.
