@@ -2,13 +2,17 @@
  * The plugin host of a node: the modules the node runs (ModuleSource) are its built-ins plus the
  * plugins of one directory, loaded at start and reloaded whenever the directory changes.
  *
- * Loading a plugin, in order — nothing of the plugin runs before step 4:
- * 1. its files are listed and hashed (sha-256: the digest a coordinator's copy must match);
+ * Loading a plugin, in order — nothing of the plugin runs before step 5:
+ * 1. its files are listed and hashed (sha-256: the digest a coordinator's copy must match; a link
+ *    counts as its target, which must lie inside the plugin);
  * 2. its manifest is read (manifest.ts) and its plugin-API range checked against PLUGIN_API_VERSION
  *    with semver: a mismatch is refused (PL002) and never loaded;
  * 3. a plugin that would shadow a built-in, repeat another's name and version, or mutate on a node
- *    that does not allow mutating plugins (PL008) is refused too;
- * 4. a worker pool is made for it and one worker imports and validates it (pool.ts). A plugin that
+ *    that does not allow mutating plugins (PL008) is refused too; a repeat is checked again at every
+ *    rescan, so when the path serving that version goes, the repeat loads in its place;
+ * 4. its files are copied into a snapshot of this version, whose digest must be the one checked
+ *    (snapshot.ts): every worker of the version, however much later it starts, imports from there;
+ * 5. a worker pool is made for it and one worker imports and validates it (pool.ts). A plugin that
  *    fails here is refused (PL003) — and if an older copy at the same path was serving, that copy
  *    keeps serving and carries the reason.
  * A refused plugin is listed (`aae plugins`) with its reason, and the node serves on.
@@ -25,7 +29,8 @@
  * the highest that satisfies it, and a request's digest must match the one picked (PLUGIN_MISMATCH).
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import semver from 'semver';
 import { AaeError, isAaeError, type AaeErrorCode } from '../errors.js';
@@ -36,6 +41,7 @@ import { pluginLine, silent, type LogSink } from './log.js';
 import { digestOf, fingerprintOf, isPluginEntryName, pluginFiles, readManifest, type PluginManifest } from './manifest.js';
 import { DEFAULT_POOL_LIMITS, PluginPool, type PoolLimits } from './pool.js';
 import { PluginVersion } from './plugin-version.js';
+import { snapshotPlugin, type PluginSnapshot } from './snapshot.js';
 import type { SessionTuning } from './worker-session.js';
 
 /** What the host reports for metrics (metrics.ts implements it over prom-client). */
@@ -78,6 +84,8 @@ interface Refused {
   readonly manifest: Partial<PluginManifest>;
   readonly reason: string;
   readonly code: AaeErrorCode;
+  /** Refused for what another path holds (the same name and version): checked again at every rescan, as that path may go. */
+  readonly dependsOnOthers: boolean;
 }
 
 interface PathState {
@@ -101,7 +109,10 @@ export class PluginHost implements ModuleSource {
   private again = false;
   private closed = false;
 
-  private constructor(private readonly o: PluginHostOptions) {
+  private constructor(
+    private readonly o: PluginHostOptions,
+    private readonly versionsDir: string,
+  ) {
     this.dir = resolve(o.dir);
     this.builtins = o.builtins ?? new ModuleRegistry();
     this.limits = { ...DEFAULT_POOL_LIMITS, ...o.limits };
@@ -110,7 +121,8 @@ export class PluginHost implements ModuleSource {
 
   /** Loads every plugin of the directory, then watches it. A plugin that fails is refused; the host starts. */
   static async start(o: PluginHostOptions): Promise<PluginHost> {
-    const h = new PluginHost(o);
+    // The loaded versions' snapshots: the host's own, outside the plugin directory (which a node may not write, and whose rescans must not see them).
+    const h = new PluginHost(o, await mkdtemp(join(tmpdir(), 'aae-plugin-versions-')));
     await h.rescan();
     if (o.watch !== false) h.startWatching();
     const pollMs = o.pollMs ?? DEFAULT_POLL_MS;
@@ -188,31 +200,55 @@ export class PluginHost implements ModuleSource {
   private async scanPath(path: string): Promise<void> {
     const st = this.paths.get(path);
     let files;
+    let fingerprint;
     try {
       files = await pluginFiles(path);
+      fingerprint = fingerprintOf(files);
     } catch (e) {
+      if (isAaeError(e, 'PLUGIN_INVALID')) {
+        // Its files themselves are refused (a link outside its folder, too many files): once per change.
+        if (st?.fingerprint === e.message) return;
+        const state: PathState = st ?? { fingerprint: e.message };
+        state.fingerprint = e.message;
+        this.refuse(path, state, '', await readManifest(path).catch(() => ({})), e);
+        return;
+      }
       // Gone between readdir and now, or unreadable: the next scan sees it as it is.
       if (st === undefined) this.refuse(path, { fingerprint: '' }, '', {}, e);
       return;
     }
-    const fingerprint = fingerprintOf(files);
-    if (st !== undefined && st.fingerprint === fingerprint) return;
-    const digest = await digestOf(files);
+    const unchanged = st !== undefined && st.fingerprint === fingerprint;
+    const recheck = st?.refused?.dependsOnOthers === true;
+    if (unchanged && !recheck) return;
+    // Unchanged files refused for another path's sake: the digest is the one they were refused with.
+    const digest = unchanged && st.refused !== undefined ? st.refused.digest : await digestOf(files);
     const state: PathState = st ?? { fingerprint };
     state.fingerprint = fingerprint;
     this.paths.set(path, state);
-    if (state.serving?.digest === digest || state.refused?.digest === digest) return;
+    if (state.serving?.digest === digest || (state.refused?.digest === digest && !recheck)) return;
 
-    let manifest: PluginManifest;
+    let checked: PluginManifest;
     try {
-      manifest = await readManifest(path);
+      checked = await readManifest(path);
     } catch (e) {
       this.refuse(path, state, digest, {}, e);
       return;
     }
-    const refusal = this.checkBeforeLoad(manifest, path);
+    const refusal = this.checkBeforeLoad(checked, path);
     if (refusal !== undefined) {
-      this.refuse(path, state, digest, manifest, refusal);
+      this.refuse(path, state, digest, checked, refusal.error, refusal.dependsOnOthers);
+      return;
+    }
+    // Every worker of this version imports from its snapshot, never from the directory (snapshot.ts).
+    let snapshot: PluginSnapshot | undefined;
+    let manifest: PluginManifest;
+    try {
+      snapshot = await snapshotPlugin(this.versionsDir, path, files, digest);
+      manifest = { ...(await readManifest(snapshot.path)), path };
+      if (!sameManifest(manifest, checked)) throw new AaeError('PLUGIN_INVALID', `plugin at ${path}: its manifest changed while it was being loaded; the next rescan loads it`, { details: { path } });
+    } catch (e) {
+      await snapshot?.remove();
+      this.refuse(path, state, digest, checked, e);
       return;
     }
     const pool = new PluginPool(manifest, digest, this.limits, (e) =>
@@ -222,14 +258,16 @@ export class PluginHost implements ModuleSource {
       await pool.describe();
     } catch (e) {
       await pool.destroy().catch(() => undefined);
+      await snapshot.remove();
       this.refuse(path, state, digest, manifest, e);
       return;
     }
     if (this.closed) {
       await pool.destroy().catch(() => undefined);
+      await snapshot.remove();
       return;
     }
-    const v = new PluginVersion(manifest, digest, pool, {
+    const v = new PluginVersion(manifest, digest, pool, snapshot, {
       onWorkerLost: (e) => {
         this.o.observer?.workerLost(manifest.name, e.code);
         this.log(pluginLine('PL006', 'warn', { plugin: manifest.name, version: manifest.version, error: e.code, message: e.message }));
@@ -247,30 +285,34 @@ export class PluginHost implements ModuleSource {
     if (old !== undefined) this.retire(old);
   }
 
-  /** A refusal decided from the manifest alone (no code has run). */
-  private checkBeforeLoad(m: PluginManifest, path: string): AaeError | undefined {
+  /** A refusal decided from the manifest alone (no code has run); `dependsOnOthers` when another path's plugin decided it. */
+  private checkBeforeLoad(m: PluginManifest, path: string): { error: AaeError; dependsOnOthers: boolean } | undefined {
+    const alone = (error: AaeError): { error: AaeError; dependsOnOthers: boolean } => ({ error, dependsOnOthers: false });
     if (!semver.satisfies(PLUGIN_API_VERSION, m.apiRange, { includePrerelease: true })) {
-      return new AaeError('PLUGIN_API_MISMATCH', `plugin ${m.name} ${m.version} was built for plugin API ${m.apiRange}; this node speaks ${PLUGIN_API_VERSION}`, {
+      return alone(new AaeError('PLUGIN_API_MISMATCH', `plugin ${m.name} ${m.version} was built for plugin API ${m.apiRange}; this node speaks ${PLUGIN_API_VERSION}`, {
         details: { module: m.name, apiRange: m.apiRange, api: PLUGIN_API_VERSION },
-      });
+      }));
     }
-    if (this.builtins.list().some((b) => b.name === m.name)) return new AaeError('PLUGIN_INVALID', `plugin ${m.name} would shadow the built-in module of that name; rename it`);
+    if (this.builtins.list().some((b) => b.name === m.name)) return alone(new AaeError('PLUGIN_INVALID', `plugin ${m.name} would shadow the built-in module of that name; rename it`));
     if (m.mutates && this.o.allowMutations !== true) {
-      return new AaeError('FOLD_MUTATION_REFUSED', `plugin ${m.name} ${m.version} mutates, and this node does not allow mutating plugins (aae node serve --allow-mutating-plugins)`);
+      return alone(new AaeError('FOLD_MUTATION_REFUSED', `plugin ${m.name} ${m.version} mutates, and this node does not allow mutating plugins (aae node serve --allow-mutating-plugins)`));
     }
     for (const [p, st] of this.paths) {
       if (p !== path && st.serving?.name === m.name && st.serving.version === m.version) {
-        return new AaeError('PLUGIN_INVALID', `plugin ${m.name} ${m.version} is already served from ${p}`);
+        return { error: new AaeError('PLUGIN_INVALID', `plugin ${m.name} ${m.version} is already served from ${p}`, { details: { module: m.name, version: m.version, servedFrom: p } }), dependsOnOthers: true };
       }
     }
     return undefined;
   }
 
-  private refuse(path: string, state: PathState, digest: string, manifest: Partial<PluginManifest>, e: unknown): void {
+  private refuse(path: string, state: PathState, digest: string, manifest: Partial<PluginManifest>, e: unknown, dependsOnOthers = false): void {
     const err = isAaeError(e) ? e : new AaeError('PLUGIN_INVALID', e instanceof Error ? e.message : String(e));
     const code = err.code;
-    state.refused = { path, digest, manifest, reason: err.message, code };
+    const before = state.refused;
+    state.refused = { path, digest, manifest, reason: err.message, code, dependsOnOthers };
     this.paths.set(path, state);
+    // A refusal checked again (dependsOnOthers) and unchanged is logged once, not at every rescan.
+    if (before !== undefined && before.digest === digest && before.reason === err.message && before.code === code) return;
     if (state.serving !== undefined) state.serving.newerRefused = { reason: `a newer copy was refused: ${err.message}`, code };
     const fields = { plugin: manifest.name ?? basename(path), version: manifest.version ?? '', path, error: code, message: err.message, ...(state.serving === undefined ? {} : { keepsServing: state.serving.version }) };
     if (code === 'PLUGIN_API_MISMATCH') this.log(pluginLine('PL002', 'warn', fields));
@@ -356,7 +398,13 @@ export class PluginHost implements ModuleSource {
     await this.scanning?.catch(() => undefined);
     const all = [...this.retiring, ...[...this.paths.values()].flatMap((s) => (s.serving === undefined ? [] : [s.serving]))];
     await Promise.all(all.map((v) => v.destroy()));
+    await rm(this.versionsDir, { recursive: true, force: true });
   }
+}
+
+/** The fields a node checks before loading: a snapshot's must be those checked. */
+function sameManifest(a: PluginManifest, b: PluginManifest): boolean {
+  return a.name === b.name && a.version === b.version && a.apiRange === b.apiRange && a.mutates === b.mutates;
 }
 
 function refusedInfo(r: Refused): ModuleInfo {

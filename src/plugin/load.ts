@@ -15,12 +15,14 @@ import * as sdk from './sdk.js';
 export type PluginSdk = typeof sdk;
 
 /** Imports, builds (a factory) and validates the plugin's module; PLUGIN_INVALID (or FOLD_API_MISMATCH) when it breaks the contract. */
-export async function importPlugin(manifest: PluginManifest, digest?: string): Promise<AnyFoldModule> {
+export async function importPlugin(manifest: PluginManifest, digest?: string, attempt = 0): Promise<AnyFoldModule> {
   const where = `plugin ${manifest.name} ${manifest.version} (${manifest.path})`;
   let value: unknown;
   try {
-    // A digest in the URL: a coordinator that loads two copies of one path keeps them apart.
-    const url = pathToFileURL(manifest.entry).href + (digest === undefined ? '' : `?digest=${digest}`);
+    // A digest in the URL: a coordinator that loads two copies of one path keeps them apart. An attempt
+    // after a failed one needs a URL of its own, as the module cache keeps a failed evaluation.
+    const query = [...(digest === undefined ? [] : [`digest=${digest}`]), ...(attempt === 0 ? [] : [`attempt=${attempt}`])];
+    const url = pathToFileURL(manifest.entry).href + (query.length === 0 ? '' : `?${query.join('&')}`);
     const ns = (await import(url)) as Record<string, unknown>;
     const exported = ns['default'] ?? ns['foldModule'];
     value = typeof exported === 'function' ? await (exported as (s: PluginSdk) => unknown)(sdk) : exported;

@@ -13,7 +13,7 @@
  * skipped, so a deploy can write `.tmp-x` and rename it into place.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import semver from 'semver';
 import { AaeError } from '../errors.js';
@@ -109,42 +109,62 @@ export async function readManifest(path: string): Promise<PluginManifest> {
 }
 
 export interface PluginFile {
+  /** Its path inside the plugin ('' for a single-file plugin): a link's own name, not its target's. */
   readonly rel: string;
+  /** The file to read: a symbolic link resolved to its target, which lies inside the plugin's folder. */
   readonly abs: string;
   readonly size: number;
   readonly mtimeMs: number;
 }
 
-/** The files of a plugin (the file itself, or every file under its folder), sorted by path. */
+/**
+ * The files of a plugin (the file itself, or every file under its folder), sorted by path.
+ * Symbolic links are followed: a link counts as the file or folder it points to, so the digest reads
+ * what an import would read. A link must resolve inside the plugin's folder (else two nodes with the
+ * same links but other targets would share a digest), and a link to a folder that encloses it (a
+ * cycle) is refused too: PLUGIN_INVALID.
+ */
 export async function pluginFiles(path: string): Promise<PluginFile[]> {
   const st = await stat(path);
-  if (!st.isDirectory()) return [{ rel: '', abs: path, size: st.size, mtimeMs: st.mtimeMs }];
+  if (!st.isDirectory()) return [{ rel: '', abs: await realpath(path), size: st.size, mtimeMs: st.mtimeMs }];
+  const root = await realpath(path);
   const out: PluginFile[] = [];
   let bytes = 0;
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
+  /** `dir` is read at `real`; `open` holds the real folders being walked, to catch a cycle. */
+  const walk = async (dir: string, real: string, open: ReadonlySet<string>): Promise<void> => {
+    const entries = await readdir(real, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
-      const abs = join(dir, e.name);
-      if (e.isDirectory()) await walk(abs);
-      else if (e.isFile()) {
-        const s = await stat(abs);
+      const rel = relative(path, join(dir, e.name));
+      let abs = join(real, e.name);
+      if (e.isSymbolicLink()) {
+        const target = await realpath(abs).catch((err: unknown) => {
+          throw invalid(path, `its link ${rel} points to nothing that can be read (${(err as Error).message})`, err);
+        });
+        if (target !== root && !target.startsWith(root + sep)) throw invalid(path, `its link ${rel} points outside the plugin's folder, to ${target}: copy that file into the plugin instead`);
+        abs = target;
+      }
+      const s = await stat(abs);
+      if (s.isDirectory()) {
+        if (open.has(abs)) throw invalid(path, `its link ${rel} points to a folder that holds it (a cycle)`);
+        await walk(join(dir, e.name), abs, new Set([...open, abs]));
+      } else if (s.isFile()) {
         bytes += s.size;
-        out.push({ rel: relative(path, abs), abs, size: s.size, mtimeMs: s.mtimeMs });
+        out.push({ rel, abs, size: s.size, mtimeMs: s.mtimeMs });
         if (out.length > MAX_FILES || bytes > MAX_BYTES) throw invalid(path, `it holds more than ${MAX_FILES} files or ${MAX_BYTES / 1024 / 1024} MiB`);
       }
     }
   };
-  await walk(path);
+  await walk(path, root, new Set([root]));
   return out;
 }
 
-/** A cheap change detector: names, sizes and modification times (no contents read). */
+/** A cheap change detector: names, sizes, modification times and where each link points (no contents read). */
 export function fingerprintOf(files: readonly PluginFile[]): string {
-  return files.map((f) => `${f.rel}\0${f.size}\0${f.mtimeMs}`).join('\n');
+  return files.map((f) => `${f.rel}\0${f.size}\0${f.mtimeMs}\0${f.abs}`).join('\n');
 }
 
-/** sha-256 of the plugin's files (paths and contents), hex: the same files give the same digest on any machine. */
+/** sha-256 of the plugin's files (paths and contents, a link's target's content under the link's path), hex: the same files give the same digest on any machine. */
 export async function digestOf(files: readonly PluginFile[]): Promise<string> {
   const h = createHash('sha256');
   for (const f of files) {

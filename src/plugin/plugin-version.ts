@@ -1,13 +1,15 @@
 /**
  * One loaded version of a plugin on a node: its manifest, its digest, its worker pool, and how many
  * folds hold it. A version serves until replaced or removed; then it *retires*: new requests never
- * get it, folds that started on it finish on it, and when the last lets go its workers stop.
+ * get it, folds that started on it finish on it, and when the last lets go its workers stop and
+ * its snapshot (the copy of its files they imported) is deleted.
  */
 import { AaeError } from '../errors.js';
 import type { ModuleLease, NodeModule } from '../fold/index.js';
 import type { ModuleInfo, PluginState } from '../node/index.js';
 import type { PluginManifest } from './manifest.js';
 import type { PluginPool } from './pool.js';
+import type { PluginSnapshot } from './snapshot.js';
 import { DEFAULT_TUNING, WorkerSession, type SessionHooks, type SessionTuning } from './worker-session.js';
 
 export interface VersionHooks extends SessionHooks {
@@ -28,6 +30,8 @@ export class PluginVersion {
     readonly manifest: PluginManifest,
     readonly digest: string,
     readonly pool: PluginPool,
+    /** The copy of its files its workers import (snapshot.ts): deleted once its workers have stopped. */
+    private readonly snapshot: PluginSnapshot,
     private readonly hooks: VersionHooks,
     private readonly tuning: SessionTuning = DEFAULT_TUNING,
   ) {}
@@ -89,13 +93,18 @@ export class PluginVersion {
     if (this.state !== 'retiring' || this.leases > 0 || this.stopped) return;
     this.stopped = true;
     this.hooks.onRetired(this);
-    void this.pool.destroy().catch(() => undefined);
+    void this.stop();
+  }
+
+  private async stop(): Promise<void> {
+    await this.pool.destroy().catch(() => undefined);
+    await this.snapshot.remove().catch(() => undefined);
   }
 
   /** Stops the workers now (the node is closing). */
   async destroy(): Promise<void> {
     this.stopped = true;
-    await this.pool.destroy().catch(() => undefined);
+    await this.stop();
   }
 }
 

@@ -27,6 +27,9 @@ export type ToWorker =
 
 /** The worker to the node. */
 export type FromWorker =
+  /** The worker took the session and is loading the plugin: the node's deadline for the load starts here. */
+  | { t: 'taken' }
+  /** The plugin loaded: the worker serves the session. An `error` instead ends the session before it began. */
   | { t: 'ready' }
   | { t: 'opened'; needs: StateNeeds; filter: ModuleFilter; hasFlush: boolean }
   | { t: 'ack' }

@@ -6,8 +6,10 @@
  * MAX_BATCHES_IN_FLIGHT are unanswered: memory stays bounded and a failure surfaces within two
  * batches. A flush waits for its answer (it may write into the vnode, which only this thread can).
  *
- * Every call into the plugin has a deadline (PoolLimits.callTimeoutMs), counted from when the
- * worker took the session. Past it the session fails with PLUGIN_TIMEOUT and its task is aborted,
+ * Every call into the plugin — loading it in the worker that took the session (a worker piscina
+ * starts later imports it afresh), then each request — has a deadline (PoolLimits.callTimeoutMs),
+ * counted from when the worker took the session. A worker that cannot load the plugin answers an
+ * error instead of `ready`, and the session fails with it. Past it the session fails with PLUGIN_TIMEOUT and its task is aborted,
  * which terminates the worker (piscina starts another); a worker that dies (out of memory) fails the
  * session with PLUGIN_CRASHED. A throw in the plugin's code answers FOLD_MODULE_FAILED from the
  * worker, whose session then ends cleanly and whose worker serves on.
@@ -63,7 +65,9 @@ export class WorkerSession implements FoldSession {
   private vnode: FlushContext['vnode'] | undefined;
   private readonly abort = new AbortController();
   private readonly port: MessagePort;
-  private readonly ready: Promise<void>;
+  private readonly ready: Promise<FromWorker>;
+  /** A worker has taken the session (its deadlines run from here). */
+  private taken = false;
 
   private constructor(
     private readonly plugin: PluginPool,
@@ -73,15 +77,16 @@ export class WorkerSession implements FoldSession {
   ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    let readyResolve!: () => void;
-    let readyReject!: (e: unknown) => void;
-    this.ready = new Promise<void>((res, rej) => {
-      readyResolve = res;
-      readyReject = rej;
-    });
+    // Waiting for the plugin to load is the session's first call: answered by `ready`, failed like
+    // any other (an `error` before it, a dead worker, the port closing, the caller's abort), and under
+    // the call deadline from when a worker takes the session (`taken`), not while it waits in the queue.
+    this.ready = new Promise<FromWorker>((resolve, reject) => this.pending.push({ resolve, reject }));
     this.ready.catch(() => undefined);
     port1.on('message', (m: FromWorker) => {
-      if (m.t === 'ready') return readyResolve();
+      if (m.t === 'taken') {
+        this.taken = true;
+        return this.rearm();
+      }
       if (m.t === 'write') return void this.write(m.id, m.ops);
       if (m.t === 'error') {
         // The worker ended the session itself and serves on: nothing to terminate.
@@ -112,13 +117,11 @@ export class WorkerSession implements FoldSession {
           hooks.onWorkerLost(loss);
           this.fail(loss);
         }
-        readyReject(loss);
       },
     );
     const onAbort = (): void => {
       this.cancelled = true;
       this.fail(abortError(signal));
-      readyReject(abortError(signal));
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
@@ -132,6 +135,7 @@ export class WorkerSession implements FoldSession {
   private taskDone = false;
 
   private maybeEnded(): void {
+    // A worker that closed the session with calls unanswered (even the load) ended it early.
     if (this.portClosed && this.taskDone && !this.finished && this.pending.length > 0) {
       this.fail(this.failure ?? new AaeError('PLUGIN_CRASHED', `plugin ${this.plugin.manifest.name}: its session ended early`));
     }
@@ -142,11 +146,16 @@ export class WorkerSession implements FoldSession {
     return this.plugin.manifest.name;
   }
 
-  /** Opens a session: waits for a worker to take it, then parses the query there. */
+  /**
+   * Opens a session: waits for a worker to take it (as long as the pool's queue takes: the caller's
+   * signal bounds that), then for the plugin to load and parse the query there, each under the call
+   * deadline. Rejects, never hangs, when the worker cannot load the plugin.
+   */
   static async open(plugin: PluginPool, query: unknown, signal: AbortSignal, hooks: SessionHooks, tuning: SessionTuning = DEFAULT_TUNING): Promise<WorkerSession> {
     const s = new WorkerSession(plugin, hooks, signal, tuning);
     try {
-      await s.ready;
+      const ready = await s.ready;
+      if (ready.t !== 'ready') throw new AaeError('INTERNAL', `plugin worker answered ${ready.t} before it was ready`);
       const opened = await s.call({ t: 'open', query });
       if (opened.t !== 'opened') throw new AaeError('INTERNAL', `plugin worker answered ${opened.t} to open`);
       s.needs = opened.needs;
@@ -172,7 +181,7 @@ export class WorkerSession implements FoldSession {
   private rearm(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0 || this.failure !== undefined) return;
+    if (!this.taken || this.pending.length === 0 || this.failure !== undefined) return;
     this.timer = setTimeout(() => {
       this.timedOut = true;
       const e = workerLoss(this.plugin.manifest.name, undefined, this.plugin.limits, true);

@@ -1,8 +1,10 @@
 /**
  * A plugin's worker thread (a piscina worker; the node's side is worker-session.ts). It imports the
- * plugin once, when its first task arrives, and then serves tasks:
+ * plugin once, when its first task arrives — from the version's snapshot (snapshot.ts), never the
+ * plugin directory; an import that failed is tried afresh by the next task — and then serves tasks:
  * - `describe`: load and validate the plugin, say what it is (how a node learns a plugin loads);
- * - `session`: one fold request, over a MessagePort: parse the query, fold the batches the node
+ * - `session`: one fold request, over a MessagePort: say `taken` (the load's deadline starts), load
+ *   the plugin (`ready`, or an `error` that ends the session), parse the query, fold the batches the node
  *   sends (a hash-and-size batch arrives packed, pack.ts), flush (a flush's writes go back to the
  *   node, which holds the store), check the accumulator's bound after every batch, and finally
  *   encode the accumulator with the module's codec and send it back, transferred.
@@ -23,9 +25,19 @@ import { unpackHashSizes } from './pack.js';
 import type { DescribeResult, FromWorker, ToWorker, WireError, WorkerTask } from './protocol.js';
 
 let loaded: { digest: string; module: Promise<AnyFoldModule> } | undefined;
+/** Imports tried in this worker: a retry after a failure imports under a fresh URL. */
+let attempts = 0;
 
 function load(manifest: PluginManifest, digest: string): Promise<AnyFoldModule> {
-  if (loaded === undefined || loaded.digest !== digest) loaded = { digest, module: importPlugin(manifest, digest) };
+  if (loaded === undefined || loaded.digest !== digest) {
+    const module = importPlugin(manifest, digest, attempts++);
+    loaded = { digest, module };
+    // A failed import stays failed in the module cache under its URL: the next task tries afresh, so a
+    // failure that passes (a resource the plugin reads at import) does not break this worker for good.
+    module.catch(() => {
+      if (loaded?.module === module) loaded = undefined;
+    });
+  }
   return loaded.module;
 }
 
@@ -44,6 +56,9 @@ export default async function run(task: WorkerTask): Promise<DescribeResult | un
       return { error: toWire(e) };
     }
   }
+  // The session is this worker's now (a task waits in the pool's queue until a worker is free): the
+  // node starts the load's deadline here, so an import that never settles is stopped like a loop.
+  task.port.postMessage({ t: 'taken' } satisfies FromWorker);
   let module: AnyFoldModule;
   try {
     module = await load(task.manifest, task.digest);
@@ -91,7 +106,6 @@ function serve(module: AnyFoldModule, port: MessagePort): Promise<void> {
       }
       chain = chain.then(() => (closed ? undefined : handle(m))).catch(fail);
     });
-    // The session is this worker's now (a task waits in the pool's queue until a worker is free): the node starts its deadlines here.
     send({ t: 'ready' });
     const handle = async (m: ToWorker): Promise<void> => {
       switch (m.t) {

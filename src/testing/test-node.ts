@@ -15,9 +15,9 @@
  * }
  * ```
  */
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import { defaultSpec } from '../cluster/index.js';
 import { EmbeddedCluster, type PutItem } from '../coordinator/index.js';
 import { AaeError } from '../errors.js';
@@ -75,12 +75,12 @@ export async function testNode(o: TestNodeOptions): Promise<TestNode> {
     async foldPlugin(path, query = {}, options = {}) {
       const abs = resolve(path);
       const manifest = await readManifest(abs).catch(() => undefined);
-      // A plugin itself (linked alone into a plugin directory of its own), or a directory of plugins.
+      // A plugin itself (deployed alone into a plugin directory of its own), or a directory of plugins.
       let pluginDir = abs;
       if (manifest !== undefined) {
         pluginDir = join(dir, `plugins-${links++}`);
         await mkdir(pluginDir);
-        await symlink(abs, join(pluginDir, basename(abs)));
+        await deployCopy(abs, join(pluginDir, basename(abs)));
       }
       const name = options.name ?? manifest?.name;
       if (name === undefined) throw new AaeError('USAGE', `${abs} is not a plugin: name one of the plugins in it (options.name)`);
@@ -100,4 +100,19 @@ export async function testNode(o: TestNodeOptions): Promise<TestNode> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A plugin copied as an operator deploys it: its files, links inside it copied as what they point
+ * to, and links that leave it left out — a `file:` or `npm link` dev dependency in its node_modules
+ * (such as tictac-aae itself, for its tests), which a node would refuse as code its digest cannot cover.
+ */
+async function deployCopy(from: string, to: string): Promise<void> {
+  const root = await realpath(from);
+  const leaves = async (src: string): Promise<boolean> => {
+    if (!(await lstat(src)).isSymbolicLink()) return false;
+    const target = await realpath(src).catch(() => undefined);
+    return target === undefined || (target !== root && !target.startsWith(root + sep));
+  };
+  await cp(from, to, { recursive: true, dereference: true, filter: async (src) => src === from || !(await leaves(src)) });
 }
