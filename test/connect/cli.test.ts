@@ -103,8 +103,9 @@ describe('aae connect', () => {
     const state = await readState(ks('d'));
     await writeState(ks('d'), { ...state, reliable: false, unreliable: { reason: 'test gap', since: Date.now() } });
     try {
-      const same = await aae('compare', ks('d'), ks('d2'), '--pause-ms', '0', '--json');
-      // d hashes val and updated_at, d2 only val: incompatible rows, so differences, with a warning.
+      // The primary's keystore holds the changes the DR never got: differences, with a warning.
+      const same = await aae('compare', ks('p2'), ks('d'), '--pause-ms', '0', '--json');
+      expect(same.code).toBe(1);
       expect(same.stderr).toMatch(/warning: unreliable keystore/);
       // One keystore compared with itself (nVal 1: no replica pairs) is trivially in sync: refused.
       const self = await aae('compare', ks('d'), '--pause-ms', '0');
