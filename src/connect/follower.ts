@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AaeError, isAaeError, throwIfAborted } from '../errors.js';
@@ -471,17 +472,11 @@ function setOf(key: Uint8Array, values: RowValues, lastModified: number, counter
   return { kind: 'set', key, values, lastModified, ...(counter === undefined ? {} : { counter }), ...(digest === undefined ? {} : { digest }) };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AaeError('ABORTED', 'stopped', { cause: signal.reason }));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(new AaeError('ABORTED', 'stopped', { cause: signal?.reason }));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits `ms`; a stop (the signal) ends the wait at once with ABORTED. */
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal === undefined ? undefined : { signal });
+  } catch (e) {
+    throw new AaeError('ABORTED', 'stopped', { cause: signal?.reason ?? e });
+  }
 }

@@ -16,6 +16,7 @@
  * that compares the lock key's value with this holder's id, so a runner that lost its lease can never
  * overwrite its successor's state.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Etcd3, type Lease } from 'etcd3';
@@ -146,17 +147,11 @@ export async function etcdSyncStatus(who: SyncIdentity, options: Pick<EtcdLockOp
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AaeError('ABORTED', 'stopped while waiting for the sync lock', { cause: signal.reason }));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(new AaeError('ABORTED', 'stopped while waiting for the sync lock', { cause: signal?.reason }));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits `ms`; a stop (the signal) ends the wait at once with ABORTED. */
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal === undefined ? undefined : { signal });
+  } catch (e) {
+    throw new AaeError('ABORTED', 'stopped while waiting for the sync lock', { cause: signal?.reason ?? e });
+  }
 }
