@@ -6,7 +6,7 @@ import { compareClusters } from '../aae/index.js';
 import { changeSourceOf, connectPostgres, Follower, followKeystore, KeystoreStore, openKeystore, readSourceSpec, startLocalServer, type FollowOptions, type LocalServer, type SourceSpec } from '../connect/index.js';
 import { AaeError } from '../errors.js';
 import { exec, headsFloor, measure, plainConsume, plainConsumer, plainRead, writeThroughput, type Measured } from './pg-baselines.js';
-import { bestOf, machineInfo, round, type BenchFigure, type BenchReport } from './report.js';
+import { bestOf, machineInfo, percentile, round, type BenchFigure, type BenchReport } from './report.js';
 import type { BenchOptions, BenchSuite } from './suite.js';
 
 /**
@@ -72,11 +72,6 @@ function running(dir: string, onLag: (ms: number) => void): { stop(): Promise<vo
       await done;
     },
   };
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 async function compareMs(a: string, b: string, runs: number): Promise<{ ms: number; differences: number }> {

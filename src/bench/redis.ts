@@ -6,7 +6,7 @@ import { createClient } from 'redis';
 import { changeSourceOf, connectRedis, followKeystore, readSourceSpec, startLocalRedis, type FollowOptions, type LocalRedis } from '../connect/index.js';
 import { AaeError } from '../errors.js';
 import { initHash, objectHashOfValue } from '../hash/index.js';
-import { bestOf, machineInfo, round, type BenchFigure, type BenchReport } from './report.js';
+import { bestOf, machineInfo, percentile, round, type BenchFigure, type BenchReport } from './report.js';
 import type { BenchOptions, BenchSuite } from './suite.js';
 
 /**
@@ -139,11 +139,6 @@ function running(dir: string, onApplied: (p: { changes: number; lagMs: number })
       await done;
     },
   };
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /**
