@@ -76,6 +76,27 @@ describe('bad input is refused with a code, briefly', () => {
   });
 });
 
+describe('files a command was told to write', () => {
+  test('inspect --html and sync --state into a folder that does not exist are refused before any work, and no folder is made', () =>
+    withTempDir(async (tmp) => {
+      const a = await oneNode(tmp, 'a');
+      const b = await oneNode(tmp, 'b');
+      const missing = join(tmp, 'nope', 'deeper');
+      const pic = await aae('inspect', a, b, '--html', join(missing, 'x.html'));
+      expect(pic.code).toBe(3);
+      expect(pic.stderr).toContain(`--html ${join(missing, 'x.html')}: the folder ${missing} does not exist [OUTPUT_IO]`);
+      // Refused before the trees were looked at: no progress was reported.
+      expect(pic.stderr).not.toContain('PR001');
+      const sync = await aae('sync', a, b, '--once', 'all', '--state', join(missing, 'state.json'));
+      expect(sync.code).toBe(3);
+      expect(sync.stderr).toContain('[SYNC_STATE_IO]');
+      await expect(stat(join(tmp, 'nope'))).rejects.toMatchObject({ code: 'ENOENT' });
+      // A folder that exists is fine for both.
+      expect((await aae('inspect', a, b, '--html', join(tmp, 'x.html'))).code).toBe(0);
+      expect((await aae('sync', a, b, '--once', 'all', '--state', join(tmp, 'state.json'))).code).toBe(0);
+    }));
+});
+
 describe('terminal output', () => {
   test('keys and buckets holding escape sequences or bidi overrides are shown escaped in tables', () =>
     withTempDir(async (tmp) => {

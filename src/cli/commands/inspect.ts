@@ -6,6 +6,7 @@ import { AaeError } from '../../errors.js';
 import type { KeyClock } from '../../exchange/index.js';
 import { renderInspectPage } from '../inspect-page.js';
 import { CommandLimit } from '../command-limit.js';
+import { checkWritableParent } from '../output-path.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
@@ -53,6 +54,7 @@ Examples:
     .action(async (source: string, sink: string | undefined, opts: InspectCliOptions) => {
       const dirs = sink === undefined ? [source] : [source, sink];
       // Ctrl-C and SIGTERM stop the look at the trees, and the clusters are closed (CommandLimit).
+      if (opts.html !== undefined) await checkWritableParent(opts.html, '--html');
       const limit = new CommandLimit(ctx.io.signal, undefined, 'inspect');
       try {
         await withClusters(dirs, async (clusters) => {

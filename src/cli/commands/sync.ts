@@ -35,6 +35,7 @@ import {
   type SyncIdentity,
   type WorkItem,
 } from '../../sync/index.js';
+import { checkWritableParent } from '../output-path.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { printJson } from '../output.js';
 import { flag, parseChoice, parseIntOption } from '../parse.js';
@@ -163,6 +164,9 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
       }
       if (opts.metricsListen !== undefined) parseAddress(opts.metricsListen, '--metrics-listen', true);
       const { names, who, stateFile } = await identify(source, sink, opts);
+      // A state file named by the user goes where they said: its folder must exist (the default
+      // one, inside the source cluster, is made as needed). Checked before any check runs.
+      if (opts.state !== undefined) await checkWritableParent(opts.state, '--state', 'SYNC_STATE_IO');
       let endpoint: MetricsEndpoint | undefined;
       const metrics = syncMetrics();
       let lastOutcome: CheckReport['outcome'] | undefined;
