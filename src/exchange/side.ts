@@ -10,6 +10,7 @@ import { LEAVES_PER_BRANCH, syndromeWords } from '../tictac/index.js';
 import { BRANCH_BYTES, SKETCH_BYTES, WORD_BYTES, keyClockBytes } from './sizes.js';
 import type { WalkMode } from './levels.js';
 import type { ExchangeScope, ExchangeSource, KeyClock } from './source.js';
+import { raceAbort } from '../abort.js';
 
 export type Colour = 'blue' | 'pink';
 
@@ -141,24 +142,7 @@ function expectWords(words: unknown, length: number, what: string): asserts word
 
 /** Settles with `promise`, or rejects with the signal's reason as soon as the signal fires. */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return raceAbort(promise, signal);
 }
 
 /**

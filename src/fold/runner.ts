@@ -28,6 +28,7 @@ import type { AnyFoldModule, CoverageSummary, FoldModule, FoldSummary, KeySink }
 import { checkBound, moduleFailure } from './execute.js';
 import { parseFoldQuery } from './parse-query.js';
 import { abortError } from './queue.js';
+import { raceAbort } from '../abort.js';
 
 /** Fold requests one run keeps in flight per node: a node folds its vnodes of a request one after another. */
 export const DEFAULT_PER_NODE = 1;
@@ -328,24 +329,7 @@ async function* untilAborted(events: AsyncIterable<FoldEvent>, signal: AbortSign
 }
 
 function untilAbortedPromise<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => undefined);
-    return Promise.reject(abortError(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return raceAbort(p, signal, abortError);
 }
 
 /** A failure as the caller should see it: the abort's own error (TIMEOUT, ABORTED) rather than a store's wrapper of it. */

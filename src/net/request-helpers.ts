@@ -6,6 +6,7 @@
 import type { MethodDefinition, ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
 import { AaeError } from '../errors.js';
 import { nodeService } from './proto.js';
+import { raceAbort } from '../abort.js';
 
 /** What a request that is not a protobuf message of its type deserializes to (see tolerantService). */
 class Undecodable {
@@ -51,24 +52,7 @@ function abortReason(signal: AbortSignal): unknown {
 
 /** Settles with `p`, or rejects with the signal's reason as soon as it fires. */
 export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => undefined);
-    return Promise.reject(abortReason(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return raceAbort(p, signal, abortReason);
 }
 
 export function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {

@@ -25,6 +25,7 @@ import { chmod, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CLUSTER_SPEC_FILE, parseClusterConfig, clusterConfigJson, writeClusterConfig, type ClusterConfig, type ClusterSpec } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
+import { processAlive } from '../process-alive.js';
 
 /**
  * Creates the stores of `local` (the nodes of `spec` served from this directory) at `at`, opened
@@ -103,18 +104,8 @@ async function ownerOnly(paths: readonly string[], dir: string): Promise<void> {
 async function removeAbandoned(parent: string, name: string): Promise<void> {
   for (const entry of (await listDir(parent)) ?? []) {
     const m = STAGING.exec(entry);
-    if (m === null || m[1] !== name || alive(Number(m[2]))) continue;
+    if (m === null || m[1] !== name || processAlive(Number(m[2]))) continue;
     await rm(join(parent, entry), { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -28,6 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AaeError } from '../errors.js';
+import { processAlive } from '../process-alive.js';
 
 export interface SyncLock {
   readonly file: string;
@@ -104,12 +105,12 @@ async function inspect(file: string): Promise<Holder> {
     const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' || err.code === 'EISDIR' ? undefined : ''));
     if (text === undefined) return { kind: 'gone' };
     const pid = Number.parseInt(text, 10);
-    return Number.isSafeInteger(pid) && pid > 0 && alive(pid) ? { kind: 'live', pid } : { kind: 'stale', owner: text, format: 'file' };
+    return Number.isSafeInteger(pid) && pid > 0 && processAlive(pid) ? { kind: 'live', pid } : { kind: 'stale', owner: text, format: 'file' };
   }
   const owner = entries.find((e) => OWNER.test(e));
   if (owner === undefined) return { kind: 'empty' };
   const pid = Number(OWNER.exec(owner)![1]);
-  return pid === process.pid || alive(pid) ? { kind: 'live', pid } : { kind: 'stale', owner, format: 'dir' };
+  return pid === process.pid || processAlive(pid) ? { kind: 'live', pid } : { kind: 'stale', owner, format: 'dir' };
 }
 
 /** Removes a stale lock; a taker that loses the race to another finds nothing to do (ENOENT). */
@@ -153,19 +154,8 @@ async function removeAbandoned(parent: string): Promise<void> {
   for (const name of names) {
     if (!name.startsWith(PRIVATE)) continue;
     const m = OWNER.exec(name.slice(PRIVATE.length));
-    if (m === null || alive(Number(m[1]))) continue;
+    if (m === null || processAlive(Number(m[1]))) continue;
     await rm(join(parent, name), { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but is not ours to signal.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
