@@ -4,7 +4,7 @@ import { PACKAGE_VERSION } from '../version.js';
 import { EXIT, StdoutClosed, type CliIo, type CommandContext, type ExitCode } from './io.js';
 import { createLogger, DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from './log.js';
 import { parseChoice } from './parse.js';
-import { startProgress } from './progress.js';
+import { startProgress, type ProgressOutcome, type ProgressTask } from './progress.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerBench } from './commands/bench.js';
 import { registerPlan } from './commands/plan.js';
@@ -98,6 +98,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   let quiet = false;
   let levelGiven = false;
   let log = createLogger(io.stderr, level);
+  /** The command's progress tasks: their last record waits for its outcome (progress.ts). */
+  const tasks: ProgressTask[] = [];
+  const end = (outcome: ProgressOutcome): void => {
+    for (const t of tasks) t.end(outcome);
+  };
   const ctx: CommandContext = {
     io,
     setExitCode(code) {
@@ -118,7 +123,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     },
     progress(task, total, unit) {
       // Progress records are info lines whatever --log-level says: --quiet is what silences them.
-      return startProgress({ out: io.stderr, quiet, records: createLogger(io.stderr, 'info') }, task, total, unit);
+      const t = startProgress({ out: io.stderr, quiet, records: createLogger(io.stderr, 'info') }, task, total, unit);
+      tasks.push(t);
+      return t;
     },
   };
   const program = createProgram(io, ctx);
@@ -131,11 +138,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   });
   try {
     await program.parseAsync(foldVersionFlag(argv), { from: 'user' });
+    // A command can fail without throwing (sync's last check failed): its progress did not end done.
+    end(ctx.exitCode === EXIT.FAILURE ? { ok: false } : { ok: true });
     return exitCode;
   } catch (e) {
     // Stopped because the reader of stdout went away: that ends the command, not in failure.
     // (Whatever the error: aborts surface as ABORTED, as the signal's reason, or as a store closed mid-read.)
-    if (io.signal?.aborted === true && io.signal.reason instanceof StdoutClosed) return exitCode;
+    // Its work did not finish, though: its progress says it stopped.
+    if (io.signal?.aborted === true && io.signal.reason instanceof StdoutClosed) {
+      end({ ok: false, code: 'ABORTED' });
+      return exitCode;
+    }
+    end({ ok: false, code: e instanceof AaeError ? e.code : e instanceof CommanderError ? 'USAGE' : 'INTERNAL' });
     return reportError(e, io);
   }
 }

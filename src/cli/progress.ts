@@ -7,19 +7,34 @@ import type { Logger } from './log.js';
  * - on a TTY, a bar (cli-progress) that redraws in place;
  * - otherwise (a pipe, a log file, cron, CI), a progress record: a pino line
  *   `{"level":"info","code":"PR001","task":"compare","done":…,"total":…,"msg":"progress"}` when
- *   the task starts, one every `everyMs` while it runs, and `PR002` ("done") when it
- *   stops, so a job that runs for minutes shows it is alive, in the same format as the logs;
+ *   the task starts and one every `everyMs` while it runs, so a job that runs for minutes shows it
+ *   is alive, in the same format as the logs; then one record of how the command ended: `PR002`
+ *   ("done") when it succeeded, `PR003` ("failed", with the error's code) when it failed;
  * - nothing with `--quiet`.
  * stdout is never touched: `--json` output stays JSON only.
  *
- * Codes: PR001 progress (a task's start and each period), PR002 a task finished or stopped.
+ * A command stops its task when the work ends (`stop`, usually in a `finally`: the bar must be gone
+ * before a table is printed), but only the runner knows whether the command then succeeded, so the
+ * last record waits for `end` (program.ts calls it with the command's outcome). A stream that says
+ * "done" and is followed by an error would tell a machine reading stderr the opposite of the exit code.
+ *
+ * Codes: PR001 progress (a task's start and each period), PR002 the command succeeded, PR003 it failed.
  */
 export interface Progress {
   /** Work done so far, in the task's unit; `fields` are figures for the record (segments, writes…). */
   update(done: number, fields?: ProgressFields): void;
   /** The total, once it is known (a compare learns it as it walks). */
   setTotal(total: number): void;
+  /** The work has ended (succeeded or not): the bar and the timer stop, `fields` are the final figures. */
   stop(fields?: ProgressFields): void;
+}
+
+/** How the command a task belonged to ended; `code` is the error's, when it had one. */
+export type ProgressOutcome = { ok: true } | { ok: false; code?: string };
+
+/** A task as its runner holds it: `end` writes the last record, once (stopping the task first if its command did not). */
+export interface ProgressTask extends Progress {
+  end(outcome: ProgressOutcome): void;
 }
 
 export type ProgressFields = Readonly<Record<string, string | number | boolean>>;
@@ -40,9 +55,9 @@ export interface ProgressSink {
 
 export const PROGRESS_EVERY_MS = 2000;
 
-const NONE: Progress = { update() {}, setTotal() {}, stop() {} };
+const NONE: ProgressTask = { update() {}, setTotal() {}, stop() {}, end() {} };
 
-export function startProgress(sink: ProgressSink, task: string, total?: number, unit = 'items'): Progress {
+export function startProgress(sink: ProgressSink, task: string, total?: number, unit = 'items'): ProgressTask {
   if (sink.quiet) return NONE;
   return sink.out.isTTY ? bar(sink.out, task, total, unit) : records(sink, task, total, unit);
 }
@@ -54,19 +69,28 @@ function interval(tick: () => void, ms: number): () => void {
   return () => clearInterval(t);
 }
 
-function records(sink: ProgressSink, task: string, total: number | undefined, unit: string): Progress {
+function records(sink: ProgressSink, task: string, total: number | undefined, unit: string): ProgressTask {
   const now = sink.now ?? Date.now;
   const started = now();
   let done = 0;
   let known = total;
   let extra: ProgressFields = {};
-  let stopped = false;
-  const emit = (code: 'PR001' | 'PR002', msg: string): void => {
-    sink.records.info({ code, task, done, ...(known === undefined ? {} : { total: known }), unit, elapsedMs: now() - started, ...extra }, msg);
+  /** When the work stopped: the last record's elapsedMs is the work's, not the time to print its results. */
+  let stoppedAt: number | undefined;
+  let ended = false;
+  const emit = (code: 'PR001' | 'PR002' | 'PR003', msg: string, more: ProgressFields = {}): void => {
+    const elapsedMs = (stoppedAt ?? now()) - started;
+    sink.records.info({ code, task, done, ...(known === undefined ? {} : { total: known }), unit, elapsedMs, ...extra, ...more }, msg);
   };
   emit('PR001', 'progress');
   // On a clock, not on updates: a long phase that reports nothing (a range pass) still shows life.
   const cancel = (sink.every ?? interval)(() => emit('PR001', 'progress'), sink.everyMs ?? PROGRESS_EVERY_MS);
+  const stop = (fields?: ProgressFields): void => {
+    if (stoppedAt !== undefined) return;
+    stoppedAt = now();
+    cancel();
+    if (fields !== undefined) extra = { ...extra, ...fields };
+  };
   return {
     update(n, fields) {
       done = n;
@@ -75,17 +99,18 @@ function records(sink: ProgressSink, task: string, total: number | undefined, un
     setTotal(n) {
       known = n;
     },
-    stop(fields) {
-      if (stopped) return;
-      stopped = true;
-      cancel();
-      if (fields !== undefined) extra = { ...extra, ...fields };
-      emit('PR002', 'done');
+    stop,
+    end(outcome) {
+      if (ended) return;
+      ended = true;
+      stop();
+      if (outcome.ok) emit('PR002', 'done');
+      else emit('PR003', 'failed', outcome.code === undefined ? {} : { error: outcome.code });
     },
   };
 }
 
-function bar(out: OutStream, task: string, total: number | undefined, unit: string): Progress {
+function bar(out: OutStream, task: string, total: number | undefined, unit: string): ProgressTask {
   // A bar needs its total: until a task knows it (a compare learns it from the tree rounds), nothing is drawn.
   let b: SingleBar | undefined;
   let done = 0;
@@ -100,6 +125,11 @@ function bar(out: OutStream, task: string, total: number | undefined, unit: stri
     b.start(n, done);
   };
   if (total !== undefined && total > 0) begin(total);
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    b?.stop();
+  };
   return {
     update(n) {
       done = n;
@@ -110,10 +140,8 @@ function bar(out: OutStream, task: string, total: number | undefined, unit: stri
       if (b === undefined) begin(n);
       else b.setTotal(n);
     },
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      b?.stop();
-    },
+    stop,
+    // A bar claims nothing: the error (or the result) is printed after it.
+    end: stop,
   };
 }
