@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   STORE_CLOSED: 'failure',
   STORE_IO: 'failure', // LevelDB reported an error
   STORE_LOCKED: 'failure', // another process holds the node's LevelDB
+  STORE_NOT_FOUND: 'input', // a node's store is not where cluster.json puts it: the folder is missing, is a file, or holds no LevelDB
   LOAD_INVALID: 'input', // a JSONL file with malformed lines: nothing was written
 
   // src/plan

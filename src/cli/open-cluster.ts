@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isKeystore, KeystoreCluster, type FollowLog } from '../connect/index.js';
 import { EmbeddedCluster, type Cluster } from '../coordinator/index.js';
@@ -50,8 +51,10 @@ export function withCluster<T>(dir: string, fn: (cluster: Cluster) => Promise<T>
 
 /** Opens one or two clusters (source, then sink), runs `fn`, and closes all of them. */
 export async function withClusters<T>(dirs: readonly string[], fn: (clusters: Cluster[]) => Promise<T>, stderr?: OutStream, options: OpenClusterOptions = {}): Promise<T> {
-  if (dirs.length === 2 && resolve(dirs[0]!) === resolve(dirs[1]!)) {
-    throw new AaeError('USAGE', 'source and sink are the same cluster; give one directory to compare its replicas');
+  // By real path: a link to the source is the same cluster, and its stores would be opened twice
+  // in this process (LevelDB's lock is per process, so nothing else would refuse it).
+  if (dirs.length === 2 && (await realOrResolved(dirs[0]!)) === (await realOrResolved(dirs[1]!))) {
+    throw new AaeError('USAGE', `source and sink are the same cluster (${dirs[0]} and ${dirs[1]}); give one directory to compare its replicas`);
   }
   const open: Cluster[] = [];
   try {
@@ -64,6 +67,11 @@ export async function withClusters<T>(dirs: readonly string[], fn: (clusters: Cl
   } finally {
     for (const c of open) await c.close();
   }
+}
+
+/** The path with links resolved; a path that does not exist as given (opening it then says why). */
+function realOrResolved(dir: string): Promise<string> {
+  return realpath(dir).catch(() => resolve(dir));
 }
 
 /** Whether any of the directories is a keystore (its repairs default to one-way, source wins). */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AaeError, clip, isAaeError } from '../errors.js';
 import { HASH_METHODS, type HashMethod } from '../hash/index.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { noClusterError } from './no-cluster.js';
 import { MAX_N_VAL, MAX_RING_SIZE, MIN_RING_SIZE, validateRing } from './ring.js';
 
 /**
@@ -242,9 +243,7 @@ export async function readClusterConfig(dir: string): Promise<ClusterConfig> {
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = errnoCode(e);
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new AaeError('CLUSTER_NOT_FOUND', `no cluster at ${dir} (${CLUSTER_SPEC_FILE} is missing)`, { cause: e });
-    }
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw await noClusterError(dir, CLUSTER_SPEC_FILE, e);
     throw new AaeError('STORE_IO', `cannot read ${file}`, { cause: e });
   }
   let json: unknown;

@@ -11,7 +11,7 @@
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLUSTER_SPEC_FILE, claim, readClusterConfig, type ClusterSpec } from '../cluster/index.js';
-import { AaeError } from '../errors.js';
+import { AaeError, isAaeError } from '../errors.js';
 import { ModuleRegistry, type AnyFoldModule, type FoldQueueLimits, type ModuleSource } from '../fold/index.js';
 import { initHash } from '../hash/index.js';
 import { LocalNode } from '../local/index.js';
@@ -58,7 +58,7 @@ export class EmbeddedCluster extends Cluster {
     return EmbeddedCluster.open(dir, options);
   }
 
-  /** Opens an existing cluster: CLUSTER_NOT_FOUND without cluster.json, STORE_LOCKED if another process has it open. */
+  /** Opens an existing cluster: CLUSTER_NOT_FOUND without cluster.json, STORE_NOT_FOUND when a node folder is not a store, STORE_LOCKED if another process has it open. */
   static async open(dir: string, options: OpenOptions = {}): Promise<EmbeddedCluster> {
     const { spec, addresses } = await readClusterConfig(dir);
     const served = Object.entries(addresses);
@@ -137,12 +137,10 @@ export async function openLocalNodes(
   try {
     for (const node of names) {
       const location = join(dir, node);
-      const existed = await exists(location);
-      if (!create && !existed) {
-        throw new AaeError('STORE_IO', `cluster at ${dir}: node ${node} has no store (${location} is missing)`);
-      }
-      if (!existed) fresh.add(node);
-      const db = await NodeDb.open(node, location, { createIfMissing: create, ...(options.writeBufferSize === undefined ? {} : { writeBufferSize: options.writeBufferSize }) });
+      if (!(await exists(location))) fresh.add(node);
+      const db = await NodeDb.open(node, location, { createIfMissing: create, ...(options.writeBufferSize === undefined ? {} : { writeBufferSize: options.writeBufferSize }) }).catch((e: unknown) => {
+        throw isAaeError(e, 'STORE_NOT_FOUND') ? new AaeError('STORE_NOT_FOUND', `cluster at ${dir}: ${e.message}`, { cause: e, details: { ...e.details, dir } }) : e;
+      });
       dbs.set(node, db);
       const held = c.owners.flatMap((owner, v) => (owner === node ? [v] : []));
       await prepareNode(db, spec, held, { specFile: join(dir, CLUSTER_SPEC_FILE), creating: create });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level, type ChainedBatch, type Iterator as LevelIterator } from 'level';
 import { AaeError } from '../errors.js';
@@ -33,7 +33,12 @@ export function storeError(e: unknown, what: string, node: string, location: str
   const code = levelCode(e);
   const details = { node, location };
   if (code === 'LEVEL_LOCKED') {
-    return new AaeError('STORE_LOCKED', `node ${node}: ${location} is in use by another process or handle`, { cause: e, details });
+    return new AaeError(
+      'STORE_LOCKED',
+      `node ${node}: its store ${location} is locked: another process has it open (an aae command, aae node serve or aae follow of this cluster). ` +
+        'Wait for it or stop it; to reach a node while it is served, use a directory whose cluster.json gives the node\'s address',
+      { cause: e, details },
+    );
   }
   if (code === 'LEVEL_DATABASE_NOT_OPEN' || code === 'LEVEL_ITERATOR_NOT_OPEN') {
     return new AaeError('STORE_CLOSED', `node ${node}: ${what}: the store at ${location} is closed`, { cause: e, details });
@@ -53,6 +58,25 @@ export function namingNode(e: unknown, node: string): unknown {
 export function withNode(e: AaeError, node: string): AaeError {
   if (e.code !== 'STORE_IO' || e.details?.['node'] !== undefined) return e;
   return new AaeError('STORE_IO', `node ${node}: ${e.message}`, { cause: e, details: { ...e.details, node } });
+}
+
+/**
+ * STORE_NOT_FOUND when `location` cannot be a node's store, said before LevelDB is asked: LevelDB
+ * reports a missing folder as "failed to open" (which read as a closed store) and a file in its
+ * place as an I/O error, and neither named what the operator had got wrong — the path.
+ */
+async function checkStorePath(node: string, location: string, createIfMissing: boolean): Promise<void> {
+  const details = { node, location };
+  const st = await stat(location).catch(() => undefined);
+  if (st === undefined) {
+    if (createIfMissing) return;
+    throw new AaeError('STORE_NOT_FOUND', `node ${node}: no store at ${location} (it does not exist)`, { details: { ...details, found: 'nothing' } });
+  }
+  if (!st.isDirectory()) throw new AaeError('STORE_NOT_FOUND', `node ${node}: ${location} is a file, not a node's store (a LevelDB folder)`, { details: { ...details, found: 'file' } });
+  // Every LevelDB folder has CURRENT, naming its manifest; a folder without one holds no database.
+  if (!createIfMissing && (await stat(join(location, 'CURRENT')).catch(() => undefined)) === undefined) {
+    throw new AaeError('STORE_NOT_FOUND', `node ${node}: ${location} is not a node's store (a folder without LevelDB's CURRENT file)`, { details: { ...details, found: 'folder' } });
+  }
 }
 
 export class NodeDb {
@@ -76,6 +100,7 @@ export class NodeDb {
    * random writes, for the memory of two of them.
    */
   static async open(node: string, location: string, options: { createIfMissing: boolean; writeBufferSize?: number }): Promise<NodeDb> {
+    await checkStorePath(node, location, options.createIfMissing);
     const raw = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
     try {
       await raw.open({ createIfMissing: options.createIfMissing, errorIfExists: false, ...(options.writeBufferSize === undefined ? {} : { writeBufferSize: options.writeBufferSize }) });
