@@ -13,11 +13,11 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import semver from 'semver';
-import { AaeError } from '../errors.js';
+import { AaeError, isAaeError } from '../errors.js';
 import type { AnyFoldModule } from '../fold/index.js';
 import { PLUGIN_API_VERSION } from './api.js';
 import { importPlugin } from './load.js';
-import { digestOf, isPluginEntryName, pluginFiles, readManifest, type PluginManifest } from './manifest.js';
+import { digestOf, isPluginEntryName, pluginFiles, pluginNameOf, readManifest, type PluginManifest } from './manifest.js';
 
 export interface ClientPlugin {
   readonly manifest: PluginManifest;
@@ -25,8 +25,17 @@ export interface ClientPlugin {
   readonly module: AnyFoldModule;
 }
 
+/** A plugin directory's entry that is refused before any code runs, with the error saying why (a manifest's names the plugin and the field). */
+export interface RefusedEntry {
+  readonly path: string;
+  /** The plugin's name as far as its manifest tells it (else the entry's name). */
+  readonly name: string;
+  readonly reason: string;
+  readonly error: AaeError;
+}
+
 /** The manifests and digests of a plugin directory (no code run); unreadable entries are skipped with their reason. */
-export async function scanPlugins(dir: string): Promise<{ found: Array<{ manifest: PluginManifest; digest: string }>; refused: Array<{ path: string; reason: string }> }> {
+export async function scanPlugins(dir: string): Promise<{ found: Array<{ manifest: PluginManifest; digest: string }>; refused: RefusedEntry[] }> {
   const abs = resolve(dir);
   let names: string[];
   try {
@@ -35,14 +44,16 @@ export async function scanPlugins(dir: string): Promise<{ found: Array<{ manifes
     throw new AaeError('USAGE', `cannot read the plugin directory ${abs}: ${(e as Error).message}`, { cause: e });
   }
   const found: Array<{ manifest: PluginManifest; digest: string }> = [];
-  const refused: Array<{ path: string; reason: string }> = [];
+  const refused: RefusedEntry[] = [];
   for (const n of names) {
     const path = join(abs, n);
     try {
       const manifest = await readManifest(path);
       found.push({ manifest, digest: await digestOf(await pluginFiles(path)) });
     } catch (e) {
-      refused.push({ path, reason: e instanceof Error ? e.message : String(e) });
+      const error = isAaeError(e) ? e : new AaeError('PLUGIN_INVALID', `plugin at ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e, details: { path } });
+      const named = error.details?.['plugin'];
+      refused.push({ path, name: typeof named === 'string' ? named : pluginNameOf(path), reason: error.message, error });
     }
   }
   return { found, refused };
@@ -55,10 +66,14 @@ export async function scanPlugins(dir: string): Promise<{ found: Array<{ manifes
  */
 export async function loadClientPlugin(dir: string, name: string, range?: string): Promise<ClientPlugin> {
   if (range !== undefined && semver.validRange(range) === null) throw new AaeError('USAGE', `--version '${range}' is not a semver range`);
-  const { found } = await scanPlugins(dir);
+  const { found, refused } = await scanPlugins(dir);
   const mine = found.filter((f) => f.manifest.name === name).sort((a, b) => semver.rcompare(a.manifest.version, b.manifest.version));
   if (mine.length === 0) {
-    throw new AaeError('FOLD_MODULE_UNKNOWN', `'${name}' is neither a built-in module nor a plugin in ${resolve(dir)} (the coordinator needs its own copy of a plugin to merge and summarise; plugins there: ${[...new Set(found.map((f) => f.manifest.name))].join(', ') || 'none'})`, {
+    // A copy whose manifest is malformed is this plugin, refused: say why, not that there is none.
+    const bad = refused.find((r) => r.name === name);
+    if (bad !== undefined) throw bad.error;
+    const others = refused.length === 0 ? '' : `; refused there: ${refused.map((r) => `${r.name} (${r.error.code})`).join(', ')}`;
+    throw new AaeError('FOLD_MODULE_UNKNOWN', `'${name}' is neither a built-in module nor a plugin in ${resolve(dir)} (the coordinator needs its own copy of a plugin to merge and summarise; plugins there: ${[...new Set(found.map((f) => f.manifest.name))].join(', ') || 'none'}${others})`, {
       details: { module: name },
     });
   }

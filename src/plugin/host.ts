@@ -84,6 +84,8 @@ interface Refused {
   readonly manifest: Partial<PluginManifest>;
   readonly reason: string;
   readonly code: AaeErrorCode;
+  /** The refusal's own facts (a manifest's `field` at fault, …), passed on to a request for the plugin. */
+  readonly details: Readonly<Record<string, unknown>>;
   /** Refused for what another path holds (the same name and version): checked again at every rescan, as that path may go. */
   readonly dependsOnOthers: boolean;
 }
@@ -210,7 +212,7 @@ export class PluginHost implements ModuleSource {
         if (st?.fingerprint === e.message) return;
         const state: PathState = st ?? { fingerprint: e.message };
         state.fingerprint = e.message;
-        this.refuse(path, state, '', await readManifest(path).catch(() => ({})), e);
+        this.refuse(path, state, '', await readManifest(path).catch(namedBy), e);
         return;
       }
       // Gone between readdir and now, or unreadable: the next scan sees it as it is.
@@ -231,7 +233,7 @@ export class PluginHost implements ModuleSource {
     try {
       checked = await readManifest(path);
     } catch (e) {
-      this.refuse(path, state, digest, {}, e);
+      this.refuse(path, state, digest, namedBy(e), e);
       return;
     }
     const refusal = this.checkBeforeLoad(checked, path);
@@ -309,7 +311,7 @@ export class PluginHost implements ModuleSource {
     const err = isAaeError(e) ? e : new AaeError('PLUGIN_INVALID', e instanceof Error ? e.message : String(e));
     const code = err.code;
     const before = state.refused;
-    state.refused = { path, digest, manifest, reason: err.message, code, dependsOnOthers };
+    state.refused = { path, digest, manifest, reason: err.message, code, details: err.details ?? {}, dependsOnOthers };
     this.paths.set(path, state);
     // A refusal checked again (dependsOnOthers) and unchanged is logged once, not at every rescan.
     if (before !== undefined && before.digest === digest && before.reason === err.message && before.code === code) return;
@@ -360,7 +362,7 @@ export class PluginHost implements ModuleSource {
     const list = this.serving(name);
     if (list.length === 0) {
       const refused = [...this.paths.values()].map((s) => s.refused).find((r) => r?.manifest.name === name);
-      if (refused !== undefined) throw new AaeError(refused.code, `plugin ${name} is not loaded on this node: ${refused.reason}`, { details: { module: name, path: refused.path } });
+      if (refused !== undefined) throw new AaeError(refused.code, `plugin ${name} is not loaded on this node: ${refused.reason}`, { details: { ...refused.details, module: name, path: refused.path } });
       const plugins = [...new Set([...this.paths.values()].flatMap((s) => (s.serving === undefined ? [] : [s.serving.name])))].sort();
       throw new AaeError('FOLD_MODULE_UNKNOWN', `no fold module '${name}' here (built-in: ${this.builtins.list().map((m) => m.name).join(', ')}; plugins: ${plugins.join(', ') || 'none'})`, { details: { module: name } });
     }
@@ -400,6 +402,15 @@ export class PluginHost implements ModuleSource {
     await Promise.all(all.map((v) => v.destroy()));
     await rm(this.versionsDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a malformed manifest still tells: the plugin's name as far as it is known (manifest.ts), so
+ * that a request for the plugin by that name is answered with why it was refused, not "no such module".
+ */
+function namedBy(e: unknown): Partial<PluginManifest> {
+  const name = isAaeError(e) ? e.details?.['plugin'] : undefined;
+  return typeof name === 'string' ? { name } : {};
 }
 
 /** The fields a node checks before loading: a snapshot's must be those checked. */

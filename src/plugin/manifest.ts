@@ -14,9 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import semver from 'semver';
-import { AaeError } from '../errors.js';
+import { AaeError, quote } from '../errors.js';
 
 export interface PluginManifest {
   /** The fold module's name: what a request names. */
@@ -49,19 +49,46 @@ function invalid(path: string, why: string, cause?: unknown): AaeError {
   return new AaeError('PLUGIN_INVALID', `plugin at ${path}: ${why}`, { details: { path }, ...(cause === undefined ? {} : { cause }) });
 }
 
-/** Checks the manifest's fields, whichever form they came in. */
-function fields(path: string, raw: { name: unknown; version: unknown; pluginApi: unknown; mutates: unknown }): Omit<PluginManifest, 'path' | 'entry'> {
+/**
+ * The plugin's name as far as a malformed manifest tells it: its own name when that field is
+ * good, else the folder's or file's name (what a deploy names it by). A refusal carries it, so that
+ * a node and a coordinator asked for the plugin by name can say why it is not there.
+ */
+export function pluginNameOf(path: string, declared?: unknown): string {
+  return typeof declared === 'string' && NAME.test(declared) ? declared : basename(path).replace(/\.m?js$/, '');
+}
+
+/**
+ * PLUGIN_INVALID for a manifest: the plugin (by name, as far as known), its path, the manifest
+ * file, and the field at fault (`details.field`, e.g. `version` or `aae.pluginApi`).
+ */
+function badManifest(path: string, where: string, name: string, field: string | undefined, why: string, cause?: unknown): AaeError {
+  const at = field === undefined ? where : `${where}, field "${field}"`;
+  return new AaeError('PLUGIN_INVALID', `plugin '${name}' at ${path}: ${at}: ${why}`, {
+    details: { path, plugin: name, manifest: where, ...(field === undefined ? {} : { field }) },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** Checks the manifest's fields, whichever form they came in; `keys` names each field as the manifest spells it. */
+function fields(
+  path: string,
+  where: string,
+  raw: { name: unknown; version: unknown; pluginApi: unknown; mutates: unknown },
+  keys: { pluginApi: string; mutates: string },
+): Omit<PluginManifest, 'path' | 'entry'> {
   const { name, version, pluginApi, mutates } = raw;
-  if (typeof name !== 'string' || !NAME.test(name)) throw invalid(path, `its name ${JSON.stringify(name)} is not a module name (letters, digits, _ . -)`);
-  if (typeof version !== 'string' || semver.valid(version) === null) throw invalid(path, `its version ${JSON.stringify(version)} is not semver (such as "1.2.0")`);
-  if (typeof pluginApi !== 'string' || semver.validRange(pluginApi) === null) {
-    throw invalid(path, `it names no plugin-API range ("aae": {"pluginApi": "^1.0.0"}), or ${JSON.stringify(pluginApi)} is not a semver range`);
-  }
-  if (mutates !== undefined && typeof mutates !== 'boolean') throw invalid(path, 'its "mutates" is not a boolean');
+  const known = pluginNameOf(path, name);
+  const bad = (field: string, why: string): AaeError => badManifest(path, where, known, field, why);
+  if (typeof name !== 'string' || !NAME.test(name)) throw bad('name', `${quote(name)} is not a module name (letters, digits, _ . -)`);
+  if (typeof version !== 'string' || semver.valid(version) === null) throw bad('version', `${quote(version)} is not semver (such as "1.2.0")`);
+  if (pluginApi === undefined) throw bad(keys.pluginApi, 'is missing: the plugin-API range the plugin was built for, such as "^1.0.0"');
+  if (typeof pluginApi !== 'string' || semver.validRange(pluginApi) === null) throw bad(keys.pluginApi, `${quote(pluginApi)} is not a semver range (such as "^1.0.0")`);
+  if (mutates !== undefined && typeof mutates !== 'boolean') throw bad(keys.mutates, `${quote(mutates)} is not a boolean`);
   return { name, version, apiRange: pluginApi, mutates: mutates === true };
 }
 
-/** Reads the manifest of the plugin at `path` (a folder or a file); PLUGIN_INVALID says what is wrong. */
+/** Reads the manifest of the plugin at `path` (a folder or a file); PLUGIN_INVALID says what is wrong, and where. */
 export async function readManifest(path: string): Promise<PluginManifest> {
   let st;
   try {
@@ -70,26 +97,30 @@ export async function readManifest(path: string): Promise<PluginManifest> {
     throw invalid(path, `cannot read it: ${(e as Error).message}`, e);
   }
   if (st.isDirectory()) {
+    const where = 'package.json';
     let pkg: Record<string, unknown>;
     try {
       pkg = JSON.parse(await readFile(join(path, 'package.json'), 'utf8')) as Record<string, unknown>;
     } catch (e) {
-      throw invalid(path, `a plugin folder needs a package.json that parses: ${(e as Error).message}`, e);
+      throw badManifest(path, where, pluginNameOf(path), undefined, `a plugin folder needs a package.json that parses: ${(e as Error).message}`, e);
     }
-    if (typeof pkg !== 'object' || pkg === null) throw invalid(path, 'its package.json is not an object');
+    if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg)) throw badManifest(path, where, pluginNameOf(path), undefined, 'is not a JSON object');
+    const known = pluginNameOf(path, pkg['name']);
     const aae = pkg['aae'];
-    if (typeof aae !== 'object' || aae === null) throw invalid(path, 'its package.json has no "aae" object ({"pluginApi": "^1.0.0"})');
+    if (typeof aae !== 'object' || aae === null || Array.isArray(aae)) throw badManifest(path, where, known, 'aae', 'is missing or not an object ({"pluginApi": "^1.0.0"})');
     const a = aae as Record<string, unknown>;
-    const f = fields(path, { name: pkg['name'], version: pkg['version'], pluginApi: a['pluginApi'], mutates: a['mutates'] });
+    const f = fields(path, where, { name: pkg['name'], version: pkg['version'], pluginApi: a['pluginApi'], mutates: a['mutates'] }, { pluginApi: 'aae.pluginApi', mutates: 'aae.mutates' });
+    const mainField = a['main'] !== undefined ? 'aae.main' : 'main';
     const main = a['main'] ?? pkg['main'] ?? 'index.js';
-    if (typeof main !== 'string') throw invalid(path, 'its "main" is not a string');
+    if (typeof main !== 'string') throw badManifest(path, where, known, mainField, 'is not a string');
     const entry = resolve(path, main);
-    if (!entry.startsWith(resolve(path) + sep)) throw invalid(path, `its module file ${main} lies outside the plugin's folder`);
+    if (!entry.startsWith(resolve(path) + sep)) throw badManifest(path, where, known, mainField, `the module file ${main} lies outside the plugin's folder`);
     const es = await stat(entry).catch(() => undefined);
-    if (es === undefined || !es.isFile()) throw invalid(path, `its module file ${main} does not exist`);
+    if (es === undefined || !es.isFile()) throw badManifest(path, where, known, pkg['main'] === undefined && a['main'] === undefined ? undefined : mainField, `its module file ${main} does not exist`);
     return { ...f, path, entry };
   }
   if (!st.isFile() || !/\.m?js$/.test(path)) throw invalid(path, 'a plugin is a folder with a package.json, or a .js/.mjs file');
+  const where = 'aae-plugin header';
   let head: string;
   try {
     const bytes = await readFile(path);
@@ -98,14 +129,15 @@ export async function readManifest(path: string): Promise<PluginManifest> {
     throw invalid(path, `cannot read it: ${(e as Error).message}`, e);
   }
   const m = HEADER.exec(head);
-  if (m === null) throw invalid(path, 'a single-file plugin needs a header line: // aae-plugin {"name": …, "version": …, "pluginApi": "^1.0.0"}');
+  if (m === null) throw badManifest(path, where, pluginNameOf(path), undefined, 'a single-file plugin needs a header line: // aae-plugin {"name": …, "version": …, "pluginApi": "^1.0.0"}');
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(m[1]!) as Record<string, unknown>;
   } catch (e) {
-    throw invalid(path, `its aae-plugin header is not JSON: ${(e as Error).message}`, e);
+    throw badManifest(path, where, pluginNameOf(path), undefined, `is not JSON: ${(e as Error).message}`, e);
   }
-  return { ...fields(path, { name: raw['name'], version: raw['version'], pluginApi: raw['pluginApi'], mutates: raw['mutates'] }), path, entry: path };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badManifest(path, where, pluginNameOf(path), undefined, 'is not a JSON object');
+  return { ...fields(path, where, { name: raw['name'], version: raw['version'], pluginApi: raw['pluginApi'], mutates: raw['mutates'] }, { pluginApi: 'pluginApi', mutates: 'mutates' }), path, entry: path };
 }
 
 export interface PluginFile {

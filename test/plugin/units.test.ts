@@ -78,19 +78,19 @@ describe('bounded accumulators', () => {
 
 describe('manifests are read without running the plugin', () => {
   test.each([
-    ['no package.json', {}, /package\.json/],
-    ['no "aae"', { 'package.json': { name: 'x', version: '1.0.0' } }, /no "aae" object/],
-    ['a version that is not semver', { 'package.json': { name: 'x', version: 'one', aae: { pluginApi: '^1.0.0' } } }, /not semver/],
-    ['no plugin-API range', { 'package.json': { name: 'x', version: '1.0.0', aae: {} } }, /plugin-API range/],
-    ['a bad name', { 'package.json': { name: '@scope/x', version: '1.0.0', aae: { pluginApi: '^1' } } }, /not a module name/],
-    ['a main outside the folder', { 'package.json': { name: 'x', version: '1.0.0', main: '../evil.js', aae: { pluginApi: '^1' } } }, /outside/],
-    ['a main that is missing', { 'package.json': { name: 'x', version: '1.0.0', aae: { pluginApi: '^1' } } }, /does not exist/],
-  ])('%s is PLUGIN_INVALID naming it', async (_what, files, message) => {
+    ['no package.json', {}, /package\.json/, undefined],
+    ['no "aae"', { 'package.json': { name: 'x', version: '1.0.0' } }, /field "aae": is missing or not an object/, 'aae'],
+    ['a version that is not semver', { 'package.json': { name: 'x', version: 'one', aae: { pluginApi: '^1.0.0' } } }, /not semver/, 'version'],
+    ['no plugin-API range', { 'package.json': { name: 'x', version: '1.0.0', aae: {} } }, /plugin-API range/, 'aae.pluginApi'],
+    ['a bad name', { 'package.json': { name: '@scope/x', version: '1.0.0', aae: { pluginApi: '^1' } } }, /not a module name/, 'name'],
+    ['a main outside the folder', { 'package.json': { name: 'x', version: '1.0.0', main: '../evil.js', aae: { pluginApi: '^1' } } }, /outside/, 'main'],
+    ['a main that is missing', { 'package.json': { name: 'x', version: '1.0.0', aae: { pluginApi: '^1' } } }, /does not exist/, undefined],
+  ])('%s is PLUGIN_INVALID naming it', async (_what, files, message, field) => {
     await withTempDir(async (dir) => {
       const p = join(dir, 'p');
       await mkdir(p);
       for (const [f, v] of Object.entries(files)) await writeFile(join(p, f), JSON.stringify(v));
-      await expect(readManifest(p)).rejects.toSatisfy((e: unknown) => isAaeError(e, 'PLUGIN_INVALID') && message.test(e.message));
+      await expect(readManifest(p)).rejects.toSatisfy((e: unknown) => isAaeError(e, 'PLUGIN_INVALID') && message.test(e.message) && e.details?.['field'] === field);
     });
   });
   test('a single-file plugin declares itself in a header line', async () => {
