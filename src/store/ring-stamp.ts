@@ -52,15 +52,27 @@ export async function checkRingStamp(db: NodeDb, expected: RingStamp, where: { s
     return stamp();
   }
   // The vnodes a node holds follow from the other fields: name them only when nothing else changed.
+  // Each field is named with both values: what the store was written with, and what the spec says now.
   const named = changed.length === 1 ? changed : changed.filter((f) => f !== 'vnodes');
+  const spec = where.creating ? 'the new cluster' : 'cluster.json';
   const what = named
-    .map((f) => (f === 'vnodes' ? 'the vnodes it holds: the node list or its order changed' : `${f} ${JSON.stringify(stamped[f])} → ${JSON.stringify(expected[f])}`))
+    .map((f) =>
+      f === 'vnodes'
+        ? `the vnodes it holds: written holding ${list(stamped.vnodes)}, ${spec} deals it ${list(expected.vnodes)} (the node list or its order changed)`
+        : `${f}: written with ${JSON.stringify(stamped[f])}, ${spec} says ${JSON.stringify(expected[f])}`,
+    )
     .join('; ');
   const message = where.creating
     ? `node ${db.node} already holds data written with a different ring (${what}). Create the cluster with the options the data was written with, or remove the node folders to start empty.`
     : `${where.specFile} no longer matches the data: node ${db.node} was written with a different ring (${what}). ` +
       'Restore the cluster.json the data was written with; to change a ring, load the data into a new cluster.';
-  throw new AaeError('CLUSTER_SPEC_INVALID', message, { details: { node: db.node, fields: changed } });
+  const pick = (r: Partial<RingStamp>): Record<string, unknown> => Object.fromEntries(changed.map((f) => [f, r[f]]));
+  throw new AaeError('CLUSTER_SPEC_INVALID', message, { details: { node: db.node, fields: changed, expected: pick(expected), found: pick(stamped) } });
+}
+
+/** A stamp's vnode list as the message shows it (a stamp that is not a list shows as it is). */
+function list(v: unknown): string {
+  return Array.isArray(v) ? `[${v.join(', ')}]` : JSON.stringify(v);
 }
 
 /**

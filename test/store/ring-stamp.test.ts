@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { defaultSpec, makeClock } from '../../src/cluster/index.js';
 import { isAaeError, type AaeError } from '../../src/errors.js';
@@ -63,6 +64,41 @@ describe('the ring stamp', () => {
     } finally {
       await c.close();
     }
+  });
+
+  test('law: the refusal names, for every field that changed, what the data was written with and what cluster.json says', async () => {
+    const original = JSON.parse(await readFile(join(at, 'cluster.json'), 'utf8')) as Spec;
+    const written = { ringSize: 16, nVal: 2, seed: 0, hashMethod: 'clock' };
+    const edit = fc.record(
+      { ringSize: fc.constantFrom(8, 32, 64), nVal: fc.constantFrom(1, 3), seed: fc.integer({ min: 1, max: 1000 }), hashMethod: fc.constant('value') },
+      { requiredKeys: [] },
+    ).filter((e) => Object.keys(e).length > 0);
+    await fc.assert(
+      fc.asyncProperty(edit, async (e) => {
+        await writeFile(join(at, 'cluster.json'), JSON.stringify({ ...original, ...e }));
+        const err = await openError();
+        expect(isAaeError(err, 'CLUSTER_SPEC_INVALID'), String(err)).toBe(true);
+        const { details, message } = err as AaeError;
+        for (const [f, now] of Object.entries(e)) {
+          const was = written[f as keyof typeof written];
+          expect(message).toContain(`${f}: written with ${JSON.stringify(was)}, cluster.json says ${JSON.stringify(now)}`);
+          expect(details?.expected).toMatchObject({ [f]: now });
+          expect(details?.found).toMatchObject({ [f]: was });
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  test('a changed node order names the vnodes the node was written holding and those cluster.json now deals it', async () => {
+    await editSpec((s) => void (s.nodes = [...(s.nodes as string[])].reverse()));
+    const err = await openError();
+    expect(isAaeError(err, 'CLUSTER_SPEC_INVALID')).toBe(true);
+    const { details, message } = err as AaeError;
+    const found = (details?.found as { vnodes: number[] }).vnodes;
+    const expected = (details?.expected as { vnodes: number[] }).vnodes;
+    expect(found).not.toEqual(expected);
+    expect(message).toContain(`written holding [${found.join(', ')}], cluster.json deals it [${expected.join(', ')}]`);
   });
 
   test('the tree size may change: trees are rebuilt from the heads', async () => {
