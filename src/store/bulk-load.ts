@@ -126,6 +126,8 @@ export class BulkHeadLoad {
   private readonly maxRunBytes: number;
   private readonly shareOf: Map<number, number>;
   private done = false;
+  /** Whether a run has been written: until then no key can have been loaded before (the store was empty). */
+  private written = false;
   /** Heads loaded (a key loaded twice counts once). */
   loaded = 0;
 
@@ -208,8 +210,14 @@ export class BulkHeadLoad {
     r.rev[i] = rev;
     r.alt[i] = p.alt;
     r.hash[i] = head.hash;
-    // "Maybe": loaded by an earlier run (or a repeat in this one, or a false positive): checked at flush.
-    r.suspect[i] = share.filter.addIfAbsent(p.segment32, p.alt) ? 0 : 1;
+    // "Maybe": loaded by an earlier run (or a repeat in this one, or a false positive): checked at
+    // flush. In the first run nothing was loaded before, and repeats meet in the sort: no filter
+    // query (which cost as much as encoding the head).
+    if (this.written) r.suspect[i] = share.filter.addIfAbsent(p.segment32, p.alt) ? 0 : 1;
+    else {
+      share.filter.add(p.segment32, p.alt);
+      r.suspect[i] = 0;
+    }
   }
 
   /** Whether the run has reached its size: the caller should `flush` before adding more. */
@@ -242,6 +250,8 @@ export class BulkHeadLoad {
         old.set(suspects[j]!, contribution(h.alt, h.hash));
       });
     }
+    // From here on keys may have landed: later runs check the filter.
+    this.written = true;
     // Two batches in flight: the next is built while LevelDB writes the last.
     let landing: Promise<void> | null = null;
     let batch = this.db.writer();

@@ -100,8 +100,33 @@ class Writer {
     }
   }
 
-  /** A str with the smallest header for its UTF-8 length; ASCII is copied by a loop. */
+  /** The last string written and its bytes (header included): a keystore writes one actor on every head. */
+  private lastStr: string | null = null;
+  private lastBytes = new Uint8Array(64);
+  private lastLength = 0;
+
+  /** A str with the smallest header for its UTF-8 length, or the last one's bytes again. */
   str(s: string): void {
+    if (s === this.lastStr) {
+      const n = this.lastLength;
+      this.room(n);
+      const b = this.buf;
+      const from = this.lastBytes;
+      for (let i = 0; i < n; i++) b[this.pos + i] = from[i]!;
+      this.pos += n;
+      return;
+    }
+    const at = this.pos;
+    this.encodeStr(s);
+    const n = this.pos - at;
+    if (n > this.lastBytes.length) this.lastBytes = new Uint8Array(Math.max(n, 2 * this.lastBytes.length));
+    this.lastBytes.set(this.buf.subarray(at, this.pos));
+    this.lastLength = n;
+    this.lastStr = s;
+  }
+
+  /** Encodes a str: the smallest header for its UTF-8 length; ASCII is copied by a loop. */
+  private encodeStr(s: string): void {
     const n = s.length;
     this.room(5 + 3 * n);
     let ascii = true;

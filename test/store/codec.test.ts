@@ -66,6 +66,28 @@ test('law: encodeHead writes exactly the bytes of a plain msgpack encoder (msgpa
   );
 });
 
+test('law: heads encoded one after another, repeating strings within and across heads (the writer reuses the last string\'s bytes), match msgpackr', () => {
+  const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+  const reference = (h: HeadValue): Uint8Array =>
+    packr.pack([1, h.hash, h.alt, h.deleted, h.size, h.clock.lastModified, h.clock.entries.flatMap((e) => [e[0], e[1]]), h.indexes.flatMap((e) => [e[0], e[1]])]);
+  // A pool of a few strings of every header width, so consecutive strings are often the same.
+  const pool = fc.constantFrom('', 'a', '@0123456789abcdef', 'é€', 'x'.repeat(40), 'y'.repeat(300), '😀'.repeat(20));
+  const head: fc.Arbitrary<HeadValue> = fc.record({
+    clock: fc.uniqueArray(fc.tuple(pool.filter((x) => x.length > 0), fc.integer({ min: 1, max: 1000 })), { selector: (e) => e[0], maxLength: 4 }).map((entries) => makeClock(entries, 5)),
+    deleted: fc.boolean(),
+    size: fc.nat(),
+    hash: fc.nat(),
+    alt: fc.nat(),
+    indexes: fc.array(fc.tuple(pool, pool), { maxLength: 4 }),
+  });
+  fc.assert(
+    fc.property(fc.array(head, { minLength: 1, maxLength: 20 }), (heads) => {
+      for (const h of heads) expect(Buffer.from(encodeHead(h)).toString('hex')).toBe(Buffer.from(reference(h)).toString('hex'));
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test('encodeHead returns bytes of its own: a later encode does not change them', () => {
   const a: HeadValue = { clock: { entries: [['a', 2]], lastModified: 5 }, deleted: false, size: 3, hash: 7, alt: 9, indexes: [] };
   const bytes = encodeHead(a);
