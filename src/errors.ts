@@ -36,7 +36,7 @@ export const ERROR_CODES = {
   RING_INVALID: 'input', // ring size not a power of two in 8..1024, bad nVal, no nodes
   CLUSTER_SPEC_INVALID: 'input', // cluster.json fails validation
   CLUSTER_NOT_FOUND: 'input', // no cluster.json at the given directory
-  CLUSTER_EXISTS: 'input', // create over an existing cluster
+  CLUSTER_EXISTS: 'input', // create over an existing cluster, or in a node's store folder
   CLUSTERS_INCOMPATIBLE: 'input', // different hash method, seed or tree size: trees never compared
 
   // src/store

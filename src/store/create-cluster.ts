@@ -42,10 +42,23 @@ export async function createClusterDir(dir: string, config: ClusterConfig, build
   const entries = await listDir(target);
   if (entries?.includes(CLUSTER_SPEC_FILE)) throw new AaeError('CLUSTER_EXISTS', `a cluster already exists at ${dir}`);
   const parent = dirname(target);
+  await refuseNodeStore(target, entries, dir);
   await ensureDir(parent, dir);
   await removeAbandoned(parent, basename(target));
   if (entries === undefined || entries.length === 0) await buildBeside(target, valid, build, dir);
   else await buildInPlace(target, valid, build, dir);
+}
+
+/**
+ * A cluster made in a node's store folder (a slip of the path: `dc1/n1` for `dc1`) would mix a
+ * second cluster's files into a LevelDB store's: refused, naming the cluster around it when there
+ * is one. (A new folder beside a cluster's nodes is allowed: a keystore builds its next store so.)
+ */
+async function refuseNodeStore(target: string, entries: readonly string[] | undefined, dir: string): Promise<void> {
+  if (entries?.includes('CURRENT') !== true || !entries.some((e) => e.startsWith('MANIFEST-'))) return;
+  const parent = dirname(target);
+  const around = (await listDir(parent))?.includes(CLUSTER_SPEC_FILE) === true ? ` of the cluster at ${parent}` : '';
+  throw new AaeError('CLUSTER_EXISTS', `${dir} holds a LevelDB store (a node${around}): a cluster is made in a directory of its own`, { details: { dir, found: 'store' } });
 }
 
 function localNodes(config: ClusterConfig): string[] {

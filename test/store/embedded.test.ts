@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp } from 'node:fs/promises';
+import { cp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { defaultSpec, type ClusterSpec } from '../../src/cluster/index.js';
-import { isAaeError } from '../../src/errors.js';
+import { isAaeError, type AaeError } from '../../src/errors.js';
 import { NodeDb } from '../../src/store/index.js';
 import { EmbeddedCluster, type PutItem } from '../../src/coordinator/index.js';
 import { KIND_TREE, KIND_VALUE, kindPrefix, prefixEnd } from '../../src/store/layout.js';
@@ -98,6 +98,23 @@ describe('the cluster directory', () => {
     await c.close();
     expect(await code(EmbeddedCluster.create(join(dir.path, 'c'), SPEC()))).toBe('CLUSTER_EXISTS');
     expect(await code(EmbeddedCluster.open(join(dir.path, 'nothing')))).toBe('CLUSTER_NOT_FOUND');
+  });
+
+  test("create in a node's store folder is CLUSTER_EXISTS, naming the cluster around it, and writes nothing there", async () => {
+    const c = await create();
+    await c.close();
+    const node = join(dir.path, 'c', SPEC().nodes[0]!);
+    const before = (await readdir(node)).sort();
+    const e = await EmbeddedCluster.create(node, SPEC()).then(
+      () => null,
+      (x: unknown) => x as AaeError,
+    );
+    expect(e?.code).toBe('CLUSTER_EXISTS');
+    expect(e?.message).toContain(`${node} holds a LevelDB store (a node of the cluster at ${join(dir.path, 'c')})`);
+    expect((await readdir(node)).sort()).toEqual(before);
+    // A new folder beside the nodes is another matter (a keystore builds its next store so).
+    const beside = await EmbeddedCluster.create(join(dir.path, 'c', 'rebuild'), SPEC());
+    await beside.close();
   });
 
   test('a cluster open in this process is STORE_LOCKED to a second open', async () => {
