@@ -42,7 +42,7 @@ import {
 } from './codec-messages.js';
 import { method, SERVICE_NAME, type MethodName } from './proto.js';
 import { fromStatus } from './status.js';
-import { channelCredentials, type Transport } from './tls.js';
+import { clientSecurity, type Transport } from './tls.js';
 
 export interface RemoteNodeOptions {
   transport: Transport;
@@ -92,7 +92,9 @@ export class RemoteNode implements NodeService {
     const max = options.maxMessageBytes ?? 64 * 1024 * 1024;
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.foldTimeoutMs = options.foldTimeoutMs ?? DEFAULT_FOLD_TIMEOUT_MS;
-    this.client = new Client(address, channelCredentials(options.transport), {
+    const security = clientSecurity(options.transport, at.host);
+    this.client = new Client(address, security.credentials, {
+      ...security.options,
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
       'grpc.keepalive_time_ms': 30_000,

@@ -7,8 +7,10 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { ServerCredentials, credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { ServerCredentials, credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { AaeError } from '../errors.js';
 
 export interface TlsFiles {
@@ -70,9 +72,39 @@ export function serverCredentials(t: Transport): ServerCredentials {
   return ServerCredentials.createSsl(m.ca, [{ private_key: m.key, cert_chain: m.cert }], true);
 }
 
-/** A client's credentials: its certificate, and the CA the node's certificate must chain to. */
-export function channelCredentials(t: Transport): ChannelCredentials {
-  if (t.kind === 'insecure') return credentials.createInsecure();
+/**
+ * The TLS server name (SNI) a client sends to a node addressed by an IP. RFC 6066 allows only host
+ * names there (Node warns DEP0123 when an IP is set), and the right thing is to send none, as
+ * gRPC's C core does; but grpc-js sets its target's host as the server name unless
+ * `grpc.ssl_target_name_override` gives another (grpc/grpc-node#1919), so an IP-addressed client
+ * sends this name instead. `.invalid` is reserved (RFC 6761): it names no real host, and a node
+ * ignores it (a node server has one certificate and no SNI callback).
+ */
+export const IP_ADDRESS_SERVER_NAME = 'aae-node.invalid';
+
+/**
+ * The node's certificate must name `host`, the host the client dialled: an IP in its
+ * subjectAltName IP entries, a host name in its DNS entries (Node's own check). The name grpc-js
+ * passes in is ignored: for an IP it is IP_ADDRESS_SERVER_NAME.
+ */
+export function nodeIdentityCheck(host: string): (name: string, cert: PeerCertificate) => Error | undefined {
+  return (_name, cert) => checkServerIdentity(host, cert);
+}
+
+/** A client's credentials and channel options for a node at `host`. */
+export interface ClientSecurity {
+  credentials: ChannelCredentials;
+  options: ChannelOptions;
+}
+
+/**
+ * A client's credentials: its certificate, the CA the node's certificate must chain to, and the
+ * check that the certificate names `host`. A host name is sent as the TLS server name as usual; an
+ * IP is not (see IP_ADDRESS_SERVER_NAME).
+ */
+export function clientSecurity(t: Transport, host: string): ClientSecurity {
+  if (t.kind === 'insecure') return { credentials: credentials.createInsecure(), options: {} };
   const m = loadTls(t.files);
-  return credentials.createSsl(m.ca, m.key, m.cert);
+  const creds = credentials.createSsl(m.ca, m.key, m.cert, { checkServerIdentity: nodeIdentityCheck(host) });
+  return { credentials: creds, options: isIP(host) === 0 ? {} : { 'grpc.ssl_target_name_override': IP_ADDRESS_SERVER_NAME } };
 }

@@ -34,6 +34,12 @@ function issue(dir: string, ca: string, name: string, san: string | undefined): 
   openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}-key.pem`, '-CAcreateserial', '-days', '3650', '-extfile', ext, '-out', `${name}.pem`);
 }
 
+/** One more node certificate from the test CA, its subjectAltName `san` (e.g. 'IP:10.9.9.9'). */
+export function issueNodeCert(pki: TestPki, name: string, san: string): { cert: string; key: string } {
+  issue(pki.dir, 'ca', name, san);
+  return { cert: join(pki.dir, `${name}.pem`), key: join(pki.dir, `${name}-key.pem`) };
+}
+
 export function makePki(dir: string): TestPki {
   makeCa(dir, 'ca');
   issue(dir, 'ca', 'node', 'IP:127.0.0.1,DNS:localhost');
