@@ -78,6 +78,7 @@ export const ERROR_CODES = {
 
   // src/net
   NET_CONFIG_INVALID: 'input', // a bad address, unreadable or invalid TLS files, --insecure on a non-loopback address
+  NET_TLS_MISMATCH: 'input', // the client's transport does not fit the node's: TLS against plaintext, a certificate the other side's CA did not sign or that does not name the address
 
   // src/exchange and src/repair
   EXCHANGE_FAILED: 'failure', // a source failed or answered malformed data

@@ -8,8 +8,10 @@
  * Every served node is asked who it is when the cluster opens (one Info call each, concurrently).
  * A node that answers for another cluster, other parameters or other vnodes than cluster.json
  * gives it is refused (CLUSTER_SPEC_INVALID): an address pointing at the wrong server must never
- * be compared or written to. A node that does not answer is marked unavailable: folds plan around
- * it where the replicas allow, and anything that needs it fails with NODE_UNAVAILABLE naming it.
+ * be compared or written to, and so is one whose transport does not fit this cluster.json's
+ * (NET_TLS_MISMATCH: TLS against plaintext, a certificate from another CA). A node that does not
+ * answer is marked unavailable: folds plan around it where the replicas allow, and anything that
+ * needs it fails with NODE_UNAVAILABLE naming it.
  */
 import { resolve } from 'node:path';
 import { claim, readClusterConfig, type ClientTls, type ClusterConfig } from '../cluster/index.js';
@@ -99,8 +101,16 @@ async function probe(config: ClusterConfig, remotes: ReadonlyMap<string, RemoteN
       try {
         info = await node.info({ signal });
       } catch (e) {
-        if (isAaeError(e, 'NODE_UNAVAILABLE') || isAaeError(e, 'TIMEOUT') || isAaeError(e, 'ABORTED')) {
-          return { node: name, address, error: new AaeError('NODE_UNAVAILABLE', `node ${name} (${address}) did not answer within ${timeoutMs} ms`, { cause: e, details: { node: name, address } }) };
+        // Down: routed around. A transport that does not fit (NET_TLS_MISMATCH) is thrown, like a
+        // node that is not the one cluster.json describes: a configuration to fix, not a node to wait for.
+        if (isAaeError(e, 'NODE_UNAVAILABLE')) return { node: name, address, error: e };
+        if (isAaeError(e, 'TIMEOUT') || isAaeError(e, 'ABORTED')) {
+          // Out of time, perhaps while the channel retried a connection that cannot work: say why if a fresh attempt can.
+          const why = await node.diagnose(e.message, e);
+          if (why.code === 'NET_TLS_MISMATCH') throw why;
+          const reason = why.details?.['reason'];
+          if (reason !== 'connects' && reason !== 'no-answer') return { node: name, address, error: why };
+          return { node: name, address, error: new AaeError('NODE_UNAVAILABLE', `node ${name} (${address}) did not answer within ${timeoutMs} ms`, { cause: e, details: { node: name, address, reason: 'no-answer' } }) };
         }
         throw e;
       }

@@ -12,7 +12,8 @@
  * What it does itself: encode requests (no hint ever leaves: the .proto has no field for one),
  * decode and validate every reply (NODE_REPLY_INVALID), and turn a failed call into the AaeError
  * the node raised or, for a transport failure, one that names this node: NODE_UNAVAILABLE,
- * TIMEOUT, NODE_LIMIT_EXCEEDED.
+ * TIMEOUT, NODE_LIMIT_EXCEEDED, and NET_TLS_MISMATCH when a call found no connection because this
+ * client's transport does not fit the node's (diagnose.ts probes to tell which).
  */
 import { Client, type CallOptions as GrpcCallOptions, type ClientReadableStream, Metadata } from '@grpc/grpc-js';
 import { AaeError } from '../errors.js';
@@ -28,7 +29,7 @@ import type {
   WriteAnswer,
   WriteRequest,
 } from '../node/index.js';
-import { parseAddress, requireLoopback } from './address.js';
+import { parseAddress, requireLoopback, type HostPort } from './address.js';
 import {
   decodeFoldEvent,
   decodeHeads,
@@ -40,8 +41,9 @@ import {
   encodeReadRequest,
   encodeWriteRequest,
 } from './codec-messages.js';
+import { explain, probeConnection } from './diagnose.js';
 import { method, SERVICE_NAME, type MethodName } from './proto.js';
-import { fromStatus } from './status.js';
+import { fromStatus, isTransportFailure } from './status.js';
 import { clientSecurity, type Transport } from './tls.js';
 
 export interface RemoteNodeOptions {
@@ -78,6 +80,7 @@ function serviceConfig(): string {
 
 export class RemoteNode implements NodeService {
   private readonly client: Client;
+  private readonly at: HostPort;
   private readonly callTimeoutMs: number;
   private readonly foldTimeoutMs: number;
   private closed = false;
@@ -89,6 +92,7 @@ export class RemoteNode implements NodeService {
   ) {
     const at = parseAddress(address, `node ${name}'s address`);
     if (options.transport.kind === 'insecure') requireLoopback(at, `node ${name}'s address`);
+    this.at = at;
     const max = options.maxMessageBytes ?? 64 * 1024 * 1024;
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.foldTimeoutMs = options.foldTimeoutMs ?? DEFAULT_FOLD_TIMEOUT_MS;
@@ -116,6 +120,24 @@ export class RemoteNode implements NodeService {
     if (this.closed) throw new AaeError('STORE_CLOSED', `the connection to node ${this.name} is closed`);
   }
 
+  /**
+   * The AaeError for a failed call: the node's own, or for a call that found no connection, what a
+   * second attempt finds (diagnose.ts): the node down, or a transport that does not fit its own.
+   */
+  private async failure(err: Error): Promise<AaeError> {
+    return isTransportFailure(err) ? this.diagnose(err.message, err) : fromStatus(err, this.name, this.address);
+  }
+
+  /**
+   * Why this node cannot be reached, found by dialling it once more (diagnose.ts): NET_TLS_MISMATCH
+   * when the transports do not fit, else NODE_UNAVAILABLE whose `details.reason` says what the
+   * attempt met ('connects' when it got through). `transport` is the failed call's raw text.
+   */
+  async diagnose(transport: string, cause?: unknown): Promise<AaeError> {
+    const probe = await probeConnection(this.at, this.options.transport);
+    return explain(probe, this.name, this.at, this.address, this.options.transport.kind === 'tls', transport, cause);
+  }
+
   private unary<Ans>(name: MethodName, request: unknown, decode: (reply: unknown) => Ans, options: CallOptions | undefined): Promise<Ans> {
     this.checkOpen();
     const def = method(name);
@@ -134,7 +156,8 @@ export class RemoteNode implements NodeService {
       const call = this.client.makeUnaryRequest(def.path, serialize, deserialize, request, new Metadata(), this.callOptions(this.callTimeoutMs), (err, reply) => {
         signal?.removeEventListener('abort', onAbort);
         if (err !== null) {
-          reject(signal?.aborted ? new AaeError('ABORTED', `call to node ${this.name} aborted`, { cause: signal.reason }) : fromStatus(err, this.name, this.address));
+          if (signal?.aborted) reject(new AaeError('ABORTED', `call to node ${this.name} aborted`, { cause: signal.reason }));
+          else void this.failure(err).then(reject);
           return;
         }
         try {
@@ -200,7 +223,7 @@ export class RemoteNode implements NodeService {
     } catch (e) {
       if (signal?.aborted) throw new AaeError('ABORTED', `fold on node ${this.name} aborted`, { cause: signal.reason });
       if (e instanceof AaeError) throw new AaeError(e.code, `node ${this.name} (${this.address}): ${e.message}`, { cause: e, details: { ...e.details, node: this.name } });
-      throw fromStatus(e as Error, this.name, this.address);
+      throw await this.failure(e as Error);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       // A consumer that stopped early (or a failure) ends the node's fold too.

@@ -4,7 +4,8 @@
  * client turns the status back into the same AaeError, naming the node. A failure the server did
  * not code (a bug) crosses as INTERNAL without its stack. Statuses that come from the transport,
  * not from the node — the node unreachable, the deadline passed, a message over the size limit —
- * become NODE_UNAVAILABLE, TIMEOUT and NODE_LIMIT_EXCEEDED.
+ * become NODE_UNAVAILABLE, TIMEOUT and NODE_LIMIT_EXCEEDED; the client finds out why a node was
+ * unreachable, and whether the transports do not fit (NET_TLS_MISMATCH), in diagnose.ts.
  */
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { AaeError, ERROR_CODES, type AaeErrorCode } from '../errors.js';
@@ -61,6 +62,15 @@ function metadataString(md: Metadata | undefined, key: string): string | undefin
   return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
 }
 
+/**
+ * A call that failed in the transport, before any node answered: UNAVAILABLE without the node's
+ * code. Its cause is for a probe to find (diagnose.ts); gRPC's own text is only raw detail.
+ */
+export function isTransportFailure(err: ServiceError | Error): boolean {
+  const e = err as Partial<ServiceError>;
+  return e.code === Status.UNAVAILABLE && metadataString(e.metadata, CODE_KEY) === undefined;
+}
+
 /** The AaeError a client reports for a failed call to `node` at `address`. */
 export function fromStatus(err: ServiceError | Error, node: string, address: string): AaeError {
   const e = err as Partial<ServiceError>;
@@ -97,7 +107,8 @@ export function fromStatus(err: ServiceError | Error, node: string, address: str
     case Status.UNKNOWN:
       return new AaeError('NODE_REPLY_INVALID', `${where} failed: ${text}`, { cause: err, details: base });
     default:
-      // UNAVAILABLE (refused, reset, TLS refused, the node shutting down) and anything else.
-      return new AaeError('NODE_UNAVAILABLE', `${where} is unavailable: ${text}`, { cause: err, details: base });
+      // UNAVAILABLE (refused, reset, TLS refused, the node shutting down) and anything else. The
+      // client probes to say why (diagnose.ts); this is the message when it cannot.
+      return new AaeError('NODE_UNAVAILABLE', `${where} is unavailable: the connection failed`, { cause: err, details: { ...base, transport: text } });
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultSpec, type ClusterSpec } from '../../src/cluster/index.js';
 import { EmbeddedCluster } from '../../src/coordinator/index.js';
-import { isAaeError } from '../../src/errors.js';
+import { isAaeError, type AaeError } from '../../src/errors.js';
 import { RemoteNode } from '../../src/net/index.js';
 import { clientDir, MAIN, serveNode, type ServedNode } from '../support/served.js';
 import { issueNodeCert, makePki, type TestPki } from '../support/tls.js';
@@ -69,8 +69,10 @@ describe('TLS to a node addressed by IP', () => {
     const remote = new RemoteNode('n1', elsewhere.address, { transport: { kind: 'tls', files: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } } });
     try {
       const e = await remote.info().catch((err: unknown) => err);
-      expect(isAaeError(e), String(e)).toBe(true);
-      expect(String(((e as Error).cause as { details?: string }).details)).toMatch(/altnames.*10\.9\.9\.9/);
+      expect(isAaeError(e, 'NET_TLS_MISMATCH'), String(e)).toBe(true);
+      expect((e as AaeError).details).toMatchObject({ reason: 'node-certificate-name' });
+      expect((e as AaeError).message).toContain("the node's certificate does not name 127.0.0.1 (its subjectAltName needs IP:127.0.0.1)");
+      expect(String((e as AaeError).details?.['transport'])).toMatch(/altnames.*10\.9\.9\.9/);
     } finally {
       await remote.close();
     }

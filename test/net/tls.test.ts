@@ -65,7 +65,7 @@ describe('mutual TLS', () => {
     const stranger = new RemoteNode('n1', node.address, { transport: { kind: 'tls', files: { ca: pki.ca, cert: pki.strangerCert, key: pki.strangerKey } } });
     const e = await stranger.info().catch((err: unknown) => err);
     await stranger.close();
-    expect(isAaeError(e, 'NODE_UNAVAILABLE')).toBe(true);
+    expect(isAaeError(e, 'NET_TLS_MISMATCH'), String(e)).toBe(true);
     expect(await rawInfo(credentials.createSsl(ca, readFileSync(pki.clientKey), readFileSync(pki.clientCert)))).toBe('ok');
   });
 

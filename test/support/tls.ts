@@ -14,6 +14,8 @@ export interface TestPki {
   nodeKey: string;
   clientCert: string;
   clientKey: string;
+  /** Another CA, which signed nothing the nodes hold. */
+  otherCa: string;
   /** A client certificate signed by another CA. */
   strangerCert: string;
   strangerKey: string;
@@ -54,6 +56,7 @@ export function makePki(dir: string): TestPki {
     nodeKey: p('node-key.pem'),
     clientCert: p('client.pem'),
     clientKey: p('client-key.pem'),
+    otherCa: p('other-ca.pem'),
     strangerCert: p('stranger.pem'),
     strangerKey: p('stranger-key.pem'),
   };

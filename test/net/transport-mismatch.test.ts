@@ -1,0 +1,138 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { defaultSpec, type ClientTls, type ClusterSpec } from '../../src/cluster/index.js';
+import { EmbeddedCluster } from '../../src/coordinator/index.js';
+import { AaeError, isAaeError } from '../../src/errors.js';
+import { RemoteNode, type Transport } from '../../src/net/index.js';
+import { classify, explain, isMismatch, type Finding } from '../../src/net/diagnose.js';
+import { aae } from '../cli/helpers.js';
+import { clientDir, serveNode, type ServedNode } from '../support/served.js';
+import { makePki, type TestPki } from '../support/tls.js';
+
+/**
+ * A client whose transport does not fit the node's — TLS against plaintext, either way round, a
+ * CA that did not sign the node, a certificate the node's CA did not sign — is told so
+ * (NET_TLS_MISMATCH, exit 2), not that the node timed out or is down; a node that is down is
+ * reported in words, with gRPC's text in `details` only. Real `aae node serve` processes.
+ */
+let dir: string;
+let pki: TestPki;
+let spec: ClusterSpec;
+let plain: ServedNode;
+let secure: ServedNode;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'aae-mismatch-'));
+  pki = makePki(dir);
+  spec = defaultSpec('mm', { nodeCount: 1, ringSize: 8, nVal: 1, treeSize: 'xxsmall' });
+  for (const d of ['plain', 'secure']) await (await EmbeddedCluster.create(join(dir, d), spec)).close();
+  [plain, secure] = await Promise.all([
+    serveNode(join(dir, 'plain'), 'n1'),
+    serveNode(join(dir, 'secure'), 'n1', { flags: ['--tls-cert', pki.nodeCert, '--tls-key', pki.nodeKey, '--tls-ca', pki.ca] }),
+  ]);
+});
+
+afterAll(async () => {
+  for (const n of [plain, secure]) n?.process.kill('SIGTERM');
+  await Promise.all([plain?.exited, secure?.exited]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const clientTls = (): ClientTls => ({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey });
+const asTransport = (t: ClientTls): Transport => (t === 'insecure' ? { kind: 'insecure' } : { kind: 'tls', files: t });
+
+const cases: { name: string; node: () => ServedNode; tls: () => ClientTls; reason: Finding; says: RegExp }[] = [
+  { name: 'a TLS client, a plaintext node', node: () => plain, tls: clientTls, reason: 'node-not-tls', says: /does not speak TLS/ },
+  { name: 'a plaintext client, a TLS node', node: () => secure, tls: () => 'insecure', reason: 'node-wants-tls', says: /speaks TLS.*"insecure"/ },
+  { name: 'a client whose CA did not sign the node', node: () => secure, tls: () => ({ ca: pki.otherCa, cert: pki.clientCert, key: pki.clientKey }), reason: 'node-certificate-untrusted', says: /not signed by the CA/ },
+  { name: "a client certificate the node's CA did not sign", node: () => secure, tls: () => ({ ca: pki.ca, cert: pki.strangerCert, key: pki.strangerKey }), reason: 'client-certificate-refused', says: /refused this client's certificate/ },
+];
+
+describe('a transport that does not fit the node', () => {
+  for (const c of cases) {
+    test(`${c.name}: NET_TLS_MISMATCH naming the node, from a call and from the CLI`, async () => {
+      const address = c.node().address;
+      const remote = new RemoteNode('n1', address, { transport: asTransport(c.tls()) });
+      const e = await remote.info().catch((err: unknown) => err);
+      await remote.close();
+      expect(isAaeError(e, 'NET_TLS_MISMATCH'), String(e)).toBe(true);
+      const err = e as AaeError;
+      expect(err.details).toMatchObject({ node: 'n1', address, reason: c.reason });
+      expect(err.message).toContain(`node n1 (${address})`);
+      expect(err.message).toMatch(c.says);
+      expect(err.message).not.toMatch(/UNAVAILABLE|No connection established|Last error/);
+
+      const client = await clientDir(join(dir, `client-${c.reason}`), spec, { n1: address }, c.tls());
+      const r = await aae('cluster', 'status', client);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('[NET_TLS_MISMATCH]');
+      expect(r.stderr).toMatch(c.says);
+      expect(r.stderr).not.toMatch(/did not answer|TIMEOUT/);
+    });
+  }
+});
+
+describe('a node that is down', () => {
+  test('NODE_UNAVAILABLE says, in words, that nothing accepts connections at its address; the raw gRPC text is in details', async () => {
+    // Port 1 (tcpmux) on loopback: nothing listens there.
+    const address = '127.0.0.1:1';
+    const remote = new RemoteNode('n1', address, { transport: asTransport(clientTls()) });
+    const e = await remote.info().catch((err: unknown) => err);
+    await remote.close();
+    expect(isAaeError(e, 'NODE_UNAVAILABLE'), String(e)).toBe(true);
+    const err = e as AaeError;
+    expect(err.message).toBe(`node n1 (${address}) is unavailable: nothing accepts connections there (connection refused): is \`aae node serve\` running on that address?`);
+    expect(err.details).toMatchObject({ node: 'n1', address, reason: 'refused' });
+    expect(String(err.details?.['transport'])).toMatch(/^14 UNAVAILABLE: No connection established/);
+
+    const client = await clientDir(join(dir, 'client-down'), spec, { n1: address }, clientTls());
+    const r = await aae('cluster', 'status', client, '--json');
+    expect(r.code, r.stderr).toBe(1);
+    const row = r.json<{ nodes: { reachable: boolean; error: string }[] }>().nodes[0]!;
+    expect(row.reachable).toBe(false);
+    expect(row.error).toContain('connection refused');
+    expect(row.error).not.toMatch(/did not answer|UNAVAILABLE:/);
+  });
+});
+
+describe('explain (pure)', () => {
+  const findings: Finding[] = ['refused', 'unreachable', 'unresolved', 'no-answer', 'connects', 'node-not-tls', 'node-wants-tls', 'node-certificate-untrusted', 'node-certificate-name', 'client-certificate-refused', 'handshake-failed', 'other'];
+  const node = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/);
+  const at = fc.record({ host: fc.constantFrom('127.0.0.1', '10.0.0.5', '::1', 'n1.dc1.example'), port: fc.integer({ min: 1, max: 65535 }) });
+  // gRPC's raw text: the kind of thing that must never reach the message.
+  const raw = fc.string({ minLength: 1, maxLength: 80 }).map((s) => `14 UNAVAILABLE: No connection established. Last error: ${s}`);
+
+  test('the message names the node and its address and holds none of the raw text; details keep it; the code follows the finding', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...findings), node, at, fc.boolean(), raw, fc.option(fc.string({ maxLength: 40 }), { nil: undefined }), (finding, name, where, tls, transport, probeRaw) => {
+        const address = where.host.includes(':') ? `[${where.host}]:${where.port}` : `${where.host}:${where.port}`;
+        const e = explain({ finding, ...(probeRaw === undefined ? {} : { raw: probeRaw }) }, name, where, address, tls, transport);
+        expect(e.message).toContain(`node ${name} (${address})`);
+        expect(e.message).not.toContain('UNAVAILABLE');
+        expect(e.message).not.toContain('Last error');
+        expect(e.details).toMatchObject({ node: name, address, reason: finding, transport });
+        const mismatch = isMismatch(finding) && (tls || finding === 'node-wants-tls');
+        expect(e.code).toBe(mismatch ? 'NET_TLS_MISMATCH' : 'NODE_UNAVAILABLE');
+        expect(e.kind).toBe(mismatch ? 'input' : 'failure');
+      }),
+    );
+  });
+
+  test('a TCP error before the connection is made is never a mismatch; a TLS alert to a plaintext client always is', () => {
+    const errno = fc.constantFrom('ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EADDRNOTAVAIL');
+    fc.assert(
+      fc.property(errno, fc.boolean(), (code, tls) => {
+        expect(isMismatch(classify(code, false, false, tls))).toBe(false);
+      }),
+    );
+    const alert = fc.constantFrom('CERTIFICATE_REQUIRED', 'UNKNOWN_CA', 'HANDSHAKE_FAILURE', 'PROTOCOL_VERSION').map((a) => `ERR_SSL_TLSV13_ALERT_${a}`);
+    fc.assert(
+      fc.property(alert, (code) => {
+        expect(classify(code, true, false, false)).toBe('node-wants-tls');
+      }),
+    );
+  });
+});
