@@ -157,7 +157,7 @@ export class RemoteNode implements NodeService {
         signal?.removeEventListener('abort', onAbort);
         if (err !== null) {
           if (signal?.aborted) reject(new AaeError('ABORTED', `call to node ${this.name} aborted`, { cause: signal.reason }));
-          else void this.failure(err).then(reject);
+          else void this.failure(err).then(reject, reject);
           return;
         }
         try {
