@@ -76,7 +76,7 @@ export function serverCredentials(t: Transport): ServerCredentials {
  * The TLS server name (SNI) a client sends to a node addressed by an IP. RFC 6066 allows only host
  * names there (Node warns DEP0123 when an IP is set), and the right thing is to send none, as
  * gRPC's C core does; but grpc-js sets its target's host as the server name unless
- * `grpc.ssl_target_name_override` gives another (grpc/grpc-node#1919), so an IP-addressed client
+ * `grpc.ssl_target_name_override` gives another (grpc-js 1.14 has no way to send none), so an IP-addressed client
  * sends this name instead. `.invalid` is reserved (RFC 6761): it names no real host, and a node
  * ignores it (a node server has one certificate and no SNI callback).
  */
