@@ -28,6 +28,13 @@ export interface OpenClusterOptions extends Omit<OpenOptions, 'wrapNode'> {
   remote?: Omit<RemoteNodeOptions, 'transport'>;
   /** How long the Info call of each served node may take when the cluster opens (ms). */
   probeTimeoutMs?: number;
+  /**
+   * A served node refused for its configuration (another cluster's node, another ring, another
+   * contract, a transport that does not fit): 'throw' (the default: nothing is compared with or
+   * written to a node that is not the one cluster.json describes), or 'report' (the node is
+   * marked unavailable and its probe holds the error: `aae cluster status` shows every node).
+   */
+  refused?: 'throw' | 'report';
 }
 
 /** Nodes that do not answer in this long at open are taken as down (a reachable node answers in ms). */
@@ -77,7 +84,7 @@ export async function openCluster(dir: string, options: OpenClusterOptions = {})
   let local = new Map<string, NodeService>();
   try {
     local = await openLocalNodes(dir, spec, localNames, false, options);
-    const probes = await probe(config, remotes, options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS);
+    const probes = await probe(config, remotes, options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, options.refused ?? 'throw');
     const handles = new Map<string, NodeService>();
     for (const name of spec.nodes) handles.set(name, local.get(name) ?? remotes.get(name)!);
     const cluster = new ServedCluster(dir, config, handles, probes);
@@ -89,48 +96,57 @@ export async function openCluster(dir: string, options: OpenClusterOptions = {})
   }
 }
 
-/** Asks every served node who it is; refuses one that is not the node cluster.json describes. */
-async function probe(config: ClusterConfig, remotes: ReadonlyMap<string, RemoteNode>, timeoutMs: number): Promise<NodeProbe[]> {
+/** Asks every served node who it is; refuses one that is not the node cluster.json describes (or, with 'report', marks it so). */
+async function probe(config: ClusterConfig, remotes: ReadonlyMap<string, RemoteNode>, timeoutMs: number, refused: 'throw' | 'report'): Promise<NodeProbe[]> {
   const { spec } = config;
   const owners = claim(spec.ringSize, spec.nodes, spec.nVal).owners;
   return Promise.all(
     [...remotes].map(async ([name, node]): Promise<NodeProbe> => {
-      const address = node.address;
-      const signal = AbortSignal.timeout(timeoutMs);
-      let info: NodeInfo;
       try {
-        info = await node.info({ signal });
+        return await probeOne(name, node);
       } catch (e) {
-        // Down: routed around. A transport that does not fit (NET_TLS_MISMATCH) is thrown, like a
-        // node that is not the one cluster.json describes: a configuration to fix, not a node to wait for.
-        if (isAaeError(e, 'NODE_UNAVAILABLE')) return { node: name, address, error: e };
-        if (isAaeError(e, 'TIMEOUT') || isAaeError(e, 'ABORTED')) {
-          // Out of time, perhaps while the channel retried a connection that cannot work: say why if a fresh attempt can.
-          const why = await node.diagnose(e.message, e);
-          if (why.code === 'NET_TLS_MISMATCH') throw why;
-          const reason = why.details?.['reason'];
-          if (reason !== 'connects' && reason !== 'no-answer') return { node: name, address, error: why };
-          return { node: name, address, error: new AaeError('NODE_UNAVAILABLE', `node ${name} (${address}) did not answer within ${timeoutMs} ms`, { cause: e, details: { node: name, address, reason: 'no-answer' } }) };
-        }
+        if (refused === 'report' && (isAaeError(e, 'NET_TLS_MISMATCH') || isAaeError(e, 'CLUSTER_SPEC_INVALID') || isAaeError(e, 'NODE_CONTRACT_MISMATCH'))) return { node: name, address: node.address, error: e };
         throw e;
       }
-      if (info.contract.major !== PROTOCOL.major) {
-        throw new AaeError('NODE_CONTRACT_MISMATCH', `node ${name} (${address}) speaks node contract ${info.contract.major}.${info.contract.minor}; this build speaks ${PROTOCOL.major}.${PROTOCOL.minor}`, { details: { node: name, address } });
-      }
-      const expected = owners.flatMap((o, v) => (o === name ? [v] : []));
-      const wrong: string[] = [];
-      if (info.name !== name) wrong.push(`it is node '${info.name}'`);
-      if (info.cluster !== spec.name) wrong.push(`it belongs to cluster '${info.cluster}'`);
-      const p = info.params;
-      if (p.ringSize !== spec.ringSize || p.nVal !== spec.nVal || p.treeSize !== spec.treeSize || p.hashMethod !== spec.hashMethod || p.seed !== spec.seed) {
-        wrong.push(`its ring is ${p.ringSize}/nVal ${p.nVal}/${p.treeSize}/${p.hashMethod}/seed ${p.seed}`);
-      } else if (info.vnodes.join(',') !== expected.join(',')) wrong.push(`it holds vnodes ${info.vnodes.join(',')}, not ${expected.join(',')}`);
-      if (wrong.length > 0) {
-        throw new AaeError('CLUSTER_SPEC_INVALID', `cluster.json of ${spec.name} says node ${name} is at ${address}, but ${wrong.join('; ')}`, { details: { node: name, address } });
-      }
-      return { node: name, address, info };
     }),
   );
+
+  async function probeOne(name: string, node: RemoteNode): Promise<NodeProbe> {
+    const address = node.address;
+    const signal = AbortSignal.timeout(timeoutMs);
+    let info: NodeInfo;
+    try {
+      info = await node.info({ signal });
+    } catch (e) {
+      // Down: routed around. A transport that does not fit (NET_TLS_MISMATCH) is thrown, like a
+      // node that is not the one cluster.json describes: a configuration to fix, not a node to wait for.
+      if (isAaeError(e, 'NODE_UNAVAILABLE')) return { node: name, address, error: e };
+      if (isAaeError(e, 'TIMEOUT') || isAaeError(e, 'ABORTED')) {
+        // Out of time, perhaps while the channel retried a connection that cannot work: say why if a fresh attempt can.
+        const why = await node.diagnose(e.message, e);
+        if (why.code === 'NET_TLS_MISMATCH') throw why;
+        const reason = why.details?.['reason'];
+        if (reason !== 'connects' && reason !== 'no-answer') return { node: name, address, error: why };
+        return { node: name, address, error: new AaeError('NODE_UNAVAILABLE', `node ${name} (${address}) did not answer within ${timeoutMs} ms`, { cause: e, details: { node: name, address, reason: 'no-answer' } }) };
+      }
+      throw e;
+    }
+    if (info.contract.major !== PROTOCOL.major) {
+      throw new AaeError('NODE_CONTRACT_MISMATCH', `node ${name} (${address}) speaks node contract ${info.contract.major}.${info.contract.minor}; this build speaks ${PROTOCOL.major}.${PROTOCOL.minor}`, { details: { node: name, address } });
+    }
+    const expected = owners.flatMap((o, v) => (o === name ? [v] : []));
+    const wrong: string[] = [];
+    if (info.name !== name) wrong.push(`it is node '${info.name}'`);
+    if (info.cluster !== spec.name) wrong.push(`it belongs to cluster '${info.cluster}'`);
+    const p = info.params;
+    if (p.ringSize !== spec.ringSize || p.nVal !== spec.nVal || p.treeSize !== spec.treeSize || p.hashMethod !== spec.hashMethod || p.seed !== spec.seed) {
+      wrong.push(`its ring is ${p.ringSize}/nVal ${p.nVal}/${p.treeSize}/${p.hashMethod}/seed ${p.seed}, where cluster.json says ${spec.ringSize}/nVal ${spec.nVal}/${spec.treeSize}/${spec.hashMethod}/seed ${spec.seed}`);
+    } else if (info.vnodes.join(',') !== expected.join(',')) wrong.push(`it holds vnodes ${info.vnodes.join(',')}, not ${expected.join(',')}`);
+    if (wrong.length > 0) {
+      throw new AaeError('CLUSTER_SPEC_INVALID', `cluster.json of ${spec.name} says node ${name} is at ${address}, but ${wrong.join('; ')}`, { details: { node: name, address } });
+    }
+    return { node: name, address, info };
+  }
 }
 
 /**

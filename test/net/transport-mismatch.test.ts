@@ -66,11 +66,19 @@ describe('a transport that does not fit the node', () => {
       expect(err.message).not.toMatch(/UNAVAILABLE|No connection established|Last error/);
 
       const client = await clientDir(join(dir, `client-${c.reason}`), spec, { n1: address }, c.tls());
+      // Other commands stop at the refusal (exit 2); status shows it as the node's row, still exit 2.
+      const compare = await aae('inspect', client);
+      expect(compare.code, compare.stderr).toBe(2);
+      expect(compare.stderr).toContain('[NET_TLS_MISMATCH]');
+      expect(compare.stderr).toMatch(c.says);
+      expect(compare.stderr).not.toMatch(/did not answer|TIMEOUT/);
       const r = await aae('cluster', 'status', client);
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toContain('[NET_TLS_MISMATCH]');
-      expect(r.stderr).toMatch(c.says);
-      expect(r.stderr).not.toMatch(/did not answer|TIMEOUT/);
+      expect(r.stdout).toContain('no: [NET_TLS_MISMATCH]');
+      expect(r.stdout).toMatch(c.says);
+      const json = await aae('cluster', 'status', client, '--json');
+      expect(json.code, json.stderr).toBe(2);
+      expect(json.json<{ nodes: { reachable: boolean; code: string }[] }>().nodes[0]).toMatchObject({ reachable: false, code: 'NET_TLS_MISMATCH' });
     });
   }
 });
@@ -91,8 +99,9 @@ describe('a node that is down', () => {
     const client = await clientDir(join(dir, 'client-down'), spec, { n1: address }, clientTls());
     const r = await aae('cluster', 'status', client, '--json');
     expect(r.code, r.stderr).toBe(1);
-    const row = r.json<{ nodes: { reachable: boolean; error: string }[] }>().nodes[0]!;
+    const row = r.json<{ nodes: { reachable: boolean; error: string; code: string }[] }>().nodes[0]!;
     expect(row.reachable).toBe(false);
+    expect(row.code).toBe('NODE_UNAVAILABLE');
     expect(row.error).toContain('connection refused');
     expect(row.error).not.toMatch(/did not answer|UNAVAILABLE:/);
   });

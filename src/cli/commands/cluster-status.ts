@@ -12,6 +12,8 @@ interface NodeStatus {
   where: string;
   reachable: boolean;
   error?: string;
+  /** The error's code: NODE_UNAVAILABLE for a node down; NET_TLS_MISMATCH, CLUSTER_SPEC_INVALID or NODE_CONTRACT_MISMATCH for one refused for its configuration. */
+  code?: string;
   software?: string;
   contract?: string;
   vnodes?: number;
@@ -20,6 +22,9 @@ interface NodeStatus {
   /** A keystore node's trust and lag (a served one's, or a keystore directory's as it stands). */
   keystore?: KeystoreNodeStatus;
 }
+
+/** Codes of a node refused for its configuration (not down): the operator has a file to fix. */
+const REFUSED = new Set(['NET_TLS_MISMATCH', 'CLUSTER_SPEC_INVALID', 'NODE_CONTRACT_MISMATCH']);
 
 export function registerStatus(cluster: Command, ctx: CommandContext): void {
   cluster
@@ -30,8 +35,11 @@ export function registerStatus(cluster: Command, ctx: CommandContext): void {
     .addHelpText(
       'after',
       `
+Every node gets a row, also one refused for its configuration (a transport that does not fit
+its own, another cluster's node at the address): other commands stop there, status shows it.
+
 Exit codes: 0 every node answered (and every keystore is reliable), 1 some node did not (or a
-keystore is unreliable), 2 bad usage, 3 failure.
+keystore is unreliable), 2 bad usage, or a node refused for its configuration, 3 failure.
 
 Examples:
   $ aae cluster status ./dc1
@@ -39,7 +47,7 @@ Examples:
   $ aae cluster status ./ks-orders          # a keystore: reliable?, position, lag`,
     )
     .action(async (dir: string, opts: { json?: boolean }) => {
-      const c = await openClusterDir(dir);
+      const c = await openClusterDir(dir, { refused: 'report' });
       const out: NodeStatus[] = [];
       try {
         const probes = c instanceof ServedCluster ? new Map(c.probes.map((p) => [p.node, p])) : new Map();
@@ -47,7 +55,7 @@ Examples:
           const p = probes.get(node);
           const where = p?.address ?? 'local';
           if (p !== undefined && 'error' in p) {
-            out.push({ node, where, reachable: false, error: p.error.message });
+            out.push({ node, where, reachable: false, error: p.error.message, code: p.error.code });
             continue;
           }
           const info: NodeInfo = p !== undefined ? p.info : await c.node(node).info();
@@ -58,7 +66,8 @@ Examples:
       } finally {
         await c.close();
       }
-      if (out.some((n) => !n.reachable || n.keystore?.reliable === false)) ctx.setExitCode(EXIT.DIFFERENT);
+      if (out.some((n) => n.code !== undefined && REFUSED.has(n.code))) ctx.setExitCode(EXIT.INPUT);
+      else if (out.some((n) => !n.reachable || n.keystore?.reliable === false)) ctx.setExitCode(EXIT.DIFFERENT);
       if (opts.json) {
         printJson(ctx.io.stdout, { cluster: c.spec.name, nodes: out });
         return;
@@ -69,7 +78,7 @@ Examples:
         out.map((n) =>
           n.reachable
             ? [n.node, n.where, 'yes', `${n.software} (contract ${n.contract})`, n.vnodes!, `${n.folds!.running}/${n.folds!.waiting} (${n.folds!.maxRunning}/${n.folds!.maxWaiting})`, `${n.trees!.restored}/${n.trees!.rebuilt}/${n.trees!.unread}/${n.trees!.empty}/${n.trees!.missing}`]
-            : [n.node, n.where, `no: ${n.error}`, '', '', '', ''],
+            : [n.node, n.where, `no: [${n.code}] ${n.error}`, '', '', '', ''],
         ),
       );
       // A difference younger than a keystore's lag is not yet a difference.
