@@ -83,6 +83,29 @@ describe('a transport that does not fit the node', () => {
   }
 });
 
+describe('a node that is not the one cluster.json describes', () => {
+  test('CLUSTER_SPEC_INVALID names what the node is and what cluster.json says; status shows it as its row among the others', async () => {
+    // The plaintext node serves cluster mm with ring 8; this cluster.json names two nodes, the
+    // second at that address, with ring 16: the node is refused, and n1 (down) still gets its row.
+    const other = defaultSpec('mm', { nodeCount: 2, ringSize: 16, nVal: 1, treeSize: 'xxsmall' });
+    const client = await clientDir(join(dir, 'client-wrong-ring'), other, { n1: '127.0.0.1:1', n2: plain.address }, 'insecure');
+    const inspect = await aae('inspect', client);
+    expect(inspect.code, inspect.stderr).toBe(2);
+    expect(inspect.stderr).toContain('[CLUSTER_SPEC_INVALID]');
+    expect(inspect.stderr).toContain(`it is node 'n1'`);
+    expect(inspect.stderr).toContain('its ring is 8/nVal 1/xxsmall');
+    expect(inspect.stderr).toContain('where cluster.json says 16/nVal 1/xxsmall');
+    const r = await aae('cluster', 'status', client, '--json');
+    expect(r.code, r.stderr).toBe(2);
+    const rows = r.json<{ nodes: { node: string; reachable: boolean; code: string; error: string }[] }>().nodes;
+    expect(rows.map((n) => [n.node, n.reachable, n.code])).toEqual([
+      ['n1', false, 'NODE_UNAVAILABLE'],
+      ['n2', false, 'CLUSTER_SPEC_INVALID'],
+    ]);
+    expect(rows[1]!.error).toContain('where cluster.json says 16');
+  });
+});
+
 describe('a node that is down', () => {
   test('NODE_UNAVAILABLE says, in words, that nothing accepts connections at its address; the raw gRPC text is in details', async () => {
     // Port 1 (tcpmux) on loopback: nothing listens there.
