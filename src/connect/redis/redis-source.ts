@@ -32,7 +32,8 @@ export class RedisChangeSource implements ChangeSource {
   private readonly clock: NoticeClock = { tick: 0 };
   /** The latest subscription: what currentPosition() measures. */
   private active: RedisSubscription | null = null;
-  private data: RedisTopology | null = null;
+  /** The read connections, or their opening: one promise, so calls that race for them share one topology (two opened at once left one open for good, and the process never exited). */
+  private data: Promise<RedisTopology> | null = null;
   private readonly prefix: Buffer;
   private readonly notifyPrefix: Buffer;
 
@@ -42,9 +43,26 @@ export class RedisChangeSource implements ChangeSource {
   }
 
   /** The connections for reads, (re)opened on demand. */
-  async topology(): Promise<RedisTopology> {
-    if (this.data === null) this.data = await this.openTopology();
+  topology(): Promise<RedisTopology> {
+    if (this.data === null) {
+      const opening = this.openTopology();
+      this.data = opening;
+      // A failed opening is forgotten, so the next call tries again.
+      opening.catch(() => {
+        if (this.data === opening) this.data = null;
+      });
+    }
     return this.data;
+  }
+
+  /** Closes the topology `used` (if it is still the current one) so the next call opens a fresh one. */
+  private async dropTopology(used: Promise<RedisTopology>): Promise<void> {
+    if (this.data !== used) return;
+    this.data = null;
+    await used.then(
+      (t) => t.close(),
+      () => undefined,
+    );
   }
 
   /** Every master seen so far: seeds for a cluster whose first node is down. */
@@ -58,13 +76,13 @@ export class RedisChangeSource implements ChangeSource {
 
   /** Runs `fn` over the topology; once more over a fresh one if a connection failed or the cluster moved a slot. */
   private async withTopology<T>(fn: (t: RedisTopology) => Promise<T>): Promise<T> {
+    const used = this.topology();
     try {
-      return await fn(await this.topology());
+      return await fn(await used);
     } catch (e) {
       const moved = e instanceof Error && /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)/.test(e.message);
       if (!(moved || (e instanceof AaeError && e.code === 'SOURCE_UNAVAILABLE') || (e instanceof Error && /closed|ECONNRE/i.test(e.message)))) throw redisError(e, 'reading keys');
-      await this.data?.close();
-      this.data = null;
+      await this.dropTopology(used);
       try {
         return await fn(await this.topology());
       } catch (e2) {
@@ -185,8 +203,9 @@ export class RedisChangeSource implements ChangeSource {
     if (sub === undefined) throw new AaeError('FEED_GAP', `Redis subscription ${name} is not held by this process`);
     this.active = sub;
     return openRedisStream(sub, Number(position), async () => {
+      const used = this.topology();
       try {
-        const t = await this.topology();
+        const t = await used;
         const now = await t.currentSignature();
         if (now !== sub.signature) return `the cluster's masters changed (a failover or a reshard): was ${sub.signature}, now ${now}`;
         for (const m of t.masters) {
@@ -195,8 +214,7 @@ export class RedisChangeSource implements ChangeSource {
         }
         return null;
       } catch (e) {
-        await this.data?.close();
-        this.data = null;
+        await this.dropTopology(used);
         return `the source could not be checked (${(e as Error).message})`;
       }
     });
@@ -272,8 +290,7 @@ export class RedisChangeSource implements ChangeSource {
 
   async close(): Promise<void> {
     for (const name of [...this.held.keys()]) await this.drop(name);
-    await this.data?.close();
-    this.data = null;
+    if (this.data !== null) await this.dropTopology(this.data);
   }
 }
 
