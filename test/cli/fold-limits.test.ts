@@ -122,3 +122,34 @@ describe('stopping a fold whose module ignores its signal', () => {
       await stillUsable(dir);
     }));
 });
+
+/** A module that finishes its fold and leaves a timer running behind it. */
+const LEAVES_A_TIMER = `export default {
+  name: 'leaves_timer', apiVersion: 1,
+  parseQuery: (q) => q ?? {},
+  stateNeeds: () => 'heads',
+  generateFilter: () => ({}),
+  generateAcc: () => {
+    setInterval(() => {}, 1000);
+    return 0;
+  },
+  generateMergeFun: () => (a, b) => a + b,
+  generateObjectFoldFun: () => (acc) => acc + 1,
+  accBound: () => 1e12,
+  accSize: () => 1,
+};
+`;
+
+test('a command that succeeded but left something open (a module\'s timer) still ends its process, with its exit code and a word about it', () =>
+  withTempDir(async (tmp) => {
+    const dir = await setUp(tmp);
+    await writeFile(join(tmp, 'timer.mjs'), LEAVES_A_TIMER);
+    const r = await run(['fold', dir, join(tmp, 'timer.mjs')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the command finished 2 s ago, but something it opened is still open \(a timer\); exiting anyway/);
+    // A command that leaves nothing open ends by itself, without the word.
+    const clean = await run(['fold', dir, 'object_stats']);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stderr).not.toContain('still open');
+  }));
+
