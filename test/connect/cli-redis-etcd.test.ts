@@ -77,4 +77,9 @@ test('bad input: options of another engine, a missing prefix, notifications off,
     await r.configSet('notify-keyspace-events', 'KA');
   }
   expect((await aae('follow', bad, '--status')).code).toBe(2);
+  // Nothing listens on port 1: exit 3, a readable cause, no empty tail of gRPC's text.
+  const down = await aae('connect', bad, 'etcd://127.0.0.1:1', '--prefix', '/app/');
+  expect(down.code).toBe(3);
+  expect(down.stderr).toMatch(/ECONNREFUSED 127\.0\.0\.1:1 \[SOURCE_UNAVAILABLE\]/);
+  expect(down.stderr).not.toContain('Resolution note');
 });

@@ -42,10 +42,15 @@ describe('aae connect', () => {
     expect(badSlot.code).toBe(2);
     expect(badSlot.stderr).toMatch(/source\.slot: must be 1\.\.63 characters.*\[CONNECT_SPEC_INVALID\]/);
     const badUrl = await aae('connect', ks('bad'), 'mysql://x/y', '--table', 'kv');
-    expect(badUrl.stderr).toMatch(/source\.url.*\[CONNECT_SPEC_INVALID\]/);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toMatch(/^aae: the source URL must start with postgresql:\/\/ \(or postgres:\/\/\), redis:\/\/ \(rediss:\/\/\) or etcd:\/\/ .*; got mysql:\/\/ \[CONNECT_SPEC_INVALID\]/);
     const unreachable = await aae('connect', ks('bad'), 'postgresql://aae@127.0.0.1:1/x', '--table', 'kv');
     expect(unreachable.code).toBe(3);
-    expect(unreachable.stderr).toMatch(/\[SOURCE_UNAVAILABLE\]/);
+    expect(unreachable.stderr).toMatch(/\(ECONNREFUSED\) \[SOURCE_UNAVAILABLE\]/);
+    expect(unreachable.stderr).not.toContain('SQLSTATE ECONNREFUSED');
+    const both = await aae('follow', ks('bad'), '--status', '--once');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--status only reads .* give one of them \[USAGE\]/);
     const status = await aae('follow', ks('bad'), '--status');
     expect(status.code).toBe(2);
     expect(status.stderr).toMatch(/\[KEYSTORE_NOT_FOUND\]/);
@@ -118,9 +123,11 @@ describe('aae connect', () => {
 
   test('aae follow runs until SIGTERM, exits 143, and leaves the keystore usable', async () => {
     const main = join(import.meta.dirname, '../../dist/src/cli/main.js');
-    const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const child = spawn(process.execPath, [main, 'follow', ks('p')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
       let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       let sent = false;
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
@@ -131,10 +138,13 @@ describe('aae connect', () => {
         }
       });
       child.on('error', reject);
-      child.on('exit', (code) => resolve({ code, stderr }));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
     });
     expect(r.code, r.stderr).toBe(143);
-    expect(r.stderr).toContain('[ABORTED]');
+    // The usual end of a follow: where it stopped, no error line.
+    expect(r.stdout).toMatch(/^stopped: keystore .*: reliable; position [0-9A-F]+\/[0-9A-F]+;/);
+    expect(r.stderr).not.toContain('[ABORTED]');
+    expect(r.stderr).not.toMatch(/^aae: /m);
     expect((await aae('follow', ks('p'), '--once')).code).toBe(0);
   });
 });

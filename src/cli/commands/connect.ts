@@ -40,6 +40,9 @@ const duration = (name: string) => (raw: string): number => {
   }
 };
 
+/** URL schemes `aae connect` takes: PostgreSQL's, Redis's, etcd's. */
+const KNOWN_SCHEMES = ['postgresql', 'postgres', 'redis', 'rediss', 'etcd', 'etcds', 'http', 'https'];
+
 export function registerConnect(program: Command, ctx: CommandContext): void {
   program
     .command('connect')
@@ -86,7 +89,11 @@ Examples:
     )
     .action(async (dir: string, url: string, opts: ConnectCliOptions) => {
       if (dir.trim() === '') throw new AaeError('USAGE', 'the keystore directory must not be empty');
-      const engine = /^rediss?:\/\//.test(url) ? 'redis' : /^(etcds?|https?):\/\//.test(url) ? 'etcd' : 'postgresql';
+      const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+      if (scheme === undefined || !KNOWN_SCHEMES.includes(scheme)) {
+        throw new AaeError('CONNECT_SPEC_INVALID', `the source URL must start with postgresql:// (or postgres://), redis:// (rediss://) or etcd:// (http://, https://); got ${scheme === undefined ? `'${url.slice(0, 40)}'` : `${scheme}://`}`);
+      }
+      const engine = /^rediss?$/.test(scheme) ? 'redis' : /^(etcds?|https?)$/.test(scheme) ? 'etcd' : 'postgresql';
       const foreign: Record<string, Array<keyof ConnectCliOptions>> = {
         postgresql: ['match', 'fields', 'prefix'],
         redis: ['table', 'schema', 'key', 'columns', 'updatedAt', 'publication', 'prefix'],

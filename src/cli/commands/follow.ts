@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { changeSourceOf, followKeystore, keystoreStatus, readSourceSpec, type KeystoreStatus } from '../../connect/index.js';
-import { AaeError } from '../../errors.js';
+import { AaeError, isAaeError } from '../../errors.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { printJson } from '../output.js';
 
@@ -43,9 +43,9 @@ follower resumes from its revision unless etcd compacted past it (then it rebuil
 Log lines carry codes: CN001 build started, CN002 built and swapped in, CN003 following, CN004 gap, CN005
 reconnecting, CN007 truncate applied, CN008 an abandoned build cleaned up.
 
-Exit codes: 0 done (--once) or stopped cleanly by nothing; 130 on Ctrl-C, 143 on SIGTERM (the
-store is closed and the position saved); 2 bad input; 3 a failure (the source unreachable with
---once). --status: 0 reliable, 1 unreliable.
+Exit codes: 0 caught up (--once); 130 on Ctrl-C and 143 on SIGTERM, the usual end of a follow
+without --once (the store is closed, the position saved, and a line says where it stopped); 2 bad
+input; 3 a failure (the source unreachable with --once). --status: 0 reliable, 1 unreliable.
 
 Examples:
   $ aae follow ./ks                 # build, then follow until stopped
@@ -53,6 +53,7 @@ Examples:
   $ aae follow ./ks --status --json`,
     )
     .action(async (dir: string, opts: FollowCliOptions) => {
+      if (opts.status === true && opts.once === true) throw new AaeError('USAGE', '--status only reads the keystore\'s state and --once follows its source: give one of them');
       if (opts.status === true) {
         const s = await keystoreStatus(dir);
         if (!s.reliable) ctx.setExitCode(EXIT.DIFFERENT);
@@ -84,6 +85,15 @@ Examples:
           );
         }
         if (!report.reliable) throw new AaeError('KEYSTORE_UNRELIABLE', `${dir} is unreliable after following`);
+      } catch (e) {
+        // Ctrl-C or SIGTERM is how a follow without --once ends: not an error, so no error line;
+        // where it stopped instead (the exit code, 130 or 143, says how).
+        if (!(isAaeError(e, 'ABORTED') && ctx.io.signal?.aborted === true)) throw e;
+        const s = await keystoreStatus(dir);
+        if (opts.json) printJson(ctx.io.stdout, { stopped: true, ...s });
+        else ctx.io.stdout.write(`stopped: ${statusLine(s)}\n`);
+        // Stopped, not done: main.ts turns this into the signal's own code (130, 143).
+        ctx.setExitCode(EXIT.FAILURE);
       } finally {
         await source.close();
       }

@@ -34,7 +34,7 @@ export async function connectEtcd(dir: string, options: EtcdConnectOptions): Pro
       maxStoppedMs: options.maxStoppedMs ?? DEFAULT_MAX_STOPPED_MS,
       source: { engine: 'etcd', endpoints, prefix: options.prefix, slot: options.slot ?? `aae_${randomBytes(4).toString('hex')}` },
     },
-    'aae connect',
+    "the new keystore's spec",
   );
   const source = new EtcdChangeSource(spec.source as Extract<SourceSpec['source'], { engine: 'etcd' }>);
   try {

@@ -52,7 +52,7 @@ export async function connectPostgres(dir: string, options: PgConnectOptions): P
       ownPublication: options.publication === undefined,
     },
   };
-  parseSourceSpec(draft, 'aae connect');
+  parseSourceSpec(draft, "the new keystore's spec");
   if (base.length > 60) throw new AaeError('CONNECT_SPEC_INVALID', 'source.slot: at most 60 characters (rebuilds add a suffix)', { details: { fields: ['source.slot'] } });
   // Refused before the database is touched: a failed connect leaves nothing behind there.
   await checkKeystoreFree(dir);
@@ -68,7 +68,7 @@ export async function connectPostgres(dir: string, options: PgConnectOptions): P
       ...(options.updatedAt === undefined ? {} : { updatedAt: options.updatedAt }),
     });
     const own = await ensurePublication(c, draft.source.publication, t, options.publication === undefined);
-    spec = parseSourceSpec({ ...draft, source: { ...draft.source, key: t.key, columns: t.columns, updatedAt: t.updatedAt, ownPublication: own } }, 'aae connect');
+    spec = parseSourceSpec({ ...draft, source: { ...draft.source, key: t.key, columns: t.columns, updatedAt: t.updatedAt, ownPublication: own } }, "the new keystore's spec");
   } finally {
     await c.end().catch(() => undefined);
   }

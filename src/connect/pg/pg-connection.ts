@@ -73,7 +73,9 @@ export function pgCode(e: unknown): string | undefined {
 export function sourceError(e: unknown, what: string, options: { feed?: boolean } = {}): AaeError {
   if (e instanceof AaeError) return e;
   const code = pgCode(e);
-  const msg = `${what}: ${(e as Error)?.message ?? String(e)}${code === undefined ? '' : ` (SQLSTATE ${code})`}`;
+  // A server's error carries a SQLSTATE (five characters); a socket's, Node's own code (ECONNREFUSED).
+  const label = code === undefined ? '' : /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : ` (${code})`;
+  const msg = `${what}: ${(e as Error)?.message ?? String(e)}${label}`;
   if (options.feed === true && code !== undefined && isGap(code, msg)) return new AaeError('FEED_GAP', msg, { cause: e });
   if (code !== undefined && INPUT_STATES.has(code)) return new AaeError('SOURCE_INVALID', msg, { cause: e });
   return new AaeError('SOURCE_UNAVAILABLE', msg, { cause: e });

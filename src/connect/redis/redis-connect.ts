@@ -56,7 +56,7 @@ export async function connectRedis(dir: string, options: RedisConnectOptions): P
       hashScheme: REDIS_HASH_SCHEME,
     },
   };
-  parseSourceSpec(draft, 'aae connect');
+  parseSourceSpec(draft, "the new keystore's spec");
   const node = await RedisNode.connect(options.url, db);
   let cluster: boolean;
   try {
@@ -68,7 +68,7 @@ export async function connectRedis(dir: string, options: RedisConnectOptions): P
   } finally {
     await node.close();
   }
-  const spec = parseSourceSpec({ ...draft, source: { ...draft.source, cluster } }, 'aae connect');
+  const spec = parseSourceSpec({ ...draft, source: { ...draft.source, cluster } }, "the new keystore's spec");
   // The same checks a subscription makes: every master answers, notifications are on.
   const source = new RedisChangeSource(spec.source as Extract<SourceSpec['source'], { engine: 'redis' }>);
   try {
