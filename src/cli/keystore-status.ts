@@ -1,3 +1,4 @@
+import type { KeystoreStatus } from '../connect/index.js';
 import type { Cluster } from '../coordinator/index.js';
 import { isAaeError } from '../errors.js';
 import { ServedCluster } from '../net/index.js';
@@ -37,9 +38,19 @@ export async function keystoreStatuses(clusters: readonly Cluster[]): Promise<No
   return out;
 }
 
-/** One line a keystore: whether it can be trusted, its position and its lag (a difference younger than the lag is not yet one). */
-export function keystoreLine(s: NodeKeystoreStatus): string {
+/** Whether a keystore can be trusted, its position and its lag: the part every keystore line shares. */
+function trustAndLag(s: Pick<KeystoreStatus, 'reliable' | 'reason' | 'position' | 'lag'>): string {
   const lag = s.lag === null ? 'lag unknown' : `lag ${s.lag.bytes} B / ${s.lag.seconds.toFixed(1)} s (at ${new Date(s.lag.at).toISOString()})`;
   const state = s.reliable ? 'reliable' : `UNRELIABLE: ${s.reason ?? 'unknown'}`;
-  return `keystore ${s.cluster}: ${state}; position ${s.position ?? '(none)'}; ${lag}${s.following ? '; following' : ''}`;
+  return `${state}; position ${s.position ?? '(none)'}; ${lag}`;
+}
+
+/** One line a keystore node: whether it can be trusted, its position and its lag (a difference younger than the lag is not yet one). */
+export function keystoreLine(s: NodeKeystoreStatus): string {
+  return `keystore ${s.cluster}: ${trustAndLag(s)}${s.following ? '; following' : ''}`;
+}
+
+/** One line a keystore directory's saved state (aae follow --status): trust, position, lag, phase and rebuilds. */
+export function statusLine(s: KeystoreStatus): string {
+  return `keystore ${s.dir}: ${trustAndLag(s)}; phase ${s.phase}; rebuilds ${s.rebuilds}` + (s.nextRebuildAt === null ? '' : `; next rebuild ${new Date(s.nextRebuildAt).toISOString()}`);
 }

@@ -123,6 +123,7 @@ describe('aae connect', () => {
 
   test('aae follow runs until SIGTERM, exits 143, and leaves the keystore usable', async () => {
     const main = join(import.meta.dirname, '../../dist/src/cli/main.js');
+    let held: Awaited<ReturnType<typeof aae>> | undefined;
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const child = spawn(process.execPath, [main, 'follow', ks('p')], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
@@ -131,16 +132,28 @@ describe('aae connect', () => {
       let sent = false;
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
-        // Once it streams, stop it.
+        // Once it streams, ask for the status (the store is the follower's), then stop it.
         if (!sent && /CN003 following/.test(stderr)) {
           sent = true;
-          child.kill('SIGTERM');
+          void aae('cluster', 'status', ks('p'), '--json').then(
+            (st) => {
+              held = st;
+              child.kill('SIGTERM');
+            },
+            (e: unknown) => {
+              child.kill('SIGTERM');
+              reject(e);
+            },
+          );
         }
       });
       child.on('error', reject);
       child.on('exit', (code) => resolve({ code, stdout, stderr }));
     });
     expect(r.code, r.stderr).toBe(143);
+    // cluster status of a keystore another process follows: its saved state, not STORE_LOCKED.
+    expect(held?.code, held?.stderr).toBe(0);
+    expect(held?.json()).toMatchObject({ heldElsewhere: true, keystore: { reliable: true, phase: 'ready' } });
     // The usual end of a follow: where it stopped, no error line.
     expect(r.stdout).toMatch(/^stopped: keystore .*: reliable; position [0-9A-F]+\/[0-9A-F]+;/);
     expect(r.stderr).not.toContain('[ABORTED]');

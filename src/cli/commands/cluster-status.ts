@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import type { KeystoreNodeStatus, NodeInfo, TreeStatus } from '../../node/index.js';
+import { isKeystore, keystoreStatus } from '../../connect/index.js';
+import { isAaeError } from '../../errors.js';
 import { ServedCluster } from '../../net/index.js';
-import { keystoreLine } from '../keystore-status.js';
+import { keystoreLine, statusLine } from '../keystore-status.js';
 import { openClusterDir } from '../open-cluster.js';
 import { EXIT, type CommandContext } from '../io.js';
 import { printJson, printTable } from '../output.js';
@@ -47,7 +49,19 @@ Examples:
   $ aae cluster status ./ks-orders          # a keystore: reliable?, position, lag`,
     )
     .action(async (dir: string, opts: { json?: boolean }) => {
-      const c = await openClusterDir(dir, { refused: 'report' });
+      let c: Awaited<ReturnType<typeof openClusterDir>>;
+      try {
+        c = await openClusterDir(dir, { refused: 'report' });
+      } catch (e) {
+        // A keystore that aae follow or aae node serve holds open: its state as that process last
+        // saved it (state.json), which is what a status needs, rather than STORE_LOCKED.
+        if (!(isAaeError(e, 'STORE_LOCKED') && (await isKeystore(dir)))) throw e;
+        const s = await keystoreStatus(dir);
+        if (!s.reliable) ctx.setExitCode(EXIT.DIFFERENT);
+        if (opts.json) printJson(ctx.io.stdout, { cluster: dir, heldElsewhere: true, keystore: s });
+        else ctx.io.stdout.write(`${statusLine(s)}\n(another process follows it, aae follow or aae node serve: this is its state as that process last saved it)\n`);
+        return;
+      }
       const out: NodeStatus[] = [];
       try {
         const probes = c instanceof ServedCluster ? new Map(c.probes.map((p) => [p.node, p])) : new Map();

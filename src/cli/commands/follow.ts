@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { changeSourceOf, followKeystore, keystoreStatus, readSourceSpec, type KeystoreStatus } from '../../connect/index.js';
+import { changeSourceOf, followKeystore, keystoreStatus, readSourceSpec } from '../../connect/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
 import { EXIT, type CommandContext } from '../io.js';
+import { statusLine } from '../keystore-status.js';
 import { printJson } from '../output.js';
 
 interface FollowCliOptions {
@@ -98,11 +99,4 @@ Examples:
         await source.close();
       }
     });
-}
-
-export function statusLine(s: KeystoreStatus): string {
-  const lag = s.lag === null ? 'lag unknown' : `lag ${s.lag.bytes} B / ${s.lag.seconds.toFixed(1)} s (at ${new Date(s.lag.at).toISOString()})`;
-  const state = s.reliable ? 'reliable' : `UNRELIABLE: ${s.reason ?? 'unknown'}`;
-  return `keystore ${s.dir}: ${state}; position ${s.position ?? '(none)'}; ${lag}; phase ${s.phase}; rebuilds ${s.rebuilds}` +
-    (s.nextRebuildAt === null ? '' : `; next rebuild ${new Date(s.nextRebuildAt).toISOString()}`);
 }
