@@ -90,7 +90,7 @@ export function replicaBackend(cluster: Cluster): RepairBackend {
 }
 
 /** Whether every node of the cluster erases deletes (NodeCapabilities.erasesDeletes). */
-async function erasesDeletes(c: Cluster): Promise<boolean> {
+export async function erasesDeletes(c: Cluster): Promise<boolean> {
   for (const name of c.spec.nodes) if ((await c.node(name).info()).capabilities.erasesDeletes !== true) return false;
   return true;
 }

@@ -19,7 +19,7 @@ export {
   type ReplicaDifference,
   type StreamOptions,
 } from './compare.js';
-export { replicaBackend, twoClusterBackend } from './cluster-backend.js';
+export { erasesDeletes, replicaBackend, twoClusterBackend } from './cluster-backend.js';
 export { repairClusters, repairReplicas, type LoopReport, type RepairReport, type RepairRunOptions } from './repair.js';
 export { inspectClusters, inspectReplicas, MAX_SEGMENT_DETAIL, type InspectOptions, type InspectReport, type PairInspection, type SegmentDetail } from './inspect.js';
 export {

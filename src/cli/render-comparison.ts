@@ -25,10 +25,25 @@ export function isReplicaDifference(d: Difference | ReplicaDifference): d is Rep
   return 'sourceVnode' in d;
 }
 
-/** A difference between two clusters: `{bucket, key, kind, ahead: source|sink|both, source, sink}`. */
-export function differenceJson(d: Difference) {
+/**
+ * The side where a key a difference finds on one side only may have been deleted rather than
+ * never written: the absent side, when it erases deletes (a keystore); else null.
+ */
+export function maybeDeletedOn(d: Difference, erases: SideNames['erases']): 'source' | 'sink' | null {
+  if (erases === undefined) return null;
+  if (d.source === null && d.sink !== null && erases.source) return 'source';
+  if (d.sink === null && d.source !== null && erases.sink) return 'sink';
+  return null;
+}
+
+/**
+ * A difference between two clusters: `{bucket, key, kind, ahead: source|sink|both, source, sink}`,
+ * and `maybeDeletedOn: source|sink` where the key is absent from a side that erases deletes.
+ */
+export function differenceJson(d: Difference, erases?: SideNames['erases']) {
   const { kind, ahead } = classifyDifference(d);
-  return { bucket: d.bucket, key: keyToJson(d.key), kind, ahead, source: versionJson(d.source), sink: versionJson(d.sink) };
+  const deleted = maybeDeletedOn(d, erases);
+  return { bucket: d.bucket, key: keyToJson(d.key), kind, ahead, ...(deleted === null ? {} : { maybeDeletedOn: deleted }), source: versionJson(d.source), sink: versionJson(d.sink) };
 }
 
 /** A difference between two replicas: `{bucket, key, kind, ahead: a|b|both, a, b, vnodes: {a, b}}`. */
@@ -74,10 +89,18 @@ export function printDifferences(out: OutStream, ds: ReadonlyArray<Difference | 
         KIND_TEXT[c.kind],
         versionText(d.source) + (isReplicaDifference(d) ? ` @v${d.sourceVnode}` : ''),
         versionText(d.sink) + (isReplicaDifference(d) ? ` @v${d.sinkVnode}` : ''),
-        c.ahead === 'source' ? names.source : c.ahead === 'sink' ? names.sink : 'concurrent',
+        aheadCell(d, c.ahead, names),
       ];
     }),
   );
   const rest = ds.length - shown.length + more;
   if (rest > 0) out.write(`… and ${rest.toLocaleString('en-US')} more (${lift})\n`);
+}
+
+/** The "ahead" cell: a side, or concurrent; for a key absent from a keystore, that it may have been deleted there. */
+function aheadCell(d: Difference | ReplicaDifference, ahead: 'source' | 'sink' | 'both', names: SideNames): string {
+  if (ahead === 'both') return 'concurrent';
+  const side = ahead === 'source' ? names.source : names.sink;
+  const deleted = isReplicaDifference(d) ? null : maybeDeletedOn(d, names.erases);
+  return deleted === null ? side : `${side} (or deleted on ${deleted === 'source' ? names.source : names.sink})`;
 }

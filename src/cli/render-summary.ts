@@ -12,6 +12,11 @@ import { printTable } from './output.js';
 export interface SideNames {
   source: string;
   sink: string;
+  /**
+   * Whether each side erases deletes (a keystore keeps no tombstone): a key absent there may have
+   * been deleted there rather than never written, so "the other side is ahead" says too much.
+   */
+  erases?: { source: boolean; sink: boolean };
 }
 
 /** Bucket rows a screen shows; the JSON has them all. */

@@ -87,10 +87,18 @@ describe('aae connect', () => {
     expect((await aae('follow', ks('d2'), '--once')).code).toBe(0);
     const diff = await aae('compare', ks('p2'), ks('d2'), '--pause-ms', '0', '--json');
     expect(diff.code).toBe(1);
-    const differences = diff.json<{ differences: Array<{ key: string; ahead: string }> }>().differences;
+    const differences = diff.json<{ differences: Array<{ key: string; ahead: string; maybeDeletedOn?: string }> }>().differences;
     expect(differences.map((d) => d.key).sort()).toEqual(['extra', 'k3', 'k30', 'k300']);
+    // k300, deleted on the primary, is on the DR only: the DR is "ahead", or the primary deleted
+    // it (a keystore keeps no tombstone), and the listing says both. A key the primary alone has
+    // may have been deleted on the DR's side just the same.
+    const byKey = new Map(differences.map((d) => [d.key, d]));
+    expect(byKey.get('k300')).toMatchObject({ ahead: 'sink', maybeDeletedOn: 'source' });
+    expect(byKey.get('extra')).toMatchObject({ ahead: 'source', maybeDeletedOn: 'sink' });
+    expect(byKey.get('k3')?.maybeDeletedOn).toBeUndefined();
     const text = await aae('compare', ks('p2'), ks('d2'), '--pause-ms', '0');
     expect(text.stdout).toMatch(/keystore .*p2: reliable; position [0-9A-F]+\/[0-9A-F]+; lag \d+ B/);
+    expect(text.stdout).toMatch(/k300 .*d2 \(or deleted on p2\)/);
 
     // A keystore holds hashes, not rows: object commands refuse it (and write nothing into it).
     for (const args of [['get', ks('p2'), 'kv', 'k3'], ['put', ks('p2'), 'kv', 'k3', 'x'], ['delete', ks('p2'), 'kv', 'k3']]) {

@@ -3,11 +3,13 @@ import {
   compareClusters,
   compareReplicas,
   DifferenceSummary,
+  erasesDeletes,
   type ClusterComparison,
   type Difference,
   type ReplicaComparison,
   type ReplicaDifference,
 } from '../../aae/index.js';
+import type { Cluster } from '../../coordinator/index.js';
 import { AaeError } from '../../errors.js';
 import type { ExchangeProgress } from '../../exchange/index.js';
 import { DifferenceSample } from '../difference-sample.js';
@@ -87,10 +89,15 @@ Examples:
           if (inSync) throw new AaeError('KEYSTORE_UNRELIABLE', `the trees agree, but not calling it in sync: unreliable keystore(s) missed changes: ${why}; run aae follow to rebuild`);
           ctx.io.stderr.write(`warning: unreliable keystore(s), the differences may be incomplete: ${why}\n`);
         };
-        const names: SideNames = clusters.length === 2 ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name } : { source: 'A', sink: 'B' };
+        // A key absent from a keystore may have been deleted there (it keeps no tombstone): said beside it.
+        const erases = async (c: Cluster): Promise<boolean> => erasesDeletes(c).catch(() => false);
+        const names: SideNames =
+          clusters.length === 2
+            ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name, erases: { source: await erases(clusters[0]!), sink: await erases(clusters[1]!) } }
+            : { source: 'A', sink: 'B' };
         const writer = opts.output !== undefined ? await jsonlToFile(opts.output) : opts.jsonLines ? jsonlToStream(ctx.io.stdout) : undefined;
         const progress = ctx.progress('compare', undefined, 'segments');
-        const run = new Listing(ctx, opts, writer, progress, keystores);
+        const run = new Listing(ctx, opts, writer, progress, keystores, names.erases);
         try {
           const tuning = { ...exchangeTuning(opts, ctx.io.signal), logger: exchangeLogger(ctx.log), onProgress: (p: ExchangeProgress) => run.onProgress(p) };
           // Without --max-results every dirty segment is compared and the differences stream past;
@@ -130,6 +137,8 @@ class Listing {
     private readonly progress: Progress,
     /** Keystores compared: their lag and reliability go beside the result. */
     private readonly keystores: readonly NodeKeystoreStatus[] = [],
+    /** Which side erases deletes: a key absent there is marked maybeDeletedOn. */
+    private readonly erases?: SideNames['erases'],
   ) {}
 
   async add(ds: ReadonlyArray<Difference | ReplicaDifference>): Promise<void> {
@@ -139,7 +148,7 @@ class Listing {
     for (const d of ds) {
       this.summary.add(d);
       this.sample.add(d);
-      const record = isReplicaDifference(d) ? replicaDifferenceJson(d) : differenceJson(d);
+      const record = isReplicaDifference(d) ? replicaDifferenceJson(d) : differenceJson(d, this.erases);
       if (this.opts.json && this.json.length < JSON_DIFFERENCES) this.json.push(record);
       if (this.writer !== undefined) await this.writer.write(record);
     }
