@@ -7,7 +7,8 @@ import type { JsonlWriter } from './jsonl.js';
  * action, uncapped): counted by the side written and, with `--output FILE.jsonl` or
  * `--json-lines`, listed one JSON line per action. Keys found level (`in_sync`) are counted, not
  * listed: they are not writes. A line:
- *   {"bucket","key","kind":"copy"|"resolve"|"report"|"held_back","from","to":[places],"skipped":[places],"conflict"?,"status":"planned"|"done"|"not_written"}
+ *   {"bucket","key","kind":"copy"|"resolve"|"report"|"held_back","from","to":[places],"skipped":[places],"conflict"?,"deletes"?:true,"status":"planned"|"done"|"not_written"}
+ * (`deletes`: the winner is a deletion, so the writes to `to` delete the key.)
  * A key left alone (report, held_back) is met again by every loop of the repair: it is listed once,
  * with status not_written.
  * Places are the clusters' names between two clusters, and `vnode V@node` for a repair of the
@@ -49,6 +50,7 @@ export class RepairListing {
       to: a.to,
       skipped: a.skipped,
       ...(a.conflict === undefined ? {} : { conflict: a.conflict }),
+      ...(a.deletes === true ? { deletes: true } : {}),
       status: alone ? 'not_written' : this.dryRun ? 'planned' : 'done',
     };
     // The writer starts each line at once (so lines stay in order); its backpressure is awaited

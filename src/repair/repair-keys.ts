@@ -122,6 +122,8 @@ export interface RepairAction {
   skipped: string[];
   /** For resolve and report: concurrent clocks, or equal clocks over different versions (values differ under one clock). */
   conflict?: 'concurrent' | 'same_clock';
+  /** The winner is a deletion (a tombstone, or an absence on a side that erases deletes): the writes delete the key. */
+  deletes?: true;
 }
 
 export interface RepairStats {
@@ -215,7 +217,7 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
           continue;
         }
         stats.resolved++;
-        const action: RepairAction = { bucket: key.bucket, key: key.key, kind: 'resolve', from, to: [], skipped: [], conflict: 'concurrent' };
+        const action: RepairAction = { bucket: key.bucket, key: key.key, kind: 'resolve', from, to: [], skipped: [], conflict: 'concurrent', deletes: true };
         decided.push(action);
         if (stats.dryRun) {
           action.to = labels(places, deletion.targets);
@@ -250,6 +252,7 @@ export async function repairKeys(backend: RepairBackend, keys: readonly ObjectKe
       else stats.copied++;
       const action: RepairAction = { bucket: key.bucket, key: key.key, kind, from, to: [], skipped: [] };
       if (kind === 'resolve') action.conflict = conflictKind(versions, [r.winner, ...r.losers]);
+      if (versions[r.winner]?.deleted === true) action.deletes = true;
       decided.push(action);
       if (stats.dryRun) {
         action.to = labels(places, targets);

@@ -65,6 +65,13 @@ describe('two PostgreSQL databases through their keystores', () => {
     const differences = cmp.json<{ differences: Array<{ key: string; ahead: string }> }>().differences;
     expect(Object.fromEntries(differences.map((x) => [x.key, x.ahead]))).toEqual({ k10: 'source', k20: 'source', k30: 'source', k40: 'both', k50: 'both', k60: 'sink', ghost: 'sink' });
 
+    // The dry run's plan says which writes delete: k60 (deleted at the primary) and ghost (the DR's only).
+    const plan = await aae('repair', p, d, '--pause-ms', '0', '--dry-run', '--json-lines', '--conflict-log', join(dir.path, 'dry.jsonl'));
+    expect(plan.code, plan.stderr).toBe(1); // a dry run leaves the differences: exit 1
+    const planned = plan.stdout.trim().split('\n').map((l) => JSON.parse(l) as { key: string; status: string; deletes?: boolean });
+    expect(planned.every((a) => a.status === 'planned')).toBe(true);
+    expect(planned.filter((a) => a.deletes === true).map((a) => a.key).sort()).toEqual(['ghost', 'k60']);
+
     const log = join(dir.path, 'conflicts.jsonl');
     const rep = await aae('repair', p, d, '--pause-ms', '0', '--conflict-log', log, '--json');
     expect(rep.code, rep.stderr).toBe(0);
