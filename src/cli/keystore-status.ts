@@ -52,5 +52,6 @@ export function keystoreLine(s: NodeKeystoreStatus): string {
 
 /** One line a keystore directory's saved state (aae follow --status): trust, position, lag, phase and rebuilds. */
 export function statusLine(s: KeystoreStatus): string {
-  return `keystore ${s.dir}: ${trustAndLag(s)}; phase ${s.phase}; rebuilds ${s.rebuilds}` + (s.nextRebuildAt === null ? '' : `; next rebuild ${new Date(s.nextRebuildAt).toISOString()}`);
+  const unreachable = s.unreachable === null ? '' : `; SOURCE UNREACHABLE since ${new Date(s.unreachable.since).toISOString()} (reconnecting: ${s.unreachable.reason})`;
+  return `keystore ${s.dir}: ${trustAndLag(s)}${unreachable}; phase ${s.phase}; rebuilds ${s.rebuilds}` + (s.nextRebuildAt === null ? '' : `; next rebuild ${new Date(s.nextRebuildAt).toISOString()}`);
 }

@@ -194,6 +194,13 @@ export class Follower {
     for (const w of ws) w.reject(e);
   }
 
+  /** The source answers again: the unreachable mark goes. */
+  private async reached(): Promise<void> {
+    const { unreachable: _gone, ...rest } = this.ks.state;
+    this.ks.state = rest;
+    await writeState(this.ks.dir, this.ks.state);
+  }
+
   private async save(patch: Partial<KeystoreState>): Promise<void> {
     this.ks.state = { ...this.ks.state, ...patch };
     await writeState(this.ks.dir, this.ks.state);
@@ -264,6 +271,8 @@ export class Follower {
         } catch (e) {
           if (isAaeError(e, 'SOURCE_UNAVAILABLE') && options.once !== true && !(options.signal?.aborted ?? false)) {
             log({ code: 'CN005', message: `${e.message}; reconnecting in ${options.retryMs ?? DEFAULT_RETRY_MS} ms` });
+            // Status readers (follow --status, cluster status) see it: reliable, but not current.
+            await this.save({ unreachable: { reason: e.message, since: this.ks.state.unreachable?.since ?? now() } }).catch(() => undefined);
             await sleep(options.retryMs ?? DEFAULT_RETRY_MS, options.signal);
             continue;
           }
@@ -289,6 +298,7 @@ export class Follower {
     const target = options.once === true ? await source.currentPosition() : null;
     const stream: FeedStream = await source.stream(this.ks.state.subscription!, from);
     options.log?.({ code: 'CN003', message: `following ${this.ks.state.subscription!} from ${from}${target === null ? '' : ` up to ${target}`}` });
+    if (this.ks.state.unreachable !== undefined) await this.reached();
     let position = from;
     let durable = from;
     let lastDurable = now();
@@ -308,8 +318,8 @@ export class Follower {
       if (!force && now() - lastSave < (options.statusEveryMs ?? DEFAULT_STATUS_EVERY_MS)) return;
       lastSave = now();
       const head = await source.currentPosition().catch(() => null);
-      const bytes = head === null ? (this.lag?.bytes ?? 0) : source.distance(position, head);
-      this.lag = { bytes, seconds: lagMs / 1000, at: now() };
+      // Without the source's position there is no new measure: the last one stands, with its own time.
+      if (head !== null) this.lag = { bytes: source.distance(position, head), seconds: lagMs / 1000, at: now() };
       await this.save({ position: durable, followedAt: now(), lag: this.lag });
     };
     try {

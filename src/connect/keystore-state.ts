@@ -40,6 +40,11 @@ export const stateSchema = z.strictObject({
   rebuilds: z.number().int().nonnegative(),
   /** Distance behind the source: WAL bytes and seconds, measured at `at`. */
   lag: z.strictObject({ bytes: z.number().nonnegative(), seconds: z.number().nonnegative(), at: time }).nullable(),
+  /**
+   * The follower cannot reach its source (it is reconnecting), since when and why; absent while
+   * it can. Written only while it is so, so a state.json of a reachable source reads as before.
+   */
+  unreachable: z.strictObject({ reason: z.string(), since: time }).optional(),
 });
 
 export type KeystoreState = z.infer<typeof stateSchema>;

@@ -101,6 +101,8 @@ export interface KeystoreStatus {
   builtAt: number | null;
   nextRebuildAt: number | null;
   rebuilds: number;
+  /** Its follower cannot reach the source (reconnecting): since when and why; null while it can. */
+  unreachable: { reason: string; since: number } | null;
 }
 
 export async function keystoreStatus(dir: string): Promise<KeystoreStatus> {
@@ -116,5 +118,6 @@ export async function keystoreStatus(dir: string): Promise<KeystoreStatus> {
     builtAt: s.builtAt,
     nextRebuildAt: s.nextRebuildAt,
     rebuilds: s.rebuilds,
+    unreachable: s.unreachable ?? null,
   };
 }

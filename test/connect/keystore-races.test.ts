@@ -3,7 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { repairClusters } from '../../src/aae/index.js';
 import { builtinFoldModule, runAnyFold } from '../../src/fold/index.js';
-import { canonicalRowBytes, connectPostgres, keyBytesOf, KeystoreCluster } from '../../src/connect/index.js';
+import { canonicalRowBytes, connectPostgres, keyBytesOf, KeystoreCluster, keystoreStatus } from '../../src/connect/index.js';
+import { statusLine } from '../../src/cli/keystore-status.js';
 import { initHash } from '../../src/hash/index.js';
 import { usePostgres } from '../support/postgres.js';
 import { dropSlots, followOnce, sql, tempDir } from './pg-helpers.js';
@@ -143,6 +144,11 @@ describe('a keystore node under races', () => {
       await until(async () => codes.filter((c) => c === 'CN005').length >= 3, 30_000, 'three reconnect attempts').catch((e: Error) => {
         throw new Error(`${e.message}; the feed said ${JSON.stringify(lines)}; the node says ${JSON.stringify(cluster.keystore.following)}`);
       });
+      // state.json says so while it lasts (follow --status, cluster status read it): still reliable, source unreachable.
+      const during = await keystoreStatus(ks);
+      expect(during.reliable).toBe(true);
+      expect(during.unreachable?.reason).toMatch(/ALLOW_CONNECTIONS|not currently accepting connections|terminat/i);
+      expect(statusLine(during)).toMatch(/; SOURCE UNREACHABLE since \S+ \(reconnecting: /);
       await sql(admin, `ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS true`);
       await sql(url, "INSERT INTO kv VALUES ('after', 'the outage')");
       const node = cluster.keystore;
@@ -150,6 +156,7 @@ describe('a keystore node under races', () => {
       const status = (await node.info()).keystore!;
       expect(status).toMatchObject({ reliable: true, following: true });
       expect(codes).not.toContain('CN004');
+      expect((await keystoreStatus(ks)).unreachable).toBeNull();
     } finally {
       await sql(admin, `ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
       await cluster.close();
