@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { DifferenceSummary, repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
+import { DifferenceSummary, erasesDeletes, repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
+import type { Cluster } from '../../coordinator/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import { AaeError } from '../../errors.js';
 import type { RepairDirection } from '../../repair/index.js';
@@ -123,7 +124,11 @@ Examples:
           }
           if (!report.inSync) ctx.setExitCode(EXIT.DIFFERENT);
           const two = clusters.length === 2;
-          const names: SideNames = two ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name } : { source: clusters[0]!.spec.name, sink: clusters[0]!.spec.name };
+          // A key absent from a keystore may have been deleted there (it keeps no tombstone): said beside it.
+          const erases = async (c: Cluster): Promise<boolean> => erasesDeletes(c).catch(() => false);
+          const names: SideNames = two
+            ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name, erases: { source: await erases(clusters[0]!), sink: await erases(clusters[1]!) } }
+            : { source: clusters[0]!.spec.name, sink: clusters[0]!.spec.name };
           const view = { names, two, direction: tuning.direction, listing, conflictLog: log?.path };
           if (external && !opts.json && (opts.conflict === undefined || opts.direction === undefined)) {
             ctx.io.stderr.write(`a keystore is involved: --conflict ${tuning.policy} --direction ${tuning.direction}${opts.conflict === undefined && opts.direction === undefined ? ' (the one-way default)' : ''}\n`);
@@ -190,7 +195,7 @@ function reportJson(r: RepairReport, { names, two, direction, listing, conflictL
     }),
     loopLimitReached: r.loopLimitReached,
     ...(r.replicas === undefined ? {} : { replicas: r.replicas.map(({ cluster, report }) => ({ cluster, inSync: report.inSync, totals: countersJson(report.totals) })) }),
-    firstDifferences: r.firstDifferences.map((d) => (isReplicaDifference(d) ? replicaDifferenceJson(d) : differenceJson(d))),
+    firstDifferences: r.firstDifferences.map((d) => (isReplicaDifference(d) ? replicaDifferenceJson(d) : differenceJson(d, names.erases))),
     ...(conflictLog === undefined ? {} : { conflictLog }),
   };
 }
