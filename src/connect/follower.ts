@@ -194,8 +194,9 @@ export class Follower {
     for (const w of ws) w.reject(e);
   }
 
-  /** The source answers again: the unreachable mark goes. */
+  /** The source answers again (or the follower stops): the unreachable mark, if any, goes. */
   private async reached(): Promise<void> {
+    if (this.ks.state.unreachable === undefined) return;
     const { unreachable: _gone, ...rest } = this.ks.state;
     this.ks.state = rest;
     await writeState(this.ks.dir, this.ks.state);
@@ -249,6 +250,7 @@ export class Follower {
           if (why === null) {
             const position = await this.ks.store.position();
             const gap = position === null ? 'the store has no checkpoint' : await this.source.checkResume(s.subscription!, position);
+            await this.reached();
             if (gap !== null) {
               await markUnreliable(gap);
               continue;
@@ -284,6 +286,8 @@ export class Follower {
       throw e;
     } finally {
       this.running = false;
+      // Nothing reconnects once the follower stops: a stopped follower does not say "reconnecting".
+      await this.reached().catch(() => undefined);
       this.endWaiters(failure ?? new AaeError('SOURCE_UNAVAILABLE', "the keystore's feed stopped before it caught up"));
       report.position = this.ks.state.position;
       report.reliable = this.ks.state.reliable;
@@ -298,7 +302,7 @@ export class Follower {
     const target = options.once === true ? await source.currentPosition() : null;
     const stream: FeedStream = await source.stream(this.ks.state.subscription!, from);
     options.log?.({ code: 'CN003', message: `following ${this.ks.state.subscription!} from ${from}${target === null ? '' : ` up to ${target}`}` });
-    if (this.ks.state.unreachable !== undefined) await this.reached();
+    await this.reached();
     let position = from;
     let durable = from;
     let lastDurable = now();
@@ -381,6 +385,7 @@ export class Follower {
     let rows = 0;
     try {
       const sub = await source.subscribe(name, options.signal === undefined ? {} : { signal: options.signal });
+      await this.reached();
       try {
         const target = await KeystoreStore.build(buildDir, keystoreName(dir), spec.bucket, { actor: sub.clock?.actor ?? null });
         try {

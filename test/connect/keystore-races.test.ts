@@ -127,6 +127,28 @@ describe('a keystore node under races', () => {
     for (const u of [primary, dr]) await dropSlots(u);
   });
 
+  test('a follower stopped while it reconnects leaves no "unreachable" behind: nothing is reconnecting any more', async () => {
+    const url = await table('outage_stop', 20);
+    const ks = join(dir.path, 'outage_stop');
+    await connectPostgres(ks, { url, table: 'kv' });
+    const codes: string[] = [];
+    const cluster = await KeystoreCluster.open(ks, { source: 'follow', retryMs: 100, log: (l) => codes.push(l.code) });
+    const admin = pgs.server.url('postgres');
+    const db = new URL(url).pathname.slice(1);
+    try {
+      await sql(admin, `ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS false`);
+      await sql(admin, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db]);
+      await until(async () => (await keystoreStatus(ks)).unreachable !== null, 30_000, 'the unreachable mark');
+      await cluster.close();
+      expect((await keystoreStatus(ks)).unreachable).toBeNull();
+      expect(statusLine(await keystoreStatus(ks))).not.toContain('UNREACHABLE');
+    } finally {
+      await sql(admin, `ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
+      await cluster.close().catch(() => undefined);
+    }
+    await dropSlots(url);
+  });
+
   test('a database that refuses connections for longer than the retry interval is waited out: the feed resumes and follows on', async () => {
     const url = await table('outage', 50);
     const ks = join(dir.path, 'outage');
