@@ -34,6 +34,7 @@ export class RedisChangeSource implements ChangeSource {
   private active: RedisSubscription | null = null;
   /** The read connections, or their opening: one promise, so calls that race for them share one topology (two opened at once left one open for good, and the process never exited). */
   private data: Promise<RedisTopology> | null = null;
+  private closed = false;
   private readonly prefix: Buffer;
   private readonly notifyPrefix: Buffer;
 
@@ -44,6 +45,8 @@ export class RedisChangeSource implements ChangeSource {
 
   /** The connections for reads, (re)opened on demand. */
   topology(): Promise<RedisTopology> {
+    // After close(), a call still in flight (a retry, say) must not open a set nothing would close.
+    if (this.closed) return Promise.reject(new AaeError('STORE_CLOSED', 'the Redis change source is closed'));
     if (this.data === null) {
       const opening = this.openTopology();
       this.data = opening;
@@ -289,6 +292,7 @@ export class RedisChangeSource implements ChangeSource {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const name of [...this.held.keys()]) await this.drop(name);
     if (this.data !== null) await this.dropTopology(this.data);
   }
