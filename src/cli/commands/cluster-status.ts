@@ -58,8 +58,9 @@ Examples:
         if (!(isAaeError(e, 'STORE_LOCKED') && (await isKeystore(dir)))) throw e;
         const s = await keystoreStatus(dir);
         if (!s.reliable) ctx.setExitCode(EXIT.DIFFERENT);
-        if (opts.json) printJson(ctx.io.stdout, { cluster: dir, heldElsewhere: true, keystore: s });
-        else ctx.io.stdout.write(`${statusLine(s)}\n(another process follows it, aae follow or aae node serve: this is its state as that process last saved it)\n`);
+        // The usual shape, `nodes` empty (none could be asked), and the keystore's saved state beside it.
+        if (opts.json) printJson(ctx.io.stdout, { cluster: dir, nodes: [], heldElsewhere: true, keystore: s });
+        else ctx.io.stdout.write(`${statusLine(s)}\n(another process holds it open, aae follow or aae node serve most often: this is its state as last saved)\n`);
         return;
       }
       const out: NodeStatus[] = [];
