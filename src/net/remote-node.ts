@@ -78,6 +78,9 @@ function serviceConfig(): string {
   return JSON.stringify({ methodConfig: [{ name: names, retryPolicy }] });
 }
 
+/** How long a finished connection probe answers for later failures too (ms). */
+const PROBE_REUSE_MS = 1_000;
+
 export class RemoteNode implements NodeService {
   private readonly client: Client;
   private readonly at: HostPort;
@@ -134,9 +137,23 @@ export class RemoteNode implements NodeService {
    * attempt met ('connects' when it got through). `transport` is the failed call's raw text.
    */
   async diagnose(transport: string, cause?: unknown): Promise<AaeError> {
-    const probe = await probeConnection(this.at, this.options.transport);
+    // Calls that fail together (a compare has dozens in flight to one node) share one probe: one
+    // extra connection to the node, not one each. A probe is reused for PROBE_REUSE_MS after it ends.
+    const now = Date.now();
+    if (this.lastProbe === null || (this.lastProbe.endedAt !== null && now - this.lastProbe.endedAt > PROBE_REUSE_MS)) {
+      const entry: { probe: ReturnType<typeof probeConnection>; endedAt: number | null } = { probe: probeConnection(this.at, this.options.transport), endedAt: null };
+      const ended = (): void => {
+        entry.endedAt = Date.now();
+      };
+      void entry.probe.then(ended, ended);
+      this.lastProbe = entry;
+    }
+    const probe = await this.lastProbe.probe;
     return explain(probe, this.name, this.at, this.address, this.options.transport.kind === 'tls', transport, cause);
   }
+
+  /** The latest connection probe (diagnose), shared by the calls that fail while it runs and just after. */
+  private lastProbe: { probe: ReturnType<typeof probeConnection>; endedAt: number | null } | null = null;
 
   private unary<Ans>(name: MethodName, request: unknown, decode: (reply: unknown) => Ans, options: CallOptions | undefined): Promise<Ans> {
     this.checkOpen();

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -127,6 +128,30 @@ describe('a node that is down', () => {
     expect(row.code).toBe('NODE_UNAVAILABLE');
     expect(row.error).toContain('connection refused');
     expect(row.error).not.toMatch(/did not answer|UNAVAILABLE:/);
+  });
+});
+
+describe('probes', () => {
+  test('calls that fail together share one connection probe: a burst of failures does not open a probe each', async () => {
+    // A TCP server that hangs up on every connection: each call fails, and each failure is diagnosed.
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const remote = new RemoteNode('n1', address, { transport: { kind: 'insecure' }, callTimeoutMs: 3_000 });
+    try {
+      const calls = 12;
+      const errors = await Promise.all(Array.from({ length: calls }, () => remote.info().catch((e: unknown) => e)));
+      for (const e of errors) expect(e, String(e)).toBeInstanceOf(AaeError);
+      // gRPC's own attempts, plus probes: one shared probe keeps the total well under one per call.
+      expect(connections).toBeLessThan(calls);
+    } finally {
+      await remote.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 
