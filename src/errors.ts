@@ -99,6 +99,7 @@ export const ERROR_CODES = {
   SYNC_STATE_IO: 'failure', // the sync state file could not be read or written
   SYNC_BUSY: 'failure', // another aae sync holds the lock of this state file
   SYNC_LOCK_LOST: 'failure', // an aae sync lost its etcd lease (another may have taken over): it stops
+  SYNC_LOCK_UNAVAILABLE: 'failure', // etcd, which holds the sync lock, cannot be reached (a --once run; a standby waits instead)
 
   // src/cli
   OUTPUT_IO: 'failure', // a listing (--output FILE) or an --html page could not be written
@@ -190,4 +191,14 @@ export function quote(value: unknown, max: number = QUOTE_MAX): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return `a list of ${value.length}`;
   return `a value of type ${typeof value}`;
+}
+
+/**
+ * A caught error's message, as one line an operator can read: gRPC's transport errors (etcd's
+ * client among them) end with "Resolution note:" and nothing after it when a connection was
+ * refused; that empty tail goes.
+ */
+export function messageOf(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/\.?\s*Resolution note:\s*$/, '').trim();
 }

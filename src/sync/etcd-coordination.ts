@@ -20,7 +20,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Etcd3, type Lease } from 'etcd3';
-import { AaeError } from '../errors.js';
+import { AaeError, messageOf } from '../errors.js';
 import type { SyncState } from './checks.js';
 import type { SyncCoordination } from './coordination.js';
 import type { CheckReport } from './run-check.js';
@@ -29,6 +29,8 @@ import { encodeSyncState, parseSyncStatus, type SyncIdentity, type SyncStatus } 
 
 export const DEFAULT_LOCK_TTL_SECONDS = 10;
 const RETRY_MS = 1_000;
+/** How often a holder checks that its lease is still being renewed. */
+const WATCHDOG_MS = 250;
 
 export interface EtcdLockOptions {
   /** http(s)://host:port of each member. */
@@ -67,17 +69,37 @@ export async function etcdCoordination(who: SyncIdentity, options: EtcdLockOptio
   const etcd = client(options.endpoints);
   const id = `${hostname()} pid ${process.pid}, ${randomBytes(6).toString('hex')}`;
   const lost = new AbortController();
+  const ttlSeconds = options.ttlSeconds ?? DEFAULT_LOCK_TTL_SECONDS;
   let lease: Lease | null = null;
+  let leaseId = '';
   try {
-    lease = etcd.lease(options.ttlSeconds ?? DEFAULT_LOCK_TTL_SECONDS);
-    const leaseId = await lease.grant();
-    lease.on('lost', (e) => lost.abort(new AaeError('SYNC_LOCK_LOST', `the sync lock's etcd lease was lost (${e.message}): another runner may have taken over`, { cause: e })));
     for (let waiting = false; ; ) {
-      const r = await etcd.kv.txn({
-        compare: [{ key: Buffer.from(keys.lock), target: 'Create', result: 'Equal', create_revision: 0 }],
-        success: [{ request_put: { key: Buffer.from(keys.lock), value: Buffer.from(id), lease: leaseId } }],
-        failure: [{ request_range: { key: Buffer.from(keys.lock) } }],
-      });
+      let r: Awaited<ReturnType<Etcd3['kv']['txn']>>;
+      try {
+        if (lease === null) {
+          const fresh = etcd.lease(ttlSeconds);
+          fresh.on('lost', (e) => lost.abort(new AaeError('SYNC_LOCK_LOST', `the sync lock's etcd lease was lost (${e.message}): another runner may have taken over`, { cause: e })));
+          leaseId = await fresh.grant().catch(async (e: unknown) => {
+            await fresh.revoke().catch(() => undefined);
+            throw e;
+          });
+          lease = fresh;
+        }
+        r = await etcd.kv.txn({
+          compare: [{ key: Buffer.from(keys.lock), target: 'Create', result: 'Equal', create_revision: 0 }],
+          success: [{ request_put: { key: Buffer.from(keys.lock), value: Buffer.from(id), lease: leaseId } }],
+          failure: [{ request_range: { key: Buffer.from(keys.lock) } }],
+        });
+      } catch (e) {
+        // etcd cannot be reached: a standby rides it out (it waits for the lock anyway); a
+        // runner that may not wait says so.
+        const why = `cannot reach etcd for the sync lock in ${where}: ${messageOf(e)}`;
+        if (options.wait !== true || options.signal?.aborted === true) throw new AaeError('SYNC_LOCK_UNAVAILABLE', why, { cause: e });
+        if (!waiting) options.onWait?.(`(etcd unreachable: ${messageOf(e)})`);
+        waiting = true;
+        await sleep(RETRY_MS, options.signal);
+        continue;
+      }
       if (r.succeeded) break;
       const holder = r.responses[0]?.response_range?.kvs[0]?.value.toString() ?? '(gone)';
       if (options.wait !== true) throw new AaeError('SYNC_BUSY', `another aae sync (${holder}) holds the lock in ${where}`, { details: { lock: keys.lock, holder } });
@@ -89,9 +111,25 @@ export async function etcdCoordination(who: SyncIdentity, options: EtcdLockOptio
     await lease?.revoke().catch(() => undefined);
     etcd.close();
     if (e instanceof AaeError) throw e;
-    throw new AaeError('SYNC_STATE_IO', `cannot take the sync lock in ${where}: ${(e as Error).message}`, { cause: e });
+    throw new AaeError('SYNC_LOCK_UNAVAILABLE', `cannot take the sync lock in ${where}: ${messageOf(e)}`, { cause: e });
   }
-  const held = lease;
+  // etcd's client calls a lease lost only at twice its TTL without a renewal, but etcd itself
+  // expires it at one TTL, when a standby may take over: so this runner stops itself first, once
+  // two thirds of the TTL have passed without a renewal (keepalives go every third).
+  let renewedAt = Date.now();
+  lease!.on('keepaliveSucceeded', () => (renewedAt = Date.now()));
+  const watchdog = setInterval(() => {
+    const since = Date.now() - renewedAt;
+    if (since <= (ttlSeconds * 1000 * 2) / 3 || lost.signal.aborted) return;
+    lost.abort(
+      new AaeError('SYNC_LOCK_LOST', `the sync lock's etcd lease was not renewed for ${(since / 1000).toFixed(1)} s of its ${ttlSeconds} s (etcd unreachable?): stopping before it expires and another runner takes over`, {
+        details: { sinceRenewedMs: since, ttlSeconds },
+      }),
+    );
+  }, WATCHDOG_MS);
+  watchdog.unref();
+  lost.signal.addEventListener('abort', () => clearInterval(watchdog), { once: true });
+  const held = lease!;
   return {
     where,
     lost: lost.signal,
@@ -105,7 +143,7 @@ export async function etcdCoordination(who: SyncIdentity, options: EtcdLockOptio
           failure: [],
         });
       } catch (e) {
-        throw new AaeError('SYNC_STATE_IO', `cannot write the sync state to ${where}: ${(e as Error).message}`, { cause: e });
+        throw new AaeError('SYNC_STATE_IO', `cannot write the sync state to ${where}: ${messageOf(e)}`, { cause: e });
       }
       if (!r.succeeded) {
         const e = new AaeError('SYNC_LOCK_LOST', `this runner no longer holds the sync lock in ${where}: its state write was refused`);
@@ -114,6 +152,7 @@ export async function etcdCoordination(who: SyncIdentity, options: EtcdLockOptio
       }
     },
     async release() {
+      clearInterval(watchdog);
       await held.revoke().catch(() => undefined);
       etcd.close();
     },
@@ -125,7 +164,7 @@ async function readStatusAt(etcd: Etcd3, key: string, who: SyncIdentity): Promis
   try {
     text = await etcd.get(key).string();
   } catch (e) {
-    throw new AaeError('SYNC_STATE_IO', `cannot read the sync state from etcd (${key}): ${(e as Error).message}`, { cause: e });
+    throw new AaeError('SYNC_STATE_IO', `cannot read the sync state from etcd (${key}): ${messageOf(e)}`, { cause: e });
   }
   if (text === null) return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined };
   return parseSyncStatus(text, `etcd key ${key}`, who);

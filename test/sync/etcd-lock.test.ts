@@ -4,7 +4,8 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { INITIAL_STATE } from '../../src/sync/checks.js';
 import { etcdCoordination, etcdSyncStatus, parseLockUrl } from '../../src/sync/etcd-coordination.js';
-import { isAaeError } from '../../src/errors.js';
+import { isAaeError, type AaeError } from '../../src/errors.js';
+import { startLocalEtcd } from '../../src/connect/etcd/local-etcd.js';
 import { aae, withTempDir } from '../cli/helpers.js';
 import { useEtcd } from '../support/redis.js';
 import { waitFor } from '../connect/keystore-helpers.js';
@@ -101,3 +102,34 @@ test('aae sync --lock etcd://: the check runs under the lease and its state is i
     expect(status.json<{ running: boolean; lastCheck: { outcome: string } }>()).toMatchObject({ running: false, lastCheck: { outcome: 'repaired' } });
     expect((await aae('sync', a, b, '--once', 'all', '--lock', lock, '--state', join(tmp, 's.json'))).code).toBe(2);
   }));
+
+test('a holder cut off from etcd stops itself (SYNC_LOCK_LOST) before its lease can expire and a standby take over', async () => {
+  // An etcd of its own, stopped under the holder.
+  const own = await startLocalEtcd();
+  const ttlSeconds = 3;
+  const a = await etcdCoordination(who('7'), { endpoints: [own.endpoint], prefix: 'test/sync/', ttlSeconds });
+  try {
+    await own.stop();
+    await waitFor('the lost signal', () => a.lost.aborted, 400);
+    const reason = a.lost.reason as AaeError;
+    expect(isAaeError(reason, 'SYNC_LOCK_LOST'), String(reason)).toBe(true);
+    // It stopped on its own watch, after two thirds of the lease without a renewal, short of the whole.
+    expect(reason.details?.['sinceRenewedMs']).toBeGreaterThan((ttlSeconds * 1000 * 2) / 3);
+    expect(reason.details?.['sinceRenewedMs']).toBeLessThan(ttlSeconds * 1000);
+  } finally {
+    await a.release();
+  }
+}, 60_000);
+
+test('etcd out of reach: a standby keeps waiting (until stopped); a run that may not wait fails SYNC_LOCK_UNAVAILABLE', async () => {
+  const nowhere = { endpoints: ['http://127.0.0.1:1'], prefix: 'test/sync/', ttlSeconds: 2 };
+  const once = await etcdCoordination(who('8'), nowhere).catch((e: unknown) => e);
+  expect(isAaeError(once, 'SYNC_LOCK_UNAVAILABLE'), String(once)).toBe(true);
+  expect((once as Error).message).not.toContain('Resolution note');
+  const notes: string[] = [];
+  const standby = await etcdCoordination(who('8'), { ...nowhere, wait: true, onWait: (h) => notes.push(h), signal: AbortSignal.timeout(3_000) }).catch((e: unknown) => e);
+  // It was still waiting when told to stop, having said why once.
+  expect(isAaeError(standby, 'SYNC_LOCK_UNAVAILABLE'), String(standby)).toBe(false);
+  expect(notes).toHaveLength(1);
+  expect(notes[0]).toMatch(/etcd unreachable/);
+}, 60_000);

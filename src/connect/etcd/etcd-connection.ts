@@ -1,5 +1,5 @@
 import { Etcd3 } from 'etcd3';
-import { AaeError } from '../../errors.js';
+import { AaeError, messageOf } from '../../errors.js';
 
 /**
  * A client for an etcd cluster (the `etcd3` package, over gRPC), and errors mapped to the
@@ -20,18 +20,9 @@ export function isCompacted(e: unknown): boolean {
   return e instanceof Error && /compacted/i.test(e.message);
 }
 
-/**
- * gRPC's text, made readable: the library's transport error ends with "Resolution note:" and
- * nothing after it when the connection was refused; that tail says nothing and goes.
- */
-export function etcdMessage(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.replace(/\.?\s*Resolution note:\s*$/, '').trim();
-}
-
 export function etcdError(e: unknown, what: string): AaeError {
   if (e instanceof AaeError) return e;
-  const msg = etcdMessage(e);
+  const msg = messageOf(e);
   if (/permission denied|authentication|user name is empty|invalid auth/i.test(msg)) return new AaeError('SOURCE_INVALID', `${what}: ${msg} (check the etcd user and its role's permissions on the prefix)`, { cause: e });
   return new AaeError('SOURCE_UNAVAILABLE', `${what}: ${msg}`, { cause: e });
 }
