@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
@@ -186,6 +187,9 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
               ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }),
             });
       const signal = ctx.io.signal === undefined ? coord.lost : AbortSignal.any([ctx.io.signal, coord.lost]);
+      // Every exchange and fold of a check listens on it (dozens at once): by design, not a leak,
+      // and Node's MaxListenersExceededWarning would break stderr's JSON lines.
+      setMaxListeners(0, signal);
       let log: ConflictLogFile | undefined;
       try {
         const status = await coord.readStatus();
