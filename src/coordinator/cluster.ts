@@ -22,6 +22,7 @@ import {
   dominantObject,
   dominates,
   keyToBytes,
+  keyToJson,
   preflist,
   validateObjectKey,
   type AaeObject,
@@ -29,7 +30,7 @@ import {
   type Clock,
   type ClusterSpec,
 } from '../cluster/index.js';
-import { AaeError, throwIfAborted } from '../errors.js';
+import { AaeError, isAaeError, throwIfAborted } from '../errors.js';
 import type { ClusterNodes, Head, HeldVersion, KeyLoc, KeyRef, NodeParams, NodeService, WriteEntry } from '../node/index.js';
 import { locateKey } from '../store/index.js';
 import { WriteQueue } from '../store/write-queue.js';
@@ -351,8 +352,29 @@ export class Cluster implements ClusterNodes {
    * repair's lww policy decides; getReplicas shows them all.
    */
   async get(bucket: string, key: string | Uint8Array): Promise<AaeObject | null> {
-    const replicas = await this.getReplicas(bucket, key);
-    return dominantObject(replicas.map((r) => r.object));
+    // A replica on a node that is down is read around (a write lands on every replica, so any
+    // that answers holds it); only when none answers does the read fail.
+    const k = keyToBytes(key);
+    const vnodes = this.preflistOf(bucket, k);
+    const owners = this.claim.owners;
+    let failure: unknown;
+    const objects = await Promise.all(
+      vnodes.map(async (vnode) => {
+        if (this.down.has(owners[vnode]!)) return undefined;
+        try {
+          return (await this.nodeOf(vnode).readObjects({ vnode, keys: [{ bucket, key: k }] })).objects[0]?.object ?? null;
+        } catch (e) {
+          if (!(isAaeError(e, 'NODE_UNAVAILABLE') || isAaeError(e, 'TIMEOUT'))) throw e;
+          failure ??= e;
+          return undefined;
+        }
+      }),
+    );
+    const answered = objects.filter((o): o is AaeObject | null => o !== undefined);
+    if (answered.length === 0) {
+      throw failure ?? new AaeError('NODE_UNAVAILABLE', `no replica of key ${JSON.stringify(keyToJson(k))} in bucket ${bucket} can be read: the nodes holding it (${[...new Set(vnodes.map((v) => owners[v]!))].join(', ')}) are down`);
+    }
+    return dominantObject(answered);
   }
 
   /**

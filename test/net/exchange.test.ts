@@ -127,6 +127,12 @@ describe('a served cluster against a local one', () => {
     const st = await aae('cluster', 'status', client, '--json');
     expect(st.code).toBe(1);
     expect(st.json<{ nodes: Array<{ node: string; reachable: boolean }> }>().nodes.map((n) => [n.node, n.reachable])).toEqual([['n1', true], ['n2', true], ['n3', false]]);
+    // get reads around n3 (nVal 2: every key has a replica elsewhere), for keys whichever node holds them.
+    for (const i of [0, 1, 3]) {
+      const got = await aae('get', client, `b${i % 3}`, `k${i}`, '--json');
+      expect(got.code, got.stderr).toBe(0);
+      expect(got.json<{ value: string }>().value).toBe(i === 3 ? 'newer' : base(i).value);
+    }
   });
 
   test('a node killed mid-exchange: the coverage plan routes around it, and the planted differences are still found exactly', async () => {
