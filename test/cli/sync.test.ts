@@ -158,7 +158,13 @@ describe('aae sync: one at a time, and --once', () => {
       const [a, b] = await twoClusters(tmp);
       const mixed = await aae('sync', a, b, '--once', 'all', '--schedule', 'all=2');
       expect(mixed.code).toBe(2);
-      expect(mixed.stderr).toContain('--schedule only apply to a scheduled sync');
+      expect(mixed.stderr).toContain('--schedule only applies to a scheduled sync');
+      const both = await aae('sync', a, b, '--once', 'all', '--schedule', 'all=2', '--period', '1h');
+      expect(both.stderr).toContain('--schedule, --period only apply to a scheduled sync');
+      // --lock-ttl without --lock: refused, not a scheduled sync started with it ignored.
+      const ttl = await aae('sync', a, b, '--once', 'all', '--lock-ttl', '5');
+      expect(ttl.code).toBe(2);
+      expect(ttl.stderr).toMatch(/--lock-ttl goes with --lock etcd:\/\/.*\[USAGE\]/);
       const nothing = await aae('sync', a, b, '--once', 'range', ...FAST);
       expect(nothing.code).toBe(2);
       expect(nothing.stderr).toMatch(/nothing to compare.*run --once all first/);

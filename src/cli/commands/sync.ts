@@ -153,6 +153,7 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
     )
     .action(async (source: string, sink: string, opts: SyncCliOptions, cmd: Command) => {
       if (opts.maxAge !== undefined && opts.status !== true) throw new AaeError('USAGE', '--max-age goes with --status (it judges the last success)');
+      if (opts.lockTtl !== undefined && opts.lock === undefined) throw new AaeError('USAGE', '--lock-ttl goes with --lock etcd://… (it is the etcd lease time)');
       if (opts.status === true) {
         const others = ['once', 'schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
         if (others.length > 0) throw new AaeError('USAGE', `--status only reads the state; ${others.map((o) => `--${o}`).join(', ')} run checks`);
@@ -161,7 +162,7 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
       }
       if (opts.once !== undefined) {
         const loopOnly = ['schedule', 'period', 'checks'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
-        if (loopOnly.length > 0) throw new AaeError('USAGE', `--once runs one check now; ${loopOnly.map((o) => `--${o}`).join(', ')} only apply to a scheduled sync`);
+        if (loopOnly.length > 0) throw new AaeError('USAGE', `--once runs one check now; ${loopOnly.map((o) => `--${o}`).join(', ')} only ${loopOnly.length === 1 ? 'applies' : 'apply'} to a scheduled sync`);
       }
       if (opts.metricsListen !== undefined) parseAddress(opts.metricsListen, '--metrics-listen', true);
       const { names, who, stateFile } = await identify(source, sink, opts);
