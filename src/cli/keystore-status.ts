@@ -1,8 +1,10 @@
 import type { KeystoreStatus } from '../connect/index.js';
 import type { Cluster } from '../coordinator/index.js';
+import { erasesDeletes } from '../aae/index.js';
 import { isAaeError } from '../errors.js';
 import { ServedCluster } from '../net/index.js';
 import type { KeystoreNodeStatus } from '../node/index.js';
+import type { SideNames } from './render-summary.js';
 
 /**
  * What the nodes of some clusters say of themselves as keystores (NodeInfo.keystore, contract
@@ -54,4 +56,13 @@ export function keystoreLine(s: NodeKeystoreStatus): string {
 export function statusLine(s: KeystoreStatus): string {
   const unreachable = s.unreachable === null ? '' : `; SOURCE UNREACHABLE since ${new Date(s.unreachable.since).toISOString()} (reconnecting: ${s.unreachable.reason})`;
   return `keystore ${s.dir}: ${trustAndLag(s)}${unreachable}; phase ${s.phase}; rebuilds ${s.rebuilds}` + (s.nextRebuildAt === null ? '' : `; next rebuild ${new Date(s.nextRebuildAt).toISOString()}`);
+}
+
+/**
+ * Two clusters' names as results show them, with whether each erases deletes: a key absent from
+ * a keystore (which keeps no tombstone) may have been deleted there, and the listing says so.
+ */
+export async function sideNames(source: Cluster, sink: Cluster): Promise<SideNames> {
+  const erases = (c: Cluster): Promise<boolean> => erasesDeletes(c).catch(() => false);
+  return { source: source.spec.name, sink: sink.spec.name, erases: { source: await erases(source), sink: await erases(sink) } };
 }

@@ -3,13 +3,11 @@ import {
   compareClusters,
   compareReplicas,
   DifferenceSummary,
-  erasesDeletes,
   type ClusterComparison,
   type Difference,
   type ReplicaComparison,
   type ReplicaDifference,
 } from '../../aae/index.js';
-import type { Cluster } from '../../coordinator/index.js';
 import { AaeError } from '../../errors.js';
 import type { ExchangeProgress } from '../../exchange/index.js';
 import { DifferenceSample } from '../difference-sample.js';
@@ -22,7 +20,7 @@ import type { Progress } from '../progress.js';
 import { differenceJson, isReplicaDifference, printDifferences, replicaDifferenceJson, SHOWN_DIFFERENCES } from '../render-comparison.js';
 import { printSummary, summaryJson, type SideNames } from '../render-summary.js';
 import { addScopeOptions, checkNVal, exchangeTuning, type ScopeOptions } from '../scope-options.js';
-import { keystoreLine, keystoreStatuses, type NodeKeystoreStatus } from '../keystore-status.js';
+import { keystoreLine, keystoreStatuses, sideNames, type NodeKeystoreStatus } from '../keystore-status.js';
 
 interface CompareCliOptions extends ScopeOptions {
   output?: string;
@@ -89,12 +87,7 @@ Examples:
           if (inSync) throw new AaeError('KEYSTORE_UNRELIABLE', `the trees agree, but not calling it in sync: unreliable keystore(s) missed changes: ${why}; run aae follow to rebuild`);
           ctx.io.stderr.write(`warning: unreliable keystore(s), the differences may be incomplete: ${why}\n`);
         };
-        // A key absent from a keystore may have been deleted there (it keeps no tombstone): said beside it.
-        const erases = async (c: Cluster): Promise<boolean> => erasesDeletes(c).catch(() => false);
-        const names: SideNames =
-          clusters.length === 2
-            ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name, erases: { source: await erases(clusters[0]!), sink: await erases(clusters[1]!) } }
-            : { source: 'A', sink: 'B' };
+        const names: SideNames = clusters.length === 2 ? await sideNames(clusters[0]!, clusters[1]!) : { source: 'A', sink: 'B' };
         const writer = opts.output !== undefined ? await jsonlToFile(opts.output) : opts.jsonLines ? jsonlToStream(ctx.io.stdout) : undefined;
         const progress = ctx.progress('compare', undefined, 'segments');
         const run = new Listing(ctx, opts, writer, progress, keystores, names.erases);

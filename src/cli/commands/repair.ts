@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { DifferenceSummary, erasesDeletes, repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
-import type { Cluster } from '../../coordinator/index.js';
+import { DifferenceSummary, repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import { AaeError } from '../../errors.js';
 import type { RepairDirection } from '../../repair/index.js';
 import { EXIT, type CommandContext, type OutStream } from '../io.js';
 import { jsonlToFile, jsonlToStream } from '../jsonl.js';
+import { sideNames } from '../keystore-status.js';
 import { RepairListing } from '../repair-listing.js';
 import { anyKeystore, withClusters } from '../open-cluster.js';
 import { printJson, printTable } from '../output.js';
@@ -124,11 +124,7 @@ Examples:
           }
           if (!report.inSync) ctx.setExitCode(EXIT.DIFFERENT);
           const two = clusters.length === 2;
-          // A key absent from a keystore may have been deleted there (it keeps no tombstone): said beside it.
-          const erases = async (c: Cluster): Promise<boolean> => erasesDeletes(c).catch(() => false);
-          const names: SideNames = two
-            ? { source: clusters[0]!.spec.name, sink: clusters[1]!.spec.name, erases: { source: await erases(clusters[0]!), sink: await erases(clusters[1]!) } }
-            : { source: clusters[0]!.spec.name, sink: clusters[0]!.spec.name };
+          const names: SideNames = two ? await sideNames(clusters[0]!, clusters[1]!) : { source: clusters[0]!.spec.name, sink: clusters[0]!.spec.name };
           const view = { names, two, direction: tuning.direction, listing, conflictLog: log?.path };
           if (external && !opts.json && (opts.conflict === undefined || opts.direction === undefined)) {
             ctx.io.stderr.write(`a keystore is involved: --conflict ${tuning.policy} --direction ${tuning.direction}${opts.conflict === undefined && opts.direction === undefined ? ' (the one-way default)' : ''}\n`);
