@@ -354,6 +354,7 @@ export class Cluster implements ClusterNodes {
   async get(bucket: string, key: string | Uint8Array): Promise<AaeObject | null> {
     // A replica on a node that is down is read around (a write lands on every replica, so any
     // that answers holds it); only when none answers does the read fail.
+    this.checkOpen();
     const k = keyToBytes(key);
     const vnodes = this.preflistOf(bucket, k);
     const owners = this.claim.owners;
