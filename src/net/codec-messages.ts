@@ -76,6 +76,7 @@ export function encodeInfo(info: NodeInfo): Record<string, unknown> {
     hasTrees: info.trees !== undefined,
     trees: (info.trees ?? []).map((t) => ({ vnode: t.vnode, keyspace: t.keyspace, origin: t.origin, reason: t.reason ?? '' })),
     ...(info.keystore === undefined ? {} : { keystore: encodeKeystore(info.keystore) }),
+    copy: info.copy ?? '',
   };
 }
 
@@ -111,6 +112,13 @@ function decodeKeystore(ck: Checker, v: unknown): KeystoreNodeStatus {
     lag: lagOf(),
     following: ck.bool(k['following'], 'keystore.following'),
   };
+}
+
+/** A copy id is 32 hex digits (cluster.id); anything else from a peer is refused, not trusted as an id. */
+function copyOf(ck: Checker, copy: string): { copy?: string } {
+  if (copy === '') return {};
+  if (!/^[0-9a-f]{32}$/.test(copy)) ck.fail('copy', 'must be 32 hex digits (a cluster.id)');
+  return { copy };
 }
 
 export function decodeInfo(v: unknown): NodeInfo {
@@ -183,6 +191,8 @@ export function decodeInfo(v: unknown): NodeInfo {
     ...(ck.bool(m['hasTrees'], 'hasTrees') ? { trees } : {}),
     // proto3 leaves an absent message null (an older node, or a node that is not a keystore).
     ...(m['keystore'] === null || m['keystore'] === undefined ? {} : { keystore: decodeKeystore(ck, m['keystore']) }),
+    // Minor 2; an older node leaves it empty (proto3's default), which is what absent means.
+    ...copyOf(ck, ck.string(m['copy'] ?? '', 'copy', MAX_NAME)),
   };
 }
 

@@ -69,6 +69,8 @@ export interface NodeServerOptions {
   limits?: Partial<NodeServerLimits>;
   log?: LogSink;
   metrics?: ServerMetrics;
+  /** Which copy of its cluster the node's data is (its directory's cluster.id), stamped on every Info reply (contract minor 2). */
+  copy?: string;
 }
 
 
@@ -131,7 +133,10 @@ export class NodeServer {
   private serve(): void {
     const h = this.o.node;
     this.grpc.addService(tolerantService(), {
-      Info: this.unary('Info', (req) => decodeInfoRequest(req), (_r, opts) => h.info(opts), encodeInfo),
+      Info: this.unary('Info', (req) => decodeInfoRequest(req), async (_r, opts) => {
+        const info = await h.info(opts);
+        return this.o.copy === undefined ? info : { ...info, copy: this.o.copy };
+      }, encodeInfo),
       ReadHeads: this.unary('ReadHeads', decodeReadRequest, (r, opts) => h.readHeads(r, opts), encodeHeads),
       ReadObjects: this.unary('ReadObjects', decodeReadRequest, (r, opts) => h.readObjects(r, opts), encodeObjects),
       Write: this.unary('Write', decodeWriteRequest, (r, opts) => h.write(r, opts), encodeWriteAnswer),

@@ -32,8 +32,9 @@ import type { TreeSize } from '../tictac/index.js';
 /**
  * Minor 1 adds, all optional: a plugin's state in ModuleInfo and a digest in FoldRequest (plugins,
  * src/plugin); a keystore's status in NodeInfo and the erasesDeletes capability (src/connect).
+ * Minor 2 adds NodeInfo's `copy`: which copy of its cluster a served node's data is.
  */
-export const NODE_CONTRACT = { major: 1, minor: 1 } as const;
+export const NODE_CONTRACT = { major: 1, minor: 2 } as const;
 
 /** The ring and hash parameters every node of a cluster shares (a subset of cluster.json). */
 export interface NodeParams {
@@ -144,6 +145,13 @@ export interface NodeInfo {
   readonly trees?: readonly TreeStatus[];
   /** Present on a keystore node (minor 1). */
   readonly keystore?: KeystoreNodeStatus;
+  /**
+   * (minor 2) Which copy of the cluster this node's data is: the id of the directory it is served
+   * from (`cluster.id`, 32 hex digits). A cluster rebuilt under the same name gets new ids, so a
+   * sync's state, which vouches for the data it was written against, is not carried over to it
+   * (docs/SYNC.md). Absent from an in-process node and from a node of an older version.
+   */
+  readonly copy?: string;
 }
 
 /** Per-call options: not data, but what a transport carries beside it (gRPC: cancellation, deadline). */

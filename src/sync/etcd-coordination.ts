@@ -25,7 +25,7 @@ import type { SyncState } from './checks.js';
 import type { SyncCoordination } from './coordination.js';
 import type { CheckReport } from './run-check.js';
 import { INITIAL_STATE } from './checks.js';
-import { encodeSyncState, parseSyncStatus, type SyncIdentity, type SyncStatus } from './state-file.js';
+import { copiesOf, encodeSyncState, parseSyncStatus, type SyncIdentity, type SyncStatus } from './state-file.js';
 
 export const DEFAULT_LOCK_TTL_SECONDS = 10;
 const RETRY_MS = 1_000;
@@ -166,7 +166,7 @@ async function readStatusAt(etcd: Etcd3, key: string, who: SyncIdentity): Promis
   } catch (e) {
     throw new AaeError('SYNC_STATE_IO', `cannot read the sync state from etcd (${key}): ${messageOf(e)}`, { cause: e });
   }
-  if (text === null) return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined };
+  if (text === null) return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined, copies: copiesOf(who) };
   return parseSyncStatus(text, `etcd key ${key}`, who);
 }
 

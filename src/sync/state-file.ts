@@ -19,6 +19,7 @@ import { AaeError } from '../errors.js';
 import { INITIAL_STATE, type SyncState } from './checks.js';
 import { WORK_ITEMS } from './schedule.js';
 import { CHECK_OUTCOMES, type CheckReport } from './run-check.js';
+import { fillCopy, sameCopy } from '../cluster/index.js';
 
 const FORMAT = 'aae-sync-state';
 const VERSION = 1;
@@ -54,7 +55,7 @@ export interface SyncIdentity {
   sink: string;
   /** The one bucket the sync is limited to, if it is. */
   bucket?: string;
-  /** The clusters' ids (clusterIdentity): which copies the state vouches for. */
+  /** Which copies of the clusters the state vouches for (copy-id.ts: a directory's cluster.id, or a served cluster's nodes'). */
   sourceId?: string;
   sinkId?: string;
 }
@@ -80,6 +81,11 @@ export interface SyncStatus {
    * what monitoring compares with a maximum age (`aae sync --status --max-age`).
    */
   lastSuccessAt: number | undefined;
+  /**
+   * The copies to record from now on: the identity asked with, each node that did not answer
+   * filled in from the state read (copy-id.ts), when that state is of the same copies.
+   */
+  copies: { sourceId?: string; sinkId?: string };
 }
 
 /** The end of a check that ended in sync, or undefined for any other outcome. */
@@ -103,7 +109,7 @@ export async function readSyncStatus(file: string, who: SyncIdentity): Promise<S
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined, copies: copiesOf(who) };
     throw new AaeError('SYNC_STATE_IO', `cannot read the sync state ${file}`, { cause: e });
   }
   return parseSyncStatus(text, file, who);
@@ -133,9 +139,13 @@ export function parseSyncStatus(text: string, file: string, who: SyncIdentity): 
   // The last report is for people: one that does not read as a report is left out, not an error.
   const last = lastCheckSchema.safeParse(s.lastCheck);
   const lastCheck = last.success ? (last.data as unknown as CheckReport) : undefined;
-  const differs = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && a !== b;
-  if (differs(s.sourceId, who.sourceId) || differs(s.sinkId, who.sinkId)) return { exists: true, otherCopies: true, state: { ...INITIAL_STATE }, lastCheck, lastSuccessAt: undefined };
-  return { exists: true, otherCopies: false, state, lastCheck, lastSuccessAt: s.lastSuccessAt };
+  if (!sameCopy(s.sourceId, who.sourceId) || !sameCopy(s.sinkId, who.sinkId)) return { exists: true, otherCopies: true, state: { ...INITIAL_STATE }, lastCheck, lastSuccessAt: undefined, copies: copiesOf(who) };
+  const copies = { sourceId: fillCopy(who.sourceId, s.sourceId), sinkId: fillCopy(who.sinkId, s.sinkId) };
+  return { exists: true, otherCopies: false, state, lastCheck, lastSuccessAt: s.lastSuccessAt, copies: copiesOf(copies) };
+}
+
+export function copiesOf(who: { sourceId?: string | undefined; sinkId?: string | undefined }): SyncStatus['copies'] {
+  return { ...(who.sourceId === undefined ? {} : { sourceId: who.sourceId }), ...(who.sinkId === undefined ? {} : { sinkId: who.sinkId }) };
 }
 
 /** `lastSuccessAt`: the end of the last check that ended in sync (this one's, if it did). */

@@ -60,7 +60,7 @@ describe('a keystore node following its table', () => {
     const info = await node.info();
     expect(info.capabilities).toMatchObject({ writes: true, objectFold: false, indexFold: false, erasesDeletes: true });
     expect(info.keystore).toMatchObject({ engine: 'postgresql', reliable: true, following: true });
-    expect(info.contract).toEqual({ major: 1, minor: 1 });
+    expect(info.contract).toEqual({ major: 1, minor: 2 });
 
     const v = vnodeOf(cluster, 'k1');
     const [held] = (await node.readHeads({ vnode: v, keys: [{ bucket: 'kv', key: keyText('k1') }] })).heads;

@@ -50,6 +50,7 @@ const frozen: Array<{ file: string; type: string; bytes: () => Uint8Array; decod
   // Minor 1 (keystores): a keystore's status and the erasesDeletes capability.
   { file: 'InfoReply-1.1-keystore.bin', type: 'InfoReply', bytes: () => messageCodec('InfoReply').encode(encodeInfo(F.keystoreInfo)), decode: decodeInfo, expected: F.keystoreInfo, minor: 1 },
   { file: 'InfoReply-1.1-keystore-new.bin', type: 'InfoReply', bytes: () => messageCodec('InfoReply').encode(encodeInfo(F.unbuiltKeystoreInfo)), decode: decodeInfo, expected: F.unbuiltKeystoreInfo, minor: 1 },
+  { file: 'InfoReply-1.2-copy.bin', type: 'InfoReply', bytes: () => messageCodec('InfoReply').encode(encodeInfo(F.infoWithCopy)), decode: decodeInfo, expected: F.infoWithCopy, minor: 2 },
   { file: 'FoldRequest-1.1.bin', type: 'FoldRequest', bytes: () => messageCodec('FoldRequest').encode(encodeFoldRequest(F.pluginFoldRequest)), decode: decodeFoldRequest, expected: F.pluginFoldRequest, minor: 1 },
   { file: 'ReadRequest-1.1.bin', type: 'ReadRequest', bytes: () => messageCodec('ReadRequest').encode(encodeReadRequest(F.readRequest)), decode: decodeReadRequest, expected: F.readRequest, minor: 1 },
   { file: 'WriteRequest-1.1.bin', type: 'WriteRequest', bytes: () => messageCodec('WriteRequest').encode(encodeWriteRequest(F.writeRequest)), decode: decodeWriteRequest, expected: F.writeRequest, minor: 1 },
@@ -200,4 +201,15 @@ describe('sketches and syndromes (linear over XOR)', () => {
 
 test('AaeError stays the error type codecs throw', () => {
   expect(() => decodeKeyClocks(Uint8Array.of(9))).toThrow(AaeError);
+});
+
+describe("a node's copy (minor 2)", () => {
+  test('a copy that is not 32 hex digits is refused, not trusted as an id; an older node (no copy) decodes without one', () => {
+    for (const copy of ['nodes:n1=?', '0123', 'G'.repeat(32), '0123456789ABCDEF0123456789ABCDEF']) {
+      const bytes = messageCodec('InfoReply').encode({ ...encodeInfo(F.info), copy });
+      expect(() => decodeInfo(messageCodec('InfoReply').decode(bytes))).toThrow(expect.objectContaining({ code: 'NODE_REPLY_INVALID', details: { field: 'copy' } }));
+    }
+    const old = decodeInfo(messageCodec('InfoReply').decode(readFileSync(join(DIR, 'InfoReply-1.1.bin'))));
+    expect('copy' in old).toBe(false);
+  });
 });

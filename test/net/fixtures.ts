@@ -63,6 +63,13 @@ export const unbuiltKeystoreInfo: NodeInfo = {
   keystore: { engine: 'postgresql', reliable: false, reason: 'never built', phase: 'new', position: null, lag: null, following: false },
 };
 
+/** Minor 2: a served node says which copy of its cluster its data is (its directory's cluster.id). */
+export const infoWithCopy: NodeInfo = {
+  ...info,
+  contract: { major: 1, minor: 2 },
+  copy: '0123456789abcdef0123456789abcdef',
+};
+
 export const pluginFoldRequest: FoldRequest = {
   module: 'size_histogram',
   version: '1.2.0',

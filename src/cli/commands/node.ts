@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readClusterConfig } from '../../cluster/index.js';
+import { clusterIdentity, readClusterConfig } from '../../cluster/index.js';
 import { openLocalNodes } from '../../coordinator/index.js';
 import { AaeError } from '../../errors.js';
 import { DEFAULT_LIMITS, NET_LOG_CODES, NodeServer, loadTls, parseAddress, requireLoopback, serveMetrics, serverMetrics, type MetricsEndpoint, type Transport } from '../../net/index.js';
@@ -156,6 +156,7 @@ Examples:
           limits: { maxMessageBytes: opts.maxMessageBytes, maxInFlightPerClient: opts.maxInFlight, requestTimeoutMs: opts.requestTimeout },
           log,
           metrics,
+          copy: await clusterIdentity(dir),
         });
         if (opts.metricsListen !== undefined) {
           endpoint = await serveMetrics(opts.metricsListen, metrics.registry, async () => {

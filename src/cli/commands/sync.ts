@@ -2,10 +2,10 @@ import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { clusterIdentity, readClusterSpec, validateObjectKey } from '../../cluster/index.js';
+import { readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
 import { EmbeddedCluster, type Cluster } from '../../coordinator/index.js';
-import { parseAddress, serveMetrics, syncMetrics, type MetricsEndpoint } from '../../net/index.js';
+import { clusterCopy, parseAddress, serveMetrics, syncMetrics, type MetricsEndpoint } from '../../net/index.js';
 import { DEFAULT_REBUILD_RATE, DEFAULT_REBUILD_SCHEDULE, rebuildFailedLine, startDueRebuilds, treeCheckLine, type DueRebuildOptions } from '../../store/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
@@ -34,6 +34,7 @@ import {
   type ScheduleWants,
   type SyncCoordination,
   type SyncIdentity,
+  type SyncStatus,
   type WorkItem,
 } from '../../sync/index.js';
 import { checkWritableParent } from '../output-path.js';
@@ -83,7 +84,7 @@ export function registerSync(program: Command, ctx: CommandContext): void {
     .option('--window <hours>', 'UTC hours when an auto check may compare everything: H1-H2, always or never', flag('--window', parseWindow), 'always' as CheckWindow)
     .option('--once <kind>', `run one check now and exit: ${ONCE_KINDS.join(', ')}`, parseChoice('--once', ONCE_KINDS))
     .option('--checks <n>', 'stop after this many checks have run (default: run until interrupted)', parseIntOption('--checks', 1, 1_000_000))
-    .option('--status', "show the sync's state and its last check (whether one is running too), and exit by its health: 0 healthy, 1 no check yet, differences left or a success older than --max-age, 3 the last check failed; opens no cluster")
+    .option('--status', "show the sync's state and its last check (whether one is running too), and exit by its health: 0 healthy, 1 no check yet, differences left or a success older than --max-age, 3 the last check failed; opens no cluster (a served cluster's nodes are asked which copy they are)")
     .option('--max-age <duration>', 'with --status: unhealthy (exit 1) when the last check that ended in sync finished longer ago than this (e.g. 26h)', flag('--max-age', parseDuration))
     .option('--bucket <bucket>', "limit every check to one bucket (its full check is then a fold over the bucket's heads); a state of its own", flag('--bucket', (b) => (validateObjectKey({ bucket: b, key: new Uint8Array(0) }), b)))
     .option('--metrics-listen <host:port>', 'serve GET /metrics (Prometheus: checks, exchanges, deltas found, keys repaired) and GET /healthz here while the sync runs')
@@ -165,7 +166,7 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
         if (loopOnly.length > 0) throw new AaeError('USAGE', `--once runs one check now; ${loopOnly.map((o) => `--${o}`).join(', ')} only ${loopOnly.length === 1 ? 'applies' : 'apply'} to a scheduled sync`);
       }
       if (opts.metricsListen !== undefined) parseAddress(opts.metricsListen, '--metrics-listen', true);
-      const { names, who, stateFile } = await identify(source, sink, opts);
+      const { names, who, unknown, stateFile } = await identify(source, sink, opts);
       // A state file named by the user goes where they said: its folder must exist (the default
       // one, inside the source cluster, is made as needed). Checked before any check runs.
       if (opts.state !== undefined) await checkWritableParent(opts.state, '--state', 'SYNC_STATE_IO');
@@ -193,10 +194,14 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
       setMaxListeners(0, signal);
       let log: ConflictLogFile | undefined;
       try {
-        const status = await coord.readStatus();
+        for (const u of unknown) err.write(unknownCopyLine(u));
+        let status = await coord.readStatus();
+        if (lockAt !== null && !status.exists) status = await importStateFile(status, stateFile, who, coord, err);
         if (status.otherCopies) {
-          ctx.io.stderr.write(`warning: ${stateFile} was written against other copies of ${names[0]} or ${names[1]} (rebuilt?): starting afresh, with no watermark\n`);
+          err.write(`warning: ${coord.where} was written against other copies of ${names[0]} or ${names[1]} (rebuilt?): starting afresh, with no watermark\n`);
         }
+        // From now on the state records every node's copy, those that did not answer as the state had them.
+        Object.assign(who, status.copies);
         const initial = status.state;
         let lastSuccess = status.lastSuccessAt;
 
@@ -249,7 +254,7 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
           if (!opts.json) {
             const every = period / sliceCount(schedule);
             const only = opts.bucket === undefined ? '' : ` (bucket '${opts.bucket}')`;
-            err.write(`sync ${names[0]} ${tuning.direction === 'both' ? '↔' : tuning.direction === 'to-sink' ? '→' : '←'} ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${stateFile}\n`);
+            err.write(`sync ${names[0]} ${tuning.direction === 'both' ? '↔' : tuning.direction === 'to-sink' ? '→' : '←'} ${names[1]}${only}: ${formatSchedule(schedule)} every ${duration(period)} (a check every ${duration(every)}); state in ${coord.where}\n`);
             const runnable = WORK_ITEMS.filter((k) => k !== 'none' && schedule[k] > 0);
             if (runnable.every((k) => k === 'range') && initial.previousSuccess === null && initial.range === null) {
               err.write('warning: range checks start from a watermark that a full check sets; there is none yet, so they will be skipped until one (e.g. --once all)\n');
@@ -289,20 +294,47 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
 }
 
 /** The two clusters' names and ids, and the state file that belongs to them (and the bucket). */
-async function identify(source: string, sink: string, opts: SyncCliOptions): Promise<{ names: readonly [string, string]; who: SyncIdentity; stateFile: string }> {
+async function identify(
+  source: string,
+  sink: string,
+  opts: SyncCliOptions,
+): Promise<{ names: readonly [string, string]; who: SyncIdentity; unknown: Array<{ cluster: string; node: string; why: string }>; stateFile: string }> {
   const [sourceSpec, sinkSpec] = [await readClusterSpec(source), await readClusterSpec(sink)];
   if (sourceSpec.name === sinkSpec.name) {
     throw new AaeError('USAGE', `source and sink are both named '${sourceSpec.name}'; a sync needs two clusters`);
   }
   const names = [sourceSpec.name, sinkSpec.name] as const;
+  // Which copies: a directory's id, or a served cluster's nodes' (asked now; one that does not
+  // answer is unknown, and matches any: src/cluster/copy-id.ts).
+  const [sourceCopy, sinkCopy] = await Promise.all([clusterCopy(source), clusterCopy(sink)]);
   const who: SyncIdentity = {
     source: names[0],
     sink: names[1],
     ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }),
-    sourceId: await clusterIdentity(source),
-    sinkId: await clusterIdentity(sink),
+    sourceId: sourceCopy.id,
+    sinkId: sinkCopy.id,
   };
-  return { names, who, stateFile: opts.state ?? defaultStatePath(source, sinkSpec.name, opts.bucket) };
+  const unknown = [...sourceCopy.unknown.map((u) => ({ ...u, cluster: names[0] })), ...sinkCopy.unknown.map((u) => ({ ...u, cluster: names[1] }))];
+  return { names, who, unknown, stateFile: opts.state ?? defaultStatePath(source, sinkSpec.name, opts.bucket) };
+}
+
+/**
+ * A sync moving to --lock: etcd holds no state for the pair yet, but this machine's state file
+ * does (a sync run here without --lock). Its watermark still vouches for the same copies, so it is
+ * carried into etcd rather than started afresh; the file is left as it was.
+ */
+async function importStateFile(empty: SyncStatus, stateFile: string, who: SyncIdentity, coord: SyncCoordination, err: { write(s: string): unknown }): Promise<SyncStatus> {
+  const local = await readSyncStatus(stateFile, who).catch(() => undefined);
+  if (local === undefined || !local.exists || local.otherCopies) return empty;
+  Object.assign(who, local.copies);
+  await coord.saveState(local.state, local.lastCheck, local.lastSuccessAt);
+  const w = local.state.previousSuccess;
+  err.write(`imported the state of ${stateFile} (watermark ${w === null ? 'none' : iso(w)}) into ${coord.where}; the file is left as it was\n`);
+  return { ...local, copies: { ...(who.sourceId === undefined ? {} : { sourceId: who.sourceId }), ...(who.sinkId === undefined ? {} : { sinkId: who.sinkId }) } };
+}
+
+function unknownCopyLine(u: { cluster: string; node: string; why: string }): string {
+  return `warning: node ${u.node} of ${u.cluster} did not say which copy of the cluster it is (${u.why}); the state is matched on the other nodes\n`;
 }
 
 /** The etcd lock's endpoints and prefix (--lock), or null for the default lock file. */
@@ -315,7 +347,8 @@ function lockOf(opts: SyncCliOptions): { endpoints: string[]; prefix: string } |
 }
 
 async function showStatus(ctx: CommandContext, source: string, sink: string, opts: SyncCliOptions): Promise<void> {
-  const { names, who, stateFile: file } = await identify(source, sink, opts);
+  const { names, who, unknown, stateFile: file } = await identify(source, sink, opts);
+  for (const u of unknown) ctx.io.stderr.write(unknownCopyLine(u));
   const lockAt = lockOf(opts);
   let status: Awaited<ReturnType<typeof readSyncStatus>>;
   let pid: number | string | undefined;

@@ -1,0 +1,117 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { readClusterSpec } from '../../src/cluster/index.js';
+import { aae, withTempDir } from '../cli/helpers.js';
+import { useEtcd } from '../support/redis.js';
+import { clientDir, serveCluster, type ServedCluster } from '../support/served.js';
+
+/**
+ * One sync runner across machines, for served clusters (issue 13's "the survivor resumes the
+ * schedule"): each machine reaches the nodes through a client directory of its own, yet they keep
+ * one state in etcd, because a served cluster is named by its nodes' copies, not by the client
+ * directory. A rebuilt node is another copy; a node that does not answer is taken on trust.
+ */
+
+const etcd = useEtcd();
+let c: Etcd3;
+beforeAll(() => {
+  c = new Etcd3({ hosts: etcd.server.endpoint });
+});
+afterAll(() => c.close());
+
+const create = async (dir: string, name: string) => {
+  const r = await aae('cluster', 'create', dir, '--name', name, '--ring-size', '8', '--nodes', '1', '--n-val', '1', '--tree-size', 'small');
+  expect(r.code, r.stderr).toBe(0);
+  return readClusterSpec(dir);
+};
+
+test('two machines (two client directories each) share the state in etcd; a rebuilt DR node is another copy; a node down is taken on trust', () =>
+  withTempDir(async (tmp) => {
+    const dcSpec = await create(join(tmp, 'serve', 'dc5'), 'dc5');
+    const drSpec = await create(join(tmp, 'serve', 'dr5'), 'dr5');
+    const data = join(tmp, 'd.jsonl');
+    await writeFile(data, Array.from({ length: 30 }, (_, i) => JSON.stringify({ bucket: 'b', key: `k${i}`, value: `v${i}` })).join('\n'));
+    expect((await aae('load', join(tmp, 'serve', 'dc5'), data)).code).toBe(0);
+    const servers: ServedCluster[] = [];
+    try {
+      const dc = await serveCluster(join(tmp, 'serve', 'dc5'), dcSpec);
+      servers.push(dc);
+      let dr = await serveCluster(join(tmp, 'serve', 'dr5'), drSpec);
+      servers.push(dr);
+      const machine = async (m: string) => ({
+        dc: await clientDir(join(tmp, m, 'dc5'), dcSpec, dc.addresses),
+        dr: await clientDir(join(tmp, m, 'dr5'), drSpec, dr.addresses),
+      });
+      const [one, two] = [await machine('m1'), await machine('m2')];
+      const lock = `${etcd.server.url}/served/`;
+
+      const first = await aae('sync', one.dc, one.dr, '--once', 'all', '--pause-ms', '0', '--lock', lock, '--json');
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.json<{ outcome: string }>().outcome).toBe('repaired');
+      const saved = JSON.parse((await c.get('served/dc5/dr5/state').string())!) as { sourceId: string; sinkId: string; previousSuccess: number };
+      // The state names the nodes' copies: the served directories' ids, not machine one's client directories'.
+      const servedId = (await readFile(join(tmp, 'serve', 'dc5', 'cluster.id'), 'utf8')).trim();
+      expect(saved.sourceId).toBe(`nodes:n1=${servedId}`);
+      expect(saved.previousSuccess).toBeGreaterThan(0);
+
+      // Machine two, through its own client directories, resumes it: the watermark is there, and a range check runs from it.
+      const status = await aae('sync', two.dc, two.dr, '--status', '--lock', lock, '--json');
+      expect(status.json<{ watermark: string | null }>().watermark).toBe(new Date(saved.previousSuccess).toISOString());
+      const range = await aae('sync', two.dc, two.dr, '--once', 'range', '--pause-ms', '0', '--lock', lock, '--json');
+      expect(range.code, range.stderr).toBe(0);
+      expect(range.stderr).not.toMatch(/other copies/);
+      expect(range.json<{ outcome: string; kind: string }>()).toMatchObject({ outcome: 'in_sync', kind: 'range' });
+
+      // The DR node rebuilt under the same name (a new directory, so a new id): machine two's
+      // client directory pointed at it sees a state of other copies, and starts afresh.
+      await dr.stop();
+      servers.pop();
+      await rm(join(tmp, 'serve', 'dr5'), { recursive: true });
+      await create(join(tmp, 'serve', 'dr5'), 'dr5');
+      dr = await serveCluster(join(tmp, 'serve', 'dr5'), drSpec);
+      servers.push(dr);
+      await clientDir(two.dr, drSpec, dr.addresses);
+      const rebuilt = await aae('sync', two.dc, two.dr, '--status', '--lock', lock);
+      expect(rebuilt.stdout).toMatch(/written against other copies of these clusters: ignored/);
+      expect(rebuilt.stdout).toMatch(/watermark: +none yet/);
+
+      // The source node down: its copy is unknown, matched on trust (said so), and the state is read.
+      await clientDir(one.dr, drSpec, dr.addresses);
+      const again = await aae('sync', one.dc, one.dr, '--once', 'all', '--pause-ms', '0', '--lock', lock, '--json');
+      expect(again.code, again.stderr).toBe(0);
+      await dc.stop();
+      const down = await aae('sync', one.dc, one.dr, '--status', '--lock', lock);
+      expect(down.stderr).toMatch(/node n1 of dc5 did not say which copy of the cluster it is \(.*\); the state is matched on the other nodes/);
+      expect(down.stdout).not.toMatch(/other copies/);
+      expect(down.stdout).not.toMatch(/watermark: +none yet/);
+    } finally {
+      for (const s of servers) await s.stop();
+    }
+  }), 180_000);
+
+test('moving a sync from its state file to --lock carries the watermark into etcd, and says so', () =>
+  withTempDir(async (tmp) => {
+    const a = join(tmp, 'dc6');
+    const b = join(tmp, 'dr6');
+    await create(a, 'dc6');
+    await create(b, 'dr6');
+    const data = join(tmp, 'd.jsonl');
+    await writeFile(data, JSON.stringify({ bucket: 'b', key: 'k', value: 'v' }));
+    expect((await aae('load', a, data)).code).toBe(0);
+    const local = await aae('sync', a, b, '--once', 'all', '--pause-ms', '0', '--json');
+    expect(local.code, local.stderr).toBe(0);
+    const file = JSON.parse(await readFile(join(a, 'sync', 'dr6.json'), 'utf8')) as { previousSuccess: number };
+    const lock = `${etcd.server.url}/moved/`;
+    // A range check needs a watermark: without the import it would refuse (nothing to compare).
+    const moved = await aae('sync', a, b, '--once', 'range', '--pause-ms', '0', '--lock', lock, '--json');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stderr).toMatch(/imported the state of .*dr6\.json \(watermark .*\) into etcd .*moved\/dc6\/dr6; the file is left as it was/);
+    const inEtcd = JSON.parse((await c.get('moved/dc6/dr6/state').string())!) as { previousSuccess: number };
+    expect(inEtcd.previousSuccess).toBeGreaterThanOrEqual(file.previousSuccess);
+    // Once etcd holds a state, the file is not read again.
+    const next = await aae('sync', a, b, '--once', 'range', '--pause-ms', '0', '--lock', lock, '--json');
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).not.toMatch(/imported/);
+  }), 120_000);
