@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultSpec, type ClientTls, type ClusterSpec } from '../../src/cluster/index.js';
 import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { AaeError, isAaeError } from '../../src/errors.js';
-import { RemoteNode, type Transport } from '../../src/net/index.js';
+import { RemoteNode, openCluster, type ServedCluster, type Transport } from '../../src/net/index.js';
 import { classify, explain, isMismatch, type Finding } from '../../src/net/diagnose.js';
 import { aae } from '../cli/helpers.js';
 import { clientDir, serveNode, type ServedNode } from '../support/served.js';
@@ -128,6 +128,30 @@ describe('a node that is down', () => {
     expect(row.code).toBe('NODE_UNAVAILABLE');
     expect(row.error).toContain('connection refused');
     expect(row.error).not.toMatch(/did not answer|UNAVAILABLE:/);
+  });
+});
+
+describe('a node that is down when the cluster opens', () => {
+  test('is found down by a second dial, not after the channel has sat through its retries (a plain call does, in the same run)', async () => {
+    const address = '127.0.0.1:1';
+    const remote = new RemoteNode('n1', address, { transport: { kind: 'insecure' } });
+    let t = Date.now();
+    await remote.info().catch(() => undefined);
+    const callMs = Date.now() - t;
+    await remote.close();
+    const client = await clientDir(join(dir, 'client-open-down'), spec, { n1: address });
+    t = Date.now();
+    const c = (await openCluster(client)) as ServedCluster;
+    const openMs = Date.now() - t;
+    try {
+      const probe = c.probes[0]!;
+      expect('error' in probe && probe.error.code).toBe('NODE_UNAVAILABLE');
+      expect('error' in probe && probe.error.details?.['reason']).toBe('refused');
+      // The retries' backoff (about 3 s in all) is what the open no longer waits for; the dial is milliseconds.
+      expect(openMs, `open ${openMs} ms, a call ${callMs} ms`).toBeLessThan(callMs / 2);
+    } finally {
+      await c.close();
+    }
   });
 });
 
