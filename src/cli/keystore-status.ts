@@ -49,13 +49,16 @@ function trustAndLag(s: Pick<KeystoreStatus, 'reliable' | 'reason' | 'position' 
 
 /** One line a keystore node: whether it can be trusted, its position and its lag (a difference younger than the lag is not yet one). */
 export function keystoreLine(s: NodeKeystoreStatus): string {
-  return `keystore ${s.cluster}: ${trustAndLag(s)}${s.following ? '; following' : ''}`;
+  return `keystore ${s.cluster}: ${trustAndLag(s)}${unreachableText(s.unreachable)}${s.following ? '; following' : ''}`;
 }
 
 /** One line a keystore directory's saved state (aae follow --status): trust, position, lag, phase and rebuilds. */
 export function statusLine(s: KeystoreStatus): string {
-  const unreachable = s.unreachable === null ? '' : `; SOURCE UNREACHABLE since ${new Date(s.unreachable.since).toISOString()} (reconnecting: ${s.unreachable.reason})`;
-  return `keystore ${s.dir}: ${trustAndLag(s)}${unreachable}; phase ${s.phase}; rebuilds ${s.rebuilds}` + (s.nextRebuildAt === null ? '' : `; next rebuild ${new Date(s.nextRebuildAt).toISOString()}`);
+  return `keystore ${s.dir}: ${trustAndLag(s)}${unreachableText(s.unreachable ?? undefined)}; phase ${s.phase}; rebuilds ${s.rebuilds}` + (s.nextRebuildAt === null ? '' : `; next rebuild ${new Date(s.nextRebuildAt).toISOString()}`);
+}
+
+function unreachableText(u: { reason: string; since: number } | undefined): string {
+  return u === undefined ? '' : `; SOURCE UNREACHABLE since ${new Date(u.since).toISOString()} (reconnecting: ${u.reason})`;
 }
 
 /**

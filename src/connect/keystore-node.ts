@@ -174,6 +174,7 @@ export class KeystoreNode implements NodeService {
       position: this.follower?.position ?? s.position,
       lag: this.follower?.currentLag ?? s.lag,
       following: this.following,
+      ...(s.unreachable === undefined ? {} : { unreachable: { ...s.unreachable } }),
     };
   }
 

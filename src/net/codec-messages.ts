@@ -89,6 +89,7 @@ function encodeKeystore(k: KeystoreNodeStatus): Record<string, unknown> {
     position: k.position ?? '',
     ...(k.lag === null ? {} : { lag: { ...k.lag } }),
     following: k.following,
+    ...(k.unreachable === undefined ? {} : { unreachable: { reason: k.unreachable.reason, since: k.unreachable.since } }),
   };
 }
 
@@ -111,6 +112,8 @@ function decodeKeystore(ck: Checker, v: unknown): KeystoreNodeStatus {
     position: position === '' ? null : position,
     lag: lagOf(),
     following: ck.bool(k['following'], 'keystore.following'),
+    // Minor 2; proto3 leaves an absent message null (an older node, or a source in reach).
+    ...(k['unreachable'] === null || k['unreachable'] === undefined ? {} : { unreachable: unreachableOf(ck, k['unreachable']) }),
   };
 }
 
@@ -119,6 +122,11 @@ function copyOf(ck: Checker, copy: string): { copy?: string } {
   if (copy === '') return {};
   if (!/^[0-9a-f]{32}$/.test(copy)) ck.fail('copy', 'must be 32 hex digits (a cluster.id)');
   return { copy };
+}
+
+function unreachableOf(ck: Checker, v: unknown): { reason: string; since: number } {
+  const u = ck.object(v, 'keystore.unreachable');
+  return { reason: ck.string(u['reason'], 'keystore.unreachable.reason', MAX_REASON), since: ck.number(u['since'], 'keystore.unreachable.since') };
 }
 
 export function decodeInfo(v: unknown): NodeInfo {

@@ -32,7 +32,8 @@ import type { TreeSize } from '../tictac/index.js';
 /**
  * Minor 1 adds, all optional: a plugin's state in ModuleInfo and a digest in FoldRequest (plugins,
  * src/plugin); a keystore's status in NodeInfo and the erasesDeletes capability (src/connect).
- * Minor 2 adds NodeInfo's `copy`: which copy of its cluster a served node's data is.
+ * Minor 2 adds NodeInfo's `copy` (which copy of its cluster a served node's data is) and a
+ * keystore's `unreachable` (its feed cannot reach the source).
  */
 export const NODE_CONTRACT = { major: 1, minor: 2 } as const;
 
@@ -125,6 +126,8 @@ export interface KeystoreNodeStatus {
   readonly lag: { readonly bytes: number; readonly seconds: number; readonly at: number } | null;
   /** Whether the node's own process follows the source now (so its position moves, and writes to the source are read back). */
   readonly following: boolean;
+  /** (minor 2) Its feed cannot reach the source (it is reconnecting): since when (ms) and why. Absent while it can. */
+  readonly unreachable?: { readonly reason: string; readonly since: number };
 }
 
 export interface NodeInfo {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { repairClusters } from '../../src/aae/index.js';
 import { builtinFoldModule, runAnyFold } from '../../src/fold/index.js';
 import { canonicalRowBytes, connectPostgres, keyBytesOf, KeystoreCluster, keystoreStatus } from '../../src/connect/index.js';
-import { statusLine } from '../../src/cli/keystore-status.js';
+import { keystoreLine, statusLine } from '../../src/cli/keystore-status.js';
 import { initHash } from '../../src/hash/index.js';
 import { usePostgres } from '../support/postgres.js';
 import { dropSlots, followOnce, sql, tempDir } from './pg-helpers.js';
@@ -173,12 +173,17 @@ describe('a keystore node under races', () => {
       expect(during.unreachable?.reason.length).toBeGreaterThan(0);
       expect(Number.isFinite(during.unreachable?.since)).toBe(true);
       expect(statusLine(during)).toMatch(/; SOURCE UNREACHABLE since \S+ \(reconnecting: /);
+      // The node says so too (Info, contract 1.2), so a served keystore's cluster status and compare lines do.
+      const asNode = (await cluster.keystore.info()).keystore!;
+      expect(asNode.unreachable).toEqual(during.unreachable);
+      expect(keystoreLine({ ...asNode, cluster: 'outage', node: 'ks' })).toMatch(/; SOURCE UNREACHABLE since \S+ \(reconnecting: /);
       await sql(admin, `ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS true`);
       await sql(url, "INSERT INTO kv VALUES ('after', 'the outage')");
       const node = cluster.keystore;
       await until(async () => (await node.readHeads({ vnode: cluster.preflistOf('kv', keyBytesOf(['after']))[0]!, keys: [{ bucket: 'kv', key: keyBytesOf(['after']) }] })).heads[0] !== null, 30_000, 'the row written after the outage');
       const status = (await node.info()).keystore!;
       expect(status).toMatchObject({ reliable: true, following: true });
+      expect(status.unreachable).toBeUndefined();
       expect(codes).not.toContain('CN004');
       expect((await keystoreStatus(ks)).unreachable).toBeNull();
     } finally {

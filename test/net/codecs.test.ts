@@ -51,6 +51,7 @@ const frozen: Array<{ file: string; type: string; bytes: () => Uint8Array; decod
   { file: 'InfoReply-1.1-keystore.bin', type: 'InfoReply', bytes: () => messageCodec('InfoReply').encode(encodeInfo(F.keystoreInfo)), decode: decodeInfo, expected: F.keystoreInfo, minor: 1 },
   { file: 'InfoReply-1.1-keystore-new.bin', type: 'InfoReply', bytes: () => messageCodec('InfoReply').encode(encodeInfo(F.unbuiltKeystoreInfo)), decode: decodeInfo, expected: F.unbuiltKeystoreInfo, minor: 1 },
   { file: 'InfoReply-1.2-copy.bin', type: 'InfoReply', bytes: () => messageCodec('InfoReply').encode(encodeInfo(F.infoWithCopy)), decode: decodeInfo, expected: F.infoWithCopy, minor: 2 },
+  { file: 'InfoReply-1.2-keystore-unreachable.bin', type: 'InfoReply', bytes: () => messageCodec('InfoReply').encode(encodeInfo(F.unreachableKeystoreInfo)), decode: decodeInfo, expected: F.unreachableKeystoreInfo, minor: 2 },
   { file: 'FoldRequest-1.1.bin', type: 'FoldRequest', bytes: () => messageCodec('FoldRequest').encode(encodeFoldRequest(F.pluginFoldRequest)), decode: decodeFoldRequest, expected: F.pluginFoldRequest, minor: 1 },
   { file: 'ReadRequest-1.1.bin', type: 'ReadRequest', bytes: () => messageCodec('ReadRequest').encode(encodeReadRequest(F.readRequest)), decode: decodeReadRequest, expected: F.readRequest, minor: 1 },
   { file: 'WriteRequest-1.1.bin', type: 'WriteRequest', bytes: () => messageCodec('WriteRequest').encode(encodeWriteRequest(F.writeRequest)), decode: decodeWriteRequest, expected: F.writeRequest, minor: 1 },
@@ -107,7 +108,9 @@ describe('keystore status (minor 1)', () => {
     position: fc.option(fc.string({ minLength: 1, maxLength: 20 }), { nil: null }),
     lag: fc.option(fc.record({ bytes: fc.nat(), seconds: fc.double({ min: 0, max: 1e6, noNaN: true }), at: fc.nat() }), { nil: null }),
     following: fc.boolean(),
-  });
+    // Minor 2.
+    unreachable: fc.option(fc.record({ reason: fc.string({ minLength: 1, maxLength: 40 }), since: fc.nat() }), { nil: undefined }),
+  }, { requiredKeys: ['engine', 'reliable', 'reason', 'phase', 'position', 'lag', 'following'] });
   test('law: decode ∘ protobuf ∘ encode = id, for any status and either capability', () => {
     fc.assert(fc.property(status, fc.boolean(), (keystore, erases) => {
       const v = { ...F.keystoreInfo, capabilities: { ...F.info.capabilities, ...(erases ? { erasesDeletes: true } : {}) }, keystore };

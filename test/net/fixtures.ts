@@ -70,6 +70,13 @@ export const infoWithCopy: NodeInfo = {
   copy: '0123456789abcdef0123456789abcdef',
 };
 
+/** Minor 2: a keystore whose feed cannot reach its source (reconnecting), still reliable. */
+export const unreachableKeystoreInfo: NodeInfo = {
+  ...keystoreInfo,
+  contract: { major: 1, minor: 2 },
+  keystore: { ...keystoreInfo.keystore!, following: false, unreachable: { reason: 'connect ECONNREFUSED 127.0.0.1:5432', since: 1_700_000_000_500 } },
+};
+
 export const pluginFoldRequest: FoldRequest = {
   module: 'size_histogram',
   version: '1.2.0',
