@@ -104,6 +104,10 @@ test('moving a sync from its state file to --lock carries the watermark into etc
     expect(local.code, local.stderr).toBe(0);
     const file = JSON.parse(await readFile(join(a, 'sync', 'dr6.json'), 'utf8')) as { previousSuccess: number };
     const lock = `${etcd.server.url}/moved/`;
+    // Before: status says the first run will import it.
+    const before = await aae('sync', a, b, '--status', '--lock', lock);
+    expect(before.stdout).toMatch(/none saved yet; the first run imports .*dr6\.json's/);
+    expect((await aae('sync', a, b, '--status', '--lock', lock, '--json')).json<{ importsStateFile: string }>().importsStateFile).toBe(join(a, 'sync', 'dr6.json'));
     // A range check needs a watermark: without the import it would refuse (nothing to compare).
     const moved = await aae('sync', a, b, '--once', 'range', '--pause-ms', '0', '--lock', lock, '--json');
     expect(moved.code, moved.stderr).toBe(0);
@@ -114,4 +118,5 @@ test('moving a sync from its state file to --lock carries the watermark into etc
     const next = await aae('sync', a, b, '--once', 'range', '--pause-ms', '0', '--lock', lock, '--json');
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).not.toMatch(/imported/);
+    expect((await aae('sync', a, b, '--status', '--lock', lock)).stdout).not.toMatch(/imports/);
   }), 120_000);

@@ -353,6 +353,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   let status: Awaited<ReturnType<typeof readSyncStatus>>;
   let pid: number | string | undefined;
   let stateFile = file;
+  let importable: string | undefined;
   if (lockAt === null) {
     status = await readSyncStatus(stateFile, who);
     pid = await syncLockHolder(stateFile);
@@ -361,6 +362,11 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
     status = r.status;
     pid = r.holder ?? undefined;
     stateFile = r.where;
+    // Nothing in etcd yet, but this machine's state file has a state the first --lock run carries over (importStateFile).
+    if (!status.exists) {
+      const local = await readSyncStatus(file, who).catch(() => undefined);
+      if (local?.exists === true && !local.otherCopies) importable = file;
+    }
   }
   const last = status.lastCheck;
   const health = healthOf(status.lastCheck, status.lastSuccessAt, opts.maxAge, Date.now());
@@ -372,6 +378,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
       sink: names[1],
       ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }),
       stateFile,
+      ...(importable === undefined ? {} : { importsStateFile: importable }),
       running: pid !== undefined,
       ...(pid === undefined ? {} : { pid }),
       watermark: w === null ? null : iso(w),
@@ -387,7 +394,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   }
   const age = (t: number) => `${iso(t)} (${duration(Math.max(0, Date.now() - t))} ago)`;
   const lines = [
-    `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'}${status.otherCopies ? ', written against other copies of these clusters: ignored' : ''})`,
+    `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'}${importable === undefined ? '' : `; the first run imports ${importable}'s`}${status.otherCopies ? ', written against other copies of these clusters: ignored' : ''})`,
     `  running:         ${pid === undefined ? 'no' : typeof pid === 'number' ? `yes, pid ${pid}` : `yes, ${pid}`}`,
     `  watermark:       ${w === null ? 'none yet (a full check sets it)' : age(w)}`,
     `  span to check:   ${range === null ? 'none' : `${iso(range.from)} .. ${iso(range.to)}${range.bucket === undefined ? '' : ` in bucket ${range.bucket}`}`}`,
