@@ -1,5 +1,4 @@
-import { clusterIdentity } from '../cluster/index.js';
-import { KeystoreNode } from '../connect/index.js';
+import { KeystoreNode, readSourceSpec, sourceCopyId } from '../connect/index.js';
 import { AaeError } from '../errors.js';
 import { NET_LOG_CODES, NodeServer, serveMetrics, serverMetrics, type MetricsEndpoint, type NodeServerLimits, type Transport } from '../net/index.js';
 import type { LogSink } from '../net/index.js';
@@ -41,7 +40,7 @@ export async function serveKeystore(o: ServeKeystore, node: string): Promise<voi
   let endpoint: MetricsEndpoint | undefined;
   try {
     const metrics = serverMetrics(ks, () => server?.wireBytes());
-    server = await NodeServer.start({ node: ks, name: node, listen: o.listen, transport: o.transport, limits: o.limits, log: o.log, metrics, copy: await clusterIdentity(o.dir) });
+    server = await NodeServer.start({ node: ks, name: node, listen: o.listen, transport: o.transport, limits: o.limits, log: o.log, metrics, copy: sourceCopyId(await readSourceSpec(o.dir)) });
     if (o.metricsListen !== undefined) {
       // Healthy while the keystore can be trusted and follows its source: an unreliable one is
       // rebuilding and vouches for nothing, and one whose feed stopped goes stale.

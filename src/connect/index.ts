@@ -11,6 +11,7 @@ export { KEYSTORE_NODE, KeystoreStore, KeystoreBuild, headOfRow, rowClock, keyst
 export { createKeystore, isKeystore, keystoreStatus, openKeystore, type KeystoreStatus, type OpenKeystore } from './keystore.js';
 export { readState, type KeystoreState } from './keystore-state.js';
 export { parseSourceSpec, readSourceSpec, type SourceSpec } from './source-spec.js';
+export { sourceCopyId } from './source-copy.js';
 export { followKeystore, Follower, type FollowerHooks, type FollowLog, type FollowOptions, type FollowProgress, type FollowReport } from './follower.js';
 export { changeSourceOf, openSource, sourceAccessOf, type EngineSource } from './open-source.js';
 export { KeystoreNode, type KeystoreNodeOptions } from './keystore-node.js';

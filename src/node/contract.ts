@@ -150,7 +150,8 @@ export interface NodeInfo {
   readonly keystore?: KeystoreNodeStatus;
   /**
    * (minor 2) Which copy of the cluster this node's data is: the id of the directory it is served
-   * from (`cluster.id`, 32 hex digits). A cluster rebuilt under the same name gets new ids, so a
+   * from (`cluster.id`, 32 hex digits), or for a keystore, of the source it reads
+   * (src/connect/source-copy.ts). A cluster rebuilt under the same name gets new ids, so a
    * sync's state, which vouches for the data it was written against, is not carried over to it
    * (docs/SYNC.md). Absent from an in-process node and from a node of an older version.
    */

@@ -4,7 +4,7 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { readClusterSpec } from '../../src/cluster/index.js';
 import { aae, withTempDir } from '../cli/helpers.js';
-import { useEtcd } from '../support/redis.js';
+import { redisClient, useEtcd, useRedis } from '../support/redis.js';
 import { clientDir, serveCluster, type ServedCluster } from '../support/served.js';
 
 /**
@@ -15,6 +15,7 @@ import { clientDir, serveCluster, type ServedCluster } from '../support/served.j
  */
 
 const etcd = useEtcd();
+const redis = useRedis();
 let c: Etcd3;
 beforeAll(() => {
   c = new Etcd3({ hosts: etcd.server.endpoint });
@@ -119,4 +120,35 @@ test('moving a sync from its state file to --lock carries the watermark into etc
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).not.toMatch(/imported/);
     expect((await aae('sync', a, b, '--status', '--lock', lock)).stdout).not.toMatch(/imports/);
+  }), 120_000);
+
+test('keystores on two machines (each its own directory, reading the same keys) are one copy: the second runner resumes the state', () =>
+  withTempDir(async (tmp) => {
+    const r = await redisClient(redis.server.url);
+    try {
+      for (let i = 0; i < 20; i++) await r.set(`src:${i}`, `v${i}`);
+    } finally {
+      await r.close();
+    }
+    const machine = async (m: string) => {
+      const src = join(tmp, m, 'src');
+      const dst = join(tmp, m, 'dst');
+      for (const [dir, match] of [[src, 'src:*'], [dst, 'dst:*']] as const) {
+        const c = await aae('connect', dir, redis.server.url, '--match', match, '--bucket', 'kv');
+        expect(c.code, c.stderr).toBe(0);
+      }
+      return { src, dst };
+    };
+    const [one, two] = [await machine('m1'), await machine('m2')];
+    const lock = `${etcd.server.url}/ks/`;
+    const first = await aae('sync', one.src, one.dst, '--once', 'all', '--pause-ms', '0', '--lock', lock, '--json');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json<{ outcome: string }>().outcome).toBe('repaired');
+    const saved = JSON.parse((await c.get('ks/src/dst/state').string())!) as { previousSuccess: number };
+    const status = await aae('sync', two.src, two.dst, '--status', '--lock', lock, '--json');
+    expect(status.json<{ watermark: string | null }>().watermark).toBe(new Date(saved.previousSuccess).toISOString());
+    const range = await aae('sync', two.src, two.dst, '--once', 'range', '--pause-ms', '0', '--lock', lock, '--json');
+    expect(range.code, range.stderr).toBe(0);
+    expect(range.stderr).not.toMatch(/other copies/);
+    expect(range.json<{ outcome: string; kind: string }>()).toMatchObject({ outcome: 'in_sync', kind: 'range' });
   }), 120_000);

@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { readClusterSpec, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
 import { EmbeddedCluster, type Cluster } from '../../coordinator/index.js';
-import { clusterCopy, parseAddress, serveMetrics, syncMetrics, type MetricsEndpoint } from '../../net/index.js';
+import { clusterCopy, parseAddress, serveMetrics, syncMetrics, type ClusterCopy, type MetricsEndpoint } from '../../net/index.js';
+import { isKeystore, readSourceSpec, sourceCopyId } from '../../connect/index.js';
 import { DEFAULT_REBUILD_RATE, DEFAULT_REBUILD_SCHEDULE, rebuildFailedLine, startDueRebuilds, treeCheckLine, type DueRebuildOptions } from '../../store/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
@@ -306,7 +307,7 @@ async function identify(
   const names = [sourceSpec.name, sinkSpec.name] as const;
   // Which copies: a directory's id, or a served cluster's nodes' (asked now; one that does not
   // answer is unknown, and matches any: src/cluster/copy-id.ts).
-  const [sourceCopy, sinkCopy] = await Promise.all([clusterCopy(source), clusterCopy(sink)]);
+  const [sourceCopy, sinkCopy] = await Promise.all([copyOf(source), copyOf(sink)]);
   const who: SyncIdentity = {
     source: names[0],
     sink: names[1],
@@ -331,6 +332,11 @@ async function importStateFile(empty: SyncStatus, stateFile: string, who: SyncId
   const w = local.state.previousSuccess;
   err.write(`imported the state of ${stateFile} (watermark ${w === null ? 'none' : iso(w)}) into ${coord.where}; the file is left as it was\n`);
   return { ...local, copies: { ...(who.sourceId === undefined ? {} : { sourceId: who.sourceId }), ...(who.sinkId === undefined ? {} : { sinkId: who.sinkId }) } };
+}
+
+/** A keystore directory is the copy of what it reads (src/connect/source-copy.ts); a cluster, of its directory or its nodes. */
+async function copyOf(dir: string): Promise<ClusterCopy> {
+  return (await isKeystore(dir)) ? { id: sourceCopyId(await readSourceSpec(dir)), unknown: [] } : clusterCopy(dir);
 }
 
 function unknownCopyLine(u: { cluster: string; node: string; why: string }): string {

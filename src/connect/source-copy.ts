@@ -1,0 +1,44 @@
+/**
+ * Which copy of a keystore's data a sync state vouches for (src/cluster/copy-id.ts says why a sync
+ * asks). A keystore holds no data of its own: it mirrors its source, so a watermark found between
+ * two keystores vouches for their databases, whichever keystore directory compared them. Its copy
+ * is therefore named by what it reads — the engine, where the source is (hosts and database, no
+ * user or password), and which keys and values it hashes into which bucket — and not by its
+ * directory: two sync runners on two machines, each with its own keystore of the same table,
+ * resume one state, and so does a keystore rebuilt into a new directory.
+ *
+ * Left out on purpose: the subscription (each keystore needs a replication slot of its own), the
+ * rebuild schedule, and TLS or credentials in the URL. A source reached by two spellings of its
+ * address (a name and an IP) names two copies: the sync then starts afresh once, with a warning.
+ */
+import { createHash } from 'node:crypto';
+import type { SourceSpec } from './source-spec.js';
+
+/** 32 hex digits, like a directory's cluster.id. */
+export function sourceCopyId(spec: SourceSpec): string {
+  const s = spec.source;
+  const where = (() => {
+    switch (s.engine) {
+      case 'postgresql':
+        return { at: hostsAndPath(s.url), schema: s.schema, table: s.table, key: s.key, columns: s.columns, updatedAt: s.updatedAt };
+      case 'redis':
+        return { at: hostsAndPath(s.url), db: s.db, match: s.match, fields: s.fields, cluster: s.cluster, hashScheme: s.hashScheme };
+      case 'etcd':
+        return { at: s.endpoints.map((e) => hostsAndPath(e)).sort(), prefix: s.prefix };
+    }
+  })();
+  const canonical = JSON.stringify({ engine: s.engine, bucket: spec.bucket, where });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}
+
+/**
+ * `host:port[,host:port…]/path` of a URL, lower-cased hosts, without scheme, credentials or query,
+ * except a `host` or `port` given as a query parameter (PostgreSQL's Unix socket folder).
+ */
+function hostsAndPath(url: string): string {
+  const m = /^[a-z]+:\/\/(?:[^@/]*@)?([^/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(url);
+  if (m === null) return url;
+  const query = new URLSearchParams(m[3] ?? '');
+  const extra = ['host', 'port'].flatMap((k) => (query.has(k) ? [`${k}=${query.get(k)}`] : []));
+  return `${m[1]!.toLowerCase()}${m[2] === '/' ? '' : m[2]!}${extra.length === 0 ? '' : `?${extra.join('&')}`}`;
+}
