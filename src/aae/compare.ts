@@ -10,8 +10,9 @@
  * the `sink`, as in the CLI's JSON and tables. The exchange engine below names them blue and pink;
  * that stays inside this layer.
  */
-import { keyIdentity, type Clock } from '../cluster/index.js';
-import { AaeError } from '../errors.js';
+import { setMaxListeners } from 'node:events';
+import { keyIdentity, preflist, type Clock } from '../cluster/index.js';
+import { AaeError, isAaeError } from '../errors.js';
 import { runExchange, type ExchangeOptions, type ExchangeResult, type ExchangeScope, type KeyDelta } from '../exchange/index.js';
 import type { ClusterNodes } from '../node/index.js';
 import { aheadOf, type Ahead, type Version } from '../repair/index.js';
@@ -100,6 +101,25 @@ export async function compareClusters(
   };
 }
 
+/**
+ * What a replica compare does with a keyspace that has a replica on a node known to be down (the
+ * cluster's `unavailable`): `fail` (the default) lets the exchanges that need it fail with
+ * NODE_UNAVAILABLE; `skip` leaves such keyspaces out and says so (`unreached`). Replicas are
+ * compared against each other, so there is no other replica to route to: a keyspace with one
+ * replica down cannot be compared, and a repair cannot write it (writes need every replica).
+ */
+export interface ReplicaCompareOptions extends CompareOptions {
+  unreachable?: 'fail' | 'skip';
+}
+
+/** Keyspaces a replica compare left out (`unreachable: 'skip'`): each has a replica on one of `nodes`. */
+export interface Unreached {
+  /** The nodes known to be down that hold a replica of them, in ring order. */
+  nodes: string[];
+  /** How many keyspaces have a replica on one of them (of the ring's ringSize). */
+  keyspaces: number;
+}
+
 export interface ReplicaDifference extends Difference {
   /** The vnodes compared: the pair's first vnode is the source (replica `a` in the CLI), its partner the sink (`b`). */
   readonly sourceVnode: number;
@@ -119,6 +139,8 @@ export interface ReplicaComparison {
   truncated: boolean;
   bytes: number;
   roundTrips: number;
+  /** With `unreachable: 'skip'`: the keyspaces left out, when any were (inSync is then false). */
+  unreached?: Unreached;
 }
 
 /**
@@ -127,38 +149,79 @@ export interface ReplicaComparison {
  */
 const REPLICA_EXCHANGES_AT_ONCE = 32;
 
-export async function compareReplicas(cluster: ClusterHandle, options: CompareOptions & StreamOptions<ReplicaDifference> = {}): Promise<ReplicaComparison> {
+export async function compareReplicas(cluster: ClusterHandle, options: ReplicaCompareOptions & StreamOptions<ReplicaDifference> = {}): Promise<ReplicaComparison> {
   const spec = cluster.params;
   const stream = options.onDifferences;
   // Streamed, the distinct keys are counted here (one identity a differing key); kept, below.
   const streamedKeys = new Set<string>();
-  const pairs = replicaPairs(spec);
+  const { pairs, unreached } = reachablePairs(cluster, options.unreachable ?? 'fail');
   const results: Array<{ a: number; b: number; r: ExchangeResult }> = [];
+  const { unreachable: _u, ...compareOptions } = options;
+  // The first exchange that fails stops the others: one failure is the answer. A node down fails
+  // every pair on it, and each failing exchange would log its own EX008 line; so the others are
+  // stopped as that line is logged (before the failed exchange has even returned), and one that
+  // was stopped says ABORTED, which is not the answer unless the caller aborted.
+  const stop = new AbortController();
+  // Every exchange at once listens on it (and each of its folds), by design.
+  setMaxListeners(0, stop.signal);
+  const onAbort = (): void => stop.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted === true) onAbort();
+  let failure: { error: unknown } | undefined;
+  const fail = (error: unknown): void => {
+    if (isAaeError(error, 'ABORTED') && stop.signal.aborted && options.signal?.aborted !== true) return;
+    failure ??= { error };
+    stop.abort(error);
+  };
+  const logger = options.logger;
+  const tuning: ExchangeOptions = {
+    ...exchangeOptions(compareOptions as CompareOptions),
+    signal: stop.signal,
+    logger: (line) => {
+      if (line.code === 'EX008') stop.abort(new AaeError('ABORTED', 'another replica exchange failed'));
+      logger?.(line);
+    },
+  };
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < pairs.length) {
+    while (!stop.signal.aborted && next < pairs.length) {
       const p = pairs[next++]!;
-      const r = await runExchange(
-        [new VnodeSource(cluster, p.a, p.keyspaces)],
-        [new VnodeSource(cluster, p.b, p.keyspaces)],
-        {
-          ...exchangeOptions(options as CompareOptions),
-          id: `${cluster.name}:${p.a}~${p.b}`,
-          ...(stream === undefined
-            ? {}
-            : {
-                onDeltas: (ds: KeyDelta[]) => {
-                  for (const d of ds) streamedKeys.add(keyIdentity(d));
-                  return stream(ds.map((d) => ({ ...toDifference(d), sourceVnode: p.a, sinkVnode: p.b })));
-                },
-              }),
-        },
-      );
-      if (r.state === 'error') throw r.error ?? new AaeError('EXCHANGE_FAILED', `exchange of vnodes ${p.a} and ${p.b} failed`);
+      let r: ExchangeResult;
+      try {
+        r = await runExchange(
+          [new VnodeSource(cluster, p.a, p.keyspaces)],
+          [new VnodeSource(cluster, p.b, p.keyspaces)],
+          {
+            ...tuning,
+            id: `${cluster.name}:${p.a}~${p.b}`,
+            ...(stream === undefined
+              ? {}
+              : {
+                  onDeltas: (ds: KeyDelta[]) => {
+                    for (const d of ds) streamedKeys.add(keyIdentity(d));
+                    return stream(ds.map((d) => ({ ...toDifference(d), sourceVnode: p.a, sinkVnode: p.b })));
+                  },
+                }),
+          },
+        );
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      if (r.state === 'error') {
+        fail(r.error ?? new AaeError('EXCHANGE_FAILED', `exchange of vnodes ${p.a} and ${p.b} failed`));
+        return;
+      }
       results.push({ a: p.a, b: p.b, r });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(REPLICA_EXCHANGES_AT_ONCE, pairs.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(REPLICA_EXCHANGES_AT_ONCE, pairs.length) }, worker));
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  if (failure !== undefined) throw failure.error;
+  if (stop.signal.aborted) throw new AaeError('ABORTED', 'replica exchanges stopped', { cause: stop.signal.reason });
   results.sort((x, y) => x.a - y.a || x.b - y.b);
   const differences: ReplicaDifference[] = [];
   const keys = streamedKeys;
@@ -171,7 +234,8 @@ export async function compareReplicas(cluster: ClusterHandle, options: CompareOp
   return {
     kind: 'replicas',
     cluster: cluster.name,
-    inSync: results.every((x) => x.r.inSync),
+    // Keyspaces left out are not known to agree.
+    inSync: unreached === undefined && results.every((x) => x.r.inSync),
     pairs: results.length,
     pairsInSync: results.filter((x) => x.r.inSync).length,
     differences,
@@ -179,5 +243,24 @@ export async function compareReplicas(cluster: ClusterHandle, options: CompareOp
     truncated: results.some((x) => x.r.truncated),
     bytes: results.reduce((n, x) => n + x.r.bytes.total, 0),
     roundTrips: results.reduce((n, x) => n + x.r.roundTrips, 0),
+    ...(unreached === undefined ? {} : { unreached }),
   };
+}
+
+/**
+ * The replica pairs to exchange: all of them, or (`skip`) each over only the keyspaces whose every
+ * replica is on a node not known to be down, with what was left out.
+ */
+function reachablePairs(cluster: ClusterHandle, unreachable: 'fail' | 'skip'): { pairs: ReturnType<typeof replicaPairs>; unreached?: Unreached } {
+  const all = replicaPairs(cluster.params);
+  const down = cluster.unavailable ?? new Set<string>();
+  if (unreachable === 'fail' || down.size === 0) return { pairs: all };
+  const cut = new Set<number>();
+  for (let k = 0; k < cluster.params.ringSize; k++) {
+    if (preflist(k, cluster.params).some((v) => down.has(cluster.owners[v]!))) cut.add(k);
+  }
+  if (cut.size === 0) return { pairs: all };
+  const pairs = all.map((p) => ({ ...p, keyspaces: p.keyspaces.filter((k) => !cut.has(k)) })).filter((p) => p.keyspaces.length > 0);
+  const nodes = [...new Set(cluster.owners)].filter((n) => down.has(n));
+  return { pairs, unreached: { nodes, keyspaces: cut.size } };
 }

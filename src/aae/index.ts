@@ -16,6 +16,8 @@ export {
   type Difference,
   type ExchangeTuning,
   type ReplicaComparison,
+  type ReplicaCompareOptions,
+  type Unreached,
   type ReplicaDifference,
   type StreamOptions,
 } from './compare.js';

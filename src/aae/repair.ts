@@ -34,9 +34,9 @@ import { replKeysRange, runFold } from '../fold/index.js';
 import { emptyStats, repairKeys, type ConflictPolicy, type ConflictSink, type RepairAction, type RepairBackend, type RepairDirection, type RepairStats } from '../repair/index.js';
 import { replicaBackend, twoClusterBackend } from './cluster-backend.js';
 import { rangeQuery } from './cluster-source.js';
-import { compareClusters, compareReplicas, type CompareOptions, type Difference } from './compare.js';
+import { compareClusters, compareReplicas, type Difference, type ReplicaCompareOptions, type Unreached } from './compare.js';
 
-export interface RepairRunOptions extends CompareOptions {
+export interface RepairRunOptions extends ReplicaCompareOptions {
   policy?: ConflictPolicy;
   dryRun?: boolean;
   /** Which side may be written (default both): `to-sink` never writes the source, `to-source` never the sink. */
@@ -58,6 +58,13 @@ export interface RepairRunOptions extends CompareOptions {
    * sync's full checks set it. Inside a cluster, `source` and `sink` mean nothing: lww decides there.
    */
   healReplicas?: boolean;
+  /**
+   * The repair inside a cluster (and healReplicas' step), with a node known to be down: `skip`
+   * leaves out the keyspaces with a replica on it and says so (`unreached`, and inSync false);
+   * `fail` (the default) fails with NODE_UNAVAILABLE. Writes need every replica either way: nothing
+   * is written to fewer. `aae repair` skips; the sync's checks fail.
+   */
+  unreachable?: 'fail' | 'skip';
 }
 
 export interface LoopReport {
@@ -79,6 +86,8 @@ export interface RepairReport {
   loopLimitReached: boolean;
   /** With healReplicas: the repair inside each written cluster that came first (source, then sink). */
   replicas?: Array<{ cluster: string; report: RepairReport }>;
+  /** A repair of replicas with `unreachable: 'skip'`: the keyspaces it left out, when any were. */
+  unreached?: Unreached;
 }
 
 /** Enough rounds for 20 × 128 segments of scattered drift; large damage goes by range instead. */
@@ -273,9 +282,15 @@ export async function repairReplicas(cluster: Cluster, options: RepairRunOptions
   }
   const { direction: _direction, ...inside } = options;
   const backend = replicaBackend(cluster);
-  return repairLoop(
+  let unreached: Unreached | undefined;
+  const report = await repairLoop(
     inside,
-    (maxResults) => compareReplicas(cluster, { ...inside, maxResults }),
+    async (maxResults) => {
+      const cmp = await compareReplicas(cluster, { ...inside, maxResults });
+      unreached = cmp.unreached;
+      // The loop repairs what it could compare; keyspaces left out make the report not in sync (below).
+      return unreached === undefined ? cmp : { ...cmp, inSync: cmp.pairsInSync === cmp.pairs };
+    },
     async (cmp, loop) => ({
       loop,
       mode: 'exchange',
@@ -283,4 +298,5 @@ export async function repairReplicas(cluster: Cluster, options: RepairRunOptions
       stats: await repairKeys(backend, uniqueKeys(cmp.differences), repairOptions(inside)),
     }),
   );
+  return unreached === undefined ? report : { ...report, inSync: false, unreached };
 }

@@ -34,3 +34,39 @@ test('the plugin template passes its own tests where a user would copy it', asyn
     expect(out).toMatch(/# pass [1-9]/);
   });
 }, 120_000);
+
+/**
+ * The template's README, followed as written: its first shell block run in a project that has
+ * tictac-aae installed (here node_modules/tictac-aae, a link to this package). Copied there, the
+ * template's `file:../..` names the project's parent folder, and an `npm install` that kept it
+ * linked that folder as tictac-aae without a word; the README's steps must point it back before
+ * installing, or the plugin's own tests fail. npm runs offline: every package is on this disk.
+ */
+test("the plugin template's README steps work as written, in a project that installed tictac-aae", async () => {
+  await withTempDir(async (dir) => {
+    const project = join(dir, 'project');
+    await mkdir(join(project, 'node_modules'), { recursive: true });
+    await symlink(ROOT, join(project, 'node_modules', 'tictac-aae'));
+    const readme = await readFile(join(ROOT, 'examples/plugin-template/README.md'), 'utf8');
+    const steps = /```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(steps).toBeDefined();
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((res, rej) => {
+      const child = spawn('bash', ['-euo', 'pipefail', '-c', steps!], {
+        cwd: project,
+        env: { ...process.env, npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('error', rej);
+      child.on('exit', (c) => res({ code: c, out }));
+    });
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/# fail 0/);
+    expect(out).toMatch(/# pass [1-9]/);
+    // The plugin's tictac-aae is this package, not whatever folder sat two levels up.
+    const pkg = JSON.parse(await readFile(join(project, 'my-plugin', 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    expect(pkg.devDependencies['tictac-aae']).toBe('file:../node_modules/tictac-aae');
+  });
+}, 180_000);

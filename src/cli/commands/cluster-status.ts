@@ -39,6 +39,9 @@ export function registerStatus(cluster: Command, ctx: CommandContext): void {
       `
 Every node gets a row, also one refused for its configuration (a transport that does not fit
 its own, another cluster's node at the address): other commands stop there, status shows it.
+A node that is not reachable shows "no" and the error's code in its row; why, in full, follows
+the table, one line a node (\`n2: [NODE_UNAVAILABLE] node n2 (10.0.0.6:7001) is unavailable: …\`);
+--json has it in each node's "error".
 
 Exit codes: 0 every node answered (and every keystore is reliable), 1 some node did not (or a
 keystore is unreliable), 2 bad usage, or a node refused for its configuration, 3 failure.
@@ -93,9 +96,13 @@ Examples:
         out.map((n) =>
           n.reachable
             ? [n.node, n.where, 'yes', `${n.software} (contract ${n.contract})`, n.vnodes!, `${n.folds!.running}/${n.folds!.waiting} (${n.folds!.maxRunning}/${n.folds!.maxWaiting})`, `${n.trees!.restored}/${n.trees!.rebuilt}/${n.trees!.unread}/${n.trees!.empty}/${n.trees!.missing}`]
-            : [n.node, n.where, `no: [${n.code}] ${n.error}`, '', '', '', ''],
+            : [n.node, n.where, `no: [${n.code}] …`, '', '', '', ''],
         ),
       );
+      // A message names the node, its address and the cause in words, often in 150 characters or
+      // more: in a cell it widened every row past a screen. The row says no and the code; the whole
+      // message follows the table, one line a node (--json has it in each node's `error`).
+      for (const n of out) if (!n.reachable) ctx.io.stdout.write(`${n.node}: [${n.code}] ${n.error}\n`);
       // A difference younger than a keystore's lag is not yet a difference.
       for (const n of out) if (n.keystore !== undefined) ctx.io.stdout.write(`${keystoreLine({ ...n.keystore, cluster: c.spec.name, node: n.node })}\n`);
     });

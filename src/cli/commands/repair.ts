@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { DifferenceSummary, repairClusters, repairReplicas, type LoopReport, type RepairReport } from '../../aae/index.js';
+import { DifferenceSummary, repairClusters, repairReplicas, type LoopReport, type RepairReport, type Unreached } from '../../aae/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
-import { AaeError } from '../../errors.js';
+import { AaeError, isAaeError } from '../../errors.js';
 import type { RepairDirection } from '../../repair/index.js';
 import { EXIT, type CommandContext, type OutStream } from '../io.js';
 import { jsonlToFile, jsonlToStream } from '../jsonl.js';
@@ -50,7 +50,10 @@ Exit codes: 0 in sync after the repair, 1 differences left (or found, with --dry
 
 Between two clusters, each cluster's own replicas are repaired first (as \`aae repair <cluster>\`):
 the exchange reads one replica per keyspace, and a key that reached only some replicas would
-otherwise be missed (--no-replicas skips this).
+otherwise be missed (--no-replicas skips this). A repair reads and writes every replica of each
+key it repairs, so it cannot route around a served node that is down: the replica step leaves
+out the keyspaces with a replica on it and says so (exit 1, never 0), and a key to repair with a
+replica there fails the repair (NODE_UNAVAILABLE, naming the node). Run it again once it is back.
 A version that dominates (by vector clock) is copied with its clock to the side that lacks it;
 concurrent versions follow --conflict. Every write is conditional: a write that races the repair
 is never overwritten. When most of the tree differs (an empty sink), the repair replicates by range;
@@ -106,6 +109,8 @@ Examples:
             // Inside one cluster every replica may be written (checked above).
             dryRun: opts.dryRun ?? false,
             healReplicas: opts.replicas,
+            // A node known to be down: the repair of replicas leaves its keyspaces out and says so.
+            unreachable: 'skip' as const,
             onAction: listing.onAction,
             ...(log === undefined ? {} : { conflictLog: log }),
             onLoop: (l: LoopReport) => {
@@ -118,6 +123,8 @@ Examples:
           let report: RepairReport;
           try {
             report = clusters.length === 1 ? await repairReplicas(clusters[0]!, runOptions) : await repairClusters(clusters[0]!, clusters[1]!, runOptions);
+          } catch (e) {
+            throw isAaeError(e, 'NODE_UNAVAILABLE') ? needsEveryReplica(e) : e;
           } finally {
             // The listing is flushed whatever happened: what was written stays listed.
             await listing.finish();
@@ -190,7 +197,8 @@ function reportJson(r: RepairReport, { names, two, direction, listing, conflictL
       };
     }),
     loopLimitReached: r.loopLimitReached,
-    ...(r.replicas === undefined ? {} : { replicas: r.replicas.map(({ cluster, report }) => ({ cluster, inSync: report.inSync, totals: countersJson(report.totals) })) }),
+    ...(r.unreached === undefined ? {} : { unreached: r.unreached }),
+    ...(r.replicas === undefined ? {} : { replicas: r.replicas.map(({ cluster, report }) => ({ cluster, inSync: report.inSync, totals: countersJson(report.totals), ...(report.unreached === undefined ? {} : { unreached: report.unreached }) })) }),
     firstDifferences: r.firstDifferences.map((d) => (isReplicaDifference(d) ? replicaDifferenceJson(d) : differenceJson(d, names.erases))),
     ...(conflictLog === undefined ? {} : { conflictLog }),
   };
@@ -209,7 +217,9 @@ function printReport(out: OutStream, r: RepairReport, { names, two, direction, l
   for (const { cluster, report } of r.replicas ?? []) {
     const t2 = report.totals;
     out.write(`replicas inside ${cluster}: ${t2.keys - t2.inSync} key(s) differed, ${t2.placesWritten} write(s); in sync: ${report.inSync ? 'yes' : 'no'}\n`);
+    if (report.unreached !== undefined) out.write(`  ${unreachedLine(report.unreached)}\n`);
   }
+  if (r.unreached !== undefined) out.write(`${unreachedLine(r.unreached)}\n`);
   if (two) {
     const verb = r.dryRun ? 'would write' : 'wrote';
     out.write(`${verb}: ${listing.keysWrittenTo(names.source).toLocaleString('en-US')} key(s) to ${names.source} · ${listing.keysWrittenTo(names.sink).toLocaleString('en-US')} key(s) to ${names.sink}\n`);
@@ -219,4 +229,27 @@ function printReport(out: OutStream, r: RepairReport, { names, two, direction, l
   if (r.dryRun) out.write('dry run: nothing was written\n');
   if (t.conflictsLogged > 0 && conflictLog !== undefined) out.write(`${t.conflictsLogged} losing version(s) appended to ${conflictLog}\n`);
   if (r.loopLimitReached) out.write('stopped at --max-loops before the sides agreed (raise --max-loops to go on)\n');
+}
+
+/** What a repair of replicas left out because a node is down, and why it could not do more. */
+function unreachedLine({ nodes, keyspaces }: Unreached): string {
+  const which = nodes.length === 1 ? `node ${nodes[0]}, which is down` : `nodes ${nodes.join(', ')}, which are down`;
+  return `not repaired: the replicas of ${keyspaces} keyspace(s) with a replica on ${which} (writes need every replica); run the repair again once ${nodes.length === 1 ? 'it is' : 'they are'} back`;
+}
+
+/**
+ * A repair that met a node down: the node's own words (which node, where, why), found under the
+ * exchange's wrapping, and what it means for a repair, which reads and writes every replica of the
+ * keys it repairs and so cannot route around a node as a compare does.
+ */
+function needsEveryReplica(e: AaeError): AaeError {
+  let root: AaeError = e;
+  while (isAaeError(root.cause, 'NODE_UNAVAILABLE')) root = root.cause;
+  const node = typeof root.details?.['node'] === 'string' ? `node ${root.details['node']}` : 'the node';
+  const said = root.message.trimEnd();
+  return new AaeError(
+    'NODE_UNAVAILABLE',
+    `${said}${/[.?!]$/.test(said) ? '' : '.'} A repair reads and writes every replica of each key it repairs, so it cannot repair keys with a replica on ${node} until it is back (keys repaired before this stay repaired): start it and run the repair again`,
+    { cause: e, details: { ...e.details, ...root.details } },
+  );
 }
