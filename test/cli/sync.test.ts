@@ -82,6 +82,9 @@ describe('aae sync', () => {
         const r = await aae('sync', a, b, '--once', 'all', ...FAST, '--json');
         expect(r.code).toBe(3);
         expect(lines(r.stdout)[0]).toMatchObject({ outcome: 'failed', error: { code: 'STORE_LOCKED' } });
+        // The line for people: how long it took, then the error, whose words end the line.
+        const text = await aae('sync', a, b, '--once', 'all', ...FAST);
+        expect(text.stdout.trim()).toMatch(/: FAILED after \d+(\.\d+)? m?s: \[STORE_LOCKED\] node n1: its store \S+ is locked: [^\n]*$/);
       } finally {
         await holder.close();
       }

@@ -510,7 +510,8 @@ function reportLine(r: CheckReport): string {
       return `${iso(r.startedAt)}  ${what}${scope}: ${found(r)}; repaired ${r.repaired.keys} key(s); NOT in sync: ${why}${took}`;
     }
     case 'failed':
-      return `${iso(r.startedAt)}  ${what}${scope}: FAILED ${r.error?.code}: ${r.error?.message}${took}`;
+      // The duration before the error: after it, it read as the message's last words ("…on that address? in 3.5 s").
+      return `${iso(r.startedAt)}  ${what}${scope}: FAILED after ${duration(r.durationMs)}: [${r.error?.code}] ${r.error?.message}`;
     case 'skipped':
       return `${iso(r.startedAt)}  ${what}: skipped (${r.why})`;
   }
