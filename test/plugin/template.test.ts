@@ -21,14 +21,7 @@ test('the plugin template passes its own tests where a user would copy it', asyn
     await writeFile(join(at, 'package.json'), JSON.stringify(pkg, null, 2));
     await mkdir(join(at, 'node_modules'));
     await symlink(ROOT, join(at, 'node_modules', 'tictac-aae'));
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((res, rej) => {
-      const child = spawn('npm', ['test'], { cwd: at, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('error', rej);
-      child.on('exit', (c) => res({ code: c, out }));
-    });
+    const { code, out } = await run('npm', ['test'], { cwd: at });
     expect(code, out).toBe(0);
     expect(out).toMatch(/# fail 0/);
     expect(out).toMatch(/# pass [1-9]/);
@@ -50,17 +43,9 @@ test("the plugin template's README steps work as written, in a project that inst
     const readme = await readFile(join(ROOT, 'examples/plugin-template/README.md'), 'utf8');
     const steps = /```sh\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(steps).toBeDefined();
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((res, rej) => {
-      const child = spawn('bash', ['-euo', 'pipefail', '-c', steps!], {
-        cwd: project,
-        env: { ...process.env, npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('error', rej);
-      child.on('exit', (c) => res({ code: c, out }));
+    const { code, out } = await run('bash', ['-euo', 'pipefail', '-c', steps!], {
+      cwd: project,
+      env: { ...process.env, npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
     });
     expect(code, out).toBe(0);
     expect(out).toMatch(/# fail 0/);
@@ -70,3 +55,15 @@ test("the plugin template's README steps work as written, in a project that inst
     expect(pkg.devDependencies['tictac-aae']).toBe('file:../node_modules/tictac-aae');
   });
 }, 180_000);
+
+/** Runs a command to its end: its exit code and everything it wrote. */
+function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ code: number | null; out: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', rej);
+    child.on('exit', (c) => res({ code: c, out }));
+  });
+}

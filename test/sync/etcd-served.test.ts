@@ -28,6 +28,16 @@ const create = async (dir: string, name: string) => {
   return readClusterSpec(dir);
 };
 
+/** The pair's state in etcd is resumed from these directories: its watermark is read, and a range check runs from it. */
+async function expectResumed(source: string, sink: string, lock: string, watermark: number): Promise<void> {
+  const status = await aae('sync', source, sink, '--status', '--lock', lock, '--json');
+  expect(status.json<{ watermark: string | null }>().watermark).toBe(new Date(watermark).toISOString());
+  const range = await aae('sync', source, sink, '--once', 'range', '--pause-ms', '0', '--lock', lock, '--json');
+  expect(range.code, range.stderr).toBe(0);
+  expect(range.stderr).not.toMatch(/other copies/);
+  expect(range.json<{ outcome: string; kind: string }>()).toMatchObject({ outcome: 'in_sync', kind: 'range' });
+}
+
 test('two machines (two client directories each) share the state in etcd; a rebuilt DR node is another copy; a node down is taken on trust', () =>
   withTempDir(async (tmp) => {
     const dcSpec = await create(join(tmp, 'serve', 'dc5'), 'dc5');
@@ -58,12 +68,7 @@ test('two machines (two client directories each) share the state in etcd; a rebu
       expect(saved.previousSuccess).toBeGreaterThan(0);
 
       // Machine two, through its own client directories, resumes it: the watermark is there, and a range check runs from it.
-      const status = await aae('sync', two.dc, two.dr, '--status', '--lock', lock, '--json');
-      expect(status.json<{ watermark: string | null }>().watermark).toBe(new Date(saved.previousSuccess).toISOString());
-      const range = await aae('sync', two.dc, two.dr, '--once', 'range', '--pause-ms', '0', '--lock', lock, '--json');
-      expect(range.code, range.stderr).toBe(0);
-      expect(range.stderr).not.toMatch(/other copies/);
-      expect(range.json<{ outcome: string; kind: string }>()).toMatchObject({ outcome: 'in_sync', kind: 'range' });
+      await expectResumed(two.dc, two.dr, lock, saved.previousSuccess);
 
       // The DR node rebuilt under the same name (a new directory, so a new id): machine two's
       // client directory pointed at it sees a state of other copies, and starts afresh.
@@ -145,10 +150,5 @@ test('keystores on two machines (each its own directory, reading the same keys) 
     expect(first.code, first.stderr).toBe(0);
     expect(first.json<{ outcome: string }>().outcome).toBe('repaired');
     const saved = JSON.parse((await c.get('ks/src/dst/state').string())!) as { previousSuccess: number };
-    const status = await aae('sync', two.src, two.dst, '--status', '--lock', lock, '--json');
-    expect(status.json<{ watermark: string | null }>().watermark).toBe(new Date(saved.previousSuccess).toISOString());
-    const range = await aae('sync', two.src, two.dst, '--once', 'range', '--pause-ms', '0', '--lock', lock, '--json');
-    expect(range.code, range.stderr).toBe(0);
-    expect(range.stderr).not.toMatch(/other copies/);
-    expect(range.json<{ outcome: string; kind: string }>()).toMatchObject({ outcome: 'in_sync', kind: 'range' });
+    await expectResumed(two.src, two.dst, lock, saved.previousSuccess);
   }), 120_000);
