@@ -296,7 +296,7 @@ interface ScanStep {
  * GETRANGEs. The next cursor then comes back before this step's values, and the step after it is
  * on its way to Redis while these values are still being read and hashed here. Sent the other way
  * round (reads, then the next SCAN), each SCAN answered only after the reads before it, so Redis
- * and this process took turns, each idle while the other worked (a third of the build).
+ * and this process took turns, each idle while the other worked (a quarter of the scan).
  */
 export async function* scanSteps(node: RedisNode, spec: RedisSourceSpec, signal: AbortSignal | undefined): AsyncGenerator<ScanStep> {
   const ready: Array<Promise<ScanStep>> = [];
