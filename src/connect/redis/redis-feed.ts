@@ -171,6 +171,13 @@ export type FeedCheck = () => Promise<string | null>;
 export function openRedisStream(sub: RedisSubscription, from: number, check: FeedCheck): FeedStream {
   let position = from;
   let lastCheck = Date.now();
+  /**
+   * The clock's tick at the last idle answer. Nothing pending at a tick not yet answered idle is
+   * answered at once: a catch-up (`follow --once`, just after a build) used to wait IDLE_WAIT_MS
+   * to learn it had nothing to do. Only a second idle at the same tick waits, so a follower with
+   * nothing to apply still polls at that pace.
+   */
+  let idleAt: number | null = null;
   const gap = (): never => {
     throw new AaeError('FEED_GAP', `Redis subscription ${sub.name}: ${sub.broken}`);
   };
@@ -195,8 +202,9 @@ export function openRedisStream(sub: RedisSubscription, from: number, check: Fee
           position = notices[notices.length - 1]!.tick;
           return { kind: 'transactions', transactions: [{ position: String(position), commitTime: notices[0]!.at, changes }] };
         }
-        if (waited) {
+        if (waited || idleAt !== now) {
           // Nothing of this subscription's is pending: every tick up to `now` has been delivered.
+          idleAt = now;
           position = Math.max(position, now);
           return { kind: 'idle', position: String(position) };
         }

@@ -2,7 +2,7 @@ import { AaeError } from '../../errors.js';
 import { objectHashOfValue, varintLength, writeVarint, Xxh32Stream } from '../../hash/index.js';
 import type { ValueDigest } from '../feed.js';
 import { canonicalRowBytes, type RowValue } from '../row-bytes.js';
-import type { RedisNode } from './redis-connection.js';
+import { keyArg, type RedisNode } from './redis-connection.js';
 
 /**
  * A Redis value's canonical bytes (docs/FORMAT.md, "Redis values"), hashed as they are read:
@@ -200,30 +200,42 @@ export interface ReadKey {
   digest?: ValueDigest;
 }
 
+/** A GETRANGE's WRONGTYPE (the key holds another type) as null; any other failure stays one. */
+function wrongTypeAsNull(e: unknown): null {
+  if (isWrongType(e)) return null;
+  throw e;
+}
+
+const FIRST_CHUNK_END = String(STRING_CHUNK - 1);
+
 /**
  * Reads a batch of keys of one node: a GETRANGE of every key in one pipeline (the common case, a
  * string shorter than a chunk, costs exactly one command, as a plain GET would), then the others by
  * their type. Null where a key does not exist.
+ *
+ * This runs once per key of a snapshot, so it allocates little: no function or promise per key
+ * beyond the command's own (and its WRONGTYPE handler), and only the rare key that is not a small
+ * string waits on a readValue of its own.
  */
 export async function readBatch(node: RedisNode, keys: readonly Buffer[], fields: readonly string[] | null): Promise<Array<ReadKey | null>> {
-  const firsts = await Promise.all(
-    keys.map((k) =>
-      node.run<Buffer>(['GETRANGE', k, '0', String(STRING_CHUNK - 1)]).then(
-        (b) => b,
-        (e: unknown) => {
-          if (isWrongType(e)) return null;
-          throw e;
-        },
-      ),
-    ),
-  );
-  return Promise.all(
-    keys.map(async (k, i): Promise<ReadKey | null> => {
-      const first = firsts[i]!;
-      if (first !== null && first.length > 0 && first.length < STRING_CHUNK) return { values: [first] };
-      // An empty reply is an empty string or no key; WRONGTYPE (null) is another type; a full chunk is a big string.
-      const v = await readValue(node, k, fields, false, first !== null && first.length === STRING_CHUNK ? first : undefined);
-      return v === null ? null : { values: [], digest: v.digest };
-    }),
-  );
+  const sent: Array<Promise<Buffer | null>> = new Array<Promise<Buffer | null>>(keys.length);
+  for (let i = 0; i < keys.length; i++) sent[i] = node.run<Buffer>(['GETRANGE', keyArg(keys[i]!), '0', FIRST_CHUNK_END]).catch(wrongTypeAsNull);
+  const firsts = await Promise.all(sent);
+  const out: Array<ReadKey | null> = new Array<ReadKey | null>(keys.length);
+  let others: Array<Promise<void>> | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const first = firsts[i]!;
+    if (first !== null && first.length > 0 && first.length < STRING_CHUNK) {
+      out[i] = { values: [first] };
+      continue;
+    }
+    // An empty reply is an empty string or no key; WRONGTYPE (null) is another type; a full chunk is a big string.
+    (others ??= []).push(
+      readValue(node, keys[i]!, fields, false, first !== null && first.length === STRING_CHUNK ? first : undefined).then((v) => {
+        out[i] = v === null ? null : { values: [], digest: v.digest };
+      }),
+    );
+  }
+  if (others !== null) await Promise.all(others);
+  return out;
 }
