@@ -173,7 +173,8 @@ function serve(module: AnyFoldModule, port: MessagePort): Promise<void> {
             throw moduleFailure(module.name, `${m.where} (encoding its accumulator)`, e);
           }
           // A copy of exactly its bytes, transferred: msgpack's output may be a view into a shared pool.
-          const out = bytes.slice();
+          // (new Uint8Array, not slice: on a Buffer slice is a view, and its whole pool would be transferred.)
+          const out = new Uint8Array(bytes);
           send({ t: 'done', acc: out }, [out.buffer as ArrayBuffer]);
           end();
           return;

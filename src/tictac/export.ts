@@ -164,7 +164,9 @@ function wordsOf(bytes: Uint8Array): Int32Array {
   if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0) {
     return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   }
-  const copy = bytes.slice();
+  // A copy of exactly these bytes, aligned. Not bytes.slice(): on a Node Buffer (what gRPC and
+  // msgpack hand over) slice is a view of the same pool, and the words would be read from its start.
+  const copy = new Uint8Array(bytes);
   if (!LITTLE_ENDIAN_HOST) swapWords(new Uint32Array(copy.buffer), 0, copy.length / 4);
   return new Int32Array(copy.buffer);
 }

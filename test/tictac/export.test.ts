@@ -48,6 +48,19 @@ describe('export/import laws', () => {
     );
   });
 
+  test('law: an export read from inside a larger Node Buffer, at any offset, imports the same tree (gRPC and msgpack hand over such views)', () => {
+    fc.assert(
+      fc.property(smallSize, entries, fc.nat(64), fc.nat(64), fc.integer({ min: 0, max: 255 }), (size, list, before, after, fill) => {
+        const tree = build(size, list);
+        const bytes = tree.export();
+        const pool = Buffer.alloc(before + bytes.length + after, fill);
+        pool.set(bytes, before);
+        expect(TicTacTree.import(pool.subarray(before, before + bytes.length)).equals(tree)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   test('an unknown or negative key count survives the round trip', () => {
     fc.assert(
       fc.property(smallSize, entries, uint32, (size, list, value) => {
