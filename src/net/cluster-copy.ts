@@ -12,6 +12,7 @@
 import { clusterIdentity, formatCopies, readClusterConfig } from '../cluster/index.js';
 import { messageOf } from '../errors.js';
 import { transportOf } from './open-cluster.js';
+import { askInfo } from './ask-info.js';
 import { RemoteNode } from './remote-node.js';
 
 export interface ClusterCopy {
@@ -37,7 +38,7 @@ export async function clusterCopy(dir: string, options: { timeoutMs?: number } =
       if (address === undefined) return [name, own];
       const node = new RemoteNode(name, address, { transport });
       try {
-        const info = await node.info({ signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
+        const info = await askInfo(node, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
         if (info.name !== name || info.cluster !== spec.name) {
           unknown.push({ node: name, why: `${address} answers as node '${info.name}' of '${info.cluster}'` });
           return [name, null];

@@ -19,6 +19,7 @@ import { Cluster, EmbeddedCluster, openLocalNodes, type OpenOptions } from '../c
 import { AaeError, isAaeError } from '../errors.js';
 import { createClusterDir } from '../store/index.js';
 import type { NodeInfo, NodeService } from '../node/index.js';
+import { askInfo } from './ask-info.js';
 import { RemoteNode, type RemoteNodeOptions } from './remote-node.js';
 import { PROTOCOL } from './proto.js';
 import type { Transport } from './tls.js';
@@ -39,11 +40,6 @@ export interface OpenClusterOptions extends Omit<OpenOptions, 'wrapNode'> {
 
 /** Nodes that do not answer in this long at open are taken as down (a reachable node answers in ms). */
 const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
-
-/** A node that has not answered its Info at open in this long is dialled once more to see whether it is down outright. */
-const EARLY_PROBE_MS = 300;
-/** What that dial finds when the node is down now, not slow (diagnose.ts's findings). */
-const DOWN_NOW = new Set(['refused', 'unreachable', 'unresolved']);
 
 /** What a served node said when the cluster opened: its info, or why it could not be reached. */
 export type NodeProbe = { node: string; address: string; info: NodeInfo } | { node: string; address: string; error: AaeError };
@@ -118,29 +114,10 @@ async function probe(config: ClusterConfig, remotes: ReadonlyMap<string, RemoteN
 
   async function probeOne(name: string, node: RemoteNode): Promise<NodeProbe> {
     const address = node.address;
-    // The channel retries UNAVAILABLE for a few seconds (a node restarting answers on a retry), so
-    // a node that is down outright would hold up every open as long. A node that has not answered
-    // soon is dialled once more (diagnose.ts): one that refuses connections, cannot be routed to or
-    // does not resolve is down now, and one whose transport does not fit will not answer at all.
-    const early = new AbortController();
-    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), early.signal]);
-    let found: AaeError | undefined;
-    const timer = setTimeout(() => {
-      void node.diagnose(`no answer within ${EARLY_PROBE_MS} ms`).then((why) => {
-        if (why.code === 'NET_TLS_MISMATCH' || DOWN_NOW.has(String(why.details?.['reason']))) {
-          found = why;
-          early.abort();
-        }
-      }, () => undefined);
-    }, EARLY_PROBE_MS);
     let info: NodeInfo;
     try {
-      info = await node.info({ signal });
+      info = await askInfo(node, timeoutMs);
     } catch (e) {
-      if (found !== undefined) {
-        if (found.code === 'NET_TLS_MISMATCH') throw found;
-        return { node: name, address, error: found };
-      }
       // Down: routed around. A transport that does not fit (NET_TLS_MISMATCH) is thrown, like a
       // node that is not the one cluster.json describes: a configuration to fix, not a node to wait for.
       if (isAaeError(e, 'NODE_UNAVAILABLE')) return { node: name, address, error: e };
@@ -153,8 +130,6 @@ async function probe(config: ClusterConfig, remotes: ReadonlyMap<string, RemoteN
         return { node: name, address, error: new AaeError('NODE_UNAVAILABLE', `node ${name} (${address}) did not answer within ${timeoutMs} ms`, { cause: e, details: { node: name, address, reason: 'no-answer' } }) };
       }
       throw e;
-    } finally {
-      clearTimeout(timer);
     }
     if (info.contract.major !== PROTOCOL.major) {
       throw new AaeError('NODE_CONTRACT_MISMATCH', `node ${name} (${address}) speaks node contract ${info.contract.major}.${info.contract.minor}; this build speaks ${PROTOCOL.major}.${PROTOCOL.minor}`, { details: { node: name, address } });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultSpec, type ClientTls, type ClusterSpec } from '../../src/cluster/index.js';
 import { EmbeddedCluster } from '../../src/coordinator/index.js';
 import { AaeError, isAaeError } from '../../src/errors.js';
-import { RemoteNode, openCluster, type ServedCluster, type Transport } from '../../src/net/index.js';
+import { RemoteNode, clusterCopy, openCluster, type ServedCluster, type Transport } from '../../src/net/index.js';
 import { classify, explain, isMismatch, type Finding } from '../../src/net/diagnose.js';
 import { aae } from '../cli/helpers.js';
 import { clientDir, serveNode, type ServedNode } from '../support/served.js';
@@ -152,6 +152,13 @@ describe('a node that is down when the cluster opens', () => {
     } finally {
       await c.close();
     }
+    // A sync's look at which copies it reaches asks the same way.
+    t = Date.now();
+    const copy = await clusterCopy(client);
+    const copyMs = Date.now() - t;
+    expect(copy.id).toBe('nodes:n1=?');
+    expect(copy.unknown).toEqual([{ node: 'n1', why: expect.stringContaining('connection refused') }]);
+    expect(copyMs, `copy ${copyMs} ms, a call ${callMs} ms`).toBeLessThan(callMs / 2);
   });
 });
 
