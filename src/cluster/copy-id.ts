@@ -57,6 +57,18 @@ export function fillCopy(now: string | undefined, stored: string | undefined): s
   return formatCopies(a.map(([name, id], i) => [name, id ?? b[i]![1]]));
 }
 
+/**
+ * Why `stored` and `now` are not the same copy: the nodes whose ids differ (both known), or null
+ * when that says nothing (a directory's or a source's id changed, or the cluster changed form).
+ */
+export function changedNodes(stored: string, now: string): string[] | null {
+  const a = parseCopies(stored);
+  const b = parseCopies(now);
+  if (a === null || b === null || a.length !== b.length) return null;
+  const names = a.flatMap(([name, id], i) => (b[i]![0] === name && id !== null && b[i]![1] !== null && id !== b[i]![1] ? [name] : []));
+  return names.length === 0 ? null : names;
+}
+
 /** The nodes whose ids are unknown in `id`. */
 export function unknownCopies(id: string | undefined): string[] {
   return (id === undefined ? null : parseCopies(id))?.filter(([, v]) => v === null).map(([n]) => n) ?? [];

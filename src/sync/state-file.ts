@@ -19,7 +19,7 @@ import { AaeError } from '../errors.js';
 import { INITIAL_STATE, type SyncState } from './checks.js';
 import { WORK_ITEMS } from './schedule.js';
 import { CHECK_OUTCOMES, type CheckReport } from './run-check.js';
-import { fillCopy, sameCopy } from '../cluster/index.js';
+import { changedNodes, fillCopy, sameCopy } from '../cluster/index.js';
 
 const FORMAT = 'aae-sync-state';
 const VERSION = 1;
@@ -74,6 +74,11 @@ export interface SyncStatus {
    * same name): its watermark vouches for data that is gone, so the state is the initial one.
    */
   otherCopies: boolean;
+  /**
+   * With otherCopies: which side's copy changed, and the nodes whose data is served from another
+   * directory now (null: the cluster's or keystore's one id changed).
+   */
+  changed?: Array<{ side: 'source' | 'sink'; nodes: string[] | null }>;
   state: SyncState;
   lastCheck: CheckReport | undefined;
   /**
@@ -139,7 +144,11 @@ export function parseSyncStatus(text: string, file: string, who: SyncIdentity): 
   // The last report is for people: one that does not read as a report is left out, not an error.
   const last = lastCheckSchema.safeParse(s.lastCheck);
   const lastCheck = last.success ? (last.data as unknown as CheckReport) : undefined;
-  if (!sameCopy(s.sourceId, who.sourceId) || !sameCopy(s.sinkId, who.sinkId)) return { exists: true, otherCopies: true, state: { ...INITIAL_STATE }, lastCheck, lastSuccessAt: undefined, copies: copiesOf(who) };
+  const changed = (['source', 'sink'] as const).flatMap((side) => {
+    const [was, is] = side === 'source' ? [s.sourceId, who.sourceId] : [s.sinkId, who.sinkId];
+    return sameCopy(was, is) ? [] : [{ side, nodes: changedNodes(was!, is!) }];
+  });
+  if (changed.length > 0) return { exists: true, otherCopies: true, changed, state: { ...INITIAL_STATE }, lastCheck, lastSuccessAt: undefined, copies: copiesOf(who) };
   const copies = { sourceId: fillCopy(who.sourceId, s.sourceId), sinkId: fillCopy(who.sinkId, s.sinkId) };
   return { exists: true, otherCopies: false, state, lastCheck, lastSuccessAt: s.lastSuccessAt, copies: copiesOf(copies) };
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { fillCopy, formatCopies, parseCopies, sameCopy, unknownCopies } from '../../src/cluster/index.js';
+import { changedNodes, fillCopy, formatCopies, parseCopies, sameCopy, unknownCopies } from '../../src/cluster/index.js';
 
 /**
  * Which copy a sync state vouches for (src/cluster/copy-id.ts): a served cluster is named by its
@@ -85,4 +85,15 @@ test('filling: a node that did not answer takes the id the state recorded; known
   // Of another copy: nothing is taken from it.
   const now = formatCopies([['n1', 'a'.repeat(32)], ['n2', null]]);
   expect(fillCopy(now, formatCopies([['n1', 'b'.repeat(32)], ['n2', 'c'.repeat(32)]]))).toBe(now);
+});
+
+test('changedNodes names exactly the answering nodes whose ids differ, and nothing for one id', () => {
+  fc.assert(
+    fc.property(cluster, fc.array(fc.boolean()), hex, (nodes, flips, fresh) => {
+      const now = nodes.map(([n, id], i): [string, string] => [n, flips[i] === true && fresh !== id ? fresh : id]);
+      const expected = nodes.filter(([, id], i) => now[i]![1] !== id).map(([n]) => n);
+      expect(changedNodes(formatCopies(nodes), formatCopies(now))).toEqual(expected.length === 0 ? null : expected);
+    }),
+  );
+  expect(changedNodes('a'.repeat(32), 'b'.repeat(32))).toBeNull();
 });

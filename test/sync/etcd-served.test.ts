@@ -80,8 +80,13 @@ test('two machines (two client directories each) share the state in etcd; a rebu
       servers.push(dr);
       await clientDir(two.dr, drSpec, dr.addresses);
       const rebuilt = await aae('sync', two.dc, two.dr, '--status', '--lock', lock);
-      expect(rebuilt.stdout).toMatch(/written against other copies of these clusters: ignored/);
+      expect(rebuilt.stdout).toMatch(/written against other copies: dr5's node n1 is served from another directory \(rebuilt\?\): ignored/);
       expect(rebuilt.stdout).toMatch(/watermark: +none yet/);
+      // Nothing vouches for the rebuilt copy, whatever the last check said: a monitor is told so.
+      expect(rebuilt.code).toBe(1);
+      expect(rebuilt.stdout).toMatch(/the saved state is of other copies/);
+      const json = await aae('sync', two.dc, two.dr, '--status', '--lock', lock, '--json');
+      expect(json.json()).toMatchObject({ healthy: false, otherCopies: true, changed: [{ cluster: 'dr5', nodes: ['n1'] }] });
 
       // The source node down: its copy is unknown, matched on trust (said so), and the state is read.
       await clientDir(one.dr, drSpec, dr.addresses);
@@ -96,6 +101,24 @@ test('two machines (two client directories each) share the state in etcd; a rebu
       for (const s of servers) await s.stop();
     }
   }), 180_000);
+
+test('an embedded cluster made anew under its name and directory is another copy: the warning names it, status is unhealthy', () =>
+  withTempDir(async (tmp) => {
+    const a = join(tmp, 'dc7');
+    const b = join(tmp, 'dr7');
+    await create(a, 'dc7');
+    await create(b, 'dr7');
+    expect((await aae('sync', a, b, '--once', 'all', '--pause-ms', '0', '--json')).code).toBe(0);
+    await rm(b, { recursive: true });
+    await create(b, 'dr7');
+    const status = await aae('sync', a, b, '--status');
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/written against other copies: dr7 is another copy \(a cluster directory made anew, or a keystore reading another source, table or address\): ignored/);
+    const run = await aae('sync', a, b, '--once', 'all', '--pause-ms', '0', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/warning: \S+dr7\.json was written against other copies: dr7 is another copy .*; starting afresh, with no watermark/);
+    expect((await aae('sync', a, b, '--status')).code).toBe(0);
+  }), 60_000);
 
 test('moving a sync from its state file to --lock carries the watermark into etcd, and says so', () =>
   withTempDir(async (tmp) => {

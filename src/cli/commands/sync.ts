@@ -199,7 +199,7 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
         let status = await coord.readStatus();
         if (lockAt !== null && !status.exists) status = await importStateFile(status, stateFile, who, coord, err);
         if (status.otherCopies) {
-          err.write(`warning: ${coord.where} was written against other copies of ${names[0]} or ${names[1]} (rebuilt?): starting afresh, with no watermark\n`);
+          err.write(`warning: ${coord.where} was written against other copies: ${copiesChanged(status, names)}; starting afresh, with no watermark\n`);
         }
         // From now on the state records every node's copy, those that did not answer as the state had them.
         Object.assign(who, status.copies);
@@ -339,6 +339,17 @@ async function copyOf(dir: string): Promise<ClusterCopy> {
   return (await isKeystore(dir)) ? { id: sourceCopyId(await readSourceSpec(dir)), unknown: [] } : clusterCopy(dir);
 }
 
+/** Which cluster is another copy now, and why, in words. */
+function copiesChanged(status: SyncStatus, names: readonly [string, string]): string {
+  return (status.changed ?? [])
+    .map((c) => {
+      const name = c.side === 'source' ? names[0] : names[1];
+      if (c.nodes === null) return `${name} is another copy (a cluster directory made anew, or a keystore reading another source, table or address)`;
+      return `${name}'s ${c.nodes.length === 1 ? `node ${c.nodes[0]} is` : `nodes ${c.nodes.join(', ')} are`} served from another directory (rebuilt?)`;
+    })
+    .join('; ');
+}
+
 function unknownCopyLine(u: { cluster: string; node: string; why: string }): string {
   return `warning: node ${u.node} of ${u.cluster} did not say which copy of the cluster it is (${u.why}); the state is matched on the other nodes\n`;
 }
@@ -375,7 +386,10 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
     }
   }
   const last = status.lastCheck;
-  const health = healthOf(status.lastCheck, status.lastSuccessAt, opts.maxAge, Date.now());
+  // A state of other copies was ignored: nothing vouches for these clusters, whatever its last check said.
+  const health = status.otherCopies
+    ? { exit: EXIT.DIFFERENT, why: `the saved state is of other copies (${copiesChanged(status, names)}): nothing vouches for these yet` }
+    : healthOf(status.lastCheck, status.lastSuccessAt, opts.maxAge, Date.now());
   ctx.setExitCode(health.exit);
   const { previousSuccess: w, range, fullCheckDue } = status.state;
   if (opts.json) {
@@ -385,6 +399,8 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
       ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }),
       stateFile,
       ...(importable === undefined ? {} : { importsStateFile: importable }),
+      otherCopies: status.otherCopies,
+      ...(status.changed === undefined ? {} : { changed: status.changed.map((c) => ({ cluster: c.side === 'source' ? names[0] : names[1], nodes: c.nodes })) }),
       running: pid !== undefined,
       ...(pid === undefined ? {} : { pid }),
       watermark: w === null ? null : iso(w),
@@ -400,7 +416,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   }
   const age = (t: number) => `${iso(t)} (${duration(Math.max(0, Date.now() - t))} ago)`;
   const lines = [
-    `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'}${importable === undefined ? '' : `; the first run imports ${importable}'s`}${status.otherCopies ? ', written against other copies of these clusters: ignored' : ''})`,
+    `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'}${importable === undefined ? '' : `; the first run imports ${importable}'s`}${status.otherCopies ? `, written against other copies: ${copiesChanged(status, names)}: ignored` : ''})`,
     `  running:         ${pid === undefined ? 'no' : typeof pid === 'number' ? `yes, pid ${pid}` : `yes, ${pid}`}`,
     `  watermark:       ${w === null ? 'none yet (a full check sets it)' : age(w)}`,
     `  span to check:   ${range === null ? 'none' : `${iso(range.from)} .. ${iso(range.to)}${range.bucket === undefined ? '' : ` in bucket ${range.bucket}`}`}`,
