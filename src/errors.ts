@@ -100,6 +100,7 @@ export const ERROR_CODES = {
   SYNC_BUSY: 'failure', // another aae sync holds the lock of this state file
   SYNC_LOCK_LOST: 'failure', // an aae sync lost its etcd lease (another may have taken over): it stops
   SYNC_LOCK_UNAVAILABLE: 'failure', // etcd, which holds the sync lock, cannot be reached (a --once run; a standby waits instead)
+  SYNC_COPIES_CHANGED: 'failure', // a running sync found a cluster it syncs is another copy now (a node served from a new directory): it starts afresh
 
   // src/cli
   OUTPUT_IO: 'failure', // a listing (--output FILE) or an --html page could not be written

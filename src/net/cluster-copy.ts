@@ -11,7 +11,8 @@
  */
 import { clusterIdentity, formatCopies, readClusterConfig } from '../cluster/index.js';
 import { messageOf } from '../errors.js';
-import { transportOf } from './open-cluster.js';
+import type { Cluster } from '../coordinator/index.js';
+import { ServedCluster, transportOf } from './open-cluster.js';
 import { askInfo } from './ask-info.js';
 import { RemoteNode } from './remote-node.js';
 
@@ -54,4 +55,16 @@ export async function clusterCopy(dir: string, options: { timeoutMs?: number } =
     }),
   );
   return { id: formatCopies(ids), unknown };
+}
+
+/**
+ * The copy an open cluster reaches, from what its served nodes answered when it opened (no call):
+ * a sync asks at every check, so a node served from another directory since the last one (a
+ * rebuilt DR node) is noticed before its watermark is trusted again. `dir` is the cluster's own.
+ */
+export async function openClusterCopy(cluster: Cluster, dir: string): Promise<string> {
+  if (!(cluster instanceof ServedCluster)) return clusterIdentity(dir);
+  const answered = new Map(cluster.probes.map((p) => [p.node, 'info' in p ? (p.info.copy ?? null) : null]));
+  const own = cluster.spec.nodes.some((n) => !answered.has(n)) ? await clusterIdentity(dir) : null;
+  return formatCopies(cluster.spec.nodes.map((n) => [n, answered.has(n) ? answered.get(n)! : own]));
 }

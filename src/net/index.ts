@@ -12,4 +12,4 @@ export { NET_LOG_CODES, type LogLine, type LogSink, type LogLevel, type NetLogCo
 export { serverMetrics, syncMetrics, serveMetrics, type ServerMetrics, type SyncMetrics, type MetricsEndpoint } from './metrics.js';
 export { PROTOCOL, PROTO_FILE, SERVICE_NAME, messageCodec, type MethodName } from './proto.js';
 export { openCluster, createCluster, transportOf, ServedCluster, type OpenClusterOptions, type NodeProbe } from './open-cluster.js';
-export { clusterCopy, type ClusterCopy } from './cluster-copy.js';
+export { clusterCopy, openClusterCopy, type ClusterCopy } from './cluster-copy.js';

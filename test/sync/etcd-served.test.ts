@@ -5,7 +5,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { readClusterSpec } from '../../src/cluster/index.js';
 import { aae, withTempDir } from '../cli/helpers.js';
 import { redisClient, useEtcd, useRedis } from '../support/redis.js';
-import { clientDir, serveCluster, type ServedCluster } from '../support/served.js';
+import { spawn } from 'node:child_process';
+import { MAIN, clientDir, serveCluster, type ServedCluster } from '../support/served.js';
 
 /**
  * One sync runner across machines, for served clusters (issue 13's "the survivor resumes the
@@ -97,6 +98,59 @@ test('two machines (two client directories each) share the state in etcd; a rebu
       expect(down.stderr).toMatch(/node n1 of dc5 did not say which copy of the cluster it is \(.*\); the state is matched on the other nodes/);
       expect(down.stdout).not.toMatch(/other copies/);
       expect(down.stdout).not.toMatch(/watermark: +none yet/);
+    } finally {
+      for (const s of servers) await s.stop();
+    }
+  }), 180_000);
+
+test('a running sync notices, at its next check, a DR node served from a new directory: that check fails SYNC_COPIES_CHANGED, and the state starts afresh', () =>
+  withTempDir(async (tmp) => {
+    const dcSpec = await create(join(tmp, 'serve', 'dc8'), 'dc8');
+    const drSpec = await create(join(tmp, 'serve', 'dr8'), 'dr8');
+    const data = join(tmp, 'd.jsonl');
+    await writeFile(data, Array.from({ length: 20 }, (_, i) => JSON.stringify({ bucket: 'b', key: `k${i}`, value: `v${i}` })).join('\n'));
+    expect((await aae('load', join(tmp, 'serve', 'dc8'), data)).code).toBe(0);
+    const servers: ServedCluster[] = [];
+    try {
+      const dc = await serveCluster(join(tmp, 'serve', 'dc8'), dcSpec);
+      servers.push(dc);
+      let dr = await serveCluster(join(tmp, 'serve', 'dr8'), drSpec);
+      servers.push(dr);
+      const m = { dc: await clientDir(join(tmp, 'm1', 'dc8'), dcSpec, dc.addresses), dr: await clientDir(join(tmp, 'm1', 'dr8'), drSpec, dr.addresses) };
+      const lock = `${etcd.server.url}/live/`;
+      expect((await aae('sync', m.dc, m.dr, '--once', 'all', '--pause-ms', '0', '--lock', lock, '--json')).code).toBe(0);
+
+      // A daemon: an auto check every 4 s, three of them.
+      const daemon = spawn(process.execPath, [MAIN, 'sync', m.dc, m.dr, '--schedule', 'auto=3', '--period', '12s', '--checks', '3', '--pause-ms', '0', '--lock', lock, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let errText = '';
+      daemon.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      daemon.stderr.on('data', (d: Buffer) => (errText += d.toString()));
+      const exited = new Promise<number | null>((res) => daemon.on('exit', (c) => res(c)));
+      const reports = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { outcome: string; kind?: string; item: string; error?: { code: string; message: string } });
+      const deadline = Date.now() + 30_000;
+      while (reports().filter((r) => r.outcome !== 'skipped').length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(reports()[0], errText).toMatchObject({ outcome: 'in_sync' });
+
+      // The DR node rebuilt: a new directory, served at the same... new address; the client directory follows it.
+      await dr.stop();
+      servers.pop();
+      await rm(join(tmp, 'serve', 'dr8'), { recursive: true });
+      await create(join(tmp, 'serve', 'dr8'), 'dr8');
+      dr = await serveCluster(join(tmp, 'serve', 'dr8'), drSpec);
+      servers.push(dr);
+      await clientDir(m.dr, drSpec, dr.addresses);
+
+      expect(await exited, errText).not.toBeNull();
+      const done = reports().filter((r) => r.outcome !== 'skipped');
+      expect(done.map((r) => r.outcome), out).toEqual(['in_sync', 'failed', 'repaired']);
+      expect(done[1]!.error!.code).toBe('SYNC_COPIES_CHANGED');
+      expect(done[1]!.error!.message).toMatch(/dr8's node n1 is served from another directory \(rebuilt\?\): the watermark does not vouch for it; starting afresh/);
+      // With no watermark, the auto check after it compared everything, and restored the rebuilt node.
+      expect(done[2]!.kind).toBe('all');
+      expect((await aae('compare', m.dc, m.dr, '--json', '--pause-ms', '0')).code).toBe(0);
+      const state = JSON.parse((await c.get('live/dc8/dr8/state').string())!) as { sinkId: string };
+      expect(state.sinkId).toBe(`nodes:n1=${(await readFile(join(tmp, 'serve', 'dr8', 'cluster.id'), 'utf8')).trim()}`);
     } finally {
       for (const s of servers) await s.stop();
     }

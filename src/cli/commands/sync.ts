@@ -2,15 +2,16 @@ import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { readClusterSpec, validateObjectKey } from '../../cluster/index.js';
+import { changedNodes, fillCopy, readClusterSpec, sameCopy, validateObjectKey } from '../../cluster/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
 import { EmbeddedCluster, type Cluster } from '../../coordinator/index.js';
-import { clusterCopy, parseAddress, serveMetrics, syncMetrics, type ClusterCopy, type MetricsEndpoint } from '../../net/index.js';
+import { clusterCopy, openClusterCopy, parseAddress, serveMetrics, syncMetrics, type ClusterCopy, type MetricsEndpoint } from '../../net/index.js';
 import { isKeystore, readSourceSpec, sourceCopyId } from '../../connect/index.js';
 import { DEFAULT_REBUILD_RATE, DEFAULT_REBUILD_SCHEDULE, rebuildFailedLine, startDueRebuilds, treeCheckLine, type DueRebuildOptions } from '../../store/index.js';
 import { ConflictLogFile } from '../../repair/index.js';
 import {
   DAY_MS,
+  INITIAL_STATE,
   WORK_ITEMS,
   DEFAULT_LOCK_TTL_SECONDS,
   defaultStatePath,
@@ -199,7 +200,7 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
         let status = await coord.readStatus();
         if (lockAt !== null && !status.exists) status = await importStateFile(status, stateFile, who, coord, err);
         if (status.otherCopies) {
-          err.write(`warning: ${coord.where} was written against other copies: ${copiesChanged(status, names)}; starting afresh, with no watermark\n`);
+          err.write(`warning: ${coord.where} was written against other copies: ${copiesChanged(status.changed, names)}; starting afresh, with no watermark\n`);
         }
         // From now on the state records every node's copy, those that did not answer as the state had them.
         Object.assign(who, status.copies);
@@ -217,8 +218,22 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
         const external = await anyKeystore([source, sink]);
         const follow: OpenClusterOptions = { keystores: 'follow', ...(opts.json ? {} : { log: (l) => err.write(`  ${l.code} ${l.message}\n`) }), ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }) };
         const tuning = repairTuning(opts, { external });
+        // The copies a check's open finds, when they are not those the state vouches for (checkCopies).
+        let changedTo: { sourceId?: string; sinkId?: string } | undefined;
         const options = {
-          open: () => openPair(source, sink, follow, rebuildOptions(opts, ctx.io.signal), err),
+          open: async () => {
+            const pair = await openPair(source, sink, follow, rebuildOptions(opts, ctx.io.signal), err);
+            const seen = await checkCopies(pair, [source, sink], names, who).catch(async (e: unknown) => {
+              await pair.close();
+              throw e;
+            });
+            if (seen.error !== undefined) {
+              changedTo = seen.found;
+              await pair.close();
+              throw seen.error;
+            }
+            return pair;
+          },
           repair: {
             ...tuning,
             logger: exchangeLogger(ctx.log),
@@ -228,6 +243,13 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
             ...(opts.json ? {} : { onLoop: (l: { loop: number; mode: string; differences: number; stats: { placesWritten: number } }) => err.write(`  loop ${l.loop} (${l.mode}): ${l.differences} difference(s); ${l.stats.placesWritten} write(s)\n`) }),
           },
           signal,
+        };
+        // A check that found other copies ran nothing: the state starts afresh, recording the copies found.
+        const afreshIfChanged = (r: CheckReport): CheckReport => {
+          if (r.outcome !== 'failed' || r.error?.code !== 'SYNC_COPIES_CHANGED' || changedTo === undefined) return r;
+          Object.assign(who, changedTo);
+          changedTo = undefined;
+          return { ...r, state: { ...INITIAL_STATE } };
         };
         const report = (r: CheckReport): void => {
           lastOutcome = r.outcome;
@@ -245,7 +267,7 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
         if (opts.once !== undefined) {
           const check = resolveCheck(opts.once, initial, Date.now(), opts.window, opts.bucket === undefined ? {} : { bucket: opts.bucket });
           if (!check.run) throw new AaeError('USAGE', `--once ${opts.once}: nothing to compare (${check.why}); run --once all first`);
-          last = await runCheck(check, initial, options);
+          last = afreshIfChanged(await runCheck(check, initial, options));
           // Said first: if the state cannot be saved, what the check did to the clusters is still known.
           report(last);
           await coord.saveState(last.state, last, lastSuccess);
@@ -263,6 +285,7 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
           }
           const result = await runSyncLoop({
             ...options,
+            check: async (c, state, o) => afreshIfChanged(await runCheck(c, state, o)),
             wants: schedule,
             periodMs: period,
             window: opts.window,
@@ -339,9 +362,45 @@ async function copyOf(dir: string): Promise<ClusterCopy> {
   return (await isKeystore(dir)) ? { id: sourceCopyId(await readSourceSpec(dir)), unknown: [] } : clusterCopy(dir);
 }
 
+/**
+ * At a check's open: whether each cluster is still the copy the state vouches for (a served node
+ * may have been rebuilt, served from a new directory, since the sync started). Newly answering
+ * nodes' ids are learnt into `who`. Other copies: SYNC_COPIES_CHANGED, and the copies found are
+ * returned for the state to record once the check has been reported failed.
+ */
+async function checkCopies(
+  pair: OpenPair,
+  dirs: readonly [string, string],
+  names: readonly [string, string],
+  who: SyncIdentity,
+): Promise<{ error?: AaeError; found: { sourceId?: string; sinkId?: string } }> {
+  const changed: Array<{ side: 'source' | 'sink'; nodes: string[] | null }> = [];
+  const found: { sourceId?: string; sinkId?: string } = {};
+  for (const [i, side] of (['source', 'sink'] as const).entries()) {
+    // A keystore's copy is the source it reads, fixed by its spec (it cannot change under a running sync).
+    if (await isKeystore(dirs[i]!)) continue;
+    const key = side === 'source' ? 'sourceId' : 'sinkId';
+    const now = await openClusterCopy(i === 0 ? pair.source : pair.sink, dirs[i]!);
+    const was = who[key];
+    if (sameCopy(was, now)) {
+      const learnt = fillCopy(now, was);
+      if (learnt !== undefined) found[key] = learnt;
+    } else {
+      changed.push({ side, nodes: changedNodes(was!, now) });
+      found[key] = now;
+    }
+  }
+  if (changed.length === 0) {
+    Object.assign(who, found);
+    return { found };
+  }
+  const why = copiesChanged(changed, names);
+  return { error: new AaeError('SYNC_COPIES_CHANGED', `${why}: the watermark does not vouch for it; starting afresh (the next full check sets one)`, { details: { changed } }), found };
+}
+
 /** Which cluster is another copy now, and why, in words. */
-function copiesChanged(status: SyncStatus, names: readonly [string, string]): string {
-  return (status.changed ?? [])
+function copiesChanged(changed: SyncStatus['changed'], names: readonly [string, string]): string {
+  return (changed ?? [])
     .map((c) => {
       const name = c.side === 'source' ? names[0] : names[1];
       if (c.nodes === null) return `${name} is another copy (a cluster directory made anew, or a keystore reading another source, table or address)`;
@@ -388,7 +447,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   const last = status.lastCheck;
   // A state of other copies was ignored: nothing vouches for these clusters, whatever its last check said.
   const health = status.otherCopies
-    ? { exit: EXIT.DIFFERENT, why: `the saved state is of other copies (${copiesChanged(status, names)}): nothing vouches for these yet` }
+    ? { exit: EXIT.DIFFERENT, why: `the saved state is of other copies (${copiesChanged(status.changed, names)}): nothing vouches for these yet` }
     : healthOf(status.lastCheck, status.lastSuccessAt, opts.maxAge, Date.now());
   ctx.setExitCode(health.exit);
   const { previousSuccess: w, range, fullCheckDue } = status.state;
@@ -416,7 +475,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   }
   const age = (t: number) => `${iso(t)} (${duration(Math.max(0, Date.now() - t))} ago)`;
   const lines = [
-    `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'}${importable === undefined ? '' : `; the first run imports ${importable}'s`}${status.otherCopies ? `, written against other copies: ${copiesChanged(status, names)}: ignored` : ''})`,
+    `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'}${importable === undefined ? '' : `; the first run imports ${importable}'s`}${status.otherCopies ? `, written against other copies: ${copiesChanged(status.changed, names)}: ignored` : ''})`,
     `  running:         ${pid === undefined ? 'no' : typeof pid === 'number' ? `yes, pid ${pid}` : `yes, ${pid}`}`,
     `  watermark:       ${w === null ? 'none yet (a full check sets it)' : age(w)}`,
     `  span to check:   ${range === null ? 'none' : `${iso(range.from)} .. ${iso(range.to)}${range.bucket === undefined ? '' : ` in bucket ${range.bucket}`}`}`,
