@@ -150,7 +150,6 @@ export interface ReplicaComparison {
 const REPLICA_EXCHANGES_AT_ONCE = 32;
 
 export async function compareReplicas(cluster: ClusterHandle, options: ReplicaCompareOptions & StreamOptions<ReplicaDifference> = {}): Promise<ReplicaComparison> {
-  const spec = cluster.params;
   const stream = options.onDifferences;
   // Streamed, the distinct keys are counted here (one identity a differing key); kept, below.
   const streamedKeys = new Set<string>();

@@ -14,7 +14,6 @@ import {
   type IndexEntry,
 } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
-import { utf8 } from '../hash/index.js';
 import type { Head, HeadsAnswer, KeyLoc, WriteBasis, WriteEntry, WriteOp } from '../node/index.js';
 import { KeySlots, locateKey, prepareHead } from '../store/index.js';
 
