@@ -1,3 +1,4 @@
+import { isClusterName } from '../cluster/index.js';
 import { AaeError, isAaeError, quote } from '../errors.js';
 
 /** Option parsers for commander: bad values become USAGE errors (exit 2), never NaN flowing inward. */
@@ -18,6 +19,19 @@ export function parseChoice<T extends string>(name: string, choices: readonly T[
       throw new AaeError('USAGE', `${name} must be one of ${choices.join(', ')}, got ${quote(raw)}`);
     }
     return raw as T;
+  };
+}
+
+/**
+ * A cluster name (`cluster create --name`, `connect --name`): one cluster.json accepts
+ * (isClusterName), and not blank. Checked before anything is made, so a refused name leaves nothing.
+ */
+export function parseClusterName(name: string): (raw: string) => string {
+  return (raw: string) => {
+    if (raw.trim() === '') throw new AaeError('USAGE', `${name} must not be empty`);
+    // JSON's quoting, so a NUL or a lone surrogate shows as an escape rather than as nothing.
+    if (!isClusterName(raw)) throw new AaeError('USAGE', `${name} must be well-formed text without NUL characters, got ${JSON.stringify(raw)}`);
+    return raw;
   };
 }
 

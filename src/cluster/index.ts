@@ -60,6 +60,7 @@ export {
   TREE_SIZE_NAMES,
   MAX_NODES,
   MAX_NODE_NAME_LENGTH,
+  isClusterName,
   parseClusterSpec,
   parseClusterConfig,
   clusterConfigJson,

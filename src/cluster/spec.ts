@@ -32,6 +32,16 @@ export const MAX_NODES = 256;
 export const MAX_NODE_NAME_LENGTH = 64;
 const NODE_NAME = /^[A-Za-z0-9_.-]+$/;
 
+/**
+ * A name cluster.json can hold: non-empty, well-formed (it is written as UTF-8), no NUL. The name is
+ * the actor of the versions a cluster mints, and what a sync names a pair by (its state file, its
+ * etcd lock), so every way of choosing one (`cluster create --name`, `connect --name`) checks it
+ * with this.
+ */
+export function isClusterName(s: string): boolean {
+  return s.length > 0 && s.isWellFormed() && !s.includes('\0');
+}
+
 export interface ClusterSpec {
   version: 1;
   name: string;
@@ -84,9 +94,7 @@ const tlsSchema = z.union([z.literal('insecure'), z.strictObject({ ca: path, cer
 
 const specSchema = z.strictObject({
   version: z.literal(CLUSTER_SPEC_VERSION, must(`must be ${CLUSTER_SPEC_VERSION}`)),
-  name: z
-    .string(must('must be a non-empty string'))
-    .refine((s) => s.length > 0 && s.isWellFormed() && !s.includes('\0'), { error: 'must be a non-empty string' }),
+  name: z.string(must('must be a non-empty string')).refine(isClusterName, { error: 'must be a non-empty string' }),
   ringSize: z
     .number(must(RING_MSG))
     .refine((n) => Number.isInteger(n) && n >= MIN_RING_SIZE && n <= MAX_RING_SIZE && (n & (n - 1)) === 0, {

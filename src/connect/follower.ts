@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AaeError, isAaeError, throwIfAborted } from '../errors.js';
 import type { ChangeSource, FeedStream, FeedTransaction, ValueDigest } from './feed.js';
 import type { RowValues } from './row-bytes.js';
-import { finishSwap, keystoreName, openKeystore, REBUILD_DIR, type OpenKeystore } from './keystore.js';
+import { finishSwap, openKeystore, REBUILD_DIR, type OpenKeystore } from './keystore.js';
 import { nextRebuild, writeState, type KeystoreState } from './keystore-state.js';
 import { KeystoreStore, type HeadChange } from './keystore-store.js';
 
@@ -387,7 +387,8 @@ export class Follower {
       const sub = await source.subscribe(name, options.signal === undefined ? {} : { signal: options.signal });
       await this.reached();
       try {
-        const target = await KeystoreStore.build(buildDir, keystoreName(dir), spec.bucket, { actor: sub.clock?.actor ?? null });
+        // The live cluster.json's name, not the directory's: it may have been chosen (connect --name).
+        const target = await KeystoreStore.build(buildDir, this.ks.store.cluster.spec.name, spec.bucket, { actor: sub.clock?.actor ?? null });
         try {
           for await (const batch of sub.rows(options.signal)) {
             await target.add(batch, sub.clock?.counter);

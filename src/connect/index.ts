@@ -8,7 +8,7 @@ export { canonicalRowBytes, decodeRowBytes, keyBytesOf, type RowValues } from '.
 export { keystoreClock, sourceActor } from './keystore-clock.js';
 export type { ChangeSource, FeedBatch, FeedChange, FeedStream, FeedTransaction, SnapshotRow, Subscription } from './feed.js';
 export { KEYSTORE_NODE, KeystoreStore, KeystoreBuild, headOfRow, rowClock, keystoreClusterSpec, type ClockScheme, type HeadChange } from './keystore-store.js';
-export { createKeystore, isKeystore, keystoreStatus, openKeystore, type KeystoreStatus, type OpenKeystore } from './keystore.js';
+export { createKeystore, isKeystore, keystoreNameOf, keystoreStatus, openKeystore, type KeystoreStatus, type OpenKeystore } from './keystore.js';
 export { readState, type KeystoreState } from './keystore-state.js';
 export { parseSourceSpec, readSourceSpec, type SourceSpec } from './source-spec.js';
 export { sourceCopyId } from './source-copy.js';

@@ -1,6 +1,6 @@
 import { access, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { CLUSTER_SPEC_FILE } from '../cluster/index.js';
+import { CLUSTER_SPEC_FILE, isClusterName } from '../cluster/index.js';
 import { AaeError } from '../errors.js';
 import { KeystoreStore, KEYSTORE_NODE } from './keystore-store.js';
 import { initialState, readState, writeState, type KeystoreState } from './keystore-state.js';
@@ -28,7 +28,6 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** Makes a keystore directory (nothing is read from the source here: aae connect checks it first). */
 /** Refuses a directory that already holds a cluster or a keystore (KEYSTORE_EXISTS). */
 export async function checkKeystoreFree(dir: string): Promise<void> {
   for (const f of [CLUSTER_SPEC_FILE, SOURCE_SPEC_FILE]) {
@@ -36,19 +35,32 @@ export async function checkKeystoreFree(dir: string): Promise<void> {
   }
 }
 
-export async function createKeystore(dir: string, spec: SourceSpec): Promise<void> {
+/**
+ * The keystore's cluster name (cluster.json's `name`): `name`, else the directory's basename. It
+ * is what compare, status and sync call the keystore, and what `sync --lock` elects one runner
+ * by, so keystores of the same tables on several machines need the same name wherever their
+ * directories are. Refused (CONNECT_SPEC_INVALID, field `name`) unless cluster.json can hold it;
+ * each connect asks before it touches the source or the disk.
+ */
+export function keystoreNameOf(dir: string, name?: string): string {
+  const chosen = name ?? basename(resolve(dir));
+  if (chosen.trim() === '' || !isClusterName(chosen)) {
+    throw new AaeError('CONNECT_SPEC_INVALID', `name: the keystore's cluster name must be non-empty, well-formed text without NUL characters, got ${JSON.stringify(chosen)}`, { details: { fields: ['name'] } });
+  }
+  return chosen;
+}
+
+/** Makes a keystore directory named `name` (nothing is read from the source here: aae connect checks it first). */
+export async function createKeystore(dir: string, spec: SourceSpec, options: { name?: string } = {}): Promise<void> {
+  const name = keystoreNameOf(dir, options.name);
   await checkKeystoreFree(dir);
   await mkdir(dir, { recursive: true }).catch((e: unknown) => {
     throw new AaeError('STORE_IO', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });
   });
-  const store = await KeystoreStore.create(dir, keystoreName(dir), spec.bucket);
+  const store = await KeystoreStore.create(dir, name, spec.bucket);
   await store.close();
   await writeState(dir, initialState());
   await writeSourceSpec(dir, spec); // last: a directory with source.json is a whole keystore
-}
-
-export function keystoreName(dir: string): string {
-  return basename(resolve(dir));
 }
 
 /** Whether `dir` is a keystore (it has a source spec). */

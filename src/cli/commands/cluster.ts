@@ -6,7 +6,7 @@ import { createCluster, parseAddress, requireLoopback } from '../../net/index.js
 import { registerStatus } from './cluster-status.js';
 import type { CommandContext } from '../io.js';
 import { printJson } from '../output.js';
-import { parseChoice, parseIntOption } from '../parse.js';
+import { parseChoice, parseClusterName, parseIntOption } from '../parse.js';
 import { AaeError } from '../../errors.js';
 import { basename, relative, resolve } from 'node:path';
 
@@ -32,7 +32,7 @@ export function registerCluster(program: Command, ctx: CommandContext): void {
     .command('create')
     .description('create an embedded cluster: a directory with cluster.json and one LevelDB per node')
     .argument('<dir>', 'the directory to create (must not hold a cluster yet)')
-    .option('--name <name>', 'cluster name, also the actor of the versions it mints (default: the directory name)')
+    .option('--name <name>', 'cluster name, also the actor of the versions it mints (default: the directory name)', parseClusterName('--name'))
     // 4, not 3: with nVal 3 no power-of-two ring can keep every preflist on 3 distinct nodes (a
     // node's vnodes must sit 3 apart, so 3 nodes hold at most 3·⌊R/3⌋ < R vnodes).
     .option('--nodes <n>', 'number of nodes (4 keeps the 3 replicas of every key on distinct nodes)', parseIntOption('--nodes', 1, 256), 4)
@@ -63,7 +63,6 @@ Examples:
     )
     .action(async (dir: string, opts: CreateOptions) => {
       if (dir.trim() === '') throw new AaeError('USAGE', 'the cluster directory must not be empty');
-      if (opts.name !== undefined && opts.name.trim() === '') throw new AaeError('USAGE', '--name must not be empty');
       const spec = defaultSpec(opts.name ?? basename(resolve(dir)), {
         nodeCount: opts.nodes,
         ringSize: opts.ringSize,

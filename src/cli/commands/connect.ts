@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
-import { connectEtcd, connectPostgres, connectRedis, redactRedisUrl, redactUrl, type SourceSpec } from '../../connect/index.js';
+import { connectEtcd, connectPostgres, connectRedis, keystoreNameOf, redactRedisUrl, redactUrl, type SourceSpec } from '../../connect/index.js';
 import { AaeError, isAaeError } from '../../errors.js';
 import { parseDuration } from '../../sync/index.js';
 import type { CommandContext } from '../io.js';
 import { printJson } from '../output.js';
+import { parseClusterName } from '../parse.js';
 
 interface ConnectCliOptions {
+  name?: string;
   table?: string;
   match?: string;
   prefix?: string;
@@ -49,6 +51,7 @@ export function registerConnect(program: Command, ctx: CommandContext): void {
     .description("make a keystore for a table of an external database: a directory like a cluster's, kept current by aae follow")
     .argument('<dir>', 'the keystore directory to create')
     .argument('<url>', "the source: 'postgresql://user@host:port/db' (a password is better in PGPASSWORD or ~/.pgpass than in the URL), 'redis://host:port[/db]' (a server or any node of a cluster), or 'etcd://host:port[,host:port…]'")
+    .option('--name <name>', "the keystore's cluster name, as compare, status and sync show it and as sync --lock elects a runner by (default: the directory name); give keystores of the same tables on several machines the same --name", parseClusterName('--name'))
     .option('--table <name>', 'PostgreSQL: the table (schema.table, or --schema); required')
     .option('--match <glob>', "Redis: the keys kept, a SCAN glob (default '*'); the key is the name without the glob's literal prefix")
     .option('--fields <fields>', 'Redis: a hash as a row of these fields, comma-separated, in order (to compare with a table of those --columns)', list('--fields'))
@@ -77,6 +80,9 @@ etcd: the prefix must be readable; the feed is a watch from the snapshot's revis
 etcd compacts past a stopped follower's revision (then it rebuilds).
 aae connect checks what it can and says what is missing. Nothing is read yet: the first aae
 follow builds the keystore.
+--name: aae sync --lock elects one runner per pair of cluster names, so keystores of the same
+tables on several machines must be connected with the same --name (by default each takes its
+directory's name).
 
 Examples:
   $ aae connect ./ks-primary 'postgresql://aae@db1:5432/app' --table kv --key id
@@ -85,7 +91,8 @@ Examples:
   $ aae follow ./ks-primary --once && aae follow ./ks-dr --once && aae compare ./ks-primary ./ks-dr
   $ aae connect ./ks-cache redis://cache1:6379 --match 'kv:*' --bucket kv    # equals table kv (id, val) --columns val
   $ aae connect ./ks-users redis://cache1:6379 --match 'user:*' --fields name,city --bucket users
-  $ aae connect ./ks-config etcd://etcd1:2379 --prefix /config/ --bucket config`,
+  $ aae connect ./ks-config etcd://etcd1:2379 --prefix /config/ --bucket config
+  $ aae connect /var/lib/aae/cache-src 'postgresql://aae@db1/app' --table kv --name kv-primary    # same name on every machine`,
     )
     .action(async (dir: string, url: string, opts: ConnectCliOptions) => {
       if (dir.trim() === '') throw new AaeError('USAGE', 'the keystore directory must not be empty');
@@ -102,6 +109,7 @@ Examples:
       const wrong = foreign[engine]!.filter((o) => opts[o] !== undefined);
       if (wrong.length > 0) throw new AaeError('USAGE', `${wrong.map((o) => `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} do not apply to a ${engine} source`);
       const common = {
+        ...(opts.name === undefined ? {} : { name: opts.name }),
         ...(opts.bucket === undefined ? {} : { bucket: opts.bucket }),
         ...(opts.slot === undefined ? {} : { slot: opts.slot }),
         ...(opts.rebuildEvery === undefined ? {} : { rebuildEveryMs: opts.rebuildEvery }),
@@ -130,8 +138,9 @@ Examples:
       const redacted = engine === 'redis' ? redactRedisUrl(url) : redactUrl(url);
       if (redacted !== url) ctx.io.stderr.write('warning: the URL holds a password, and source.json keeps it: prefer PGPASSWORD or ~/.pgpass (PostgreSQL), or a URL without one where the server allows\n');
       const shown = { ...spec, source: 'url' in spec.source ? { ...spec.source, url: redacted } : spec.source };
+      const name = keystoreNameOf(dir, opts.name);
       if (opts.json) {
-        printJson(ctx.io.stdout, { dir, spec: shown });
+        printJson(ctx.io.stdout, { dir, name, spec: shown });
         return;
       }
       const s = spec.source;
@@ -141,6 +150,6 @@ Examples:
           : s.engine === 'redis'
             ? `keys '${s.match}' on ${redacted}${s.cluster ? ' (a cluster: every master is followed)' : ''}, key = name less '${s.prefix}'${s.fields === null ? '' : `, hashes as rows of (${s.fields.join(', ')})`}, bucket '${spec.bucket}'`
             : `keys under '${s.prefix}' on ${s.endpoints.join(',')}, bucket '${spec.bucket}'`;
-      ctx.io.stdout.write(`created keystore at ${dir}: ${what}\nnext: aae follow ${dir}   (builds it, then keeps it current; --once to build or catch up and exit)\n`);
+      ctx.io.stdout.write(`created keystore '${name}' at ${dir}: ${what}\nnext: aae follow ${dir}   (builds it, then keeps it current; --once to build or catch up and exit)\n`);
     });
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AaeError } from '../../errors.js';
-import { createKeystore } from '../keystore.js';
+import { createKeystore, keystoreNameOf } from '../keystore.js';
 import { DEFAULT_MAX_STOPPED_MS, DEFAULT_REBUILD_EVERY_MS, DEFAULT_REBUILD_JITTER_MS, parseSourceSpec, type SourceSpec } from '../source-spec.js';
 import { EtcdChangeSource } from './etcd-source.js';
 import { parseEtcdUrl } from './etcd-spec.js';
@@ -13,6 +13,8 @@ import { parseEtcdUrl } from './etcd-spec.js';
 export interface EtcdConnectOptions {
   url: string;
   prefix: string;
+  /** cluster.json's `name`: what compare, status and sync call the keystore (default: the directory's basename). */
+  name?: string;
   bucket?: string;
   slot?: string;
   rebuildEveryMs?: number;
@@ -21,6 +23,7 @@ export interface EtcdConnectOptions {
 }
 
 export async function connectEtcd(dir: string, options: EtcdConnectOptions): Promise<SourceSpec> {
+  const name = keystoreNameOf(dir, options.name); // refused before the source is asked anything
   const endpoints = parseEtcdUrl(options.url);
   if (endpoints === null) throw new AaeError('CONNECT_SPEC_INVALID', `source.endpoints: '${options.url}' is not etcd://host:port[,host:port…] (or http(s)://)`, { details: { fields: ['source.endpoints'] } });
   const bucket = options.bucket ?? options.prefix.replace(/^\/+|[/:]+$/g, '');
@@ -42,6 +45,6 @@ export async function connectEtcd(dir: string, options: EtcdConnectOptions): Pro
   } finally {
     await source.close();
   }
-  await createKeystore(dir, spec);
+  await createKeystore(dir, spec, { name });
   return spec;
 }

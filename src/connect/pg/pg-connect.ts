@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AaeError } from '../../errors.js';
-import { checkKeystoreFree, createKeystore } from '../keystore.js';
+import { checkKeystoreFree, createKeystore, keystoreNameOf } from '../keystore.js';
 import { DEFAULT_MAX_STOPPED_MS, DEFAULT_REBUILD_EVERY_MS, DEFAULT_REBUILD_JITTER_MS, parseSourceSpec, type SourceSpec } from '../source-spec.js';
 import { connect, ident, redactUrl } from './pg-connection.js';
 import { checkServer, ensurePublication, resolveTable, splitTableName } from './pg-table.js';
@@ -14,6 +14,8 @@ import { checkServer, ensurePublication, resolveTable, splitTableName } from './
 export interface PgConnectOptions {
   url: string;
   table: string;
+  /** cluster.json's `name`: what compare, status and sync call the keystore (default: the directory's basename). */
+  name?: string;
   schema?: string;
   key?: readonly string[];
   columns?: readonly string[];
@@ -29,6 +31,7 @@ export interface PgConnectOptions {
 }
 
 export async function connectPostgres(dir: string, options: PgConnectOptions): Promise<SourceSpec> {
+  const name = keystoreNameOf(dir, options.name); // refused before the source is asked anything
   const id = randomBytes(4).toString('hex');
   const { schema, table } = splitTableName(options.table, options.schema);
   const base = options.slot ?? `aae_${id}`;
@@ -73,7 +76,7 @@ export async function connectPostgres(dir: string, options: PgConnectOptions): P
     await c.end().catch(() => undefined);
   }
   try {
-    await createKeystore(dir, spec);
+    await createKeystore(dir, spec, { name });
   } catch (e) {
     // The publication this call made publishes for a keystore that does not exist: drop it.
     if (spec.source.engine === 'postgresql' && spec.source.ownPublication) await dropOwnPublication(options.url, spec.source.publication);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AaeError } from '../../errors.js';
-import { createKeystore } from '../keystore.js';
+import { createKeystore, keystoreNameOf } from '../keystore.js';
 import { DEFAULT_MAX_STOPPED_MS, DEFAULT_REBUILD_EVERY_MS, DEFAULT_REBUILD_JITTER_MS, parseSourceSpec, type SourceSpec } from '../source-spec.js';
 import { RedisNode, redactRedisUrl, redisError } from './redis-connection.js';
 import { RedisChangeSource } from './redis-source.js';
@@ -14,6 +14,8 @@ import { bucketOfPrefix, literalPrefix, REDIS_HASH_SCHEME } from './redis-spec.j
 
 export interface RedisConnectOptions {
   url: string;
+  /** cluster.json's `name`: what compare, status and sync call the keystore (default: the directory's basename). */
+  name?: string;
   /** The keys kept (SCAN MATCH glob); default '*'. */
   match?: string;
   bucket?: string;
@@ -26,6 +28,7 @@ export interface RedisConnectOptions {
 }
 
 export async function connectRedis(dir: string, options: RedisConnectOptions): Promise<SourceSpec> {
+  const name = keystoreNameOf(dir, options.name); // refused before the source is asked anything
   const match = options.match ?? '*';
   const prefix = literalPrefix(match);
   const bucket = options.bucket ?? bucketOfPrefix(prefix);
@@ -80,6 +83,6 @@ export async function connectRedis(dir: string, options: RedisConnectOptions): P
   } finally {
     await source.close();
   }
-  await createKeystore(dir, spec);
+  await createKeystore(dir, spec, { name });
   return spec;
 }
