@@ -506,7 +506,9 @@ class Exchange {
     // A source that could not reach its node keeps that code (and the node it names): an operator
     // acts on "node n2 is unreachable", not on "the exchange failed".
     const unreachable = cause instanceof AaeError && cause.code === 'NODE_UNAVAILABLE';
-    const error = new AaeError(unreachable ? 'NODE_UNAVAILABLE' : 'EXCHANGE_FAILED', `exchange failed in ${this.stage}: ${e instanceof Error ? e.message : String(e)}`, {
+    // Its message is the node's own, in words; the engine's stage and side stay in details and the log.
+    const message = unreachable ? cause.message : `exchange failed in ${this.stage}: ${e instanceof Error ? e.message : String(e)}`;
+    const error = new AaeError(unreachable ? 'NODE_UNAVAILABLE' : 'EXCHANGE_FAILED', message, {
       cause,
       details: { ...(unreachable ? cause.details : {}), stage: this.stage, side },
     });

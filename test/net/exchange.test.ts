@@ -189,5 +189,8 @@ describe('a served cluster against a local one', () => {
     const r = await aae('compare', client, local, '--pause-ms', '0');
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/n2.*\[NODE_UNAVAILABLE\]/);
+    // In the node's words, not the exchange engine's (its stage and side are in the log line and details).
+    const said = r.stderr.split('\n').find((l) => l.startsWith('aae: '))!;
+    expect(said).toBe('aae: node n2 of cluster dc3 is unreachable, and 4 keyspace(s) have no other replica up [NODE_UNAVAILABLE]');
   });
 });
