@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { validateObjectKey } from '../../cluster/index.js';
-import { AaeError } from '../../errors.js';
+import { AaeError, isAaeError } from '../../errors.js';
 import { EmbeddedCluster, type Cluster } from '../../coordinator/index.js';
 import { parseAddress, serveMetrics, syncMetrics, type MetricsEndpoint } from '../../net/index.js';
 import { DEFAULT_REBUILD_RATE, DEFAULT_REBUILD_SCHEDULE, rebuildFailedLine, startDueRebuilds, treeCheckLine, type DueRebuildOptions } from '../../store/index.js';
@@ -127,8 +127,9 @@ follows them while it runs, and writes into the sink's database conditionally. W
 either side the defaults are one-way: --conflict source --direction to-sink (an explicit flag wins).
 
 Exit codes (with --once or --checks): 0 the last check ended in sync, 1 differences left,
-2 bad usage or input, 3 the last check failed. Ctrl-C stops the sync (exit 130; SIGTERM 143); a
-check it interrupts leaves nothing half-written (every repair write is conditional and idempotent).
+2 bad usage or input, 3 the last check failed. Ctrl-C stops the sync (exit 130; SIGTERM 143) with a
+line saying how many checks ran; a check it interrupts leaves nothing half-written (every repair
+write is conditional and idempotent).
 
 Examples:
   $ aae sync ./dc1 ./dr1                                 # a full check every hour
@@ -299,8 +300,20 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
               if (r.outcome !== 'skipped') await coord.saveState(r.state, r, lastSuccess);
             },
           }).catch((e: unknown) => {
-            throw coord.lost.aborted ? coord.lost.reason : e;
+            if (coord.lost.aborted) throw coord.lost.reason;
+            // Ctrl-C or SIGTERM is how a scheduled sync ends: not an error, so no error line; what
+            // it did instead (the exit code, 130 or 143, says how). A check it interrupted left
+            // nothing half-written, and the state holds the last finished one.
+            if (!(isAaeError(e, 'ABORTED') && ctx.io.signal?.aborted === true)) throw e;
+            if (opts.json) out.write(`${JSON.stringify({ stopped: true, checks, state: coord.where })}\n`);
+            else err.write(`stopped after ${checks} check(s); the state of the last finished one is in ${coord.where}\n`);
+            return null;
           });
+          if (result === null) {
+            // Stopped, not done: main.ts turns this into the signal's own code (130, 143).
+            ctx.setExitCode(EXIT.FAILURE);
+            return;
+          }
           last = result.last;
         }
         if (coord.lost.aborted) throw coord.lost.reason;
