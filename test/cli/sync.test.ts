@@ -248,6 +248,19 @@ describe('aae sync --bucket', () => {
 });
 
 describe('keys on only some replicas of the source', () => {
+  test("a full check that only restores a cluster's own replicas says so in its line", () =>
+    withTempDir(async (tmp) => {
+      const [a, b] = await twoClusters(tmp);
+      const file = join(tmp, 'partial.jsonl');
+      await writeFile(file, Array.from({ length: 20 }, (_, i) => JSON.stringify({ bucket: 'one', key: `r${i}`, value: 'v', clock: [['z', 1]], lastModified: 5_000 })).join('\n'));
+      // The sink has them whole; the source on one replica each (a rebuilt replica, as it were).
+      expect((await aae('load', b, file)).code).toBe(0);
+      expect((await aae('load', a, file, '--replicas', '1')).code).toBe(0);
+      const sync = await aae('sync', a, b, '--once', 'all', ...FAST);
+      expect(sync.code, sync.stderr).toBe(0);
+      expect(sync.stdout).toMatch(/repaired 0 key\(s\) \(0 write\(s\), 0 conflict\(s\) resolved\), and [1-9]\d* write\(s\) between replicas inside the clusters; in sync in /);
+    }));
+
   test('aae repair and a full sync check carry them across whatever the coverage, and say so', () =>
     withTempDir(async (tmp) => {
       const [a, b] = await twoClusters(tmp);

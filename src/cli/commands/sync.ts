@@ -493,10 +493,10 @@ function reportLine(r: CheckReport): string {
     case 'in_sync':
       return `${iso(r.startedAt)}  ${what}${scope}: in sync${took}`;
     case 'repaired':
-      return `${iso(r.startedAt)}  ${what}${scope}: ${found(r)}; repaired ${r.repaired.keys} key(s) (${r.repaired.writes} write(s), ${r.repaired.conflicts} conflict(s) resolved); in sync${took}`;
+      return `${iso(r.startedAt)}  ${what}${scope}: ${found(r)}; repaired ${r.repaired.keys} key(s) (${r.repaired.writes} write(s), ${r.repaired.conflicts} conflict(s) resolved)${inside(r)}; in sync${took}`;
     case 'differences_left': {
       const why = (r.reported ?? 0) > 0 ? `${r.reported} conflict(s) reported and left as they are (--conflict report)` : `after ${r.loops} loop(s)`;
-      return `${iso(r.startedAt)}  ${what}${scope}: ${found(r)}; repaired ${r.repaired.keys} key(s); NOT in sync: ${why}${took}`;
+      return `${iso(r.startedAt)}  ${what}${scope}: ${found(r)}; repaired ${r.repaired.keys} key(s)${inside(r)}; NOT in sync: ${why}${took}`;
     }
     case 'failed':
       // The duration before the error: after it, it read as the message's last words ("…on that address? in 3.5 s").
@@ -505,6 +505,9 @@ function reportLine(r: CheckReport): string {
       return `${iso(r.startedAt)}  ${what}: skipped (${r.why})`;
   }
 }
+
+/** A full check's repair of each cluster's own replicas: said, or a rebuilt replica restored goes unseen. */
+const inside = (r: CheckReport): string => ((r.replicaWrites ?? 0) > 0 ? `, and ${r.replicaWrites} write(s) between replicas inside the clusters` : '');
 
 const found = (r: CheckReport): string => (r.byRange ? 'too many differences to list: replicated by range' : `${r.differences} difference(s)`);
 
