@@ -189,7 +189,10 @@ test('moving a sync from its state file to --lock carries the watermark into etc
     const lock = `${etcd.server.url}/moved/`;
     // Before: status says the first run will import it.
     const before = await aae('sync', a, b, '--status', '--lock', lock);
-    expect(before.stdout).toMatch(/none saved yet; the first run imports .*dr6\.json's/);
+    expect(before.stdout).toMatch(/none saved yet: shown is .*dr6\.json's, which the first run imports/);
+    // Judged as the state it will be: healthy, with the file's watermark.
+    expect(before.code).toBe(0);
+    expect(before.stdout).not.toMatch(/watermark: +none yet/);
     expect((await aae('sync', a, b, '--status', '--lock', lock, '--json')).json<{ importsStateFile: string }>().importsStateFile).toBe(join(a, 'sync', 'dr6.json'));
     // A range check needs a watermark: without the import it would refuse (nothing to compare).
     const moved = await aae('sync', a, b, '--once', 'range', '--pause-ms', '0', '--lock', lock, '--json');

@@ -355,7 +355,11 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
     // Nothing in etcd yet, but this machine's state file has a state the first --lock run carries over (importStateFile).
     if (!status.exists) {
       const local = await readSyncStatus(file, who).catch(() => undefined);
-      if (local?.exists === true && !local.otherCopies) importable = file;
+      // Shown, and judged, as the state it will be: moving a monitor to --lock does not alert.
+      if (local?.exists === true && !local.otherCopies) {
+        importable = file;
+        status = local;
+      }
     }
   }
   const last = status.lastCheck;
@@ -389,7 +393,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
   }
   const age = (t: number) => `${iso(t)} (${duration(Math.max(0, Date.now() - t))} ago)`;
   const lines = [
-    `sync ${names[0]} → ${names[1]} (state ${stateFile}${status.exists ? '' : ', none saved yet'}${importable === undefined ? '' : `; the first run imports ${importable}'s`}${status.otherCopies ? `, written against other copies: ${copiesChanged(status.changed, names)}: ignored` : ''})`,
+    `sync ${names[0]} → ${names[1]} (state ${stateFile}${importable !== undefined ? `, none saved yet: shown is ${importable}'s, which the first run imports` : status.exists ? '' : ', none saved yet'}${status.otherCopies ? `, written against other copies: ${copiesChanged(status.changed, names)}: ignored` : ''})`,
     `  running:         ${pid === undefined ? 'no' : typeof pid === 'number' ? `yes, pid ${pid}` : `yes, ${pid}`}`,
     `  watermark:       ${w === null ? 'none yet (a full check sets it)' : age(w)}`,
     `  span to check:   ${range === null ? 'none' : `${iso(range.from)} .. ${iso(range.to)}${range.bucket === undefined ? '' : ` in bucket ${range.bucket}`}`}`,
