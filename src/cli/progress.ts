@@ -54,6 +54,12 @@ export interface ProgressSink {
 }
 
 export const PROGRESS_EVERY_MS = 2000;
+/**
+ * A period with nothing new prints nothing, up to this long: then one record shows life. A
+ * scheduled sync waiting an hour for its next check wrote 1,800 identical records an hour (43,000
+ * a day into journald); a pass that moves prints every period as before.
+ */
+export const PROGRESS_QUIET_MS = 60_000;
 
 const NONE: ProgressTask = { update() {}, setTotal() {}, stop() {}, end() {} };
 
@@ -78,13 +84,22 @@ function records(sink: ProgressSink, task: string, total: number | undefined, un
   /** When the work stopped: the last record's elapsedMs is the work's, not the time to print its results. */
   let stoppedAt: number | undefined;
   let ended = false;
+  /** Whether anything changed since the last record, and when that was. */
+  let fresh = false;
+  let lastAt = started;
   const emit = (code: 'PR001' | 'PR002' | 'PR003', msg: string, more: ProgressFields = {}): void => {
     const elapsedMs = (stoppedAt ?? now()) - started;
+    fresh = false;
+    lastAt = now();
     sink.records.info({ code, task, done, ...(known === undefined ? {} : { total: known }), unit, elapsedMs, ...extra, ...more }, msg);
   };
   emit('PR001', 'progress');
-  // On a clock, not on updates: a long phase that reports nothing (a range pass) still shows life.
-  const cancel = (sink.every ?? interval)(() => emit('PR001', 'progress'), sink.everyMs ?? PROGRESS_EVERY_MS);
+  // On a clock, not on updates: a long phase that reports nothing (a range pass) still shows
+  // life, once a PROGRESS_QUIET_MS; one that moves, every period.
+  const tick = (): void => {
+    if (fresh || now() - lastAt >= PROGRESS_QUIET_MS) emit('PR001', 'progress');
+  };
+  const cancel = (sink.every ?? interval)(tick, sink.everyMs ?? PROGRESS_EVERY_MS);
   const stop = (fields?: ProgressFields): void => {
     if (stoppedAt !== undefined) return;
     stoppedAt = now();
@@ -94,10 +109,12 @@ function records(sink: ProgressSink, task: string, total: number | undefined, un
   return {
     update(n, fields) {
       done = n;
+      fresh = true;
       if (fields !== undefined) extra = { ...extra, ...fields };
     },
     setTotal(n) {
       known = n;
+      fresh = true;
     },
     stop,
     end(outcome) {

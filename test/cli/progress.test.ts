@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/cli/log.js';
-import { startProgress, type ProgressOutcome } from '../../src/cli/progress.js';
+import { PROGRESS_EVERY_MS, PROGRESS_QUIET_MS, startProgress, type ProgressOutcome } from '../../src/cli/progress.js';
 import { aae, withTempDir } from './helpers.js';
 
 /** Progress on stderr: records on a non-TTY (start, each period, done), a bar on a TTY, nothing when quiet. */
@@ -51,6 +51,29 @@ describe('progress', () => {
     expect(r[2]).toMatchObject({ done: 20, total: 100 });
     expect(r[3]).toMatchObject({ code: 'PR002', done: 20, total: 100, writes: 61, msg: 'done' });
     expect(s.cancelled()).toBe(1);
+  });
+
+  test('a period with nothing new prints nothing, until a quiet minute has passed: then one record shows life', () => {
+    const s = sink(false);
+    let t = 1_000_000;
+    const p = startProgress({ out: s.out, quiet: false, records: createLogger(s.out, 'info'), every: s.every, now: () => t }, 'sync', undefined, 'checks');
+    for (let i = 0; i < 29; i++) {
+      t += PROGRESS_EVERY_MS;
+      s.tick();
+    }
+    expect(s.records()).toHaveLength(1); // 58 s of waiting: only the first record
+    t += PROGRESS_EVERY_MS;
+    s.tick();
+    expect(s.records()).toHaveLength(2); // a minute: one to show life
+    p.update(1, { outcome: 'in_sync' });
+    t += PROGRESS_EVERY_MS;
+    s.tick();
+    expect(s.records()).toHaveLength(3); // something new: at the next period
+    expect(s.records()[2]).toMatchObject({ done: 1, outcome: 'in_sync' });
+    t += PROGRESS_EVERY_MS;
+    s.tick();
+    expect(s.records()).toHaveLength(3);
+    expect(PROGRESS_QUIET_MS).toBe(30 * PROGRESS_EVERY_MS);
   });
 
   test('law: the last record is the outcome, once; PR002 only when the command succeeded, PR003 with its code when it failed', () => {
