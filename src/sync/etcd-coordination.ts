@@ -28,6 +28,8 @@ import { INITIAL_STATE } from './checks.js';
 import { copiesOf, encodeSyncState, parseSyncStatus, type SyncIdentity, type SyncStatus } from './state-file.js';
 
 export const DEFAULT_LOCK_TTL_SECONDS = 10;
+/** etcd's client port, for an endpoint given without one (gRPC would dial 443, the https port). */
+const ETCD_CLIENT_PORT = 2379;
 const RETRY_MS = 1_000;
 /** How often a holder checks that its lease is still being renewed. */
 const WATCHDOG_MS = 250;
@@ -45,13 +47,13 @@ export interface EtcdLockOptions {
   signal?: AbortSignal;
 }
 
-/** `etcd://h1:2379,h2:2379[/prefix/]` → endpoints and prefix; null when it is not one. */
+/** `etcd://h1:2379,h2[/prefix/]` → endpoints (port 2379 when none is given) and prefix; null when it is not one. */
 export function parseLockUrl(url: string): { endpoints: string[]; prefix: string } | null {
   const m = /^(etcd|etcds|http|https):\/\/([^/\s]+)(\/[^\s]*)?$/.exec(url.trim());
   if (m === null) return null;
   const scheme = m[1] === 'etcds' || m[1] === 'https' ? 'https' : 'http';
   const path = (m[3] ?? '/').replace(/^\//, '');
-  return { endpoints: m[2]!.split(',').filter((h) => h !== '').map((h) => `${scheme}://${h}`), prefix: path === '' ? 'aae/sync/' : path.endsWith('/') ? path : `${path}/` };
+  return { endpoints: m[2]!.split(',').filter((h) => h !== '').map((h) => `${scheme}://${/:\d+$/.test(h) ? h : `${h}:${ETCD_CLIENT_PORT}`}`), prefix: path === '' ? 'aae/sync/' : path.endsWith('/') ? path : `${path}/` };
 }
 
 function keysOf(prefix: string, who: SyncIdentity): { lock: string; state: string; base: string } {
