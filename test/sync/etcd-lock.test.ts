@@ -34,6 +34,12 @@ test('the lock URL: endpoints and prefix', () => {
   expect(parseLockUrl('redis://a:1')).toBeNull();
 });
 
+test("the lock URL: a host without a port is etcd's client port, 2379 (gRPC alone would dial 443)", () => {
+  expect(parseLockUrl('etcd://127.0.0.1')).toEqual({ endpoints: ['http://127.0.0.1:2379'], prefix: 'aae/sync/' });
+  expect(parseLockUrl('etcds://a,b:2380,[::1]/p/')).toEqual({ endpoints: ['https://a:2379', 'https://b:2380', 'https://[::1]:2379'], prefix: 'p/' });
+  expect(parseLockUrl('etcd://[::1]:12379')?.endpoints).toEqual(['http://[::1]:12379']);
+});
+
 test('one holder; a second fails fast (SYNC_BUSY) or waits; the state passes to the next holder', async () => {
   const first = await etcdCoordination(who('1'), opts());
   const busy = await etcdCoordination(who('1'), opts()).catch((e: unknown) => e);

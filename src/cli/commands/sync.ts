@@ -348,7 +348,7 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
     status = await readSyncStatus(stateFile, who);
     pid = await syncLockHolder(stateFile);
   } else {
-    const r = await etcdSyncStatus(who, lockAt);
+    const r = await etcdSyncStatus(who, { ...lockAt, ...(ctx.io.signal === undefined ? {} : { signal: ctx.io.signal }) });
     status = r.status;
     pid = r.holder ?? undefined;
     stateFile = r.where;
