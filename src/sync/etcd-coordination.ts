@@ -26,6 +26,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Etcd3, EtcdLeaseInvalidError, GRPCDeadlineExceededError, isRecoverableError, type IOptions, type Lease } from 'etcd3';
+import { raceAbort } from '../abort.js';
 import { AaeError, messageOf } from '../errors.js';
 import type { SyncState } from './checks.js';
 import type { SyncCoordination } from './coordination.js';
@@ -295,16 +296,7 @@ async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * request, so the abandoned one ends on the wire at its deadline; its outcome is ignored.
  */
 function untilStopped<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return work;
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(stopped(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const stop = (): void => reject(stopped(signal));
-    signal.addEventListener('abort', stop, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
-  });
+  return signal === undefined ? work : raceAbort(work, signal, stopped);
 }
 
 function stopped(signal: AbortSignal): AaeError {

@@ -1,11 +1,10 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { keyArg, RedisNode, type RedisArg } from '../../src/connect/redis/redis-connection.js';
 import { SCAN_AHEAD, scanSteps } from '../../src/connect/redis/redis-source.js';
 import type { RedisSourceSpec } from '../../src/connect/redis/redis-spec.js';
 import { readBatch } from '../../src/connect/redis/redis-value.js';
-import { initHash } from '../../src/hash/index.js';
-import { redisClient, useRedis, type Redis } from '../support/redis.js';
+import { useRedisNode } from '../support/redis.js';
 
 /**
  * The snapshot's read path, made cheap without changing what it reads: keys go to Redis as the
@@ -13,19 +12,7 @@ import { redisClient, useRedis, type Redis } from '../support/redis.js';
  * cursor asked for before this step's values) while every key is still read exactly once.
  */
 
-const redis = useRedis();
-let c: Redis;
-let node: RedisNode;
-
-beforeAll(async () => {
-  await initHash();
-  c = await redisClient(redis.server.url);
-  node = await RedisNode.connect(redis.server.url);
-});
-afterAll(async () => {
-  await node.close();
-  await c.close();
-});
+const redis = useRedisNode();
 
 /** The bytes node-redis writes for a string argument (RESP bulk strings are UTF-8 of the text). */
 const wireBytes = (a: RedisArg): Buffer => (typeof a === 'string' ? Buffer.from(a, 'utf8') : a);
@@ -48,8 +35,8 @@ test('law: readBatch reads binary and ASCII keys alike, each as its own value', 
     fc.asyncProperty(fc.uniqueArray(fc.uint8Array({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 30, selector: (k) => Buffer.from(k).toString('hex') }), async (raw) => {
       const tag = Buffer.from(`rb${round++}:`);
       const keys = raw.map((k) => Buffer.concat([tag, k]));
-      for (const [i, k] of keys.entries()) await c.set(k, Buffer.from(`v${i}\u00e9`));
-      const read = await readBatch(node, [...keys, Buffer.concat([tag, Buffer.from('missing\xff', 'latin1')])], null);
+      for (const [i, k] of keys.entries()) await redis.c.set(k, Buffer.from(`v${i}\u00e9`));
+      const read = await readBatch(redis.node, [...keys, Buffer.concat([tag, Buffer.from('missing\xff', 'latin1')])], null);
       expect(read.at(-1)).toBeNull();
       keys.forEach((_, i) => expect(Buffer.from(read[i]!.values[0] as Uint8Array).toString()).toBe(`v${i}\u00e9`));
     }),

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { canonicalRowBytes } from '../../src/connect/row-bytes.js';
-import { RedisNode } from '../../src/connect/redis/redis-connection.js';
 import { MARK, readBatch, readValue, scoreText, STRING_CHUNK } from '../../src/connect/redis/redis-value.js';
-import { initHash, objectHashOfValue } from '../../src/hash/index.js';
-import { redisClient, useRedis, type Redis } from '../support/redis.js';
+import { objectHashOfValue } from '../../src/hash/index.js';
+import { useRedisNode } from '../support/redis.js';
 
 /**
  * Redis values hash as the canonical bytes docs/FORMAT.md gives for their type. The bytes are built
@@ -14,19 +13,7 @@ import { redisClient, useRedis, type Redis } from '../support/redis.js';
  * they were built in; a string longer than a chunk must hash as its whole bytes.
  */
 
-const redis = useRedis();
-let c: Redis;
-let node: RedisNode;
-
-beforeAll(async () => {
-  await initHash();
-  c = await redisClient(redis.server.url);
-  node = await RedisNode.connect(redis.server.url);
-});
-afterAll(async () => {
-  await node.close();
-  await c.close();
-});
+const redis = useRedisNode();
 
 const enc = (s: string | Buffer): Buffer => (typeof s === 'string' ? Buffer.from(s) : s);
 function varint(n: number): Buffer {
@@ -43,22 +30,22 @@ const sorted = (xs: Array<string | Buffer>): Buffer[] => xs.map(enc).sort(Buffer
 const hashOf = (b: Uint8Array): number => objectHashOfValue(b, 0);
 
 async function digest(key: string): Promise<{ hash: number; size: number } | undefined> {
-  return (await readValue(node, Buffer.from(key), null, false))?.digest;
+  return (await readValue(redis.node, Buffer.from(key), null, false))?.digest;
 }
 
 test('every type hashes as its documented canonical bytes', async () => {
-  await c.set('s', 'hello');
-  await c.set('empty', '');
-  await c.hSet('h', { b: '2', a: '1', 'é': 'x' });
-  await c.rPush('l', ['z', 'a', 'z']);
-  await c.sAdd('set', ['b', 'a', 'c']);
-  await c.zAdd('z', [
+  await redis.c.set('s', 'hello');
+  await redis.c.set('empty', '');
+  await redis.c.hSet('h', { b: '2', a: '1', 'é': 'x' });
+  await redis.c.rPush('l', ['z', 'a', 'z']);
+  await redis.c.sAdd('set', ['b', 'a', 'c']);
+  await redis.c.zAdd('z', [
     { score: 2, value: 'b' },
     { score: 0.1, value: 'a' },
     { score: 2, value: 'a2' },
   ]);
-  await c.xAdd('st', '1-1', { f: 'v' });
-  await c.xAdd('st', '2-1', { g: 'w', h: '' });
+  await redis.c.xAdd('st', '1-1', { f: 'v' });
+  await redis.c.xAdd('st', '2-1', { g: 'w', h: '' });
   const model: Record<string, Buffer> = {
     s: Buffer.from('hello'),
     empty: Buffer.alloc(0),
@@ -71,10 +58,10 @@ test('every type hashes as its documented canonical bytes', async () => {
   for (const [k, bytes] of Object.entries(model)) expect(await digest(k), k).toEqual({ hash: hashOf(bytes), size: bytes.length });
   expect(await digest('missing')).toBeUndefined();
   // Kept bytes (what a repair reads) are the canonical bytes themselves.
-  expect(Buffer.from((await readValue(node, Buffer.from('h'), null, true))!.bytes!)).toEqual(model.h);
+  expect(Buffer.from((await readValue(redis.node, Buffer.from('h'), null, true))!.bytes!)).toEqual(model.h);
   // A string equals a database row of one text column; a hash under a fields mapping equals a row of those columns.
   expect((await digest('s'))!.hash).toBe(hashOf(canonicalRowBytes(['hello'])));
-  const mapped = await readValue(node, Buffer.from('h'), ['b', 'nope', 'a'], false);
+  const mapped = await readValue(redis.node, Buffer.from('h'), ['b', 'nope', 'a'], false);
   expect(mapped!.digest.hash).toBe(hashOf(canonicalRowBytes(['2', null, '1'])));
 });
 
@@ -85,10 +72,10 @@ test('law: a hash or a set hashes the same whatever order its elements were adde
       const shuffled = [...members].sort((a, b) => ((a.length * 31 + seed) % 7) - ((b.length * 31 + seed) % 7));
       const a = `law:a:${n}`;
       const b = `law:b:${n++}`;
-      await c.sAdd(a, members);
-      await c.sAdd(b, shuffled.reverse());
-      await c.hSet(`${a}:h`, Object.fromEntries(members.map((m) => [m, `v${m}`])));
-      await c.hSet(`${b}:h`, Object.fromEntries(shuffled.map((m) => [m, `v${m}`])));
+      await redis.c.sAdd(a, members);
+      await redis.c.sAdd(b, shuffled.reverse());
+      await redis.c.hSet(`${a}:h`, Object.fromEntries(members.map((m) => [m, `v${m}`])));
+      await redis.c.hSet(`${b}:h`, Object.fromEntries(shuffled.map((m) => [m, `v${m}`])));
       expect(await digest(a)).toEqual(await digest(b));
       expect(await digest(`${a}:h`)).toEqual(await digest(`${b}:h`));
     }),
@@ -99,21 +86,21 @@ test('law: a hash or a set hashes the same whatever order its elements were adde
 test('a big string is read in chunks and hashes as its whole bytes; a big hash beyond one HSCAN batch too', async () => {
   const big = Buffer.alloc(STRING_CHUNK * 2 + 12_345);
   for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
-  await c.set(Buffer.from('big'), big);
+  await redis.c.set(Buffer.from('big'), big);
   expect(await digest('big')).toEqual({ hash: hashOf(big), size: big.length });
   const fields = Array.from({ length: 2_500 }, (_, i) => `f${i}`);
-  await c.hSet('bigh', Object.fromEntries(fields.map((f) => [f, f.toUpperCase()])));
+  await redis.c.hSet('bigh', Object.fromEntries(fields.map((f) => [f, f.toUpperCase()])));
   const bytes = Buffer.concat([Buffer.of(MARK.hash), ...sorted(fields).flatMap((f) => [elem(f), elem(f.toString().toUpperCase())])]);
   expect(await digest('bigh')).toEqual({ hash: hashOf(bytes), size: bytes.length });
   const list = Array.from({ length: 2_345 }, (_, i) => `e${i}`);
-  await c.rPush('bigl', list);
+  await redis.c.rPush('bigl', list);
   const lbytes = Buffer.concat([Buffer.of(MARK.list), ...list.map(elem)]);
   expect(await digest('bigl')).toEqual({ hash: hashOf(lbytes), size: lbytes.length });
   // The snapshot's batch reader agrees with the one-key reader for every type and size.
   const keys = ['s', 'empty', 'h', 'l', 'set', 'z', 'st', 'big', 'bigh', 'missing'].map((k) => Buffer.from(k));
-  const batch = await readBatch(node, keys, null);
+  const batch = await readBatch(redis.node, keys, null);
   for (const [i, k] of keys.entries()) {
-    const one = await readValue(node, k, null, false);
+    const one = await readValue(redis.node, k, null, false);
     const b = batch[i]!;
     expect(b === null ? null : (b.digest ?? { hash: hashOf(canonicalRowBytes(b.values)), size: canonicalRowBytes(b.values).length }), k.toString()).toEqual(one?.digest ?? null);
   }
@@ -138,9 +125,9 @@ test('the frozen vectors (fixtures/redis-values-v1.json): each value built by it
   };
   expect(vectors.length).toBeGreaterThanOrEqual(9);
   for (const v of vectors) {
-    await c.del('vec');
-    for (const cmd of v.commands) await node.run(cmd.map((a, i) => (i === 1 ? 'vec' : typeof a === 'string' ? a : Buffer.from(a.hex, 'hex'))));
-    const r = await readValue(node, Buffer.from('vec'), v.fields ?? null, true);
+    await redis.c.del('vec');
+    for (const cmd of v.commands) await redis.node.run(cmd.map((a, i) => (i === 1 ? 'vec' : typeof a === 'string' ? a : Buffer.from(a.hex, 'hex'))));
+    const r = await readValue(redis.node, Buffer.from('vec'), v.fields ?? null, true);
     expect({ type: r!.type, hex: Buffer.from(r!.bytes!).toString('hex'), hash: r!.digest.hash, size: r!.digest.size }, v.name).toEqual({ type: v.type, hex: v.hex, hash: v.hashSeed0, size: v.size });
     expect(hashOf(Buffer.from(v.hex, 'hex')), v.name).toBe(v.hashSeed0);
   }

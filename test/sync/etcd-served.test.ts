@@ -39,24 +39,53 @@ async function expectResumed(source: string, sink: string, lock: string, waterma
   expect(range.json<{ outcome: string; kind: string }>()).toMatchObject({ outcome: 'in_sync', kind: 'range' });
 }
 
+/**
+ * A primary and a DR cluster of one node each, every node served by its own process from
+ * `<tmp>/serve/<name>`, the primary holding `keys` keys. `rebuildSink` makes the DR node anew (a
+ * new directory, so a new copy) and serves it again, at a new address.
+ */
+async function servedPair(tmp: string, source: string, sink: string, keys: number) {
+  const at = (name: string) => join(tmp, 'serve', name);
+  const dcSpec = await create(at(source), source);
+  const drSpec = await create(at(sink), sink);
+  const data = join(tmp, 'd.jsonl');
+  await writeFile(data, Array.from({ length: keys }, (_, i) => JSON.stringify({ bucket: 'b', key: `k${i}`, value: `v${i}` })).join('\n'));
+  expect((await aae('load', at(source), data)).code).toBe(0);
+  const pair = { dcSpec, drSpec, dc: await serveCluster(at(source), dcSpec), dr: undefined as unknown as ServedCluster };
+  try {
+    pair.dr = await serveCluster(at(sink), drSpec);
+  } catch (e) {
+    await pair.dc.stop();
+    throw e;
+  }
+  return {
+    ...pair,
+    /** This machine's client directories for the two. */
+    machine: async (m: string) => ({ dc: await clientDir(join(tmp, m, source), dcSpec, pair.dc.addresses), dr: await clientDir(join(tmp, m, sink), drSpec, pair.dr.addresses) }),
+    async rebuildSink(): Promise<void> {
+      await pair.dr.stop();
+      await rm(at(sink), { recursive: true });
+      await create(at(sink), sink);
+      pair.dr = await serveCluster(at(sink), drSpec);
+    },
+    /** The id of the directory a cluster is served from. */
+    servedId: async (name: string) => (await readFile(join(at(name), 'cluster.id'), 'utf8')).trim(),
+    get dr() {
+      return pair.dr;
+    },
+    async stop(): Promise<void> {
+      await pair.dc.stop();
+      await pair.dr.stop();
+    },
+  };
+}
+
 test('two machines (two client directories each) share the state in etcd; a rebuilt DR node is another copy; a node down is taken on trust', () =>
   withTempDir(async (tmp) => {
-    const dcSpec = await create(join(tmp, 'serve', 'dc5'), 'dc5');
-    const drSpec = await create(join(tmp, 'serve', 'dr5'), 'dr5');
-    const data = join(tmp, 'd.jsonl');
-    await writeFile(data, Array.from({ length: 30 }, (_, i) => JSON.stringify({ bucket: 'b', key: `k${i}`, value: `v${i}` })).join('\n'));
-    expect((await aae('load', join(tmp, 'serve', 'dc5'), data)).code).toBe(0);
-    const servers: ServedCluster[] = [];
+    const pair = await servedPair(tmp, 'dc5', 'dr5', 30);
     try {
-      const dc = await serveCluster(join(tmp, 'serve', 'dc5'), dcSpec);
-      servers.push(dc);
-      let dr = await serveCluster(join(tmp, 'serve', 'dr5'), drSpec);
-      servers.push(dr);
-      const machine = async (m: string) => ({
-        dc: await clientDir(join(tmp, m, 'dc5'), dcSpec, dc.addresses),
-        dr: await clientDir(join(tmp, m, 'dr5'), drSpec, dr.addresses),
-      });
-      const [one, two] = [await machine('m1'), await machine('m2')];
+      const { drSpec, dc } = pair;
+      const [one, two] = [await pair.machine('m1'), await pair.machine('m2')];
       const lock = `${etcd.server.url}/served/`;
 
       const first = await aae('sync', one.dc, one.dr, '--once', 'all', '--pause-ms', '0', '--lock', lock, '--json');
@@ -64,8 +93,7 @@ test('two machines (two client directories each) share the state in etcd; a rebu
       expect(first.json<{ outcome: string }>().outcome).toBe('repaired');
       const saved = JSON.parse((await c.get('served/dc5/dr5/state').string())!) as { sourceId: string; sinkId: string; previousSuccess: number };
       // The state names the nodes' copies: the served directories' ids, not machine one's client directories'.
-      const servedId = (await readFile(join(tmp, 'serve', 'dc5', 'cluster.id'), 'utf8')).trim();
-      expect(saved.sourceId).toBe(`nodes:n1=${servedId}`);
+      expect(saved.sourceId).toBe(`nodes:n1=${await pair.servedId('dc5')}`);
       expect(saved.previousSuccess).toBeGreaterThan(0);
 
       // Machine two, through its own client directories, resumes it: the watermark is there, and a range check runs from it.
@@ -73,13 +101,8 @@ test('two machines (two client directories each) share the state in etcd; a rebu
 
       // The DR node rebuilt under the same name (a new directory, so a new id): machine two's
       // client directory pointed at it sees a state of other copies, and starts afresh.
-      await dr.stop();
-      servers.pop();
-      await rm(join(tmp, 'serve', 'dr5'), { recursive: true });
-      await create(join(tmp, 'serve', 'dr5'), 'dr5');
-      dr = await serveCluster(join(tmp, 'serve', 'dr5'), drSpec);
-      servers.push(dr);
-      await clientDir(two.dr, drSpec, dr.addresses);
+      await pair.rebuildSink();
+      await clientDir(two.dr, drSpec, pair.dr.addresses);
       const rebuilt = await aae('sync', two.dc, two.dr, '--status', '--lock', lock);
       expect(rebuilt.stdout).toMatch(/written against other copies: dr5's node n1 is served from another directory \(rebuilt\?\): ignored/);
       expect(rebuilt.stdout).toMatch(/watermark: +none yet/);
@@ -90,7 +113,7 @@ test('two machines (two client directories each) share the state in etcd; a rebu
       expect(json.json()).toMatchObject({ healthy: false, otherCopies: true, changed: [{ cluster: 'dr5', nodes: ['n1'] }] });
 
       // The source node down: its copy is unknown, matched on trust (said so), and the state is read.
-      await clientDir(one.dr, drSpec, dr.addresses);
+      await clientDir(one.dr, drSpec, pair.dr.addresses);
       const again = await aae('sync', one.dc, one.dr, '--once', 'all', '--pause-ms', '0', '--lock', lock, '--json');
       expect(again.code, again.stderr).toBe(0);
       await dc.stop();
@@ -99,24 +122,16 @@ test('two machines (two client directories each) share the state in etcd; a rebu
       expect(down.stdout).not.toMatch(/other copies/);
       expect(down.stdout).not.toMatch(/watermark: +none yet/);
     } finally {
-      for (const s of servers) await s.stop();
+      await pair.stop();
     }
   }), 180_000);
 
 test('a running sync notices, at its next check, a DR node served from a new directory: that check fails SYNC_COPIES_CHANGED, and the state starts afresh', () =>
   withTempDir(async (tmp) => {
-    const dcSpec = await create(join(tmp, 'serve', 'dc8'), 'dc8');
-    const drSpec = await create(join(tmp, 'serve', 'dr8'), 'dr8');
-    const data = join(tmp, 'd.jsonl');
-    await writeFile(data, Array.from({ length: 20 }, (_, i) => JSON.stringify({ bucket: 'b', key: `k${i}`, value: `v${i}` })).join('\n'));
-    expect((await aae('load', join(tmp, 'serve', 'dc8'), data)).code).toBe(0);
-    const servers: ServedCluster[] = [];
+    const pair = await servedPair(tmp, 'dc8', 'dr8', 20);
     try {
-      const dc = await serveCluster(join(tmp, 'serve', 'dc8'), dcSpec);
-      servers.push(dc);
-      let dr = await serveCluster(join(tmp, 'serve', 'dr8'), drSpec);
-      servers.push(dr);
-      const m = { dc: await clientDir(join(tmp, 'm1', 'dc8'), dcSpec, dc.addresses), dr: await clientDir(join(tmp, 'm1', 'dr8'), drSpec, dr.addresses) };
+      const { drSpec } = pair;
+      const m = await pair.machine('m1');
       const lock = `${etcd.server.url}/live/`;
       expect((await aae('sync', m.dc, m.dr, '--once', 'all', '--pause-ms', '0', '--lock', lock, '--json')).code).toBe(0);
 
@@ -133,13 +148,8 @@ test('a running sync notices, at its next check, a DR node served from a new dir
       expect(reports()[0], errText).toMatchObject({ outcome: 'in_sync' });
 
       // The DR node rebuilt: a new directory, served at the same... new address; the client directory follows it.
-      await dr.stop();
-      servers.pop();
-      await rm(join(tmp, 'serve', 'dr8'), { recursive: true });
-      await create(join(tmp, 'serve', 'dr8'), 'dr8');
-      dr = await serveCluster(join(tmp, 'serve', 'dr8'), drSpec);
-      servers.push(dr);
-      await clientDir(m.dr, drSpec, dr.addresses);
+      await pair.rebuildSink();
+      await clientDir(m.dr, drSpec, pair.dr.addresses);
 
       expect(await exited, errText).not.toBeNull();
       const done = reports().filter((r) => r.outcome !== 'skipped');
@@ -150,9 +160,9 @@ test('a running sync notices, at its next check, a DR node served from a new dir
       expect(done[2]!.kind).toBe('all');
       expect((await aae('compare', m.dc, m.dr, '--json', '--pause-ms', '0')).code).toBe(0);
       const state = JSON.parse((await c.get('live/dc8/dr8/state').string())!) as { sinkId: string };
-      expect(state.sinkId).toBe(`nodes:n1=${(await readFile(join(tmp, 'serve', 'dr8', 'cluster.id'), 'utf8')).trim()}`);
+      expect(state.sinkId).toBe(`nodes:n1=${await pair.servedId('dr8')}`);
     } finally {
-      for (const s of servers) await s.stop();
+      await pair.stop();
     }
   }), 180_000);
 
