@@ -28,7 +28,7 @@ const ALLOWED: Record<string, string[]> = {
   repair: ['cluster', 'hash', 'errors'],
   aae: ['coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
   connect: ['coordinator', 'local', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],
-  sync: ['aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors', 'process-alive'],
+  sync: ['aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors', 'process-alive', 'abort'],
   net: ['coordinator', 'local', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors', 'version', 'log-line', 'abort'],
   plugin: ['fold', 'node', 'store', 'plan', 'tictac', 'cluster', 'hash', 'errors', 'log-line'],
   testing: ['plugin', 'aae', 'coordinator', 'local', 'exchange', 'repair', 'fold', 'plan', 'node', 'store', 'tictac', 'cluster', 'hash', 'errors'],

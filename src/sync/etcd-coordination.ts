@@ -187,7 +187,11 @@ export async function etcdCoordination(who: SyncIdentity, options: EtcdLockOptio
         continue;
       }
       if (r.succeeded) break;
-      const holder = r.responses[0]?.response_range?.kvs[0]?.value.toString() ?? '(gone)';
+      const held = r.responses[0]?.response_range?.kvs[0];
+      // Ours already: an earlier transaction ran out of its deadline but was applied. The key is on
+      // this candidate's lease, kept alive by it, so waiting for it to go would wait for ever.
+      if (held !== undefined && held.value.toString() === id && String(held.lease) === String(candidate.id)) break;
+      const holder = held?.value.toString() ?? '(gone)';
       if (options.wait !== true) throw new AaeError('SYNC_BUSY', `another aae sync (${holder}) holds the lock in ${where}`, { details: { lock: keys.lock, holder } });
       if (!waiting) options.onWait?.(holder);
       waiting = true;

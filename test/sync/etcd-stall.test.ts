@@ -100,3 +100,23 @@ test('a holder whose etcd stalls stops (SYNC_LOCK_LOST) and lets go within its l
   await a.release();
   expect(Date.now() - t).toBeLessThan(ttlSeconds * 1000 + ETCD_CALL_DEADLINE_MS);
 }, 30_000);
+
+test('a lock transaction that ran out of its deadline but was applied is the runner’s own: it takes the lock, not waits on itself for ever', async () => {
+  const at = await through();
+  // The first request naming the lock key (the lock transaction) reaches etcd; its answer, and
+  // every answer for a while after, does not: the call times out, though the key is now ours.
+  proxy.dropRepliesAfter(Buffer.from('stall/dc9/dr1/lock'), ETCD_CALL_DEADLINE_MS + 1_000);
+  const notes: string[] = [];
+  const { value: coord, ms } = await timed(etcdCoordination(who('9'), { ...at, ttlSeconds: 10, wait: true, onWait: (h) => notes.push(h) }));
+  try {
+    // A deadline, a retry or two, then the key found holding this runner's id on its own lease.
+    expect(ms).toBeLessThan(3 * ETCD_CALL_DEADLINE_MS + 3 * SLACK_MS);
+    const holder = await c.get('stall/dc9/dr1/lock').string();
+    expect(holder).toMatch(/pid \d+/);
+    expect(notes.every((n) => n.startsWith('(etcd unreachable'))).toBe(true);
+    await coord.saveState({ previousSuccess: 1, range: null });
+  } finally {
+    await coord.release();
+  }
+  expect(await c.get('stall/dc9/dr1/lock').string()).toBeNull();
+}, 60_000);

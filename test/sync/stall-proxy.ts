@@ -11,12 +11,20 @@ export interface StallProxy {
   readonly endpoint: string;
   stall(): void;
   resume(): void;
+  /**
+   * The first request whose bytes contain `marker` reaches the server, but for `ms` from then no
+   * reply does: a call that runs out of its deadline although the server applied it.
+   */
+  dropRepliesAfter(marker: Buffer, ms: number): void;
   close(): Promise<void>;
 }
 
 export async function stallProxy(target: string): Promise<StallProxy> {
   const { hostname, port } = new URL(target);
   let stalled = false;
+  let marker: Buffer | null = null;
+  let dropMs = 0;
+  let repliesDroppedUntil = 0;
   const sockets = new Set<Socket>();
   const server = createServer((down) => {
     const up = connect(Number(port), hostname);
@@ -26,8 +34,14 @@ export async function stallProxy(target: string): Promise<StallProxy> {
     ];
     for (const [from, to] of pair) {
       sockets.add(from);
-      from.on('data', (d) => {
-        if (!stalled) to.write(d);
+      const isReply = from === up;
+      from.on('data', (d: Buffer) => {
+        if (!isReply && marker !== null && d.includes(marker)) {
+          marker = null;
+          repliesDroppedUntil = Date.now() + dropMs;
+        }
+        if (stalled || (isReply && Date.now() < repliesDroppedUntil)) return;
+        to.write(d);
       });
       from.on('error', () => from.destroy());
       from.on('close', () => {
@@ -46,6 +60,10 @@ export async function stallProxy(target: string): Promise<StallProxy> {
     endpoint: `http://127.0.0.1:${address.port}`,
     stall: () => (stalled = true),
     resume: () => (stalled = false),
+    dropRepliesAfter: (m, ms) => {
+      marker = m;
+      dropMs = ms;
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
