@@ -8,8 +8,9 @@
  * resume one state, and so does a keystore rebuilt into a new directory.
  *
  * Left out on purpose: the subscription (each keystore needs a replication slot of its own), the
- * rebuild schedule, and TLS or credentials in the URL. A source reached by two spellings of its
- * address (a name and an IP) names two copies: the sync then starts afresh once, with a warning.
+ * rebuild schedule, and credentials or options in the URL. A source reached by two spellings of
+ * its address (a name and an IP, a port written or left to its default) names two copies: runners
+ * that spell it differently start afresh at each takeover, with a warning naming the cluster.
  */
 import { createHash } from 'node:crypto';
 import type { SourceSpec } from './source-spec.js';
@@ -36,9 +37,12 @@ export function sourceCopyId(spec: SourceSpec): string {
  * except a `host` or `port` given as a query parameter (PostgreSQL's Unix socket folder).
  */
 function hostsAndPath(url: string): string {
-  const m = /^[a-z]+:\/\/(?:[^@/]*@)?([^/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(url);
+  // Credentials end at the last '@' before the path (a password may hold an '@'), as URL parsers read it.
+  const m = /^[a-z]+:\/\/(?:[^/?#]*@)?([^@/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(url);
   if (m === null) return url;
   const query = new URLSearchParams(m[3] ?? '');
   const extra = ['host', 'port'].flatMap((k) => (query.has(k) ? [`${k}=${query.get(k)}`] : []));
-  return `${m[1]!.toLowerCase()}${m[2] === '/' ? '' : m[2]!}${extra.length === 0 ? '' : `?${extra.join('&')}`}`;
+  // Several hosts (a PostgreSQL list, Redis Cluster seeds) in any order are the same source.
+  const hosts = m[1]!.toLowerCase().split(',').sort().join(',');
+  return `${hosts}${m[2] === '/' ? '' : m[2]!}${extra.length === 0 ? '' : `?${extra.join('&')}`}`;
 }

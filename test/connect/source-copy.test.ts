@@ -16,7 +16,8 @@ const specs = [fixture('keystore-source-v1.json'), fixture('keystore-source-redi
 /** What a second keystore of the same source may differ in: its subscription, its schedule, the URL's credentials and options. */
 function sameSourceElsewhere(spec: SourceSpec, slot: string, every: number, user: string): SourceSpec {
   const s = spec.source;
-  const withUser = (url: string) => url.replace(/^([a-z]+:\/\/)(?:[^@/]*@)?/i, `$1${encodeURIComponent(user)}:secret@`);
+  // A raw '@' in the password, as URL parsers allow (credentials end at the last '@').
+  const withUser = (url: string) => url.replace(/^([a-z]+:\/\/)(?:[^/?#]*@)?/i, `$1${encodeURIComponent(user)}:s@cr@t@`);
   const source =
     s.engine === 'etcd'
       ? { ...s, slot, endpoints: [...s.endpoints].reverse() }
@@ -41,6 +42,9 @@ test('another bucket, another server, and (per engine) another table, column set
     expect(sourceCopyId({ ...spec, bucket: `${spec.bucket}x` })).not.toBe(id);
     const s = spec.source;
     if (s.engine === 'postgresql') {
+      // Several hosts in any order are one source.
+      const at = (hosts: string) => sourceCopyId({ ...spec, source: { ...s, url: `postgresql://aae@${hosts}/app` } });
+      expect(at('h2:5432,H1:5432')).toBe(at('h1:5432,h2:5432'));
       expect(sourceCopyId({ ...spec, source: { ...s, table: `${s.table}_2` } })).not.toBe(id);
       expect(sourceCopyId({ ...spec, source: { ...s, columns: [...s.columns, 'extra'] } })).not.toBe(id);
       expect(s.url).toContain('@db.example:5432/');
