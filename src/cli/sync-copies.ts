@@ -7,9 +7,10 @@ import { changedNodes, fillCopy, readClusterSpec, sameCopy } from '../cluster/in
 import { isKeystore, readSourceSpec, sourceCopyId } from '../connect/index.js';
 import { AaeError } from '../errors.js';
 import { clusterCopy, openClusterCopy, type ClusterCopy } from '../net/index.js';
-import { defaultStatePath, readSyncStatus, type OpenPair, type SyncCoordination, type SyncIdentity, type SyncStatus } from '../sync/index.js';
+import { copiesOf, defaultStatePath, readSyncStatus, type OpenPair, type SyncCoordination, type SyncIdentity, type SyncStatus } from '../sync/index.js';
 
-const iso = (t: number): string => new Date(t).toISOString().replace('.000Z', 'Z');
+/** A time as the sync's lines print it (whole seconds without their .000). */
+export const iso = (t: number): string => new Date(t).toISOString().replace('.000Z', 'Z');
 
 /** The two clusters' names and ids, and the state file that belongs to them (and the bucket). */
 export async function identify(
@@ -42,13 +43,24 @@ export async function identify(
  * carried into etcd rather than started afresh; the file is left as it was.
  */
 export async function importStateFile(empty: SyncStatus, stateFile: string, who: SyncIdentity, coord: SyncCoordination, err: { write(s: string): unknown }): Promise<SyncStatus> {
-  const local = await readSyncStatus(stateFile, who).catch(() => undefined);
-  if (local === undefined || !local.exists || local.otherCopies) return empty;
+  const local = await importableState(stateFile, who);
+  if (local === undefined) return empty;
   Object.assign(who, local.copies);
   await coord.saveState(local.state, local.lastCheck, local.lastSuccessAt);
   const w = local.state.previousSuccess;
   err.write(`imported the state of ${stateFile} (watermark ${w === null ? 'none' : iso(w)}) into ${coord.where}; the file is left as it was\n`);
-  return { ...local, copies: { ...(who.sourceId === undefined ? {} : { sourceId: who.sourceId }), ...(who.sinkId === undefined ? {} : { sinkId: who.sinkId }) } };
+  return { ...local, copies: copiesOf(who) };
+}
+
+/**
+ * This machine's state file, when it holds a state of these copies that a first --lock run
+ * carries into etcd. A file that is missing, or of other copies, is none; one that cannot be read
+ * or parsed fails (SYNC_STATE_IO, SYNC_STATE_INVALID): taken as none, the first run would save a
+ * fresh state to etcd and the file's watermark would never be imported.
+ */
+export async function importableState(stateFile: string, who: SyncIdentity): Promise<SyncStatus | undefined> {
+  const local = await readSyncStatus(stateFile, who);
+  return local.exists && !local.otherCopies ? local : undefined;
 }
 
 /** A keystore directory is the copy of what it reads (src/connect/source-copy.ts); a cluster, of its directory or its nodes. */

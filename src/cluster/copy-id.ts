@@ -68,8 +68,3 @@ export function changedNodes(stored: string, now: string): string[] | null {
   const names = a.flatMap(([name, id], i) => (b[i]![0] === name && id !== null && b[i]![1] !== null && id !== b[i]![1] ? [name] : []));
   return names.length === 0 ? null : names;
 }
-
-/** The nodes whose ids are unknown in `id`. */
-export function unknownCopies(id: string | undefined): string[] {
-  return (id === undefined ? null : parseCopies(id))?.filter(([, v]) => v === null).map(([n]) => n) ?? [];
-}

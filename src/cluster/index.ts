@@ -79,4 +79,4 @@ export {
 export { parseLoadRecord, type LoadRecord } from './load-record.js';
 export { writeFileAtomic } from './atomic-file.js';
 export { CLUSTER_ID_FILE, clusterIdentity } from './cluster-id.js';
-export { changedNodes, fillCopy, formatCopies, parseCopies, sameCopy, unknownCopies } from './copy-id.js';
+export { changedNodes, fillCopy, formatCopies, parseCopies, sameCopy } from './copy-id.js';

@@ -31,8 +31,7 @@ import { AaeError, messageOf } from '../errors.js';
 import type { SyncState } from './checks.js';
 import type { SyncCoordination } from './coordination.js';
 import type { CheckReport } from './run-check.js';
-import { INITIAL_STATE } from './checks.js';
-import { copiesOf, encodeSyncState, parseSyncStatus, type SyncIdentity, type SyncStatus } from './state-file.js';
+import { encodeSyncState, noState, parseSyncStatus, type SyncIdentity, type SyncStatus } from './state-file.js';
 
 export const DEFAULT_LOCK_TTL_SECONDS = 10;
 /**
@@ -265,7 +264,7 @@ async function readStatusAt(etcd: Etcd3, key: string, who: SyncIdentity, signal?
     if (e instanceof AaeError) throw e;
     throw new AaeError('SYNC_STATE_IO', `cannot read the sync state from etcd (${key}): ${reasonOf(e)}`, { cause: e });
   }
-  if (text === null) return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined, copies: copiesOf(who) };
+  if (text === null) return noState(who);
   return parseSyncStatus(text, `etcd key ${key}`, who);
 }
 

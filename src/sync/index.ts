@@ -22,7 +22,7 @@ export {
 export { INITIAL_STATE, afterCheck, inWindow, parseWindow, resolveCheck, spanOf, type CheckOutcome, type CheckRange, type CheckWindow, type ResolvedCheck, type SyncScope, type SyncState } from './checks.js';
 export { CHECK_OUTCOMES, runCheck, type CheckOutcomeKind, type CheckReport, type OpenPair, type RunCheckOptions } from './run-check.js';
 export { abortableSleep, runSyncLoop, type SyncLoopOptions, type SyncLoopResult } from './sync-loop.js';
-export { defaultStatePath, encodeSyncState, loadSyncState, parseSyncStatus, readSyncStatus, saveSyncState, successTime, type SyncIdentity, type SyncStatus } from './state-file.js';
+export { copiesOf, defaultStatePath, encodeSyncState, loadSyncState, parseSyncStatus, readSyncStatus, saveSyncState, successTime, type SyncIdentity, type SyncStatus } from './state-file.js';
 export { fileCoordination, type SyncCoordination } from './coordination.js';
 export { DEFAULT_LOCK_TTL_SECONDS, etcdCoordination, etcdSyncStatus, parseLockUrl, type EtcdLockOptions } from './etcd-coordination.js';
 export { acquireSyncLock, syncLockHolder, type SyncLock } from './sync-lock.js';

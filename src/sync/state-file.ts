@@ -114,7 +114,7 @@ export async function readSyncStatus(file: string, who: SyncIdentity): Promise<S
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined, copies: copiesOf(who) };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return noState(who);
     throw new AaeError('SYNC_STATE_IO', `cannot read the sync state ${file}`, { cause: e });
   }
   return parseSyncStatus(text, file, who);
@@ -151,6 +151,11 @@ export function parseSyncStatus(text: string, file: string, who: SyncIdentity): 
   if (changed.length > 0) return { exists: true, otherCopies: true, changed, state: { ...INITIAL_STATE }, lastCheck, lastSuccessAt: undefined, copies: copiesOf(who) };
   const copies = { sourceId: fillCopy(who.sourceId, s.sourceId), sinkId: fillCopy(who.sinkId, s.sinkId) };
   return { exists: true, otherCopies: false, state, lastCheck, lastSuccessAt: s.lastSuccessAt, copies: copiesOf(copies) };
+}
+
+/** What a place with no saved state holds: the initial state, of the copies asked with. */
+export function noState(who: SyncIdentity): SyncStatus {
+  return { exists: false, otherCopies: false, state: { ...INITIAL_STATE }, lastCheck: undefined, lastSuccessAt: undefined, copies: copiesOf(who) };
 }
 
 export function copiesOf(who: { sourceId?: string | undefined; sinkId?: string | undefined }): SyncStatus['copies'] {

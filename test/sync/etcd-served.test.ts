@@ -215,6 +215,13 @@ test('moving a sync from its state file to --lock carries the watermark into etc
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).not.toMatch(/imported/);
     expect((await aae('sync', a, b, '--status', '--lock', lock)).stdout).not.toMatch(/imports/);
+    // A state file that cannot be read is said, not taken as none (which would lose its watermark for good).
+    await writeFile(join(a, 'sync', 'dr6.json'), '{ not json');
+    const other = `${etcd.server.url}/moved-bad/`;
+    const bad = await aae('sync', a, b, '--once', 'all', '--pause-ms', '0', '--lock', other);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/dr6\.json is not JSON.*\[SYNC_STATE_INVALID\]/);
+    expect(await c.get('moved-bad/dc6/dr6/state').string()).toBeNull();
   }), 120_000);
 
 test('keystores on two machines (each its own directory, reading the same keys) are one copy: the second runner resumes the state', () =>

@@ -43,7 +43,7 @@ import { addRepairTuningOptions, repairTuning, type RepairTuningOptions } from '
 import { addExchangeTuningOptions } from '../scope-options.js';
 import { anyKeystore, openClusterDir, warnRecovered, type OpenClusterOptions } from '../open-cluster.js';
 import { exchangeLogger } from '../log.js';
-import { checkCopies, copiesChanged, identify, importStateFile, unknownCopyLine } from '../sync-copies.js';
+import { checkCopies, copiesChanged, identify, importableState, importStateFile, iso, unknownCopyLine } from '../sync-copies.js';
 
 interface SyncCliOptions extends RepairTuningOptions {
   schedule?: ScheduleWants;
@@ -227,7 +227,8 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
             });
             if (seen.error !== undefined) {
               changedTo = seen.found;
-              await pair.close();
+              // The finding is the answer: a close that fails too must not hide it.
+              await pair.close().catch(() => undefined);
               throw seen.error;
             }
             return pair;
@@ -247,6 +248,8 @@ unreachable past the lease time) stops with SYNC_LOCK_LOST: its state writes are
           if (r.outcome !== 'failed' || r.error?.code !== 'SYNC_COPIES_CHANGED' || changedTo === undefined) return r;
           Object.assign(who, changedTo);
           changedTo = undefined;
+          // Nothing of the old copies' carries over: not their watermark, nor their last success.
+          lastSuccess = undefined;
           return { ...r, state: { ...INITIAL_STATE } };
         };
         const report = (r: CheckReport): void => {
@@ -354,9 +357,9 @@ async function showStatus(ctx: CommandContext, source: string, sink: string, opt
     stateFile = r.where;
     // Nothing in etcd yet, but this machine's state file has a state the first --lock run carries over (importStateFile).
     if (!status.exists) {
-      const local = await readSyncStatus(file, who).catch(() => undefined);
+      const local = await importableState(file, who);
       // Shown, and judged, as the state it will be: moving a monitor to --lock does not alert.
-      if (local?.exists === true && !local.otherCopies) {
+      if (local !== undefined) {
         importable = file;
         status = local;
       }
@@ -515,7 +518,6 @@ const inside = (r: CheckReport): string => ((r.replicaWrites ?? 0) > 0 ? `, and 
 
 const found = (r: CheckReport): string => (r.byRange ? 'too many differences to list: replicated by range' : `${r.differences} difference(s)`);
 
-const iso = (t: number): string => new Date(t).toISOString().replace('.000Z', 'Z');
 
 function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
